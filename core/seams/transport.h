@@ -1,0 +1,71 @@
+// Transport: request/reply RPC between processes (DESIGN.md §3, §6).
+//
+// A request is a method name, a protobuf body (already serialized by the caller) and an
+// optional bulk payload that travels as a separate frame beside the body. The reply has the
+// same shape. Both implementations carry the same RpcEnvelope (proto/rpc.proto) on the wire.
+//
+// Errors a caller sees from Call:
+//   kTimeout     the deadline passed with no reply (the request may or may not have run);
+//   kUnavailable the peer cannot be reached at all (unknown address, refused at once);
+//   kNodeDown    the calling process itself crashed or is stopping;
+//   kBadMessage  the reply could not be decoded;
+//   any other    the status the remote handler returned, code and message as sent.
+// Retrying is the caller's decision: only the first three mean "the request may not have run".
+//
+// Serve installs the handler. Each request runs on a fiber of its own in the serving process;
+// a handler may suspend (call other nodes, wait for its disk). When the serving process
+// crashes, requests in flight get no reply and their callers time out.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/common/status.h"
+#include "core/common/time.h"
+
+namespace granary {
+
+// Where a process listens: "127.0.0.1:7000" in the real runtime, "node-3" in the simulator.
+// Opaque to core code, which only passes addresses along (DESIGN.md: nothing assumes all
+// nodes share one host).
+struct Address {
+  std::string value;
+  auto operator<=>(const Address&) const = default;
+};
+
+struct RpcRequest {
+  std::string method;
+  std::string body;
+  std::string payload;
+};
+
+struct RpcReply {
+  std::string body;
+  std::string payload;
+};
+
+// What a handler knows about the request beyond its bytes.
+struct RpcContext {
+  Address from;
+  // When the caller stops waiting, in this process's clock (the wire carries the remaining
+  // budget, not an absolute time, so unsynchronised clocks do not matter).
+  Instant deadline;
+};
+
+using RpcHandler = std::function<Result<RpcReply>(const RpcContext&, RpcRequest&)>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Sends `request` to `to` and suspends the calling fiber until the reply or `deadline`.
+  virtual Result<RpcReply> Call(const Address& to, RpcRequest request, Instant deadline) = 0;
+
+  // Installs the handler of this process's incoming requests; replaces any earlier one.
+  virtual Status Serve(RpcHandler handler) = 0;
+
+  // This process's own address, as peers reach it.
+  virtual const Address& self() const = 0;
+};
+
+}  // namespace granary

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every package Granary needs to build and test, from Debian 12's archive only.
+# Idempotent: packages already present are skipped, so a second run costs one dpkg query.
+# Every dependency of the project is named here and nowhere else.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config git
+  # concurrency: fibers for both the simulator and the real runtime
+  libboost-fiber-dev libboost-context-dev
+  # wire and configuration schemas
+  libprotobuf-dev protobuf-compiler
+  # real transport
+  libzmq3-dev cppzmq-dev
+  # analytics
+  libeigen3-dev
+  # command lines and JSON output of the tools
+  libcli11-dev nlohmann-json3-dev
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev libbenchmark-dev valgrind
+  # analytics reference checks and plots
+  python3 python3-numpy python3-scipy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "dependencies: ok"

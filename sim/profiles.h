@@ -1,0 +1,50 @@
+// The parameters of the simulator's models: NICs, links, disks, metadata stores.
+// Defaults describe a plain datacentre rack: 10 Gbit/s NICs, ~50 µs one-way latency.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/common/time.h"
+
+namespace granary::sim {
+
+using namespace std::chrono_literals;
+
+struct NicProfile {
+  // Each direction of the NIC serialises its messages FIFO at this rate.
+  double bandwidth_bits_per_second = 10e9;
+};
+
+struct LinkProfile {
+  Duration latency_fixed = 50us;
+  // Mean of an exponential jitter added to each message.
+  Duration latency_jitter_mean = 5us;
+  double loss_probability = 0;
+};
+
+struct DiskProfile {
+  Duration read_latency = 100us;
+  Duration write_latency = 30us;
+  Duration sync_latency = 1ms;
+  double bandwidth_bytes_per_second = 500e6;
+  // Operations in service at once; further ones queue FIFO.
+  uint32_t queue_depth = 32;
+  uint64_t capacity_bytes = 1ull << 40;
+};
+
+// Profiles measured from vendor data sheets of common parts; the calibration experiment
+// replaces them with figures measured on the real binaries.
+DiskProfile HddProfile();
+DiskProfile SataSsdProfile();
+DiskProfile NvmeProfile();
+// "hdd", "ssd", "nvme"; false for any other name.
+bool DiskProfileByName(std::string_view name, DiskProfile* profile);
+
+struct MetaStoreProfile {
+  Duration read_latency = 5us;
+  // A synced batch: the write-ahead log's fsync dominates.
+  Duration write_latency = 200us;
+};
+
+}  // namespace granary::sim

@@ -1,0 +1,248 @@
+#include "sim/sim_disk.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include "core/common/limits.h"
+#include "sim/sim_process.h"
+
+namespace granary::sim {
+namespace {
+
+Status NoFile(std::string_view name) {
+  return Status(StatusCode::kNotFound, "no file " + std::string(name));
+}
+
+Status BadName(std::string_view name) {
+  return Status(StatusCode::kInvalidArgument, "invalid disk file name '" + std::string(name) + "'");
+}
+
+}  // namespace
+
+SimDiskStorage::SimDiskStorage(DiskProfile profile, Random random)
+    : profile_(profile), random_(random), slot_free_(std::max(profile.queue_depth, 1u)) {}
+
+Status SimDiskStorage::Create(std::string_view name) {
+  if (files_.count(name)) {
+    return Status(StatusCode::kAlreadyExists, "file " + std::string(name) + " exists");
+  }
+  files_.emplace(std::string(name), File{});
+  return Status::Ok();
+}
+
+Status SimDiskStorage::Append(std::string_view name, std::string_view data) {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  if (forced_full_ || used_bytes_ + data.size() > profile_.capacity_bytes) {
+    return Status(StatusCode::kNoSpace, "disk full appending to " + std::string(name));
+  }
+  it->second.data.append(data);
+  used_bytes_ += data.size();
+  return Status::Ok();
+}
+
+Result<std::string> SimDiskStorage::Read(std::string_view name, uint64_t offset,
+                                         uint64_t length) const {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  const std::string& data = it->second.data;
+  if (offset >= data.size()) return std::string();
+  return data.substr(offset, std::min<uint64_t>(length, data.size() - offset));
+}
+
+Status SimDiskStorage::MarkSynced(std::string_view name, uint64_t length) {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  File& file = it->second;
+  file.synced_bytes = std::max(file.synced_bytes, std::min<uint64_t>(length, file.data.size()));
+  return Status::Ok();
+}
+
+Status SimDiskStorage::Truncate(std::string_view name, uint64_t length) {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  File& file = it->second;
+  if (length > file.data.size()) {
+    return Status(StatusCode::kInvalidArgument, "truncate beyond the end of " + std::string(name));
+  }
+  used_bytes_ -= file.data.size() - length;
+  file.data.resize(length);
+  file.synced_bytes = std::min(file.synced_bytes, length);
+  return Status::Ok();
+}
+
+Status SimDiskStorage::Rename(std::string_view from, std::string_view to) {
+  auto it = files_.find(from);
+  if (it == files_.end()) return NoFile(from);
+  if (from == to) return Status::Ok();
+  File file = std::move(it->second);
+  files_.erase(it);
+  auto target = files_.find(to);
+  if (target != files_.end()) {
+    used_bytes_ -= target->second.data.size();
+    files_.erase(target);
+  }
+  files_.emplace(std::string(to), std::move(file));
+  return Status::Ok();
+}
+
+Status SimDiskStorage::Remove(std::string_view name) {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  used_bytes_ -= it->second.data.size();
+  files_.erase(it);
+  return Status::Ok();
+}
+
+Result<uint64_t> SimDiskStorage::Size(std::string_view name) const {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  return static_cast<uint64_t>(it->second.data.size());
+}
+
+std::vector<std::string> SimDiskStorage::List(std::string_view prefix) const {
+  std::vector<std::string> names;
+  for (auto it = files_.lower_bound(prefix); it != files_.end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+    names.push_back(it->first);
+  }
+  return names;
+}
+
+uint64_t SimDiskStorage::UnsyncedBytes(std::string_view name) const {
+  auto it = files_.find(name);
+  if (it == files_.end()) return 0;
+  return it->second.data.size() - it->second.synced_bytes;
+}
+
+Instant SimDiskStorage::Reserve(Instant now, Duration latency, uint64_t bytes) {
+  auto slot = std::min_element(slot_free_.begin(), slot_free_.end());
+  const Instant start = std::max(now, *slot);
+  Instant done = start + latency;
+  if (bytes > 0) {
+    const double seconds = static_cast<double>(bytes) / profile_.bandwidth_bytes_per_second;
+    const Instant transfer_start = std::max(done, bandwidth_free_);
+    done = transfer_start + Duration(static_cast<int64_t>(std::llround(seconds * 1e9)));
+    bandwidth_free_ = done;
+  }
+  *slot = done;
+  return done;
+}
+
+void SimDiskStorage::Crash() {
+  for (auto& [name, file] : files_) {
+    const uint64_t unsynced = file.data.size() - file.synced_bytes;
+    if (unsynced > 0) {
+      uint64_t keep = 0;
+      switch (random_.Below(4)) {
+        case 0:
+        case 1:
+          keep = 0;
+          break;
+        case 2:
+          keep = random_.Below(unsynced + 1);
+          break;
+        default:
+          keep = unsynced;
+          break;
+      }
+      used_bytes_ -= unsynced - keep;
+      file.data.resize(file.synced_bytes + keep);
+    }
+    file.synced_bytes = file.data.size();
+  }
+  // Requests in service die with the process.
+  std::fill(slot_free_.begin(), slot_free_.end(), Instant{});
+  bandwidth_free_ = Instant{};
+}
+
+Status SimDiskStorage::Corrupt(std::string_view name, uint64_t offset) {
+  auto it = files_.find(name);
+  if (it == files_.end()) return NoFile(name);
+  std::string& data = it->second.data;
+  if (offset >= data.size()) {
+    return Status(StatusCode::kInvalidArgument, "corrupt offset past the end of " + std::string(name));
+  }
+  data[offset] = static_cast<char>(data[offset] ^ static_cast<char>(1 + random_.Below(255)));
+  return Status::Ok();
+}
+
+SimDisk::SimDisk(SimProcess& process, SimDiskStorage& storage)
+    : process_(process), storage_(storage) {}
+
+Status SimDisk::Service(Duration latency, uint64_t bytes, uint64_t digest) {
+  const Instant done = storage_.Reserve(process_.simulator().Now(), latency, bytes);
+  return process_.WaitUntil(done, EventKind::kDiskDone, digest);
+}
+
+Status SimDisk::Create(std::string_view name) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name)));
+  return storage_.Create(name);
+}
+
+Status SimDisk::Append(std::string_view name, std::string_view data) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  GRANARY_RETURN_IF_ERROR(
+      Service(storage_.profile().write_latency, data.size(), HashBytes(name) ^ data.size()));
+  return storage_.Append(name, data);
+}
+
+Result<std::string> SimDisk::Read(std::string_view name, uint64_t offset, uint64_t length) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  if (length > kDiskReadBytesMax) {
+    return Status(StatusCode::kInvalidArgument, "read exceeds kDiskReadBytesMax");
+  }
+  GRANARY_ASSIGN_OR_RETURN(uint64_t size, storage_.Size(name));
+  const uint64_t bytes = offset >= size ? 0 : std::min(length, size - offset);
+  GRANARY_RETURN_IF_ERROR(
+      Service(storage_.profile().read_latency, bytes, HashBytes(name) ^ offset));
+  return storage_.Read(name, offset, length);
+}
+
+Status SimDisk::Sync(std::string_view name) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  // Everything appended before the sync began becomes durable when it completes.
+  GRANARY_ASSIGN_OR_RETURN(uint64_t size, storage_.Size(name));
+  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name) ^ size));
+  return storage_.MarkSynced(name, size);
+}
+
+Status SimDisk::Truncate(std::string_view name, uint64_t length) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name) ^ length));
+  return storage_.Truncate(name, length);
+}
+
+Status SimDisk::Rename(std::string_view from, std::string_view to) {
+  if (!IsValidDiskFileName(from)) return BadName(from);
+  if (!IsValidDiskFileName(to)) return BadName(to);
+  GRANARY_RETURN_IF_ERROR(
+      Service(storage_.profile().sync_latency, 0, HashBytes(from) ^ HashBytes(to)));
+  return storage_.Rename(from, to);
+}
+
+Status SimDisk::Remove(std::string_view name) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name)));
+  return storage_.Remove(name);
+}
+
+Result<uint64_t> SimDisk::Size(std::string_view name) {
+  if (!IsValidDiskFileName(name)) return BadName(name);
+  if (!process_.alive()) return Status(StatusCode::kNodeDown, "crashed");
+  return storage_.Size(name);
+}
+
+Result<std::vector<std::string>> SimDisk::List(std::string_view prefix) {
+  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().read_latency, 0, HashBytes(prefix)));
+  return storage_.List(prefix);
+}
+
+Result<DiskUsage> SimDisk::Usage() {
+  if (!process_.alive()) return Status(StatusCode::kNodeDown, "crashed");
+  return storage_.Usage();
+}
+
+}  // namespace granary::sim

@@ -1,0 +1,104 @@
+// The simulated disk: a machine's files (SimDiskStorage) and the Disk seam of one process
+// over them (SimDisk).
+//
+// Timing: an operation waits for one of the profile's queue_depth service slots, then its
+// fixed latency, then its bytes through the disk's one bandwidth channel. Effects happen
+// when the operation completes; an operation whose process crashes before then has no
+// effect and returns kNodeDown.
+//
+// Crash model (the contract of core/seams/disk.h): for each file, in name order, the bytes
+// appended since its last completed Sync are dropped (one time in two), torn to a random
+// prefix (one in four) or kept (one in four), drawn from the disk's own seeded generator.
+// Create, Truncate, Rename and Remove are durable once they complete.
+//
+// Faults: Corrupt flips bits of stored bytes silently; SetFull makes every Append fail with
+// kNoSpace until cleared (and the capacity of the profile is enforced always).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/random.h"
+#include "core/common/status.h"
+#include "core/common/time.h"
+#include "core/seams/disk.h"
+#include "sim/profiles.h"
+
+namespace granary::sim {
+
+class SimProcess;
+
+class SimDiskStorage {
+ public:
+  SimDiskStorage(DiskProfile profile, Random random);
+
+  const DiskProfile& profile() const { return profile_; }
+
+  // The data model: immediate, no timing.
+  Status Create(std::string_view name);
+  Status Append(std::string_view name, std::string_view data);
+  Result<std::string> Read(std::string_view name, uint64_t offset, uint64_t length) const;
+  // Marks the first `length` bytes of the file durable.
+  Status MarkSynced(std::string_view name, uint64_t length);
+  Status Truncate(std::string_view name, uint64_t length);
+  Status Rename(std::string_view from, std::string_view to);
+  Status Remove(std::string_view name);
+  Result<uint64_t> Size(std::string_view name) const;
+  std::vector<std::string> List(std::string_view prefix) const;
+  DiskUsage Usage() const { return DiskUsage{profile_.capacity_bytes, used_bytes_}; }
+  // Bytes of `name` that a crash now could lose.
+  uint64_t UnsyncedBytes(std::string_view name) const;
+
+  // The timing model: when an operation of `latency` moving `bytes`, issued at `now`,
+  // completes. Reserves the slot and the bandwidth.
+  Instant Reserve(Instant now, Duration latency, uint64_t bytes);
+
+  // Faults.
+  void Crash();
+  // Flips the bits of one byte at `offset` (kNotFound / kInvalidArgument when outside).
+  Status Corrupt(std::string_view name, uint64_t offset);
+  void SetFull(bool full) { forced_full_ = full; }
+
+ private:
+  struct File {
+    std::string data;
+    uint64_t synced_bytes = 0;
+  };
+
+  DiskProfile profile_;
+  Random random_;
+  std::map<std::string, File, std::less<>> files_;
+  uint64_t used_bytes_ = 0;
+  bool forced_full_ = false;
+  std::vector<Instant> slot_free_;
+  Instant bandwidth_free_{};
+};
+
+// The Disk seam of one process incarnation.
+class SimDisk final : public Disk {
+ public:
+  SimDisk(SimProcess& process, SimDiskStorage& storage);
+
+  Status Create(std::string_view name) override;
+  Status Append(std::string_view name, std::string_view data) override;
+  Result<std::string> Read(std::string_view name, uint64_t offset, uint64_t length) override;
+  Status Sync(std::string_view name) override;
+  Status Truncate(std::string_view name, uint64_t length) override;
+  Status Rename(std::string_view from, std::string_view to) override;
+  Status Remove(std::string_view name) override;
+  Result<uint64_t> Size(std::string_view name) override;
+  Result<std::vector<std::string>> List(std::string_view prefix) override;
+  Result<DiskUsage> Usage() override;
+
+ private:
+  // Waits for an operation of `latency` moving `bytes` to complete.
+  Status Service(Duration latency, uint64_t bytes, uint64_t digest);
+
+  SimProcess& process_;
+  SimDiskStorage& storage_;
+};
+
+}  // namespace granary::sim
