@@ -1,0 +1,33 @@
+#include "core/common/crc32c.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace granary {
+namespace {
+
+TEST(Crc32cTest, KnownVectors) {
+  // RFC 3720 (iSCSI) appendix B.4 test vectors.
+  EXPECT_EQ(Crc32c("123456789"), 0xe3069283u);
+  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8a9136aau);
+  EXPECT_EQ(Crc32c(std::string(32, '\xff')), 0x62a8ab43u);
+  EXPECT_EQ(Crc32c(""), 0u);
+}
+
+TEST(Crc32cTest, ExtendsAcrossPieces) {
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data.push_back(static_cast<char>(i * 7));
+  for (size_t cut : {0u, 1u, 7u, 8u, 9u, 500u, 999u}) {
+    const uint32_t first = Crc32c(std::string_view(data).substr(0, cut));
+    EXPECT_EQ(Crc32c(std::string_view(data).substr(cut), first), Crc32c(data)) << cut;
+  }
+}
+
+TEST(Crc32cTest, MaskMatchesTfRecordDefinition) {
+  const uint32_t crc = Crc32c("abc");
+  EXPECT_EQ(MaskCrc32c(crc), ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+}
+
+}  // namespace
+}  // namespace granary
