@@ -27,7 +27,8 @@ dirs_det="core sim"
 check "$dirs_core" '#include[[:space:]]*[<"](zmq|zmq\.hpp|zmq_addon\.hpp|rocksdb/)' "core/ includes ZeroMQ or RocksDB"
 check "$dirs_core" '#include[[:space:]]*<(fcntl\.h|unistd\.h|dirent\.h|sys/[a-z_]+\.h|netinet/[a-z_]+\.h|arpa/inet\.h|netdb\.h|fstream|filesystem|cstdio|stdio\.h)>' "core/ includes a POSIX file or socket header"
 check "$dirs_core" '#include[[:space:]]*"(sim|net|tools)/' "core/ includes sim/, net/ or tools/"
-check "$dirs_core" '#include[[:space:]]*<(thread|mutex|condition_variable|future)>' "core/ includes std threading (use Boost.Fiber primitives)"
+check "$dirs_core" '#include[[:space:]]*<(thread|condition_variable|future|shared_mutex)>' "core/ includes std threading (use Boost.Fiber primitives)"
+check "$dirs_det" 'std::(mutex|timed_mutex|recursive_mutex|shared_mutex|condition_variable)\b' "std:: thread lock (blocks the whole thread; use Boost.Fiber's)"
 
 # Determinism in core/ and sim/.
 check "$dirs_det" '(system_clock|steady_clock|high_resolution_clock|gettimeofday|clock_gettime|time\(nullptr\)|time\(NULL\))' "wall clock (read time from Env)"

@@ -1,0 +1,731 @@
+#include "core/namenode/namespace.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "core/common/limits.h"
+#include "core/namenode/meta_keys.h"
+
+namespace granary {
+namespace {
+
+using meta_keys::kRootInodeId;
+
+constexpr uint32_t kScanPageEntries = 4096;
+
+Status NotFound(const std::string& path) { return Status(StatusCode::kNotFound, path); }
+
+bool IsDirectory(const proto::Inode& inode) {
+  return inode.type() == proto::INODE_TYPE_DIRECTORY;
+}
+
+std::string ParentPathOf(const ParsedPath& path, size_t depth) {
+  std::string out;
+  for (size_t i = 0; i < depth; ++i) out += "/" + path.components[i];
+  return out.empty() ? "/" : out;
+}
+
+Status ValidateMode(uint32_t mode) {
+  if (mode > kModeBitsMax) return Status(StatusCode::kInvalidArgument, "mode beyond 07777");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Namespace::Namespace(Env& env, MetaStore& store, NamespaceOptions options)
+    : env_(env),
+      store_(store),
+      options_(std::move(options)),
+      inode_ids_(store, "inode", kRootInodeId + 1),
+      block_ids_(store, "block", 1),
+      generation_stamps_(store, "generation", 1) {
+  assert(options_.inline_threshold_bytes <= kInlineThresholdBytesMax);
+}
+
+bool Namespace::Chain::SameIds(const Chain& other) const {
+  if (inodes.size() != other.inodes.size()) return false;
+  for (size_t i = 0; i < inodes.size(); ++i) {
+    if (inodes[i].id() != other.inodes[i].id()) return false;
+  }
+  return true;
+}
+
+proto::FileStatus Namespace::ToStatus(const proto::Inode& inode) {
+  proto::FileStatus s;
+  s.set_name(inode.name());
+  s.set_inode_id(inode.id());
+  s.set_type(inode.type());
+  s.set_owner(inode.owner());
+  s.set_group(inode.group());
+  s.set_mode(inode.mode());
+  s.set_mtime_ns(inode.mtime_ns());
+  s.set_atime_ns(inode.atime_ns());
+  s.set_length_bytes(inode.length_bytes());
+  s.set_replication(inode.replication());
+  s.set_block_bytes(inode.block_bytes());
+  s.set_inline_data(inode.inline_data());
+  s.set_under_construction(inode.under_construction());
+  s.set_block_count(static_cast<uint32_t>(inode.blocks_size()));
+  return s;
+}
+
+Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
+  GRANARY_RETURN_IF_ERROR(inode_ids_.Load());
+  GRANARY_RETURN_IF_ERROR(block_ids_.Load());
+  GRANARY_RETURN_IF_ERROR(generation_stamps_.Load());
+  Result<std::string> root = store_.Get(meta_keys::EntryKey(meta_keys::kNoParent, ""));
+  if (root.code() == StatusCode::kNotFound) {
+    proto::Inode inode;
+    inode.set_id(kRootInodeId);
+    inode.set_parent_id(meta_keys::kNoParent);
+    inode.set_type(proto::INODE_TYPE_DIRECTORY);
+    inode.set_owner(options_.permissions.superuser);
+    inode.set_group(options_.permissions.supergroup);
+    inode.set_mode(kDirectoryModeDefault);
+    inode.set_mtime_ns(ToNanos(env_.Now()));
+    WriteBatch batch;
+    PutInode(batch, inode);
+    return store_.Write(batch);
+  }
+  if (!root.ok()) return root.status();
+  // Count what is there and find the files writers left open.
+  counts_ = NamespaceCounts{};
+  const std::string end = meta_keys::Keyed('e' + 1, 0).substr(0, 1);
+  std::string start = "e";
+  for (;;) {
+    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> page,
+                             store_.Scan(start, end, kScanPageEntries));
+    for (const KeyValue& kv : page) {
+      proto::Inode inode;
+      if (!inode.ParseFromString(kv.value)) {
+        return Status(StatusCode::kCorruption, "unparsable inode record in the store");
+      }
+      if (inode.id() == kRootInodeId) continue;
+      if (IsDirectory(inode)) {
+        ++counts_.directories;
+      } else {
+        ++counts_.files;
+        if (inode.under_construction() && under_construction != nullptr) {
+          under_construction->push_back(inode);
+        }
+      }
+    }
+    if (page.size() < kScanPageEntries) break;
+    start = page.back().key + '\0';
+  }
+  return Status::Ok();
+}
+
+Result<proto::Inode> Namespace::ReadEntry(uint64_t parent, std::string_view name,
+                                          const Snapshot* snapshot) {
+  GRANARY_ASSIGN_OR_RETURN(std::string value,
+                           store_.Get(meta_keys::EntryKey(parent, name), snapshot));
+  proto::Inode inode;
+  if (!inode.ParseFromString(value)) {
+    return Status(StatusCode::kCorruption, "unparsable inode record");
+  }
+  return inode;
+}
+
+Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapshot* snapshot) {
+  Chain chain;
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode root, ReadEntry(meta_keys::kNoParent, "", snapshot));
+  chain.inodes.push_back(std::move(root));
+  for (size_t i = 0; i < path.components.size(); ++i) {
+    const proto::Inode& dir = chain.inodes.back();
+    if (!IsDirectory(dir)) {
+      return Status(StatusCode::kNotADirectory, ParentPathOf(path, i));
+    }
+    Result<proto::Inode> child = ReadEntry(dir.id(), path.components[i], snapshot);
+    if (child.code() == StatusCode::kNotFound) break;
+    if (!child.ok()) return child.status();
+    chain.inodes.push_back(std::move(child).value());
+  }
+  return chain;
+}
+
+Status Namespace::CheckTraverse(const User& user, const Chain& chain, size_t upto,
+                                const ParsedPath& path) const {
+  for (size_t i = 0; i < upto && i < chain.inodes.size(); ++i) {
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, chain.inodes[i], Access::kExecute,
+                                                       ParentPathOf(path, i)));
+  }
+  return Status::Ok();
+}
+
+Result<bool> Namespace::HasChildren(uint64_t directory) {
+  const std::string prefix = meta_keys::ChildrenPrefix(directory);
+  GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> one, store_.Scan(prefix, PrefixEnd(prefix), 1));
+  return !one.empty();
+}
+
+proto::Inode Namespace::NewInode(uint64_t id, uint64_t parent, const std::string& name,
+                                 proto::InodeType type, const User& user,
+                                 const proto::Inode& parent_inode, uint32_t mode) {
+  proto::Inode inode;
+  inode.set_id(id);
+  inode.set_parent_id(parent);
+  inode.set_name(name);
+  inode.set_type(type);
+  inode.set_owner(user.user());
+  // BSD semantics, as HDFS: a new inode takes its directory's group.
+  inode.set_group(parent_inode.group());
+  inode.set_mode(mode);
+  const int64_t now = ToNanos(env_.Now());
+  inode.set_mtime_ns(now);
+  inode.set_atime_ns(now);
+  return inode;
+}
+
+void Namespace::PutInode(WriteBatch& batch, const proto::Inode& inode) {
+  batch.Put(meta_keys::EntryKey(inode.parent_id(), inode.name()), inode.SerializeAsString());
+  if (inode.id() != kRootInodeId) {
+    batch.Put(meta_keys::LocationKey(inode.id()),
+              meta_keys::EncodeLocation(inode.parent_id(), inode.name()));
+  }
+}
+
+void Namespace::DropFileData(WriteBatch& batch, const proto::Inode& file,
+                             ReleasedBlocks* released) {
+  if (file.inline_data()) batch.Delete(meta_keys::InlineKey(file.id()));
+  for (const proto::BlockRef& block : file.blocks()) {
+    batch.Delete(meta_keys::BlockKey(block.block_id()));
+    if (released != nullptr) released->blocks.push_back(block);
+  }
+}
+
+// ---- reads ----
+
+Result<proto::FileStatus> Namespace::Stat(const User& user, std::string_view path) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  const std::shared_ptr<const Snapshot> snapshot = store_.GetSnapshot();
+  GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot.get()));
+  GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, parsed.components.size(), parsed));
+  if (!chain.found(parsed)) return NotFound(parsed.normalized);
+  return ToStatus(chain.last());
+}
+
+Result<Namespace::ListPage> Namespace::List(const User& user, std::string_view path,
+                                            std::string_view start_after, uint32_t limit) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  if (start_after.size() > kNameBytesMax) {
+    return Status(StatusCode::kNameTooLong, "start_after beyond kNameBytesMax");
+  }
+  if (limit == 0 || limit > kListPageEntriesMax) limit = kListPageEntriesMax;
+  const std::shared_ptr<const Snapshot> snapshot = store_.GetSnapshot();
+  GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot.get()));
+  GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, parsed.components.size(), parsed));
+  if (!chain.found(parsed)) return NotFound(parsed.normalized);
+  const proto::Inode& target = chain.last();
+  ListPage page;
+  if (!IsDirectory(target)) {
+    page.entries.push_back(ToStatus(target));
+    return page;
+  }
+  GRANARY_RETURN_IF_ERROR(
+      options_.permissions.Check(user, target, Access::kRead, parsed.normalized));
+  const std::string prefix = meta_keys::ChildrenPrefix(target.id());
+  std::string start = prefix;
+  if (!start_after.empty()) {
+    start = meta_keys::EntryKey(target.id(), start_after);
+    start.push_back('\0');
+  }
+  GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
+                           store_.Scan(start, PrefixEnd(prefix), limit + 1, snapshot.get()));
+  page.has_more = rows.size() > limit;
+  if (page.has_more) rows.pop_back();
+  for (const KeyValue& kv : rows) {
+    proto::Inode inode;
+    if (!inode.ParseFromString(kv.value)) {
+      return Status(StatusCode::kCorruption, "unparsable inode record");
+    }
+    page.entries.push_back(ToStatus(inode));
+  }
+  return page;
+}
+
+Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view path) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  const std::shared_ptr<const Snapshot> snapshot = store_.GetSnapshot();
+  GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot.get()));
+  GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, parsed.components.size(), parsed));
+  if (!chain.found(parsed)) return NotFound(parsed.normalized);
+  OpenResult result{chain.last(), ""};
+  if (IsDirectory(result.inode)) {
+    return Status(StatusCode::kIsADirectory, parsed.normalized);
+  }
+  GRANARY_RETURN_IF_ERROR(
+      options_.permissions.Check(user, result.inode, Access::kRead, parsed.normalized));
+  if (result.inode.inline_data() && result.inode.length_bytes() > 0) {
+    Result<std::string> data =
+        store_.Get(meta_keys::InlineKey(result.inode.id()), snapshot.get());
+    if (!data.ok()) {
+      return Status(StatusCode::kCorruption, "inline data missing for " + parsed.normalized);
+    }
+    result.inline_data = std::move(data).value();
+  }
+  return result;
+}
+
+// ---- mutations ----
+
+Status Namespace::Mkdirs(const User& user, std::string_view path, uint32_t mode,
+                         bool create_parents) {
+  GRANARY_RETURN_IF_ERROR(ValidateMode(mode));
+  if (mode == 0) mode = kDirectoryModeDefault;
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, nullptr));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, chain.inodes.size() - 1, parsed));
+    if (chain.found(parsed)) {
+      if (IsDirectory(chain.last())) return Status::Ok();
+      return Status(StatusCode::kAlreadyExists, parsed.normalized + " is a file");
+    }
+    const size_t depth = chain.inodes.size() - 1;  // components that exist
+    if (!IsDirectory(chain.last())) {
+      return Status(StatusCode::kNotADirectory, ParentPathOf(parsed, depth));
+    }
+    if (!create_parents && depth + 1 < parsed.components.size()) {
+      return Status(StatusCode::kNotFound, ParentPathOf(parsed, parsed.components.size() - 1));
+    }
+    std::vector<LockRequest> wanted;
+    for (const proto::Inode& dir : chain.inodes) {
+      wanted.push_back({meta_keys::InodeLock(dir.id()), LockMode::kShared});
+    }
+    wanted.push_back(
+        {meta_keys::EntryLock(chain.last().id(), parsed.components[depth]), LockMode::kExclusive});
+    LockSet held = locks_.Acquire(std::move(wanted));
+    GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
+    if (!again.SameIds(chain)) continue;
+    const proto::Inode& parent = chain.last();
+    GRANARY_RETURN_IF_ERROR(
+        options_.permissions.Check(user, parent, Access::kWrite, ParentPathOf(parsed, depth)));
+    WriteBatch batch;
+    proto::Inode above = parent;
+    for (size_t i = depth; i < parsed.components.size(); ++i) {
+      GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
+      proto::Inode dir = NewInode(id, above.id(), parsed.components[i],
+                                  proto::INODE_TYPE_DIRECTORY, user, above, mode);
+      PutInode(batch, dir);
+      above = std::move(dir);
+    }
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    counts_.directories += parsed.components.size() - depth;
+    return Status::Ok();
+  }
+  return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
+}
+
+Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
+                                       const CreateArgs& args, ReleasedBlocks* released) {
+  GRANARY_RETURN_IF_ERROR(ValidateMode(args.mode));
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  if (parsed.is_root()) return Status(StatusCode::kIsADirectory, "/");
+  const uint32_t replication = args.replication ? args.replication : options_.default_replication;
+  if (replication < 1 || replication > kReplicationMax) {
+    return Status(StatusCode::kInvalidArgument, "replication outside 1..kReplicationMax");
+  }
+  const uint64_t block_bytes = args.block_bytes ? args.block_bytes : options_.default_block_bytes;
+  if (block_bytes < kChecksumChunkBytes || block_bytes > kBlockBytesMax ||
+      block_bytes % kChecksumChunkBytes != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "block size must be a multiple of 64 KiB up to kBlockBytesMax");
+  }
+  if (args.inline_data.size() > options_.inline_threshold_bytes) {
+    return Status(StatusCode::kInvalidArgument, "inline data exceeds the inline threshold");
+  }
+  if (!args.complete && args.client_name.empty()) {
+    return Status(StatusCode::kInvalidArgument, "a file left open needs a client name");
+  }
+  if (args.client_name.size() > kNameBytesMax) {
+    return Status(StatusCode::kInvalidArgument, "client name too long");
+  }
+  if (args.create_parents && parsed.components.size() > 1) {
+    std::string parent = ParentPathOf(parsed, parsed.components.size() - 1);
+    GRANARY_RETURN_IF_ERROR(Mkdirs(user, parent, 0, true));
+  }
+  const size_t depth = parsed.components.size();
+  const std::string& name = parsed.components.back();
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, nullptr));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, depth, parsed));
+    if (chain.inodes.size() < depth) {
+      return Status(StatusCode::kNotFound, ParentPathOf(parsed, depth - 1));
+    }
+    const bool exists = chain.found(parsed);
+    const proto::Inode& parent = chain.inodes[depth - 1];
+    if (!IsDirectory(parent)) {
+      return Status(StatusCode::kNotADirectory, ParentPathOf(parsed, depth - 1));
+    }
+    std::vector<LockRequest> wanted;
+    for (size_t i = 0; i < depth; ++i) {
+      wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
+    }
+    wanted.push_back({meta_keys::EntryLock(parent.id(), name), LockMode::kExclusive});
+    if (exists) wanted.push_back({meta_keys::InodeLock(chain.last().id()), LockMode::kExclusive});
+    LockSet held = locks_.Acquire(std::move(wanted));
+    GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
+    if (!again.SameIds(chain)) continue;
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, parent, Access::kWrite,
+                                                       ParentPathOf(parsed, depth - 1)));
+    WriteBatch batch;
+    if (exists) {
+      const proto::Inode& old = again.last();
+      if (IsDirectory(old)) return Status(StatusCode::kIsADirectory, parsed.normalized);
+      if (!args.overwrite) return Status(StatusCode::kAlreadyExists, parsed.normalized);
+      if (old.under_construction() && old.lease_holder() != args.client_name) {
+        return Status(StatusCode::kLeaseConflict,
+                      parsed.normalized + " is being written by " + old.lease_holder());
+      }
+      DropFileData(batch, old, released);
+      batch.Delete(meta_keys::LocationKey(old.id()));
+    }
+    GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
+    proto::Inode file = NewInode(id, parent.id(), name, proto::INODE_TYPE_FILE, user, parent,
+                                 args.mode ? args.mode : kFileModeDefault);
+    file.set_replication(replication);
+    file.set_block_bytes(block_bytes);
+    file.set_inline_data(options_.inline_threshold_bytes > 0);
+    file.set_length_bytes(args.inline_data.size());
+    if (!args.complete) {
+      file.set_under_construction(true);
+      file.set_lease_holder(args.client_name);
+    }
+    if (!args.inline_data.empty()) batch.Put(meta_keys::InlineKey(id), args.inline_data);
+    PutInode(batch, file);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    if (!exists) ++counts_.files;
+    return file;
+  }
+  return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
+}
+
+Status Namespace::Delete(const User& user, std::string_view path, bool recursive,
+                         ReleasedBlocks* released) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  if (parsed.is_root()) return Status(StatusCode::kInvalidArgument, "cannot delete /");
+  const size_t depth = parsed.components.size();
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, nullptr));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, depth, parsed));
+    if (!chain.found(parsed)) return NotFound(parsed.normalized);
+    const proto::Inode& parent = chain.inodes[depth - 1];
+    std::vector<LockRequest> wanted;
+    for (size_t i = 0; i < depth; ++i) {
+      wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
+    }
+    wanted.push_back({meta_keys::EntryLock(parent.id(), chain.last().name()), LockMode::kExclusive});
+    wanted.push_back({meta_keys::InodeLock(chain.last().id()), LockMode::kExclusive});
+    LockSet held = locks_.Acquire(std::move(wanted));
+    GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
+    if (!again.SameIds(chain)) continue;
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, parent, Access::kWrite,
+                                                       ParentPathOf(parsed, depth - 1)));
+    const proto::Inode& target = again.last();
+    WriteBatch batch;
+    batch.Delete(meta_keys::EntryKey(parent.id(), target.name()));
+    batch.Delete(meta_keys::LocationKey(target.id()));
+    if (IsDirectory(target)) {
+      GRANARY_ASSIGN_OR_RETURN(bool has_children, HasChildren(target.id()));
+      if (has_children) {
+        if (!recursive) return Status(StatusCode::kDirectoryNotEmpty, parsed.normalized);
+        batch.Put(meta_keys::OrphanKey(target.id()), target.SerializeAsString());
+      }
+    } else {
+      DropFileData(batch, target, released);
+    }
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    if (IsDirectory(target)) {
+      --counts_.directories;
+    } else {
+      --counts_.files;
+    }
+    return Status::Ok();
+  }
+  return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
+}
+
+Status Namespace::Rename(const User& user, std::string_view source,
+                         std::string_view destination, ReleasedBlocks* released) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath src, ParsePath(source));
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath dst, ParsePath(destination));
+  if (src.is_root() || dst.is_root()) {
+    return Status(StatusCode::kInvalidArgument, "cannot rename / or onto /");
+  }
+  if (dst.components.size() > src.components.size() &&
+      std::equal(src.components.begin(), src.components.end(), dst.components.begin())) {
+    return Status(StatusCode::kInvalidArgument,
+                  "cannot move " + src.normalized + " into its own subtree");
+  }
+  const size_t src_depth = src.components.size();
+  const size_t dst_depth = dst.components.size();
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    GRANARY_ASSIGN_OR_RETURN(Chain from, Resolve(src, nullptr));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, from, src_depth, src));
+    if (!from.found(src)) return NotFound(src.normalized);
+    GRANARY_ASSIGN_OR_RETURN(Chain to, Resolve(dst, nullptr));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, to, dst_depth, dst));
+    if (to.inodes.size() < dst_depth) return NotFound(ParentPathOf(dst, dst_depth - 1));
+    if (src.normalized == dst.normalized) return Status::Ok();
+    const proto::Inode& src_parent = from.inodes[src_depth - 1];
+    const proto::Inode& dst_parent = to.inodes[dst_depth - 1];
+    if (!IsDirectory(dst_parent)) {
+      return Status(StatusCode::kNotADirectory, ParentPathOf(dst, dst_depth - 1));
+    }
+    const bool replacing = to.found(dst);
+    std::vector<LockRequest> wanted;
+    for (size_t i = 0; i < src_depth; ++i) {
+      wanted.push_back({meta_keys::InodeLock(from.inodes[i].id()), LockMode::kShared});
+    }
+    for (size_t i = 0; i < dst_depth; ++i) {
+      wanted.push_back({meta_keys::InodeLock(to.inodes[i].id()), LockMode::kShared});
+    }
+    wanted.push_back({meta_keys::EntryLock(src_parent.id(), src.components.back()), LockMode::kExclusive});
+    wanted.push_back({meta_keys::EntryLock(dst_parent.id(), dst.components.back()), LockMode::kExclusive});
+    wanted.push_back({meta_keys::InodeLock(from.last().id()), LockMode::kExclusive});
+    if (replacing) wanted.push_back({meta_keys::InodeLock(to.last().id()), LockMode::kExclusive});
+    LockSet held = locks_.Acquire(std::move(wanted));
+    GRANARY_ASSIGN_OR_RETURN(Chain from_again, Resolve(src, nullptr));
+    GRANARY_ASSIGN_OR_RETURN(Chain to_again, Resolve(dst, nullptr));
+    if (!from_again.SameIds(from) || !to_again.SameIds(to)) continue;
+    proto::Inode moving = from_again.last();
+    // A directory may not move below itself, whatever the names say (ids are the truth).
+    for (const proto::Inode& above : to_again.inodes) {
+      if (above.id() == moving.id()) {
+        return Status(StatusCode::kInvalidArgument,
+                      "cannot move " + src.normalized + " into its own subtree");
+      }
+    }
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, src_parent, Access::kWrite,
+                                                       ParentPathOf(src, src_depth - 1)));
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, dst_parent, Access::kWrite,
+                                                       ParentPathOf(dst, dst_depth - 1)));
+    WriteBatch batch;
+    bool replaced_file = false;
+    bool replaced_directory = false;
+    if (replacing) {
+      const proto::Inode& existing = to_again.last();
+      if (existing.id() == moving.id()) return Status::Ok();  // hard to reach: same inode
+      if (IsDirectory(moving) && !IsDirectory(existing)) {
+        return Status(StatusCode::kNotADirectory, dst.normalized);
+      }
+      if (!IsDirectory(moving) && IsDirectory(existing)) {
+        return Status(StatusCode::kIsADirectory, dst.normalized);
+      }
+      if (IsDirectory(existing)) {
+        GRANARY_ASSIGN_OR_RETURN(bool has_children, HasChildren(existing.id()));
+        if (has_children) return Status(StatusCode::kDirectoryNotEmpty, dst.normalized);
+        replaced_directory = true;
+      } else {
+        if (existing.under_construction()) {
+          return Status(StatusCode::kLeaseConflict, dst.normalized + " is being written");
+        }
+        DropFileData(batch, existing, released);
+        replaced_file = true;
+      }
+      batch.Delete(meta_keys::LocationKey(existing.id()));
+    }
+    batch.Delete(meta_keys::EntryKey(src_parent.id(), moving.name()));
+    moving.set_parent_id(dst_parent.id());
+    moving.set_name(dst.components.back());
+    PutInode(batch, moving);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    if (replaced_file) --counts_.files;
+    if (replaced_directory) --counts_.directories;
+    return Status::Ok();
+  }
+  return Status(StatusCode::kUnavailable, "namespace busy: " + src.normalized);
+}
+
+Result<proto::Inode> Namespace::MutateEntry(const User& user, std::string_view path,
+                                            const std::function<Status(proto::Inode&)>& edit) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  const size_t depth = parsed.components.size();
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, nullptr));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, depth, parsed));
+    if (!chain.found(parsed)) return NotFound(parsed.normalized);
+    std::vector<LockRequest> wanted;
+    for (size_t i = 0; i + 1 < chain.inodes.size(); ++i) {
+      wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
+    }
+    const proto::Inode& target = chain.last();
+    wanted.push_back({meta_keys::EntryLock(target.parent_id(), target.name()), LockMode::kExclusive});
+    wanted.push_back({meta_keys::InodeLock(target.id()), LockMode::kExclusive});
+    LockSet held = locks_.Acquire(std::move(wanted));
+    GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
+    if (!again.SameIds(chain)) continue;
+    proto::Inode inode = again.last();
+    GRANARY_RETURN_IF_ERROR(edit(inode));
+    WriteBatch batch;
+    PutInode(batch, inode);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    return inode;
+  }
+  return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
+}
+
+Status Namespace::SetPermission(const User& user, std::string_view path, uint32_t mode) {
+  GRANARY_RETURN_IF_ERROR(ValidateMode(mode));
+  return MutateEntry(user, path, [&](proto::Inode& inode) {
+           if (!options_.permissions.IsSuperuser(user) && user.user() != inode.owner()) {
+             return Status(StatusCode::kPermissionDenied,
+                           "only the owner may chmod " + std::string(path));
+           }
+           inode.set_mode(mode);
+           return Status::Ok();
+         })
+      .status();
+}
+
+Status Namespace::SetOwner(const User& user, std::string_view path, const std::string& owner,
+                           const std::string& group) {
+  if (owner.size() > kNameBytesMax || group.size() > kNameBytesMax) {
+    return Status(StatusCode::kInvalidArgument, "owner or group name too long");
+  }
+  return MutateEntry(user, path, [&](proto::Inode& inode) {
+           const bool super = options_.permissions.IsSuperuser(user);
+           if (!owner.empty() && owner != inode.owner() && !super) {
+             return Status(StatusCode::kPermissionDenied, "only the superuser may chown");
+           }
+           if (!group.empty() && !super) {
+             const bool member = std::find(user.groups().begin(), user.groups().end(), group) !=
+                                 user.groups().end();
+             if (user.user() != inode.owner() || !member) {
+               return Status(StatusCode::kPermissionDenied,
+                             "only an owner in group " + group + " may chgrp");
+             }
+           }
+           if (!owner.empty()) inode.set_owner(owner);
+           if (!group.empty()) inode.set_group(group);
+           return Status::Ok();
+         })
+      .status();
+}
+
+Result<proto::Inode> Namespace::SetReplication(const User& user, std::string_view path,
+                                               uint32_t replication) {
+  if (replication < 1 || replication > kReplicationMax) {
+    return Status(StatusCode::kInvalidArgument, "replication outside 1..kReplicationMax");
+  }
+  return MutateEntry(user, path, [&](proto::Inode& inode) {
+    if (IsDirectory(inode)) return Status(StatusCode::kIsADirectory, std::string(path));
+    GRANARY_RETURN_IF_ERROR(
+        options_.permissions.Check(user, inode, Access::kWrite, std::string(path)));
+    inode.set_replication(replication);
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<uint64_t>> Namespace::AncestorIds(uint64_t id) {
+  std::vector<uint64_t> ids{id};
+  uint64_t current = id;
+  while (current != kRootInodeId) {
+    if (ids.size() > kPathDepthMax + 1) {
+      return Status(StatusCode::kCorruption, "location chain longer than kPathDepthMax");
+    }
+    Result<std::string> location = store_.Get(meta_keys::LocationKey(current));
+    if (location.code() == StatusCode::kNotFound) {
+      return Status(StatusCode::kNotFound, "inode " + std::to_string(id) + " is unlinked");
+    }
+    if (!location.ok()) return location.status();
+    current = meta_keys::ReadBigEndian(*location);
+    ids.push_back(current);
+  }
+  std::reverse(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<proto::Inode> Namespace::GetFile(InodeId id) {
+  GRANARY_ASSIGN_OR_RETURN(std::string location, store_.Get(meta_keys::LocationKey(id.value())));
+  const uint64_t parent = meta_keys::ReadBigEndian(location);
+  return ReadEntry(parent, std::string_view(location).substr(8), nullptr);
+}
+
+Result<proto::Inode> Namespace::MutateFile(InodeId id, const FileMutation& mutate) {
+  if (id.value() == kRootInodeId) return Status(StatusCode::kIsADirectory, "/");
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    Result<std::vector<uint64_t>> ancestors = AncestorIds(id.value());
+    if (!ancestors.ok()) return ancestors.status();
+    std::vector<LockRequest> wanted;
+    for (size_t i = 0; i + 1 < ancestors->size(); ++i) {
+      wanted.push_back({meta_keys::InodeLock((*ancestors)[i]), LockMode::kShared});
+    }
+    wanted.push_back({meta_keys::InodeLock(id.value()), LockMode::kExclusive});
+    LockSet held = locks_.Acquire(std::move(wanted));
+    Result<std::vector<uint64_t>> again = AncestorIds(id.value());
+    if (!again.ok()) return again.status();
+    if (*again != *ancestors) continue;
+    GRANARY_ASSIGN_OR_RETURN(proto::Inode inode, GetFile(id));
+    if (IsDirectory(inode)) return Status(StatusCode::kIsADirectory, inode.name());
+    WriteBatch batch;
+    GRANARY_RETURN_IF_ERROR(mutate(inode, batch));
+    PutInode(batch, inode);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    return inode;
+  }
+  return Status(StatusCode::kUnavailable, "namespace busy: inode " + std::to_string(id.value()));
+}
+
+Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released) {
+  // Orphans are unreachable from the root, so no other operation touches them: no locks.
+  size_t removed = 0;
+  const std::string orphan_prefix(1, 'g');
+  while (removed < budget) {
+    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> orphans,
+                             store_.Scan(orphan_prefix, PrefixEnd(orphan_prefix), 1));
+    if (orphans.empty()) break;
+    const uint64_t dir = meta_keys::ReadBigEndian(std::string_view(orphans[0].key).substr(1));
+    const std::string prefix = meta_keys::ChildrenPrefix(dir);
+    const uint32_t limit =
+        static_cast<uint32_t>(std::min<size_t>(budget - removed, kScanPageEntries)) + 1;
+    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> children,
+                             store_.Scan(prefix, PrefixEnd(prefix), limit));
+    const bool last_page = children.size() < limit;
+    if (!last_page) children.pop_back();
+    WriteBatch batch;
+    uint64_t files = 0, directories = 0;
+    for (const KeyValue& kv : children) {
+      proto::Inode child;
+      if (!child.ParseFromString(kv.value)) {
+        return Status(StatusCode::kCorruption, "unparsable inode record");
+      }
+      batch.Delete(kv.key);
+      batch.Delete(meta_keys::LocationKey(child.id()));
+      if (IsDirectory(child)) {
+        // The child becomes an orphan root of its own, collected in a later round.
+        batch.Put(meta_keys::OrphanKey(child.id()), kv.value);
+        ++directories;
+      } else {
+        DropFileData(batch, child, released);
+        ++files;
+      }
+    }
+    if (last_page) batch.Delete(orphans[0].key);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    counts_.files -= std::min(counts_.files, files);
+    counts_.directories -= std::min(counts_.directories, directories);
+    removed += children.size() + (last_page ? 1 : 0);
+  }
+  return removed;
+}
+
+Status Namespace::ForEachBlock(const std::function<void(const proto::StoredBlock&)>& visit) {
+  const std::string prefix(1, 'b');
+  std::string start = prefix;
+  for (;;) {
+    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> page,
+                             store_.Scan(start, PrefixEnd(prefix), kScanPageEntries));
+    for (const KeyValue& kv : page) {
+      proto::StoredBlock block;
+      if (!block.ParseFromString(kv.value)) {
+        return Status(StatusCode::kCorruption, "unparsable block record");
+      }
+      visit(block);
+    }
+    if (page.size() < kScanPageEntries) return Status::Ok();
+    start = page.back().key + '\0';
+  }
+}
+
+}  // namespace granary

@@ -1,0 +1,170 @@
+// The namespace: directories, files and their attributes, stored in the MetaStore
+// (DESIGN.md §5, 5b). Block placement and replicas are the BlockManager's; this class keeps
+// only what is durable: inodes, inline bytes, block lists and block records.
+//
+// Consistency:
+//   - Every mutation is one atomic MetaStore batch, written before the call returns.
+//   - Reads (Stat, List, Open) run on a MetaStore snapshot: a path resolves entirely in the
+//     old tree or entirely in the new one, and one List page is one point in time.
+//   - Mutations take HopsFS-style locks (lock_manager.h): shared on every directory they
+//     traverse, exclusive on the entries and inodes they change. After locking they resolve
+//     the path again; if it changed meanwhile they start over (bounded by kRetryAttemptsMax).
+//   - Deleting a directory unlinks it in one batch (readers see it gone at once) and records
+//     it as an orphan; CollectOrphans removes the unlinked subtree later in bounded batches,
+//     after a restart too.
+//   - Files are also addressed by inode id (MutateFile), so a writer is unaffected by a
+//     rename of its file; a file that is no longer reachable from the root is kNotFound.
+// Permissions: POSIX bits of the user's class (permission.h): execute on each traversed
+// directory, write+execute on a directory whose entries change, read to open or list;
+// chmod by the owner, chown by the superuser (group by an owner who is a member).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/ids.h"
+#include "core/common/status.h"
+#include "core/namenode/id_allocator.h"
+#include "core/namenode/lock_manager.h"
+#include "core/namenode/path.h"
+#include "core/namenode/permission.h"
+#include "core/seams/env.h"
+#include "core/seams/meta_store.h"
+#include "proto/fs.pb.h"
+
+namespace granary {
+
+using User = proto::UserContext;
+
+struct NamespaceOptions {
+  PermissionPolicy permissions;
+  // Files up to this many bytes keep their data with their inode; 0 disables inline files.
+  uint64_t inline_threshold_bytes = 64 * 1024;
+  uint32_t default_replication = 3;
+  uint64_t default_block_bytes = 128ull * 1024 * 1024;
+};
+
+struct CreateArgs {
+  uint32_t mode = 0;  // 0: the default
+  bool overwrite = false;
+  uint32_t replication = 0;  // 0: the default
+  uint64_t block_bytes = 0;  // 0: the default
+  std::string client_name;   // required unless complete
+  bool complete = false;     // the whole file is in inline_data; close it at once
+  bool create_parents = false;
+  std::string inline_data;
+};
+
+// Blocks a mutation cut loose from the namespace, for the block manager to forget and the
+// datanodes to delete.
+struct ReleasedBlocks {
+  std::vector<proto::BlockRef> blocks;
+};
+
+struct NamespaceCounts {
+  uint64_t files = 0;
+  uint64_t directories = 0;
+};
+
+class Namespace {
+ public:
+  Namespace(Env& env, MetaStore& store, NamespaceOptions options);
+
+  // Creates the root on a new store; loads counters, id reservations and counts otherwise.
+  // `under_construction` receives the files left open by writers before a restart.
+  Status Load(std::vector<proto::Inode>* under_construction);
+
+  const NamespaceOptions& options() const { return options_; }
+  NamespaceCounts counts() const { return counts_; }
+
+  // ---- reads ----
+  Result<proto::FileStatus> Stat(const User& user, std::string_view path);
+  struct ListPage {
+    std::vector<proto::FileStatus> entries;
+    bool has_more = false;
+  };
+  // Entries after `start_after` in name order, at most `limit` (0 or more than
+  // kListPageEntriesMax: kListPageEntriesMax). A file lists as itself.
+  Result<ListPage> List(const User& user, std::string_view path, std::string_view start_after,
+                        uint32_t limit);
+  struct OpenResult {
+    proto::Inode inode;
+    std::string inline_data;
+  };
+  Result<OpenResult> Open(const User& user, std::string_view path);
+
+  // ---- mutations ----
+  Status Mkdirs(const User& user, std::string_view path, uint32_t mode, bool create_parents);
+  Result<proto::Inode> Create(const User& user, std::string_view path, const CreateArgs& args,
+                              ReleasedBlocks* released);
+  Status Delete(const User& user, std::string_view path, bool recursive,
+                ReleasedBlocks* released);
+  Status Rename(const User& user, std::string_view source, std::string_view destination,
+                ReleasedBlocks* released);
+  Status SetPermission(const User& user, std::string_view path, uint32_t mode);
+  Status SetOwner(const User& user, std::string_view path, const std::string& owner,
+                  const std::string& group);
+  Result<proto::Inode> SetReplication(const User& user, std::string_view path,
+                                      uint32_t replication);
+
+  // Runs `mutate` on the current record of file `id` under its exclusive lock, then commits
+  // the edited inode and whatever `mutate` added to the batch in one write. kNotFound when
+  // the file is gone or unreachable; kIsADirectory for a directory.
+  using FileMutation = std::function<Status(proto::Inode& inode, WriteBatch& batch)>;
+  Result<proto::Inode> MutateFile(InodeId id, const FileMutation& mutate);
+  Result<proto::Inode> GetFile(InodeId id);
+
+  // Removes up to about `budget` entries of unlinked subtrees; returns how many it removed.
+  Result<size_t> CollectOrphans(size_t budget, ReleasedBlocks* released);
+
+  // Every stored block record, in block id order (for rebuilding the block map).
+  Status ForEachBlock(const std::function<void(const proto::StoredBlock&)>& visit);
+
+  IdAllocator& block_ids() { return block_ids_; }
+  IdAllocator& generation_stamps() { return generation_stamps_; }
+
+  static proto::FileStatus ToStatus(const proto::Inode& inode);
+
+ private:
+  // A path resolved component by component: inodes[0] is the root, inodes[i] the inode of
+  // components[i-1]. Resolution stops at the first missing component.
+  struct Chain {
+    std::vector<proto::Inode> inodes;
+    bool found(const ParsedPath& path) const { return inodes.size() == path.components.size() + 1; }
+    const proto::Inode& last() const { return inodes.back(); }
+    bool SameIds(const Chain& other) const;
+  };
+  Result<Chain> Resolve(const ParsedPath& path, const Snapshot* snapshot);
+  // Execute permission on every directory the chain passes through before `upto`.
+  Status CheckTraverse(const User& user, const Chain& chain, size_t upto,
+                       const ParsedPath& path) const;
+  Result<proto::Inode> ReadEntry(uint64_t parent, std::string_view name,
+                                 const Snapshot* snapshot);
+  Result<bool> HasChildren(uint64_t directory);
+  // The chain of inode ids from the root to `id`, by the location index; kNotFound when
+  // some link is missing (the inode is unlinked).
+  Result<std::vector<uint64_t>> AncestorIds(uint64_t id);
+  proto::Inode NewInode(uint64_t id, uint64_t parent, const std::string& name,
+                        proto::InodeType type, const User& user, const proto::Inode& parent_inode,
+                        uint32_t mode);
+  void PutInode(WriteBatch& batch, const proto::Inode& inode);
+  // Adds the removal of a file's data and block records to `batch`.
+  void DropFileData(WriteBatch& batch, const proto::Inode& file, ReleasedBlocks* released);
+  // Attribute changes share this path: lock the entry, check, edit, write.
+  Result<proto::Inode> MutateEntry(const User& user, std::string_view path,
+                                   const std::function<Status(proto::Inode&)>& edit);
+
+  Env& env_;
+  MetaStore& store_;
+  const NamespaceOptions options_;
+  LockManager locks_;
+  IdAllocator inode_ids_;
+  IdAllocator block_ids_;
+  IdAllocator generation_stamps_;
+  NamespaceCounts counts_;
+};
+
+}  // namespace granary
