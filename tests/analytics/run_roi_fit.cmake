@@ -1,0 +1,23 @@
+# Runs roi-fit with ARGS (a ;-list) and checks its exit code and, when EXPECTED_STDERR is not
+# empty, that stderr is one line containing it. Used by ctest (python-free).
+execute_process(COMMAND ${ROI_FIT} ${ARGS}
+  RESULT_VARIABLE exit_code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT exit_code EQUAL EXPECTED_EXIT)
+  message(FATAL_ERROR "roi-fit exited ${exit_code}, expected ${EXPECTED_EXIT}\nstdout: ${out}\nstderr: ${err}")
+endif()
+if(NOT "${EXPECTED_STDERR}" STREQUAL "")
+  string(FIND "${err}" "${EXPECTED_STDERR}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "stderr lacks '${EXPECTED_STDERR}':\n${err}")
+  endif()
+  string(STRIP "${err}" stripped)
+  string(FIND "${stripped}" "\n" newline)
+  if(NOT newline EQUAL -1)
+    message(FATAL_ERROR "stderr is more than one line:\n${err}")
+  endif()
+elseif(EXPECTED_EXIT EQUAL 0)
+  string(FIND "${out}" "\"group\":\"all\"" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "no JSON line for group all in stdout:\n${out}")
+  endif()
+endif()
