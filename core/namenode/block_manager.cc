@@ -1,0 +1,329 @@
+#include "core/namenode/block_manager.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace granary {
+namespace {
+
+proto::BlockRef Ref(uint64_t id, uint64_t generation_stamp, uint64_t length) {
+  proto::BlockRef ref;
+  ref.set_block_id(id);
+  ref.set_generation_stamp(generation_stamp);
+  ref.set_length_bytes(length);
+  return ref;
+}
+
+}  // namespace
+
+BlockManager::BlockManager(DatanodeManager& datanodes, BlockManagerOptions options)
+    : datanodes_(datanodes), options_(options) {}
+
+void BlockManager::AddBlock(uint64_t inode_id, const proto::BlockRef& block, uint32_t replication,
+                            BlockState state, std::vector<uint32_t> pipeline) {
+  BlockInfo& info = blocks_[block.block_id()];
+  info.id = block.block_id();
+  info.inode_id = inode_id;
+  info.generation_stamp = block.generation_stamp();
+  info.length_bytes = block.length_bytes();
+  info.replication = replication;
+  info.state = state;
+  info.pipeline = std::move(pipeline);
+  if (state == BlockState::kComplete) Attend(info.id);
+}
+
+void BlockManager::CompleteBlock(const proto::BlockRef& block) {
+  auto it = blocks_.find(block.block_id());
+  if (it == blocks_.end()) return;
+  BlockInfo& info = it->second;
+  info.state = BlockState::kComplete;
+  info.generation_stamp = block.generation_stamp();
+  info.length_bytes = block.length_bytes();
+  info.pipeline.clear();
+  Attend(info.id);
+}
+
+void BlockManager::UpdatePipeline(const proto::BlockRef& block, std::vector<uint32_t> pipeline) {
+  auto it = blocks_.find(block.block_id());
+  if (it == blocks_.end()) return;
+  BlockInfo& info = it->second;
+  info.generation_stamp = block.generation_stamp();
+  info.length_bytes = block.length_bytes();
+  info.pipeline = std::move(pipeline);
+  for (auto r = info.replicas.begin(); r != info.replicas.end();) {
+    const bool in_pipeline =
+        std::find(info.pipeline.begin(), info.pipeline.end(), r->first) != info.pipeline.end();
+    if (!in_pipeline && r->second.generation_stamp < info.generation_stamp) {
+      QueueDelete(r->first, Ref(info.id, r->second.generation_stamp, r->second.length_bytes));
+      by_datanode_[r->first].erase(info.id);
+      r = info.replicas.erase(r);
+    } else {
+      ++r;
+    }
+  }
+}
+
+void BlockManager::SetReplication(uint64_t block_id, uint32_t replication) {
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return;
+  it->second.replication = replication;
+  Attend(block_id);
+}
+
+void BlockManager::Release(const std::vector<proto::BlockRef>& blocks) {
+  for (const proto::BlockRef& ref : blocks) {
+    auto it = blocks_.find(ref.block_id());
+    if (it == blocks_.end()) continue;
+    for (const auto& [datanode, replica] : it->second.replicas) {
+      QueueDelete(datanode, Ref(ref.block_id(), replica.generation_stamp, replica.length_bytes));
+      by_datanode_[datanode].erase(ref.block_id());
+    }
+    // Pipeline members that have not reported yet get their delete when they do.
+    blocks_.erase(it);
+    pending_.erase(ref.block_id());
+    attention_.erase(ref.block_id());
+  }
+}
+
+void BlockManager::QueueDelete(uint32_t datanode, const proto::BlockRef& block) {
+  proto::DatanodeCommand command;
+  command.set_kind(proto::DatanodeCommand::KIND_DELETE);
+  *command.mutable_block() = block;
+  datanodes_.QueueCommand(datanode, std::move(command));
+}
+
+void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block,
+                                 bool finalized) {
+  auto it = blocks_.find(block.block_id());
+  if (it == blocks_.end()) {
+    // A replica of a block the namespace no longer has: garbage.
+    QueueDelete(datanode, block);
+    return;
+  }
+  BlockInfo& info = it->second;
+  if (block.generation_stamp() < info.generation_stamp) {
+    const bool in_pipeline = std::find(info.pipeline.begin(), info.pipeline.end(), datanode) !=
+                             info.pipeline.end();
+    if (!in_pipeline) {
+      QueueDelete(datanode, block);
+      auto r = info.replicas.find(datanode);
+      if (r != info.replicas.end() && r->second.generation_stamp <= block.generation_stamp()) {
+        info.replicas.erase(r);
+        by_datanode_[datanode].erase(info.id);
+      }
+      Attend(info.id);
+      return;
+    }
+  }
+  ReplicaState& replica = info.replicas[datanode];
+  const bool was_corrupt =
+      replica.corrupt && replica.generation_stamp == block.generation_stamp();
+  replica.generation_stamp = block.generation_stamp();
+  replica.length_bytes = block.length_bytes();
+  replica.finalized = finalized;
+  replica.corrupt = was_corrupt;
+  if (info.state == BlockState::kComplete && finalized &&
+      block.generation_stamp() == info.generation_stamp &&
+      block.length_bytes() != info.length_bytes) {
+    replica.corrupt = true;  // a finalized replica of the wrong length
+  }
+  by_datanode_[datanode].insert(info.id);
+  auto p = pending_.find(info.id);
+  if (p != pending_.end() && IsGood(info, datanode, replica)) {
+    auto& targets = p->second.targets;
+    targets.erase(std::remove(targets.begin(), targets.end(), datanode), targets.end());
+    if (targets.empty()) pending_.erase(p);
+  }
+  Attend(info.id);
+}
+
+void BlockManager::ReportDeleted(uint32_t datanode, const proto::BlockRef& block) {
+  auto it = blocks_.find(block.block_id());
+  if (it == blocks_.end()) return;
+  auto r = it->second.replicas.find(datanode);
+  if (r != it->second.replicas.end() &&
+      r->second.generation_stamp <= block.generation_stamp()) {
+    it->second.replicas.erase(r);
+    by_datanode_[datanode].erase(block.block_id());
+    Attend(block.block_id());
+  }
+}
+
+void BlockManager::FullReport(uint32_t datanode,
+                              const std::vector<proto::ReplicaReport>& replicas) {
+  std::set<uint64_t> reported;
+  for (const proto::ReplicaReport& r : replicas) reported.insert(r.block().block_id());
+  const std::set<uint64_t> known = by_datanode_[datanode];
+  for (uint64_t id : known) {
+    if (reported.count(id)) continue;
+    auto it = blocks_.find(id);
+    if (it != blocks_.end()) {
+      it->second.replicas.erase(datanode);
+      Attend(id);
+    }
+    by_datanode_[datanode].erase(id);
+  }
+  for (const proto::ReplicaReport& r : replicas) ReportReplica(datanode, r.block(), r.finalized());
+}
+
+void BlockManager::ReportCorrupt(uint32_t datanode, const proto::BlockRef& block) {
+  auto it = blocks_.find(block.block_id());
+  if (it == blocks_.end()) return;
+  auto r = it->second.replicas.find(datanode);
+  if (r == it->second.replicas.end()) return;
+  r->second.corrupt = true;
+  Attend(block.block_id());
+}
+
+void BlockManager::DatanodeDead(uint32_t datanode) {
+  auto held = by_datanode_.find(datanode);
+  if (held == by_datanode_.end()) return;
+  for (uint64_t id : held->second) {
+    auto it = blocks_.find(id);
+    if (it == blocks_.end()) continue;
+    it->second.replicas.erase(datanode);
+    Attend(id);
+  }
+  by_datanode_.erase(held);
+  for (auto& [id, pending] : pending_) {
+    auto& targets = pending.targets;
+    targets.erase(std::remove(targets.begin(), targets.end(), datanode), targets.end());
+  }
+}
+
+bool BlockManager::IsGood(const BlockInfo& info, uint32_t datanode,
+                          const ReplicaState& replica) const {
+  if (!datanodes_.IsLive(datanode) || replica.corrupt) return false;
+  if (replica.generation_stamp != info.generation_stamp) return false;
+  if (info.state == BlockState::kComplete) {
+    return replica.finalized && replica.length_bytes == info.length_bytes;
+  }
+  return true;
+}
+
+std::vector<uint32_t> BlockManager::GoodReplicas(uint64_t block_id) const {
+  std::vector<uint32_t> good;
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return good;
+  for (const auto& [datanode, replica] : it->second.replicas) {
+    if (IsGood(it->second, datanode, replica)) good.push_back(datanode);
+  }
+  return good;
+}
+
+uint32_t BlockManager::FinalizedReplicas(uint64_t block_id) const {
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return 0;
+  uint32_t n = 0;
+  for (const auto& [datanode, replica] : it->second.replicas) {
+    if (IsGood(it->second, datanode, replica) && replica.finalized) ++n;
+  }
+  return n;
+}
+
+const BlockInfo* BlockManager::Find(uint64_t block_id) const {
+  auto it = blocks_.find(block_id);
+  return it == blocks_.end() ? nullptr : &it->second;
+}
+
+bool BlockManager::Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_t>& streams) {
+  if (info.state != BlockState::kComplete) return true;
+  std::vector<uint32_t> good;
+  std::vector<uint32_t> bad;
+  for (const auto& [datanode, replica] : info.replicas) {
+    if (IsGood(info, datanode, replica)) {
+      good.push_back(datanode);
+    } else if (datanodes_.IsLive(datanode)) {
+      bad.push_back(datanode);
+    }
+  }
+  if (good.size() < info.replication) {
+    if (good.empty()) return false;  // missing: nothing to copy from
+    auto p = pending_.find(info.id);
+    if (p != pending_.end()) {
+      if (now < p->second.deadline && !p->second.targets.empty()) return false;
+      pending_.erase(p);
+    }
+    if (pending_.size() >= options_.pending_replications_max) return false;
+    uint32_t source = 0;
+    uint32_t least = UINT32_MAX;
+    for (uint32_t candidate : good) {
+      if (streams[candidate] < least) {
+        least = streams[candidate];
+        source = candidate;
+      }
+    }
+    if (least >= options_.replication_streams_per_datanode) return false;
+    std::vector<uint32_t> excluded;
+    for (const auto& [datanode, replica] : info.replicas) excluded.push_back(datanode);
+    std::vector<uint32_t> targets =
+        datanodes_.ChooseTargets(info.replication - static_cast<uint32_t>(good.size()), excluded);
+    if (targets.empty()) return false;
+    proto::DatanodeCommand command;
+    command.set_kind(proto::DatanodeCommand::KIND_REPLICATE);
+    *command.mutable_block() = Ref(info.id, info.generation_stamp, info.length_bytes);
+    for (uint32_t target : targets) {
+      if (const DatanodeRecord* record = datanodes_.Find(target)) {
+        *command.add_targets() = record->Info();
+      }
+    }
+    datanodes_.QueueCommand(source, std::move(command));
+    ++streams[source];
+    pending_[info.id] = Pending{now + options_.replication_timeout, std::move(targets)};
+    return false;
+  }
+  pending_.erase(info.id);
+  // Enough good replicas: the bad ones and any excess go.
+  for (uint32_t datanode : bad) {
+    const ReplicaState& replica = info.replicas[datanode];
+    QueueDelete(datanode, Ref(info.id, replica.generation_stamp, replica.length_bytes));
+    info.replicas.erase(datanode);
+    by_datanode_[datanode].erase(info.id);
+  }
+  if (good.size() > info.replication) {
+    std::sort(good.begin(), good.end(), [this](uint32_t a, uint32_t b) {
+      const DatanodeRecord* ra = datanodes_.Find(a);
+      const DatanodeRecord* rb = datanodes_.Find(b);
+      const uint64_t ua = ra ? ra->used_bytes : 0;
+      const uint64_t ub = rb ? rb->used_bytes : 0;
+      if (ua != ub) return ua > ub;
+      return a < b;
+    });
+    for (size_t i = 0; i < good.size() - info.replication; ++i) {
+      QueueDelete(good[i], Ref(info.id, info.generation_stamp, info.length_bytes));
+      info.replicas.erase(good[i]);
+      by_datanode_[good[i]].erase(info.id);
+    }
+  }
+  return true;
+}
+
+void BlockManager::Monitor(Instant now) {
+  std::map<uint32_t, uint32_t> streams;
+  const std::vector<uint64_t> ids(attention_.begin(), attention_.end());
+  for (uint64_t id : ids) {
+    auto it = blocks_.find(id);
+    if (it == blocks_.end() || Work(it->second, now, streams)) attention_.erase(id);
+  }
+}
+
+BlockCounts BlockManager::Counts() const {
+  BlockCounts counts;
+  counts.blocks = blocks_.size();
+  counts.pending_replications = pending_.size();
+  for (const auto& [id, info] : blocks_) {
+    if (info.state != BlockState::kComplete) continue;
+    uint32_t good = 0;
+    uint32_t corrupt = 0;
+    for (const auto& [datanode, replica] : info.replicas) {
+      if (IsGood(info, datanode, replica)) ++good;
+      if (replica.corrupt) ++corrupt;
+    }
+    if (good < info.replication) ++counts.under_replicated;
+    if (good == 0) ++counts.missing;
+    if (good == 0 && corrupt > 0) ++counts.corrupt;
+  }
+  return counts;
+}
+
+}  // namespace granary

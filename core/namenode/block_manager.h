@@ -1,0 +1,119 @@
+// The block map: which datanodes hold which replica of every block, and the work that keeps
+// each block at its replication (DESIGN.md §5).
+//
+// The map lives in memory and is rebuilt after a restart from the stored block records
+// (Namespace::ForEachBlock) and the datanodes' block reports. A replica counts as good when
+// its datanode is live, its generation stamp is the block's, it is finalized with the
+// block's length (or, while the block is being written, it is in the pipeline), and it was
+// not reported corrupt.
+//
+// Work: a block whose good replicas fall below its replication is queued for attention;
+// Monitor() turns the queue into commands: copy a good replica to new datanodes (bounded
+// streams per source and in all), delete replicas beyond the replication (corrupt ones
+// first), delete replicas of blocks the namespace released and stale or unknown ones.
+// A replication not confirmed by a block report within the timeout is scheduled again.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/common/time.h"
+#include "core/namenode/datanode_manager.h"
+#include "proto/fs.pb.h"
+#include "proto/namenode.pb.h"
+
+namespace granary {
+
+struct BlockManagerOptions {
+  uint32_t replication_streams_per_datanode = 4;
+  uint32_t pending_replications_max = 1024;
+  Duration replication_timeout = std::chrono::seconds(30);
+};
+
+struct ReplicaState {
+  uint64_t generation_stamp = 0;
+  uint64_t length_bytes = 0;
+  bool finalized = false;
+  bool corrupt = false;
+};
+
+enum class BlockState : uint8_t { kUnderConstruction, kComplete };
+
+struct BlockInfo {
+  uint64_t id = 0;
+  uint64_t inode_id = 0;
+  uint64_t generation_stamp = 0;
+  uint64_t length_bytes = 0;
+  uint32_t replication = 0;
+  BlockState state = BlockState::kUnderConstruction;
+  std::vector<uint32_t> pipeline;  // while under construction
+  std::map<uint32_t, ReplicaState> replicas;
+};
+
+struct BlockCounts {
+  uint64_t blocks = 0;
+  uint64_t under_replicated = 0;
+  uint64_t corrupt = 0;   // every replica known is corrupt
+  uint64_t missing = 0;   // no good replica on a live datanode
+  uint64_t pending_replications = 0;
+};
+
+class BlockManager {
+ public:
+  BlockManager(DatanodeManager& datanodes, BlockManagerOptions options);
+
+  // A block the namespace allocated (under construction) or loaded (state as stored).
+  void AddBlock(uint64_t inode_id, const proto::BlockRef& block, uint32_t replication,
+                BlockState state, std::vector<uint32_t> pipeline);
+  // The writer closed the block at `block` (length, stamp): it now needs its replication.
+  void CompleteBlock(const proto::BlockRef& block);
+  // Pipeline recovery: the block continues at a new stamp on `pipeline`.
+  void UpdatePipeline(const proto::BlockRef& block, std::vector<uint32_t> pipeline);
+  void SetReplication(uint64_t block_id, uint32_t replication);
+  // The namespace dropped these blocks: forget them, delete their replicas.
+  void Release(const std::vector<proto::BlockRef>& blocks);
+
+  // Datanode reports.
+  void ReportReplica(uint32_t datanode, const proto::BlockRef& block, bool finalized);
+  void ReportDeleted(uint32_t datanode, const proto::BlockRef& block);
+  // Replaces what was known of a datanode's replicas with its full report.
+  void FullReport(uint32_t datanode, const std::vector<proto::ReplicaReport>& replicas);
+  void ReportCorrupt(uint32_t datanode, const proto::BlockRef& block);
+  // The datanode died: its replicas no longer count.
+  void DatanodeDead(uint32_t datanode);
+
+  // Live, uncorrupted replicas of the block at its stamp, finalized or in its pipeline.
+  std::vector<uint32_t> GoodReplicas(uint64_t block_id) const;
+  // Finalized good replicas (what a write's Complete waits for).
+  uint32_t FinalizedReplicas(uint64_t block_id) const;
+  const BlockInfo* Find(uint64_t block_id) const;
+
+  // One round of replication work; queues commands on the datanodes.
+  void Monitor(Instant now);
+  BlockCounts Counts() const;
+  // Blocks needing attention right now (for tests and reports).
+  size_t attention_size() const { return attention_.size(); }
+
+ private:
+  struct Pending {
+    Instant deadline;
+    std::vector<uint32_t> targets;
+  };
+  bool IsGood(const BlockInfo& info, uint32_t datanode, const ReplicaState& replica) const;
+  void Attend(uint64_t block_id) { attention_.insert(block_id); }
+  void QueueDelete(uint32_t datanode, const proto::BlockRef& block);
+  // Schedules what the block needs; true when nothing more is needed.
+  bool Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_t>& streams);
+
+  DatanodeManager& datanodes_;
+  const BlockManagerOptions options_;
+  std::map<uint64_t, BlockInfo> blocks_;
+  std::map<uint32_t, std::set<uint64_t>> by_datanode_;
+  std::set<uint64_t> attention_;
+  std::map<uint64_t, Pending> pending_;
+};
+
+}  // namespace granary
