@@ -87,6 +87,7 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE("nn.SetReplication", SetReplication, SetReplicationRequest, SetAttributeReply);
   GRANARY_ROUTE("nn.ReportBadBlock", ReportBadBlock, ReportBadBlockRequest, ReportBadBlockReply);
   GRANARY_ROUTE("nn.ClusterReport", ClusterReport, ClusterReportRequest, ClusterReportReply);
+  GRANARY_ROUTE("nn.ServerDefaults", ServerDefaults, ServerDefaultsRequest, ServerDefaultsReply);
   GRANARY_ROUTE("nn.Register", Register, RegisterRequest, RegisterReply);
   GRANARY_ROUTE("nn.Heartbeat", Heartbeat, HeartbeatRequest, HeartbeatReply);
   GRANARY_ROUTE("nn.BlockReport", BlockReport, BlockReportRequest, BlockReportReply);
@@ -496,6 +497,14 @@ Status Namenode::ClusterReport(const proto::ClusterReportRequest&,
   reply->set_corrupt_blocks(blocks.corrupt);
   reply->set_missing_blocks(blocks.missing);
   reply->set_pending_replications(blocks.pending_replications);
+  return Status::Ok();
+}
+
+Status Namenode::ServerDefaults(const proto::ServerDefaultsRequest&,
+                                proto::ServerDefaultsReply* reply, rpc::Exchange&) {
+  reply->set_inline_threshold_bytes(options_.ns.inline_threshold_bytes);
+  reply->set_replication(options_.ns.default_replication);
+  reply->set_block_bytes(options_.ns.default_block_bytes);
   return Status::Ok();
 }
 

@@ -92,6 +92,8 @@ class Namenode {
                         rpc::Exchange&);
   Status ClusterReport(const proto::ClusterReportRequest&, proto::ClusterReportReply*,
                        rpc::Exchange&);
+  Status ServerDefaults(const proto::ServerDefaultsRequest&, proto::ServerDefaultsReply*,
+                        rpc::Exchange&);
   // Datanode protocol.
   Status Register(const proto::RegisterRequest&, proto::RegisterReply*, rpc::Exchange&);
   Status Heartbeat(const proto::HeartbeatRequest&, proto::HeartbeatReply*, rpc::Exchange&);

@@ -1,0 +1,160 @@
+#include "core/client/file_system.h"
+
+#include "core/common/limits.h"
+
+namespace granary {
+
+FileSystem::FileSystem(Env& env, Transport& transport, ClientOptions options)
+    : options_(std::move(options)), namenode_(env, transport, options_) {}
+
+Result<proto::ServerDefaultsReply> FileSystem::Defaults() {
+  if (!have_defaults_) {
+    proto::ServerDefaultsRequest request;
+    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.ServerDefaults", request, &defaults_));
+    have_defaults_ = true;
+  }
+  return defaults_;
+}
+
+Status FileSystem::Mkdirs(std::string_view path, uint32_t mode, bool create_parents) {
+  proto::MkdirsRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_mode(mode);
+  request.set_create_parents(create_parents);
+  proto::MkdirsReply reply;
+  return namenode_.Call("nn.Mkdirs", request, &reply);
+}
+
+Result<std::unique_ptr<Writer>> FileSystem::Create(std::string_view path,
+                                                   const CreateOptions& options) {
+  GRANARY_ASSIGN_OR_RETURN(proto::ServerDefaultsReply defaults, Defaults());
+  if (path.size() > kPathBytesMax) return Status(StatusCode::kPathTooLong, std::string(path));
+  return std::make_unique<Writer>(namenode_, std::string(path), options,
+                                  defaults.inline_threshold_bytes(), defaults.block_bytes());
+}
+
+Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
+  proto::OpenRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_client_address(options_.client_address);
+  proto::OpenReply reply;
+  std::string inline_data;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Open", request, &reply, {}, &inline_data));
+  return std::make_unique<Reader>(namenode_, std::string(path), std::move(reply),
+                                  std::move(inline_data));
+}
+
+Result<proto::FileStatus> FileSystem::Stat(std::string_view path) {
+  proto::StatRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  proto::StatReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Stat", request, &reply));
+  return reply.status();
+}
+
+Result<ListPage> FileSystem::List(std::string_view path, std::string_view start_after,
+                                  uint32_t limit) {
+  proto::ListRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_start_after(std::string(start_after));
+  request.set_limit(limit);
+  proto::ListReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.List", request, &reply));
+  ListPage page;
+  page.entries.assign(reply.entries().begin(), reply.entries().end());
+  page.has_more = reply.has_more();
+  return page;
+}
+
+Result<std::vector<proto::FileStatus>> FileSystem::ListAll(std::string_view path) {
+  std::vector<proto::FileStatus> all;
+  std::string after;
+  for (;;) {
+    GRANARY_ASSIGN_OR_RETURN(ListPage page, List(path, after, 0));
+    for (proto::FileStatus& entry : page.entries) all.push_back(std::move(entry));
+    if (!page.has_more || all.empty()) return all;
+    after = all.back().name();
+  }
+}
+
+Status FileSystem::Delete(std::string_view path, bool recursive) {
+  proto::DeleteRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_recursive(recursive);
+  proto::DeleteReply reply;
+  bool retried = false;
+  const Status status = namenode_.Call("nn.Delete", request, &reply, {}, nullptr, &retried);
+  // A retry that finds nothing: the first attempt did the work.
+  if (retried && status.code() == StatusCode::kNotFound) return Status::Ok();
+  return status;
+}
+
+Status FileSystem::Rename(std::string_view source, std::string_view destination) {
+  proto::RenameRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_source(std::string(source));
+  request.set_destination(std::string(destination));
+  proto::RenameReply reply;
+  bool retried = false;
+  const Status status = namenode_.Call("nn.Rename", request, &reply, {}, nullptr, &retried);
+  if (retried && status.code() == StatusCode::kNotFound && Stat(destination).ok() &&
+      !Stat(source).ok()) {
+    return Status::Ok();
+  }
+  return status;
+}
+
+Status FileSystem::SetPermission(std::string_view path, uint32_t mode) {
+  proto::SetPermissionRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_mode(mode);
+  proto::SetAttributeReply reply;
+  return namenode_.Call("nn.SetPermission", request, &reply);
+}
+
+Status FileSystem::SetOwner(std::string_view path, const std::string& owner,
+                            const std::string& group) {
+  proto::SetOwnerRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_owner(owner);
+  request.set_group(group);
+  proto::SetAttributeReply reply;
+  return namenode_.Call("nn.SetOwner", request, &reply);
+}
+
+Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
+  proto::SetReplicationRequest request;
+  *request.mutable_user() = options_.user;
+  request.set_path(std::string(path));
+  request.set_replication(replication);
+  proto::SetAttributeReply reply;
+  return namenode_.Call("nn.SetReplication", request, &reply);
+}
+
+Result<proto::ClusterReportReply> FileSystem::Report() {
+  proto::ClusterReportRequest request;
+  proto::ClusterReportReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.ClusterReport", request, &reply));
+  return reply;
+}
+
+Status FileSystem::WriteFile(std::string_view path, std::string_view data,
+                             const CreateOptions& options) {
+  GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, Create(path, options));
+  GRANARY_RETURN_IF_ERROR(writer->Write(data));
+  return writer->Close();
+}
+
+Result<std::string> FileSystem::ReadFile(std::string_view path) {
+  GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Open(path));
+  return reader->ReadAt(0, reader->Size());
+}
+
+}  // namespace granary

@@ -1,0 +1,79 @@
+// The client API that the CLI, Python and the simulator's workloads use (DESIGN.md §5).
+//
+//   FileSystem fs(env, transport, options);
+//   auto writer = fs.Create("/data/x.csv", {});  writer->Write(bytes); writer->Close();
+//   auto reader = fs.Open("/data/x.csv");        reader->Read(buffer, n);
+//
+// Small files: a file whose bytes fit the cluster's inline threshold is created, written
+// and closed in one round trip at Close (Create itself sends nothing, so errors such as
+// kAlreadyExists surface at Close); it is read in one round trip too. A file that grows
+// past the threshold moves to blocks without the writer noticing.
+//
+// Semantics are the README's: one writer per file (the lease); a successful Close means
+// the metadata is synced and every block is synced on every datanode of its pipeline.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/client/namenode_client.h"
+#include "core/client/reader.h"
+#include "core/client/writer.h"
+#include "core/common/status.h"
+#include "proto/namenode.pb.h"
+
+namespace granary {
+
+struct CreateOptions {
+  bool overwrite = false;
+  bool create_parents = true;
+  uint32_t replication = 0;  // 0: the cluster's default
+  uint64_t block_bytes = 0;  // 0: the cluster's default
+  uint32_t mode = 0;         // 0: 0644
+};
+
+struct ListPage {
+  std::vector<proto::FileStatus> entries;
+  bool has_more = false;
+};
+
+class FileSystem {
+ public:
+  FileSystem(Env& env, Transport& transport, ClientOptions options);
+
+  Status Mkdirs(std::string_view path, uint32_t mode = 0, bool create_parents = true);
+  Result<std::unique_ptr<Writer>> Create(std::string_view path, const CreateOptions& options);
+  Result<std::unique_ptr<Reader>> Open(std::string_view path);
+  Result<proto::FileStatus> Stat(std::string_view path);
+  Result<ListPage> List(std::string_view path, std::string_view start_after = {},
+                        uint32_t limit = 0);
+  // Every entry of a directory, page by page.
+  Result<std::vector<proto::FileStatus>> ListAll(std::string_view path);
+  Status Delete(std::string_view path, bool recursive);
+  Status Rename(std::string_view source, std::string_view destination);
+  Status SetPermission(std::string_view path, uint32_t mode);
+  Status SetOwner(std::string_view path, const std::string& owner, const std::string& group);
+  Status SetReplication(std::string_view path, uint32_t replication);
+  Result<proto::ClusterReportReply> Report();
+
+  // Writes a whole file (Create, Write, Close).
+  Status WriteFile(std::string_view path, std::string_view data, const CreateOptions& options);
+  // Reads a whole file.
+  Result<std::string> ReadFile(std::string_view path);
+
+  const ClientOptions& options() const { return options_; }
+  NamenodeClient& namenode() { return namenode_; }
+  // The cluster's defaults (asked once).
+  Result<proto::ServerDefaultsReply> Defaults();
+
+ private:
+  ClientOptions options_;
+  NamenodeClient namenode_;
+  bool have_defaults_ = false;
+  proto::ServerDefaultsReply defaults_;
+};
+
+}  // namespace granary

@@ -1,0 +1,70 @@
+// The client's side of the namenode protocol: typed calls with retries.
+//
+// A call that times out or finds the namenode unreachable (kTimeout, kUnavailable) is
+// retried with exponential backoff and jitter, up to `attempts` times; every other status
+// is the answer. A retried mutation may have taken effect the first time: callers that can
+// tell (a retried delete that finds nothing) treat that as success.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/common/status.h"
+#include "core/seams/env.h"
+#include "core/seams/transport.h"
+#include "proto/fs.pb.h"
+
+namespace granary {
+
+struct ClientOptions {
+  Address namenode;
+  proto::UserContext user;
+  // Names this client's leases; unique per client process.
+  std::string client_name;
+  // Where this client runs ("host:port" or a simulated node name), for replica ordering.
+  std::string client_address;
+  Duration rpc_timeout = std::chrono::seconds(10);
+  Duration datanode_timeout = std::chrono::seconds(30);
+  uint32_t attempts = 8;
+  Duration backoff_initial = std::chrono::milliseconds(50);
+  Duration backoff_max = std::chrono::seconds(2);
+  // Data per dn.WriteBlock packet: a multiple of the 64 KiB checksum chunk.
+  uint64_t packet_bytes = 1 << 20;
+  // Sync every packet on every datanode, not only the last of each block.
+  bool sync_every_packet = false;
+  // Bytes fetched per datanode read when reading sequentially.
+  uint64_t read_ahead_bytes = 1 << 20;
+  // Renew the lease when this long has passed without talking to the namenode.
+  Duration lease_renew_interval = std::chrono::seconds(10);
+  // How long Close waits for the last block to be reported before giving up.
+  uint32_t complete_attempts = 40;
+};
+
+// True for the statuses after which a request may not have run and may be sent again.
+bool IsRetryable(const Status& status);
+
+class NamenodeClient {
+ public:
+  NamenodeClient(Env& env, Transport& transport, const ClientOptions& options);
+
+  // Calls `method` with retries. `retried` (optional) tells whether an earlier attempt may
+  // have reached the namenode.
+  Status Call(std::string_view method, const google::protobuf::Message& request,
+              google::protobuf::Message* reply, std::string request_payload = {},
+              std::string* reply_payload = nullptr, bool* retried = nullptr);
+
+  Env& env() { return env_; }
+  Transport& transport() { return transport_; }
+  const ClientOptions& options() const { return options_; }
+  // Sleeps the backoff before retry number `attempt` (from 1), with jitter.
+  Status Backoff(uint32_t attempt);
+
+ private:
+  Env& env_;
+  Transport& transport_;
+  const ClientOptions& options_;
+};
+
+}  // namespace granary

@@ -1,0 +1,156 @@
+#include "core/client/reader.h"
+
+#include <algorithm>
+
+#include "core/common/crc32c.h"
+#include "core/common/limits.h"
+#include "core/rpc/router.h"
+#include "proto/datanode.pb.h"
+
+namespace granary {
+namespace {
+
+// The most one dn.ReadBlock asks for (the datanode's own limit is 4 MiB).
+constexpr uint64_t kReadRequestBytesMax = 4 << 20;
+
+}  // namespace
+
+Reader::Reader(NamenodeClient& namenode, std::string path, proto::OpenReply opened,
+               std::string inline_data)
+    : namenode_(namenode),
+      path_(std::move(path)),
+      opened_(std::move(opened)),
+      inline_data_(std::move(inline_data)) {
+  size_ = opened_.status().inline_data() ? inline_data_.size() : opened_.status().length_bytes();
+}
+
+Status Reader::Seek(uint64_t offset) {
+  if (offset > size_) return Status(StatusCode::kInvalidArgument, "seek past the end of " + path_);
+  position_ = offset;
+  return Status::Ok();
+}
+
+Result<std::string> Reader::Read(uint64_t length) {
+  if (position_ >= size_ || length == 0) return std::string();
+  length = std::min(length, size_ - position_);
+  if (position_ < cache_offset_ || position_ >= cache_offset_ + cache_.size()) {
+    const uint64_t fetch = std::max(length, namenode_.options().read_ahead_bytes);
+    GRANARY_ASSIGN_OR_RETURN(cache_, ReadAt(position_, fetch));
+    cache_offset_ = position_;
+  }
+  const uint64_t at = position_ - cache_offset_;
+  std::string out = cache_.substr(at, std::min<uint64_t>(length, cache_.size() - at));
+  position_ += out.size();
+  return out;
+}
+
+Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
+  if (offset >= size_) return std::string();
+  length = std::min(length, size_ - offset);
+  if (opened_.status().inline_data()) return inline_data_.substr(offset, length);
+  std::string out;
+  out.reserve(length);
+  while (length > 0) {
+    size_t index = 0;
+    while (index < static_cast<size_t>(opened_.blocks_size())) {
+      const proto::LocatedBlock& b = opened_.blocks(index);
+      if (offset < b.offset_bytes() + b.block().length_bytes()) break;
+      ++index;
+    }
+    if (index == static_cast<size_t>(opened_.blocks_size())) {
+      return Status(StatusCode::kCorruption, path_ + ": blocks end before the file does");
+    }
+    const proto::LocatedBlock& block = opened_.blocks(index);
+    const uint64_t in_block = offset - block.offset_bytes();
+    const uint64_t want = std::min({length, block.block().length_bytes() - in_block,
+                                    kReadRequestBytesMax});
+    GRANARY_ASSIGN_OR_RETURN(std::string piece, ReadFromBlock(index, in_block, want));
+    out += piece;
+    offset += piece.size();
+    length -= piece.size();
+  }
+  return out;
+}
+
+Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block,
+                                          uint64_t length) {
+  Status last_error(StatusCode::kUnavailable, "no replica of the block is known");
+  for (int pass = 0; pass < 2; ++pass) {
+    const proto::LocatedBlock block = opened_.blocks(static_cast<int>(index));
+    for (const proto::DatanodeInfo& replica : block.replicas()) {
+      Result<std::string> piece = ReadFromReplica(block, replica, offset_in_block, length);
+      if (piece.ok()) return piece;
+      if (piece.code() == StatusCode::kNodeDown) return piece.status();
+      last_error = piece.status();
+      if (piece.code() == StatusCode::kCorruption) {
+        proto::ReportBadBlockRequest report;
+        *report.mutable_block() = block.block();
+        report.set_datanode_id(replica.datanode_id());
+        proto::ReportBadBlockReply reply;
+        (void)namenode_.Call("nn.ReportBadBlock", report, &reply);
+      }
+    }
+    if (pass == 0) {
+      const Status refreshed = RefreshLocations();
+      if (!refreshed.ok()) return refreshed;
+      if (static_cast<size_t>(opened_.blocks_size()) <= index) break;
+    }
+  }
+  return last_error.WithContext(path_ + " block " +
+                                std::to_string(opened_.blocks(static_cast<int>(std::min<size_t>(
+                                                   index, opened_.blocks_size() - 1)))
+                                                   .block()
+                                                   .block_id()));
+}
+
+Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
+                                            const proto::DatanodeInfo& replica,
+                                            uint64_t offset_in_block, uint64_t length) {
+  proto::ReadBlockRequest request;
+  *request.mutable_block() = block.block();
+  request.set_offset_bytes(offset_in_block);
+  request.set_length_bytes(length);
+  proto::ReadBlockReply reply;
+  std::string payload;
+  GRANARY_RETURN_IF_ERROR(rpc::Call(namenode_.transport(), Address{replica.address()},
+                                    "dn.ReadBlock", request, {},
+                                    namenode_.env().Now() + namenode_.options().datanode_timeout,
+                                    &reply, &payload));
+  // The payload is chunk-aligned and must cover the range asked for.
+  const uint64_t start = reply.offset_bytes();
+  if (start % kChecksumChunkBytes != 0 || start > offset_in_block ||
+      start + payload.size() < offset_in_block + length) {
+    return Status(StatusCode::kCorruption, "replica on " + replica.address() + " is short");
+  }
+  const uint64_t chunks = (payload.size() + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
+  if (static_cast<uint64_t>(reply.chunk_crc32c_size()) != chunks) {
+    return Status(StatusCode::kCorruption, "checksum count mismatch from " + replica.address());
+  }
+  for (uint64_t i = 0; i < chunks; ++i) {
+    const std::string_view chunk =
+        std::string_view(payload).substr(i * kChecksumChunkBytes, kChecksumChunkBytes);
+    if (Crc32c(chunk) != reply.chunk_crc32c(static_cast<int>(i))) {
+      return Status(StatusCode::kCorruption, "checksum mismatch in block " +
+                                                 std::to_string(block.block().block_id()) +
+                                                 " from " + replica.address());
+    }
+  }
+  return payload.substr(offset_in_block - start, length);
+}
+
+Status Reader::RefreshLocations() {
+  proto::OpenRequest request;
+  *request.mutable_user() = namenode_.options().user;
+  request.set_path(path_);
+  request.set_client_address(namenode_.options().client_address);
+  proto::OpenReply reply;
+  std::string ignored;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Open", request, &reply, {}, &ignored));
+  if (reply.status().inode_id() != opened_.status().inode_id()) {
+    return Status(StatusCode::kNotFound, path_ + " was replaced while being read");
+  }
+  opened_ = std::move(reply);
+  return Status::Ok();
+}
+
+}  // namespace granary

@@ -1,0 +1,310 @@
+#include "core/client/writer.h"
+
+#include <algorithm>
+
+#include "core/client/file_system.h"
+#include "core/common/crc32c.h"
+#include "core/common/limits.h"
+#include "core/rpc/router.h"
+#include "proto/datanode.pb.h"
+#include "proto/namenode.pb.h"
+
+namespace granary {
+namespace {
+
+Address AddressOf(const proto::DatanodeInfo& info) { return Address{info.address()}; }
+
+}  // namespace
+
+Writer::Writer(NamenodeClient& namenode, std::string path, const CreateOptions& options,
+               uint64_t inline_threshold_bytes, uint64_t default_block_bytes)
+    : namenode_(namenode),
+      path_(std::move(path)),
+      overwrite_(options.overwrite),
+      create_parents_(options.create_parents),
+      replication_(options.replication),
+      mode_(options.mode),
+      inline_threshold_bytes_(inline_threshold_bytes),
+      block_bytes_(options.block_bytes ? options.block_bytes : default_block_bytes) {}
+
+Writer::~Writer() = default;
+
+Status Writer::Fail(Status status) {
+  mode_state_ = Mode::kFailed;
+  return status.WithContext(path_);
+}
+
+Status Writer::EnsureCreated(std::string inline_data) {
+  if (created_) return Status::Ok();
+  proto::CreateRequest request;
+  *request.mutable_user() = namenode_.options().user;
+  request.set_path(path_);
+  request.set_mode(mode_);
+  request.set_overwrite(overwrite_);
+  request.set_replication(replication_);
+  request.set_block_bytes(block_bytes_);
+  request.set_client_name(namenode_.options().client_name);
+  request.set_create_parents(create_parents_);
+  proto::CreateReply reply;
+  GRANARY_RETURN_IF_ERROR(
+      namenode_.Call("nn.Create", request, &reply, std::move(inline_data)));
+  inode_id_ = reply.status().inode_id();
+  created_ = true;
+  last_namenode_contact_ = namenode_.env().Now();
+  return Status::Ok();
+}
+
+Status Writer::Write(std::string_view data) {
+  if (mode_state_ == Mode::kClosed || mode_state_ == Mode::kFailed) {
+    return Status(StatusCode::kInvalidArgument, path_ + ": write after close or failure");
+  }
+  bytes_written_ += data.size();
+  buffer_.append(data);
+  if (mode_state_ == Mode::kInline) {
+    if (buffer_.size() <= inline_threshold_bytes_) return Status::Ok();
+    const Status switched = SwitchToBlocks();
+    if (!switched.ok()) return Fail(switched);
+  }
+  // Send every full packet (or block-filling packet) the buffer holds.
+  for (;;) {
+    if (!block_ && buffer_.empty()) return Status::Ok();
+    const uint64_t room = block_bytes_ - block_bytes_acked_;
+    const uint64_t packet = std::min<uint64_t>(namenode_.options().packet_bytes, room);
+    if (buffer_.size() < packet) return Status::Ok();
+    const Status sent = SendPacket(packet == room, false);
+    if (!sent.ok()) return Fail(sent);
+  }
+}
+
+Status Writer::SwitchToBlocks() {
+  GRANARY_RETURN_IF_ERROR(EnsureCreated(""));
+  if (inline_threshold_bytes_ > 0) {
+    proto::ConvertToBlocksRequest request;
+    *request.mutable_user() = namenode_.options().user;
+    request.set_path(path_);
+    request.set_inode_id(inode_id_);
+    request.set_client_name(namenode_.options().client_name);
+    proto::ConvertToBlocksReply reply;
+    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.ConvertToBlocks", request, &reply));
+  }
+  mode_state_ = Mode::kBlocks;
+  return Status::Ok();
+}
+
+Status Writer::AllocateBlock() {
+  GRANARY_RETURN_IF_ERROR(EnsureCreated(""));
+  proto::AddBlockRequest request;
+  *request.mutable_user() = namenode_.options().user;
+  request.set_path(path_);
+  request.set_inode_id(inode_id_);
+  request.set_client_name(namenode_.options().client_name);
+  if (last_complete_block_) *request.mutable_previous() = *last_complete_block_;
+  for (uint32_t id : excluded_) request.add_excluded_datanodes(id);
+  request.set_client_address(namenode_.options().client_address);
+  proto::AddBlockReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.AddBlock", request, &reply));
+  if (reply.block().replicas_size() == 0) {
+    return Status(StatusCode::kUnavailable, "namenode gave a block without datanodes");
+  }
+  block_ = reply.block();
+  block_bytes_acked_ = 0;
+  last_namenode_contact_ = namenode_.env().Now();
+  return Status::Ok();
+}
+
+Status Writer::RenewLeaseIfDue() {
+  Env& env = namenode_.env();
+  if (env.Now() - last_namenode_contact_ < namenode_.options().lease_renew_interval) {
+    return Status::Ok();
+  }
+  proto::RenewLeaseRequest request;
+  *request.mutable_user() = namenode_.options().user;
+  request.set_client_name(namenode_.options().client_name);
+  proto::RenewLeaseReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.RenewLease", request, &reply));
+  last_namenode_contact_ = env.Now();
+  return Status::Ok();
+}
+
+Status Writer::SendPacket(bool last, bool sync) {
+  if (!block_) GRANARY_RETURN_IF_ERROR(AllocateBlock());
+  GRANARY_RETURN_IF_ERROR(RenewLeaseIfDue());
+  const uint64_t room = block_bytes_ - block_bytes_acked_;
+  uint64_t length = std::min<uint64_t>({namenode_.options().packet_bytes, room, buffer_.size()});
+  if (!last) length -= length % kChecksumChunkBytes;  // whole chunks only, but in the last
+  const std::string_view data(buffer_.data(), length);
+  const ClientOptions& options = namenode_.options();
+  bool recovery = false;
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    proto::WriteBlockRequest request;
+    *request.mutable_block() = block_->block();
+    request.mutable_block()->set_length_bytes(block_bytes_acked_ + length);
+    request.set_offset_bytes(block_bytes_acked_);
+    for (uint64_t at = 0; at < length; at += kChecksumChunkBytes) {
+      request.add_chunk_crc32c(Crc32c(data.substr(at, kChecksumChunkBytes)));
+    }
+    for (int i = 1; i < block_->replicas_size(); ++i) *request.add_downstream() = block_->replicas(i);
+    request.set_last_packet(last);
+    request.set_sync(sync || last || options.sync_every_packet);
+    request.set_recovery(recovery);
+    request.set_client_name(options.client_name);
+    proto::WriteBlockReply reply;
+    const Status status = rpc::Call(namenode_.transport(), AddressOf(block_->replicas(0)),
+                                    "dn.WriteBlock", request, std::string(data),
+                                    namenode_.env().Now() + options.datanode_timeout, &reply);
+    if (status.code() == StatusCode::kNodeDown) return status;
+    if (status.ok() && reply.failed_index() == -1) {
+      block_bytes_acked_ += length;
+      buffer_.erase(0, length);
+      if (last) {
+        proto::BlockRef done = block_->block();
+        done.set_length_bytes(block_bytes_acked_);
+        last_complete_block_ = done;
+        block_.reset();
+        block_bytes_acked_ = 0;
+      }
+      return Status::Ok();
+    }
+    const int failed = status.ok() ? std::clamp(reply.failed_index(), 0, block_->replicas_size() - 1)
+                                   : 0;
+    GRANARY_RETURN_IF_ERROR(
+        RecoverPipeline(failed, status.ok() ? reply.failure() : status.ToString()));
+    recovery = true;
+  }
+  return Status(StatusCode::kUnavailable, "pipeline recovery did not converge");
+}
+
+Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
+  proto::LocatedBlock& block = *block_;
+  excluded_.push_back(block.replicas(failed_index).datanode_id());
+  block.mutable_replicas()->erase(block.mutable_replicas()->begin() + failed_index);
+  if (block.replicas_size() == 0) {
+    return Status(StatusCode::kUnavailable, "every datanode of the pipeline failed: " + why);
+  }
+  proto::BumpGenerationRequest bump;
+  *bump.mutable_user() = namenode_.options().user;
+  bump.set_inode_id(inode_id_);
+  bump.set_client_name(namenode_.options().client_name);
+  *bump.mutable_block() = block.block();
+  for (uint32_t id : excluded_) bump.add_excluded_datanodes(id);
+  proto::BumpGenerationReply stamped;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.BumpGeneration", bump, &stamped));
+  block.mutable_block()->set_generation_stamp(stamped.generation_stamp());
+  block.mutable_block()->set_length_bytes(block_bytes_acked_);
+  proto::UpdatePipelineRequest update;
+  *update.mutable_user() = namenode_.options().user;
+  update.set_inode_id(inode_id_);
+  update.set_client_name(namenode_.options().client_name);
+  *update.mutable_block() = block.block();
+  for (const proto::DatanodeInfo& replica : block.replicas()) {
+    update.add_datanodes(replica.datanode_id());
+  }
+  proto::UpdatePipelineReply updated;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.UpdatePipeline", update, &updated));
+  last_namenode_contact_ = namenode_.env().Now();
+  return Status::Ok();
+}
+
+Status Writer::Flush() {
+  if (mode_state_ == Mode::kClosed || mode_state_ == Mode::kFailed) {
+    return Status(StatusCode::kInvalidArgument, path_ + ": flush after close or failure");
+  }
+  if (mode_state_ == Mode::kInline) {
+    Status status;
+    if (!created_) {
+      status = EnsureCreated(buffer_);
+    } else {
+      proto::WriteInlineRequest request;
+      *request.mutable_user() = namenode_.options().user;
+      request.set_path(path_);
+      request.set_inode_id(inode_id_);
+      request.set_client_name(namenode_.options().client_name);
+      proto::WriteInlineReply reply;
+      status = namenode_.Call("nn.WriteInline", request, &reply, buffer_);
+    }
+    return status.ok() ? status : Fail(status);
+  }
+  // Whole chunks go now, synced on every datanode of the pipeline.
+  if (buffer_.size() < kChecksumChunkBytes && !block_) return Status::Ok();
+  const Status sent = SendPacket(false, true);
+  return sent.ok() ? sent : Fail(sent);
+}
+
+Status Writer::CompleteFile() {
+  proto::CompleteRequest request;
+  *request.mutable_user() = namenode_.options().user;
+  request.set_path(path_);
+  request.set_inode_id(inode_id_);
+  request.set_client_name(namenode_.options().client_name);
+  if (last_complete_block_) *request.mutable_last() = *last_complete_block_;
+  for (uint32_t attempt = 1; attempt <= namenode_.options().complete_attempts; ++attempt) {
+    proto::CompleteReply reply;
+    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Complete", request, &reply));
+    if (!reply.retry_later()) return Status::Ok();
+    GRANARY_RETURN_IF_ERROR(namenode_.Backoff(std::min<uint32_t>(attempt, 4)));
+  }
+  return Status(StatusCode::kTimeout, "last block never reached its minimum replication");
+}
+
+Status Writer::Close() {
+  if (mode_state_ == Mode::kClosed) return Status::Ok();
+  if (mode_state_ == Mode::kFailed) {
+    return Status(StatusCode::kInvalidArgument, path_ + ": close after a failed write");
+  }
+  Status status;
+  if (mode_state_ == Mode::kInline) {
+    if (!created_) {
+      // The one round trip of a small file: create, write and close together.
+      proto::CreateRequest request;
+      *request.mutable_user() = namenode_.options().user;
+      request.set_path(path_);
+      request.set_mode(mode_);
+      request.set_overwrite(overwrite_);
+      request.set_replication(replication_);
+      request.set_block_bytes(block_bytes_);
+      request.set_client_name(namenode_.options().client_name);
+      request.set_create_parents(create_parents_);
+      request.set_complete(true);
+      proto::CreateReply reply;
+      bool retried = false;
+      status = namenode_.Call("nn.Create", request, &reply, buffer_, nullptr, &retried);
+      if (retried && status.code() == StatusCode::kAlreadyExists) {
+        // Our first attempt may have landed: the file holding exactly our bytes says so.
+        proto::OpenRequest open;
+        *open.mutable_user() = namenode_.options().user;
+        open.set_path(path_);
+        proto::OpenReply opened;
+        std::string bytes;
+        if (namenode_.Call("nn.Open", open, &opened, {}, &bytes).ok() &&
+            opened.status().inline_data() && !opened.status().under_construction() &&
+            bytes == buffer_) {
+          status = Status::Ok();
+        }
+      }
+    } else {
+      proto::WriteInlineRequest request;
+      *request.mutable_user() = namenode_.options().user;
+      request.set_path(path_);
+      request.set_inode_id(inode_id_);
+      request.set_client_name(namenode_.options().client_name);
+      request.set_complete(true);
+      proto::WriteInlineReply reply;
+      status = namenode_.Call("nn.WriteInline", request, &reply, buffer_);
+    }
+  } else {
+    // Full packets first, then the rest as the block's last packet.
+    while (status.ok() && (block_ || !buffer_.empty())) {
+      const uint64_t room = block_bytes_ - block_bytes_acked_;
+      const uint64_t packet = std::min<uint64_t>(namenode_.options().packet_bytes, room);
+      const bool last = buffer_.size() <= packet;
+      status = SendPacket(last || packet == room, false);
+    }
+    if (status.ok()) status = CompleteFile();
+  }
+  if (!status.ok()) return Fail(status);
+  mode_state_ = Mode::kClosed;
+  buffer_.clear();
+  return Status::Ok();
+}
+
+}  // namespace granary
