@@ -7,7 +7,7 @@
 // event will ever deliver, and the program stops with that diagnosis.
 //
 // Boost's own timed waits (this_fiber::sleep_*, wait_for, channel timeouts) read
-// steady_clock and must not be used in simulated code: sleeps and deadlines are events.
+// Boost's clock and must not be used in simulated code: sleeps and deadlines are events.
 #pragma once
 
 #include <boost/fiber/algo/algorithm.hpp>
@@ -26,7 +26,7 @@ class SimScheduling final : public boost::fibers::algo::algorithm {
   void awakened(boost::fibers::context* ctx) noexcept override;
   boost::fibers::context* pick_next() noexcept override;
   bool has_ready_fibers() const noexcept override;
-  void suspend_until(std::chrono::steady_clock::time_point const& until) noexcept override;
+  void suspend_until(std::chrono::steady_clock::time_point const& until) noexcept override;  // tidy: allow (Boost's signature; never reads it)
   void notify() noexcept override;
 
   // Ready worker fibers, not counting the main and dispatcher contexts.

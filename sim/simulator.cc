@@ -98,6 +98,7 @@ void Simulator::StartNode(NodeId id) {
   if (shutting_down_) return;
   SimNode& n = node(id);
   if (n.up()) return;
+  FoldTrace(ToNanos(now_), id.value(), EventKind::kStart, n.incarnation() + 1);
   n.Start();
 }
 

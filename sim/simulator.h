@@ -8,7 +8,7 @@
 //   - The clock advances only by popping an event, and only once no fiber is ready.
 //   - The trace hash folds (time, node, kind, digest) of every fired event; the same seed
 //     gives the same hash on any machine.
-//   - Nothing reads a wall clock, std::random_device, or iterates an unordered container.
+//   - Nothing reads a wall clock or a nondeterministic seed, or iterates an unordered container.
 //
 // Nodes and processes: a SimNode is a machine (its disk, its NIC, its metadata store survive
 // crashes); a SimProcess is one incarnation of the software on it. CrashNode ends the
@@ -103,7 +103,8 @@ class Simulator {
   NodeId AddNode(NodeOptions options, StartFunction start);
   SimNode& node(NodeId id);
   size_t node_count() const { return nodes_.size(); }
-  // Starts the node's first process incarnation (on an event at the current time).
+  // Starts a new process incarnation of a node that is down, at once (its start fiber runs
+  // before the next event); part of the trace.
   void StartNode(NodeId id);
   // Ends the node's current incarnation; a no-op when it is down.
   void CrashNode(NodeId id);
