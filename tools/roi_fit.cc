@@ -4,6 +4,9 @@
 // Output: a short table per group for people, or with --json one JSON object per line per
 // group. Exit codes: 0 ok; 2 bad input or flags (one line on stderr naming the row and the
 // problem); 1 cannot write the plot.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -217,10 +220,30 @@ int WritePlot(const Flags& flags, const std::vector<ga::LearningCurve>& curves,
   ga::SvgCanvas canvas(ga::CurvePlot::kWidthPx, ga::CurvePlot::kHeightPx);
   ga::CurvePlot::Draw(plotted, flags.roi.target_error, &canvas);
   const std::string bytes = canvas.Finish();
-  std::ofstream out(flags.plot_path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out.good()) {
-    std::cerr << "roi-fit: cannot write plot " << flags.plot_path << "\n";
+  const bool png = EndsWith(flags.plot_path, ".png");
+  // A PNG is the same SVG rasterised by librsvg's rsvg-convert (Debian's librsvg2-bin).
+  const std::string svg_path = png ? flags.plot_path + ".tmp.svg" : flags.plot_path;
+  {
+    std::ofstream out(svg_path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.good()) {
+      std::cerr << "roi-fit: cannot write plot " << svg_path << "\n";
+      return kExitOutputFailed;
+    }
+  }
+  if (!png) return 0;
+  const pid_t child = fork();
+  if (child == 0) {
+    execlp("rsvg-convert", "rsvg-convert", "--background-color", "white", "-o",
+           flags.plot_path.c_str(), svg_path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = -1;
+  if (child > 0) waitpid(child, &status, 0);
+  std::remove(svg_path.c_str());
+  if (child < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::cerr << "roi-fit: cannot write plot " << flags.plot_path
+              << " (rsvg-convert from librsvg2-bin failed or is missing)\n";
     return kExitOutputFailed;
   }
   return 0;
@@ -280,7 +303,7 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->check(CLI::Range(0.5, 0.999))
       ->capture_default_str();
   app->add_flag("--json", flags->json, "one JSON object per line per group");
-  app->add_option("--plot", flags->plot_path, "write a log-log plot to FILE.svg");
+  app->add_option("--plot", flags->plot_path, "write a log-log plot to FILE.svg or FILE.png");
 }
 
 }  // namespace
@@ -297,8 +320,9 @@ int main(int argc, char** argv) {
     if (error.get_exit_code() == 0) return app.exit(error);  // --help
     return Fail(error.what());
   }
-  if (!flags.plot_path.empty() && !EndsWith(flags.plot_path, ".svg")) {
-    return Fail("--plot " + flags.plot_path + ": the name must end in .svg (PNG is not built)");
+  if (!flags.plot_path.empty() && !EndsWith(flags.plot_path, ".svg") &&
+      !EndsWith(flags.plot_path, ".png")) {
+    return Fail("--plot " + flags.plot_path + ": the name must end in .svg or .png");
   }
 
   std::ifstream in(flags.csv_path, std::ios::binary);
