@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <mutex>
 
 #include "core/common/limits.h"
 #include "core/namenode/meta_keys.h"
@@ -90,6 +91,7 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
   if (!root.ok()) return root.status();
   // Count what is there and find the files writers left open.
   counts_ = NamespaceCounts{};
+  const size_t first_open = under_construction != nullptr ? under_construction->size() : 0;
   const std::string end = meta_keys::Keyed('e' + 1, 0).substr(0, 1);
   std::string start = "e";
   for (;;) {
@@ -113,6 +115,18 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
     if (page.size() < kScanPageEntries) break;
     start = page.back().key + '\0';
   }
+  if (under_construction != nullptr) {
+    // Files below a deleted directory wait for collection, not for lease recovery.
+    std::vector<proto::Inode> open(under_construction->begin() + first_open,
+                                   under_construction->end());
+    under_construction->resize(first_open);
+    for (proto::Inode& inode : open) {
+      Result<std::vector<uint64_t>> ancestors = AncestorIds(inode.id());
+      if (ancestors.code() == StatusCode::kNotFound) continue;
+      if (!ancestors.ok()) return ancestors.status();
+      under_construction->push_back(std::move(inode));
+    }
+  }
   return Status::Ok();
 }
 
@@ -134,7 +148,9 @@ Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapsh
   for (size_t i = 0; i < path.components.size(); ++i) {
     const proto::Inode& dir = chain.inodes.back();
     if (!IsDirectory(dir)) {
-      return Status(StatusCode::kNotADirectory, ParentPathOf(path, i));
+      // Reported by CheckTraverse, after the permission checks that come first.
+      chain.blocked = true;
+      break;
     }
     Result<proto::Inode> child = ReadEntry(dir.id(), path.components[i], snapshot);
     if (child.code() == StatusCode::kNotFound) break;
@@ -147,8 +163,12 @@ Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapsh
 Status Namespace::CheckTraverse(const User& user, const Chain& chain, size_t upto,
                                 const ParsedPath& path) const {
   for (size_t i = 0; i < upto && i < chain.inodes.size(); ++i) {
+    if (!IsDirectory(chain.inodes[i])) break;  // only a blocking file, last in the chain
     GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, chain.inodes[i], Access::kExecute,
                                                        ParentPathOf(path, i)));
+  }
+  if (chain.blocked) {
+    return Status(StatusCode::kNotADirectory, ParentPathOf(path, chain.inodes.size() - 1));
   }
   return Status::Ok();
 }
@@ -276,7 +296,10 @@ Status Namespace::Mkdirs(const User& user, std::string_view path, uint32_t mode,
   GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, nullptr));
-    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, chain.inodes.size() - 1, parsed));
+    // Search permission on every existing directory down to the one that gets the new entry;
+    // a directory that exists already needs none on itself.
+    const size_t searched = chain.found(parsed) ? chain.inodes.size() - 1 : chain.inodes.size();
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, searched, parsed));
     if (chain.found(parsed)) {
       if (IsDirectory(chain.last())) return Status::Ok();
       return Status(StatusCode::kAlreadyExists, parsed.normalized + " is a file");
@@ -297,7 +320,9 @@ Status Namespace::Mkdirs(const User& user, std::string_view path, uint32_t mode,
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
-    const proto::Inode& parent = chain.last();
+    // Check what was read under the locks: a chmod may have landed before they were taken.
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, again, searched, parsed));
+    const proto::Inode& parent = again.last();
     GRANARY_RETURN_IF_ERROR(
         options_.permissions.Check(user, parent, Access::kWrite, ParentPathOf(parsed, depth)));
     WriteBatch batch;
@@ -342,7 +367,12 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
   }
   if (args.create_parents && parsed.components.size() > 1) {
     std::string parent = ParentPathOf(parsed, parsed.components.size() - 1);
-    GRANARY_RETURN_IF_ERROR(Mkdirs(user, parent, 0, true));
+    const Status made = Mkdirs(user, parent, 0, true);
+    // The parent exists as a file: the same answer as without create_parents.
+    if (made.code() == StatusCode::kAlreadyExists) {
+      return Status(StatusCode::kNotADirectory, parent);
+    }
+    GRANARY_RETURN_IF_ERROR(made);
   }
   const size_t depth = parsed.components.size();
   const std::string& name = parsed.components.back();
@@ -366,7 +396,9 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, parent, Access::kWrite,
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, again, depth, parsed));
+    const proto::Inode& locked_parent = again.inodes[depth - 1];
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, locked_parent, Access::kWrite,
                                                        ParentPathOf(parsed, depth - 1)));
     WriteBatch batch;
     if (exists) {
@@ -381,8 +413,8 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
       batch.Delete(meta_keys::LocationKey(old.id()));
     }
     GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
-    proto::Inode file = NewInode(id, parent.id(), name, proto::INODE_TYPE_FILE, user, parent,
-                                 args.mode ? args.mode : kFileModeDefault);
+    proto::Inode file = NewInode(id, locked_parent.id(), name, proto::INODE_TYPE_FILE, user,
+                                 locked_parent, args.mode ? args.mode : kFileModeDefault);
     file.set_replication(replication);
     file.set_block_bytes(block_bytes);
     file.set_inline_data(options_.inline_threshold_bytes > 0);
@@ -419,7 +451,9 @@ Status Namespace::Delete(const User& user, std::string_view path, bool recursive
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, parent, Access::kWrite,
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, again, depth, parsed));
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, again.inodes[depth - 1],
+                                                       Access::kWrite,
                                                        ParentPathOf(parsed, depth - 1)));
     const proto::Inode& target = again.last();
     WriteBatch batch;
@@ -496,9 +530,13 @@ Status Namespace::Rename(const User& user, std::string_view source,
                       "cannot move " + src.normalized + " into its own subtree");
       }
     }
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, src_parent, Access::kWrite,
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, from_again, src_depth, src));
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, to_again, dst_depth, dst));
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, from_again.inodes[src_depth - 1],
+                                                       Access::kWrite,
                                                        ParentPathOf(src, src_depth - 1)));
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, dst_parent, Access::kWrite,
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, to_again.inodes[dst_depth - 1],
+                                                       Access::kWrite,
                                                        ParentPathOf(dst, dst_depth - 1)));
     WriteBatch batch;
     bool replaced_file = false;
@@ -555,6 +593,7 @@ Result<proto::Inode> Namespace::MutateEntry(const User& user, std::string_view p
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
+    GRANARY_RETURN_IF_ERROR(CheckTraverse(user, again, depth, parsed));
     proto::Inode inode = again.last();
     GRANARY_RETURN_IF_ERROR(edit(inode));
     WriteBatch batch;
@@ -636,10 +675,17 @@ Result<std::vector<uint64_t>> Namespace::AncestorIds(uint64_t id) {
   return ids;
 }
 
-Result<proto::Inode> Namespace::GetFile(InodeId id) {
-  GRANARY_ASSIGN_OR_RETURN(std::string location, store_.Get(meta_keys::LocationKey(id.value())));
+Result<proto::Inode> Namespace::ReadById(uint64_t id) {
+  GRANARY_ASSIGN_OR_RETURN(std::string location, store_.Get(meta_keys::LocationKey(id)));
   const uint64_t parent = meta_keys::ReadBigEndian(location);
   return ReadEntry(parent, std::string_view(location).substr(8), nullptr);
+}
+
+Result<proto::Inode> Namespace::GetFile(InodeId id) {
+  // A file below a deleted directory keeps its location key until collection: only a
+  // complete chain to the root makes it live.
+  GRANARY_RETURN_IF_ERROR(AncestorIds(id.value()).status());
+  return ReadById(id.value());
 }
 
 Result<proto::Inode> Namespace::MutateFile(InodeId id, const FileMutation& mutate) {
@@ -656,7 +702,7 @@ Result<proto::Inode> Namespace::MutateFile(InodeId id, const FileMutation& mutat
     Result<std::vector<uint64_t>> again = AncestorIds(id.value());
     if (!again.ok()) return again.status();
     if (*again != *ancestors) continue;
-    GRANARY_ASSIGN_OR_RETURN(proto::Inode inode, GetFile(id));
+    GRANARY_ASSIGN_OR_RETURN(proto::Inode inode, ReadById(id.value()));
     if (IsDirectory(inode)) return Status(StatusCode::kIsADirectory, inode.name());
     WriteBatch batch;
     GRANARY_RETURN_IF_ERROR(mutate(inode, batch));
@@ -668,7 +714,9 @@ Result<proto::Inode> Namespace::MutateFile(InodeId id, const FileMutation& mutat
 }
 
 Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released) {
-  // Orphans are unreachable from the root, so no other operation touches them: no locks.
+  // Orphans are unreachable from the root, so no other operation touches them: no namespace
+  // locks. Collectors take turns, or two would remove the same children.
+  std::unique_lock<boost::fibers::mutex> collecting(collect_mutex_);
   size_t removed = 0;
   const std::string orphan_prefix(1, 'g');
   while (removed < budget) {
@@ -681,15 +729,24 @@ Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released
         static_cast<uint32_t>(std::min<size_t>(budget - removed, kScanPageEntries)) + 1;
     GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> children,
                              store_.Scan(prefix, PrefixEnd(prefix), limit));
-    const bool last_page = children.size() < limit;
+    bool last_page = children.size() < limit;
     if (!last_page) children.pop_back();
     WriteBatch batch;
     uint64_t files = 0, directories = 0;
+    size_t taken = 0;
     for (const KeyValue& kv : children) {
       proto::Inode child;
       if (!child.ParseFromString(kv.value)) {
         return Status(StatusCode::kCorruption, "unparsable inode record");
       }
+      // Entry, location, and an orphan record or the file's data: the batch must stay
+      // within the store's limit (one op is kept for the orphan's own record).
+      const size_t ops = 3 + static_cast<size_t>(child.blocks_size());
+      if (taken > 0 && batch.size() + ops + 1 > kMetaBatchOpsMax) {
+        last_page = false;
+        break;
+      }
+      ++taken;
       batch.Delete(kv.key);
       batch.Delete(meta_keys::LocationKey(child.id()));
       if (IsDirectory(child)) {
@@ -705,7 +762,7 @@ Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released
     GRANARY_RETURN_IF_ERROR(store_.Write(batch));
     counts_.files -= std::min(counts_.files, files);
     counts_.directories -= std::min(counts_.directories, directories);
-    removed += children.size() + (last_page ? 1 : 0);
+    removed += taken + (last_page ? 1 : 0);
   }
   return removed;
 }

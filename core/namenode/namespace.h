@@ -19,6 +19,7 @@
 // chmod by the owner, chown by the superuser (group by an owner who is a member).
 #pragma once
 
+#include <boost/fiber/mutex.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -115,9 +116,12 @@ class Namespace {
   // the file is gone or unreachable; kIsADirectory for a directory.
   using FileMutation = std::function<Status(proto::Inode& inode, WriteBatch& batch)>;
   Result<proto::Inode> MutateFile(InodeId id, const FileMutation& mutate);
+  // The current record of inode `id`; kNotFound when it is gone or unreachable from the root
+  // (below a deleted directory whose subtree is not collected yet).
   Result<proto::Inode> GetFile(InodeId id);
 
   // Removes up to about `budget` entries of unlinked subtrees; returns how many it removed.
+  // Each store batch stays within kMetaBatchOpsMax; concurrent calls take turns.
   Result<size_t> CollectOrphans(size_t budget, ReleasedBlocks* released);
 
   // Every stored block record, in block id order (for rebuilding the block map).
@@ -130,15 +134,19 @@ class Namespace {
 
  private:
   // A path resolved component by component: inodes[0] is the root, inodes[i] the inode of
-  // components[i-1]. Resolution stops at the first missing component.
+  // components[i-1]. Resolution stops at the first missing component, and at a file that
+  // has components after it (`blocked`: the path goes through a file).
   struct Chain {
     std::vector<proto::Inode> inodes;
+    bool blocked = false;
     bool found(const ParsedPath& path) const { return inodes.size() == path.components.size() + 1; }
     const proto::Inode& last() const { return inodes.back(); }
     bool SameIds(const Chain& other) const;
   };
   Result<Chain> Resolve(const ParsedPath& path, const Snapshot* snapshot);
-  // Execute permission on every directory the chain passes through before `upto`.
+  // Execute permission on every directory the chain passes through before `upto`; then
+  // kNotADirectory when the chain is blocked by a file. Permission comes first, so that a
+  // user who may not search a directory learns nothing of what is in it.
   Status CheckTraverse(const User& user, const Chain& chain, size_t upto,
                        const ParsedPath& path) const;
   Result<proto::Inode> ReadEntry(uint64_t parent, std::string_view name,
@@ -147,6 +155,8 @@ class Namespace {
   // The chain of inode ids from the root to `id`, by the location index; kNotFound when
   // some link is missing (the inode is unlinked).
   Result<std::vector<uint64_t>> AncestorIds(uint64_t id);
+  // The record of inode `id` through its location key, reachable or not.
+  Result<proto::Inode> ReadById(uint64_t id);
   proto::Inode NewInode(uint64_t id, uint64_t parent, const std::string& name,
                         proto::InodeType type, const User& user, const proto::Inode& parent_inode,
                         uint32_t mode);
@@ -165,6 +175,9 @@ class Namespace {
   IdAllocator block_ids_;
   IdAllocator generation_stamps_;
   NamespaceCounts counts_;
+  // Two collectors working on the same orphan would remove (and count, and release) its
+  // children twice.
+  boost::fibers::mutex collect_mutex_;
 };
 
 }  // namespace granary
