@@ -242,8 +242,11 @@ Result<Namespace::ListPage> Namespace::List(const User& user, std::string_view p
     page.entries.push_back(ToStatus(target));
     return page;
   }
+  // Listing returns every entry's status, so it needs search as well as read (as HDFS).
   GRANARY_RETURN_IF_ERROR(
       options_.permissions.Check(user, target, Access::kRead, parsed.normalized));
+  GRANARY_RETURN_IF_ERROR(
+      options_.permissions.Check(user, target, Access::kExecute, parsed.normalized));
   const std::string prefix = meta_keys::ChildrenPrefix(target.id());
   std::string start = prefix;
   if (!start_after.empty()) {

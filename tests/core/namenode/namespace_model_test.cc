@@ -603,7 +603,8 @@ class ReferenceTree {
     const std::string target = r.chain.paths.back();
     const Node& n = nodes_.at(target);
     if (!n.dir) return {StatusCode::kOk, RenderNode(target) + "; "};
-    if (!Allowed(u, n, 4)) return {StatusCode::kPermissionDenied, ""};
+    // Listing needs read and search on the directory.
+    if (!Allowed(u, n, 4) || !Allowed(u, n, 1)) return {StatusCode::kPermissionDenied, ""};
     Outcome out;
     uint32_t listed = 0;
     for (const std::string& name : Children(target)) {
