@@ -1,6 +1,8 @@
 // granary-sim: the simulator's command line. Flags and wiring only.
 //
 //   granary-sim selftest [--seed N] [--nodes K] [--seconds S] [--no-faults]
+//   granary-sim swarm [--seed N | --seeds A-B] [--datanodes D] [--clients C] [--seconds S]
+//                     [--no-faults] [--inline-threshold BYTES]
 //
 // Output for programs: one JSON object per line on stdout. Usage errors: one line on
 // stderr naming the flag, exit 2. A run whose checks fail: exit 1, its seed in the JSON.
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/selftest.h"
+#include "sim/swarm.h"
 
 namespace {
 
@@ -53,6 +56,73 @@ int RunSelftestCommand(const granary::sim::SelftestOptions& options) {
   return 0;
 }
 
+nlohmann::json SwarmJson(const granary::sim::SwarmResult& r, double wall_seconds) {
+  return {
+      {"seed", r.seed},
+      {"trace_hash", Hex(r.trace_hash)},
+      {"ops_ok", r.ops_ok},
+      {"ops_failed", r.ops_failed},
+      {"acked_lost", r.acked_lost},
+      {"corrupt_reads", r.corrupt_reads},
+      {"under_replicated", r.under_replicated},
+      {"namespace_errors", r.namespace_errors},
+      {"files_checked", r.files_checked},
+      {"bytes_acked", r.bytes_acked},
+      {"datanode_crashes", r.datanode_crashes},
+      {"namenode_crashes", r.namenode_crashes},
+      {"client_crashes", r.client_crashes},
+      {"corruptions", r.corruptions},
+      {"partitions", r.partitions},
+      {"replication_restore_seconds", r.replication_restore_seconds},
+      {"replication_restore_bound_seconds", r.replication_restore_bound_seconds},
+      {"events", r.events},
+      {"virtual_seconds", r.virtual_seconds},
+      {"wall_seconds", wall_seconds},
+      {"passed", r.passed()},
+      {"problems", r.problems},
+  };
+}
+
+// Runs seeds first..last; one JSON line each, then a summary line when there are several.
+int RunSwarmCommand(granary::sim::SwarmOptions options, uint64_t first, uint64_t last) {
+  std::vector<uint64_t> failed;
+  for (uint64_t seed = first; seed <= last; ++seed) {
+    options.seed = seed;
+    const auto started = std::chrono::steady_clock::now();
+    const granary::sim::SwarmResult r = granary::sim::RunSwarm(options);
+    const double wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << SwarmJson(r, wall_seconds).dump() << std::endl;
+    if (!r.passed()) failed.push_back(seed);
+    if (seed == last) break;
+  }
+  if (first != last) {
+    std::cout << nlohmann::json{{"seeds", last - first + 1}, {"failed_seeds", failed}}.dump()
+              << std::endl;
+  }
+  for (uint64_t seed : failed) std::cerr << "granary-sim: swarm failed, seed " << seed << std::endl;
+  return failed.empty() ? 0 : 1;
+}
+
+// "A-B" or "A" into a range; false when malformed or reversed.
+bool ParseSeedRange(const std::string& text, uint64_t* first, uint64_t* last) {
+  const size_t dash = text.find('-');
+  try {
+    size_t used = 0;
+    *first = std::stoull(text.substr(0, dash), &used);
+    if (used != (dash == std::string::npos ? text.size() : dash)) return false;
+    if (dash == std::string::npos) {
+      *last = *first;
+      return true;
+    }
+    const std::string rest = text.substr(dash + 1);
+    *last = std::stoull(rest, &used);
+    return used == rest.size() && *first <= *last;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +140,24 @@ int main(int argc, char** argv) {
   bool no_faults = false;
   selftest_cmd->add_flag("--no-faults", no_faults, "no crashes, partitions or loss");
 
+  granary::sim::SwarmOptions swarm;
+  std::string seeds;
+  bool swarm_no_faults = false;
+  CLI::App* swarm_cmd =
+      app.add_subcommand("swarm", "run the file system under a fault swarm and check it");
+  auto* seed_option = swarm_cmd->add_option("--seed", swarm.seed, "root seed");
+  swarm_cmd->add_option("--seeds", seeds, "a range of seeds A-B")->excludes(seed_option);
+  swarm_cmd->add_option("--datanodes", swarm.datanodes, "datanodes (5..200)")
+      ->check(CLI::Range(5u, 200u));
+  swarm_cmd->add_option("--clients", swarm.clients, "clients (1..200)")
+      ->check(CLI::Range(1u, 200u));
+  swarm_cmd->add_option("--seconds", swarm.fault_seconds, "virtual seconds of workload and faults")
+      ->check(CLI::Range(1.0, 3600.0));
+  swarm_cmd->add_option("--inline-threshold", swarm.inline_threshold_bytes,
+                        "inline threshold in bytes (0: every file in blocks)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
+  swarm_cmd->add_flag("--no-faults", swarm_no_faults, "no crashes, partitions, loss or rot");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -83,6 +171,16 @@ int main(int argc, char** argv) {
   if (*selftest_cmd) {
     selftest.faults = !no_faults;
     return RunSelftestCommand(selftest);
+  }
+  if (*swarm_cmd) {
+    swarm.faults = !swarm_no_faults;
+    uint64_t first = swarm.seed, last = swarm.seed;
+    if (!seeds.empty() && !ParseSeedRange(seeds, &first, &last)) {
+      std::cerr << "granary-sim: --seeds: expected A-B with A <= B, got '" << seeds << "'"
+                << std::endl;
+      return 2;
+    }
+    return RunSwarmCommand(swarm, first, last);
   }
   return 2;
 }

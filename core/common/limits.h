@@ -20,6 +20,9 @@ inline constexpr uint32_t kChecksumChunkBytes = 64 * 1024;
 inline constexpr uint64_t kBlockBytesDefault = 128ull * 1024 * 1024;
 inline constexpr uint64_t kBlockBytesMax = 1024ull * 1024 * 1024;
 inline constexpr uint32_t kReplicationMax = 16;
+// A file's blocks (1 TiB at the default block size): every change of a file, including its
+// deletion, is one MetaStore batch, which must stay under kMetaBatchOpsMax.
+inline constexpr uint32_t kBlocksPerFileMax = 8192;
 
 // Wire.
 inline constexpr size_t kMethodBytesMax = 64;
@@ -41,5 +44,27 @@ inline constexpr uint32_t kMetaScanEntriesMax = 100000;
 // Runtime.
 inline constexpr size_t kFiberStackBytes = 64 * 1024;
 inline constexpr uint32_t kRetryAttemptsMax = 16;
+
+// Datanode (core/datanode/).
+// One dn.WriteBlock packet's payload; the whole packet with its body stays under the wire's
+// kPayloadBytesMax.
+inline constexpr size_t kDatanodePacketBytesMax = 4 * 1024 * 1024;
+// One dn.ReadBlock request's range (the chunk-aligned reply adds at most two chunks).
+inline constexpr uint64_t kDatanodeReadBytesMax = 4 * 1024 * 1024;
+// A datanode address or client name carried in a datanode request or command.
+inline constexpr size_t kDatanodeAddressBytesMax = 256;
+inline constexpr size_t kDatanodeClientNameBytesMax = 1024;
+// Commands a datanode carries out from one heartbeat reply; more are ignored (the namenode
+// sends them again).
+inline constexpr uint32_t kDatanodeCommandsPerHeartbeatMax = 1000;
+// Replicate and recover commands a datanode runs at once (DatanodeOptions::transfers_max is at
+// most this), and holds queued; commands past the queue are ignored (the namenode resends).
+inline constexpr uint32_t kDatanodeTransfersMax = 64;
+inline constexpr uint32_t kDatanodeQueuedTransfersMax = 10000;
+// Replicas per block report message; a longer full report continues in incremental ones.
+inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
+// Replica events (finalized, deleted, corrupt) queued for the namenode; past it the queue is
+// dropped and a full report sent instead.
+inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
 
 }  // namespace granary

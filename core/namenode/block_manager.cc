@@ -115,13 +115,15 @@ void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block
       return;
     }
   }
-  ReplicaState& replica = info.replicas[datanode];
-  const bool was_corrupt =
-      replica.corrupt && replica.generation_stamp == block.generation_stamp();
+  KnownReplica& replica = info.replicas[datanode];
+  const bool same_stamp = replica.generation_stamp == block.generation_stamp();
+  const bool was_corrupt = replica.corrupt && same_stamp;
+  const bool was_deleting = replica.deleting && same_stamp;
   replica.generation_stamp = block.generation_stamp();
   replica.length_bytes = block.length_bytes();
   replica.finalized = finalized;
   replica.corrupt = was_corrupt;
+  replica.deleting = was_deleting;
   if (info.state == BlockState::kComplete && finalized &&
       block.generation_stamp() == info.generation_stamp &&
       block.length_bytes() != info.length_bytes) {
@@ -192,8 +194,8 @@ void BlockManager::DatanodeDead(uint32_t datanode) {
 }
 
 bool BlockManager::IsGood(const BlockInfo& info, uint32_t datanode,
-                          const ReplicaState& replica) const {
-  if (!datanodes_.IsLive(datanode) || replica.corrupt) return false;
+                          const KnownReplica& replica) const {
+  if (!datanodes_.IsLive(datanode) || replica.corrupt || replica.deleting) return false;
   if (replica.generation_stamp != info.generation_stamp) return false;
   if (info.state == BlockState::kComplete) {
     return replica.finalized && replica.length_bytes == info.length_bytes;
@@ -233,9 +235,14 @@ bool BlockManager::Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_
   for (const auto& [datanode, replica] : info.replicas) {
     if (IsGood(info, datanode, replica)) {
       good.push_back(datanode);
-    } else if (datanodes_.IsLive(datanode)) {
+    } else if (datanodes_.IsLive(datanode) && !replica.deleting) {
       bad.push_back(datanode);
     }
+  }
+  // A corrupt, stale or wrong-length replica is worth nothing once a good one exists: it
+  // goes at once, which also frees its datanode to receive a good copy.
+  if (!good.empty()) {
+    for (uint32_t datanode : bad) MarkForDeletion(info, datanode);
   }
   if (good.size() < info.replication) {
     if (good.empty()) return false;  // missing: nothing to copy from
@@ -273,14 +280,8 @@ bool BlockManager::Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_
     return false;
   }
   pending_.erase(info.id);
-  // Enough good replicas: the bad ones and any excess go.
-  for (uint32_t datanode : bad) {
-    const ReplicaState& replica = info.replicas[datanode];
-    QueueDelete(datanode, Ref(info.id, replica.generation_stamp, replica.length_bytes));
-    info.replicas.erase(datanode);
-    by_datanode_[datanode].erase(info.id);
-  }
   if (good.size() > info.replication) {
+    // Excess copies go from the fullest datanodes.
     std::sort(good.begin(), good.end(), [this](uint32_t a, uint32_t b) {
       const DatanodeRecord* ra = datanodes_.Find(a);
       const DatanodeRecord* rb = datanodes_.Find(b);
@@ -289,13 +290,16 @@ bool BlockManager::Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_
       if (ua != ub) return ua > ub;
       return a < b;
     });
-    for (size_t i = 0; i < good.size() - info.replication; ++i) {
-      QueueDelete(good[i], Ref(info.id, info.generation_stamp, info.length_bytes));
-      info.replicas.erase(good[i]);
-      by_datanode_[good[i]].erase(info.id);
-    }
+    for (size_t i = 0; i < good.size() - info.replication; ++i) MarkForDeletion(info, good[i]);
   }
   return true;
+}
+
+void BlockManager::MarkForDeletion(BlockInfo& info, uint32_t datanode) {
+  KnownReplica& replica = info.replicas[datanode];
+  if (replica.deleting) return;
+  replica.deleting = true;
+  QueueDelete(datanode, Ref(info.id, replica.generation_stamp, replica.length_bytes));
 }
 
 void BlockManager::Monitor(Instant now) {
@@ -324,6 +328,40 @@ BlockCounts BlockManager::Counts() const {
     if (good == 0 && corrupt > 0) ++counts.corrupt;
   }
   return counts;
+}
+
+}  // namespace granary
+
+namespace granary {
+
+std::vector<uint64_t> BlockManager::UnderReplicated(size_t max) const {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, info] : blocks_) {
+    if (ids.size() >= max) break;
+    if (info.state == BlockState::kComplete && GoodReplicas(id).size() < info.replication) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+std::string BlockManager::Describe(uint64_t block_id) const {
+  const BlockInfo* info = Find(block_id);
+  if (info == nullptr) return "block " + std::to_string(block_id) + " unknown";
+  std::string out = "block " + std::to_string(block_id) + " gs " +
+                    std::to_string(info->generation_stamp) + " len " +
+                    std::to_string(info->length_bytes) + " repl " +
+                    std::to_string(info->replication) +
+                    (info->state == BlockState::kComplete ? " complete" : " writing") +
+                    (pending_.count(block_id) ? " pending" : "") +
+                    (attention_.count(block_id) ? " attended" : "") + " replicas:";
+  for (const auto& [datanode, replica] : info->replicas) {
+    out += " dn" + std::to_string(datanode) + "(gs " + std::to_string(replica.generation_stamp) +
+           " len " + std::to_string(replica.length_bytes) + (replica.finalized ? " fin" : "") +
+           (replica.corrupt ? " corrupt" : "") + (datanodes_.IsLive(datanode) ? "" : " dead") +
+           ")";
+  }
+  return out;
 }
 
 }  // namespace granary

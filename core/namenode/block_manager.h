@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "core/common/status.h"
@@ -33,11 +34,14 @@ struct BlockManagerOptions {
   Duration replication_timeout = std::chrono::seconds(30);
 };
 
-struct ReplicaState {
+struct KnownReplica {
   uint64_t generation_stamp = 0;
   uint64_t length_bytes = 0;
   bool finalized = false;
   bool corrupt = false;
+  // A delete was sent; the replica neither counts nor is a target until the datanode
+  // reports it gone (or dies).
+  bool deleting = false;
 };
 
 enum class BlockState : uint8_t { kUnderConstruction, kComplete };
@@ -50,7 +54,7 @@ struct BlockInfo {
   uint32_t replication = 0;
   BlockState state = BlockState::kUnderConstruction;
   std::vector<uint32_t> pipeline;  // while under construction
-  std::map<uint32_t, ReplicaState> replicas;
+  std::map<uint32_t, KnownReplica> replicas;
 };
 
 struct BlockCounts {
@@ -94,6 +98,10 @@ class BlockManager {
   // One round of replication work; queues commands on the datanodes.
   void Monitor(Instant now);
   BlockCounts Counts() const;
+  // Up to `max` complete blocks below their replication, by id (for reports and checkers).
+  std::vector<uint64_t> UnderReplicated(size_t max) const;
+  // One line on a block and its replicas, for people.
+  std::string Describe(uint64_t block_id) const;
   // Blocks needing attention right now (for tests and reports).
   size_t attention_size() const { return attention_.size(); }
 
@@ -102,9 +110,11 @@ class BlockManager {
     Instant deadline;
     std::vector<uint32_t> targets;
   };
-  bool IsGood(const BlockInfo& info, uint32_t datanode, const ReplicaState& replica) const;
+  bool IsGood(const BlockInfo& info, uint32_t datanode, const KnownReplica& replica) const;
   void Attend(uint64_t block_id) { attention_.insert(block_id); }
   void QueueDelete(uint32_t datanode, const proto::BlockRef& block);
+  // Sends a delete for a replica and stops counting it until the datanode confirms.
+  void MarkForDeletion(BlockInfo& info, uint32_t datanode);
   // Schedules what the block needs; true when nothing more is needed.
   bool Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_t>& streams);
 

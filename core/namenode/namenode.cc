@@ -34,9 +34,19 @@ Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOpt
       options_(std::move(options)),
       ns_(env, store, options_.ns),
       datanodes_(env.random().Derive("datanodes")),
-      blocks_(datanodes_, options_.blocks) {}
+      blocks_(datanodes_, options_.blocks),
+      fibers_(env) {}
 
 Status Namenode::Run() {
+  Status status = Start();
+  if (status.ok()) status = HeartbeatMonitor();
+  ready_ = false;
+  fibers_.Close();
+  fibers_.Drain();
+  return status;
+}
+
+Status Namenode::Start() {
   std::vector<proto::Inode> open_files;
   GRANARY_RETURN_IF_ERROR(ns_.Load(&open_files));
   started_ = env_.Now();
@@ -53,12 +63,12 @@ Status Namenode::Run() {
                      open ? BlockState::kUnderConstruction : BlockState::kComplete, {});
   }));
   AddRoutes();
-  GRANARY_RETURN_IF_ERROR(transport_.Serve(router_.AsHandler()));
+  GRANARY_RETURN_IF_ERROR(transport_.Serve(fibers_.Wrap(router_.AsHandler())));
   ready_ = true;
-  env_.Spawn("replication-monitor", [this] { (void)ReplicationMonitor(); });
-  env_.Spawn("lease-monitor", [this] { (void)LeaseMonitor(); });
-  env_.Spawn("orphan-collector", [this] { (void)OrphanCollector(); });
-  return HeartbeatMonitor();
+  fibers_.Spawn("replication-monitor", [this] { (void)ReplicationMonitor(); });
+  fibers_.Spawn("lease-monitor", [this] { (void)LeaseMonitor(); });
+  fibers_.Spawn("orphan-collector", [this] { (void)OrphanCollector(); });
+  return Status::Ok();
 }
 
 #define GRANARY_ROUTE(method, Handler, Request, Reply)                                   \
@@ -236,6 +246,10 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
           committed = *last;
         } else if (r.has_previous() && r.previous().block_id() != 0) {
           return Invalid("previous block given for a file without blocks");
+        }
+        // Every mutation of a file is one store batch, so its block list is bounded.
+        if (static_cast<uint32_t>(inode.blocks_size()) >= kBlocksPerFileMax) {
+          return Status(StatusCode::kLimitExceeded, inode.name() + " has kBlocksPerFileMax blocks");
         }
         *inode.add_blocks() = fresh;
         inode.set_length_bytes(SumOfBlocks(inode));

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/common/status.h"
+#include "core/common/fiber_group.h"
 #include "core/namenode/block_manager.h"
 #include "core/namenode/datanode_manager.h"
 #include "core/namenode/lease_manager.h"
@@ -53,7 +54,8 @@ class Namenode {
   Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options);
 
   // Loads the namespace, serves requests and runs the monitors until the process stops;
-  // returns the status that stopped it (kNodeDown when crashed).
+  // returns the status that stopped it (kNodeDown when crashed), once every fiber it started
+  // and every request it admitted has ended, so that the Namenode may be destroyed then.
   Status Run();
 
   Namespace& ns() { return ns_; }
@@ -64,6 +66,7 @@ class Namenode {
   bool ready() const { return ready_; }
 
  private:
+  Status Start();
   void AddRoutes();
   // Client protocol.
   Status Mkdirs(const proto::MkdirsRequest&, proto::MkdirsReply*, rpc::Exchange&);
@@ -123,6 +126,7 @@ class Namenode {
   BlockManager blocks_;
   LeaseManager leases_;
   rpc::Router router_;
+  FiberGroup fibers_;
   Instant started_{};
   bool ready_ = false;
   struct Recovery {

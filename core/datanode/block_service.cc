@@ -1,0 +1,357 @@
+#include "core/datanode/block_service.h"
+
+#include <algorithm>
+#include <cassert>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "core/common/crc32c.h"
+#include "core/common/limits.h"
+#include "core/datanode/handoff.h"
+
+namespace granary {
+namespace {
+
+static_assert(kDatanodePacketBytesMax <= kPayloadBytesMax);
+static_assert(kDatanodeReadBytesMax + 2 * kChecksumChunkBytes <= kPayloadBytesMax);
+static_assert(kDatanodeReadBytesMax + 2 * kChecksumChunkBytes <= kDiskReadBytesMax);
+
+Status Invalid(std::string what) { return Status(StatusCode::kInvalidArgument, std::move(what)); }
+Status TooBig(std::string what) { return Status(StatusCode::kLimitExceeded, std::move(what)); }
+
+std::string BlockName(uint64_t block_id) { return "block " + std::to_string(block_id); }
+
+uint64_t ChunkCount(uint64_t bytes) {
+  return (bytes + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
+}
+
+proto::BlockRef ToRef(const Replica& replica) {
+  proto::BlockRef ref;
+  ref.set_block_id(replica.block_id.value());
+  ref.set_generation_stamp(replica.generation_stamp.value());
+  ref.set_length_bytes(replica.length_bytes);
+  return ref;
+}
+
+}  // namespace
+
+BlockService::BlockService(Env& env, Transport& transport, ReplicaStore& store,
+                           BlockLockTable& locks, FiberGroup& fibers,
+                           const DatanodeOptions& options, BlockEvents events)
+    : env_(env),
+      transport_(transport),
+      store_(store),
+      locks_(locks),
+      fibers_(fibers),
+      options_(options),
+      events_(std::move(events)) {
+  assert(events_.finalized);
+  assert(events_.corrupt);
+}
+
+void BlockService::AddRoutes(rpc::Router& router) {
+  router.Add<proto::WriteBlockRequest, proto::WriteBlockReply>(
+      "dn.WriteBlock", [this](const proto::WriteBlockRequest& request,
+                              proto::WriteBlockReply* reply, rpc::Exchange& exchange) {
+        return WriteBlock(request, exchange.request_payload, exchange.context.deadline, reply);
+      });
+  router.Add<proto::ReadBlockRequest, proto::ReadBlockReply>(
+      "dn.ReadBlock", [this](const proto::ReadBlockRequest& request, proto::ReadBlockReply* reply,
+                             rpc::Exchange& exchange) {
+        return ReadBlock(request, reply, &exchange.reply_payload);
+      });
+  router.Add<proto::GetReplicaRequest, proto::GetReplicaReply>(
+      "dn.GetReplica",
+      [this](const proto::GetReplicaRequest& request, proto::GetReplicaReply* reply,
+             rpc::Exchange&) { return GetReplica(request, reply); });
+  router.Add<proto::FinalizeReplicaRequest, proto::FinalizeReplicaReply>(
+      "dn.FinalizeReplica",
+      [this](const proto::FinalizeReplicaRequest& request, proto::FinalizeReplicaReply*,
+             rpc::Exchange&) { return FinalizeReplica(request); });
+}
+
+Status BlockService::ChargeChecksums(uint64_t bytes) {
+  const double nanos = static_cast<double>(bytes) * 1e9 / options_.checksum_bytes_per_second;
+  return env_.ChargeCpu(Duration(static_cast<int64_t>(nanos)));
+}
+
+// ---- dn.WriteBlock ----
+
+Status BlockService::ValidateWrite(const proto::WriteBlockRequest& request,
+                                   const std::string& payload) const {
+  const proto::BlockRef& block = request.block();
+  if (block.block_id() == 0) return Invalid("block id 0");
+  if (block.generation_stamp() == 0) return Invalid("generation stamp 0");
+  if (payload.size() > kDatanodePacketBytesMax) {
+    return TooBig("packet of " + std::to_string(payload.size()) +
+                  " bytes exceeds kDatanodePacketBytesMax");
+  }
+  if (block.length_bytes() > kBlockBytesMax) return TooBig("block length exceeds kBlockBytesMax");
+  if (request.offset_bytes() > kBlockBytesMax) return TooBig("offset exceeds kBlockBytesMax");
+  if (request.offset_bytes() % kChecksumChunkBytes != 0) {
+    return Invalid("offset " + std::to_string(request.offset_bytes()) +
+                   " is not a multiple of the checksum chunk");
+  }
+  if (request.offset_bytes() + payload.size() != block.length_bytes()) {
+    return Invalid("block length " + std::to_string(block.length_bytes()) +
+                   " is not offset + payload (" + std::to_string(request.offset_bytes()) + " + " +
+                   std::to_string(payload.size()) + ")");
+  }
+  if (!request.last_packet()) {
+    if (payload.empty()) return Invalid("empty packet that is not the last");
+    if (payload.size() % kChecksumChunkBytes != 0) {
+      return Invalid("a packet other than the last must hold whole chunks");
+    }
+  }
+  if (static_cast<uint64_t>(request.chunk_crc32c_size()) != ChunkCount(payload.size())) {
+    return Invalid(std::to_string(request.chunk_crc32c_size()) + " chunk CRCs for " +
+                   std::to_string(ChunkCount(payload.size())) + " chunks of payload");
+  }
+  if (static_cast<uint32_t>(request.downstream_size()) >= kReplicationMax) {
+    return TooBig("pipeline longer than kReplicationMax");
+  }
+  if (request.client_name().size() > kDatanodeClientNameBytesMax) {
+    return TooBig("client name exceeds kDatanodeClientNameBytesMax");
+  }
+  std::set<std::string> seen = {transport_.self().value};
+  for (const proto::DatanodeInfo& next : request.downstream()) {
+    if (next.address().empty()) return Invalid("downstream datanode without an address");
+    if (next.address().size() > kDatanodeAddressBytesMax) {
+      return TooBig("downstream address exceeds kDatanodeAddressBytesMax");
+    }
+    if (!seen.insert(next.address()).second) {
+      return Invalid("pipeline visits " + next.address() + " twice");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<BlockService::WritePlan> BlockService::PlanWrite(
+    const proto::WriteBlockRequest& request) const {
+  const BlockId id(request.block().block_id());
+  const GenerationStamp stamp(request.block().generation_stamp());
+  const uint64_t offset = request.offset_bytes();
+  const std::optional<Replica> replica = store_.Get(id);
+  if (!replica) {
+    if (offset != 0) {
+      return Invalid("offset gap: " + BlockName(id.value()) + " has no replica here, offset " +
+                     std::to_string(offset));
+    }
+    return WritePlan::kCreate;
+  }
+  if (replica->corrupt) {
+    return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
+  }
+  if (request.recovery()) {
+    if (stamp < replica->generation_stamp) {
+      return Status(StatusCode::kStale, BlockName(id.value()) + ": replica has a newer stamp");
+    }
+    if (offset > replica->length_bytes) {
+      return Invalid("offset gap: replica holds " + std::to_string(replica->length_bytes) +
+                     " bytes, offset " + std::to_string(offset));
+    }
+    const bool unchanged = stamp == replica->generation_stamp && offset == replica->length_bytes &&
+                           replica->state == ReplicaState::kWriting;
+    return unchanged ? WritePlan::kAppend : WritePlan::kReopen;
+  }
+  if (replica->state == ReplicaState::kFinalized) {
+    return Status(StatusCode::kAlreadyExists, BlockName(id.value()) + " is finalized here");
+  }
+  if (stamp != replica->generation_stamp) {
+    return Status(StatusCode::kStale, BlockName(id.value()) + ": replica has stamp " +
+                                          std::to_string(replica->generation_stamp.value()));
+  }
+  if (offset != replica->length_bytes) {
+    return Invalid("offset " + std::to_string(offset) + " but the replica holds " +
+                   std::to_string(replica->length_bytes) + " bytes");
+  }
+  return WritePlan::kAppend;
+}
+
+Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
+                                  const std::string& payload, const std::vector<uint32_t>& crcs,
+                                  WritePlan plan) {
+  const BlockId id(request.block().block_id());
+  const GenerationStamp stamp(request.block().generation_stamp());
+  switch (plan) {
+    case WritePlan::kCreate:
+      GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
+      break;
+    case WritePlan::kReopen:
+      GRANARY_RETURN_IF_ERROR(store_.Reopen(id, stamp, request.offset_bytes()));
+      break;
+    case WritePlan::kAppend:
+      break;
+  }
+  GRANARY_RETURN_IF_ERROR(store_.Append(id, payload, crcs));
+  if (request.last_packet()) return store_.Finalize(id);
+  if (request.sync() || options_.sync_every_packet) return store_.Sync(id);
+  return Status::Ok();
+}
+
+BlockService::PipelineOutcome BlockService::Forward(const proto::WriteBlockRequest& request,
+                                                    std::string payload, Instant deadline) {
+  assert(request.downstream_size() > 0);
+  const std::string& next = request.downstream(0).address();
+  proto::WriteBlockRequest forwarded = request;
+  forwarded.mutable_downstream()->DeleteSubrange(0, 1);
+  proto::WriteBlockReply reply;
+  const Status status = rpc::Call(transport_, Address{next}, "dn.WriteBlock", forwarded,
+                                  std::move(payload), deadline, &reply);
+  if (!status.ok()) return {1, "datanode " + next + ": " + status.ToString()};
+  if (reply.failed_index() < -1 || reply.failed_index() > forwarded.downstream_size()) {
+    return {1, "datanode " + next + ": reply names pipeline position " +
+                   std::to_string(reply.failed_index())};
+  }
+  if (reply.failed_index() >= 0) return {1 + reply.failed_index(), reply.failure()};
+  return {};
+}
+
+Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const std::string& payload,
+                                Instant deadline, proto::WriteBlockReply* reply) {
+  GRANARY_RETURN_IF_ERROR(ValidateWrite(request, payload));
+  GRANARY_RETURN_IF_ERROR(ChargeChecksums(payload.size()));
+  const std::vector<uint32_t> crcs = ChunkCrcs(payload);
+  for (size_t i = 0; i < crcs.size(); ++i) {
+    if (crcs[i] != request.chunk_crc32c(static_cast<int>(i))) {
+      return Status(StatusCode::kCorruption, BlockName(request.block().block_id()) + ": chunk " +
+                                                 std::to_string(i) +
+                                                 " of the packet does not "
+                                                 "match its CRC");
+    }
+  }
+  ++writes_in_progress_;
+  PipelineOutcome local;
+  std::optional<Handoff<PipelineOutcome>> forwarded;
+  {
+    BlockLockTable::Guard guard(locks_, BlockId(request.block().block_id()));
+    Result<WritePlan> plan = PlanWrite(request);
+    if (!plan.ok()) {
+      --writes_in_progress_;
+      return plan.status();
+    }
+    if (request.downstream_size() > 0) {
+      // The downstream datanode gets a share of the remaining time, so that this one can
+      // still answer with the failed position before its own caller gives up.
+      const Instant now = env_.Now();
+      const Duration remaining = std::max(deadline - now, Duration(0));
+      const Instant forward_deadline = now + std::min(options_.rpc_timeout, remaining * 3 / 4);
+      forwarded.emplace(PipelineOutcome{1, "forwarding fiber never ran"});
+      // Spawned while the lock is held: packets of one block leave in the order they came.
+      fibers_.Spawn("dn-forward", [this, &request, payload_copy = payload, forward_deadline,
+                                   sender = forwarded->TakeSender()]() mutable {
+        sender->Set(Forward(request, std::move(payload_copy), forward_deadline));
+      });
+    }
+    const Status written = WriteLocally(request, payload, crcs, *plan);
+    if (!written.ok())
+      local = {0, "datanode " + transport_.self().value + ": " + written.ToString()};
+  }
+  // `request` outlives the forwarding fiber: this fiber waits for it below.
+  const PipelineOutcome downstream = forwarded ? forwarded->Wait() : PipelineOutcome{};
+  --writes_in_progress_;
+  const PipelineOutcome& first = local.failed_index >= 0 ? local : downstream;
+  reply->set_failed_index(first.failed_index);
+  reply->set_failure(first.failure);
+  if (local.failed_index < 0 && request.last_packet()) {
+    const std::optional<Replica> replica = store_.Get(BlockId(request.block().block_id()));
+    if (replica && replica->state == ReplicaState::kFinalized) events_.finalized(*replica);
+  }
+  return Status::Ok();
+}
+
+// ---- dn.ReadBlock ----
+
+Status BlockService::ReadBlock(const proto::ReadBlockRequest& request, proto::ReadBlockReply* reply,
+                               std::string* payload) {
+  const proto::BlockRef& block = request.block();
+  if (block.block_id() == 0) return Invalid("block id 0");
+  if (block.generation_stamp() == 0) return Invalid("generation stamp 0");
+  if (request.length_bytes() > kDatanodeReadBytesMax) {
+    return TooBig("read of " + std::to_string(request.length_bytes()) +
+                  " bytes exceeds kDatanodeReadBytesMax");
+  }
+  const BlockId id(block.block_id());
+  const std::optional<Replica> replica = store_.Get(id);
+  if (!replica) return Status(StatusCode::kNotFound, "no replica of " + BlockName(id.value()));
+  if (replica->corrupt) {
+    return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
+  }
+  if (GenerationStamp(block.generation_stamp()) > replica->generation_stamp) {
+    return Status(StatusCode::kStale, BlockName(id.value()) + ": replica has the older stamp " +
+                                          std::to_string(replica->generation_stamp.value()));
+  }
+  if (request.offset_bytes() > replica->length_bytes) {
+    return Invalid("offset " + std::to_string(request.offset_bytes()) + " past the replica's " +
+                   std::to_string(replica->length_bytes) + " bytes");
+  }
+  Result<ReplicaRead> read = store_.Read(id, request.offset_bytes(), request.length_bytes());
+  if (read.code() == StatusCode::kCorruption) {
+    const std::optional<Replica> now = store_.Get(id);
+    if (now && now->corrupt) events_.corrupt(*now);
+  }
+  if (!read.ok()) return read.status();
+  GRANARY_RETURN_IF_ERROR(ChargeChecksums(read->data.size()));
+  reply->set_offset_bytes(read->offset_bytes);
+  for (uint32_t crc : read->chunk_crc32c) reply->add_chunk_crc32c(crc);
+  reply->set_replica_length_bytes(read->replica_length_bytes);
+  *payload = std::move(read->data);
+  return Status::Ok();
+}
+
+// ---- dn.GetReplica ----
+
+Status BlockService::GetReplica(const proto::GetReplicaRequest& request,
+                                proto::GetReplicaReply* reply) {
+  if (request.block().block_id() == 0) return Invalid("block id 0");
+  const BlockId id(request.block().block_id());
+  const std::optional<Replica> replica = store_.Get(id);
+  if (!replica) return Status(StatusCode::kNotFound, "no replica of " + BlockName(id.value()));
+  if (replica->corrupt) {
+    return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
+  }
+  *reply->mutable_block() = ToRef(*replica);
+  reply->set_finalized(replica->state == ReplicaState::kFinalized);
+  return Status::Ok();
+}
+
+// ---- dn.FinalizeReplica ----
+
+Status BlockService::FinalizeReplica(const proto::FinalizeReplicaRequest& request) {
+  const proto::BlockRef& block = request.block();
+  if (block.block_id() == 0) return Invalid("block id 0");
+  if (block.generation_stamp() == 0) return Invalid("new generation stamp 0");
+  if (request.old_generation_stamp() == 0) return Invalid("old generation stamp 0");
+  if (block.generation_stamp() < request.old_generation_stamp()) {
+    return Invalid("new generation stamp older than the old one");
+  }
+  if (block.length_bytes() > kBlockBytesMax) return TooBig("length exceeds kBlockBytesMax");
+  const BlockId id(block.block_id());
+  const GenerationStamp stamp(block.generation_stamp());
+  BlockLockTable::Guard guard(locks_, id);
+  const std::optional<Replica> replica = store_.Get(id);
+  if (!replica) return Status(StatusCode::kNotFound, "no replica of " + BlockName(id.value()));
+  if (replica->state == ReplicaState::kFinalized && replica->generation_stamp == stamp &&
+      replica->length_bytes == block.length_bytes()) {
+    return Status::Ok();  // a retry of a finalization that happened
+  }
+  if (replica->corrupt) {
+    return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
+  }
+  if (replica->generation_stamp != GenerationStamp(request.old_generation_stamp())) {
+    return Status(StatusCode::kStale, BlockName(id.value()) + ": replica has stamp " +
+                                          std::to_string(replica->generation_stamp.value()));
+  }
+  if (block.length_bytes() > replica->length_bytes) {
+    return Invalid("length " + std::to_string(block.length_bytes()) + " beyond the replica's " +
+                   std::to_string(replica->length_bytes) + " bytes");
+  }
+  GRANARY_RETURN_IF_ERROR(store_.FinalizeAt(id, stamp, block.length_bytes()));
+  const std::optional<Replica> finalized = store_.Get(id);
+  assert(finalized && finalized->state == ReplicaState::kFinalized);
+  events_.finalized(*finalized);
+  return Status::Ok();
+}
+
+}  // namespace granary

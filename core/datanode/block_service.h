@@ -1,0 +1,91 @@
+// BlockService: the datanode's RPC methods on block data (proto/datanode.proto).
+//
+//   dn.WriteBlock       one packet of a pipeline write: validated, checksums verified,
+//                       forwarded to the rest of the pipeline while written locally.
+//   dn.ReadBlock        a chunk-aligned range of a replica with its CRCs, verified.
+//   dn.GetReplica       a replica's stamp, length and state (recovery).
+//   dn.FinalizeReplica  cut, restamp, sync and finalize a replica (lease recovery).
+//
+// Every request is checked against limits.h and the replica's state before anything is
+// written; a bad request gets an error status and changes nothing. Operating failures of
+// the pipeline (a full disk, a dead downstream datanode) are not error statuses: the reply's
+// failed_index names the first failed position (0: this datanode).
+//
+// Requires: the store is loaded. Mutations of one block are serialized by `locks`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/common/status.h"
+#include "core/common/time.h"
+#include "core/datanode/block_lock_table.h"
+#include "core/datanode/datanode_options.h"
+#include "core/common/fiber_group.h"
+#include "core/datanode/replica_store.h"
+#include "core/rpc/router.h"
+#include "core/seams/env.h"
+#include "core/seams/transport.h"
+#include "proto/datanode.pb.h"
+
+namespace granary {
+
+// What the service tells its datanode, which tells the namenode. Called on the handler's
+// fiber; must not suspend for long (queue, then return).
+struct BlockEvents {
+  // A replica became finalized (last packet, or FinalizeReplica).
+  std::function<void(const Replica&)> finalized;
+  // A replica was found corrupt by a read; it is marked and no longer served.
+  std::function<void(const Replica&)> corrupt;
+};
+
+class BlockService {
+ public:
+  BlockService(Env& env, Transport& transport, ReplicaStore& store, BlockLockTable& locks,
+               FiberGroup& fibers, const DatanodeOptions& options, BlockEvents events);
+  BlockService(const BlockService&) = delete;
+  BlockService& operator=(const BlockService&) = delete;
+
+  // Adds the four dn.* methods to `router`, which must not outlive this service.
+  void AddRoutes(rpc::Router& router);
+
+  // The methods, callable directly (the datanode recovers its own replica through them).
+  // `deadline` is when the caller stops waiting; forwarded packets get less.
+  Status WriteBlock(const proto::WriteBlockRequest& request, const std::string& payload,
+                    Instant deadline, proto::WriteBlockReply* reply);
+  Status ReadBlock(const proto::ReadBlockRequest& request, proto::ReadBlockReply* reply,
+                   std::string* payload);
+  Status GetReplica(const proto::GetReplicaRequest& request, proto::GetReplicaReply* reply);
+  Status FinalizeReplica(const proto::FinalizeReplicaRequest& request);
+
+  // Packets being written now (for heartbeats).
+  uint32_t writes_in_progress() const { return writes_in_progress_; }
+
+ private:
+  // How a packet meets the replica: the replica's state decides, checked before any write.
+  enum class WritePlan : uint8_t { kCreate, kReopen, kAppend };
+  struct PipelineOutcome {
+    int32_t failed_index = -1;
+    std::string failure;
+  };
+
+  Status ValidateWrite(const proto::WriteBlockRequest& request, const std::string& payload) const;
+  Result<WritePlan> PlanWrite(const proto::WriteBlockRequest& request) const;
+  Status WriteLocally(const proto::WriteBlockRequest& request, const std::string& payload,
+                      const std::vector<uint32_t>& crcs, WritePlan plan);
+  PipelineOutcome Forward(const proto::WriteBlockRequest& request, std::string payload,
+                          Instant deadline);
+  Status ChargeChecksums(uint64_t bytes);
+
+  Env& env_;
+  Transport& transport_;
+  ReplicaStore& store_;
+  BlockLockTable& locks_;
+  FiberGroup& fibers_;
+  const DatanodeOptions& options_;
+  BlockEvents events_;
+  uint32_t writes_in_progress_ = 0;
+};
+
+}  // namespace granary

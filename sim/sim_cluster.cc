@@ -1,0 +1,103 @@
+#include "sim/sim_cluster.h"
+
+#include "core/datanode/datanode.h"
+
+namespace granary::sim {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+SimClusterOptions FastClusterOptions() {
+  SimClusterOptions o;
+  NamenodeOptions& n = o.namenode;
+  n.ns.default_replication = 3;
+  n.ns.default_block_bytes = 512 * 1024;
+  n.ns.permissions.superuser = "granary";
+  n.heartbeat_interval = milliseconds(500);
+  n.datanode_dead_after = seconds(3);
+  n.replication_check_interval = milliseconds(500);
+  n.lease_hard_limit = seconds(6);
+  n.lease_check_interval = seconds(1);
+  n.recovery_timeout = seconds(5);
+  n.orphan_collect_interval = milliseconds(200);
+  n.blocks.replication_timeout = seconds(5);
+  DatanodeOptions& d = o.datanode;
+  d.heartbeat_interval = milliseconds(500);
+  d.rpc_timeout = seconds(2);
+  d.scanner_bytes_per_second = 20 << 20;
+  d.scan_period = seconds(3);
+  d.register_backoff_initial = milliseconds(50);
+  d.register_backoff_max = seconds(1);
+  d.transfer_packet_bytes = 256 * 1024;
+  return o;
+}
+
+SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
+    : sim_(sim), options_(std::move(options)) {
+  NodeOptions nn;
+  nn.name = "namenode";
+  nn.cores = options_.namenode_cores;
+  nn.nic = options_.nic;
+  namenode_id_ = sim_.AddNode(nn, [this](SimProcess& p) {
+    Namenode namenode(p.env(), p.transport(), p.meta_store(), options_.namenode);
+    namenode_ = &namenode;
+    (void)namenode.Run();
+    namenode_ = nullptr;
+  });
+  namenode_address_ = sim_.node(namenode_id_).address();
+  options_.datanode.namenode = namenode_address_;
+  for (uint32_t i = 0; i < options_.datanodes; ++i) {
+    NodeOptions dn;
+    dn.name = "dn-" + std::to_string(i + 1);
+    dn.cores = options_.datanode_cores;
+    dn.disk = options_.datanode_disk;
+    dn.nic = options_.nic;
+    datanode_ids_.push_back(sim_.AddNode(dn, [this](SimProcess& p) {
+      Datanode datanode(p.env(), p.transport(), p.disk(), options_.datanode);
+      (void)datanode.Run();
+    }));
+  }
+}
+
+void SimCluster::Start() {
+  sim_.StartNode(namenode_id_);
+  for (NodeId id : datanode_ids_) sim_.StartNode(id);
+}
+
+NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProcess&)> body) {
+  NodeOptions client;
+  client.name = name;
+  client.nic = options_.nic;
+  return sim_.AddNode(client, std::move(body));
+}
+
+ClientOptions SimCluster::ClientOptionsFor(SimProcess& process) const {
+  ClientOptions options;
+  options.namenode = namenode_address_;
+  options.user.set_user(options_.namenode.ns.permissions.superuser);
+  options.client_name = process.node().name() + "/" + std::to_string(process.incarnation());
+  options.client_address = process.node().name();
+  options.rpc_timeout = seconds(1);
+  options.datanode_timeout = seconds(2);
+  options.attempts = 12;
+  options.backoff_initial = milliseconds(50);
+  options.backoff_max = seconds(1);
+  options.packet_bytes = 256 * 1024;
+  options.read_ahead_bytes = 512 * 1024;
+  options.lease_renew_interval = seconds(2);
+  return options;
+}
+
+bool SimCluster::WaitForDatanodes(Duration limit) {
+  const Instant end = sim_.Now() + limit;
+  while (sim_.Now() < end) {
+    if (namenode_ != nullptr && namenode_->ready() &&
+        namenode_->datanodes().live_count() == datanode_ids_.size()) {
+      return true;
+    }
+    sim_.RunFor(milliseconds(100));
+  }
+  return false;
+}
+
+}  // namespace granary::sim

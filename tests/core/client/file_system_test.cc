@@ -1,0 +1,289 @@
+// The client library against a simulated cluster: small files in one round trip, large
+// files through the pipeline, growth past the inline threshold, and the failures a client
+// must ride out.
+#include "core/client/file_system.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/sim_disk.h"
+#include "sim/sim_network.h"
+#include "tests/core/client/cluster_test_util.h"
+
+namespace granary {
+namespace {
+
+using cluster_testing::ClusterHarness;
+using cluster_testing::Pattern;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+CreateOptions Overwrite() {
+  CreateOptions o;
+  o.overwrite = true;
+  return o;
+}
+
+TEST(FileSystemTest, SmallFileIsOneRoundTripEachWayAndTouchesNoDatanode) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.Defaults().ok());  // asked once per FileSystem, before the measurement
+    const std::string data = Pattern(1, 10000);
+    const uint64_t before = h.sim().network().stats().messages_sent;
+    ASSERT_TRUE(fs.WriteFile("/small", data, {}).ok());
+    EXPECT_EQ(h.sim().network().stats().messages_sent - before, 2u);  // request, reply
+    const uint64_t read_before = h.sim().network().stats().messages_sent;
+    Result<std::string> back = fs.ReadFile("/small");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, data);
+    EXPECT_EQ(h.sim().network().stats().messages_sent - read_before, 2u);
+    Result<proto::FileStatus> stat = fs.Stat("/small");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_TRUE(stat->inline_data());
+    EXPECT_EQ(stat->block_count(), 0u);
+    EXPECT_EQ(stat->length_bytes(), data.size());
+  });
+  for (NodeId dn : h.cluster().datanode_ids()) {
+    EXPECT_TRUE(h.sim().node(dn).disk_storage().List("blk_").empty());
+    EXPECT_TRUE(h.sim().node(dn).disk_storage().List("rbw_").empty());
+  }
+}
+
+TEST(FileSystemTest, LargeFileSpansBlocksAndReadsBackExactly) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(2, 3 * 512 * 1024 + 12345);  // four blocks
+    ASSERT_TRUE(fs.WriteFile("/big", data, {}).ok());
+    Result<proto::FileStatus> stat = fs.Stat("/big");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_FALSE(stat->inline_data());
+    EXPECT_EQ(stat->block_count(), 4u);
+    EXPECT_EQ(stat->length_bytes(), data.size());
+    Result<std::unique_ptr<Reader>> reader = fs.Open("/big");
+    ASSERT_TRUE(reader.ok());
+    // Random reads across block boundaries, then a sequential pass in odd-sized pieces.
+    for (uint64_t offset : {0ull, 524287ull, 524288ull, 1000000ull, 1572860ull}) {
+      Result<std::string> piece = (*reader)->ReadAt(offset, 70000);
+      ASSERT_TRUE(piece.ok());
+      EXPECT_EQ(*piece, data.substr(offset, 70000)) << offset;
+    }
+    std::string all;
+    for (;;) {
+      Result<std::string> piece = (*reader)->Read(99999);
+      ASSERT_TRUE(piece.ok());
+      if (piece->empty()) break;
+      all += *piece;
+    }
+    EXPECT_EQ(all, data);
+  });
+}
+
+TEST(FileSystemTest, FileGrowingPastTheThresholdMovesToBlocksUnnoticed) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(3, 200000);
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/grows", {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(0, 40000)).ok());
+    ASSERT_TRUE((*writer)->Flush().ok());
+    // Flushed inline bytes are visible to readers while the file is open.
+    Result<std::string> early = fs.ReadFile("/grows");
+    ASSERT_TRUE(early.ok());
+    EXPECT_EQ(*early, data.substr(0, 40000));
+    ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(40000)).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    Result<proto::FileStatus> stat = fs.Stat("/grows");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_FALSE(stat->inline_data());
+    EXPECT_FALSE(stat->under_construction());
+    Result<std::string> back = fs.ReadFile("/grows");
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, data);
+  });
+}
+
+TEST(FileSystemTest, InlineThresholdZeroPutsEverySmallFileInBlocks) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.namenode.ns.inline_threshold_bytes = 0;
+  ClusterHarness h(options);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(4, 4096);
+    ASSERT_TRUE(fs.WriteFile("/hdfs-like", data, {}).ok());
+    ASSERT_TRUE(fs.WriteFile("/empty", "", {}).ok());
+    Result<proto::FileStatus> stat = fs.Stat("/hdfs-like");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_FALSE(stat->inline_data());
+    EXPECT_EQ(stat->block_count(), 1u);
+    Result<std::string> back = fs.ReadFile("/hdfs-like");
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, data);
+    Result<std::string> empty = fs.ReadFile("/empty");
+    ASSERT_TRUE(empty.ok());
+    EXPECT_TRUE(empty->empty());
+  });
+}
+
+TEST(FileSystemTest, WriteSurvivesThePipelineLosingADatanode) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanodes = 5;
+  ClusterHarness h(options);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(5, 900 * 1024);
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/survivor", {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(0, 300 * 1024)).ok());
+    // Kill a datanode that holds a replica being written (any of the pipeline's).
+    bool killed = false;
+    for (NodeId dn : h.cluster().datanode_ids()) {
+      if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+        h.sim().CrashNode(dn);
+        killed = true;
+      }
+    }
+    ASSERT_TRUE(killed);
+    ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(300 * 1024)).ok());
+    const Status closed = (*writer)->Close();
+    ASSERT_TRUE(closed.ok()) << closed.ToString();
+    Result<std::string> back = fs.ReadFile("/survivor");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, data);
+  });
+}
+
+TEST(FileSystemTest, ReadFailsOverFromACorruptReplicaWhichIsThenReplaced) {
+  ClusterHarness h;
+  const std::string data = Pattern(6, 300 * 1024);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/rot", data, {}).ok());
+  });
+  // Flip a byte in every stored copy on one datanode.
+  const NodeId victim = h.cluster().datanode_ids()[0];
+  sim::SimDiskStorage& disk = h.sim().node(victim).disk_storage();
+  int corrupted = 0;
+  for (const std::string& name : disk.List("blk_")) {
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".data") {
+      ASSERT_TRUE(disk.Corrupt(name, 1000).ok());
+      ++corrupted;
+    }
+  }
+  ASSERT_EQ(corrupted, 1);
+  for (int i = 0; i < 5; ++i) {  // reads start at a random replica: try several times
+    h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+      Result<std::string> back = fs.ReadFile("/rot");
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      EXPECT_EQ(*back, data);
+    });
+  }
+  h.RunFor(seconds(30));  // the scanner or a reader reported it; the namenode replaces it
+  Namenode* nn = h.cluster().namenode();
+  ASSERT_NE(nn, nullptr);
+  const BlockCounts counts = nn->blocks().Counts();
+  EXPECT_EQ(counts.under_replicated, 0u);
+  EXPECT_EQ(counts.corrupt, 0u);
+  for (uint64_t id : nn->blocks().UnderReplicated(10)) ADD_FAILURE() << nn->blocks().Describe(id);
+}
+
+TEST(FileSystemTest, DeadDatanodesBlocksRegainTheirReplication) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanodes = 5;
+  ClusterHarness h(options);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_TRUE(fs.WriteFile("/f" + std::to_string(i), Pattern(10 + i, 700 * 1024), {}).ok());
+    }
+  });
+  const NodeId victim = h.cluster().datanode_ids()[1];
+  ASSERT_FALSE(h.sim().node(victim).disk_storage().List("blk_").empty());
+  h.sim().CrashNode(victim);
+  const Instant died = h.sim().Now();
+  Namenode* nn = h.cluster().namenode();
+  ASSERT_NE(nn, nullptr);
+  // Dead after 3 s, rechecked every 0.5 s, copied in well under a second.
+  Instant healed{};
+  while (h.sim().Now() - died < seconds(20)) {
+    h.RunFor(milliseconds(250));
+    if (h.sim().Now() - died > seconds(3) && nn->blocks().Counts().under_replicated == 0 &&
+        nn->datanodes().live_count() == 4) {
+      healed = h.sim().Now();
+      break;
+    }
+  }
+  ASSERT_NE(healed, Instant{}) << "replication not restored";
+  EXPECT_LT(healed - died, seconds(3) + milliseconds(500) * 4 + seconds(2));
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    for (int i = 0; i < 6; ++i) {
+      Result<std::string> back = fs.ReadFile("/f" + std::to_string(i));
+      ASSERT_TRUE(back.ok());
+      EXPECT_EQ(*back, Pattern(10 + i, 700 * 1024));
+    }
+  });
+}
+
+TEST(FileSystemTest, WriterThatDiesHasItsFileRecoveredAndClosed) {
+  ClusterHarness h;
+  const std::string data = Pattern(7, 700 * 1024);
+  NodeId writer_node;
+  bool wrote = false;
+  writer_node = h.cluster().AddClient("doomed", [&](sim::SimProcess& p) {
+    FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/orphaned", {});
+    if (!writer.ok()) return;
+    // Two whole blocks' worth minus a bit: the first block completes, the second is open.
+    if (!(*writer)->Write(data).ok()) return;
+    wrote = true;
+    (void)p.env().SleepFor(std::chrono::hours(1));  // never closes
+  });
+  h.sim().StartNode(writer_node);
+  while (!wrote && h.sim().Now() < Instant(seconds(60))) h.RunFor(milliseconds(100));
+  ASSERT_TRUE(wrote);
+  h.sim().CrashNode(writer_node);
+  h.RunFor(seconds(20));  // past the lease hard limit and the recovery
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    Result<proto::FileStatus> stat = fs.Stat("/orphaned");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_FALSE(stat->under_construction());
+    Result<std::string> back = fs.ReadFile("/orphaned");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    // What the replicas agreed on: a prefix of what was written, at least the first block.
+    EXPECT_GE(back->size(), 512u * 1024);
+    EXPECT_LE(back->size(), data.size());
+    EXPECT_EQ(*back, data.substr(0, back->size()));
+  });
+}
+
+TEST(FileSystemTest, NamespaceOperationsThroughTheClient) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.Mkdirs("/a/b/c").ok());
+    for (int i = 0; i < 2500; ++i) {
+      ASSERT_TRUE(fs.WriteFile("/a/b/c/f" + std::to_string(i), "x", {}).ok());
+    }
+    Result<std::vector<proto::FileStatus>> all = fs.ListAll("/a/b/c");
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->size(), 2500u);
+    ASSERT_TRUE(fs.Rename("/a/b", "/z").ok());
+    EXPECT_EQ(fs.Stat("/a/b/c/f1").code(), StatusCode::kNotFound);
+    EXPECT_TRUE(fs.Stat("/z/c/f1").ok());
+    EXPECT_EQ(fs.Rename("/z", "/z/c/inside").code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(fs.Delete("/z", false).code(), StatusCode::kDirectoryNotEmpty);
+    ASSERT_TRUE(fs.Delete("/z", true).ok());
+    EXPECT_EQ(fs.Stat("/z/c/f1").code(), StatusCode::kNotFound);
+    EXPECT_EQ(fs.Delete("/", true).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(fs.WriteFile("/a", "x", {}).code(), StatusCode::kIsADirectory);
+    ASSERT_TRUE(fs.WriteFile("/a/x", "one", {}).ok());
+    EXPECT_EQ(fs.WriteFile("/a/x", "two", {}).code(), StatusCode::kAlreadyExists);
+    ASSERT_TRUE(fs.WriteFile("/a/x", "two", Overwrite()).ok());
+    EXPECT_EQ(*fs.ReadFile("/a/x"), "two");
+    ASSERT_TRUE(fs.SetPermission("/a/x", 0600).ok());
+    EXPECT_EQ(fs.Stat("/a/x")->mode(), 0600u);
+    ASSERT_TRUE(fs.SetReplication("/a/x", 2).ok());
+    EXPECT_EQ(fs.Stat("/a/x")->replication(), 2u);
+  });
+  h.RunFor(seconds(2));
+  ASSERT_NE(h.cluster().namenode(), nullptr);
+  const NamespaceCounts counts = h.cluster().namenode()->ns().counts();
+  EXPECT_EQ(counts.files, 1u);       // /a/x
+  EXPECT_EQ(counts.directories, 1u);  // /a
+}
+
+}  // namespace
+}  // namespace granary

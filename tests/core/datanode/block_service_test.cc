@@ -1,0 +1,309 @@
+// The datanode's dn.* methods, called by a client fiber on datanodes in the simulator.
+#include "core/datanode/block_service.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/core/datanode/datanode_harness.h"
+
+namespace granary::testing {
+namespace {
+
+constexpr uint64_t kChunk = kChecksumChunkBytes;
+constexpr uint64_t kSeed = 20240611;
+
+std::vector<std::string> DiskFiles(DatanodeCluster& cluster, int i) {
+  return cluster.disk(i).List("");
+}
+
+TEST(BlockServiceTest, PipelineWriteThroughThreeDatanodesReadsBackFromEach) {
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  DatanodeCluster cluster(kSeed, 3);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed);
+  // Four whole packets of four chunks and a short last packet ending in a partial chunk.
+  const std::string data = RandomBytes(random, 16 * kChunk + 1000);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    Result<proto::WriteBlockReply> reply = WriteWholeBlock(
+        env, transport, cluster.dn(0), {cluster.info(1), cluster.info(2)}, 7, 1, data, 4 * kChunk);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), -1) << reply->failure();
+    for (int i = 0; i < 3; ++i) {
+      Result<std::string> read = ReadWholeReplica(env, transport, cluster.dn(i), 7, 1);
+      ASSERT_TRUE(read.ok()) << "dn-" << i << ": " << read.status().ToString();
+      EXPECT_TRUE(*read == data) << "dn-" << i;
+      Result<proto::GetReplicaReply> replica = GetReplica(env, transport, cluster.dn(i), 7);
+      ASSERT_TRUE(replica.ok());
+      EXPECT_TRUE(replica->finalized());
+      EXPECT_EQ(replica->block().length_bytes(), data.size());
+      EXPECT_EQ(replica->block().generation_stamp(), 1u);
+    }
+    // A range in the middle comes back chunk-aligned, covering the range.
+    std::string payload;
+    Result<proto::ReadBlockReply> range =
+        ReadRange(env, transport, cluster.dn(1), 7, 1, 3 * kChunk + 10, kChunk, &payload);
+    ASSERT_TRUE(range.ok());
+    EXPECT_EQ(range->offset_bytes(), 3 * kChunk);
+    EXPECT_EQ(range->chunk_crc32c_size(), 2);
+    EXPECT_TRUE(payload == data.substr(3 * kChunk, 2 * kChunk));
+  });
+  // Each datanode tells the namenode of its finalized replica.
+  ASSERT_TRUE(cluster.RunUntil([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (cluster.nn.FinalizedReports(cluster.dn_id(i), 7) == 0) return false;
+    }
+    return true;
+  }));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(DiskFiles(cluster, i),
+              (std::vector<std::string>{"blk_7_1.data", "blk_7_1.meta", "storage_id"}));
+  }
+}
+
+TEST(BlockServiceTest, UnderConstructionReplicaIsReadableUpToItsLength) {
+  DatanodeCluster cluster(kSeed, 2);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 1);
+  const std::string data = RandomBytes(random, 6 * kChunk);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    for (uint64_t offset = 0; offset < data.size(); offset += 3 * kChunk) {
+      Packet packet{.block_id = 9, .offset_bytes = offset, .data = data.substr(offset, 3 * kChunk)};
+      Result<proto::WriteBlockReply> reply =
+          WritePacket(env, transport, cluster.dn(0), packet, {cluster.info(1)});
+      ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+      ASSERT_EQ(reply->failed_index(), -1);
+    }
+    Result<proto::GetReplicaReply> replica = GetReplica(env, transport, cluster.dn(1), 9);
+    ASSERT_TRUE(replica.ok());
+    EXPECT_FALSE(replica->finalized());
+    EXPECT_EQ(replica->block().length_bytes(), data.size());
+    Result<std::string> read = ReadWholeReplica(env, transport, cluster.dn(1), 9, 1);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(*read == data);
+  });
+  EXPECT_EQ(cluster.nn.FinalizedReports(cluster.dn_id(0), 9), 0);
+}
+
+TEST(BlockServiceTest, CrashedDownstreamIsNamedByItsPipelinePosition) {
+  DatanodeCluster cluster(kSeed, 3);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 2);
+  const std::string data = RandomBytes(random, 2 * kChunk);
+  cluster.sim.CrashNode(cluster.dn_nodes[2]);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    Packet packet{.block_id = 11, .data = data};
+    Result<proto::WriteBlockReply> reply =
+        WritePacket(env, transport, cluster.dn(0), packet, {cluster.info(1), cluster.info(2)});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), 2);
+    EXPECT_NE(reply->failure().find("dn-2"), std::string::npos) << reply->failure();
+    // The survivors wrote the packet.
+    for (int i = 0; i < 2; ++i) {
+      Result<proto::GetReplicaReply> replica = GetReplica(env, transport, cluster.dn(i), 11);
+      ASSERT_TRUE(replica.ok());
+      EXPECT_EQ(replica->block().length_bytes(), data.size());
+    }
+  });
+  cluster.sim.CrashNode(cluster.dn_nodes[1]);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    Packet packet{.block_id = 12, .data = data};
+    Result<proto::WriteBlockReply> reply =
+        WritePacket(env, transport, cluster.dn(0), packet, {cluster.info(1), cluster.info(2)});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), 1);
+  });
+}
+
+TEST(BlockServiceTest, FullDiskFailsTheWriteAtItsPosition) {
+  DatanodeCluster cluster(kSeed, 3);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  cluster.disk(1).SetFull(true);
+  Random random(kSeed + 3);
+  const std::string data = RandomBytes(random, kChunk);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    Packet packet{.block_id = 13, .data = data, .last = true};
+    Result<proto::WriteBlockReply> reply =
+        WritePacket(env, transport, cluster.dn(0), packet, {cluster.info(1), cluster.info(2)});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), 1);
+    EXPECT_NE(reply->failure().find("no space"), std::string::npos) << reply->failure();
+    // The full disk's replica did not grow; the others finalized theirs.
+    Result<proto::GetReplicaReply> full = GetReplica(env, transport, cluster.dn(1), 13);
+    ASSERT_TRUE(full.ok());
+    EXPECT_EQ(full->block().length_bytes(), 0u);
+    Result<proto::GetReplicaReply> last = GetReplica(env, transport, cluster.dn(2), 13);
+    ASSERT_TRUE(last.ok());
+    EXPECT_TRUE(last->finalized());
+  });
+}
+
+TEST(BlockServiceTest, PipelineRecoveryRestampsAndTruncates) {
+  DatanodeCluster cluster(kSeed, 1);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 4);
+  const std::string data = RandomBytes(random, 5 * kChunk + 77);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    for (uint64_t offset = 0; offset < 4 * kChunk; offset += 2 * kChunk) {
+      Packet packet{
+          .block_id = 21, .offset_bytes = offset, .data = data.substr(offset, 2 * kChunk)};
+      ASSERT_EQ(WritePacket(env, transport, cluster.dn(0), packet, {})->failed_index(), -1);
+    }
+    // The client saw only the first packet acknowledged by the whole (old) pipeline: it
+    // resends from there under a new stamp.
+    Packet resend{.block_id = 21,
+                  .generation_stamp = 2,
+                  .offset_bytes = 2 * kChunk,
+                  .data = data.substr(2 * kChunk),
+                  .last = true,
+                  .recovery = true};
+    Result<proto::WriteBlockReply> reply = WritePacket(env, transport, cluster.dn(0), resend, {});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), -1);
+    Result<proto::GetReplicaReply> replica = GetReplica(env, transport, cluster.dn(0), 21);
+    ASSERT_TRUE(replica.ok());
+    EXPECT_TRUE(replica->finalized());
+    EXPECT_EQ(replica->block().generation_stamp(), 2u);
+    Result<std::string> read = ReadWholeReplica(env, transport, cluster.dn(0), 21, 2);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(*read == data);
+    // A reader with the old stamp is still served; a packet with the old stamp is stale.
+    EXPECT_TRUE(ReadWholeReplica(env, transport, cluster.dn(0), 21, 1).ok());
+    Packet stale{.block_id = 21,
+                 .generation_stamp = 1,
+                 .offset_bytes = 0,
+                 .data = data.substr(0, kChunk),
+                 .recovery = true};
+    EXPECT_EQ(WritePacket(env, transport, cluster.dn(0), stale, {}).code(), StatusCode::kStale);
+    Packet again{.block_id = 21, .generation_stamp = 2, .data = data.substr(0, kChunk)};
+    EXPECT_EQ(WritePacket(env, transport, cluster.dn(0), again, {}).code(),
+              StatusCode::kAlreadyExists);
+  });
+  EXPECT_EQ(DiskFiles(cluster, 0),
+            (std::vector<std::string>{"blk_21_2.data", "blk_21_2.meta", "storage_id"}));
+}
+
+TEST(BlockServiceTest, HostileRequestsGetErrorsAndChangeNothing) {
+  DatanodeCluster cluster(kSeed, 2);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 5);
+  const std::string data = RandomBytes(random, 2 * kChunk);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    const Address dn = cluster.dn(0);
+    Packet first{.block_id = 31, .data = data};
+    ASSERT_EQ(WritePacket(env, transport, dn, first, {})->failed_index(), -1);
+
+    auto write = [&](proto::WriteBlockRequest request, std::string payload) {
+      proto::WriteBlockReply reply;
+      return rpc::Call(transport, dn, "dn.WriteBlock", request, std::move(payload), env.Now() + 5s,
+                       &reply);
+    };
+    auto valid = [&](uint64_t id, uint64_t offset, const std::string& payload) {
+      proto::WriteBlockRequest request;
+      *request.mutable_block() = Ref(id, 1, offset + payload.size());
+      request.set_offset_bytes(offset);
+      for (uint32_t crc : ChunkCrcs(payload)) request.add_chunk_crc32c(crc);
+      return request;
+    };
+    const std::string next = data.substr(0, kChunk);
+    {  // One CRC short.
+      proto::WriteBlockRequest request = valid(31, 2 * kChunk, data);
+      request.mutable_chunk_crc32c()->RemoveLast();
+      EXPECT_EQ(write(request, data).code(), StatusCode::kInvalidArgument);
+    }
+    {  // A wrong CRC.
+      proto::WriteBlockRequest request = valid(31, 2 * kChunk, next);
+      request.set_chunk_crc32c(0, request.chunk_crc32c(0) ^ 1);
+      EXPECT_EQ(write(request, next).code(), StatusCode::kCorruption);
+    }
+    {  // A payload over the packet limit.
+      const std::string huge(kDatanodePacketBytesMax + kChunk, 'x');
+      EXPECT_EQ(write(valid(31, 2 * kChunk, huge), huge).code(), StatusCode::kLimitExceeded);
+    }
+    // An offset gap, an overlap, an unaligned offset, a length that does not add up.
+    EXPECT_EQ(write(valid(31, 3 * kChunk, next), next).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(write(valid(31, kChunk, next), next).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(write(valid(31, 2 * kChunk + 1, next), next).code(), StatusCode::kInvalidArgument);
+    {
+      proto::WriteBlockRequest request = valid(31, 2 * kChunk, next);
+      request.mutable_block()->set_length_bytes(5);
+      EXPECT_EQ(write(request, next).code(), StatusCode::kInvalidArgument);
+    }
+    // A new block that does not start at 0; invalid ids and stamps.
+    EXPECT_EQ(write(valid(32, kChunk, next), next).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(write(valid(0, 0, next), next).code(), StatusCode::kInvalidArgument);
+    {
+      proto::WriteBlockRequest request = valid(33, 0, next);
+      request.mutable_block()->set_generation_stamp(0);
+      EXPECT_EQ(write(request, next).code(), StatusCode::kInvalidArgument);
+    }
+    {  // A half chunk that is not the last packet; an empty packet that is not the last.
+      const std::string half = next.substr(0, 100);
+      EXPECT_EQ(write(valid(33, 0, half), half).code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(write(valid(33, 0, ""), "").code(), StatusCode::kInvalidArgument);
+    }
+    {  // A pipeline through this datanode again, and one longer than kReplicationMax.
+      proto::WriteBlockRequest request = valid(34, 0, next);
+      *request.add_downstream() = cluster.info(1);
+      *request.add_downstream() = cluster.info(0);
+      EXPECT_EQ(write(request, next).code(), StatusCode::kInvalidArgument);
+      proto::WriteBlockRequest longer = valid(34, 0, next);
+      for (uint32_t i = 0; i < kReplicationMax; ++i) {
+        longer.add_downstream()->set_address("dn-x" + std::to_string(i));
+      }
+      EXPECT_EQ(write(longer, next).code(), StatusCode::kLimitExceeded);
+      proto::WriteBlockRequest nameless = valid(34, 0, next);
+      nameless.add_downstream();
+      EXPECT_EQ(write(nameless, next).code(), StatusCode::kInvalidArgument);
+    }
+    {  // A body that does not parse; a method that does not exist.
+      Result<RpcReply> garbage =
+          transport.Call(dn, RpcRequest{"dn.WriteBlock", "\xff\xff\xff", ""}, env.Now() + 5s);
+      EXPECT_EQ(garbage.code(), StatusCode::kBadMessage);
+      Result<RpcReply> unknown =
+          transport.Call(dn, RpcRequest{"dn.Nothing", "", ""}, env.Now() + 5s);
+      EXPECT_EQ(unknown.code(), StatusCode::kUnimplemented);
+    }
+    // Reads: an unknown block, block 0, too long a range, past the end, a newer stamp.
+    std::string payload;
+    EXPECT_EQ(ReadRange(env, transport, dn, 99, 1, 0, 10, &payload).code(), StatusCode::kNotFound);
+    EXPECT_EQ(ReadRange(env, transport, dn, 0, 1, 0, 10, &payload).code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(ReadRange(env, transport, dn, 31, 1, 0, kDatanodeReadBytesMax + 1, &payload).code(),
+              StatusCode::kLimitExceeded);
+    EXPECT_EQ(ReadRange(env, transport, dn, 31, 1, 2 * kChunk + 1, 10, &payload).code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(ReadRange(env, transport, dn, 31, 2, 0, 10, &payload).code(), StatusCode::kStale);
+    EXPECT_EQ(GetReplica(env, transport, dn, 0).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(GetReplica(env, transport, dn, 99).code(), StatusCode::kNotFound);
+    {  // Finalize: a stale old stamp, a length beyond the replica, a new stamp older.
+      auto finalize = [&](uint64_t stamp, uint64_t old_stamp, uint64_t length) {
+        proto::FinalizeReplicaRequest request;
+        *request.mutable_block() = Ref(31, stamp, length);
+        request.set_old_generation_stamp(old_stamp);
+        proto::FinalizeReplicaReply reply;
+        return rpc::Call(transport, dn, "dn.FinalizeReplica", request, "", env.Now() + 5s, &reply);
+      };
+      EXPECT_EQ(finalize(3, 2, kChunk).code(), StatusCode::kStale);
+      EXPECT_EQ(finalize(3, 1, 3 * kChunk).code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(finalize(1, 3, kChunk).code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(finalize(0, 1, kChunk).code(), StatusCode::kInvalidArgument);
+    }
+    // Nothing changed: the replica is as the first packet left it, and it still takes the
+    // next packet.
+    Result<proto::GetReplicaReply> replica = GetReplica(env, transport, dn, 31);
+    ASSERT_TRUE(replica.ok());
+    EXPECT_EQ(replica->block().length_bytes(), 2 * kChunk);
+    EXPECT_EQ(replica->block().generation_stamp(), 1u);
+    EXPECT_FALSE(replica->finalized());
+    Result<std::string> read = ReadWholeReplica(env, transport, dn, 31, 1);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(*read == data);
+    Packet last{.block_id = 31, .offset_bytes = 2 * kChunk, .data = next, .last = true};
+    EXPECT_EQ(WritePacket(env, transport, dn, last, {})->failed_index(), -1);
+  });
+  EXPECT_EQ(DiskFiles(cluster, 0),
+            (std::vector<std::string>{"blk_31_1.data", "blk_31_1.meta", "storage_id"}));
+  EXPECT_EQ(DiskFiles(cluster, 1), (std::vector<std::string>{"storage_id"}));
+}
+
+}  // namespace
+}  // namespace granary::testing

@@ -1,0 +1,249 @@
+// ReplicaStore on a simulated disk: the write path, reads, and startup reconciliation.
+#include "core/datanode/replica_store.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "core/common/crc32c.h"
+#include "core/common/limits.h"
+#include "tests/core/datanode/datanode_harness.h"
+
+namespace granary::testing {
+namespace {
+
+constexpr uint64_t kChunk = kChecksumChunkBytes;
+constexpr uint64_t kSeed = 5150;
+
+std::string Crcs(std::string_view data) {
+  std::string out;
+  for (uint32_t crc : ChunkCrcs(data)) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(crc >> (8 * i)));
+  }
+  return out;
+}
+
+// One node; each call runs `body` on a new process incarnation of it, on its disk.
+class StoreFixture : public ::testing::Test {
+ protected:
+  StoreFixture() : sim_(kSeed) {
+    node_ = sim_.AddNode(NodeNamed("dn"), [this](sim::SimProcess& process) {
+      if (body_) body_(process.env(), process.disk());
+      done_ = true;
+    });
+  }
+  ~StoreFixture() override { EXPECT_TRUE(sim_.Shutdown().ok()); }
+
+  void Run(std::function<void(Env&, Disk&)> body) {
+    body_ = std::move(body);
+    done_ = false;
+    if (sim_.node(node_).up()) {
+      sim_.RestartNode(node_);
+    } else {
+      sim_.StartNode(node_);
+    }
+    for (int i = 0; i < 10000 && !done_; ++i) sim_.RunFor(std::chrono::milliseconds(10));
+    ASSERT_TRUE(done_);
+  }
+
+  sim::SimDiskStorage& storage() { return sim_.node(node_).disk_storage(); }
+
+  void Put(const std::string& name, std::string_view bytes) {
+    ASSERT_TRUE(storage().Create(name).ok());
+    ASSERT_TRUE(storage().Append(name, bytes).ok());
+    ASSERT_TRUE(storage().MarkSynced(name, bytes.size()).ok());
+  }
+
+  sim::Simulator sim_;
+  NodeId node_;
+  std::function<void(Env&, Disk&)> body_;
+  bool done_ = false;
+};
+
+TEST_F(StoreFixture, WritesFinalizesAndReadsBack) {
+  Random random(kSeed);
+  const std::string data = RandomBytes(random, 3 * kChunk + 10);
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    ASSERT_TRUE(store.Create(BlockId(4), GenerationStamp(1)).ok());
+    EXPECT_EQ(store.Create(BlockId(4), GenerationStamp(1)).code(), StatusCode::kAlreadyExists);
+    const std::string first = data.substr(0, 2 * kChunk);
+    const std::string rest = data.substr(2 * kChunk);
+    ASSERT_TRUE(store.Append(BlockId(4), first, ChunkCrcs(first)).ok());
+    ASSERT_TRUE(store.Append(BlockId(4), rest, ChunkCrcs(rest)).ok());
+    // A partial last chunk: no more appends.
+    EXPECT_EQ(store.Append(BlockId(4), "x", ChunkCrcs("x")).code(), StatusCode::kInvalidArgument);
+    ASSERT_TRUE(store.Finalize(BlockId(4)).ok());
+    const std::optional<Replica> replica = store.Get(BlockId(4));
+    ASSERT_TRUE(replica.has_value());
+    EXPECT_EQ(replica->state, ReplicaState::kFinalized);
+    EXPECT_EQ(replica->length_bytes, data.size());
+    Result<ReplicaRead> read = store.Read(BlockId(4), kChunk + 5, 2 * kChunk);
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(read->offset_bytes, kChunk);
+    EXPECT_TRUE(read->data == data.substr(kChunk));
+    EXPECT_EQ(read->chunk_crc32c, ChunkCrcs(data.substr(kChunk)));
+    Result<ReplicaRead> end = store.Read(BlockId(4), data.size(), 100);
+    ASSERT_TRUE(end.ok());
+    EXPECT_TRUE(end->data.empty());
+  });
+  // After a restart the replica loads as it was.
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    ASSERT_EQ(store.size(), 1u);
+    EXPECT_EQ(store.Get(BlockId(4))->length_bytes, data.size());
+    Result<ReplicaRead> read = store.Read(BlockId(4), 0, kDatanodeReadBytesMax);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(read->data == data);
+  });
+}
+
+TEST_F(StoreFixture, LoadFinishesInterruptedRenamesAndRemovesLeftovers) {
+  Random random(kSeed + 1);
+  const std::string a = RandomBytes(random, 2 * kChunk + 1);
+  const std::string b = RandomBytes(random, 3 * kChunk);
+  const std::string c = RandomBytes(random, kChunk);
+  // Block 1: crash between the two renames of Finalize.
+  Put("blk_1_3.data", a);
+  Put("rbw_1_3.meta", Crcs(a));
+  // Block 2: crash between the two renames of a restamp (3 -> 4), plus an older leftover.
+  Put("rbw_2_4.data", b);
+  Put("rbw_2_3.meta", Crcs(b));
+  Put("rbw_2_1.data", "old");
+  // Block 3: a reopen of a finalized replica (5 -> 6) interrupted after the data rename.
+  Put("rbw_3_6.data", c);
+  Put("blk_3_5.meta", Crcs(c));
+  // Block 4: only a data file (crash between the creates). Other files are left alone.
+  Put("rbw_4_1.data", "");
+  Put("notes.txt", "keep");
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    ASSERT_EQ(store.size(), 3u);
+    const Replica one = *store.Get(BlockId(1));
+    EXPECT_EQ(one.state, ReplicaState::kFinalized);
+    EXPECT_EQ(one.generation_stamp, GenerationStamp(3));
+    EXPECT_EQ(one.length_bytes, a.size());
+    const Replica two = *store.Get(BlockId(2));
+    EXPECT_EQ(two.state, ReplicaState::kWriting);
+    EXPECT_EQ(two.generation_stamp, GenerationStamp(4));
+    EXPECT_EQ(two.length_bytes, b.size());
+    const Replica three = *store.Get(BlockId(3));
+    EXPECT_EQ(three.state, ReplicaState::kWriting);
+    EXPECT_EQ(three.generation_stamp, GenerationStamp(6));
+    EXPECT_FALSE(store.Get(BlockId(4)).has_value());
+    EXPECT_TRUE(store.Read(BlockId(1), 0, a.size()).ok());
+    EXPECT_TRUE(store.Read(BlockId(2), 0, b.size()).ok());
+  });
+  EXPECT_EQ(storage().List(""),
+            (std::vector<std::string>{"blk_1_3.data", "blk_1_3.meta", "notes.txt", "rbw_2_4.data",
+                                      "rbw_2_4.meta", "rbw_3_6.data", "rbw_3_6.meta"}));
+}
+
+TEST_F(StoreFixture, LoadCutsATornTailToTheLastMatchingChunk) {
+  Random random(kSeed + 2);
+  const std::string data = RandomBytes(random, 5 * kChunk);
+  // Data torn in the fifth chunk, meta torn inside the fifth CRC; and a fourth chunk whose
+  // bytes are not what its CRC says (only part of the appended data reached the disk).
+  std::string torn = data.substr(0, 4 * kChunk + 100);
+  torn[3 * kChunk + 7] ^= 0x40;
+  Put("rbw_9_2.data", torn);
+  Put("rbw_9_2.meta", Crcs(data).substr(0, 4 * 4 + 2));
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    const Replica replica = *store.Get(BlockId(9));
+    EXPECT_EQ(replica.length_bytes, 3 * kChunk);
+    Result<ReplicaRead> read = store.Read(BlockId(9), 0, kDatanodeReadBytesMax);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(read->data == data.substr(0, 3 * kChunk));
+    // Appends go on from there.
+    const std::string more = data.substr(3 * kChunk);
+    ASSERT_TRUE(store.Append(BlockId(9), more, ChunkCrcs(more)).ok());
+    EXPECT_EQ(store.Get(BlockId(9))->length_bytes, data.size());
+  });
+  EXPECT_EQ(*storage().Size("rbw_9_2.data"), data.size());
+  EXPECT_EQ(*storage().Size("rbw_9_2.meta"), 5u * 4);
+}
+
+TEST_F(StoreFixture, FinalizeAtCutsMidChunkAndRestamps) {
+  Random random(kSeed + 3);
+  const std::string data = RandomBytes(random, 4 * kChunk);
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    ASSERT_TRUE(store.Create(BlockId(2), GenerationStamp(1)).ok());
+    ASSERT_TRUE(store.Append(BlockId(2), data, ChunkCrcs(data)).ok());
+    ASSERT_TRUE(store.FinalizeAt(BlockId(2), GenerationStamp(3), 2 * kChunk + 500).ok());
+    const Replica replica = *store.Get(BlockId(2));
+    EXPECT_EQ(replica.state, ReplicaState::kFinalized);
+    EXPECT_EQ(replica.generation_stamp, GenerationStamp(3));
+    Result<ReplicaRead> read = store.Read(BlockId(2), 0, kDatanodeReadBytesMax);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(read->data == data.substr(0, 2 * kChunk + 500));
+  });
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    EXPECT_EQ(store.Get(BlockId(2))->length_bytes, 2 * kChunk + 500);
+    EXPECT_TRUE(store.Read(BlockId(2), 0, kDatanodeReadBytesMax).ok());
+  });
+  EXPECT_EQ(storage().List(""), (std::vector<std::string>{"blk_2_3.data", "blk_2_3.meta"}));
+}
+
+TEST_F(StoreFixture, CorruptionIsFoundByReadsAndSticks) {
+  Random random(kSeed + 4);
+  const std::string data = RandomBytes(random, 3 * kChunk);
+  Put("blk_6_1.data", data);
+  Put("blk_6_1.meta", Crcs(data));
+  ASSERT_TRUE(storage().Corrupt("blk_6_1.meta", 4 * 2 + 1).ok());
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    EXPECT_TRUE(store.Read(BlockId(6), 0, kChunk).ok());
+    EXPECT_EQ(store.Read(BlockId(6), 0, 3 * kChunk).code(), StatusCode::kCorruption);
+    EXPECT_TRUE(store.Get(BlockId(6))->corrupt);
+    EXPECT_EQ(store.Read(BlockId(6), 0, kChunk).code(), StatusCode::kCorruption);
+  });
+}
+
+TEST_F(StoreFixture, FullDiskFailsAnAppendWithoutGrowingTheReplica) {
+  Random random(kSeed + 5);
+  const std::string data = RandomBytes(random, 2 * kChunk);
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    ASSERT_TRUE(store.Create(BlockId(1), GenerationStamp(1)).ok());
+    storage().SetFull(true);
+    EXPECT_EQ(store.Append(BlockId(1), data, ChunkCrcs(data)).code(), StatusCode::kNoSpace);
+    EXPECT_EQ(store.Get(BlockId(1))->length_bytes, 0u);
+    storage().SetFull(false);
+    ASSERT_TRUE(store.Append(BlockId(1), data, ChunkCrcs(data)).ok());
+    EXPECT_TRUE(store.Read(BlockId(1), 0, data.size()).ok());
+    ASSERT_TRUE(store.Remove(BlockId(1)).ok());
+    EXPECT_EQ(store.Remove(BlockId(1)).code(), StatusCode::kNotFound);
+  });
+  EXPECT_TRUE(storage().List("").empty());
+}
+
+TEST_F(StoreFixture, StorageIdIsCreatedOnceAndKept) {
+  std::string first;
+  Run([&](Env& env, Disk& disk) {
+    ReplicaStore store(disk);
+    Result<std::string> id = store.LoadOrCreateStorageId(env.random());
+    ASSERT_TRUE(id.ok());
+    first = *id;
+  });
+  EXPECT_EQ(first.substr(0, 3), "DS-");
+  Run([&](Env& env, Disk& disk) {
+    ReplicaStore store(disk);
+    Result<std::string> id = store.LoadOrCreateStorageId(env.random());
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(*id, first);
+  });
+}
+
+}  // namespace
+}  // namespace granary::testing
