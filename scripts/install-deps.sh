@@ -13,6 +13,8 @@ packages=(
   libprotobuf-dev protobuf-compiler
   # real transport
   libzmq3-dev cppzmq-dev
+  # real metadata store (net/RocksDbStore)
+  librocksdb-dev
   # analytics
   libeigen3-dev
   # command lines and JSON output of the tools

@@ -156,6 +156,10 @@ Status Writer::SendPacket(bool last, bool sync) {
     if (status.ok() && reply.failed_index() == -1) {
       block_bytes_acked_ += length;
       buffer_.erase(0, length);
+      // Only now that the survivors hold the block at its new stamp does the namenode learn
+      // of it (HDFS's order): a writer dying before this leaves the namenode's older stamp,
+      // which lease recovery then accepts on the datanodes.
+      if (recovery) GRANARY_RETURN_IF_ERROR(UpdatePipeline());
       if (last) {
         proto::BlockRef done = block_->block();
         done.set_length_bytes(block_bytes_acked_);
@@ -191,12 +195,18 @@ Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
   GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.BumpGeneration", bump, &stamped));
   block.mutable_block()->set_generation_stamp(stamped.generation_stamp());
   block.mutable_block()->set_length_bytes(block_bytes_acked_);
+  last_namenode_contact_ = namenode_.env().Now();
+  return Status::Ok();
+}
+
+Status Writer::UpdatePipeline() {
   proto::UpdatePipelineRequest update;
   *update.mutable_user() = namenode_.options().user;
   update.set_inode_id(inode_id_);
   update.set_client_name(namenode_.options().client_name);
-  *update.mutable_block() = block.block();
-  for (const proto::DatanodeInfo& replica : block.replicas()) {
+  *update.mutable_block() = block_->block();
+  update.mutable_block()->set_length_bytes(block_bytes_acked_);
+  for (const proto::DatanodeInfo& replica : block_->replicas()) {
     update.add_datanodes(replica.datanode_id());
   }
   proto::UpdatePipelineReply updated;

@@ -52,7 +52,10 @@ class Writer {
   // Sends `packet_` (whole chunks unless `last`) to the current block's pipeline.
   Status SendPacket(bool last, bool sync);
   Status AllocateBlock();
+  // Drops the failed datanode and takes a new generation stamp for the survivors.
   Status RecoverPipeline(int failed_index, const std::string& why);
+  // Tells the namenode the block's new stamp, length and pipeline after a recovery.
+  Status UpdatePipeline();
   Status CompleteFile();
   Status RenewLeaseIfDue();
   Status Fail(Status status);

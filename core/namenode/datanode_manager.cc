@@ -22,7 +22,7 @@ proto::DatanodeInfo DatanodeRecord::Info() const {
   return info;
 }
 
-Result<uint32_t> DatanodeManager::Register(const proto::RegisterRequest& request, Instant now) {
+Status DatanodeManager::ValidateRegistration(const proto::RegisterRequest& request) {
   if (request.address().empty() || request.address().size() > kNameBytesMax) {
     return Status(StatusCode::kInvalidArgument, "datanode address missing or too long");
   }
@@ -30,16 +30,14 @@ Result<uint32_t> DatanodeManager::Register(const proto::RegisterRequest& request
       request.rack().size() > kNameBytesMax) {
     return Status(StatusCode::kInvalidArgument, "storage id missing or too long");
   }
-  uint32_t id;
-  auto known = by_storage_id_.find(request.storage_id());
-  if (known != by_storage_id_.end()) {
-    id = known->second;
-  } else {
-    if (datanodes_.size() >= kDatanodesMax) {
-      return Status(StatusCode::kLimitExceeded, "too many datanodes");
-    }
-    id = next_id_++;
-    by_storage_id_[request.storage_id()] = id;
+  return Status::Ok();
+}
+
+Status DatanodeManager::Register(uint32_t id, const proto::RegisterRequest& request,
+                                 Instant now) {
+  GRANARY_RETURN_IF_ERROR(ValidateRegistration(request));
+  if (!datanodes_.count(id) && datanodes_.size() >= kDatanodesMax) {
+    return Status(StatusCode::kLimitExceeded, "too many datanodes");
   }
   DatanodeRecord& record = datanodes_[id];
   record.id = id;
@@ -51,7 +49,7 @@ Result<uint32_t> DatanodeManager::Register(const proto::RegisterRequest& request
   record.last_heartbeat = now;
   record.live = true;
   record.commands.clear();
-  return id;
+  return Status::Ok();
 }
 
 Status DatanodeManager::Heartbeat(const proto::HeartbeatRequest& request, Instant now) {

@@ -46,8 +46,11 @@ class DatanodeManager {
  public:
   explicit DatanodeManager(Random random) : random_(random) {}
 
-  // Registers (or re-registers) a datanode; returns its id.
-  Result<uint32_t> Register(const proto::RegisterRequest& request, Instant now);
+  // Registers (or re-registers) the datanode with id `id`, which the caller keeps stable for
+  // its storage id across namenode restarts (a datanode's reports name it by that id).
+  Status Register(uint32_t id, const proto::RegisterRequest& request, Instant now);
+  // Validates a registration's fields.
+  static Status ValidateRegistration(const proto::RegisterRequest& request);
   // kNotFound for an id this namenode does not know (it must register again).
   Status Heartbeat(const proto::HeartbeatRequest& request, Instant now);
   // Declares dead the live datanodes silent for `dead_after`; returns their ids.
@@ -71,8 +74,6 @@ class DatanodeManager {
  private:
   Random random_;
   std::map<uint32_t, DatanodeRecord> datanodes_;
-  std::map<std::string, uint32_t> by_storage_id_;
-  uint32_t next_id_ = 1;
 };
 
 }  // namespace granary

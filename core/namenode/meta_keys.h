@@ -6,6 +6,7 @@
 //   "g" id(8)                        -> proto::Inode    an unlinked subtree awaiting collection
 //   "b" block id(8)                  -> proto::StoredBlock
 //   "m" name                         -> counter (8)     id reservations
+//   "d" storage id                   -> datanode id (8) a datanode's stable id
 //
 // Big-endian ids make a directory's entries one contiguous, name-ordered range: listing is a
 // prefix scan, and the (parent id, name) key is HopsFS's partitioning key.
@@ -48,6 +49,11 @@ inline std::string LocationKey(uint64_t id) { return Keyed('n', id); }
 inline std::string InlineKey(uint64_t id) { return Keyed('x', id); }
 inline std::string OrphanKey(uint64_t id) { return Keyed('g', id); }
 inline std::string BlockKey(uint64_t id) { return Keyed('b', id); }
+inline std::string DatanodeKey(std::string_view storage_id) {
+  std::string key(1, 'd');
+  key.append(storage_id);
+  return key;
+}
 inline std::string CounterKey(std::string_view name) {
   std::string key(1, 'm');
   key.append(name);

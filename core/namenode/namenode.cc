@@ -32,7 +32,9 @@ Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOpt
     : env_(env),
       transport_(transport),
       options_(std::move(options)),
+      store_(store),
       ns_(env, store, options_.ns),
+      datanode_ids_(store, "datanode", 1),
       datanodes_(env.random().Derive("datanodes")),
       blocks_(datanodes_, options_.blocks),
       fibers_(env) {}
@@ -49,6 +51,7 @@ Status Namenode::Run() {
 Status Namenode::Start() {
   std::vector<proto::Inode> open_files;
   GRANARY_RETURN_IF_ERROR(ns_.Load(&open_files));
+  GRANARY_RETURN_IF_ERROR(datanode_ids_.Load());
   started_ = env_.Now();
   std::map<uint64_t, uint64_t> last_block_of_open_file;  // block id -> inode id
   for (const proto::Inode& file : open_files) {
@@ -220,6 +223,12 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
                                        r.excluded_datanodes().end());
   std::vector<uint32_t> targets = datanodes_.ChooseTargets(current.replication(), excluded);
   if (targets.empty()) return Status(StatusCode::kUnavailable, "no live datanode to write to");
+  // Just after a start the datanodes are still registering: a short pipeline now would
+  // leave the block under-replicated for no reason. The client retries (HDFS's safe mode).
+  if (targets.size() < current.replication() &&
+      env_.Now() - started_ < options_.datanode_dead_after) {
+    return Status(StatusCode::kUnavailable, "namenode starting: datanodes still registering");
+  }
   GRANARY_ASSIGN_OR_RETURN(uint64_t block_id, ns_.block_ids().Next());
   GRANARY_ASSIGN_OR_RETURN(uint64_t stamp, ns_.generation_stamps().Next());
   proto::BlockRef fresh;
@@ -526,7 +535,27 @@ Status Namenode::ServerDefaults(const proto::ServerDefaultsRequest&,
 
 Status Namenode::Register(const proto::RegisterRequest& r, proto::RegisterReply* reply,
                           rpc::Exchange&) {
-  GRANARY_ASSIGN_OR_RETURN(uint32_t id, datanodes_.Register(r, env_.Now()));
+  GRANARY_RETURN_IF_ERROR(DatanodeManager::ValidateRegistration(r));
+  // A datanode's id is stable for its storage id, across namenode restarts too: reports sent
+  // with an id handed out by an earlier incarnation must not land on another datanode.
+  const std::string key = meta_keys::DatanodeKey(r.storage_id());
+  uint32_t id = 0;
+  Result<std::string> known = store_.Get(key);
+  if (known.ok()) {
+    id = static_cast<uint32_t>(meta_keys::ReadBigEndian(*known));
+  } else if (known.code() == StatusCode::kNotFound) {
+    GRANARY_ASSIGN_OR_RETURN(uint64_t fresh, datanode_ids_.Next());
+    if (fresh > UINT32_MAX) return Status(StatusCode::kLimitExceeded, "datanode ids exhausted");
+    std::string value;
+    meta_keys::AppendBigEndian(value, fresh);
+    WriteBatch batch;
+    batch.Put(key, value);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    id = static_cast<uint32_t>(fresh);
+  } else {
+    return known.status();
+  }
+  GRANARY_RETURN_IF_ERROR(datanodes_.Register(id, r, env_.Now()));
   // What the namenode knew of an earlier incarnation of this datanode is void: its full
   // report comes next.
   blocks_.DatanodeDead(id);
@@ -573,7 +602,11 @@ Status Namenode::RecoveryDone(const proto::RecoveryDoneRequest& r, proto::Recove
   if (it == recoveries_.end()) return Status::Ok();  // late or duplicate
   const Recovery recovery = it->second;
   recoveries_.erase(it);
-  if (r.failed()) return Status::Ok();  // the lease monitor tries again
+  if (r.failed()) {
+    ++recovery_failures_[r.block().block_id()];
+    return Status::Ok();  // the lease monitor tries again
+  }
+  recovery_failures_.erase(r.block().block_id());
   Result<proto::Inode> file =
       ns_.MutateFile(InodeId(recovery.inode_id), [&](proto::Inode& inode, WriteBatch& batch) {
         if (!inode.under_construction() || inode.blocks_size() == 0) {
@@ -637,7 +670,10 @@ void Namenode::RecoverFile(const std::string& client, uint64_t inode_id) {
   const BlockInfo* last = file->blocks_size() == 0
                               ? nullptr
                               : blocks_.Find(file->blocks(file->blocks_size() - 1).block_id());
-  if (last != nullptr && last->state == BlockState::kUnderConstruction) {
+  // A block no replica can recover after kRecoveryAttemptsMax tries is given up: its bytes
+  // were never acknowledged (the file was never closed), and the file must not stay open.
+  const bool hopeless = last != nullptr && recovery_failures_[last->id] >= kRecoveryAttemptsMax;
+  if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless) {
     if (recoveries_.count(last->id)) return;  // in progress
     std::vector<uint32_t> holders;
     for (const auto& [datanode, replica] : last->replicas) {
@@ -688,6 +724,7 @@ void Namenode::RecoverFile(const std::string& client, uint64_t inode_id) {
         return Status::Ok();
       });
   if (closed.ok() || closed.code() == StatusCode::kStale || closed.code() == StatusCode::kNotFound) {
+    if (last != nullptr) recovery_failures_.erase(last->id);
     Release(released);
     leases_.Remove(client, inode_id);
   }

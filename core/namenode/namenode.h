@@ -33,6 +33,7 @@ namespace granary {
 inline constexpr size_t kGroupsPerUserMax = 64;
 inline constexpr size_t kExcludedDatanodesMax = 64;
 inline constexpr size_t kOrphanCollectBatch = 2048;
+inline constexpr uint32_t kRecoveryAttemptsMax = 5;
 
 struct NamenodeOptions {
   NamespaceOptions ns;
@@ -121,7 +122,9 @@ class Namenode {
   Env& env_;
   Transport& transport_;
   NamenodeOptions options_;
+  MetaStore& store_;
   Namespace ns_;
+  IdAllocator datanode_ids_;
   DatanodeManager datanodes_;
   BlockManager blocks_;
   LeaseManager leases_;
@@ -135,6 +138,7 @@ class Namenode {
     Instant deadline;
   };
   std::map<uint64_t, Recovery> recoveries_;  // by block id
+  std::map<uint64_t, uint32_t> recovery_failures_;  // by block id
 };
 
 }  // namespace granary

@@ -1,0 +1,124 @@
+// Round trips per second of ZmqTransport (RealEnv fibers, wire codec, request matching)
+// against a plain cppzmq ROUTER/DEALER echo with the same number of requests in flight,
+// both over loopback TCP in this process (STYLE.md 12: a ratio against a baseline measured
+// in the same run). Arg: requests in flight.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "net/real_env.h"
+#include "net/zmq_transport.h"
+
+namespace granary::net {
+namespace {
+
+constexpr int kCallsPerIteration = 64 * 50;
+const std::string kBody(100, 'b');
+
+void BM_ZmqTransportRoundTrips(benchmark::State& state) {
+  const int in_flight = static_cast<int>(state.range(0));
+  RealEnvOptions env_options;
+  env_options.node_name = "bench";
+  env_options.seed = 1;
+  RealEnv env(env_options);
+  ZmqTransportOptions listen;
+  listen.listen = "127.0.0.1:0";
+  std::unique_ptr<ZmqTransport> server = std::move(ZmqTransport::Create(env, listen)).value();
+  std::unique_ptr<ZmqTransport> client =
+      std::move(ZmqTransport::Create(env, ZmqTransportOptions{})).value();
+  const Status ran = env.RunMain([&]() -> Status {
+    GRANARY_RETURN_IF_ERROR(
+        server->Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
+          return RpcReply{std::move(request.body), ""};
+        }));
+    uint64_t failures = 0;
+    for (auto _ : state) {
+      int remaining = kCallsPerIteration;
+      int running = in_flight;
+      Waiter all_done;
+      for (int f = 0; f < in_flight; ++f) {
+        env.Spawn("caller", [&] {
+          while (remaining > 0) {
+            --remaining;
+            Result<RpcReply> reply = client->Call(server->self(), RpcRequest{"echo", kBody, ""},
+                                                  env.Now() + std::chrono::seconds(10));
+            if (!reply.ok()) ++failures;
+          }
+          if (--running == 0) all_done.Complete(Status::Ok());
+        });
+      }
+      GRANARY_RETURN_IF_ERROR(env.Wait(all_done, kInstantMax));
+    }
+    if (failures > 0) state.SkipWithError("calls failed");
+    return Status::Ok();
+  });
+  if (!ran.ok()) state.SkipWithError(ran.ToString().c_str());
+  state.SetItemsProcessed(state.iterations() * kCallsPerIteration);
+}
+BENCHMARK(BM_ZmqTransportRoundTrips)->Arg(1)->Arg(64)->UseRealTime();
+
+// The baseline: a ROUTER thread echoing every message, a DEALER keeping `in_flight` requests
+// outstanding. No codec, no fibers, no request matching.
+void BM_PlainZmqEchoRoundTrips(benchmark::State& state) {
+  const int in_flight = static_cast<int>(state.range(0));
+  zmq::context_t context;
+  zmq::socket_t router(context, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop.load()) {
+      zmq::poll(&item, 1, std::chrono::milliseconds(50));
+      for (;;) {
+        std::vector<zmq::message_t> frames;
+        zmq::message_t frame;
+        if (!router.recv(frame, zmq::recv_flags::dontwait)) break;
+        frames.push_back(std::move(frame));
+        while (frames.back().more()) {
+          zmq::message_t more;
+          (void)router.recv(more);
+          frames.push_back(std::move(more));
+        }
+        for (size_t i = 0; i < frames.size(); ++i) {
+          router.send(frames[i],
+                      i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        }
+      }
+    }
+  });
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(endpoint);
+  for (auto _ : state) {
+    int sent = 0;
+    int received = 0;
+    for (; sent < in_flight && sent < kCallsPerIteration; ++sent) {
+      dealer.send(zmq::buffer(kBody));
+    }
+    while (received < kCallsPerIteration) {
+      zmq::message_t reply;
+      (void)dealer.recv(reply);
+      ++received;
+      if (sent < kCallsPerIteration) {
+        dealer.send(zmq::buffer(kBody));
+        ++sent;
+      }
+    }
+  }
+  stop.store(true);
+  server.join();
+  state.SetItemsProcessed(state.iterations() * kCallsPerIteration);
+}
+BENCHMARK(BM_PlainZmqEchoRoundTrips)->Arg(1)->Arg(64)->UseRealTime();
+
+}  // namespace
+}  // namespace granary::net
+
+BENCHMARK_MAIN();

@@ -1,0 +1,99 @@
+// The Boost.Fiber scheduling algorithm of the real runtime (DESIGN.md §4): one FIFO ready
+// queue on one OS thread, and an I/O wait that never blocks a fiber.
+//
+// When no fiber is ready, Boost's dispatcher calls suspend_until(tp), tp being the earliest
+// deadline of a sleeping fiber. There the thread waits in zmq_poll on every registered
+// ZeroMQ socket and plain file descriptor, and on an eventfd that notify() (any thread)
+// writes, until something is readable or tp passes; then it runs the callbacks of the ready
+// sockets, which complete waits and spawn fibers. While fibers stay ready, the registered
+// sockets are still polled without waiting once per round of the ready queue (at most every
+// kPollEveryPicks picks), so a fiber that keeps yielding cannot starve the network.
+//
+// Callbacks run on the dispatcher context: they may wake fibers (context::schedule) and spawn
+// fibers, but must not suspend. ZeroMQ signals readiness on edges only, so a callback drains
+// its socket until it would block.
+//
+// Threading: one instance per thread, installed by ForThisThread() on that thread and used only
+// there, except notify(), which any thread may call (Boost calls it when another thread
+// schedules one of this thread's fibers, and RealEnv::RequestStop uses it).
+#pragma once
+
+#include <zmq.h>
+
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/scheduler.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+namespace granary::net {
+
+class RealScheduling final : public boost::fibers::algo::algorithm {
+ public:
+  // Polls the registered sockets without waiting after this many picks of a busy queue.
+  static constexpr uint32_t kPollEveryPicks = 16;
+
+  using PollId = uint64_t;
+  // Called with the events that were ready (ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLERR).
+  using PollCallback = std::function<void(short revents)>;
+
+  RealScheduling();
+  ~RealScheduling() override;
+
+  void awakened(boost::fibers::context* ctx) noexcept override;
+  boost::fibers::context* pick_next() noexcept override;
+  bool has_ready_fibers() const noexcept override;
+  void suspend_until(std::chrono::steady_clock::time_point const& until) noexcept override;
+  void notify() noexcept override;
+
+  // Registers a ZeroMQ socket (`zmq_socket` non-null) or a file descriptor (`fd`, with a null
+  // socket) to be polled for `events`. The callback runs on this thread, on the dispatcher.
+  PollId AddSocket(void* zmq_socket, short events, PollCallback callback);
+  PollId AddFd(int fd, short events, PollCallback callback);
+  void SetEvents(PollId id, short events);
+  // After Remove returns the callback is never called again (also when removed by a callback
+  // of the same poll round).
+  void Remove(PollId id);
+  size_t registered() const { return items_.size(); }
+
+  // Called after every wake-up through notify(), on this thread's dispatcher.
+  void set_on_notified(std::function<void()> hook) { on_notified_ = std::move(hook); }
+
+  // Polls once, waiting at most `timeout_ms` (-1: forever, 0: not at all), and runs the
+  // callbacks of what is ready.
+  void PollOnce(long timeout_ms);
+
+  // The algorithm installed on this thread; installs it on first use. A thread already
+  // running another algorithm cannot host a RealEnv (asserted).
+  static RealScheduling& ForThisThread();
+
+ private:
+  struct Item {
+    void* socket;
+    int fd;
+    short events;
+    PollCallback callback;
+    bool removed;
+  };
+
+  boost::fibers::scheduler::ready_queue_type ready_queue_;
+  int event_fd_ = -1;
+  uint32_t picks_since_poll_ = 0;
+  PollId next_id_ = 1;
+  std::map<PollId, Item> items_;
+  bool items_changed_ = true;
+  bool in_poll_ = false;
+  std::vector<PollId> removed_;
+  // The poll set, rebuilt when items change; index 0 is the eventfd.
+  std::vector<zmq_pollitem_t> poll_items_;
+  std::vector<PollId> poll_ids_;
+  std::vector<PollId> ready_ids_;
+  std::vector<short> ready_events_;
+  std::function<void()> on_notified_;
+};
+
+}  // namespace granary::net

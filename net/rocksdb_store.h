@@ -1,0 +1,88 @@
+// RocksDbStore: the MetaStore seam over RocksDB (DESIGN.md §3), the namenode's metadata.
+//
+// Durability: the write-ahead log is on and every Write returns only once its batch is in a
+// synced WAL write (WriteOptions::sync). Concurrent writers share syncs (group commit): Write
+// queues its batch for a dedicated writer thread, which takes every batch waiting, applies
+// them as one synced RocksDB write, and wakes their fibers through Boost.Fiber promises (the
+// cross-thread wake-up reaches the RealEnv's loop through RealScheduling::notify). A merged
+// write is atomic as a whole, so each batch in it is; if it fails, each batch in it fails.
+// A batch that fails validation (WriteBatch::Validate) is refused before it is queued.
+//
+// Reads (Get, Scan) run directly on the calling fiber; a Scan reads through one iterator, a
+// consistent view, so it never sees half a batch. Snapshots are RocksDB snapshots.
+//
+// Threading: Get, Scan, Write and GetSnapshot from the RealEnv's thread (fibers); the writer
+// thread is internal. Destroy after every snapshot is released and every Write has returned.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/seams/meta_store.h"
+#include "net/real_env.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace granary::net {
+
+struct RocksDbStoreOptions {
+  // Batches merged into one synced write at most, and their bytes at most.
+  uint32_t group_batches_max = 1024;
+  uint64_t group_bytes_max = 64ull << 20;
+  // RocksDB's block cache and write buffer.
+  uint64_t block_cache_bytes = 256ull << 20;
+  uint64_t write_buffer_bytes = 64ull << 20;
+};
+
+struct RocksDbStoreStats {
+  uint64_t batches = 0;        // acknowledged Write calls with at least one op
+  uint64_t synced_writes = 0;  // RocksDB writes (each one WAL sync)
+};
+
+class RocksDbStore final : public MetaStore {
+ public:
+  // Opens (creating when missing) the database in `directory`.
+  static Result<std::unique_ptr<RocksDbStore>> Open(RealEnv& env, std::string directory,
+                                                    RocksDbStoreOptions options = {});
+  ~RocksDbStore() override;
+  RocksDbStore(const RocksDbStore&) = delete;
+  RocksDbStore& operator=(const RocksDbStore&) = delete;
+
+  Result<std::string> Get(std::string_view key, const Snapshot* snapshot = nullptr) override;
+  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end, uint32_t limit,
+                                     const Snapshot* snapshot = nullptr) override;
+  Status Write(const WriteBatch& batch) override;
+  std::shared_ptr<const Snapshot> GetSnapshot() override;
+
+  // Counters of the writer thread (read them when no Write is in flight for exact values).
+  RocksDbStoreStats stats() const;
+
+ private:
+  struct Queued;
+  class DbSnapshot;
+
+  RocksDbStore(RealEnv& env, RocksDbStoreOptions options, rocksdb::DB* db);
+  void WriterLoop();
+
+  RealEnv& env_;
+  const RocksDbStoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable queued_;
+  std::deque<Queued*> queue_;
+  bool closing_ = false;
+  RocksDbStoreStats stats_;
+  std::thread writer_;
+};
+
+}  // namespace granary::net

@@ -1,0 +1,135 @@
+// ZmqTransport: the Transport seam over ZeroMQ (DESIGN.md §3, §6, §9).
+//
+// Sockets: one ROUTER bound to the listen address serves requests; calls go out through one
+// DEALER per peer address, created on first use and cached (at most peers_max, the least
+// recently used idle one closed first). A message is the three frames of core/rpc/wire.h
+// (envelope, body, payload), after the routing id on the ROUTER side; payloads are sent
+// without copying (the frame owns the string).
+//
+// Calls: each gets a request id, matched to the waiting fiber when the reply arrives. A
+// DEALER queues only to a completed connection (ZMQ_IMMEDIATE): while the peer is not yet
+// connected the call waits; when a connection attempt has failed since (refused, or the
+// CURVE handshake rejected) it fails with kUnavailable. A reply that comes after its caller
+// gave up is dropped. Requests in flight when a peer dies get no reply: their callers time
+// out, as in the simulator.
+//
+// Serving: every request runs the handler on a fiber of its own; the reply goes back through
+// the ROUTER (ZMQ_ROUTER_MANDATORY: a reply to a vanished caller is dropped and counted).
+// Malformed messages (wrong frame count, frames past their limits, undecodable envelope) are
+// dropped and counted; they never reach the handler.
+//
+// Security: with curve_server set, the ROUTER is a CURVE server and a ZAP handler admits only
+// the listed client keys. Without it, listening on anything but a loopback address is
+// refused unless insecure_bind_any is set.
+//
+// Threading: the RealEnv's thread only (real_env.h); every socket is polled by its loop.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/common/limits.h"
+#include "core/common/status.h"
+#include "core/rpc/wire.h"
+#include "core/seams/transport.h"
+#include "net/curve.h"
+#include "net/real_env.h"
+#include "net/zap_handler.h"
+
+namespace granary::net {
+
+struct ZmqTransportOptions {
+  // "host:port" to listen on; port 0 lets the OS choose. Empty: this process only calls.
+  std::string listen;
+  // The address peers reach this process at (self()); default: the bound host and port.
+  // Required when listening on a wildcard host such as 0.0.0.0; port 0 means the bound port.
+  std::string advertise;
+  // Allows listening on a non-loopback address without CURVE keys (plaintext, no
+  // authentication). The tools expose it as --insecure-bind-any.
+  bool insecure_bind_any = false;
+
+  // This node's CURVE server key pair: the ROUTER encrypts and authenticates.
+  std::optional<CurveKeyPair> curve_server;
+  // Z85 public keys of the clients the ZAP handler admits (with curve_server).
+  std::vector<std::string> curve_allowed_clients;
+  // This node's CURVE client key pair for outgoing calls, and the server public key of the
+  // peers it calls (one cluster-wide server key; per-address keys in curve_peer_keys win).
+  std::optional<CurveKeyPair> curve_client;
+  std::string curve_peer_server_key;
+  std::map<std::string, std::string> curve_peer_keys;
+
+  // Messages queued per connection and direction before sends would block (ZeroMQ HWMs).
+  // A message may carry kPayloadBytesMax, so this also bounds the memory one peer can pin.
+  int high_water_mark = static_cast<int>(kRpcInFlightPerCallerMax);
+  // Reconnection back-off of the DEALERs.
+  Duration reconnect_interval = std::chrono::milliseconds(100);
+  Duration reconnect_interval_max = std::chrono::seconds(2);
+  // DEALER sockets kept open at once.
+  uint32_t peers_max = 4096;
+};
+
+struct ZmqTransportStats {
+  uint64_t calls = 0;
+  uint64_t requests_served = 0;
+  uint64_t malformed_dropped = 0;     // incoming requests or replies that did not decode
+  uint64_t late_replies_dropped = 0;  // replies whose caller had given up
+  uint64_t replies_unroutable = 0;    // replies to callers no longer connected
+};
+
+class ZmqTransport final : public Transport {
+ public:
+  // Creates the ZeroMQ context and, when options.listen is set, binds the ROUTER (and the
+  // ZAP handler when CURVE is on). kInvalidArgument for bad options, addresses or keys, and
+  // for an insecure non-loopback listen; kUnavailable when the address cannot be bound.
+  static Result<std::unique_ptr<ZmqTransport>> Create(RealEnv& env, ZmqTransportOptions options);
+  // Closes every socket (linger 0): in-flight calls must have returned (RunMain guarantees
+  // it once it returns).
+  ~ZmqTransport() override;
+
+  Result<RpcReply> Call(const Address& to, RpcRequest request, Instant deadline) override;
+  Status Serve(RpcHandler handler) override;
+  const Address& self() const override { return self_; }
+
+  const ZmqTransportStats& stats() const { return stats_; }
+  uint64_t zap_refused() const { return zap_ ? zap_->refused() : 0; }
+  size_t open_peers() const { return peers_.size(); }
+
+ private:
+  struct Peer;
+  struct PendingCall;
+
+  ZmqTransport(RealEnv& env, ZmqTransportOptions options);
+  Status Listen();
+  Result<Peer*> GetPeer(const Address& to);
+  void ClosePeer(Peer& peer);
+  void EvictIdlePeer();
+  void OnPeerReadable(Peer& peer);
+  void OnPeerMonitor(Peer& peer);
+  void WakeSenders(Peer& peer);
+  void OnRouterReadable();
+  void HandleRequest(std::string routing_id, Address from, rpc::WireMessage message);
+  void SendReply(const std::string& routing_id, rpc::WireMessage reply, Instant deadline);
+
+  RealEnv& env_;
+  const ZmqTransportOptions options_;
+  void* context_ = nullptr;
+  void* router_ = nullptr;
+  RealScheduling::PollId router_poll_ = 0;
+  std::unique_ptr<ZapHandler> zap_;
+  Address self_;
+  std::shared_ptr<RpcHandler> handler_;
+  std::map<std::string, std::unique_ptr<Peer>> peers_;
+  std::list<Peer*> peers_lru_;  // front: most recently used
+  uint64_t next_peer_serial_ = 0;
+  uint64_t next_request_id_ = 0;
+  std::unordered_map<uint64_t, PendingCall*> pending_;
+  ZmqTransportStats stats_;
+};
+
+}  // namespace granary::net
