@@ -16,6 +16,7 @@ SimClusterOptions FastClusterOptions() {
   n.heartbeat_interval = milliseconds(500);
   n.datanode_dead_after = seconds(3);
   n.replication_check_interval = milliseconds(500);
+  n.lease_soft_limit = seconds(3);
   n.lease_hard_limit = seconds(6);
   n.lease_check_interval = seconds(1);
   n.recovery_timeout = seconds(5);

@@ -30,6 +30,11 @@ std::vector<std::pair<std::string, uint64_t>> LeaseManager::Expired(Instant now,
   return out;
 }
 
+bool LeaseManager::SoftExpired(const std::string& client, Instant now, Duration soft_limit) const {
+  auto it = leases_.find(client);
+  return it == leases_.end() || now - it->second.renewed > soft_limit;
+}
+
 size_t LeaseManager::open_files() const {
   size_t n = 0;
   for (const auto& [client, lease] : leases_) n += lease.files.size();

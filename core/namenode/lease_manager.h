@@ -1,7 +1,8 @@
 // Leases: one writer per file (DESIGN.md §5b).
 //
 // A client holds one lease covering every file it has open for writing, renewed by its
-// writes and by RenewLease. Past the hard limit without renewal the namenode recovers the
+// writes and by RenewLease. Past the soft limit another writer may take a file over by
+// overwriting it; past the hard limit without renewal the namenode recovers the
 // client's files: a file whose last block is being written has that block finalised at the
 // longest length all its reachable replicas share (lease recovery on a datanode), and is
 // then closed.
@@ -23,6 +24,9 @@ class LeaseManager {
   void Remove(const std::string& client, uint64_t inode_id);
   void Renew(const std::string& client, Instant now);
   bool Holds(const std::string& client) const { return leases_.count(client) != 0; }
+  // True when `client` holds no lease or has not renewed it for longer than `soft_limit`:
+  // another writer may then take its files over.
+  bool SoftExpired(const std::string& client, Instant now, Duration soft_limit) const;
   // Files of clients silent for longer than `hard_limit`, in client then inode order.
   std::vector<std::pair<std::string, uint64_t>> Expired(Instant now, Duration hard_limit) const;
   size_t open_files() const;

@@ -149,6 +149,9 @@ Status Namenode::Create(const proto::CreateRequest& r, proto::CreateReply* reply
   args.complete = r.complete();
   args.create_parents = r.create_parents();
   args.inline_data = std::move(exchange.request_payload);
+  args.lease_soft_expired = [this](const std::string& holder) {
+    return leases_.SoftExpired(holder, env_.Now(), options_.lease_soft_limit);
+  };
   ReleasedBlocks released;
   Result<proto::Inode> file = ns_.Create(r.user(), r.path(), args, &released);
   Release(released);

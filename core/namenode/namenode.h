@@ -41,6 +41,7 @@ struct NamenodeOptions {
   Duration heartbeat_interval = std::chrono::seconds(3);
   Duration datanode_dead_after = std::chrono::seconds(30);
   Duration replication_check_interval = std::chrono::seconds(1);
+  Duration lease_soft_limit = std::chrono::seconds(30);
   Duration lease_hard_limit = std::chrono::seconds(60);
   Duration lease_check_interval = std::chrono::seconds(2);
   Duration recovery_timeout = std::chrono::seconds(20);

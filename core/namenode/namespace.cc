@@ -408,7 +408,8 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
       const proto::Inode& old = again.last();
       if (IsDirectory(old)) return Status(StatusCode::kIsADirectory, parsed.normalized);
       if (!args.overwrite) return Status(StatusCode::kAlreadyExists, parsed.normalized);
-      if (old.under_construction() && old.lease_holder() != args.client_name) {
+      if (old.under_construction() && old.lease_holder() != args.client_name &&
+          !(args.lease_soft_expired && args.lease_soft_expired(old.lease_holder()))) {
         return Status(StatusCode::kLeaseConflict,
                       parsed.normalized + " is being written by " + old.lease_holder());
       }

@@ -57,6 +57,9 @@ struct CreateArgs {
   bool complete = false;     // the whole file is in inline_data; close it at once
   bool create_parents = false;
   std::string inline_data;
+  // Whether the lease of another writer has passed its soft limit: an overwriting create may
+  // then take the file over. Unset: never.
+  std::function<bool(const std::string& holder)> lease_soft_expired;
 };
 
 // Blocks a mutation cut loose from the namespace, for the block manager to forget and the

@@ -287,3 +287,30 @@ TEST(FileSystemTest, NamespaceOperationsThroughTheClient) {
 
 }  // namespace
 }  // namespace granary
+
+namespace granary {
+namespace {
+
+TEST(FileSystemTest, AnotherWriterTakesOverOnlyAfterTheSoftLimit) {
+  ClusterHarness h;
+  NodeId first = h.cluster().AddClient("first", [&](sim::SimProcess& p) {
+    FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/contested", {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(Pattern(8, 100000)).ok());  // past the threshold: open
+    (void)p.env().SleepFor(std::chrono::hours(1));
+  });
+  h.sim().StartNode(first);
+  h.RunFor(seconds(1));
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    EXPECT_EQ(fs.WriteFile("/contested", "mine", Overwrite()).code(), StatusCode::kLeaseConflict);
+  });
+  h.RunFor(seconds(4));  // past the 3 s soft limit (the first writer never renews)
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/contested", "mine", Overwrite()).ok());
+    EXPECT_EQ(*fs.ReadFile("/contested"), "mine");
+  });
+}
+
+}  // namespace
+}  // namespace granary
