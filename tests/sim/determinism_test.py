@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Determinism of the simulator, across processes, and granary-sim's usage errors.
 
-Usage: determinism_test.py PATH_TO_GRANARY_SIM
+Usage: determinism_test.py PATH_TO_GRANARY_SIM [GOLDEN_HASHES_FILE]
 
 Runs `granary-sim selftest --seed S` for 20 seeds, twice each as separate processes, and
 checks that each seed gives the same trace_hash both times, that different seeds give
-different hashes, and that every run passed its own checks. Then checks that usage errors
+different hashes, and that every run passed its own checks. With a golden file, the hashes of
+its seeds must equal the pinned ones (the same run after a rebuild, on any machine). Then checks that usage errors
 (an unknown flag, values out of range) exit with 2 and one line on stderr naming the flag.
 Standard library only.
 """
@@ -29,6 +30,20 @@ def run_selftest(binary, seed):
     if result["seed"] != seed or not result["passed"]:
         raise AssertionError(f"seed {seed}: selftest did not pass: {lines[0]}")
     return result["trace_hash"]
+
+
+def check_golden(binary, path):
+    failures = []
+    with open(path, encoding="utf-8") as golden:
+        for line in golden:
+            if not line.strip() or line.startswith("#"):
+                continue
+            seed, pinned = line.split()
+            got = run_selftest(binary, int(seed))
+            if got != pinned:
+                failures.append(f"seed {seed}: trace hash {got}, pinned {pinned} "
+                                f"(intended model change? scripts/pin-trace-hashes.sh)")
+    return failures
 
 
 def check_determinism(binary):
@@ -80,11 +95,13 @@ def check_usage_errors(binary):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     binary = sys.argv[1]
     failures = check_usage_errors(binary) + check_determinism(binary)
+    if len(sys.argv) == 3:
+        failures += check_golden(binary, sys.argv[2])
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)
     return 1 if failures else 0
