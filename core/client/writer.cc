@@ -34,8 +34,7 @@ Status Writer::Fail(Status status) {
   return status.WithContext(path_);
 }
 
-Status Writer::EnsureCreated(std::string inline_data) {
-  if (created_) return Status::Ok();
+proto::CreateRequest Writer::CreateRequest(bool complete) const {
   proto::CreateRequest request;
   *request.mutable_user() = namenode_.options().user;
   request.set_path(path_);
@@ -45,6 +44,13 @@ Status Writer::EnsureCreated(std::string inline_data) {
   request.set_block_bytes(block_bytes_);
   request.set_client_name(namenode_.options().client_name);
   request.set_create_parents(create_parents_);
+  request.set_complete(complete);
+  return request;
+}
+
+Status Writer::EnsureCreated(std::string inline_data) {
+  if (created_) return Status::Ok();
+  const proto::CreateRequest request = CreateRequest(false);
   proto::CreateReply reply;
   GRANARY_RETURN_IF_ERROR(
       namenode_.Call("nn.Create", request, &reply, std::move(inline_data)));
@@ -265,16 +271,7 @@ Status Writer::Close() {
   if (mode_state_ == Mode::kInline) {
     if (!created_) {
       // The one round trip of a small file: create, write and close together.
-      proto::CreateRequest request;
-      *request.mutable_user() = namenode_.options().user;
-      request.set_path(path_);
-      request.set_mode(mode_);
-      request.set_overwrite(overwrite_);
-      request.set_replication(replication_);
-      request.set_block_bytes(block_bytes_);
-      request.set_client_name(namenode_.options().client_name);
-      request.set_create_parents(create_parents_);
-      request.set_complete(true);
+      const proto::CreateRequest request = CreateRequest(true);
       proto::CreateReply reply;
       bool retried = false;
       status = namenode_.Call("nn.Create", request, &reply, buffer_, nullptr, &retried);

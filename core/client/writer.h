@@ -23,6 +23,7 @@
 #include "core/client/namenode_client.h"
 #include "core/common/status.h"
 #include "proto/fs.pb.h"
+#include "proto/namenode.pb.h"
 
 namespace granary {
 
@@ -46,6 +47,7 @@ class Writer {
  private:
   enum class Mode { kInline, kBlocks, kClosed, kFailed };
 
+  proto::CreateRequest CreateRequest(bool complete) const;
   // Registers the file with the namenode (not complete) when that has not happened yet.
   Status EnsureCreated(std::string inline_data);
   Status SwitchToBlocks();

@@ -10,24 +10,14 @@
 #include <memory>
 #include <string>
 
+#include "tests/test_seed.h"
 #include "core/client/file_system.h"
 #include "sim/sim_cluster.h"
 #include "sim/simulator.h"
 
 namespace granary::cluster_testing {
 
-inline uint64_t SeedForTest() {
-  uint64_t seed = 0;
-  if (const char* from_env = std::getenv("GRANARY_SEED")) {
-    seed = std::strtoull(from_env, nullptr, 10);
-  } else {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    seed = HashBytes(std::string(info->test_suite_name()) + "." + info->name()) % 1000000007;
-  }
-  std::printf("[   SEED   ] %llu (replay: GRANARY_SEED=%llu)\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-  return seed;
-}
+using granary::test::SeedForTest;
 
 // Bytes that depend on (tag, length) only, so that a reader can check them.
 inline std::string Pattern(uint64_t tag, uint64_t length) {
