@@ -21,6 +21,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev valgrind
+  # integration tests: network namespaces and veth links (tests/integration/netns.sh)
+  iproute2
   # analytics reference checks and plots (rsvg-convert turns roi-fit's SVG into PNG)
   python3 python3-numpy python3-scipy librsvg2-bin
 )

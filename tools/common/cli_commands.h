@@ -1,0 +1,65 @@
+// The `granary` CLI's commands (tools/granary_cli.cc parses the flags). Each runs on the
+// client runtime's main fiber (client_session.h) and returns the process's exit code:
+// 0 when everything succeeded, 1 when anything failed (each failure printed as one line
+// "granary <command>: <path>: <reason>" on stderr).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/client/file_system.h"
+#include "net/real_env.h"
+
+namespace granary::tools {
+
+struct CommandContext {
+  net::RealEnv& env;
+  FileSystem& fs;
+  std::string command;  // for messages: "ls", "put", ...
+  int failures = 0;
+
+  // Prints "granary <command>: <path>: <reason>" and counts a failure.
+  void Fail(const std::string& path, const std::string& reason);
+  void Fail(const std::string& path, const Status& status) { Fail(path, status.ToString()); }
+  int ExitCode() const { return failures == 0 ? 0 : 1; }
+};
+
+struct LsFlags {
+  bool recursive = false;
+  bool long_format = false;
+};
+int Ls(CommandContext& ctx, const std::vector<std::string>& paths, const LsFlags& flags);
+int Mkdir(CommandContext& ctx, const std::vector<std::string>& paths, bool parents);
+int Rm(CommandContext& ctx, const std::vector<std::string>& paths, bool recursive, bool force);
+int Mv(CommandContext& ctx, std::vector<std::string> operands);
+int Stat(CommandContext& ctx, const std::vector<std::string>& paths, bool json);
+int Du(CommandContext& ctx, const std::vector<std::string>& paths, bool summary, bool human);
+// `mode` is octal ("755", "0644").
+int Chmod(CommandContext& ctx, uint32_t mode, const std::vector<std::string>& paths,
+          bool recursive);
+// `owner_group` is OWNER, OWNER:GROUP or :GROUP.
+int Chown(CommandContext& ctx, const std::string& owner, const std::string& group,
+          const std::vector<std::string>& paths, bool recursive);
+int Setrep(CommandContext& ctx, uint32_t replication, const std::vector<std::string>& paths);
+int Cat(CommandContext& ctx, const std::vector<std::string>& paths);
+int Report(CommandContext& ctx, bool json);
+int Fsck(CommandContext& ctx, const std::string& path, bool read, bool json);
+
+struct TransferFlags {
+  bool recursive = false;
+  bool force = false;      // overwrite existing destination files
+  uint32_t parallel = 16;  // files in flight at once
+  bool progress = true;    // a progress bar when stderr is a terminal
+};
+// put LOCAL... DEST ("-" reads standard input).
+int Put(CommandContext& ctx, std::vector<std::string> operands, const TransferFlags& flags);
+// get SRC... LOCALDEST.
+int Get(CommandContext& ctx, std::vector<std::string> operands, const TransferFlags& flags);
+
+// "1.5 MiB".
+std::string HumanBytes(uint64_t bytes);
+// "rwxr-xr-x" of mode bits, prefixed by 'd' or '-'.
+std::string ModeString(const proto::FileStatus& status);
+
+}  // namespace granary::tools

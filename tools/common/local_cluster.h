@@ -1,0 +1,47 @@
+// A Granary cluster on this machine under one directory: the commands of granary-cluster.
+//
+// DIR holds cluster.json (ports and flags), namenode/meta, datanode-K/data, logs/<node>.log,
+// run/<node>.pid and, with --curve, keys/. Every node listens on 127.0.0.1. Processes are
+// signalled only through their PID files, and only while the PID still runs our binary on
+// this DIR (process_control.h); never by name. Each command returns the exit code and prints
+// failures as one line "granary-cluster: <reason>" on stderr.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace granary::tools {
+
+struct ClusterStartFlags {
+  uint32_t datanodes = 3;
+  uint32_t port_base = 0;  // 0: find free ports
+  uint64_t inline_threshold = 64 * 1024;
+  uint64_t block_bytes = 0;   // 0: the namenode's default
+  uint32_t replication = 0;   // 0: min(3, datanodes)
+  uint64_t heartbeat_ms = 0;  // 0: the binaries' defaults
+  uint64_t dead_after_ms = 0;
+  uint64_t scan_period_ms = 0;
+  uint64_t scanner_bytes_per_second = 0;
+  bool scanner_rate_set = false;
+  std::string superuser;  // empty: the user running granary-cluster
+  bool curve = false;
+  std::vector<std::string> namenode_args;
+  std::vector<std::string> datanode_args;
+  std::string log_level = "info";
+};
+
+// Starts a namenode and the datanodes (or the recorded cluster of DIR again), waits until
+// every datanode has registered, and prints the namenode's address on stdout.
+int ClusterStart(const std::string& dir, const ClusterStartFlags& flags, uint32_t wait_seconds);
+// SIGTERM to every node, SIGKILL to those still alive after wait_seconds.
+int ClusterStop(const std::string& dir, uint32_t wait_seconds);
+// SIGKILL to one node ("namenode" or "datanode-K").
+int ClusterKill(const std::string& dir, const std::string& node);
+// Stops (if running) and starts one node, then waits until the namenode answers and every
+// running datanode is live.
+int ClusterRestart(const std::string& dir, const std::string& node, uint32_t wait_seconds);
+// Which nodes run and what the namenode reports; 0 when every node runs.
+int ClusterStatus(const std::string& dir, bool as_json);
+
+}  // namespace granary::tools

@@ -1,0 +1,114 @@
+// granary-cluster: a whole cluster on this machine (127.0.0.1) for tests, demos and
+// experiments, with everything under one directory. Flags and wiring only.
+//
+//   granary-cluster start DIR [--datanodes N] [--port-base P] [--inline-threshold B]
+//                   [--block-size B] [--replication R] [--heartbeat-ms MS] [--dead-after-ms MS]
+//                   [--scan-period-ms MS] [--scanner-bytes-per-second B] [--superuser NAME]
+//                   [--curve] [--namenode-arg ARG]... [--datanode-arg ARG]...
+//                   [--wait-seconds S] [--log-level LEVEL]
+//   granary-cluster stop DIR [--wait-seconds S]
+//   granary-cluster kill DIR NODE            (SIGKILL; NODE = namenode | datanode-K, K from 1)
+//   granary-cluster restart DIR NODE [--wait-seconds S]
+//   granary-cluster status DIR [--json]
+//   granary-cluster keys DIR                 (a new CURVE key directory, docs/deploy.md)
+//
+// DIR holds cluster.json (ports and flags), namenode/meta, datanode-K/data, logs/<node>.log,
+// run/<node>.pid and, with --curve, keys/. `start` prints the namenode's address once every
+// datanode has registered. Processes are signalled only through their PID files (and only
+// while the PID still runs our binary on this DIR), never by name.
+#include <iostream>
+#include <string>
+
+#include "tools/common/curve_keys.h"
+#include "tools/common/local_cluster.h"
+#include "tools/common/tool_util.h"
+
+namespace tools = granary::tools;
+
+int main(int argc, char** argv) {
+  CLI::App app{"granary-cluster: a Granary cluster on this machine, under one directory"};
+  app.require_subcommand(1);
+  uint32_t wait_seconds = 30;
+
+  tools::ClusterStartFlags flags;
+  std::string start_dir;
+  CLI::App* start =
+      app.add_subcommand("start", "start a namenode and datanodes; print its address");
+  start->add_option("dir", start_dir, "the cluster's directory")->required();
+  start->add_option("--datanodes", flags.datanodes, "datanodes (1..64, default 3)")
+      ->check(CLI::Range(1u, 64u));
+  start
+      ->add_option("--port-base", flags.port_base,
+                   "namenode port; datanode K listens on base+K (default: a free range)")
+      ->check(CLI::Range(0u, 65000u));
+  start->add_option("--inline-threshold", flags.inline_threshold, "inline threshold (bytes)")
+      ->transform(CLI::AsSizeValue(false));
+  start->add_option("--block-size", flags.block_bytes, "block size (bytes)")
+      ->transform(CLI::AsSizeValue(false));
+  start->add_option("--replication", flags.replication, "default replication (default min(3, N))")
+      ->check(CLI::Range(1u, 16u));
+  start->add_option("--heartbeat-ms", flags.heartbeat_ms, "datanode heartbeat interval");
+  start->add_option("--dead-after-ms", flags.dead_after_ms, "datanode liveness timeout");
+  start->add_option("--scan-period-ms", flags.scan_period_ms, "block scanner period");
+  start
+      ->add_option("--scanner-bytes-per-second", flags.scanner_bytes_per_second,
+                   "block scanner rate (0: off)")
+      ->transform(CLI::AsSizeValue(false))
+      ->each([&](const std::string&) { flags.scanner_rate_set = true; });
+  start->add_option("--superuser", flags.superuser, "the namenode's superuser (default: you)");
+  start->add_flag("--curve", flags.curve, "CURVE keys for every node (made in DIR/keys)");
+  start->add_option("--namenode-arg", flags.namenode_args, "extra namenode flag (repeatable)")
+      ->allow_extra_args(false);
+  start->add_option("--datanode-arg", flags.datanode_args, "extra datanode flag (repeatable)")
+      ->allow_extra_args(false);
+  tools::AddLogLevelFlag(*start, flags.log_level);
+  start->add_option("--wait-seconds", wait_seconds, "how long to wait for registration")
+      ->check(CLI::Range(1u, 3600u));
+
+  std::string stop_dir;
+  CLI::App* stop = app.add_subcommand("stop", "SIGTERM every node, SIGKILL what does not stop");
+  stop->add_option("dir", stop_dir)->required();
+  stop->add_option("--wait-seconds", wait_seconds, "how long to wait after SIGTERM")
+      ->check(CLI::Range(1u, 3600u));
+
+  std::string kill_dir, kill_node;
+  CLI::App* kill = app.add_subcommand("kill", "SIGKILL one node");
+  kill->add_option("dir", kill_dir)->required();
+  kill->add_option("node", kill_node, "namenode or datanode-K")->required();
+
+  std::string restart_dir, restart_node;
+  CLI::App* restart = app.add_subcommand("restart", "stop (if running) and start one node");
+  restart->add_option("dir", restart_dir)->required();
+  restart->add_option("node", restart_node, "namenode or datanode-K")->required();
+  restart->add_option("--wait-seconds", wait_seconds, "how long to wait")
+      ->check(CLI::Range(1u, 3600u));
+
+  std::string status_dir;
+  bool status_json = false;
+  CLI::App* status = app.add_subcommand("status", "which nodes run; the namenode's report");
+  status->add_option("dir", status_dir)->required();
+  status->add_flag("--json", status_json, "one JSON object");
+
+  std::string keys_dir;
+  CLI::App* keys = app.add_subcommand("keys", "make a CURVE key directory for a cluster");
+  keys->add_option("dir", keys_dir)->required();
+
+  if (const int code = tools::ParseFlags(app, argc, argv, "granary-cluster"); code >= 0) {
+    return code;
+  }
+  if (*start) return tools::ClusterStart(start_dir, flags, wait_seconds);
+  if (*stop) return tools::ClusterStop(stop_dir, wait_seconds);
+  if (*kill) return tools::ClusterKill(kill_dir, kill_node);
+  if (*restart) return tools::ClusterRestart(restart_dir, restart_node, wait_seconds);
+  if (*status) return tools::ClusterStatus(status_dir, status_json);
+  if (*keys) {
+    const granary::Status s = tools::GenerateClusterKeys(keys_dir);
+    if (!s.ok()) {
+      std::cerr << "granary-cluster: keys " << keys_dir << ": " << s.ToString() << std::endl;
+      return 1;
+    }
+    std::cout << keys_dir << std::endl;
+    return 0;
+  }
+  return 2;
+}

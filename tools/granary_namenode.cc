@@ -1,0 +1,252 @@
+// granary-namenode: one namenode process. Flags and wiring only (net/README.md).
+//
+//   granary-namenode --listen HOST:PORT --meta-dir DIR [--advertise HOST:PORT]
+//                    [--inline-threshold BYTES] [--replication N] [--block-size BYTES]
+//                    [--superuser NAME] [--supergroup NAME] [--heartbeat-ms MS]
+//                    [--dead-after-ms MS] [--lease-hard-limit-ms MS] [--curve-keys DIR]
+//                    [--insecure-bind-any] [--log-level LEVEL] [--log-file FILE]
+//                    [--name NAME] [--seed N]
+//
+// Logs one line per event on stderr (or --log-file). SIGTERM / SIGINT stop it cleanly.
+// Exit: 0 after a clean stop, 1 when it could not start or failed, 2 on a usage error.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/common/limits.h"
+#include "core/namenode/namenode.h"
+#include "net/real_env.h"
+#include "net/rocksdb_store.h"
+#include "net/zmq_transport.h"
+#include "tools/common/log.h"
+#include "tools/common/tool_util.h"
+
+namespace {
+
+using granary::Status;
+using granary::StatusCode;
+using granary::tools::LogError;
+using granary::tools::LogInfo;
+using granary::tools::LogWarn;
+using std::chrono::milliseconds;
+
+// Watches the running namenode and logs what changes: datanodes coming and going, blocks
+// needing repair. core/ does not log; this is what an operator tails.
+class Observer {
+ public:
+  explicit Observer(granary::Namenode& namenode) : namenode_(namenode) {}
+
+  // `now` is the env's clock; counting blocks walks the whole block map, so it runs at most
+  // every kCountInterval and never takes more than about 5% of the namenode's thread.
+  void Check(granary::Env& env) {
+    if (!namenode_.ready()) return;
+    if (!serving_) {
+      serving_ = true;
+      LogInfo("serving: " + std::to_string(namenode_.ns().counts().files) + " files, " +
+              std::to_string(namenode_.ns().counts().directories) + " directories, " +
+              std::to_string(namenode_.blocks().Counts().blocks) + " blocks loaded");
+    }
+    for (const auto& [id, record] : namenode_.datanodes().all()) {
+      auto [it, added] = live_.emplace(id, record.live);
+      if (added) {
+        LogInfo("datanode " + std::to_string(id) + " registered: " + record.address +
+                (record.rack.empty() ? "" : " rack " + record.rack) + ", capacity " +
+                std::to_string(record.capacity_bytes) + " bytes");
+      } else if (it->second != record.live) {
+        it->second = record.live;
+        if (record.live) {
+          LogInfo("datanode " + std::to_string(id) + " (" + record.address + ") is live again");
+        } else {
+          LogWarn("datanode " + std::to_string(id) + " (" + record.address +
+                  ") declared dead: no heartbeat; its replicas will be re-replicated");
+        }
+      }
+    }
+    if (env.Now() < next_count_) return;
+    const granary::Instant started = env.Now();
+    const granary::BlockCounts counts = namenode_.blocks().Counts();
+    next_count_ =
+        env.Now() + std::max<granary::Duration>(kCountInterval, 20 * (env.Now() - started));
+    Report("under-replicated blocks", counts.under_replicated, under_replicated_);
+    Report("corrupt blocks", counts.corrupt, corrupt_);
+    Report("missing blocks", counts.missing, missing_);
+  }
+
+ private:
+  static void Report(const std::string& what, uint64_t now, uint64_t& before) {
+    if (now == before) return;
+    const std::string line = what + ": " + std::to_string(before) + " -> " + std::to_string(now);
+    if (now > before) {
+      LogWarn(line);
+    } else {
+      LogInfo(line);
+    }
+    before = now;
+  }
+
+  static constexpr granary::Duration kCountInterval = std::chrono::seconds(1);
+
+  granary::Namenode& namenode_;
+  granary::Instant next_count_{};
+  bool serving_ = false;
+  std::map<uint32_t, bool> live_;
+  uint64_t under_replicated_ = 0;
+  uint64_t corrupt_ = 0;
+  uint64_t missing_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"granary-namenode: the namespace and block map of a Granary cluster"};
+  granary::tools::ServerNetFlags net_flags;
+  std::string meta_dir;
+  uint64_t inline_threshold = granary::kInlineThresholdBytesDefault;
+  uint32_t replication = 3;
+  uint64_t block_bytes = granary::kBlockBytesDefault;
+  std::string superuser = "granary";
+  std::string supergroup = "supergroup";
+  uint64_t heartbeat_ms = 3000;
+  uint64_t dead_after_ms = 30000;
+  uint64_t lease_hard_limit_ms = 60000;
+  std::string node_name = "namenode";
+  std::string log_level = "info";
+  std::string log_file;
+  uint64_t seed = 0;
+
+  app.add_option("--listen", net_flags.listen, "HOST:PORT to serve on")
+      ->required()
+      ->check([](const std::string& v) {
+        return granary::tools::IsHostPort(v) || v.ends_with(":0") ? "" : "expected HOST:PORT";
+      });
+  app.add_option("--advertise", net_flags.advertise,
+                 "HOST:PORT others reach this namenode at (needed with a wildcard --listen)");
+  app.add_option("--meta-dir", meta_dir, "directory of the metadata store (RocksDB)")->required();
+  app.add_option("--inline-threshold", inline_threshold,
+                 "files up to this many bytes live with their metadata (0: never; max 1 MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{0}, uint64_t{granary::kInlineThresholdBytesMax}));
+  app.add_option("--replication", replication, "default replicas per block (1..16)")
+      ->check(CLI::Range(1u, granary::kReplicationMax));
+  app.add_option("--block-size", block_bytes,
+                 "default block size in bytes: a multiple of 64 KiB, at most 1 GiB")
+      ->transform(CLI::AsSizeValue(false))
+      ->check([](const std::string& v) -> std::string {
+        const uint64_t bytes = std::stoull(v);
+        if (bytes == 0 || bytes % granary::kChecksumChunkBytes != 0 ||
+            bytes > granary::kBlockBytesMax) {
+          return "block size must be a positive multiple of 65536, at most 1 GiB";
+        }
+        return "";
+      });
+  app.add_option("--superuser", superuser, "the user who passes every permission check");
+  app.add_option("--supergroup", supergroup, "members of this group are superusers too");
+  app.add_option("--heartbeat-ms", heartbeat_ms, "datanode heartbeat interval (ms)")
+      ->check(CLI::Range(uint64_t{10}, uint64_t{600000}));
+  app.add_option("--dead-after-ms", dead_after_ms,
+                 "a datanode silent this long is declared dead (ms)")
+      ->check(CLI::Range(uint64_t{100}, uint64_t{3600000}));
+  app.add_option("--lease-hard-limit-ms", lease_hard_limit_ms,
+                 "a writer silent this long loses its files' leases (ms)")
+      ->check(CLI::Range(uint64_t{100}, uint64_t{86400000}));
+  app.add_option("--curve-keys", net_flags.curve_keys,
+                 "CURVE key directory (server.key/.pub, client.key/.pub, clients/*.pub)")
+      ->check(CLI::ExistingDirectory);
+  app.add_flag("--insecure-bind-any", net_flags.insecure_bind_any,
+               "allow a non-loopback --listen without CURVE keys (plaintext, unauthenticated)");
+  app.add_option("--name", node_name, "this node's name in the log (default namenode)");
+  granary::tools::AddLogLevelFlag(app, log_level);
+  app.add_option("--log-file", log_file, "append the log here instead of stderr");
+  app.add_option("--seed", seed, "seed of the namenode's generator (default: from the OS)");
+  if (const int code = granary::tools::ParseFlags(app, argc, argv, "granary-namenode"); code >= 0) {
+    return code;
+  }
+  if (dead_after_ms <= heartbeat_ms) {
+    std::cerr << "granary-namenode: --dead-after-ms must be longer than --heartbeat-ms"
+              << std::endl;
+    return 2;
+  }
+  if (!granary::tools::InitLog(node_name, *granary::tools::ParseLogLevel(log_level), log_file)) {
+    std::cerr << "granary-namenode: --log-file " << log_file << ": cannot open" << std::endl;
+    return 2;
+  }
+  if (seed == 0) seed = granary::tools::SeedFromDevice();
+
+  granary::NamenodeOptions options;
+  options.ns.inline_threshold_bytes = inline_threshold;
+  options.ns.default_replication = replication;
+  options.ns.default_block_bytes = block_bytes;
+  options.ns.permissions.superuser = superuser;
+  options.ns.permissions.supergroup = supergroup;
+  options.heartbeat_interval = milliseconds(heartbeat_ms);
+  options.datanode_dead_after = milliseconds(dead_after_ms);
+  options.lease_hard_limit = milliseconds(lease_hard_limit_ms);
+  // A short liveness timeout (tests, small clusters) shortens the lease-recovery and
+  // replication timeouts with it, so that repairs retry as quickly as faults are noticed;
+  // the defaults stay as they are otherwise.
+  const granary::Duration dead_after = milliseconds(dead_after_ms);
+  options.recovery_timeout = std::min(
+      options.recovery_timeout, std::max<granary::Duration>(dead_after, std::chrono::seconds(5)));
+  options.blocks.replication_timeout =
+      std::min(options.blocks.replication_timeout,
+               std::max<granary::Duration>(2 * dead_after, std::chrono::seconds(10)));
+  LogInfo("starting: meta-dir " + meta_dir + ", inline threshold " +
+          std::to_string(inline_threshold) + " B, replication " + std::to_string(replication) +
+          ", block size " + std::to_string(block_bytes) + " B, superuser " + superuser +
+          ", heartbeat " + std::to_string(heartbeat_ms) + " ms, dead after " +
+          std::to_string(dead_after_ms) + " ms, seed " + std::to_string(seed));
+
+  std::error_code error;
+  std::filesystem::create_directories(meta_dir, error);
+  if (error) {
+    LogError("cannot create --meta-dir " + meta_dir + ": " + error.message());
+    return 1;
+  }
+
+  granary::net::RealEnvOptions env_options;
+  env_options.node_name = node_name;
+  env_options.seed = seed;
+  granary::net::RealEnv env(env_options);
+  auto transport = granary::tools::CreateServerTransport(env, net_flags);
+  if (!transport.ok()) {
+    LogError("cannot listen: " + transport.status().ToString());
+    return 1;
+  }
+  auto store = granary::net::RocksDbStore::Open(env, meta_dir);
+  if (!store.ok()) {
+    LogError("cannot open the metadata store in " + meta_dir + ": " + store.status().ToString());
+    transport->reset();
+    return 1;
+  }
+
+  granary::net::StopOnSignals(env);
+  const Status status = env.RunMain([&]() -> Status {
+    granary::Namenode namenode(env, **transport, **store, options);
+    auto alive = std::make_shared<bool>(true);
+    env.Spawn("observer", [&env, &namenode, alive] {
+      Observer observer(namenode);
+      for (;;) {
+        if (!env.SleepFor(milliseconds(250)).ok() || !*alive) return;
+        observer.Check(env);
+      }
+    });
+    Status run = namenode.Run();
+    *alive = false;
+    if (run.code() == StatusCode::kNodeDown) {
+      LogInfo("stopping");
+      return Status::Ok();
+    }
+    return run;
+  });
+  transport->reset();
+  store->reset();
+  if (!status.ok()) {
+    LogError("failed: " + status.ToString());
+    return 1;
+  }
+  LogInfo("stopped");
+  return 0;
+}
