@@ -58,10 +58,17 @@ void BM_BareEvents(benchmark::State& state) {
 }
 BENCHMARK(BM_BareEvents)->Unit(benchmark::kMillisecond);
 
+// A node with default cores, NIC, disk and store: only the name differs.
+NodeOptions Named(const std::string& name) {
+  NodeOptions options;
+  options.name = name;
+  return options;
+}
+
 void BM_TimerEvents(benchmark::State& state) {
   const int fibers = static_cast<int>(state.range(0));
   Simulator sim(1);
-  const NodeId id = sim.AddNode(NodeOptions{"n", 0, {}, {}}, [fibers](SimProcess& process) {
+  const NodeId id = sim.AddNode(Named("n"), [fibers](SimProcess& process) {
     Env& env = process.env();
     for (int i = 0; i < fibers; ++i) {
       env.Spawn("sleeper", [&env] {
@@ -92,7 +99,7 @@ void BM_SimulatedRpcs(benchmark::State& state) {
     addresses.push_back(Address{"node-" + std::to_string(i)});
   }
   for (uint32_t i = 0; i < nodes; ++i) {
-    sim.AddNode(NodeOptions{addresses[i].value, 0, {}, {}}, [&, i](SimProcess& process) {
+    sim.AddNode(Named(addresses[i].value), [&, i](SimProcess& process) {
       Env& env = process.env();
       ExpectOk(
           process.transport().Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
@@ -128,7 +135,7 @@ void BM_BlockedFibers(benchmark::State& state) {
   for (auto _ : state) {
     const double before = ResidentBytes();
     Simulator sim(1);
-    const NodeId id = sim.AddNode(NodeOptions{"n", 0, {}, {}}, [fibers](SimProcess& process) {
+    const NodeId id = sim.AddNode(Named("n"), [fibers](SimProcess& process) {
       Env& env = process.env();
       for (int i = 0; i < fibers; ++i) {
         env.Spawn("blocked", [&env] { (void)env.SleepFor(1h); });

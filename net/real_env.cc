@@ -71,6 +71,12 @@ Instant RealEnv::Now() {
       std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch()));
 }
 
+int64_t RealEnv::CalendarNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 Status RealEnv::SleepFor(Duration duration) {
   if (duration <= Duration(0)) return SleepUntil(Now());
   return SleepUntil(Now() + duration);

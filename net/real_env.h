@@ -102,6 +102,7 @@ class RealEnv final : public Env {
   RealEnv& operator=(const RealEnv&) = delete;
 
   Instant Now() override;
+  int64_t CalendarNanos() override;
   Status SleepFor(Duration duration) override;
   Status SleepUntil(Instant deadline) override;
   void Spawn(std::string_view name, std::function<void()> fn) override;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <boost/fiber/operations.hpp>
 #include <cassert>
 #include <cerrno>
@@ -74,11 +75,39 @@ void RealScheduling::notify() noexcept {
   [[maybe_unused]] const ssize_t n = write(event_fd_, &one, sizeof(one));
 }
 
+namespace {
+
+// ZMQ_POLL* and poll(2)'s POLL* bits differ: raw fds are registered with the former.
+short ToPollEvents(short zmq_events) {
+  short out = 0;
+  if (zmq_events & ZMQ_POLLIN) out |= POLLIN;
+  if (zmq_events & ZMQ_POLLOUT) out |= POLLOUT;
+  return out;
+}
+
+short FromPollEvents(short revents) {
+  short out = 0;
+  if (revents & (POLLIN | POLLHUP)) out |= ZMQ_POLLIN;
+  if (revents & POLLOUT) out |= ZMQ_POLLOUT;
+  if (revents & (POLLERR | POLLNVAL)) out |= ZMQ_POLLERR;
+  return out;
+}
+
+}  // namespace
+
 RealScheduling::PollId RealScheduling::AddSocket(void* zmq_socket, short events,
                                                  PollCallback callback) {
   assert(zmq_socket != nullptr);
+  int fd = -1;
+  size_t fd_size = sizeof(fd);
+  const int rc = zmq_getsockopt(zmq_socket, ZMQ_FD, &fd, &fd_size);
+  assert(rc == 0);
+  assert(fd >= 0);
+  (void)rc;
   const PollId id = next_id_++;
-  items_.emplace(id, Item{zmq_socket, -1, events, std::move(callback), false});
+  // Touched: messages may be queued already, and ZMQ_FD signals only new ones.
+  items_.emplace(id, Item{zmq_socket, fd, events, std::move(callback), false, true});
+  touched_.push_back(id);
   items_changed_ = true;
   return id;
 }
@@ -86,7 +115,7 @@ RealScheduling::PollId RealScheduling::AddSocket(void* zmq_socket, short events,
 RealScheduling::PollId RealScheduling::AddFd(int fd, short events, PollCallback callback) {
   assert(fd >= 0);
   const PollId id = next_id_++;
-  items_.emplace(id, Item{nullptr, fd, events, std::move(callback), false});
+  items_.emplace(id, Item{nullptr, fd, events, std::move(callback), false, false});
   items_changed_ = true;
   return id;
 }
@@ -97,7 +126,16 @@ void RealScheduling::SetEvents(PollId id, short events) {
   if (it->second.events != events) {
     it->second.events = events;
     items_changed_ = true;
+    // A socket that is writable already will not signal it again: look now.
+    Touch(id);
   }
+}
+
+void RealScheduling::Touch(PollId id) {
+  auto it = items_.find(id);
+  if (it == items_.end() || it->second.socket == nullptr || it->second.touched) return;
+  it->second.touched = true;
+  touched_.push_back(id);
 }
 
 void RealScheduling::Remove(PollId id) {
@@ -113,40 +151,81 @@ void RealScheduling::Remove(PollId id) {
   items_changed_ = true;
 }
 
+short RealScheduling::SocketEvents(const Item& item) {
+  uint32_t events = 0;
+  size_t size = sizeof(events);
+  if (zmq_getsockopt(item.socket, ZMQ_EVENTS, &events, &size) != 0) {
+    // Only a closed socket or a terminated context fails; owners remove items before that.
+    std::fprintf(stderr, "granary: ZMQ_EVENTS: %s\n", zmq_strerror(errno));
+    std::abort();
+  }
+  return static_cast<short>(static_cast<short>(events) & item.events);
+}
+
 void RealScheduling::PollOnce(long timeout_ms) {
   picks_since_poll_ = 0;
   if (items_changed_) {
-    poll_items_.clear();
+    poll_fds_.clear();
     poll_ids_.clear();
-    poll_items_.push_back(zmq_pollitem_t{nullptr, event_fd_, ZMQ_POLLIN, 0});
+    poll_fds_.push_back(pollfd{event_fd_, POLLIN, 0});
     poll_ids_.push_back(0);
     for (const auto& [id, item] : items_) {
       if (item.removed || item.events == 0) continue;
-      poll_items_.push_back(zmq_pollitem_t{item.socket, item.fd, item.events, 0});
+      // A socket's ZMQ_FD only ever signals "look at ZMQ_EVENTS", as readable.
+      poll_fds_.push_back(
+          pollfd{item.fd, item.socket != nullptr ? short{POLLIN} : ToPollEvents(item.events), 0});
       poll_ids_.push_back(id);
     }
     items_changed_ = false;
   }
-  const int ready = zmq_poll(poll_items_.data(), static_cast<int>(poll_items_.size()), timeout_ms);
-  if (ready < 0) {
-    if (errno == EINTR) return;
-    std::fprintf(stderr, "granary: zmq_poll: %s\n", zmq_strerror(errno));
-    std::abort();
-  }
-  if (ready == 0) return;
-  in_poll_ = true;
-  bool notified = false;
-  // Snapshot: callbacks may add or remove items, which rebuilds poll_items_ next round.
   ready_ids_.clear();
   ready_events_.clear();
-  for (size_t i = 0; i < poll_items_.size(); ++i) {
-    if (poll_items_[i].revents == 0) continue;
+  // Touched sockets first: an edge may have been consumed by a send since the last poll.
+  for (const PollId id : touched_) {
+    auto it = items_.find(id);
+    if (it == items_.end() || it->second.removed) continue;
+    it->second.touched = false;
+    if (it->second.events == 0) continue;
+    const short events = SocketEvents(it->second);
+    if (events != 0) {
+      ready_ids_.push_back(id);
+      ready_events_.push_back(events);
+    }
+  }
+  touched_.clear();
+  const int wait_ms = ready_ids_.empty() ? static_cast<int>(timeout_ms) : 0;
+  int ready = poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), wait_ms);
+  if (ready < 0) {
+    if (errno != EINTR) {
+      std::fprintf(stderr, "granary: poll: %s\n", std::strerror(errno));
+      std::abort();
+    }
+    ready = 0;
+  }
+  if (ready == 0 && ready_ids_.empty()) return;
+  in_poll_ = true;
+  bool notified = false;
+  // Snapshot: callbacks may add or remove items, which rebuilds poll_fds_ next round.
+  for (size_t i = 0; ready > 0 && i < poll_fds_.size(); ++i) {
+    if (poll_fds_[i].revents == 0) continue;
     if (i == 0) {
       notified = true;
       continue;
     }
-    ready_ids_.push_back(poll_ids_[i]);
-    ready_events_.push_back(poll_items_[i].revents);
+    const PollId id = poll_ids_[i];
+    auto it = items_.find(id);
+    if (it == items_.end() || it->second.removed) continue;
+    short events = 0;
+    if (it->second.socket != nullptr) {
+      if (std::find(ready_ids_.begin(), ready_ids_.end(), id) != ready_ids_.end()) continue;
+      events = SocketEvents(it->second);
+    } else {
+      events = FromPollEvents(poll_fds_[i].revents);
+    }
+    if (events != 0) {
+      ready_ids_.push_back(id);
+      ready_events_.push_back(events);
+    }
   }
   if (notified) {
     uint64_t count = 0;

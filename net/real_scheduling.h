@@ -2,7 +2,7 @@
 // queue on one OS thread, and an I/O wait that never blocks a fiber.
 //
 // When no fiber is ready, Boost's dispatcher calls suspend_until(tp), tp being the earliest
-// deadline of a sleeping fiber. There the thread waits in zmq_poll on every registered
+// deadline of a sleeping fiber. There the thread waits in poll(2) on every registered
 // ZeroMQ socket and plain file descriptor, and on an eventfd that notify() (any thread)
 // writes, until something is readable or tp passes; then it runs the callbacks of the ready
 // sockets, which complete waits and spawn fibers. While fibers stay ready, the registered
@@ -13,11 +13,21 @@
 // fibers, but must not suspend. ZeroMQ signals readiness on edges only, so a callback drains
 // its socket until it would block.
 //
+// How sockets are polled (cheaper than zmq_poll, which asks every socket for ZMQ_EVENTS, two
+// system calls each, on every call): one poll() on the eventfd, the raw fds and every
+// socket's ZMQ_FD. ZMQ_FD becomes readable when the socket has commands to process; only
+// then, or when the socket is "touched", is ZMQ_EVENTS read. A socket is touched when it is
+// registered, when its events change, and when Touch() is called: whoever sends on a socket
+// outside its callback (a fiber) calls Touch, because a send may process the socket's
+// commands and so consume the edge that announced a message. A callback that drained its
+// socket until it would block leaves it clean (the failed receive processed every command).
+//
 // Threading: one instance per thread, installed by ForThisThread() on that thread and used only
 // there, except notify(), which any thread may call (Boost calls it when another thread
 // schedules one of this thread's fibers, and RealEnv::RequestStop uses it).
 #pragma once
 
+#include <poll.h>
 #include <zmq.h>
 
 #include <boost/fiber/algo/algorithm.hpp>
@@ -55,6 +65,8 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
   PollId AddSocket(void* zmq_socket, short events, PollCallback callback);
   PollId AddFd(int fd, short events, PollCallback callback);
   void SetEvents(PollId id, short events);
+  // Makes the next poll read the socket's ZMQ_EVENTS: call after sending on it from a fiber.
+  void Touch(PollId id);
   // After Remove returns the callback is never called again (also when removed by a callback
   // of the same poll round).
   void Remove(PollId id);
@@ -74,11 +86,15 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
  private:
   struct Item {
     void* socket;
-    int fd;
+    int fd;  // the socket's ZMQ_FD for a socket
     short events;
     PollCallback callback;
     bool removed;
+    bool touched;  // a socket whose ZMQ_EVENTS must be read at the next poll
   };
+
+  // The events of a socket item that are ready now (ZMQ_EVENTS masked by item.events).
+  static short SocketEvents(const Item& item);
 
   boost::fibers::scheduler::ready_queue_type ready_queue_;
   int event_fd_ = -1;
@@ -89,8 +105,10 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
   bool in_poll_ = false;
   std::vector<PollId> removed_;
   // The poll set, rebuilt when items change; index 0 is the eventfd.
-  std::vector<zmq_pollitem_t> poll_items_;
+  std::vector<pollfd> poll_fds_;
   std::vector<PollId> poll_ids_;
+  // Touched socket items, checked (ZMQ_EVENTS) at the next poll; may hold removed ids.
+  std::vector<PollId> touched_;
   std::vector<PollId> ready_ids_;
   std::vector<short> ready_events_;
   std::function<void()> on_notified_;

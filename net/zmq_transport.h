@@ -4,7 +4,12 @@
 // DEALER per peer address, created on first use and cached (at most peers_max, the least
 // recently used idle one closed first). A message is the three frames of core/rpc/wire.h
 // (envelope, body, payload), after the routing id on the ROUTER side; payloads are sent
-// without copying (the frame owns the string).
+// without copying (the frame owns the string). A small message (payload under 4 KiB, body
+// and payload at most 16 KiB) travels packed instead, in one frame: a 6-byte header
+// (envelope bytes, u16 LE; body bytes, u32 LE), then envelope, body and payload; ZeroMQ's
+// work is per frame, and most RPCs are small. Both shapes are accepted from any peer; a
+// reply is packed only when its request was (and it is small), so a peer that speaks only
+// the three frames is answered in three frames.
 //
 // Calls: each gets a request id, matched to the waiting fiber when the reply arrives. A
 // DEALER queues only to a completed connection (ZMQ_IMMEDIATE): while the peer is not yet
@@ -15,6 +20,10 @@
 //
 // Serving: every request runs the handler on a fiber of its own; the reply goes back through
 // the ROUTER (ZMQ_ROUTER_MANDATORY: a reply to a vanished caller is dropped and counted).
+// Serving fibers are reused: one that has answered takes the next queued request or waits,
+// idle, for one (at most kIdleServersMax idle; a request finding none idle starts a new
+// fiber), which saves creating and destroying a fiber per request. Idle ones end at Stop
+// and when the transport is destroyed.
 // Malformed messages (wrong frame count, frames past their limits, undecodable envelope) are
 // dropped and counted; they never reach the handler.
 //
@@ -26,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <map>
 #include <memory>
@@ -74,6 +84,11 @@ struct ZmqTransportOptions {
   uint32_t peers_max = 4096;
 };
 
+// Serving fibers kept waiting for requests when there are none (ZmqTransport).
+inline constexpr size_t kIdleServersMax = 256;
+// Caller names remembered by routing id; the cache starts over when full.
+inline constexpr size_t kCallerNamesMax = 4096;
+
 struct ZmqTransportStats {
   uint64_t calls = 0;
   uint64_t requests_served = 0;
@@ -113,8 +128,14 @@ class ZmqTransport final : public Transport {
   void OnPeerMonitor(Peer& peer);
   void WakeSenders(Peer& peer);
   void OnRouterReadable();
-  void HandleRequest(std::string routing_id, Address from, rpc::WireMessage message);
-  void SendReply(const std::string& routing_id, rpc::WireMessage reply, Instant deadline);
+  struct ServeJob;
+  struct Servers;
+
+  void HandleRequest(std::string routing_id, Address from, rpc::WireMessage message, bool packed);
+  void StartServer();
+  void RunJob(ServeJob& job);
+  void SendReply(const std::string& routing_id, rpc::WireMessage reply, Instant deadline,
+                 bool packed_request);
 
   RealEnv& env_;
   const ZmqTransportOptions options_;
@@ -124,6 +145,11 @@ class ZmqTransport final : public Transport {
   std::unique_ptr<ZapHandler> zap_;
   Address self_;
   std::shared_ptr<RpcHandler> handler_;
+  // Requests waiting for a serving fiber, and the idle ones; shared with the fibers, which
+  // may outlive the transport (they then end without touching it).
+  std::shared_ptr<Servers> servers_;
+  // "<peer IP>/<routing id in hex>" by routing id (ZeroMQ never reuses one on a ROUTER).
+  std::map<std::string, std::string, std::less<>> caller_names_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;
   std::list<Peer*> peers_lru_;  // front: most recently used
   uint64_t next_peer_serial_ = 0;

@@ -25,6 +25,12 @@ packages=(
   iproute2
   # analytics reference checks and plots (rsvg-convert turns roi-fit's SVG into PNG)
   python3 python3-numpy python3-scipy librsvg2-bin
+  # Python package (python/: pybind11 module, fsspec filesystem) and its pytest suites
+  pybind11-dev python3-dev python3-pandas python3-fsspec python3-crcmod python3-pytest
+  # the simulator's experiments draw their figures (experiments/*/run.py)
+  python3-matplotlib
+  # libFuzzer targets (fuzz/): clang++ with -fsanitize=fuzzer,address,undefined
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -31,6 +31,11 @@ struct DiskProfile {
   // Operations in service at once; further ones queue FIFO.
   uint32_t queue_depth = 32;
   uint64_t capacity_bytes = 1ull << 40;
+  // Content-free mode, for runs whose block bytes would not fit in memory: files named
+  // "*.data" (replica bytes) keep only their length and read back as zeros. Everything else
+  // (checksum files, timing, capacity, crash truncation) is modelled as usual, so writers
+  // that write zeros see a faithful disk; any other bytes fail their checksums on read.
+  bool content_free = false;
 };
 
 // Profiles measured from vendor data sheets of common parts; the calibration experiment

@@ -38,7 +38,8 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
   NodeOptions nn;
   nn.name = "namenode";
   nn.cores = options_.namenode_cores;
-  nn.nic = options_.nic;
+  nn.nic = options_.namenode_nic.value_or(options_.nic);
+  nn.meta_store = options_.namenode_meta_store;
   namenode_id_ = sim_.AddNode(nn, [this](SimProcess& p) {
     Namenode namenode(p.env(), p.transport(), p.meta_store(), options_.namenode);
     namenode_ = &namenode;
@@ -53,8 +54,10 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
     dn.cores = options_.datanode_cores;
     dn.disk = options_.datanode_disk;
     dn.nic = options_.nic;
-    datanode_ids_.push_back(sim_.AddNode(dn, [this](SimProcess& p) {
-      Datanode datanode(p.env(), p.transport(), p.disk(), options_.datanode);
+    DatanodeOptions datanode_options = options_.datanode;
+    if (options_.racks > 0) datanode_options.rack = "/rack-" + std::to_string(i % options_.racks);
+    datanode_ids_.push_back(sim_.AddNode(dn, [datanode_options](SimProcess& p) {
+      Datanode datanode(p.env(), p.transport(), p.disk(), datanode_options);
       (void)datanode.Run();
     }));
   }
@@ -68,7 +71,8 @@ void SimCluster::Start() {
 NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProcess&)> body) {
   NodeOptions client;
   client.name = name;
-  client.nic = options_.nic;
+  client.nic = options_.client_nic;
+  client.cores = options_.client_cores;
   return sim_.AddNode(client, std::move(body));
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,14 @@ struct SimClusterOptions {
   uint32_t datanode_cores = 4;
   DiskProfile datanode_disk = SataSsdProfile();
   NicProfile nic;
+  // Datanode i is on rack "/rack-(i mod racks)"; 0 leaves racks unset.
+  uint32_t racks = 0;
+  MetaStoreProfile namenode_meta_store;
+  // Clients' NICs, and their cores (0: client CPU is not modelled).
+  NicProfile client_nic;
+  uint32_t client_cores = 0;
+  // The namenode's NIC when it differs from the datanodes' (`nic`).
+  std::optional<NicProfile> namenode_nic;
 };
 
 // Options suited to short simulated runs: second-scale heartbeats and timeouts.

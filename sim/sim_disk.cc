@@ -27,7 +27,9 @@ Status SimDiskStorage::Create(std::string_view name) {
   if (files_.count(name)) {
     return Status(StatusCode::kAlreadyExists, "file " + std::string(name) + " exists");
   }
-  files_.emplace(std::string(name), File{});
+  File file;
+  file.hollow = profile_.content_free && name.ends_with(".data");
+  files_.emplace(std::string(name), std::move(file));
   return Status::Ok();
 }
 
@@ -37,7 +39,11 @@ Status SimDiskStorage::Append(std::string_view name, std::string_view data) {
   if (forced_full_ || used_bytes_ + data.size() > profile_.capacity_bytes) {
     return Status(StatusCode::kNoSpace, "disk full appending to " + std::string(name));
   }
-  it->second.data.append(data);
+  if (it->second.hollow) {
+    it->second.hollow_bytes += data.size();
+  } else {
+    it->second.data.append(data);
+  }
   used_bytes_ += data.size();
   return Status::Ok();
 }
@@ -46,16 +52,18 @@ Result<std::string> SimDiskStorage::Read(std::string_view name, uint64_t offset,
                                          uint64_t length) const {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
-  const std::string& data = it->second.data;
-  if (offset >= data.size()) return std::string();
-  return data.substr(offset, std::min<uint64_t>(length, data.size() - offset));
+  const File& file = it->second;
+  if (offset >= file.size()) return std::string();
+  const uint64_t n = std::min<uint64_t>(length, file.size() - offset);
+  if (file.hollow) return std::string(n, '\0');
+  return file.data.substr(offset, n);
 }
 
 Status SimDiskStorage::MarkSynced(std::string_view name, uint64_t length) {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
   File& file = it->second;
-  file.synced_bytes = std::max(file.synced_bytes, std::min<uint64_t>(length, file.data.size()));
+  file.synced_bytes = std::max(file.synced_bytes, std::min<uint64_t>(length, file.size()));
   return Status::Ok();
 }
 
@@ -63,11 +71,11 @@ Status SimDiskStorage::Truncate(std::string_view name, uint64_t length) {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
   File& file = it->second;
-  if (length > file.data.size()) {
+  if (length > file.size()) {
     return Status(StatusCode::kInvalidArgument, "truncate beyond the end of " + std::string(name));
   }
-  used_bytes_ -= file.data.size() - length;
-  file.data.resize(length);
+  used_bytes_ -= file.size() - length;
+  file.Resize(length);
   file.synced_bytes = std::min(file.synced_bytes, length);
   return Status::Ok();
 }
@@ -80,7 +88,7 @@ Status SimDiskStorage::Rename(std::string_view from, std::string_view to) {
   files_.erase(it);
   auto target = files_.find(to);
   if (target != files_.end()) {
-    used_bytes_ -= target->second.data.size();
+    used_bytes_ -= target->second.size();
     files_.erase(target);
   }
   files_.emplace(std::string(to), std::move(file));
@@ -90,7 +98,7 @@ Status SimDiskStorage::Rename(std::string_view from, std::string_view to) {
 Status SimDiskStorage::Remove(std::string_view name) {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
-  used_bytes_ -= it->second.data.size();
+  used_bytes_ -= it->second.size();
   files_.erase(it);
   return Status::Ok();
 }
@@ -98,7 +106,7 @@ Status SimDiskStorage::Remove(std::string_view name) {
 Result<uint64_t> SimDiskStorage::Size(std::string_view name) const {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
-  return static_cast<uint64_t>(it->second.data.size());
+  return it->second.size();
 }
 
 std::vector<std::string> SimDiskStorage::List(std::string_view prefix) const {
@@ -113,13 +121,15 @@ std::vector<std::string> SimDiskStorage::List(std::string_view prefix) const {
 uint64_t SimDiskStorage::UnsyncedBytes(std::string_view name) const {
   auto it = files_.find(name);
   if (it == files_.end()) return 0;
-  return it->second.data.size() - it->second.synced_bytes;
+  return it->second.size() - it->second.synced_bytes;
 }
 
 Instant SimDiskStorage::Reserve(Instant now, Duration latency, uint64_t bytes) {
   auto slot = std::min_element(slot_free_.begin(), slot_free_.end());
   const Instant start = std::max(now, *slot);
   Instant done = start + latency;
+  ++operations_;
+  bytes_moved_ += bytes;
   if (bytes > 0) {
     const double seconds = static_cast<double>(bytes) / profile_.bandwidth_bytes_per_second;
     const Instant transfer_start = std::max(done, bandwidth_free_);
@@ -132,7 +142,7 @@ Instant SimDiskStorage::Reserve(Instant now, Duration latency, uint64_t bytes) {
 
 void SimDiskStorage::Crash() {
   for (auto& [name, file] : files_) {
-    const uint64_t unsynced = file.data.size() - file.synced_bytes;
+    const uint64_t unsynced = file.size() - file.synced_bytes;
     if (unsynced > 0) {
       uint64_t keep = 0;
       switch (random_.Below(4)) {
@@ -148,9 +158,9 @@ void SimDiskStorage::Crash() {
           break;
       }
       used_bytes_ -= unsynced - keep;
-      file.data.resize(file.synced_bytes + keep);
+      file.Resize(file.synced_bytes + keep);
     }
-    file.synced_bytes = file.data.size();
+    file.synced_bytes = file.size();
   }
   // Requests in service die with the process.
   std::fill(slot_free_.begin(), slot_free_.end(), Instant{});
@@ -160,6 +170,9 @@ void SimDiskStorage::Crash() {
 Status SimDiskStorage::Corrupt(std::string_view name, uint64_t offset) {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
+  if (it->second.hollow) {
+    return Status(StatusCode::kInvalidArgument, "a content-free file cannot rot: " + std::string(name));
+  }
   std::string& data = it->second.data;
   if (offset >= data.size()) {
     return Status(StatusCode::kInvalidArgument, "corrupt offset past the end of " + std::string(name));

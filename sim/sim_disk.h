@@ -51,6 +51,9 @@ class SimDiskStorage {
   DiskUsage Usage() const { return DiskUsage{profile_.capacity_bytes, used_bytes_}; }
   // Bytes of `name` that a crash now could lose.
   uint64_t UnsyncedBytes(std::string_view name) const;
+  // Bytes moved through the disk's bandwidth channel so far, and operations served.
+  uint64_t bytes_moved() const { return bytes_moved_; }
+  uint64_t operations() const { return operations_; }
 
   // The timing model: when an operation of `latency` moving `bytes`, issued at `now`,
   // completes. Reserves the slot and the bandwidth.
@@ -66,6 +69,17 @@ class SimDiskStorage {
   struct File {
     std::string data;
     uint64_t synced_bytes = 0;
+    // Content-free (DiskProfile::content_free): only the length is kept, in `hollow_bytes`.
+    bool hollow = false;
+    uint64_t hollow_bytes = 0;
+    uint64_t size() const { return hollow ? hollow_bytes : data.size(); }
+    void Resize(uint64_t length) {
+      if (hollow) {
+        hollow_bytes = length;
+      } else {
+        data.resize(length);
+      }
+    }
   };
 
   DiskProfile profile_;
@@ -75,6 +89,8 @@ class SimDiskStorage {
   bool forced_full_ = false;
   std::vector<Instant> slot_free_;
   Instant bandwidth_free_{};
+  uint64_t bytes_moved_ = 0;
+  uint64_t operations_ = 0;
 };
 
 // The Disk seam of one process incarnation.

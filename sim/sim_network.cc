@@ -23,7 +23,7 @@ void SimNetwork::AddNode(const SimNode& node) {
   const bool inserted = by_address_.emplace(node.address().value, node.id()).second;
   assert(inserted);
   (void)inserted;
-  nics_.push_back(Nic{node.options().nic.bandwidth_bits_per_second, Instant{}, Instant{}});
+  nics_.push_back(Nic{node.options().nic.bandwidth_bits_per_second, Instant{}, Instant{}, 0, 0});
   isolated_.push_back(false);
 }
 
@@ -87,6 +87,7 @@ std::optional<Instant> SimNetwork::Transmit(NodeId from, NodeId to, uint64_t byt
   Nic& rx = nics_[to.value()];
   const Instant departed = std::max(now, tx.tx_free) + WireTime(bytes, tx.bandwidth_bits_per_second);
   tx.tx_free = departed;
+  tx.tx_bytes += bytes;
 
   const LinkProfile& link = Link(from, to);
   Duration latency = link.latency_fixed;
@@ -103,6 +104,7 @@ std::optional<Instant> SimNetwork::Transmit(NodeId from, NodeId to, uint64_t byt
   const Instant arrived =
       std::max(departed + latency, rx.rx_free + WireTime(bytes, rx.bandwidth_bits_per_second));
   rx.rx_free = arrived;
+  rx.rx_bytes += bytes;
   return arrived;
 }
 

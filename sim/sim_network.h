@@ -70,12 +70,17 @@ class SimNetwork {
   std::optional<Instant> Transmit(NodeId from, NodeId to, uint64_t bytes);
 
   const NetworkStats& stats() const { return stats_; }
+  // Bytes each direction of a node's NIC has carried so far (for utilisation).
+  uint64_t tx_bytes(NodeId node) const { return nics_[node.value()].tx_bytes; }
+  uint64_t rx_bytes(NodeId node) const { return nics_[node.value()].rx_bytes; }
 
  private:
   struct Nic {
     double bandwidth_bits_per_second;
     Instant tx_free;
     Instant rx_free;
+    uint64_t tx_bytes = 0;
+    uint64_t rx_bytes = 0;
   };
   const LinkProfile& Link(NodeId from, NodeId to) const;
   static Duration WireTime(uint64_t bytes, double bits_per_second);

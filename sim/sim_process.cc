@@ -32,6 +32,12 @@ class SimProcess::ProcessEnv final : public granary::Env {
 
   Instant Now() override { return process_.simulator().Now(); }
 
+  // Virtual time counts from 2026-01-01T00:00:00Z on the calendar.
+  int64_t CalendarNanos() override {
+    constexpr int64_t kSimulatedEpochNanos = 1767225600LL * 1000000000LL;
+    return kSimulatedEpochNanos + ToNanos(Now());
+  }
+
   Status SleepFor(Duration duration) override {
     return SleepUntil(Now() + std::max(duration, Duration(0)));
   }
@@ -55,6 +61,7 @@ class SimProcess::ProcessEnv final : public granary::Env {
     auto core = std::min_element(cores.begin(), cores.end());
     const Instant start = std::max(*core, Now());
     *core = start + cpu_time;
+    process_.node().AddCpuCharged(cpu_time);
     return process_.WaitUntil(*core, EventKind::kCpuDone, cpu_time.count());
   }
 
@@ -107,7 +114,7 @@ SimProcess::SimProcess(Simulator& simulator, SimNode& node, uint64_t incarnation
   env_ = std::make_unique<ProcessEnv>(*this);
   transport_ = std::make_unique<SimTransport>(*this, simulator.network());
   disk_ = std::make_unique<SimDisk>(*this, node.disk_storage());
-  meta_store_ = std::make_unique<SimMetaStore>(*this, node.meta_store(), MetaStoreProfile{});
+  meta_store_ = std::make_unique<SimMetaStore>(*this, node.meta_store(), node.options().meta_store);
 }
 
 SimProcess::~SimProcess() {

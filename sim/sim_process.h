@@ -74,6 +74,9 @@ class SimNode {
 
   // The node's modelled cores: each is free from the given time on.
   std::vector<Instant>& core_free_at() { return core_free_at_; }
+  // CPU time charged to the node's cores so far, over all incarnations (for utilisation).
+  Duration cpu_charged() const { return cpu_charged_; }
+  void AddCpuCharged(Duration cpu_time) { cpu_charged_ += cpu_time; }
 
  private:
   Simulator& simulator_;
@@ -85,6 +88,7 @@ class SimNode {
   std::unique_ptr<SimDiskStorage> disk_storage_;
   std::unique_ptr<MemStore> meta_store_;
   std::vector<Instant> core_free_at_;
+  Duration cpu_charged_{0};
 };
 
 class SimProcess : public std::enable_shared_from_this<SimProcess> {

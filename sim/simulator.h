@@ -70,6 +70,8 @@ struct NodeOptions {
   uint32_t cores = 0;
   NicProfile nic;
   DiskProfile disk;
+  // The latencies of the node's metadata store (the namenode's RocksDB model).
+  MetaStoreProfile meta_store;
 };
 
 // Runs on a fiber of a new process incarnation; gets everything the process owns.

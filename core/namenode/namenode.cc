@@ -1,6 +1,7 @@
 #include "core/namenode/namenode.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "core/common/limits.h"
 #include "core/namenode/meta_keys.h"
@@ -74,40 +75,86 @@ Status Namenode::Start() {
   return Status::Ok();
 }
 
-#define GRANARY_ROUTE(method, Handler, Request, Reply)                                   \
-  router_.Add<proto::Request, proto::Reply>(                                             \
-      method, [this](const proto::Request& request, proto::Reply* reply,                 \
-                     rpc::Exchange& exchange) { return Handler(request, reply, exchange); })
+#define GRANARY_ROUTE(method, Handler, Request, Reply, access)                                     \
+  router_.Add<proto::Request, proto::Reply>(                                                       \
+      method,                                                                                      \
+      [this](const proto::Request& request, proto::Reply* reply, rpc::Exchange& exchange) {        \
+        return Guarded(method, Access::access, [&] { return Handler(request, reply, exchange); }); \
+      })
 
 void Namenode::AddRoutes() {
-  GRANARY_ROUTE("nn.Mkdirs", Mkdirs, MkdirsRequest, MkdirsReply);
-  GRANARY_ROUTE("nn.Create", Create, CreateRequest, CreateReply);
-  GRANARY_ROUTE("nn.WriteInline", WriteInline, WriteInlineRequest, WriteInlineReply);
-  GRANARY_ROUTE("nn.ConvertToBlocks", ConvertToBlocks, ConvertToBlocksRequest,
-                ConvertToBlocksReply);
-  GRANARY_ROUTE("nn.AddBlock", AddBlock, AddBlockRequest, AddBlockReply);
-  GRANARY_ROUTE("nn.Complete", Complete, CompleteRequest, CompleteReply);
-  GRANARY_ROUTE("nn.BumpGeneration", BumpGeneration, BumpGenerationRequest, BumpGenerationReply);
-  GRANARY_ROUTE("nn.UpdatePipeline", UpdatePipeline, UpdatePipelineRequest, UpdatePipelineReply);
-  GRANARY_ROUTE("nn.RenewLease", RenewLease, RenewLeaseRequest, RenewLeaseReply);
-  GRANARY_ROUTE("nn.Open", Open, OpenRequest, OpenReply);
-  GRANARY_ROUTE("nn.Stat", Stat, StatRequest, StatReply);
-  GRANARY_ROUTE("nn.List", List, ListRequest, ListReply);
-  GRANARY_ROUTE("nn.Delete", Delete, DeleteRequest, DeleteReply);
-  GRANARY_ROUTE("nn.Rename", Rename, RenameRequest, RenameReply);
-  GRANARY_ROUTE("nn.SetPermission", SetPermission, SetPermissionRequest, SetAttributeReply);
-  GRANARY_ROUTE("nn.SetOwner", SetOwner, SetOwnerRequest, SetAttributeReply);
-  GRANARY_ROUTE("nn.SetReplication", SetReplication, SetReplicationRequest, SetAttributeReply);
-  GRANARY_ROUTE("nn.ReportBadBlock", ReportBadBlock, ReportBadBlockRequest, ReportBadBlockReply);
-  GRANARY_ROUTE("nn.ClusterReport", ClusterReport, ClusterReportRequest, ClusterReportReply);
-  GRANARY_ROUTE("nn.ServerDefaults", ServerDefaults, ServerDefaultsRequest, ServerDefaultsReply);
-  GRANARY_ROUTE("nn.Register", Register, RegisterRequest, RegisterReply);
-  GRANARY_ROUTE("nn.Heartbeat", Heartbeat, HeartbeatRequest, HeartbeatReply);
-  GRANARY_ROUTE("nn.BlockReport", BlockReport, BlockReportRequest, BlockReportReply);
-  GRANARY_ROUTE("nn.RecoveryDone", RecoveryDone, RecoveryDoneRequest, RecoveryDoneReply);
+  GRANARY_ROUTE("nn.Mkdirs", Mkdirs, MkdirsRequest, MkdirsReply, kWrite);
+  GRANARY_ROUTE("nn.Create", Create, CreateRequest, CreateReply, kWrite);
+  GRANARY_ROUTE("nn.WriteInline", WriteInline, WriteInlineRequest, WriteInlineReply, kWrite);
+  GRANARY_ROUTE("nn.ConvertToBlocks", ConvertToBlocks, ConvertToBlocksRequest, ConvertToBlocksReply,
+                kWrite);
+  GRANARY_ROUTE("nn.AddBlock", AddBlock, AddBlockRequest, AddBlockReply, kWrite);
+  GRANARY_ROUTE("nn.Complete", Complete, CompleteRequest, CompleteReply, kWrite);
+  GRANARY_ROUTE("nn.BumpGeneration", BumpGeneration, BumpGenerationRequest, BumpGenerationReply,
+                kWrite);
+  GRANARY_ROUTE("nn.UpdatePipeline", UpdatePipeline, UpdatePipelineRequest, UpdatePipelineReply,
+                kWrite);
+  GRANARY_ROUTE("nn.RenewLease", RenewLease, RenewLeaseRequest, RenewLeaseReply, kRead);
+  GRANARY_ROUTE("nn.Open", Open, OpenRequest, OpenReply, kRead);
+  GRANARY_ROUTE("nn.Stat", Stat, StatRequest, StatReply, kRead);
+  GRANARY_ROUTE("nn.List", List, ListRequest, ListReply, kRead);
+  GRANARY_ROUTE("nn.Delete", Delete, DeleteRequest, DeleteReply, kWrite);
+  GRANARY_ROUTE("nn.Rename", Rename, RenameRequest, RenameReply, kWrite);
+  GRANARY_ROUTE("nn.SetPermission", SetPermission, SetPermissionRequest, SetAttributeReply, kWrite);
+  GRANARY_ROUTE("nn.SetOwner", SetOwner, SetOwnerRequest, SetAttributeReply, kWrite);
+  GRANARY_ROUTE("nn.SetReplication", SetReplication, SetReplicationRequest, SetAttributeReply,
+                kWrite);
+  GRANARY_ROUTE("nn.ReportBadBlock", ReportBadBlock, ReportBadBlockRequest, ReportBadBlockReply,
+                kUpdate);
+  GRANARY_ROUTE("nn.ClusterReport", ClusterReport, ClusterReportRequest, ClusterReportReply, kNone);
+  GRANARY_ROUTE("nn.ServerDefaults", ServerDefaults, ServerDefaultsRequest, ServerDefaultsReply,
+                kNone);
+  GRANARY_ROUTE("nn.Register", Register, RegisterRequest, RegisterReply, kNone);
+  GRANARY_ROUTE("nn.Heartbeat", Heartbeat, HeartbeatRequest, HeartbeatReply, kNone);
+  GRANARY_ROUTE("nn.BlockReport", BlockReport, BlockReportRequest, BlockReportReply, kUpdate);
+  GRANARY_ROUTE("nn.RecoveryDone", RecoveryDone, RecoveryDoneRequest, RecoveryDoneReply, kUpdate);
 }
 
 #undef GRANARY_ROUTE
+
+Status Namenode::Guarded(std::string_view method, Access access,
+                         const std::function<Status()>& body) {
+  LockSet global;
+  if (options_.global_namespace_lock && access != Access::kNone) {
+    global = global_lock_.Acquire(
+        {{"fsn", access == Access::kRead ? LockMode::kShared : LockMode::kExclusive}});
+  }
+  auto cost = options_.cpu_per_method.find(method);
+  if (cost != options_.cpu_per_method.end()) GRANARY_RETURN_IF_ERROR(env_.ChargeCpu(cost->second));
+  const Status status = body();
+  global.Release();
+  if (access == Access::kWrite && options_.edit_log_sync > Duration(0) && status.ok()) {
+    GRANARY_RETURN_IF_ERROR(SyncEditLog());
+  }
+  return status;
+}
+
+Status Namenode::SyncEditLog() {
+  const uint64_t mine = ++edits_logged_;
+  std::unique_lock lock(edit_sync_mutex_);
+  while (edits_synced_ < mine) {
+    if (edit_sync_running_) {
+      edit_sync_done_.wait(lock);
+      continue;
+    }
+    // This fiber syncs everything logged so far; later edits wait for the next sync.
+    edit_sync_running_ = true;
+    const uint64_t covered = edits_logged_;
+    lock.unlock();
+    const Status slept = env_.SleepFor(options_.edit_log_sync);
+    lock.lock();
+    edit_sync_running_ = false;
+    if (slept.ok()) edits_synced_ = std::max(edits_synced_, covered);
+    edit_sync_done_.notify_all();
+    GRANARY_RETURN_IF_ERROR(slept);
+  }
+  return Status::Ok();
+}
 
 Status Namenode::Admit(const proto::UserContext& user) {
   if (user.user().empty()) return Status(StatusCode::kPermissionDenied, "request names no user");
@@ -179,7 +226,7 @@ Status Namenode::WriteInline(const proto::WriteInlineRequest& r, proto::WriteInl
           batch.Put(meta_keys::InlineKey(inode.id()), data);
         }
         inode.set_length_bytes(data.size());
-        inode.set_mtime_ns(ToNanos(env_.Now()));
+        inode.set_mtime_ns(env_.CalendarNanos());
         if (r.complete()) {
           inode.set_under_construction(false);
           inode.set_lease_holder("");
@@ -265,7 +312,7 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
         }
         *inode.add_blocks() = fresh;
         inode.set_length_bytes(SumOfBlocks(inode));
-        inode.set_mtime_ns(ToNanos(env_.Now()));
+        inode.set_mtime_ns(env_.CalendarNanos());
         batch.Put(meta_keys::BlockKey(block_id),
                   Stored(inode.id(), fresh, inode.replication()).SerializeAsString());
         return Status::Ok();
@@ -335,7 +382,7 @@ Status Namenode::Complete(const proto::CompleteRequest& r, proto::CompleteReply*
         }
         inode.set_under_construction(false);
         inode.set_lease_holder("");
-        inode.set_mtime_ns(ToNanos(env_.Now()));
+        inode.set_mtime_ns(env_.CalendarNanos());
         return Status::Ok();
       });
   if (!file.ok()) return file.status();
@@ -585,6 +632,9 @@ Status Namenode::BlockReport(const proto::BlockReportRequest& r, proto::BlockRep
                              rpc::Exchange&) {
   if (!datanodes_.IsLive(r.datanode_id())) {
     return Status(StatusCode::kNotFound, "unknown datanode: register again");
+  }
+  if (options_.cpu_per_reported_block > Duration(0)) {
+    GRANARY_RETURN_IF_ERROR(env_.ChargeCpu(options_.cpu_per_reported_block * r.replicas_size()));
   }
   if (r.full()) {
     blocks_.FullReport(r.datanode_id(), {r.replicas().begin(), r.replicas().end()});

@@ -12,15 +12,20 @@
 // limit) and the orphan collector (removes deleted subtrees).
 #pragma once
 
+#include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/mutex.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "core/common/status.h"
 #include "core/common/fiber_group.h"
 #include "core/namenode/block_manager.h"
 #include "core/namenode/datanode_manager.h"
 #include "core/namenode/lease_manager.h"
+#include "core/namenode/lock_manager.h"
 #include "core/namenode/namespace.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
@@ -49,6 +54,20 @@ struct NamenodeOptions {
   uint32_t min_replication = 1;
   // CPU time charged per request (the simulator's CPU model; 0 in the real world).
   Duration cpu_per_request{0};
+  // Further CPU time charged per request of a method ("nn.Create"), on top of
+  // cpu_per_request (the simulator's per-operation costs; empty in the real world).
+  std::map<std::string, Duration, std::less<>> cpu_per_method;
+  // CPU time charged per replica listed in a block report.
+  Duration cpu_per_reported_block{0};
+  // Baseline knobs for the HDFS-like configuration of the simulator (all off by default):
+  //   global_namespace_lock: every client request runs under one namenode-wide read-write
+  //     lock (shared for reads, exclusive for mutations; block reports exclusive too), as
+  //     HDFS's FSNamesystem lock;
+  //   edit_log_sync: a mutation's reply waits, after the lock is released, for a batched
+  //     sync of this latency (one sync in flight; requests arriving meanwhile share the next),
+  //     as HDFS's FSEditLog.logSync. The MetaStore is then expected to be memory-fast.
+  bool global_namespace_lock = false;
+  Duration edit_log_sync{0};
 };
 
 class Namenode {
@@ -106,6 +125,14 @@ class Namenode {
   Status RecoveryDone(const proto::RecoveryDoneRequest&, proto::RecoveryDoneReply*,
                       rpc::Exchange&);
 
+  // The baseline knobs around every handler (NamenodeOptions): the global lock, per-method
+  // CPU, the batched edit-log sync.
+  // kWrite: a mutation of the namespace (exclusive, logged); kUpdate: of the block map only
+  // (exclusive, not logged).
+  enum class Access : uint8_t { kNone, kRead, kWrite, kUpdate };
+  Status Guarded(std::string_view method, Access access, const std::function<Status()>& body);
+  Status SyncEditLog();
+
   // Checks shared by the handlers.
   Status Admit(const proto::UserContext& user);
   Status CheckWriter(const proto::Inode& file, const std::string& client) const;
@@ -140,6 +167,13 @@ class Namenode {
   };
   std::map<uint64_t, Recovery> recoveries_;  // by block id
   std::map<uint64_t, uint32_t> recovery_failures_;  // by block id
+  // Baseline knobs.
+  LockManager global_lock_;
+  uint64_t edits_logged_ = 0;
+  uint64_t edits_synced_ = 0;
+  bool edit_sync_running_ = false;
+  boost::fibers::mutex edit_sync_mutex_;
+  boost::fibers::condition_variable edit_sync_done_;
 };
 
 }  // namespace granary

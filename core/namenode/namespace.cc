@@ -83,7 +83,7 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
     inode.set_owner(options_.permissions.superuser);
     inode.set_group(options_.permissions.supergroup);
     inode.set_mode(kDirectoryModeDefault);
-    inode.set_mtime_ns(ToNanos(env_.Now()));
+    inode.set_mtime_ns(env_.CalendarNanos());
     WriteBatch batch;
     PutInode(batch, inode);
     return store_.Write(batch);
@@ -191,7 +191,7 @@ proto::Inode Namespace::NewInode(uint64_t id, uint64_t parent, const std::string
   // BSD semantics, as HDFS: a new inode takes its directory's group.
   inode.set_group(parent_inode.group());
   inode.set_mode(mode);
-  const int64_t now = ToNanos(env_.Now());
+  const int64_t now = env_.CalendarNanos();
   inode.set_mtime_ns(now);
   inode.set_atime_ns(now);
   return inode;

@@ -29,6 +29,12 @@ class Env {
   // The current time of this process's world. Monotonic within a process incarnation.
   virtual Instant Now() = 0;
 
+  // Calendar time in nanoseconds since the Unix epoch, for timestamps people read (a file's
+  // mtime); never for durations or deadlines, which use Now(). The default is Now() itself,
+  // for worlds without a calendar; the real Env reads the system clock and the simulated
+  // one starts its virtual calendar at a fixed date.
+  virtual int64_t CalendarNanos() { return ToNanos(Now()); }
+
   // Suspends the calling fiber for at least `duration` (a non-positive duration yields).
   // Returns ok, or kNodeDown when the process crashed or is stopping.
   virtual Status SleepFor(Duration duration) = 0;

@@ -353,6 +353,67 @@ TEST(ZmqTransportTest, MalformedMessagesAreDroppedAndTheServerKeepsServing) {
   });
 }
 
+// Small messages travel packed in one frame (zmq_transport.h): a packed request is answered
+// with a packed reply, and packed frames whose header does not fit are dropped and counted.
+TEST(ZmqTransportTest, PackedFramesAreAnsweredPackedAndBadOnesDropped) {
+  WithPair([](RealEnv& env, ZmqTransport& server, ZmqTransport&) {
+    ASSERT_TRUE(server
+                    .Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
+                      return RpcReply{request.body + "!", request.payload};
+                    })
+                    .ok());
+    zmq::context_t context;
+    zmq::socket_t raw(context, zmq::socket_type::dealer);
+    raw.set(zmq::sockopt::linger, 0);
+    raw.connect("tcp://" + server.self().value);
+    auto pack = [](const rpc::WireMessage& m, size_t envelope_bytes, size_t body_bytes) {
+      std::string frame;
+      frame.push_back(static_cast<char>(envelope_bytes & 0xff));
+      frame.push_back(static_cast<char>(envelope_bytes >> 8));
+      for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>(body_bytes >> (8 * i)));
+      return frame + m.envelope + m.body + m.payload;
+    };
+    rpc::WireMessage good =
+        rpc::EncodeRequest(RequestId(9), RpcRequest{"m", "body", "pay"}, std::chrono::seconds(5));
+    const std::vector<std::string> malformed = {
+        "12345",                                                // shorter than the header
+        pack(good, good.envelope.size() + 100, good.body.size()),   // envelope past the end
+        pack(good, good.envelope.size(), 1u << 30),                 // body past its limit
+        pack(good, good.envelope.size(), good.body.size() + 1),     // lengths do not match
+    };
+    for (const std::string& frame : malformed) raw.send(zmq::buffer(frame));
+    raw.send(zmq::buffer(pack(good, good.envelope.size(), good.body.size())));
+    std::vector<zmq::message_t> answer;
+    ASSERT_TRUE(WaitFor(
+        env,
+        [&] {
+          zmq::message_t frame;
+          while (raw.recv(frame, zmq::recv_flags::dontwait)) {
+            const bool more = frame.more();
+            answer.push_back(std::move(frame));
+            if (!more) return true;
+          }
+          return false;
+        },
+        std::chrono::seconds(10)));
+    ASSERT_EQ(answer.size(), 1u);  // packed, as the request was
+    const std::string reply = answer[0].to_string();
+    ASSERT_GE(reply.size(), 6u);
+    const size_t envelope = static_cast<uint8_t>(reply[0]) | (static_cast<uint8_t>(reply[1]) << 8);
+    const size_t body = static_cast<uint8_t>(reply[2]);
+    ASSERT_LE(6 + envelope + body, reply.size());
+    Result<rpc::IncomingReply> decoded = rpc::DecodeReply(
+        rpc::WireMessage{reply.substr(6, envelope), reply.substr(6 + envelope, body),
+                         reply.substr(6 + envelope + body)});
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->id, RequestId(9));
+    ASSERT_TRUE(decoded->reply.ok());
+    EXPECT_EQ(decoded->reply->body, "body!");
+    EXPECT_EQ(decoded->reply->payload, "pay");
+    EXPECT_EQ(server.stats().malformed_dropped, malformed.size());
+  });
+}
+
 TEST(ZmqTransportTest, StoppingEndsCallsAndHandlersInFlight) {
   struct Shared {
     Status caller;

@@ -1,0 +1,911 @@
+// granary-bench: end-to-end figures of a real Granary cluster on this machine, each next to a
+// baseline measured in the same run (STYLE.md 12). It prints one JSON object per line and
+// asserts nothing about speed.
+//
+//   granary-bench [--namenode HOST:PORT] [--dir DIR] [--datanodes N] [--port-base P]
+//                 [--files N] [--sizes 4096,65536] [--clients 1,32] [--large-bytes B]
+//                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
+//                 [--moosefs-script PATH]
+//                 [--no-moosefs] [--user NAME]
+//
+// Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
+// this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
+// with 0 (every file in blocks, the HDFS behaviour), and stops them at the end. With
+// --namenode it measures that cluster only (its threshold, whatever it is, is reported as
+// "inline": null) and prints no inline ratios.
+//
+// Lines ("bench" names the kind):
+//   machine      cores, CPU model, kernel, memory, load average at the start
+//   cluster      a cluster started (address, inline threshold, datanodes)
+//   small_files  create / stat / read files per second for one (inline, file size, clients):
+//                `clients` fibers of one client process share the files; a create is
+//                FileSystem::WriteFile (create, write, close), a read ReadFile, a stat Stat
+//   large_file   one client writing then reading `bytes` sequentially (replication 3), MB/s
+//                (1 MB = 10^6 bytes)
+//   rpc          round trips per second of our RPC layer (ZmqTransport on RealEnv fibers,
+//                server on its own thread) and of a plain cppzmq ROUTER/DEALER echo (server
+//                on its own thread, its own ZeroMQ context), both with 64 requests in flight
+//                from one client thread, 100-byte bodies, loopback TCP; R interleaved rounds
+//                (ours, then the echo), medians of the rates and of the per-round ratios
+//   tcp_loopback plain TCP throughput over loopback (one sender, one receiver thread), MB/s
+//   moosefs      small-file create/read through a MooseFS mount started by
+//                /work/shared/peers/moosefs.sh, or why it could not run
+//   ratio        name, value, and what it divides
+//   calibration  the file written by --calibrate
+//
+// Calibration file (--calibrate FILE), JSON, for the simulator's models:
+//   {
+//     "format": "granary-calibration/1",
+//     "machine": {...the machine line...},
+//     "rpc_round_trip_us": mean round trip of one empty-handler RPC, one in flight,
+//     "namenode_latency_us": {"create": .., "stat": .., "open": .., "list": ..},
+//         mean latency seen by one client: create = a 4 KiB inline create-write-close,
+//         stat = nn.Stat, open = opening and reading a 4 KiB inline file, list = one page of
+//         up to 100 entries;
+//     "namenode_service_us": {"create": .., "stat": .., "open": .., "list": ..},
+//         the same minus rpc_round_trip_us (at least 0): the namenode's service time;
+//     "datanode_us_per_mib": {"write": .., "read": ..},
+//         microseconds per MiB of a sequential single-client write (replication 3, the
+//         whole pipeline) and read, i.e. 2^20 / throughput;
+//     "inline_threshold_bytes": the threshold of the cluster measured
+//   }
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "core/client/file_system.h"
+#include "net/real_env.h"
+#include "net/zmq_transport.h"
+
+namespace granary::bench {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace stdfs = std::filesystem;
+
+constexpr int kRpcInFlight = 64;
+constexpr uint64_t kInlineThresholdOn = 64 * 1024;
+constexpr size_t kLargeChunkBytes = 4 << 20;
+constexpr int kListCalls = 200;
+constexpr uint32_t kListPage = 100;
+
+struct Flags {
+  std::string namenode;
+  std::string dir;
+  std::string cluster_bin;
+  uint32_t datanodes = 3;
+  uint32_t port_base = 0;
+  uint32_t files = 1000;
+  std::vector<uint64_t> sizes = {4096, 65536};
+  std::vector<uint32_t> clients = {1, 32};
+  uint64_t large_bytes = 1ull << 30;
+  uint32_t rpc_calls = 100000;
+  uint32_t rpc_rounds = 5;
+  uint64_t tcp_bytes = 1ull << 30;
+  std::string calibrate;
+  std::string moosefs_script = "/work/shared/peers/moosefs.sh";
+  bool no_moosefs = false;
+  std::string user;
+};
+
+void Print(const json& line) { std::cout << line.dump() << std::endl; }
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t middle = values.size() / 2;
+  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double Round(double value, int digits = 3) {
+  double scale = 1;
+  for (int i = 0; i < digits; ++i) scale *= 10;
+  return static_cast<double>(static_cast<long long>(value * scale + (value >= 0 ? 0.5 : -0.5))) /
+         scale;
+}
+
+std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(" \t"));
+        return value;
+      }
+    }
+  }
+  return "";
+}
+
+json Machine() {
+  utsname name{};
+  uname(&name);
+  struct sysinfo info {};
+  sysinfo(&info);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  return json{{"bench", "machine"},
+              {"cores", std::thread::hardware_concurrency()},
+              {"cpu", ReadFirstLine("/proc/cpuinfo", "model name")},
+              {"kernel", std::string(name.release)},
+              {"memory_bytes", static_cast<uint64_t>(info.totalram) * info.mem_unit},
+              {"load_average_1m", Round(load[0], 2)}};
+}
+
+// ---- a client runtime ----
+
+// Runs `body` on the main fiber of a fresh RealEnv with a calling-only transport.
+Status RunClient(const std::function<Status(net::RealEnv&, net::ZmqTransport&)>& body) {
+  net::RealEnvOptions env_options;
+  env_options.node_name = "granary-bench";
+  env_options.seed = 1;
+  net::RealEnv env(env_options);
+  Result<std::unique_ptr<net::ZmqTransport>> transport =
+      net::ZmqTransport::Create(env, net::ZmqTransportOptions{});
+  if (!transport.ok()) return transport.status();
+  const Status status = env.RunMain([&] { return body(env, **transport); });
+  transport->reset();
+  return status;
+}
+
+// Runs fn(0..fibers-1) on that many fibers and returns the seconds until the last finished.
+double RunConcurrently(net::RealEnv& env, uint32_t fibers,
+                       const std::function<void(uint32_t)>& fn) {
+  const Clock::time_point start = Clock::now();
+  uint32_t running = fibers;
+  net::Waiter done;
+  for (uint32_t k = 0; k < fibers; ++k) {
+    env.Spawn("bench", [&, k] {
+      fn(k);
+      if (--running == 0) done.Complete(Status::Ok());
+    });
+  }
+  (void)env.Wait(done, kInstantMax);
+  return SecondsSince(start);
+}
+
+ClientOptions MakeClientOptions(const Flags& flags, const std::string& namenode, uint32_t k) {
+  ClientOptions options;
+  options.namenode = Address{namenode};
+  options.user.set_user(flags.user);
+  options.client_name = "granary-bench/" + std::to_string(getpid()) + "/" + std::to_string(k);
+  options.client_address = "127.0.0.1";
+  return options;
+}
+
+// Counts failures and keeps the first one's text.
+struct Errors {
+  uint64_t count = 0;
+  std::string first;
+  void Add(const Status& status) {
+    if (status.ok()) return;
+    if (count++ == 0) first = status.ToString();
+  }
+};
+
+// ---- clusters ----
+
+struct Cluster {
+  std::string dir;
+  std::string address;
+  uint64_t inline_threshold = 0;
+  bool started = false;
+};
+
+// Runs a command and returns its standard output (its standard error goes to ours).
+Result<std::string> Capture(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return Status(StatusCode::kInternal, "popen " + command);
+  std::string out;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+  const int rc = pclose(pipe);
+  if (rc != 0) {
+    return Status(StatusCode::kInternal, command + " exited with " + std::to_string(rc));
+  }
+  return out;
+}
+
+Result<Cluster> StartCluster(const Flags& flags, const std::string& dir, uint64_t threshold,
+                             uint32_t port_base) {
+  std::string command = flags.cluster_bin + " start " + dir + " --datanodes " +
+                        std::to_string(flags.datanodes) + " --inline-threshold " +
+                        std::to_string(threshold) + " --superuser " + flags.user;
+  if (port_base != 0) command += " --port-base " + std::to_string(port_base);
+  GRANARY_ASSIGN_OR_RETURN(std::string out, Capture(command));
+  // The address is the last line printed.
+  std::istringstream lines(out);
+  std::string line;
+  std::string address;
+  while (std::getline(lines, line)) {
+    if (!line.empty()) address = line;
+  }
+  if (address.find(':') == std::string::npos) {
+    return Status(StatusCode::kInternal, "granary-cluster start printed '" + out + "'");
+  }
+  Cluster cluster{dir, address, threshold, true};
+  Print(json{{"bench", "cluster"},
+             {"address", address},
+             {"inline_threshold_bytes", threshold},
+             {"datanodes", flags.datanodes},
+             {"dir", dir}});
+  return cluster;
+}
+
+void StopCluster(const Flags& flags, Cluster& cluster) {
+  if (!cluster.started) return;
+  (void)Capture(flags.cluster_bin + " stop " + cluster.dir + " >/dev/null");
+  cluster.started = false;
+}
+
+// ---- small files ----
+
+struct SmallFileTimes {
+  double create_s = 0;
+  double stat_s = 0;
+  double read_s = 0;
+  double list_s = 0;  // kListCalls pages (measured only when asked)
+  Errors errors;
+};
+
+Result<SmallFileTimes> MeasureSmallFiles(const Flags& flags, const std::string& namenode,
+                                         const std::string& dir, uint64_t file_bytes,
+                                         uint32_t clients, bool with_list) {
+  SmallFileTimes times;
+  const std::string data(file_bytes, 'g');
+  const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
+    std::vector<std::unique_ptr<FileSystem>> fs;
+    for (uint32_t k = 0; k < clients; ++k) {
+      fs.push_back(
+          std::make_unique<FileSystem>(env, transport, MakeClientOptions(flags, namenode, k)));
+    }
+    GRANARY_RETURN_IF_ERROR(fs[0]->Mkdirs(dir, 0755, true));
+    auto path = [&](uint32_t i) { return dir + "/f" + std::to_string(i); };
+    auto each = [&](const std::function<Status(FileSystem&, uint32_t)>& op) {
+      return RunConcurrently(env, clients, [&](uint32_t k) {
+        for (uint32_t i = k; i < flags.files; i += clients) times.errors.Add(op(*fs[k], i));
+      });
+    };
+    times.create_s = each(
+        [&](FileSystem& f, uint32_t i) { return f.WriteFile(path(i), data, CreateOptions{}); });
+    times.stat_s = each([&](FileSystem& f, uint32_t i) { return f.Stat(path(i)).status(); });
+    times.read_s = each([&](FileSystem& f, uint32_t i) -> Status {
+      Result<std::string> read = f.ReadFile(path(i));
+      if (!read.ok()) return read.status();
+      if (read->size() != file_bytes) return Status(StatusCode::kInternal, "short read");
+      return Status::Ok();
+    });
+    if (with_list) {
+      const Clock::time_point start = Clock::now();
+      for (int i = 0; i < kListCalls; ++i) {
+        times.errors.Add(fs[0]->List(dir, {}, kListPage).status());
+      }
+      times.list_s = SecondsSince(start);
+    }
+    return Status::Ok();
+  });
+  if (!ran.ok()) return ran;
+  return times;
+}
+
+double PerSecond(uint64_t count, double seconds) {
+  return seconds > 0 ? Round(static_cast<double>(count) / seconds, 1) : 0;
+}
+
+// ---- large files ----
+
+struct LargeFileTimes {
+  double write_s = 0;
+  double read_s = 0;
+  uint64_t read_bytes = 0;
+};
+
+Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& namenode,
+                                        const std::string& path) {
+  LargeFileTimes times;
+  std::string chunk(kLargeChunkBytes, '\0');
+  for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>((i * 131) >> 7);
+  const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
+    FileSystem fs(env, transport, MakeClientOptions(flags, namenode, 0));
+    CreateOptions options;
+    options.replication = 3;
+    options.overwrite = true;
+    Clock::time_point start = Clock::now();
+    GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Create(path, options));
+    for (uint64_t written = 0; written < flags.large_bytes;) {
+      const uint64_t n = std::min<uint64_t>(chunk.size(), flags.large_bytes - written);
+      GRANARY_RETURN_IF_ERROR(writer->Write(std::string_view(chunk).substr(0, n)));
+      written += n;
+    }
+    GRANARY_RETURN_IF_ERROR(writer->Close());
+    times.write_s = SecondsSince(start);
+    start = Clock::now();
+    GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
+    for (;;) {
+      GRANARY_ASSIGN_OR_RETURN(std::string bytes, reader->Read(kLargeChunkBytes));
+      if (bytes.empty()) break;
+      times.read_bytes += bytes.size();
+    }
+    times.read_s = SecondsSince(start);
+    if (times.read_bytes != flags.large_bytes) {
+      return Status(StatusCode::kInternal, "read " + std::to_string(times.read_bytes) +
+                                               " bytes of " + std::to_string(flags.large_bytes));
+    }
+    return Status::Ok();
+  });
+  if (!ran.ok()) return ran;
+  return times;
+}
+
+double MegabytesPerSecond(uint64_t bytes, double seconds) {
+  return seconds > 0 ? Round(static_cast<double>(bytes) / 1e6 / seconds, 1) : 0;
+}
+
+// ---- RPC: our layer against a plain ZeroMQ echo ----
+
+// An echo server on a RealEnv of its own thread.
+class EchoServerThread {
+ public:
+  EchoServerThread() {
+    std::promise<std::string> bound;
+    std::future<std::string> address = bound.get_future();
+    thread_ = std::thread([this, &bound] {
+      net::RealEnvOptions env_options;
+      env_options.node_name = "rpc-echo";
+      env_options.seed = 2;
+      net::RealEnv env(env_options);
+      env_ = &env;
+      net::ZmqTransportOptions listen;
+      listen.listen = "127.0.0.1:0";
+      Result<std::unique_ptr<net::ZmqTransport>> server = net::ZmqTransport::Create(env, listen);
+      if (!server.ok()) {
+        env_ = nullptr;
+        bound.set_value("");
+        return;
+      }
+      (void)env.RunMain([&]() -> Status {
+        GRANARY_RETURN_IF_ERROR(
+            (*server)->Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
+              return RpcReply{std::move(request.body), ""};
+            }));
+        bound.set_value((*server)->self().value);
+        const Status stopped = env.SleepUntil(kInstantMax);
+        return stopped.code() == StatusCode::kNodeDown ? Status::Ok() : stopped;
+      });
+      server->reset();
+    });
+    address_ = Address{address.get()};
+  }
+  ~EchoServerThread() {
+    if (net::RealEnv* env = env_.load()) env->RequestStop();
+    thread_.join();
+  }
+  const Address& address() const { return address_; }
+
+ private:
+  std::thread thread_;
+  std::atomic<net::RealEnv*> env_{nullptr};
+  Address address_;
+};
+
+const std::string kRpcBody(100, 'b');
+
+// Round trips per second (and failures) with `in_flight` callers.
+std::pair<double, uint64_t> OurRpcPerSecond(uint32_t in_flight, uint32_t calls) {
+  EchoServerThread server;
+  double seconds = 0;
+  uint64_t failures = 0;
+  const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& client) -> Status {
+    // One call first: the connection is made outside the measurement.
+    (void)client.Call(server.address(), RpcRequest{"echo", kRpcBody, ""},
+                      env.Now() + std::chrono::seconds(10));
+    uint32_t remaining = calls;
+    seconds = RunConcurrently(env, in_flight, [&](uint32_t) {
+      while (remaining > 0) {
+        --remaining;
+        if (!client
+                 .Call(server.address(), RpcRequest{"echo", kRpcBody, ""},
+                       env.Now() + std::chrono::seconds(10))
+                 .ok()) {
+          ++failures;
+        }
+      }
+    });
+    return Status::Ok();
+  });
+  if (!ran.ok()) ++failures;
+  return {seconds > 0 ? calls / seconds : 0, failures};
+}
+
+double EchoPerSecond(uint32_t in_flight, uint32_t calls) {
+  // One context (one I/O thread) per side, as two processes would have.
+  zmq::context_t server_context;
+  zmq::context_t client_context;
+  zmq::socket_t router(server_context, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop.load()) {
+      zmq::poll(&item, 1, std::chrono::milliseconds(50));
+      for (;;) {
+        std::vector<zmq::message_t> frames;
+        zmq::message_t frame;
+        if (!router.recv(frame, zmq::recv_flags::dontwait)) break;
+        frames.push_back(std::move(frame));
+        while (frames.back().more()) {
+          zmq::message_t more;
+          (void)router.recv(more);
+          frames.push_back(std::move(more));
+        }
+        for (size_t i = 0; i < frames.size(); ++i) {
+          router.send(frames[i],
+                      i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        }
+      }
+    }
+  });
+  zmq::socket_t dealer(client_context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(endpoint);
+  {
+    dealer.send(zmq::buffer(kRpcBody));
+    zmq::message_t reply;
+    (void)dealer.recv(reply);
+  }
+  const Clock::time_point start = Clock::now();
+  uint32_t sent = 0;
+  uint32_t received = 0;
+  for (; sent < in_flight && sent < calls; ++sent) dealer.send(zmq::buffer(kRpcBody));
+  while (received < calls) {
+    zmq::message_t reply;
+    (void)dealer.recv(reply);
+    ++received;
+    if (sent < calls) {
+      dealer.send(zmq::buffer(kRpcBody));
+      ++sent;
+    }
+  }
+  const double seconds = SecondsSince(start);
+  stop.store(true);
+  server.join();
+  return seconds > 0 ? calls / seconds : 0;
+}
+
+// ---- loopback TCP ----
+
+Result<double> TcpLoopbackSeconds(uint64_t bytes) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  if (listener < 0) return Status(StatusCode::kInternal, "socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(listener, 1) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(listener);
+    return Status(StatusCode::kInternal, "bind/listen");
+  }
+  std::atomic<uint64_t> received{0};
+  std::thread receiver([&] {
+    const int peer = accept(listener, nullptr, nullptr);
+    if (peer < 0) return;
+    std::vector<char> buffer(1 << 20);
+    for (;;) {
+      const ssize_t n = read(peer, buffer.data(), buffer.size());
+      if (n <= 0) break;
+      received += static_cast<uint64_t>(n);
+    }
+    close(peer);
+  });
+  const int sender = socket(AF_INET, SOCK_STREAM, 0);
+  const Clock::time_point start = Clock::now();
+  if (connect(sender, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(sender);
+    shutdown(listener, SHUT_RDWR);
+    close(listener);
+    receiver.join();
+    return Status(StatusCode::kInternal, "connect");
+  }
+  std::vector<char> buffer(1 << 20, 'x');
+  for (uint64_t sent = 0; sent < bytes;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), bytes - sent));
+    const ssize_t w = write(sender, buffer.data(), n);
+    if (w <= 0) break;
+    sent += static_cast<uint64_t>(w);
+  }
+  close(sender);
+  receiver.join();
+  const double seconds = SecondsSince(start);
+  close(listener);
+  if (received.load() != bytes) return Status(StatusCode::kInternal, "short transfer");
+  return seconds;
+}
+
+// ---- MooseFS ----
+
+// Creates then reads `files` files of `file_bytes` under `dir` with `threads` threads (FUSE
+// calls block: threads, not fibers). Returns {create_s, read_s}, or an error text.
+Result<std::pair<double, double>> PosixSmallFiles(const std::string& dir, uint64_t file_bytes,
+                                                  uint32_t threads, uint32_t files) {
+  std::error_code ec;
+  stdfs::create_directories(dir, ec);
+  if (ec) return Status(StatusCode::kInternal, "mkdir " + dir + ": " + ec.message());
+  const std::string data(file_bytes, 'm');
+  std::atomic<uint64_t> failures{0};
+  auto run = [&](const std::function<bool(const std::string&)>& op) {
+    const Clock::time_point start = Clock::now();
+    std::vector<std::thread> workers;
+    for (uint32_t k = 0; k < threads; ++k) {
+      workers.emplace_back([&, k] {
+        for (uint32_t i = k; i < files; i += threads) {
+          if (!op(dir + "/f" + std::to_string(i))) ++failures;
+        }
+      });
+    }
+    for (std::thread& worker : workers) worker.join();
+    return SecondsSince(start);
+  };
+  const double create_s = run([&](const std::string& path) {
+    std::ofstream out(path, std::ios::binary);
+    out << data;
+    out.close();
+    return static_cast<bool>(out);
+  });
+  const double read_s = run([&](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string read((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return read.size() == file_bytes;
+  });
+  if (failures.load() > 0) {
+    return Status(StatusCode::kInternal, std::to_string(failures.load()) + " operations failed");
+  }
+  return std::make_pair(create_s, read_s);
+}
+
+bool OnPath(const std::string& program) {
+  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// ---- main ----
+
+int Run(Flags& flags) {
+  const json machine = Machine();
+  Print(machine);
+  if (flags.dir.empty()) flags.dir = "/tmp/granary-bench-" + std::to_string(getpid());
+  stdfs::create_directories(flags.dir);
+  json calibration{{"format", "granary-calibration/1"}, {"machine", machine}};
+  int failed = 0;
+
+  // RPC first: the clusters are not running yet, so they take no CPU from it.
+  {
+    // Interleaved rounds, medians: on a shared machine one round can meet a burst of load.
+    std::vector<double> ours_rounds;
+    std::vector<double> echo_rounds;
+    std::vector<double> ratio_rounds;
+    uint64_t failures = 0;
+    for (uint32_t round = 0; round < flags.rpc_rounds; ++round) {
+      auto [rate, failed_calls] = OurRpcPerSecond(kRpcInFlight, flags.rpc_calls);
+      failures += failed_calls;
+      const double echo_rate = EchoPerSecond(kRpcInFlight, flags.rpc_calls);
+      ours_rounds.push_back(rate);
+      echo_rounds.push_back(echo_rate);
+      ratio_rounds.push_back(echo_rate > 0 ? rate / echo_rate : 0);
+    }
+    const double ours = Median(ours_rounds);
+    const double echo = Median(echo_rounds);
+    // One in flight: the round-trip latency the calibration subtracts.
+    const uint32_t serial_calls = std::max<uint32_t>(100, flags.rpc_calls / 20);
+    auto [serial_rate, serial_failures] = OurRpcPerSecond(1, serial_calls);
+    failures += serial_failures;
+    const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
+    calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
+    Print(json{{"bench", "rpc"},
+               {"in_flight", kRpcInFlight},
+               {"calls", flags.rpc_calls},
+               {"rounds", flags.rpc_rounds},
+               {"body_bytes", kRpcBody.size()},
+               {"granary_rpc_per_s", Round(ours, 0)},
+               {"zmq_echo_per_s", Round(echo, 0)},
+               {"granary_rpc_round_trip_us_one_in_flight", Round(round_trip_us, 2)},
+               {"failures", failures}});
+    Print(json{{"bench", "ratio"},
+               {"name", "rpc_vs_zmq_echo"},
+               {"value", Round(Median(ratio_rounds))},
+               {"of", "median over interleaved rounds of granary rpc/s / zmq echo/s"}});
+    if (failures > 0) failed = 1;
+  }
+
+  // Loopback TCP, the baseline of the large-file read.
+  double tcp_mb_s = 0;
+  {
+    Result<double> seconds = TcpLoopbackSeconds(flags.tcp_bytes);
+    if (seconds.ok()) {
+      tcp_mb_s = MegabytesPerSecond(flags.tcp_bytes, *seconds);
+      Print(json{{"bench", "tcp_loopback"}, {"bytes", flags.tcp_bytes}, {"mb_s", tcp_mb_s}});
+    } else {
+      Print(json{{"bench", "tcp_loopback"}, {"error", seconds.status().ToString()}});
+      failed = 1;
+    }
+  }
+
+  // The clusters: inline on and off, or the one given.
+  std::vector<Cluster> clusters;
+  if (!flags.namenode.empty()) {
+    clusters.push_back(Cluster{"", flags.namenode, 0, false});
+  } else {
+    if (flags.cluster_bin.empty()) {
+      flags.cluster_bin =
+          (stdfs::read_symlink("/proc/self/exe").parent_path() / "granary-cluster").string();
+    }
+    if (!stdfs::exists(flags.cluster_bin)) {
+      Print(json{{"bench", "error"},
+                 {"reason", flags.cluster_bin + " not found: build granary-cluster or pass "
+                                                "--namenode HOST:PORT"}});
+      return 1;
+    }
+    for (const uint64_t threshold : {kInlineThresholdOn, uint64_t{0}}) {
+      const std::string dir = flags.dir + "/cluster-inline-" + std::to_string(threshold);
+      const uint32_t port_base =
+          flags.port_base == 0 ? 0 : flags.port_base + (threshold == 0 ? 100 : 0);
+      Result<Cluster> cluster = StartCluster(flags, dir, threshold, port_base);
+      if (!cluster.ok()) {
+        Print(json{{"bench", "error"}, {"reason", cluster.status().ToString()}});
+        for (Cluster& started : clusters) StopCluster(flags, started);
+        return 1;
+      }
+      clusters.push_back(*cluster);
+    }
+  }
+  const bool compare_inline = clusters.size() == 2;
+
+  // Small files: (size, clients) for each cluster.
+  json results = json::object();  // "<inline>/<size>/<clients>" -> line
+  const std::string run_id = std::to_string(getpid());
+  for (size_t c = 0; c < clusters.size(); ++c) {
+    const Cluster& cluster = clusters[c];
+    const std::string inline_name = !compare_inline ? "given" : c == 0 ? "on" : "off";
+    for (const uint64_t size : flags.sizes) {
+      for (const uint32_t clients : flags.clients) {
+        const bool calibrating = c == 0 && clients == 1 && size == flags.sizes.front();
+        const std::string dir =
+            "/granary-bench-" + run_id + "/" + std::to_string(size) + "-" + std::to_string(clients);
+        Result<SmallFileTimes> times =
+            MeasureSmallFiles(flags, cluster.address, dir, size, clients, calibrating);
+        json line{{"bench", "small_files"},
+                  {"inline", compare_inline ? json(c == 0) : json(nullptr)},
+                  {"inline_threshold_bytes",
+                   compare_inline ? json(cluster.inline_threshold) : json(nullptr)},
+                  {"file_bytes", size},
+                  {"clients", clients},
+                  {"files", flags.files}};
+        if (!times.ok()) {
+          line["error"] = times.status().ToString();
+          failed = 1;
+        } else {
+          line["create_per_s"] = PerSecond(flags.files, times->create_s);
+          line["stat_per_s"] = PerSecond(flags.files, times->stat_s);
+          line["read_per_s"] = PerSecond(flags.files, times->read_s);
+          line["errors"] = times->errors.count;
+          if (times->errors.count > 0) {
+            line["first_error"] = times->errors.first;
+            failed = 1;
+          }
+          if (calibrating) {
+            const double rtt = calibration.value("rpc_round_trip_us", 0.0);
+            const double files = flags.files;
+            const json latency{{"create", Round(times->create_s * 1e6 / files, 2)},
+                               {"stat", Round(times->stat_s * 1e6 / files, 2)},
+                               {"open", Round(times->read_s * 1e6 / files, 2)},
+                               {"list", Round(times->list_s * 1e6 / kListCalls, 2)}};
+            json service = json::object();
+            for (const auto& [op, us] : latency.items()) {
+              service[op] = Round(std::max(0.0, us.get<double>() - rtt), 2);
+            }
+            calibration["namenode_latency_us"] = latency;
+            calibration["namenode_service_us"] = service;
+            calibration["inline_threshold_bytes"] = cluster.inline_threshold;
+          }
+        }
+        Print(line);
+        results[inline_name + "/" + std::to_string(size) + "/" + std::to_string(clients)] = line;
+      }
+    }
+  }
+  if (compare_inline) {
+    for (const uint64_t size : flags.sizes) {
+      for (const uint32_t clients : flags.clients) {
+        const std::string key = "/" + std::to_string(size) + "/" + std::to_string(clients);
+        const json& on = results["on" + key];
+        const json& off = results["off" + key];
+        for (const char* op : {"create_per_s", "read_per_s", "stat_per_s"}) {
+          if (!on.contains(op) || !off.contains(op) || off[op].get<double>() <= 0) continue;
+          Print(json{{"bench", "ratio"},
+                     {"name", std::string("inline_vs_blocks_") + op},
+                     {"file_bytes", size},
+                     {"clients", clients},
+                     {"value", Round(on[op].get<double>() / off[op].get<double>())},
+                     {"of", "inline on / inline off (threshold 65536 / 0)"}});
+        }
+      }
+    }
+  }
+
+  // One large file, replication 3, on the first cluster.
+  {
+    Result<LargeFileTimes> times =
+        MeasureLargeFile(flags, clusters[0].address, "/granary-bench-" + run_id + "/large");
+    json line{{"bench", "large_file"}, {"bytes", flags.large_bytes}, {"replication", 3}};
+    if (!times.ok()) {
+      line["error"] = times.status().ToString();
+      failed = 1;
+      Print(line);
+    } else {
+      const double write_mb_s = MegabytesPerSecond(flags.large_bytes, times->write_s);
+      const double read_mb_s = MegabytesPerSecond(flags.large_bytes, times->read_s);
+      line["write_mb_s"] = write_mb_s;
+      line["read_mb_s"] = read_mb_s;
+      Print(line);
+      Print(json{{"bench", "ratio"},
+                 {"name", "large_read_vs_tcp_loopback"},
+                 {"value", tcp_mb_s > 0 ? Round(read_mb_s / tcp_mb_s) : 0},
+                 {"of", "large_file read_mb_s / tcp_loopback mb_s"}});
+      const double mib = static_cast<double>(flags.large_bytes) / (1 << 20);
+      calibration["datanode_us_per_mib"] = {{"write", Round(times->write_s * 1e6 / mib, 1)},
+                                            {"read", Round(times->read_s * 1e6 / mib, 1)}};
+    }
+  }
+
+  // The files the bench wrote are left to the clusters it stops (or to the given cluster's
+  // owner: they are under /granary-bench-<pid>).
+  for (Cluster& cluster : clusters) StopCluster(flags, cluster);
+
+  // MooseFS, on the same machine, same sizes and clients.
+  {
+    json line{{"bench", "moosefs"}};
+    std::string why_not;
+    if (flags.no_moosefs) {
+      why_not = "skipped (--no-moosefs)";
+    } else if (!stdfs::exists(flags.moosefs_script)) {
+      why_not = flags.moosefs_script + " not found";
+    } else if (!OnPath("mfsmaster") || !OnPath("mfsmount") || !OnPath("mfschunkserver")) {
+      why_not =
+          "MooseFS is not installed (Debian packages moosefs-master moosefs-chunkserver "
+          "moosefs-client moosefs-cli fuse3); the bench does not install packages";
+    } else if (!stdfs::exists("/dev/fuse")) {
+      why_not = "no /dev/fuse: MooseFS mounts through FUSE";
+    }
+    if (!why_not.empty()) {
+      line["skipped"] = true;
+      line["reason"] = why_not;
+      Print(line);
+    } else {
+      const std::string dir = flags.dir + "/moosefs";
+      const std::string mount = flags.dir + "/moosefs-mount";
+      const std::string base =
+          flags.port_base == 0 ? "" : " --port-base " + std::to_string(flags.port_base + 200);
+      Result<std::string> up =
+          Capture("bash " + flags.moosefs_script + " up " + dir + " " + mount + " --chunkservers " +
+                  std::to_string(flags.datanodes) + base + " 2>&1");
+      if (!up.ok()) {
+        line["skipped"] = true;
+        line["reason"] = "moosefs.sh up failed: " + up.status().ToString();
+        Print(line);
+      } else {
+        for (const uint64_t size : flags.sizes) {
+          for (const uint32_t clients : flags.clients) {
+            json m{{"bench", "moosefs"},
+                   {"file_bytes", size},
+                   {"clients", clients},
+                   {"files", flags.files}};
+            Result<std::pair<double, double>> times =
+                PosixSmallFiles(mount + "/" + std::to_string(size) + "-" + std::to_string(clients),
+                                size, clients, flags.files);
+            if (!times.ok()) {
+              m["error"] = times.status().ToString();
+              Print(m);
+              continue;
+            }
+            m["create_per_s"] = PerSecond(flags.files, times->first);
+            m["read_per_s"] = PerSecond(flags.files, times->second);
+            Print(m);
+            const std::string key = std::string(compare_inline ? "on" : "given") + "/" +
+                                    std::to_string(size) + "/" + std::to_string(clients);
+            const json& ours = results[key];
+            for (const char* op : {"create_per_s", "read_per_s"}) {
+              if (!ours.contains(op) || m[op].get<double>() <= 0) continue;
+              Print(json{{"bench", "ratio"},
+                         {"name", std::string("granary_vs_moosefs_") + op},
+                         {"file_bytes", size},
+                         {"clients", clients},
+                         {"value", Round(ours[op].get<double>() / m[op].get<double>())},
+                         {"of", "granary (inline on) / MooseFS through its FUSE mount"}});
+            }
+          }
+        }
+        (void)Capture("bash " + flags.moosefs_script + " down " + dir + " " + mount +
+                      " >/dev/null 2>&1");
+      }
+    }
+  }
+
+  if (!flags.calibrate.empty()) {
+    std::ofstream out(flags.calibrate);
+    out << calibration.dump(2) << "\n";
+    Print(
+        json{{"bench", "calibration"}, {"file", flags.calibrate}, {"ok", static_cast<bool>(out)}});
+  }
+  return failed;
+}
+
+}  // namespace
+}  // namespace granary::bench
+
+int main(int argc, char** argv) {
+  granary::bench::Flags flags;
+  CLI::App app{"granary-bench: end-to-end figures of a Granary cluster, one JSON line each"};
+  app.add_option("--namenode", flags.namenode, "measure this cluster (HOST:PORT) only");
+  app.add_option("--dir", flags.dir, "work directory (default /tmp/granary-bench-<pid>)");
+  app.add_option("--cluster-bin", flags.cluster_bin, "granary-cluster (default: beside this)");
+  app.add_option("--datanodes", flags.datanodes, "datanodes per cluster")->check(CLI::Range(3, 64));
+  app.add_option("--port-base", flags.port_base, "first port (0: let granary-cluster choose)");
+  app.add_option("--files", flags.files, "small files per measurement")
+      ->check(CLI::Range(1, 10000000));
+  app.add_option("--sizes", flags.sizes, "small-file sizes in bytes")->delimiter(',');
+  app.add_option("--clients", flags.clients, "concurrent clients (fibers)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--large-bytes", flags.large_bytes, "bytes of the large file")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--rpc-calls", flags.rpc_calls, "round trips per RPC measurement")
+      ->check(CLI::Range(100, 100000000));
+  app.add_option("--rpc-rounds", flags.rpc_rounds, "interleaved RPC rounds (medians reported)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--tcp-bytes", flags.tcp_bytes, "bytes of the loopback TCP transfer")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--calibrate", flags.calibrate, "write the simulator's calibration JSON here");
+  app.add_option("--moosefs-script", flags.moosefs_script, "MooseFS start/stop script");
+  app.add_flag("--no-moosefs", flags.no_moosefs, "do not try MooseFS");
+  app.add_option("--user", flags.user, "user the bench acts as (default $USER)");
+  CLI11_PARSE(app, argc, argv);
+  if (flags.user.empty()) {
+    const char* user = std::getenv("USER");
+    flags.user = user != nullptr && *user != '\0' ? user : "granary-bench";
+  }
+  std::sort(flags.sizes.begin(), flags.sizes.end());
+  return granary::bench::Run(flags);
+}

@@ -1,0 +1,93 @@
+// TFRecord files over Granary files, byte-compatible with TensorFlow's format.
+//
+// A TFRecord file is a sequence of records, each framed as
+//   uint64 length (little-endian) | uint32 masked CRC32C of those 8 bytes |
+//   length bytes of data          | uint32 masked CRC32C of the data
+// with MaskCrc32c (core/common/crc32c.h) and no file header or trailer.
+//
+// Both classes are plain sequential code over a Writer / Reader of the client: they run on
+// a fiber of the client's Env (every call may suspend) and own the Writer / Reader given.
+// Pure core: no threads, no I/O of their own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/client/reader.h"
+#include "core/client/writer.h"
+#include "core/common/status.h"
+
+namespace granary {
+
+inline constexpr uint64_t kTFRecordHeaderBytes = 12;  // length and its masked CRC
+inline constexpr uint64_t kTFRecordFooterBytes = 4;   // masked CRC of the data
+// The largest record either class accepts: input past it is an error, not an allocation.
+inline constexpr uint64_t kTFRecordBytesMax = uint64_t{1} << 30;
+// Framed bytes a TFRecordWriter collects before it hands them to its Writer.
+inline constexpr uint64_t kTFRecordWriteBufferBytes = 1 << 20;
+// Bytes a TFRecordReader asks its Reader for at a time.
+inline constexpr uint64_t kTFRecordReadBytes = 256 * 1024;
+
+// Appends `data` framed as one record to `out`. Requires data.size() <= kTFRecordBytesMax.
+void AppendTFRecord(std::string_view data, std::string& out);
+
+class TFRecordWriter {
+ public:
+  explicit TFRecordWriter(std::unique_ptr<Writer> writer);
+  TFRecordWriter(const TFRecordWriter&) = delete;
+  TFRecordWriter& operator=(const TFRecordWriter&) = delete;
+
+  Status Write(std::string_view record);
+  // Hands the collected records to the Writer and flushes it (readers see them).
+  Status Flush();
+  // Writes what is collected and closes the file; the writer is unusable afterwards.
+  Status Close();
+  uint64_t records() const { return records_; }
+
+ private:
+  std::unique_ptr<Writer> writer_;
+  std::string buffer_;
+  uint64_t records_ = 0;
+};
+
+// What a reader does with a record whose checksums do not match.
+enum class CorruptRecords : uint8_t {
+  kFail,  // Next returns kCorruption naming the file and the record's offset
+  kSkip,  // the record is counted and skipped; a bad length ends the file (framing is lost)
+};
+
+class TFRecordReader {
+ public:
+  // `path` names the file in errors.
+  TFRecordReader(std::unique_ptr<Reader> reader, std::string path, CorruptRecords policy);
+  TFRecordReader(const TFRecordReader&) = delete;
+  TFRecordReader& operator=(const TFRecordReader&) = delete;
+
+  // The next record; nullopt at the clean end of the file. A truncated or corrupt record is
+  // kCorruption "<path>: ... at offset N" (under kFail), and so is every later call.
+  Result<std::optional<std::string>> Next();
+  // File offset of the next record.
+  uint64_t offset() const { return offset_; }
+  uint64_t corrupt_skipped() const { return corrupt_skipped_; }
+
+ private:
+  // Makes at least `bytes` bytes available after buffer_position_, fewer only at the end.
+  Status Fill(uint64_t bytes);
+  uint64_t available() const { return buffer_.size() - buffer_position_; }
+  Status Corrupt(std::string what);
+
+  std::unique_ptr<Reader> reader_;
+  const std::string path_;
+  const CorruptRecords policy_;
+  std::string buffer_;
+  uint64_t buffer_position_ = 0;
+  uint64_t offset_ = 0;
+  bool at_end_ = false;  // the Reader has nothing more
+  Status failed_;
+  uint64_t corrupt_skipped_ = 0;
+};
+
+}  // namespace granary

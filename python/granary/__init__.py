@@ -1,0 +1,485 @@
+"""Granary from Python: files that ``io`` and pandas accept, an fsspec filesystem and
+TFRecord input pipelines (``granary.data``).
+
+    import granary
+    fs = granary.connect("127.0.0.1:7000")
+    with fs.open("/data/x.csv", "w") as f:
+        f.write("a,b\\n1,2\\n")
+    pandas.read_csv(fs.open("/data/x.csv"))
+    pandas.read_csv("granary://127.0.0.1:7000/data/x.csv")   # through fsspec
+
+Every call that talks to the cluster runs on the connection's own C++ thread while the
+calling thread waits with the GIL released. Errors are the built-in ``OSError`` subclasses
+(``FileNotFoundError``, ``PermissionError``, ``IsADirectoryError``, ``FileExistsError``,
+``NotADirectoryError``), carrying the path and Granary's message.
+"""
+
+import errno as _errno
+import fnmatch as _fnmatch
+import io as _io
+import os as _os
+import posixpath as _posixpath
+import re as _re
+
+from . import _granary
+
+__all__ = ["connect", "FileSystem", "GranaryFile", "GranaryRawFile", "split_url"]
+
+# The buffered layer's buffer: large enough that each read costs one cross-thread call per
+# MiB, not per 8 KiB (io.DEFAULT_BUFFER_SIZE).
+DEFAULT_BUFFER_SIZE = 1 << 20
+
+_URL = _re.compile(r"^granary://([^/]+)(/.*)?$")
+
+
+def split_url(url):
+    """'granary://HOST:PORT/a/b' -> ('HOST:PORT', '/a/b')."""
+    match = _URL.match(url)
+    if not match:
+        raise ValueError("not a granary:// URL: %r" % (url,))
+    return match.group(1), match.group(2) or "/"
+
+
+class GranaryRawFile(_io.RawIOBase):
+    """An unbuffered Granary file: readinto/write/seek/tell over the C++ reader or writer."""
+
+    def __init__(self, raw, path, mode):
+        super().__init__()
+        self._raw = raw
+        self.name = path
+        self.mode = mode
+        self._reading = "r" in mode
+
+    def readable(self):
+        self._checkClosed()
+        return self._reading
+
+    def writable(self):
+        self._checkClosed()
+        return not self._reading
+
+    def seekable(self):
+        self._checkClosed()
+        return self._reading
+
+    def readinto(self, buffer):
+        if not self._reading:
+            raise _io.UnsupportedOperation("not readable")
+        return self._raw.readinto(buffer)
+
+    def write(self, buffer):
+        if self._reading:
+            raise _io.UnsupportedOperation("not writable")
+        return self._raw.write(buffer)
+
+    def seek(self, offset, whence=_io.SEEK_SET):
+        if not self._reading:
+            raise _io.UnsupportedOperation("seek on a file being written")
+        return self._raw.seek(offset, whence)
+
+    def tell(self):
+        return self._raw.tell()
+
+    def size(self):
+        return self._raw.size() if self._reading else self._raw.tell()
+
+    def flush(self):
+        # Not a Granary Flush RPC: the buffered layer calls this at close, and close alone
+        # makes the bytes durable. sync() asks for durability of what is written so far.
+        pass
+
+    def sync(self):
+        """Makes what was written so far visible and durable (Writer::Flush)."""
+        if not self._reading and not self._raw.closed:
+            self._raw.flush()
+
+    def close(self):
+        if self.closed:
+            return
+        try:
+            # RawIOBase.close calls flush: for a writer that would send a Flush RPC first.
+            self._raw.close()
+        finally:
+            _io.RawIOBase.close(self)
+
+    def __repr__(self):
+        return "<GranaryRawFile %r mode=%r>" % (self.name, self.mode)
+
+
+class GranaryFile(_io.BufferedIOBase):
+    """A buffered Granary file (what open returns in binary mode).
+
+    Delegates to an io.BufferedReader / io.BufferedWriter over a GranaryRawFile, without
+    being one: numpy (and others) treat instances of those classes as OS files and call
+    fileno(), which a Granary file does not have.
+    """
+
+    def __init__(self, inner, raw):
+        super().__init__()
+        self._inner = inner
+        self.raw = raw
+
+    name = property(lambda self: self.raw.name)
+    mode = property(lambda self: self.raw.mode)
+    closed = property(lambda self: self._inner.closed)
+
+    def readable(self):
+        return self._inner.readable()
+
+    def writable(self):
+        return self._inner.writable()
+
+    def seekable(self):
+        return self._inner.seekable()
+
+    def read(self, size=-1):
+        return self._inner.read(size)
+
+    def read1(self, size=-1):
+        return self._inner.read1(size)
+
+    def readinto(self, buffer):
+        return self._inner.readinto(buffer)
+
+    def readinto1(self, buffer):
+        return self._inner.readinto1(buffer)
+
+    def readline(self, size=-1):
+        return self._inner.readline(size)
+
+    def peek(self, size=0):
+        return self._inner.peek(size)
+
+    def write(self, data):
+        return self._inner.write(data)
+
+    def seek(self, offset, whence=_io.SEEK_SET):
+        return self._inner.seek(offset, whence)
+
+    def tell(self):
+        return self._inner.tell()
+
+    def flush(self):
+        if not self._inner.closed:
+            self._inner.flush()
+
+    def sync(self):
+        """Makes what was written so far visible and durable (Writer::Flush)."""
+        self._inner.flush()
+        self.raw.sync()
+
+    def close(self):
+        self._inner.close()
+
+    def detach(self):
+        raise _io.UnsupportedOperation("detach")
+
+    def __iter__(self):
+        return iter(self._inner)
+
+    def __next__(self):
+        return next(self._inner)
+
+    def __repr__(self):
+        return "<granary.GranaryFile %r mode=%r>" % (self.name, self.mode)
+
+
+def _check_path(path):
+    if not isinstance(path, str):
+        path = _os.fspath(path)
+    if path.startswith("granary://"):
+        path = split_url(path)[1]
+    if not path.startswith("/"):
+        raise ValueError("Granary paths are absolute: %r" % (path,))
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path
+
+
+class FileSystem:
+    """A connection to one Granary cluster. Thread-safe; close() (or ``with``) ends it."""
+
+    def __init__(self, client):
+        self._client = client
+
+    @property
+    def address(self):
+        return self._client.address
+
+    # ---- files -----------------------------------------------------------------------
+
+    def open(self, path, mode="rb", buffering=-1, encoding=None, errors=None, newline=None):
+        """Opens a file as io.open does: 'rb', 'wb', 'xb', 'r', 'w', 'x' (text modes take
+        encoding, errors and newline). Reading files are seekable."""
+        path = _check_path(path)
+        if not isinstance(mode, str) or len(set(mode)) != len(mode):
+            raise ValueError("invalid mode: %r" % (mode,))
+        allowed = set("rwxbt")
+        if not set(mode) <= allowed or sum(c in mode for c in "rwx") != 1 or (
+                "b" in mode and "t" in mode):
+            raise ValueError("invalid mode: %r (Granary files open with r, w or x, "
+                             "b or t)" % (mode,))
+        binary = "b" in mode
+        if binary and (encoding is not None or errors is not None or newline is not None):
+            raise ValueError("binary mode doesn't take an encoding, errors or newline")
+        reading = "r" in mode
+        if reading:
+            raw = GranaryRawFile(self._client.open_reader(path), path, "rb")
+        else:
+            raw = GranaryRawFile(self._client.open_writer(path, "x" in mode), path, "wb")
+        if buffering == 0:
+            if not binary:
+                raise ValueError("can't have unbuffered text I/O")
+            return raw
+        size = DEFAULT_BUFFER_SIZE if buffering in (-1, 1) else buffering
+        if reading:
+            buffered = GranaryFile(_io.BufferedReader(raw, buffer_size=size), raw)
+        else:
+            buffered = GranaryFile(_io.BufferedWriter(raw, buffer_size=size), raw)
+        if binary:
+            return buffered
+        text = _io.TextIOWrapper(buffered, encoding=encoding or "utf-8", errors=errors,
+                                 newline=newline, line_buffering=buffering == 1)
+        text.mode = mode
+        return text
+
+    def read_bytes(self, path):
+        """The whole file (one round trip for an inline file)."""
+        path = _check_path(path)
+        return self._client.read_file(path)
+
+    def write_bytes(self, path, data, overwrite=True):
+        """Writes a whole file in one call (one round trip for a small file). Parents are
+        created."""
+        path = _check_path(path)
+        self._client.write_file(path, data, overwrite)
+
+    # ---- namespace -------------------------------------------------------------------
+
+    def stat(self, path):
+        """A dict: name, type ('file', 'directory'), size, mode, owner, group, mtime, ..."""
+        return self._client.stat(_check_path(path))
+
+    def info(self, path):
+        return self.stat(path)
+
+    def exists(self, path):
+        try:
+            self._client.stat(_check_path(path))
+            return True
+        except FileNotFoundError:
+            return False
+
+    def isdir(self, path):
+        try:
+            return self._client.stat(_check_path(path))["type"] == "directory"
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def isfile(self, path):
+        try:
+            return self._client.stat(_check_path(path))["type"] == "file"
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def ls(self, path="/", detail=False):
+        """Entries of a directory, sorted by name: full paths, or stat dicts with detail.
+        A file lists as itself."""
+        path = _check_path(path)
+        st = self._client.stat(path)
+        if st["type"] != "directory":
+            return [st] if detail else [path]
+        entries = self._client.list(path)
+        return entries if detail else [e["name"] for e in entries]
+
+    def mkdir(self, path, mode=0o755, parents=False):
+        """Creates a directory; FileExistsError when it exists, FileNotFoundError when a
+        parent is missing (unless parents)."""
+        path = _check_path(path)
+        if not parents and self.exists(path):
+            raise FileExistsError(_errno.EEXIST, "already exists", path)
+        self._client.mkdir(path, mode, parents)
+
+    def makedirs(self, path, mode=0o755, exist_ok=False):
+        path = _check_path(path)
+        try:
+            st = self._client.stat(path)
+        except FileNotFoundError:
+            self._client.mkdir(path, mode, True)
+            return
+        if st["type"] != "directory":
+            raise FileExistsError(_errno.EEXIST, "exists and is not a directory", path)
+        if not exist_ok:
+            raise FileExistsError(_errno.EEXIST, "already exists", path)
+
+    def chmod(self, path, mode):
+        self._client.chmod(_check_path(path), mode)
+
+    def rm(self, path, recursive=False):
+        """Deletes a file, or a directory (empty, or anything with recursive)."""
+        self._client.delete(_check_path(path), recursive)
+
+    def rmdir(self, path):
+        path = _check_path(path)
+        if not self.isdir(path):
+            raise NotADirectoryError(_errno.ENOTDIR, "not a directory", path)
+        self._client.delete(path, False)
+
+    def mv(self, source, destination):
+        """Renames atomically."""
+        self._client.rename(_check_path(source), _check_path(destination))
+
+    rename = mv
+
+    def walk(self, top="/"):
+        """Like os.walk, top-down: (dirpath, dirnames, filenames)."""
+        top = _check_path(top)
+        entries = self._client.list(top)
+        dirs = [_posixpath.basename(e["name"]) for e in entries if e["type"] == "directory"]
+        files = [_posixpath.basename(e["name"]) for e in entries if e["type"] != "directory"]
+        yield top, dirs, files
+        for name in dirs:
+            yield from self.walk(_posixpath.join(top, name))
+
+    def find(self, path="/"):
+        """Every file under path (full paths, sorted)."""
+        out = []
+        for dirpath, _, files in self.walk(path):
+            out.extend(_posixpath.join(dirpath, f) for f in files)
+        return sorted(out)
+
+    def glob(self, pattern):
+        """Paths matching a glob ('*', '?', '[...]' within a name; '**' across names),
+        sorted."""
+        pattern = _check_path(pattern)
+        if not _glob_magic(pattern):
+            return [pattern] if self.exists(pattern) else []
+        parts = pattern.split("/")[1:]
+        results = []
+        self._glob("/", parts, results)
+        return sorted(set(results))
+
+    def _glob(self, base, parts, results):
+        if not parts:
+            results.append(base)
+            return
+        head, rest = parts[0], parts[1:]
+        if head == "**":
+            # Zero or more directories.
+            self._glob(base, rest, results)
+            try:
+                entries = self._client.list(base)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            for e in entries:
+                if e["type"] == "directory":
+                    self._glob(e["name"], parts, results)
+            return
+        if not _glob_magic(head):
+            child = _posixpath.join(base, head)
+            if rest:
+                self._glob(child, rest, results)
+            elif self.exists(child):
+                results.append(child)
+            return
+        try:
+            entries = self._client.list(base)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for e in entries:
+            name = _posixpath.basename(e["name"])
+            if _fnmatch.fnmatchcase(name, head):
+                if rest:
+                    if e["type"] == "directory":
+                        self._glob(e["name"], rest, results)
+                else:
+                    results.append(e["name"])
+
+    # ---- copies ----------------------------------------------------------------------
+
+    def put(self, local_path, path, recursive=False):
+        """Copies a local file (or, with recursive, a local tree) into Granary."""
+        path = _check_path(path)
+        if _os.path.isdir(local_path):
+            if not recursive:
+                raise IsADirectoryError(_errno.EISDIR, "is a directory (use recursive)",
+                                        local_path)
+            self.makedirs(path, exist_ok=True)
+            for name in sorted(_os.listdir(local_path)):
+                self.put(_os.path.join(local_path, name), _posixpath.join(path, name), True)
+            return
+        with open(local_path, "rb") as source, self.open(path, "wb") as target:
+            while True:
+                chunk = source.read(DEFAULT_BUFFER_SIZE)
+                if not chunk:
+                    break
+                target.write(chunk)
+
+    def get(self, path, local_path, recursive=False):
+        """Copies a Granary file (or, with recursive, a tree) to local disk."""
+        path = _check_path(path)
+        if self.isdir(path):
+            if not recursive:
+                raise IsADirectoryError(_errno.EISDIR, "is a directory (use recursive)", path)
+            _os.makedirs(local_path, exist_ok=True)
+            for name in self.ls(path):
+                self.get(name, _os.path.join(local_path, _posixpath.basename(name)), True)
+            return
+        with self.open(path, "rb") as source, open(local_path, "wb") as target:
+            while True:
+                chunk = source.read(DEFAULT_BUFFER_SIZE)
+                if not chunk:
+                    break
+                target.write(chunk)
+
+    # ---- cluster ---------------------------------------------------------------------
+
+    def report(self):
+        """Datanodes (live), files, directories, blocks of the cluster."""
+        return self._client.report()
+
+    def defaults(self):
+        """The cluster's inline threshold and block size."""
+        return self._client.defaults()
+
+    def close(self):
+        self._client.close()
+
+    @property
+    def closed(self):
+        return self._client.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<granary.FileSystem %s>" % (self.address,)
+
+
+def _glob_magic(text):
+    return any(c in text for c in "*?[")
+
+
+def connect(address, user=None, groups=None, timeout=10.0, attempts=8):
+    """Connects to the namenode at "HOST:PORT" (or "granary://HOST:PORT") as `user`
+    (default $USER) and returns a FileSystem."""
+    if address.startswith("granary://"):
+        address = split_url(address)[0]
+    client = _granary.connect(address, user or "", list(groups or []), float(timeout),
+                              int(attempts))
+    return FileSystem(client)
+
+
+def _register_fsspec():
+    try:
+        import fsspec
+    except ImportError:
+        return
+    fsspec.register_implementation("granary", "granary.fs_spec.GranaryFileSystem",
+                                   clobber=True)
+
+
+_register_fsspec()

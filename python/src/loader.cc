@@ -1,0 +1,391 @@
+#include "python/src/loader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <utility>
+
+#include "core/common/random.h"
+#include "core/data/tfrecord.h"
+#include "net/real_env.h"
+
+namespace granary::python {
+namespace {
+
+// A condition for fibers of the loop thread only: no lock, since between suspension points
+// cooperative scheduling gives atomicity (DESIGN.md §4), so a check followed by Wait cannot
+// miss a NotifyAll.
+class FiberEvent {
+ public:
+  Status Wait(net::RealEnv& env) {
+    net::Waiter waiter;
+    waiters_.push_back(&waiter);
+    Status status = env.Wait(waiter, kInstantMax);
+    std::erase(waiters_, &waiter);
+    return status;
+  }
+  // Wakes the longest-waiting fiber, if any.
+  void NotifyOne() {
+    if (waiters_.empty()) return;
+    net::Waiter* waiter = waiters_.front();
+    waiters_.erase(waiters_.begin());
+    waiter->Complete(Status::Ok());
+  }
+  void NotifyAll() {
+    std::vector<net::Waiter*> waiting;
+    waiting.swap(waiters_);
+    for (net::Waiter* waiter : waiting) waiter->Complete(Status::Ok());
+  }
+
+ private:
+  std::vector<net::Waiter*> waiters_;
+};
+
+// A worker stops reading a shard for others' sake after this many bytes.
+constexpr uint64_t kReadStepBytes = 256 * 1024;
+
+struct Shard {
+  std::string path;
+  std::unique_ptr<TFRecordReader> reader;
+  bool claimed = false;  // a worker is reading it now
+  bool done = false;     // read to its end (or failed: error)
+  Status error;
+  std::deque<std::string> records;
+  uint64_t buffered_bytes = 0;
+};
+
+}  // namespace
+
+struct Loader::Output {
+  explicit Output(uint32_t capacity) : capacity(capacity) {}
+  const uint32_t capacity;
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<std::vector<std::string>> items;  // guarded by mutex
+  bool done = false;                           // guarded by mutex
+  Status error;                                // guarded by mutex
+  bool cancelled = false;                      // guarded by mutex
+  bool producer_waiting = false;               // guarded by mutex
+  std::atomic<uint64_t> corrupt_skipped{0};
+};
+
+struct Loader::State {
+  State(Connection& connection, LoaderOptions options, std::shared_ptr<Output> output)
+      : connection(connection),
+        options(std::move(options)),
+        output(std::move(output)),
+        random(this->options.seed) {}
+
+  // Everything below runs on the loop thread only.
+  void RunPipeline();
+  void RunWorker();
+  Shard* Pick();
+  void ReadStep(Shard& shard);
+  bool AnyUnclaimed() const;
+  Status Emit(std::string record);
+  Status Push(std::vector<std::string> item);
+  void Finish(Status status);
+  void StopAll() {
+    stop = true;
+    shard_event.NotifyAll();
+    work_event.NotifyAll();
+    room_event.NotifyAll();
+  }
+
+  Connection& connection;
+  const LoaderOptions options;
+  std::shared_ptr<Output> output;
+  Random random;
+  std::vector<Shard> shards;
+  std::vector<size_t> active;  // the cycle: indices of open shards, in slot order
+  size_t next_shard = 0;       // the next shard to enter the cycle
+  std::vector<std::string> shuffle_buffer;
+  std::vector<std::string> batch;
+  FiberEvent shard_event;  // a shard got records or ended
+  FiberEvent work_event;   // a buffer has room again, or the window moved
+  FiberEvent room_event;   // the consumer took items
+  bool stop = false;
+};
+
+Shard* Loader::State::Pick() {
+  const uint64_t window = std::max<uint64_t>(options.cycle_length, options.num_parallel_reads);
+  const uint64_t extra = window > active.size() ? window - active.size() : 0;
+  const size_t end = std::min<size_t>(shards.size(), next_shard + extra);
+  Shard* best = nullptr;
+  auto consider = [&](Shard& shard) {
+    if (shard.claimed || shard.done || shard.buffered_bytes >= options.shard_buffer_bytes) return;
+    // An empty buffer the interleave may be waiting on goes first; then list order.
+    if (best == nullptr || (best->records.size() > 0 && shard.records.empty())) best = &shard;
+  };
+  for (size_t index : active) consider(shards[index]);
+  for (size_t index = next_shard; index < end; ++index) consider(shards[index]);
+  return best;
+}
+
+bool Loader::State::AnyUnclaimed() const {
+  auto unclaimed = [](const Shard& shard) { return !shard.done && !shard.claimed; };
+  for (size_t index : active) {
+    if (unclaimed(shards[index])) return true;
+  }
+  // Past the read window shards are untouched, so this stops within the window's length.
+  for (size_t index = next_shard; index < shards.size(); ++index) {
+    if (unclaimed(shards[index])) return true;
+  }
+  return false;
+}
+
+void Loader::State::ReadStep(Shard& shard) {
+  shard.claimed = true;
+  FileSystem& fs = connection.fs();
+  if (options.source == LoaderSource::kWholeFile) {
+    Result<std::string> data = fs.ReadFile(shard.path);
+    if (!data.ok()) {
+      shard.error = data.status().WithContext(shard.path);
+    } else {
+      shard.buffered_bytes += data->size();
+      shard.records.push_back(std::move(*data));
+    }
+    shard.done = true;
+    shard.claimed = false;
+    return;
+  }
+  if (shard.reader == nullptr) {
+    Result<std::unique_ptr<Reader>> opened = fs.Open(shard.path);
+    if (!opened.ok()) {
+      shard.error = opened.status().WithContext(shard.path);
+      shard.done = true;
+      shard.claimed = false;
+      return;
+    }
+    shard.reader = std::make_unique<TFRecordReader>(
+        std::move(*opened), shard.path,
+        options.skip_corrupt ? CorruptRecords::kSkip : CorruptRecords::kFail);
+  }
+  uint64_t added = 0;
+  const uint64_t skipped_before = shard.reader->corrupt_skipped();
+  while (added < kReadStepBytes && !stop) {
+    Result<std::optional<std::string>> record = shard.reader->Next();
+    if (!record.ok()) {
+      shard.error = record.status();
+      shard.done = true;
+      break;
+    }
+    if (!record->has_value()) {
+      shard.done = true;
+      break;
+    }
+    added += (*record)->size() + kTFRecordHeaderBytes + kTFRecordFooterBytes;
+    shard.buffered_bytes += (*record)->size();
+    shard.records.push_back(std::move(**record));
+  }
+  output->corrupt_skipped += shard.reader->corrupt_skipped() - skipped_before;
+  if (shard.done) shard.reader.reset();
+  shard.claimed = false;
+}
+
+void Loader::State::RunWorker() {
+  while (!stop) {
+    Shard* shard = Pick();
+    if (shard == nullptr) {
+      if (!AnyUnclaimed()) return;
+      if (!work_event.Wait(connection.env()).ok()) return;
+      continue;
+    }
+    // Baton passing: each event wakes one idle worker, and a worker that found work wakes
+    // the next, which stops the chain when nothing is left. Waking every idle worker per
+    // record instead costs a context switch and a scan per worker per record.
+    work_event.NotifyOne();
+    ReadStep(*shard);
+    shard_event.NotifyAll();
+  }
+}
+
+Status Loader::State::Push(std::vector<std::string> item) {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(output->mutex);
+      if (output->cancelled) return Status(StatusCode::kCancelled, "loader closed");
+      if (output->items.size() < output->capacity) {
+        output->items.push_back(std::move(item));
+        output->ready.notify_one();
+        return Status::Ok();
+      }
+      output->producer_waiting = true;
+    }
+    GRANARY_RETURN_IF_ERROR(room_event.Wait(connection.env()));
+    if (stop) return Status(StatusCode::kCancelled, "loader closed");
+  }
+}
+
+Status Loader::State::Emit(std::string record) {
+  if (options.shuffle_buffer > 0) {
+    shuffle_buffer.push_back(std::move(record));
+    if (shuffle_buffer.size() < options.shuffle_buffer) return Status::Ok();
+    const size_t pick = random.Below(shuffle_buffer.size());
+    std::swap(shuffle_buffer[pick], shuffle_buffer.back());
+    record = std::move(shuffle_buffer.back());
+    shuffle_buffer.pop_back();
+  }
+  if (options.batch_size == 0) return Push({std::move(record)});
+  batch.push_back(std::move(record));
+  if (batch.size() < options.batch_size) return Status::Ok();
+  std::vector<std::string> full;
+  full.swap(batch);
+  return Push(std::move(full));
+}
+
+void Loader::State::Finish(Status status) {
+  std::lock_guard<std::mutex> lock(output->mutex);
+  output->done = true;
+  output->error = std::move(status);
+  output->ready.notify_all();
+}
+
+void Loader::State::RunPipeline() {
+  net::RealEnv& env = connection.env();
+  while (active.size() < options.cycle_length && next_shard < shards.size()) {
+    active.push_back(next_shard++);
+  }
+  work_event.NotifyAll();
+  size_t slot = 0;
+  while (!active.empty()) {
+    if (stop) return Finish(Status(StatusCode::kCancelled, "loader closed"));
+    slot %= active.size();
+    Shard& shard = shards[active[slot]];
+    if (!shard.records.empty()) {
+      std::string record = std::move(shard.records.front());
+      shard.records.pop_front();
+      shard.buffered_bytes -= record.size();
+      work_event.NotifyOne();
+      Status emitted = Emit(std::move(record));
+      if (!emitted.ok()) return Finish(emitted);
+      ++slot;
+      continue;
+    }
+    if (!shard.done) {
+      work_event.NotifyOne();
+      Status waited = shard_event.Wait(env);
+      if (!waited.ok()) return Finish(waited);
+      continue;
+    }
+    if (!shard.error.ok()) {
+      StopAll();
+      return Finish(shard.error);
+    }
+    // The shard ended: the next one of the list takes its slot.
+    if (next_shard < shards.size()) {
+      active[slot] = next_shard++;
+    } else {
+      active.erase(active.begin() + static_cast<std::ptrdiff_t>(slot));
+    }
+    work_event.NotifyOne();
+  }
+  while (!shuffle_buffer.empty()) {
+    const size_t pick = random.Below(shuffle_buffer.size());
+    std::swap(shuffle_buffer[pick], shuffle_buffer.back());
+    std::string record = std::move(shuffle_buffer.back());
+    shuffle_buffer.pop_back();
+    if (options.batch_size == 0) {
+      Status pushed = Push({std::move(record)});
+      if (!pushed.ok()) return Finish(pushed);
+    } else {
+      batch.push_back(std::move(record));
+      if (batch.size() == options.batch_size) {
+        std::vector<std::string> full;
+        full.swap(batch);
+        Status pushed = Push(std::move(full));
+        if (!pushed.ok()) return Finish(pushed);
+      }
+    }
+  }
+  if (!batch.empty() && !options.drop_remainder) {
+    std::vector<std::string> last;
+    last.swap(batch);
+    Status pushed = Push(std::move(last));
+    if (!pushed.ok()) return Finish(pushed);
+  }
+  StopAll();
+  Finish(Status::Ok());
+}
+
+Loader::Loader(std::shared_ptr<Connection> connection, std::shared_ptr<Output> output,
+               std::shared_ptr<State> state)
+    : connection_(std::move(connection)), output_(std::move(output)), state_(std::move(state)) {}
+
+Result<std::unique_ptr<Loader>> Loader::Start(std::shared_ptr<Connection> connection,
+                                              LoaderOptions options) {
+  auto invalid = [](std::string what) { return Status(StatusCode::kInvalidArgument, what); };
+  if (options.cycle_length == 0 || options.cycle_length > kLoaderCycleLengthMax) {
+    return invalid("cycle_length must be in 1.." + std::to_string(kLoaderCycleLengthMax));
+  }
+  if (options.num_parallel_reads == 0 || options.num_parallel_reads > kLoaderParallelReadsMax) {
+    return invalid("num_parallel_reads must be in 1.." +
+                   std::to_string(kLoaderParallelReadsMax));
+  }
+  if (options.shuffle_buffer > kLoaderShuffleBufferMax) {
+    return invalid("shuffle_buffer must be at most " + std::to_string(kLoaderShuffleBufferMax));
+  }
+  if (options.prefetch == 0 || options.prefetch > kLoaderPrefetchMax) {
+    return invalid("prefetch must be in 1.." + std::to_string(kLoaderPrefetchMax));
+  }
+  if (options.batch_size > kLoaderBatchSizeMax) {
+    return invalid("batch_size must be at most " + std::to_string(kLoaderBatchSizeMax));
+  }
+  if (options.shard_buffer_bytes == 0) return invalid("shard_buffer_bytes must be positive");
+  auto output = std::make_shared<Output>(options.prefetch);
+  auto state = std::make_shared<State>(*connection, std::move(options), output);
+  std::vector<std::string> paths = state->options.paths;
+  if (state->options.shuffle_files) {
+    Random files_random = state->random.Derive("files");
+    for (size_t i = paths.size(); i > 1; --i) {
+      std::swap(paths[i - 1], paths[files_random.Below(i)]);
+    }
+  }
+  state->shards.resize(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) state->shards[i].path = std::move(paths[i]);
+  const bool posted = connection->Post([state] {
+    for (uint32_t i = 0; i < state->options.num_parallel_reads; ++i) {
+      state->connection.env().Spawn("loader-reader", [state] { state->RunWorker(); });
+    }
+    state->RunPipeline();
+  });
+  if (!posted) return Status(StatusCode::kNodeDown, "the connection is closed");
+  return std::unique_ptr<Loader>(new Loader(std::move(connection), output, state));
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(output_->mutex);
+    output_->cancelled = true;
+    output_->items.clear();
+  }
+  connection_->Post([state = state_] { state->StopAll(); });
+}
+
+Status Loader::Next(size_t max_items, std::vector<std::vector<std::string>>& out) {
+  out.clear();
+  bool wake_producer = false;
+  {
+    std::unique_lock<std::mutex> lock(output_->mutex);
+    while (output_->items.empty() && !output_->done) {
+      if (connection_->closed()) return Status(StatusCode::kNodeDown, "the connection is closed");
+      output_->ready.wait_for(lock, std::chrono::milliseconds(200));
+    }
+    if (output_->items.empty()) return output_->error;
+    while (!output_->items.empty() && out.size() < max_items) {
+      out.push_back(std::move(output_->items.front()));
+      output_->items.pop_front();
+    }
+    if (output_->producer_waiting) {
+      output_->producer_waiting = false;
+      wake_producer = true;
+    }
+  }
+  if (wake_producer) connection_->Post([state = state_] { state->room_event.NotifyAll(); });
+  return Status::Ok();
+}
+
+uint64_t Loader::corrupt_skipped() const { return output_->corrupt_skipped.load(); }
+
+}  // namespace granary::python

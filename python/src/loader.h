@@ -1,0 +1,100 @@
+// Loader: a tf.data-shaped input pipeline over Granary files, for Python.
+//
+//   shards (a list of files) -> parallel interleave -> shuffle buffer -> batch -> prefetch
+//
+// Where it runs, and why it is not in core/: the reading, interleaving, shuffling and
+// batching run as fibers on the connection's loop thread (core code: FileSystem, Reader,
+// TFRecordReader), but the prefetch queue at the end is consumed by another OS thread (the
+// Python interpreter's), which needs a mutex and a condition variable, which core/ may not
+// use. So the loader lives beside the bindings.
+//
+// Order. The interleave keeps `cycle_length` shards open and takes one record from each in
+// turn (tf.data's interleave with block_length 1); a shard that ends gives its slot to the
+// next shard of the list. With cycle_length 1 and no shuffle buffer, records come in file
+// order, shard after shard. `num_parallel_reads` reader fibers fill per-shard buffers ahead
+// of the interleave, also for shards not yet in the cycle (the next ones of the list), so
+// that up to max(cycle_length, num_parallel_reads) shards are read at once. The emitted order
+// never depends on timing: only on the list, cycle_length, the shuffle buffer and the seed.
+//
+// Shuffle: a buffer of `shuffle_buffer` records; each emitted record is drawn uniformly from
+// it (granary::Random seeded with `seed`). In whole-file mode the file list itself is also
+// shuffled with the seed first (one sample per file, a new order per epoch's seed).
+//
+// Errors. A corrupt record fails the pipeline with kCorruption naming the file and offset,
+// when the interleave reaches that shard; with skip_corrupt the record is counted and
+// skipped. Any other error (missing file, dead cluster) fails the pipeline too.
+//
+// Memory: each shard buffers at most shard_buffer_bytes (plus one read), and the prefetch
+// queue holds at most `prefetch` items.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/status.h"
+#include "python/src/connection.h"
+
+namespace granary::python {
+
+enum class LoaderSource : uint8_t {
+  kTFRecord,   // each file is a TFRecord shard
+  kWholeFile,  // each file is one sample
+};
+
+struct LoaderOptions {
+  std::vector<std::string> paths;
+  LoaderSource source = LoaderSource::kTFRecord;
+  uint32_t cycle_length = 1;
+  uint32_t num_parallel_reads = 1;
+  uint64_t shuffle_buffer = 0;  // 0: no shuffling of records
+  bool shuffle_files = false;   // shuffle the list of files first
+  uint64_t seed = 0;
+  uint32_t batch_size = 0;      // 0: items are single records
+  bool drop_remainder = false;
+  uint32_t prefetch = 64;       // items queued for the consumer
+  bool skip_corrupt = false;
+  uint64_t shard_buffer_bytes = 2 << 20;
+};
+
+// Limits of the options (STYLE.md 5).
+inline constexpr uint32_t kLoaderParallelReadsMax = 256;
+inline constexpr uint32_t kLoaderCycleLengthMax = 4096;
+inline constexpr uint64_t kLoaderShuffleBufferMax = 1 << 24;
+inline constexpr uint32_t kLoaderPrefetchMax = 1 << 16;
+inline constexpr uint32_t kLoaderBatchSizeMax = 1 << 20;
+
+class Loader {
+ public:
+  // Checks the options and starts the pipeline's fibers on the connection's loop.
+  static Result<std::unique_ptr<Loader>> Start(std::shared_ptr<Connection> connection,
+                                               LoaderOptions options);
+  // Stops the fibers (they unwind on the loop) and drops what is queued.
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Blocks until items are ready and moves up to `max_items` of them into `out` (each item a
+  // batch, or one record when unbatched). Returns ok with `out` empty at the end, or the
+  // pipeline's error. Any thread but the loop's.
+  Status Next(size_t max_items, std::vector<std::vector<std::string>>& out);
+  uint64_t corrupt_skipped() const;
+
+  struct Output;  // the queue between the loop and the consumer
+  struct State;   // the loop's side
+
+ private:
+  Loader(std::shared_ptr<Connection> connection, std::shared_ptr<Output> output,
+         std::shared_ptr<State> state);
+
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Output> output_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace granary::python

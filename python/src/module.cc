@@ -1,0 +1,568 @@
+// granary._granary: the C++ side of the Python package (python/granary/__init__.py wraps it).
+//
+// Every call that talks to the cluster releases the GIL and blocks on the connection's
+// loop thread (connection.h); errors become OSError with an errno, which Python turns into
+// the matching built-in subclass (FileNotFoundError, PermissionError, ...).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/client/file_system.h"
+#include "core/common/limits.h"
+#include "core/data/tfrecord.h"
+#include "python/src/connection.h"
+#include "python/src/loader.h"
+
+namespace py = pybind11;
+
+namespace granary::python {
+namespace {
+
+int ErrnoOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kNotFound: return ENOENT;
+    case StatusCode::kAlreadyExists: return EEXIST;
+    case StatusCode::kPermissionDenied: return EACCES;
+    case StatusCode::kNotADirectory: return ENOTDIR;
+    case StatusCode::kIsADirectory: return EISDIR;
+    case StatusCode::kDirectoryNotEmpty: return ENOTEMPTY;
+    case StatusCode::kNoSpace: return ENOSPC;
+    case StatusCode::kTimeout: return ETIMEDOUT;
+    case StatusCode::kUnavailable: return ECONNREFUSED;
+    case StatusCode::kNodeDown: return ESHUTDOWN;
+    case StatusCode::kNameTooLong:
+    case StatusCode::kPathTooLong: return ENAMETOOLONG;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kInvalidPath: return EINVAL;
+    case StatusCode::kLeaseConflict: return EBUSY;
+    case StatusCode::kUnimplemented: return ENOTSUP;
+    case StatusCode::kCancelled: return ECANCELED;
+    default: return EIO;
+  }
+}
+
+// Raises OSError(errno, message[, path]); Python picks the subclass from the errno.
+[[noreturn]] void Raise(const Status& status, const std::string& path = {}) {
+  assert(!status.ok());
+  py::object error;
+  if (path.empty()) {
+    error = py::reinterpret_steal<py::object>(PyObject_CallFunction(
+        PyExc_OSError, "is", ErrnoOf(status.code()), status.ToString().c_str()));
+  } else {
+    error = py::reinterpret_steal<py::object>(
+        PyObject_CallFunction(PyExc_OSError, "iss", ErrnoOf(status.code()),
+                              status.ToString().c_str(), path.c_str()));
+  }
+  if (!error) throw py::error_already_set();
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+  throw py::error_already_set();
+}
+
+template <typename T>
+T Check(Result<T> result, const std::string& path = {}) {
+  if (!result.ok()) Raise(result.status(), path);
+  return std::move(result).value();
+}
+void Check(const Status& status, const std::string& path = {}) {
+  if (!status.ok()) Raise(status, path);
+}
+
+py::dict StatusToDict(const proto::FileStatus& s, const std::string& path) {
+  py::dict d;
+  d["name"] = path;
+  const char* type = s.type() == proto::INODE_TYPE_DIRECTORY ? "directory"
+                     : s.type() == proto::INODE_TYPE_SYMLINK ? "symlink"
+                                                              : "file";
+  d["type"] = type;
+  d["size"] = s.length_bytes();
+  d["mode"] = s.mode();
+  d["owner"] = s.owner();
+  d["group"] = s.group();
+  d["mtime"] = static_cast<double>(s.mtime_ns()) / 1e9;
+  d["atime"] = static_cast<double>(s.atime_ns()) / 1e9;
+  d["replication"] = s.replication();
+  d["block_size"] = s.block_bytes();
+  d["inline"] = s.inline_data();
+  d["under_construction"] = s.under_construction();
+  d["blocks"] = s.block_count();
+  d["inode"] = s.inode_id();
+  return d;
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+// Hands `object` to the loop thread to be destroyed there (the loop may be using it), or
+// destroys it here when the loop is gone.
+template <typename T>
+void DestroyOnLoop(Connection& connection, std::shared_ptr<T>& object) {
+  if (object == nullptr) return;
+  std::shared_ptr<T> moved = std::move(object);
+  if (!connection.Post([moved] {})) moved.reset();
+}
+
+class Client;
+
+class RawReader {
+ public:
+  RawReader(std::shared_ptr<Connection> connection, std::shared_ptr<Reader> reader,
+            std::string path)
+      : connection_(std::move(connection)), reader_(std::move(reader)), path_(std::move(path)),
+        size_(reader_->Size()) {}
+  ~RawReader() { DestroyOnLoop(*connection_, reader_); }
+
+  // Reads up to len(buffer) bytes at the position into `buffer`.
+  size_t ReadInto(py::buffer buffer) {
+    py::buffer_info info = buffer.request(/*writable=*/true);
+    const size_t capacity = static_cast<size_t>(info.size * info.itemsize);
+    char* out = static_cast<char*>(info.ptr);
+    EnsureOpen();
+    if (position_ >= size_ || capacity == 0) return 0;
+    const uint64_t want = std::min<uint64_t>(capacity, size_ - position_);
+    std::shared_ptr<Reader> reader = reader_;
+    const uint64_t at = position_;
+    Result<std::string> data = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<std::string>([reader, at, want]() -> Result<std::string> {
+        if (reader->Tell() != at) GRANARY_RETURN_IF_ERROR(reader->Seek(at));
+        return reader->Read(want);
+      });
+    }();
+    const std::string bytes = Check(std::move(data), path_);
+    std::memcpy(out, bytes.data(), bytes.size());
+    position_ += bytes.size();
+    return bytes.size();
+  }
+
+  uint64_t Seek(int64_t offset, int whence) {
+    EnsureOpen();
+    int64_t base = whence == 0 ? 0 : whence == 1 ? static_cast<int64_t>(position_)
+                                                 : static_cast<int64_t>(size_);
+    if (whence < 0 || whence > 2) throw py::value_error("invalid whence");
+    const int64_t target = base + offset;
+    if (target < 0) throw py::value_error("negative seek position");
+    position_ = static_cast<uint64_t>(target);
+    return position_;
+  }
+
+  void Close() { DestroyOnLoop(*connection_, reader_); }
+  bool closed() const { return reader_ == nullptr; }
+  uint64_t tell() const { return position_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  void EnsureOpen() const {
+    if (reader_ == nullptr) throw py::value_error("I/O operation on closed file");
+  }
+
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Reader> reader_;
+  const std::string path_;
+  const uint64_t size_;
+  uint64_t position_ = 0;
+};
+
+class RawWriter {
+ public:
+  RawWriter(std::shared_ptr<Connection> connection, std::shared_ptr<Writer> writer,
+            std::string path)
+      : connection_(std::move(connection)), writer_(std::move(writer)), path_(std::move(path)) {}
+  ~RawWriter() {
+    // A writer dropped without close is abandoned: its lease lapses on the namenode.
+    DestroyOnLoop(*connection_, writer_);
+  }
+
+  size_t Write(py::buffer buffer) {
+    py::buffer_info info = buffer.request();
+    EnsureOpen();
+    const size_t bytes = static_cast<size_t>(info.size * info.itemsize);
+    std::shared_ptr<Writer> writer = writer_;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::string data(static_cast<const char*>(info.ptr), bytes);
+      status = connection_->CallStatus(
+          [writer, data = std::move(data)]() -> Status { return writer->Write(data); });
+    }
+    Check(status, path_);
+    position_ += bytes;
+    return bytes;
+  }
+
+  void Flush() {
+    EnsureOpen();
+    std::shared_ptr<Writer> writer = writer_;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = connection_->CallStatus([writer] { return writer->Flush(); });
+    }
+    Check(status, path_);
+  }
+
+  void Close() {
+    if (writer_ == nullptr) return;
+    std::shared_ptr<Writer> writer = std::move(writer_);
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = connection_->CallStatus([writer] { return writer->Close(); });
+    }
+    DestroyOnLoop(*connection_, writer);
+    Check(status, path_);
+  }
+  bool closed() const { return writer_ == nullptr; }
+  uint64_t tell() const { return position_; }
+
+ private:
+  void EnsureOpen() const {
+    if (writer_ == nullptr) throw py::value_error("I/O operation on closed file");
+  }
+
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Writer> writer_;
+  const std::string path_;
+  uint64_t position_ = 0;
+};
+
+// Frames records on the calling thread and sends them in 1 MiB writes.
+class PyTFRecordWriter {
+ public:
+  PyTFRecordWriter(std::shared_ptr<Connection> connection, std::shared_ptr<Writer> writer,
+                   std::string path)
+      : raw_(std::move(connection), std::move(writer), std::move(path)) {}
+
+  void Write(py::buffer record) {
+    py::buffer_info info = record.request();
+    if (raw_.closed()) throw py::value_error("write to a closed TFRecordWriter");
+    const size_t bytes = static_cast<size_t>(info.size * info.itemsize);
+    if (bytes > kTFRecordBytesMax) throw py::value_error("record too large");
+    AppendTFRecord(std::string_view(static_cast<const char*>(info.ptr), bytes), buffer_);
+    ++records_;
+    if (buffer_.size() >= kTFRecordWriteBufferBytes) Send();
+  }
+  void Flush() {
+    Send();
+    raw_.Flush();
+  }
+  void Close() {
+    if (raw_.closed()) return;
+    Send();
+    raw_.Close();
+  }
+  uint64_t records() const { return records_; }
+
+ private:
+  void Send() {
+    if (buffer_.empty()) return;
+    std::string pending;
+    pending.swap(buffer_);
+    raw_.Write(py::memoryview::from_memory(pending.data(), static_cast<ssize_t>(pending.size())));
+  }
+
+  RawWriter raw_;
+  std::string buffer_;
+  uint64_t records_ = 0;
+};
+
+class PyLoader {
+ public:
+  explicit PyLoader(std::unique_ptr<Loader> loader, bool batched)
+      : loader_(std::move(loader)), batched_(batched) {}
+
+  // Up to `max_items` items: bytes, or lists of bytes when batched. Empty at the end.
+  py::list Next(size_t max_items) {
+    if (loader_ == nullptr) return py::list();
+    std::vector<std::vector<std::string>> items;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = loader_->Next(max_items, items);
+    }
+    Check(status);
+    py::list out;
+    for (auto& item : items) {
+      if (!batched_) {
+        out.append(py::bytes(item.front()));
+      } else {
+        py::list batch;
+        for (auto& record : item) batch.append(py::bytes(record));
+        out.append(std::move(batch));
+      }
+    }
+    return out;
+  }
+  void Close() {
+    py::gil_scoped_release release;
+    loader_.reset();
+  }
+  uint64_t corrupt_skipped() const { return loader_ ? loader_->corrupt_skipped() : skipped_; }
+
+ private:
+  std::unique_ptr<Loader> loader_;
+  bool batched_;
+  uint64_t skipped_ = 0;
+};
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
+
+  template <typename T>
+  Result<T> Run(std::function<Result<T>(FileSystem&)> fn) {
+    Connection* connection = connection_.get();
+    py::gil_scoped_release release;
+    return connection_->Call<T>([connection, fn = std::move(fn)] { return fn(connection->fs()); });
+  }
+  Status RunStatus(std::function<Status(FileSystem&)> fn) {
+    Connection* connection = connection_.get();
+    py::gil_scoped_release release;
+    return connection_->CallStatus([connection, fn = std::move(fn)] { return fn(connection->fs()); });
+  }
+
+  py::dict Stat(const std::string& path) {
+    auto status = Check(Run<proto::FileStatus>([path](FileSystem& fs) { return fs.Stat(path); }),
+                        path);
+    return StatusToDict(status, path);
+  }
+
+  py::list List(const std::string& path) {
+    auto entries = Check(Run<std::vector<proto::FileStatus>>(
+                             [path](FileSystem& fs) { return fs.ListAll(path); }),
+                         path);
+    py::list out;
+    for (const auto& entry : entries) out.append(StatusToDict(entry, Join(path, entry.name())));
+    return out;
+  }
+
+  void Mkdir(const std::string& path, uint32_t mode, bool parents) {
+    Check(RunStatus([=](FileSystem& fs) { return fs.Mkdirs(path, mode, parents); }), path);
+  }
+  void Delete(const std::string& path, bool recursive) {
+    Check(RunStatus([=](FileSystem& fs) { return fs.Delete(path, recursive); }), path);
+  }
+  void Rename(const std::string& source, const std::string& destination) {
+    Check(RunStatus([=](FileSystem& fs) { return fs.Rename(source, destination); }), source);
+  }
+  void Chmod(const std::string& path, uint32_t mode) {
+    Check(RunStatus([=](FileSystem& fs) { return fs.SetPermission(path, mode); }), path);
+  }
+
+  py::bytes ReadFile(const std::string& path) {
+    std::string data =
+        Check(Run<std::string>([path](FileSystem& fs) { return fs.ReadFile(path); }), path);
+    return py::bytes(data);
+  }
+
+  void WriteFile(const std::string& path, py::buffer buffer, bool overwrite) {
+    py::buffer_info info = buffer.request();
+    std::string data(static_cast<const char*>(info.ptr),
+                     static_cast<size_t>(info.size * info.itemsize));
+    CreateOptions options;
+    options.overwrite = overwrite;
+    Check(RunStatus([path, data = std::move(data), options](FileSystem& fs) {
+            return fs.WriteFile(path, data, options);
+          }),
+          path);
+  }
+
+  RawReader* OpenReader(const std::string& path) {
+    auto reader = Check(Run<std::shared_ptr<Reader>>([path](FileSystem& fs)
+                                                         -> Result<std::shared_ptr<Reader>> {
+                          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
+                          if (reader->status().type() == proto::INODE_TYPE_DIRECTORY) {
+                            return Status(StatusCode::kIsADirectory, path);
+                          }
+                          return std::shared_ptr<Reader>(std::move(reader));
+                        }),
+                        path);
+    return new RawReader(connection_, std::move(reader), path);
+  }
+
+  // Opens `path` for writing. Checks what io.open checks up front (an existing directory,
+  // an existing file under `exclusive`, a missing or non-directory parent); the create
+  // itself reaches the namenode at close (or when the file outgrows the inline threshold).
+  std::shared_ptr<Writer> CreateWriter(const std::string& path, bool exclusive) {
+    return Check(
+        Run<std::shared_ptr<Writer>>([path, exclusive](FileSystem& fs)
+                                         -> Result<std::shared_ptr<Writer>> {
+          Result<proto::FileStatus> existing = fs.Stat(path);
+          if (existing.ok()) {
+            if (existing->type() == proto::INODE_TYPE_DIRECTORY) {
+              return Status(StatusCode::kIsADirectory, path);
+            }
+            if (exclusive) return Status(StatusCode::kAlreadyExists, path);
+          } else if (existing.code() != StatusCode::kNotFound) {
+            return existing.status();
+          }
+          const size_t slash = path.find_last_of('/');
+          const std::string parent = slash == 0 || slash == std::string::npos
+                                         ? std::string("/")
+                                         : path.substr(0, slash);
+          GRANARY_ASSIGN_OR_RETURN(proto::FileStatus parent_status, fs.Stat(parent));
+          if (parent_status.type() != proto::INODE_TYPE_DIRECTORY) {
+            return Status(StatusCode::kNotADirectory, parent);
+          }
+          CreateOptions options;
+          options.overwrite = !exclusive;
+          options.create_parents = false;
+          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Create(path, options));
+          return std::shared_ptr<Writer>(std::move(writer));
+        }),
+        path);
+  }
+
+  RawWriter* OpenWriter(const std::string& path, bool exclusive) {
+    return new RawWriter(connection_, CreateWriter(path, exclusive), path);
+  }
+  PyTFRecordWriter* OpenTFRecordWriter(const std::string& path) {
+    return new PyTFRecordWriter(connection_, CreateWriter(path, false), path);
+  }
+
+  PyLoader* StartLoader(std::vector<std::string> paths, bool whole_files, uint32_t cycle_length,
+                        uint32_t num_parallel_reads, uint64_t shuffle_buffer, bool shuffle_files,
+                        uint64_t seed, uint32_t batch_size, bool drop_remainder,
+                        uint32_t prefetch, bool skip_corrupt, uint64_t shard_buffer_bytes) {
+    LoaderOptions options;
+    options.paths = std::move(paths);
+    options.source = whole_files ? LoaderSource::kWholeFile : LoaderSource::kTFRecord;
+    options.cycle_length = cycle_length;
+    options.num_parallel_reads = num_parallel_reads;
+    options.shuffle_buffer = shuffle_buffer;
+    options.shuffle_files = shuffle_files;
+    options.seed = seed;
+    options.batch_size = batch_size;
+    options.drop_remainder = drop_remainder;
+    options.prefetch = prefetch;
+    options.skip_corrupt = skip_corrupt;
+    options.shard_buffer_bytes = shard_buffer_bytes;
+    auto loader = Loader::Start(connection_, std::move(options));
+    if (!loader.ok() && loader.code() == StatusCode::kInvalidArgument) {
+      throw py::value_error(loader.status().message());
+    }
+    return new PyLoader(Check(std::move(loader)), batch_size > 0);
+  }
+
+  py::dict Report() {
+    auto report = Check(Run<proto::ClusterReportReply>([](FileSystem& fs) { return fs.Report(); }));
+    py::dict d;
+    uint64_t live = 0;
+    for (const auto& dn : report.datanodes()) live += dn.live() ? 1 : 0;
+    d["datanodes"] = report.datanodes_size();
+    d["live_datanodes"] = live;
+    d["files"] = report.files();
+    d["directories"] = report.directories();
+    d["blocks"] = report.blocks();
+    d["under_replicated_blocks"] = report.under_replicated_blocks();
+    return d;
+  }
+
+  py::dict Defaults() {
+    auto defaults = Check(
+        Run<proto::ServerDefaultsReply>([](FileSystem& fs) { return fs.Defaults(); }));
+    py::dict d;
+    d["inline_threshold"] = defaults.inline_threshold_bytes();
+    d["block_size"] = defaults.block_bytes();
+    return d;
+  }
+
+  void Close() {
+    py::gil_scoped_release release;
+    connection_->Close();
+  }
+  bool closed() const { return connection_->closed(); }
+  std::string address() const { return connection_->options().namenode; }
+  std::string user() const { return user_; }
+  void set_user(std::string user) { user_ = std::move(user); }
+
+ private:
+  std::shared_ptr<Connection> connection_;
+  std::string user_;
+};
+
+Client* Connect(const std::string& address, const std::string& user,
+                std::vector<std::string> groups, double timeout_seconds, uint32_t attempts) {
+  ConnectOptions options;
+  options.namenode = address;
+  options.user = user;
+  options.groups = std::move(groups);
+  options.rpc_timeout_ms = static_cast<uint32_t>(timeout_seconds * 1000);
+  options.attempts = attempts;
+  Result<std::shared_ptr<Connection>> connection = [&] {
+    py::gil_scoped_release release;
+    return Connection::Open(options);
+  }();
+  auto* client = new Client(Check(std::move(connection)));
+  client->set_user(user);
+  return client;
+}
+
+py::bytes FrameTFRecord(py::buffer data) {
+  py::buffer_info info = data.request();
+  std::string out;
+  AppendTFRecord(std::string_view(static_cast<const char*>(info.ptr),
+                                  static_cast<size_t>(info.size * info.itemsize)),
+                 out);
+  return py::bytes(out);
+}
+
+}  // namespace
+}  // namespace granary::python
+
+PYBIND11_MODULE(_granary, m) {
+  using namespace granary::python;
+  m.doc() = "Granary's C++ client (use the granary package, not this module)";
+  py::class_<RawReader>(m, "RawReader")
+      .def("readinto", &RawReader::ReadInto)
+      .def("seek", &RawReader::Seek, py::arg("offset"), py::arg("whence") = 0)
+      .def("tell", &RawReader::tell)
+      .def("size", &RawReader::size)
+      .def("close", &RawReader::Close)
+      .def_property_readonly("closed", &RawReader::closed);
+  py::class_<RawWriter>(m, "RawWriter")
+      .def("write", &RawWriter::Write)
+      .def("flush", &RawWriter::Flush)
+      .def("tell", &RawWriter::tell)
+      .def("close", &RawWriter::Close)
+      .def_property_readonly("closed", &RawWriter::closed);
+  py::class_<PyTFRecordWriter>(m, "TFRecordWriter")
+      .def("write", &PyTFRecordWriter::Write)
+      .def("flush", &PyTFRecordWriter::Flush)
+      .def("close", &PyTFRecordWriter::Close)
+      .def_property_readonly("records", &PyTFRecordWriter::records);
+  py::class_<PyLoader>(m, "Loader")
+      .def("next", &PyLoader::Next, py::arg("max_items") = 256)
+      .def("close", &PyLoader::Close)
+      .def_property_readonly("corrupt_skipped", &PyLoader::corrupt_skipped);
+  py::class_<Client>(m, "Client")
+      .def("stat", &Client::Stat)
+      .def("list", &Client::List)
+      .def("mkdir", &Client::Mkdir, py::arg("path"), py::arg("mode") = 0,
+           py::arg("parents") = false)
+      .def("delete", &Client::Delete, py::arg("path"), py::arg("recursive") = false)
+      .def("rename", &Client::Rename)
+      .def("chmod", &Client::Chmod)
+      .def("read_file", &Client::ReadFile)
+      .def("write_file", &Client::WriteFile, py::arg("path"), py::arg("data"),
+           py::arg("overwrite") = true)
+      .def("open_reader", &Client::OpenReader)
+      .def("open_writer", &Client::OpenWriter, py::arg("path"), py::arg("exclusive") = false)
+      .def("open_tfrecord_writer", &Client::OpenTFRecordWriter)
+      .def("start_loader", &Client::StartLoader)
+      .def("report", &Client::Report)
+      .def("defaults", &Client::Defaults)
+      .def("close", &Client::Close)
+      .def_property_readonly("closed", &Client::closed)
+      .def_property_readonly("address", &Client::address);
+  m.def("connect", &Connect, py::arg("address"), py::arg("user") = "",
+        py::arg("groups") = std::vector<std::string>{}, py::arg("timeout") = 10.0,
+        py::arg("attempts") = 8);
+  m.def("frame_tfrecord", &FrameTFRecord);
+}
