@@ -238,6 +238,8 @@ struct ZmqTransport::Peer {
   // A connection attempt failed after the last success: calls fail at once.
   bool failed = false;
   std::string failure;
+  // kPermissionDenied when the peer refused our key (retrying cannot help), else kUnavailable.
+  StatusCode failure_code = StatusCode::kUnavailable;
   uint32_t in_flight = 0;
   std::vector<Waiter*> send_waiters;
   std::list<Peer*>::iterator lru;
@@ -530,6 +532,7 @@ void ZmqTransport::OnPeerMonitor(Peer& peer) {
       case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         peer.connected = true;
         peer.failed = false;
+        peer.failure_code = StatusCode::kUnavailable;
         break;
       case ZMQ_EVENT_DISCONNECTED:
         peer.connected = false;
@@ -538,16 +541,19 @@ void ZmqTransport::OnPeerMonitor(Peer& peer) {
         if (!peer.connected) {
           peer.failed = true;
           peer.failure = "connection to " + peer.address + " refused or unreachable";
+          peer.failure_code = StatusCode::kUnavailable;
         }
         break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         peer.failed = true;
         peer.failure = "CURVE handshake with " + peer.address + " refused (key not admitted)";
+        peer.failure_code = StatusCode::kPermissionDenied;
         break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
       case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         peer.failed = true;
         peer.failure = "handshake with " + peer.address + " failed";
+        peer.failure_code = StatusCode::kUnavailable;
         break;
       default:
         break;
@@ -579,7 +585,7 @@ Result<RpcReply> ZmqTransport::Call(const Address& to, RpcRequest request, Insta
   // Waits for a completed connection (ZMQ_IMMEDIATE) or room in the queue.
   for (;;) {
     if (peer->failed && !peer->connected) {
-      return finish(Status(StatusCode::kUnavailable, peer->failure));
+      return finish(Status(peer->failure_code, peer->failure));
     }
     const int sent =
         packed ? zmq_send(peer->dealer, packed_frame.data(), packed_frame.size(), ZMQ_DONTWAIT)

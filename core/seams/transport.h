@@ -8,6 +8,7 @@
 //   kTimeout     the deadline passed with no reply (the request may or may not have run);
 //   kUnavailable the peer cannot be reached at all (unknown address, refused at once);
 //   kNodeDown    the calling process itself crashed or is stopping;
+//   kPermissionDenied  the peer refused this process's credentials (CURVE key not admitted);
 //   kBadMessage  the reply could not be decoded;
 //   any other    the status the remote handler returned, code and message as sent.
 // Retrying is the caller's decision: only the first three mean "the request may not have run".
