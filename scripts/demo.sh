@@ -48,7 +48,7 @@ if diff -r "$work/dataset" "$work/back" >/dev/null; then
 else
   echo "  MISMATCH between what was put and what came back"; exit 1
 fi
-$bin/granary du -s /dataset
+$bin/granary du -s /dataset | sed "s/^/  bytes: /"
 $bin/granary report | sed 's/^/  /'
 $bin/granary fsck /dataset | tail -1 | sed 's/^/  /'
 $bin/granary-cluster stop "$work/cluster" >/dev/null
