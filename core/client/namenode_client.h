@@ -36,6 +36,10 @@ struct ClientOptions {
   bool sync_every_packet = false;
   // Bytes fetched per datanode read when reading sequentially.
   uint64_t read_ahead_bytes = 1 << 20;
+  // A read of a range splits into pieces of at most this many bytes (and at block
+  // boundaries), up to `read_parallelism` of them in flight at once.
+  uint64_t read_piece_bytes = 1 << 20;
+  uint32_t read_parallelism = 4;
   // Renew the lease when this long has passed without talking to the namenode.
   Duration lease_renew_interval = std::chrono::seconds(10);
   // How long Close waits for the last block to be reported before giving up.

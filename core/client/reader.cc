@@ -1,8 +1,11 @@
 #include "core/client/reader.h"
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "core/common/crc32c.h"
+#include "core/common/handoff.h"
 #include "core/common/limits.h"
 #include "core/rpc/router.h"
 #include "proto/datanode.pb.h"
@@ -48,26 +51,66 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
   if (offset >= size_) return std::string();
   length = std::min(length, size_ - offset);
   if (opened_.status().inline_data()) return inline_data_.substr(offset, length);
-  std::string out;
-  out.reserve(length);
-  while (length > 0) {
+  // The range in pieces: never across a block, never above the piece size.
+  struct Piece {
+    size_t block;
+    uint64_t in_block;
+    uint64_t length;
+  };
+  const ClientOptions& options = namenode_.options();
+  const uint64_t piece_max =
+      std::clamp<uint64_t>(options.read_piece_bytes, kChecksumChunkBytes, kReadRequestBytesMax);
+  std::vector<Piece> pieces;
+  for (uint64_t at = offset, left = length; left > 0;) {
     size_t index = 0;
     while (index < static_cast<size_t>(opened_.blocks_size())) {
-      const proto::LocatedBlock& b = opened_.blocks(index);
-      if (offset < b.offset_bytes() + b.block().length_bytes()) break;
+      const proto::LocatedBlock& b = opened_.blocks(static_cast<int>(index));
+      if (at < b.offset_bytes() + b.block().length_bytes()) break;
       ++index;
     }
     if (index == static_cast<size_t>(opened_.blocks_size())) {
       return Status(StatusCode::kCorruption, path_ + ": blocks end before the file does");
     }
-    const proto::LocatedBlock& block = opened_.blocks(index);
-    const uint64_t in_block = offset - block.offset_bytes();
-    const uint64_t want = std::min({length, block.block().length_bytes() - in_block,
-                                    kReadRequestBytesMax});
-    GRANARY_ASSIGN_OR_RETURN(std::string piece, ReadFromBlock(index, in_block, want));
-    out += piece;
-    offset += piece.size();
-    length -= piece.size();
+    const proto::LocatedBlock& block = opened_.blocks(static_cast<int>(index));
+    const uint64_t in_block = at - block.offset_bytes();
+    const uint64_t take = std::min({left, block.block().length_bytes() - in_block, piece_max});
+    pieces.push_back({index, in_block, take});
+    at += take;
+    left -= take;
+  }
+  std::string out;
+  out.reserve(length);
+  const size_t parallelism = std::max<uint32_t>(options.read_parallelism, 1);
+  for (size_t first = 0; first < pieces.size(); first += parallelism) {
+    const size_t last = std::min(pieces.size(), first + parallelism);
+    if (last - first == 1) {
+      GRANARY_ASSIGN_OR_RETURN(std::string piece, ReadFromBlock(pieces[first].block,
+                                                                 pieces[first].in_block,
+                                                                 pieces[first].length));
+      out += piece;
+      continue;
+    }
+    // Several pieces in flight at once, each on a fiber of its own; every one is waited for
+    // before this returns, so they never outlive the reader.
+    std::vector<std::unique_ptr<Handoff<Result<std::string>>>> results;
+    for (size_t i = first; i < last; ++i) {
+      results.push_back(std::make_unique<Handoff<Result<std::string>>>(
+          Status(StatusCode::kNodeDown, "read never started")));
+      namenode_.env().Spawn(
+          "read-piece", [this, piece = pieces[i], sender = results.back()->TakeSender()] {
+            sender->Set(ReadFromBlock(piece.block, piece.in_block, piece.length));
+          });
+    }
+    Status failed;
+    for (auto& result : results) {
+      Result<std::string> piece = result->Wait();
+      if (!piece.ok()) {
+        if (failed.ok()) failed = piece.status();
+        continue;
+      }
+      if (failed.ok()) out += *piece;
+    }
+    GRANARY_RETURN_IF_ERROR(failed);
   }
   return out;
 }
@@ -75,7 +118,10 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
 Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block,
                                           uint64_t length) {
   Status last_error(StatusCode::kUnavailable, "no replica of the block is known");
+  const uint64_t block_id = opened_.blocks(static_cast<int>(index)).block().block_id();
   for (int pass = 0; pass < 2; ++pass) {
+    // Another piece's refresh may have replaced the locations meanwhile.
+    if (index >= static_cast<size_t>(opened_.blocks_size())) break;
     const proto::LocatedBlock block = opened_.blocks(static_cast<int>(index));
     for (const proto::DatanodeInfo& replica : block.replicas()) {
       Result<std::string> piece = ReadFromReplica(block, replica, offset_in_block, length);
@@ -96,11 +142,7 @@ Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block
       if (static_cast<size_t>(opened_.blocks_size()) <= index) break;
     }
   }
-  return last_error.WithContext(path_ + " block " +
-                                std::to_string(opened_.blocks(static_cast<int>(std::min<size_t>(
-                                                   index, opened_.blocks_size() - 1)))
-                                                   .block()
-                                                   .block_id()));
+  return last_error.WithContext(path_ + " block " + std::to_string(block_id));
 }
 
 Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,

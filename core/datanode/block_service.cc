@@ -8,7 +8,7 @@
 
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
-#include "core/datanode/handoff.h"
+#include "core/common/handoff.h"
 
 namespace granary {
 namespace {
