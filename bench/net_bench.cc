@@ -21,6 +21,8 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "bench/plain_echo.h"
+
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
 
@@ -112,35 +114,10 @@ BENCHMARK(BM_ZmqTransportRoundTrips)->Arg(1)->Arg(64)->UseRealTime();
 // outstanding. No codec, no fibers, no request matching.
 void BM_PlainZmqEchoRoundTrips(benchmark::State& state) {
   const int in_flight = static_cast<int>(state.range(0));
-  // One context (one I/O thread) per side, as two processes would have.
-  zmq::context_t server_context;
+  // The server has its own context and thread (plain_echo.h), as another process would.
+  bench::PlainEchoServer echo;
+  const std::string& endpoint = echo.endpoint();
   zmq::context_t client_context;
-  zmq::socket_t router(server_context, zmq::socket_type::router);
-  router.set(zmq::sockopt::linger, 0);
-  router.bind("tcp://127.0.0.1:*");
-  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
-  std::atomic<bool> stop{false};
-  std::thread server([&] {
-    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
-    while (!stop.load()) {
-      zmq::poll(&item, 1, std::chrono::milliseconds(50));
-      for (;;) {
-        std::vector<zmq::message_t> frames;
-        zmq::message_t frame;
-        if (!router.recv(frame, zmq::recv_flags::dontwait)) break;
-        frames.push_back(std::move(frame));
-        while (frames.back().more()) {
-          zmq::message_t more;
-          (void)router.recv(more);
-          frames.push_back(std::move(more));
-        }
-        for (size_t i = 0; i < frames.size(); ++i) {
-          router.send(frames[i],
-                      i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-        }
-      }
-    }
-  });
   zmq::socket_t dealer(client_context, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
   dealer.connect(endpoint);
@@ -160,8 +137,6 @@ void BM_PlainZmqEchoRoundTrips(benchmark::State& state) {
       }
     }
   }
-  stop.store(true);
-  server.join();
   state.SetItemsProcessed(state.iterations() * kCallsPerIteration);
 }
 BENCHMARK(BM_PlainZmqEchoRoundTrips)->Arg(1)->Arg(64)->UseRealTime();

@@ -177,24 +177,12 @@ int main(int argc, char** argv) {
   }
 
   granary::net::StopOnSignals(env);
-  const Status status = env.RunMain([&]() -> Status {
-    granary::Datanode datanode(env, **transport, **disk, options);
-    auto alive = std::make_shared<bool>(true);
-    env.Spawn("observer", [&env, &datanode, alive] {
-      Observer observer(datanode);
-      for (;;) {
-        if (!env.SleepFor(milliseconds(250)).ok() || !*alive) return;
-        observer.Check();
-      }
-    });
-    Status run = datanode.Run();
-    *alive = false;
-    if (run.code() == StatusCode::kNodeDown) {
-      LogInfo("stopping");
-      return Status::Ok();
-    }
-    return run;
-  });
+  const Status status = granary::tools::ServeUntilStopped(
+      env, [&] { return std::make_unique<granary::Datanode>(env, **transport, **disk, options); },
+      [](granary::Datanode& server) {
+        auto observer = std::make_shared<Observer>(server);
+        return [observer] { observer->Check(); };
+      });
   transport->reset();
   disk->reset();
   if (!status.ok()) {

@@ -223,24 +223,12 @@ int main(int argc, char** argv) {
   }
 
   granary::net::StopOnSignals(env);
-  const Status status = env.RunMain([&]() -> Status {
-    granary::Namenode namenode(env, **transport, **store, options);
-    auto alive = std::make_shared<bool>(true);
-    env.Spawn("observer", [&env, &namenode, alive] {
-      Observer observer(namenode);
-      for (;;) {
-        if (!env.SleepFor(milliseconds(250)).ok() || !*alive) return;
-        observer.Check(env);
-      }
-    });
-    Status run = namenode.Run();
-    *alive = false;
-    if (run.code() == StatusCode::kNodeDown) {
-      LogInfo("stopping");
-      return Status::Ok();
-    }
-    return run;
-  });
+  const Status status = granary::tools::ServeUntilStopped(
+      env, [&] { return std::make_unique<granary::Namenode>(env, **transport, **store, options); },
+      [&env](granary::Namenode& server) {
+        auto observer = std::make_shared<Observer>(server);
+        return [observer, &env] { observer->Check(env); };
+      });
   transport->reset();
   store->reset();
   if (!status.ok()) {

@@ -1,42 +1,17 @@
 #include "tools/common/client_session.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
+#include "net/local_user.h"
 #include "net/zmq_transport.h"
 #include "tools/common/curve_keys.h"
 #include "tools/common/tool_util.h"
 
 namespace granary::tools {
-
-std::string DefaultUser() {
-  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
-  if (const passwd* entry = getpwuid(getuid()); entry != nullptr) return entry->pw_name;
-  return "nobody";
-}
-
-std::vector<std::string> LocalGroups(const std::string& user) {
-  const passwd* entry = getpwnam(user.c_str());
-  if (entry == nullptr) return {};
-  int count = 64;
-  std::vector<gid_t> ids(count);
-  if (getgrouplist(user.c_str(), entry->pw_gid, ids.data(), &count) < 0) {
-    ids.resize(count);
-    if (getgrouplist(user.c_str(), entry->pw_gid, ids.data(), &count) < 0) return {};
-  }
-  ids.resize(count);
-  std::vector<std::string> names;
-  for (gid_t id : ids) {
-    if (const group* g = getgrgid(id); g != nullptr) names.emplace_back(g->gr_name);
-    if (names.size() >= 64) break;  // the namenode admits at most kGroupsPerUserMax
-  }
-  return names;
-}
 
 int RunClient(const ClientConfig& config,
               const std::function<int(net::RealEnv& env, FileSystem& fs)>& body) {

@@ -9,6 +9,7 @@
 
 #include "core/client/file_system.h"
 #include "core/common/time.h"
+#include "net/local_user.h"
 #include "net/real_env.h"
 
 namespace granary::tools {
@@ -24,10 +25,8 @@ struct ClientConfig {
   std::string program = "granary";  // names the client in lease holders
 };
 
-// The user running this process: $USER, else the password database's name, else "nobody".
-std::string DefaultUser();
-// The names of the local groups of `user` (empty when the user is unknown here).
-std::vector<std::string> LocalGroups(const std::string& user);
+using net::DefaultUser;
+using net::LocalGroups;
 
 // Runs `body` on the main fiber of a fresh client runtime and returns its exit code. A
 // runtime that cannot be built (bad keys) prints one line "<program>: <reason>" and gives 1.

@@ -10,6 +10,7 @@
 #include "core/common/status.h"
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
+#include "tools/common/log.h"
 
 namespace granary::tools {
 
@@ -48,5 +49,30 @@ std::string LocalAddressToward(const std::string& address);
 
 // True when `text` is "host:port" with a port in 1..65535.
 bool IsHostPort(const std::string& text);
+
+// Runs the server that `make()` builds (a unique_ptr to something with Status Run()) on the
+// env's main fiber until SIGTERM or SIGINT, and beside it, every 250 ms, the check that
+// `watch(server)` returns (it logs changes of state). A stop by signal (kNodeDown) is a clean
+// stop: ok. Call StopOnSignals(env) first.
+template <typename Make, typename Watch>
+Status ServeUntilStopped(net::RealEnv& env, Make make, Watch watch) {
+  return env.RunMain([&]() -> Status {
+    auto server = make();
+    auto alive = std::make_shared<bool>(true);
+    env.Spawn("observer", [&env, check = watch(*server), alive]() mutable {
+      for (;;) {
+        if (!env.SleepFor(std::chrono::milliseconds(250)).ok() || !*alive) return;
+        check();
+      }
+    });
+    Status run = server->Run();
+    *alive = false;
+    if (run.code() == StatusCode::kNodeDown) {
+      LogInfo("stopping");
+      return Status::Ok();
+    }
+    return run;
+  });
+}
 
 }  // namespace granary::tools
