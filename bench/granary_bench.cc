@@ -47,8 +47,26 @@
 //     "datanode_us_per_mib": {"write": .., "read": ..},
 //         microseconds per MiB of a sequential single-client write (replication 3, the
 //         whole pipeline) and read, i.e. 2^20 / throughput;
-//     "inline_threshold_bytes": the threshold of the cluster measured
+//     "inline_threshold_bytes": the threshold of the cluster measured,
+//   and, when the bench started its own two clusters ("format": "granary-calibration/2"):
+//     "rpc_cpu_us_per_call": CPU of one empty-handler RPC, one in flight, both ends (they are
+//         threads of the bench);
+//     "cpu_us_per_op": {"create_inline"|"stat_inline"|"open_inline"|"create_blocks"|
+//         "stat_blocks"|"open_blocks": {"client": .., "namenode": .., "datanodes": ..}}:
+//         CPU per operation, one client, of the bench, the namenode and all datanodes
+//         together (process CPU of all their threads, bench/process_cpu.h), on the inline
+//         cluster and on the blocks one; "open" is an open and a whole read;
+//     "latency_us": the same operations' mean latencies;
+//     "file_bytes": their file size;
+//     "cpu_us_per_mib": {"write"|"read": {"client", "namenode", "datanodes"}}: CPU per MiB
+//         of the large file (replication 3), "large_file_bytes" its size;
+//     "sync_us": the latency of a 4 KiB append and fdatasync in the bench directory (the
+//         mean of the medians of 50 before the calibrated phases and 50 after them);
+//     "dir_sync_us": the same for fsync of the directory after creating a file in it;
+//     "main_thread_share": {"client", "namenode", "datanodes"}: the share of each class's CPU
+//         in those phases that its processes' main threads (where the fibers run) spent
 //   }
+// sim/scenario.cc (ApplyCalibration) says how the simulator turns these into its costs.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -76,6 +94,7 @@
 #include <zmq.hpp>
 
 #include "bench/plain_echo.h"
+#include "bench/process_cpu.h"
 
 #include "core/client/file_system.h"
 #include "net/real_env.h"
@@ -278,13 +297,18 @@ struct SmallFileTimes {
   double stat_s = 0;
   double read_s = 0;
   double list_s = 0;  // kListCalls pages (measured only when asked)
+  // CPU each phase took in the client, the namenode and the datanodes (when measured).
+  CpuSample create_cpu, stat_cpu, read_cpu;
   Errors errors;
 };
 
+// `cluster_dir`: the granary-cluster directory whose processes' CPU is measured, or empty.
 Result<SmallFileTimes> MeasureSmallFiles(const Flags& flags, const std::string& namenode,
                                          const std::string& dir, uint64_t file_bytes,
-                                         uint32_t clients, bool with_list) {
+                                         uint32_t clients, bool with_list,
+                                         const std::string& cluster_dir) {
   SmallFileTimes times;
+  const ClusterCpu cpu(cluster_dir);
   const std::string data(file_bytes, 'g');
   const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
     std::vector<std::unique_ptr<FileSystem>> fs;
@@ -294,15 +318,20 @@ Result<SmallFileTimes> MeasureSmallFiles(const Flags& flags, const std::string& 
     }
     GRANARY_RETURN_IF_ERROR(fs[0]->Mkdirs(dir, 0755, true));
     auto path = [&](uint32_t i) { return dir + "/f" + std::to_string(i); };
-    auto each = [&](const std::function<Status(FileSystem&, uint32_t)>& op) {
-      return RunConcurrently(env, clients, [&](uint32_t k) {
+    auto each = [&](CpuSample* used, const std::function<Status(FileSystem&, uint32_t)>& op) {
+      const CpuSample before = cpu.Now();
+      const double seconds = RunConcurrently(env, clients, [&](uint32_t k) {
         for (uint32_t i = k; i < flags.files; i += clients) times.errors.Add(op(*fs[k], i));
       });
+      *used = cpu.Now() - before;
+      return seconds;
     };
-    times.create_s = each(
-        [&](FileSystem& f, uint32_t i) { return f.WriteFile(path(i), data, CreateOptions{}); });
-    times.stat_s = each([&](FileSystem& f, uint32_t i) { return f.Stat(path(i)).status(); });
-    times.read_s = each([&](FileSystem& f, uint32_t i) -> Status {
+    times.create_s = each(&times.create_cpu, [&](FileSystem& f, uint32_t i) {
+      return f.WriteFile(path(i), data, CreateOptions{});
+    });
+    times.stat_s =
+        each(&times.stat_cpu, [&](FileSystem& f, uint32_t i) { return f.Stat(path(i)).status(); });
+    times.read_s = each(&times.read_cpu, [&](FileSystem& f, uint32_t i) -> Status {
       Result<std::string> read = f.ReadFile(path(i));
       if (!read.ok()) return read.status();
       if (read->size() != file_bytes) return Status(StatusCode::kInternal, "short read");
@@ -331,11 +360,13 @@ struct LargeFileTimes {
   double write_s = 0;
   double read_s = 0;
   uint64_t read_bytes = 0;
+  CpuSample write_cpu, read_cpu;
 };
 
 Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& namenode,
-                                        const std::string& path) {
+                                        const std::string& path, const std::string& cluster_dir) {
   LargeFileTimes times;
+  const ClusterCpu cpu(cluster_dir);
   std::string chunk(kLargeChunkBytes, '\0');
   for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>((i * 131) >> 7);
   const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
@@ -343,6 +374,7 @@ Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& n
     CreateOptions options;
     options.replication = 3;
     options.overwrite = true;
+    CpuSample before = cpu.Now();
     Clock::time_point start = Clock::now();
     GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Create(path, options));
     for (uint64_t written = 0; written < flags.large_bytes;) {
@@ -352,6 +384,8 @@ Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& n
     }
     GRANARY_RETURN_IF_ERROR(writer->Close());
     times.write_s = SecondsSince(start);
+    times.write_cpu = cpu.Now() - before;
+    before = cpu.Now();
     start = Clock::now();
     GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
     for (;;) {
@@ -360,6 +394,7 @@ Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& n
       times.read_bytes += bytes.size();
     }
     times.read_s = SecondsSince(start);
+    times.read_cpu = cpu.Now() - before;
     if (times.read_bytes != flags.large_bytes) {
       return Status(StatusCode::kInternal, "read " + std::to_string(times.read_bytes) +
                                                " bytes of " + std::to_string(flags.large_bytes));
@@ -605,10 +640,14 @@ int Run(Flags& flags) {
     const double echo = Median(echo_rounds);
     // One in flight: the round-trip latency the calibration subtracts.
     const uint32_t serial_calls = std::max<uint32_t>(100, flags.rpc_calls / 20);
+    const double cpu_before = SelfCpuSeconds();
     auto [serial_rate, serial_failures] = OurRpcPerSecond(1, serial_calls);
+    // Both ends (and both ZeroMQ contexts) are threads of this process.
+    const double rpc_cpu_us = (SelfCpuSeconds() - cpu_before) * 1e6 / serial_calls;
     failures += serial_failures;
     const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
     calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
+    calibration["rpc_cpu_us_per_call"] = Round(rpc_cpu_us, 2);
     Print(json{{"bench", "rpc"},
                {"in_flight", kRpcInFlight},
                {"calls", flags.rpc_calls},
@@ -668,6 +707,12 @@ int Run(Flags& flags) {
   }
   const bool compare_inline = clusters.size() == 2;
 
+  // The file system's sync latency moves with the machine's other work: probed before the
+  // calibrated phases and after them, and the two medians averaged.
+  const double sync_before_us = compare_inline ? SyncLatencyMicros(flags.dir, 50) : -1;
+  const double dir_sync_before_us = compare_inline ? DirectorySyncLatencyMicros(flags.dir) : -1;
+  CpuSample calibration_cpu;  // every calibrated phase, for the main threads' shares
+
   // Small files: (size, clients) for each cluster.
   json results = json::object();  // "<inline>/<size>/<clients>" -> line
   const std::string run_id = std::to_string(getpid());
@@ -677,10 +722,13 @@ int Run(Flags& flags) {
     for (const uint64_t size : flags.sizes) {
       for (const uint32_t clients : flags.clients) {
         const bool calibrating = c == 0 && clients == 1 && size == flags.sizes.front();
+        const bool cpu_calibrating =
+            compare_inline && clients == 1 && size == flags.sizes.front();
         const std::string dir =
             "/granary-bench-" + run_id + "/" + std::to_string(size) + "-" + std::to_string(clients);
         Result<SmallFileTimes> times =
-            MeasureSmallFiles(flags, cluster.address, dir, size, clients, calibrating);
+            MeasureSmallFiles(flags, cluster.address, dir, size, clients, calibrating,
+                              compare_inline ? cluster.dir : std::string());
         json line{{"bench", "small_files"},
                   {"inline", compare_inline ? json(c == 0) : json(nullptr)},
                   {"inline_threshold_bytes",
@@ -715,6 +763,24 @@ int Run(Flags& flags) {
             calibration["namenode_service_us"] = service;
             calibration["inline_threshold_bytes"] = cluster.inline_threshold;
           }
+          if (cpu_calibrating) {
+            const std::string suffix = c == 0 ? "_inline" : "_blocks";
+            const double files = flags.files;
+            const std::pair<const char*, std::pair<double, const CpuSample*>> phases[] = {
+                {"create", {times->create_s, &times->create_cpu}},
+                {"stat", {times->stat_s, &times->stat_cpu}},
+                {"open", {times->read_s, &times->read_cpu}}};
+            for (const auto& [op, measured] : phases) {
+              const CpuSample& used = *measured.second;
+              calibration_cpu += used;
+              calibration["cpu_us_per_op"][op + suffix] = {
+                  {"client", Round(used.client * 1e6 / files, 2)},
+                  {"namenode", Round(used.namenode * 1e6 / files, 2)},
+                  {"datanodes", Round(used.datanodes * 1e6 / files, 2)}};
+              calibration["latency_us"][op + suffix] = Round(measured.first * 1e6 / files, 2);
+            }
+            calibration["file_bytes"] = size;
+          }
         }
         Print(line);
         results[inline_name + "/" + std::to_string(size) + "/" + std::to_string(clients)] = line;
@@ -743,7 +809,8 @@ int Run(Flags& flags) {
   // One large file, replication 3, on the first cluster.
   {
     Result<LargeFileTimes> times =
-        MeasureLargeFile(flags, clusters[0].address, "/granary-bench-" + run_id + "/large");
+        MeasureLargeFile(flags, clusters[0].address, "/granary-bench-" + run_id + "/large",
+                         compare_inline ? clusters[0].dir : std::string());
     json line{{"bench", "large_file"}, {"bytes", flags.large_bytes}, {"replication", 3}};
     if (!times.ok()) {
       line["error"] = times.status().ToString();
@@ -762,6 +829,38 @@ int Run(Flags& flags) {
       const double mib = static_cast<double>(flags.large_bytes) / (1 << 20);
       calibration["datanode_us_per_mib"] = {{"write", Round(times->write_s * 1e6 / mib, 1)},
                                             {"read", Round(times->read_s * 1e6 / mib, 1)}};
+      if (compare_inline) {
+        for (const auto& [op, used] : {std::pair<const char*, const CpuSample*>{
+                                           "write", &times->write_cpu},
+                                       {"read", &times->read_cpu}}) {
+          calibration_cpu += *used;
+          calibration["cpu_us_per_mib"][op] = {{"client", Round(used->client * 1e6 / mib, 2)},
+                                               {"namenode", Round(used->namenode * 1e6 / mib, 2)},
+                                               {"datanodes", Round(used->datanodes * 1e6 / mib, 2)}};
+        }
+        calibration["large_file_bytes"] = flags.large_bytes;
+      }
+    }
+  }
+
+  // The sync latency of the file system the clusters live on (a RocksDB commit and a block
+  // file's sync each wait for one).
+  if (compare_inline) {
+    const double sync_after_us = SyncLatencyMicros(flags.dir, 50);
+    if (sync_before_us >= 0 && sync_after_us >= 0 && calibration.contains("cpu_us_per_op") &&
+        calibration.contains("cpu_us_per_mib")) {
+      calibration["sync_us"] = Round((sync_before_us + sync_after_us) / 2, 1);
+      calibration["sync_us_before_after"] = {Round(sync_before_us, 1), Round(sync_after_us, 1)};
+      const double dir_sync_after_us = DirectorySyncLatencyMicros(flags.dir);
+      if (dir_sync_before_us >= 0 && dir_sync_after_us >= 0) {
+        calibration["dir_sync_us"] = Round((dir_sync_before_us + dir_sync_after_us) / 2, 1);
+      }
+      const CpuSample& c = calibration_cpu;
+      auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
+      calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},
+                                          {"namenode", share(c.namenode_main, c.namenode)},
+                                          {"datanodes", share(c.datanodes_main, c.datanodes)}};
+      calibration["format"] = "granary-calibration/2";
     }
   }
 

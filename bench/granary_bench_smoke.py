@@ -59,6 +59,18 @@ def main():
         assert op in calib["namenode_service_us"], op
     for op in ["write", "read"]:
         assert op in calib["datanode_us_per_mib"], op
+    # The CPU measurements the simulator's fit needs (sim/calibration.h): every process that
+    # took part in an operation used some CPU for it.
+    assert calib["format"] == "granary-calibration/2", calib["format"]
+    ops = calib["cpu_us_per_op"]
+    for op in ["create_inline", "stat_inline", "open_inline", "create_blocks", "open_blocks"]:
+        assert ops[op]["client"] > 0 and ops[op]["namenode"] > 0, (op, ops[op])
+    assert ops["create_blocks"]["datanodes"] > 0 and ops["open_blocks"]["datanodes"] > 0, ops
+    for op in ["write", "read"]:
+        assert calib["cpu_us_per_mib"][op]["datanodes"] > 0, calib["cpu_us_per_mib"]
+    for cls in ["client", "namenode", "datanodes"]:
+        assert 0 < calib["main_thread_share"][cls] <= 1, calib["main_thread_share"]
+    assert calib["sync_us"] > 0 and calib["dir_sync_us"] > 0 and calib["rpc_cpu_us_per_call"] > 0
     print("granary-bench smoke: ok")
 
 

@@ -37,6 +37,21 @@ DiskProfile NvmeProfile() {
   return p;
 }
 
+// Reads served from a warm page cache and buffered writes (the real cluster of one test
+// machine, whose data fits in memory): memory-copy speed, a few microseconds each. Syncs still
+// reach the device; 1 ms is a placeholder that a measured figure (cluster.datanode.disk_sync_us)
+// should replace.
+DiskProfile PageCacheProfile() {
+  DiskProfile p;
+  p.read_latency = 2us;
+  p.write_latency = 2us;
+  p.sync_latency = 1ms;
+  p.bandwidth_bytes_per_second = 8e9;
+  p.queue_depth = 128;
+  p.capacity_bytes = 1ull << 40;
+  return p;
+}
+
 bool DiskProfileByName(std::string_view name, DiskProfile* profile) {
   if (name == "hdd") {
     *profile = HddProfile();
@@ -44,6 +59,8 @@ bool DiskProfileByName(std::string_view name, DiskProfile* profile) {
     *profile = SataSsdProfile();
   } else if (name == "nvme") {
     *profile = NvmeProfile();
+  } else if (name == "page_cache") {
+    *profile = PageCacheProfile();
   } else {
     return false;
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "core/common/time.h"
@@ -27,6 +28,9 @@ struct DiskProfile {
   Duration read_latency = 100us;
   Duration write_latency = 30us;
   Duration sync_latency = 1ms;
+  // A directory's sync after a create, rename or remove (a journal commit of names only),
+  // when it differs from a file's.
+  std::optional<Duration> directory_sync_latency;
   double bandwidth_bytes_per_second = 500e6;
   // Operations in service at once; further ones queue FIFO.
   uint32_t queue_depth = 32;
@@ -43,7 +47,8 @@ struct DiskProfile {
 DiskProfile HddProfile();
 DiskProfile SataSsdProfile();
 DiskProfile NvmeProfile();
-// "hdd", "ssd", "nvme"; false for any other name.
+DiskProfile PageCacheProfile();
+// "hdd", "ssd", "nvme", "page_cache"; false for any other name.
 bool DiskProfileByName(std::string_view name, DiskProfile* profile);
 
 struct MetaStoreProfile {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/common/limits.h"
+#include "sim/calibration.h"
 #include "sim/profiles.h"
 
 namespace granary::sim {
@@ -102,6 +103,11 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
   if (doc.is_discarded() || !doc.is_object()) {
     return Invalid("system.calibration", "not a JSON object");
   }
+  // CPU measured per operation and class (sim/calibration.h); the fields of format 1 that
+  // such a file also carries (latencies less a round trip) are then ignored.
+  if (doc.value("format", "") == "granary-calibration/2") {
+    return ApplyMeasuredCalibration(scenario, json_text);
+  }
   auto number = [&](const nlohmann::json& section, const char* section_name, const char* key,
                     auto has, auto set) -> Status {
     if (!section.contains(key)) return Status::Ok();
@@ -189,6 +195,20 @@ Status ValidateScenario(const proto::Scenario& s) {
       {"cluster.client", &c.client()}};
   for (const auto& [name, node] : classes) {
     if (node->cores() > 4096) return Invalid(std::string(name) + ".cores", "must be 0..4096");
+    if (node->rpc_cpu_us() < 0) return Invalid(std::string(name) + ".rpc_cpu_us", "must be >= 0");
+    if (node->rpc_cpu_us_per_mib() < 0) {
+      return Invalid(std::string(name) + ".rpc_cpu_us_per_mib", "must be >= 0");
+    }
+    if (node->disk_sync_us() < 0) {
+      return Invalid(std::string(name) + ".disk_sync_us", "must be >= 0");
+    }
+    if (node->disk_dir_sync_us() < 0) {
+      return Invalid(std::string(name) + ".disk_dir_sync_us", "must be >= 0");
+    }
+    if (node->has_main_thread_share() &&
+        !(node->main_thread_share() > 0 && node->main_thread_share() <= 1)) {
+      return Invalid(std::string(name) + ".main_thread_share", "must be in (0, 1]");
+    }
     if (!(node->nic_gbps() > 0) || node->nic_gbps() > 10000) {
       return Invalid(std::string(name) + ".nic_gbps", "must be in (0, 10000]");
     }
@@ -196,11 +216,12 @@ Status ValidateScenario(const proto::Scenario& s) {
   DiskProfile disk;
   if (!DiskProfileByName(c.datanode().disk(), &disk)) {
     return Invalid("cluster.datanode.disk",
-                   "must be hdd, ssd or nvme, not '" + c.datanode().disk() + "'");
+                   "must be hdd, ssd, nvme or page_cache, not '" + c.datanode().disk() + "'");
   }
   if (c.meta_store().read_us() < 0) return Invalid("cluster.meta_store.read_us", "must be >= 0");
   if (c.meta_store().write_us() < 0) return Invalid("cluster.meta_store.write_us", "must be >= 0");
   if (c.link_latency_us() < 0) return Invalid("cluster.link_latency_us", "must be >= 0");
+  if (c.shared_host_cores() > 4096) return Invalid("cluster.shared_host_cores", "must be 0..4096");
   if (c.link_jitter_us() < 0) return Invalid("cluster.link_jitter_us", "must be >= 0");
 
   const proto::SystemSpec& y = s.system();
@@ -224,18 +245,31 @@ Status ValidateScenario(const proto::Scenario& s) {
   if (y.block_report_us_per_block() < 0) {
     return Invalid("system.block_report_us_per_block", "must be >= 0");
   }
-  const Message& costs = y.namenode_costs();
-  for (int i = 0; i < costs.GetDescriptor()->field_count(); ++i) {
-    const FieldDescriptor* f = costs.GetDescriptor()->field(i);
-    if (costs.GetReflection()->GetDouble(costs, f) < 0) {
-      return Invalid("system.namenode_costs." + f->name(), "must be >= 0");
+  for (const auto& [name, costs] : {std::pair<std::string, const Message*>{
+                                        "system.namenode_costs.", &y.namenode_costs()},
+                                    {"system.client_costs.", &y.client_costs()}}) {
+    for (int i = 0; i < costs->GetDescriptor()->field_count(); ++i) {
+      const FieldDescriptor* f = costs->GetDescriptor()->field(i);
+      if (costs->GetReflection()->GetDouble(*costs, f) < 0) {
+        return Invalid(name + f->name(), "must be >= 0");
+      }
     }
   }
   if (y.datanode_costs().write_us_per_mib() <= 0) {
     return Invalid("system.datanode_costs.write_us_per_mib", "must be > 0");
   }
-  if (y.datanode_costs().read_us_per_mib() < 0) {
-    return Invalid("system.datanode_costs.read_us_per_mib", "must be >= 0");
+  if (y.datanode_costs().replica_us() < 0) {
+    return Invalid("system.datanode_costs.replica_us", "must be >= 0");
+  }
+  if (y.datanode_costs().read_us_per_mib() <= 0) {
+    return Invalid("system.datanode_costs.read_us_per_mib", "must be > 0");
+  }
+  for (const auto& [name, bytes] :
+       {std::pair<const char*, uint64_t>{"system.client_packet_bytes", y.client_packet_bytes()},
+        {"system.client_read_ahead_bytes", y.client_read_ahead_bytes()}}) {
+    if (bytes % kChecksumChunkBytes != 0 || bytes > kDatanodePacketBytesMax) {
+      return Invalid(name, "must be 0 or a multiple of 64 KiB up to the packet maximum");
+    }
   }
   if (!(y.heartbeat_interval_s() > 0)) return Invalid("system.heartbeat_interval_s", "must be > 0");
   if (y.datanode_dead_after_s() <= y.heartbeat_interval_s()) {

@@ -72,6 +72,44 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   o.client_nic.bandwidth_bits_per_second = c.client().nic_gbps() * 1e9;
   o.namenode_meta_store.read_latency = Micros(c.meta_store().read_us());
   o.namenode_meta_store.write_latency = Micros(c.meta_store().write_us());
+  if (c.datanode().has_disk_sync_us()) {
+    o.datanode_disk.sync_latency = Micros(c.datanode().disk_sync_us());
+  }
+  if (c.datanode().has_disk_dir_sync_us()) {
+    o.datanode_disk.directory_sync_latency = Micros(c.datanode().disk_dir_sync_us());
+  }
+  auto rpc_cpu = [](const proto::NodeClass& node) {
+    RpcCpuCost cost;
+    cost.per_message = Micros(node.rpc_cpu_us());
+    cost.ns_per_byte = node.rpc_cpu_us_per_mib() * 1e3 / (1 << 20);
+    return cost;
+  };
+  o.namenode_rpc_cpu = rpc_cpu(c.namenode());
+  o.datanode_rpc_cpu = rpc_cpu(c.datanode());
+  o.client_rpc_cpu = rpc_cpu(c.client());
+  const proto::ClientCosts& cc = y.client_costs();
+  auto client_call = [&](const char* method, bool has, double us) {
+    if (has) o.client_rpc_cpu.per_call[method] = Micros(us);
+  };
+  client_call("nn.Create", cc.has_create_us(), cc.create_us());
+  client_call("nn.Open", cc.has_open_us(), cc.open_us());
+  client_call("nn.Stat", cc.has_stat_us(), cc.stat_us());
+  client_call("dn.WriteBlock", cc.has_write_block_us(), cc.write_block_us());
+  client_call("dn.ReadBlock", cc.has_read_block_us(), cc.read_block_us());
+  o.client_rpc_cpu.per_call_default = Micros(cc.call_us());
+  const double ns_per_mib = 1e3 / (1 << 20);
+  if (cc.has_write_us_per_mib()) {
+    o.client_rpc_cpu.ns_per_byte_sent_by_call["dn.WriteBlock"] = cc.write_us_per_mib() * ns_per_mib;
+  }
+  if (cc.has_read_us_per_mib()) {
+    o.client_rpc_cpu.ns_per_byte_received_by_call["dn.ReadBlock"] = cc.read_us_per_mib() * ns_per_mib;
+  }
+  o.shared_host_cores = c.shared_host_cores();
+  o.namenode_main_thread_share = c.namenode().has_main_thread_share() ? c.namenode().main_thread_share() : 1;
+  o.datanode_main_thread_share = c.datanode().has_main_thread_share() ? c.datanode().main_thread_share() : 1;
+  o.client_main_thread_share = c.client().has_main_thread_share() ? c.client().main_thread_share() : 1;
+  o.client_packet_bytes = y.client_packet_bytes();
+  o.client_read_ahead_bytes = y.client_read_ahead_bytes();
 
   NamenodeOptions& n = o.namenode;
   n.ns.inline_threshold_bytes = y.inline_threshold_bytes();
@@ -107,6 +145,7 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
       {"nn.SetPermission", Micros(k.set_attribute_us())},
       {"nn.SetOwner", Micros(k.set_attribute_us())},
       {"nn.SetReplication", Micros(k.set_attribute_us())},
+      {"nn.BlockReport", Micros(k.block_report_us())},
   };
   n.cpu_per_reported_block = Micros(y.block_report_us_per_block());
   n.global_namespace_lock = y.global_lock();
@@ -118,6 +157,9 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   d.scanner_bytes_per_second = 0;  // the scanner's reads are not what is studied
   d.transfer_packet_bytes = 1 << 20;
   d.checksum_bytes_per_second = (1 << 20) / (y.datanode_costs().write_us_per_mib() * 1e-6);
+  d.cpu_per_replica = Micros(y.datanode_costs().replica_us());
+  d.read_checksum_bytes_per_second =
+      (1 << 20) / (y.datanode_costs().read_us_per_mib() * 1e-6);
   return o;
 }
 

@@ -1,5 +1,7 @@
 #include "sim/sim_cluster.h"
 
+#include <algorithm>
+
 #include "core/datanode/datanode.h"
 
 namespace granary::sim {
@@ -35,9 +37,14 @@ SimClusterOptions FastClusterOptions() {
 
 SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
     : sim_(sim), options_(std::move(options)) {
+  if (options_.shared_host_cores > 0) {
+    host_cores_ = std::make_shared<std::vector<Instant>>(options_.shared_host_cores, Instant{});
+  }
   NodeOptions nn;
   nn.name = "namenode";
   nn.cores = options_.namenode_cores;
+  nn.rpc_cpu = options_.namenode_rpc_cpu;
+  ShareHost(nn, options_.namenode_main_thread_share);
   nn.nic = options_.namenode_nic.value_or(options_.nic);
   nn.meta_store = options_.namenode_meta_store;
   namenode_id_ = sim_.AddNode(nn, [this](SimProcess& p) {
@@ -52,6 +59,8 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
     NodeOptions dn;
     dn.name = "dn-" + std::to_string(i + 1);
     dn.cores = options_.datanode_cores;
+    dn.rpc_cpu = options_.datanode_rpc_cpu;
+    ShareHost(dn, options_.datanode_main_thread_share);
     dn.disk = options_.datanode_disk;
     dn.nic = options_.nic;
     DatanodeOptions datanode_options = options_.datanode;
@@ -73,7 +82,16 @@ NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProc
   client.name = name;
   client.nic = options_.client_nic;
   client.cores = options_.client_cores;
+  client.rpc_cpu = options_.client_rpc_cpu;
+  ShareHost(client, options_.client_main_thread_share);
   return sim_.AddNode(client, std::move(body));
+}
+
+void SimCluster::ShareHost(NodeOptions& node, double main_thread_share) const {
+  if (!host_cores_) return;
+  node.shared_cores = host_cores_;
+  node.cores = std::max<uint32_t>(node.cores, 1);
+  node.main_thread_share = main_thread_share;
 }
 
 ClientOptions SimCluster::ClientOptionsFor(SimProcess& process) const {
@@ -87,8 +105,10 @@ ClientOptions SimCluster::ClientOptionsFor(SimProcess& process) const {
   options.attempts = 12;
   options.backoff_initial = milliseconds(50);
   options.backoff_max = seconds(1);
-  options.packet_bytes = 256 * 1024;
-  options.read_ahead_bytes = 512 * 1024;
+  options.packet_bytes =
+      options_.client_packet_bytes != 0 ? options_.client_packet_bytes : 256 * 1024;
+  options.read_ahead_bytes =
+      options_.client_read_ahead_bytes != 0 ? options_.client_read_ahead_bytes : 512 * 1024;
   options.lease_renew_interval = seconds(2);
   return options;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,23 @@ struct SimClusterOptions {
   uint32_t client_cores = 0;
   // The namenode's NIC when it differs from the datanodes' (`nic`).
   std::optional<NicProfile> namenode_nic;
+  // RPC message CPU of each class (simulator.h, RpcCpuCost); zero: not modelled.
+  RpcCpuCost namenode_rpc_cpu;
+  RpcCpuCost datanode_rpc_cpu;
+  RpcCpuCost client_rpc_cpu;
+  // When not 0, every node (namenode, datanodes, clients) is a process of one host with
+  // this many cores, which they all share; each class's cores are then its processes'
+  // handler threads (0 for clients means 1), and the main-thread shares below say how much
+  // of their work needs one (simulator.h): the real cluster of one machine that the
+  // calibration experiment measures.
+  uint32_t shared_host_cores = 0;
+  double namenode_main_thread_share = 1;
+  double datanode_main_thread_share = 1;
+  double client_main_thread_share = 1;
+  // Client I/O sizes (ClientOptions) when they should differ from FastClusterOptions' 256 KiB
+  // packets and 512 KiB read-ahead; 0 keeps those.
+  uint64_t client_packet_bytes = 0;
+  uint64_t client_read_ahead_bytes = 0;
 };
 
 // Options suited to short simulated runs: second-scale heartbeats and timeouts.
@@ -60,12 +78,16 @@ class SimCluster {
   bool WaitForDatanodes(Duration limit);
 
  private:
+  // Puts `node` on the shared host's cores, when there is one.
+  void ShareHost(NodeOptions& node, double main_thread_share) const;
+
   Simulator& sim_;
   SimClusterOptions options_;
   NodeId namenode_id_;
   Address namenode_address_;
   std::vector<NodeId> datanode_ids_;
   Namenode* namenode_ = nullptr;
+  std::shared_ptr<std::vector<Instant>> host_cores_;
 };
 
 }  // namespace granary::sim

@@ -191,7 +191,7 @@ Status SimDisk::Service(Duration latency, uint64_t bytes, uint64_t digest) {
 
 Status SimDisk::Create(std::string_view name) {
   if (!IsValidDiskFileName(name)) return BadName(name);
-  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name)));
+  GRANARY_RETURN_IF_ERROR(Service(DirectorySync(), 0, HashBytes(name)));
   return storage_.Create(name);
 }
 
@@ -232,13 +232,13 @@ Status SimDisk::Rename(std::string_view from, std::string_view to) {
   if (!IsValidDiskFileName(from)) return BadName(from);
   if (!IsValidDiskFileName(to)) return BadName(to);
   GRANARY_RETURN_IF_ERROR(
-      Service(storage_.profile().sync_latency, 0, HashBytes(from) ^ HashBytes(to)));
+      Service(DirectorySync(), 0, HashBytes(from) ^ HashBytes(to)));
   return storage_.Rename(from, to);
 }
 
 Status SimDisk::Remove(std::string_view name) {
   if (!IsValidDiskFileName(name)) return BadName(name);
-  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name)));
+  GRANARY_RETURN_IF_ERROR(Service(DirectorySync(), 0, HashBytes(name)));
   return storage_.Remove(name);
 }
 

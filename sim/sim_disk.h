@@ -112,6 +112,9 @@ class SimDisk final : public Disk {
  private:
   // Waits for an operation of `latency` moving `bytes` to complete.
   Status Service(Duration latency, uint64_t bytes, uint64_t digest);
+  Duration DirectorySync() const {
+    return storage_.profile().directory_sync_latency.value_or(storage_.profile().sync_latency);
+  }
 
   SimProcess& process_;
   SimDiskStorage& storage_;

@@ -121,7 +121,15 @@ uint64_t DigestMessage(const rpc::WireMessage& message) {
 struct SimTransport::PendingCall {
   Waiter waiter;
   Result<RpcReply> reply = Status(StatusCode::kTimeout, "no reply");
+  uint64_t reply_bytes = 0;
 };
+
+Status SimTransport::ChargeMessage(uint64_t bytes) {
+  const RpcCpuCost& cost = process_.node().options().rpc_cpu;
+  if (cost.per_message <= Duration(0) && cost.ns_per_byte <= 0) return Status::Ok();
+  return process_.env().ChargeCpu(
+      cost.per_message + Duration(static_cast<int64_t>(static_cast<double>(bytes) * cost.ns_per_byte)));
+}
 
 SimTransport::SimTransport(SimProcess& process, SimNetwork& network)
     : process_(process),
@@ -147,7 +155,20 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
   if (deadline <= now) return Status(StatusCode::kTimeout, "deadline already passed");
 
   const uint64_t id = ++next_request_id_;
+  const RpcCpuCost& cost = process_.node().options().rpc_cpu;
+  if (cost.modelled()) {
+    // The caller's work around the call: by method, and by the payload it sends.
+    auto per_call = cost.per_call.find(request.method);
+    Duration cpu = per_call != cost.per_call.end() ? per_call->second : cost.per_call_default;
+    auto sent = cost.ns_per_byte_sent_by_call.find(request.method);
+    if (sent != cost.ns_per_byte_sent_by_call.end()) {
+      cpu += Duration(static_cast<int64_t>(static_cast<double>(request.payload.size()) * sent->second));
+    }
+    if (cpu > Duration(0)) GRANARY_RETURN_IF_ERROR(process_.env().ChargeCpu(cpu));
+  }
+  const std::string method = cost.ns_per_byte_received_by_call.empty() ? "" : request.method;
   rpc::WireMessage message = rpc::EncodeRequest(RequestId(id), std::move(request), deadline - now);
+  GRANARY_RETURN_IF_ERROR(ChargeMessage(message.bytes()));
   const uint64_t digest = DigestMessage(message);
   const NodeId self_node = process_.node().id();
   if (std::optional<Instant> arrival = network_.Transmit(self_node, *to_node, message.bytes())) {
@@ -170,6 +191,14 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
   pending_.erase(id);
   sim.Cancel(timer);
   if (!waited.ok()) return waited;
+  if (call.reply_bytes > 0) GRANARY_RETURN_IF_ERROR(ChargeMessage(call.reply_bytes));
+  if (!method.empty() && call.reply.ok()) {
+    auto received = cost.ns_per_byte_received_by_call.find(method);
+    if (received != cost.ns_per_byte_received_by_call.end()) {
+      GRANARY_RETURN_IF_ERROR(process_.env().ChargeCpu(Duration(static_cast<int64_t>(
+          static_cast<double>(call.reply->payload.size()) * received->second))));
+    }
+  }
   return std::move(call.reply);
 }
 
@@ -184,18 +213,21 @@ void SimTransport::DeliverRequest(rpc::WireMessage message, NodeId from_node, Ad
 void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address from,
                           const std::weak_ptr<SimProcess>& caller) {
   Simulator& sim = process_.simulator();
+  const uint64_t message_bytes = message.bytes();
   Result<rpc::IncomingRequest> incoming = rpc::DecodeRequest(std::move(message));
   if (!incoming.ok()) {
     // Without a trustworthy request id there is no one to answer; the caller times out.
     ++bad_messages_;
     return;
   }
+  if (!ChargeMessage(message_bytes).ok()) return;  // crashed while receiving
   RpcContext context{std::move(from), sim.Now() + incoming->timeout};
   Result<RpcReply> result =
       handler_ ? handler_(context, incoming->request)
                : Result<RpcReply>(Status(StatusCode::kUnavailable, "not serving"));
   if (!process_.alive()) return;  // crashed while handling: no reply leaves
   rpc::WireMessage reply = rpc::EncodeReply(incoming->id, std::move(result));
+  if (!ChargeMessage(reply.bytes()).ok()) return;
   const uint64_t digest = DigestMessage(reply);
   const NodeId self_node = process_.node().id();
   if (std::optional<Instant> arrival = network_.Transmit(self_node, from_node, reply.bytes())) {
@@ -209,6 +241,7 @@ void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address fr
 }
 
 void SimTransport::DeliverReply(rpc::WireMessage message) {
+  const uint64_t message_bytes = message.bytes();
   Result<rpc::IncomingReply> incoming = rpc::DecodeReply(std::move(message));
   if (!incoming.ok()) {
     ++bad_messages_;
@@ -217,6 +250,7 @@ void SimTransport::DeliverReply(rpc::WireMessage message) {
   auto it = pending_.find(incoming->id.value());
   if (it == pending_.end()) return;  // the caller gave up already
   it->second->reply = std::move(incoming->reply);
+  it->second->reply_bytes = message_bytes;
   it->second->waiter.Complete(Status::Ok());
 }
 

@@ -53,16 +53,40 @@ class SimProcess::ProcessEnv final : public granary::Env {
   Random& random() override { return process_.random_; }
 
   Status ChargeCpu(Duration cpu_time) override {
-    std::vector<Instant>& cores = process_.node().core_free_at();
+    SimNode& node = process_.node();
+    std::vector<Instant>& cores = node.core_free_at();
     if (cores.empty() || cpu_time <= Duration(0)) {
       return process_.alive() ? Status::Ok() : Status(StatusCode::kNodeDown, "crashed");
     }
     // The earliest free core takes the work (the lowest index on ties): FIFO service.
     auto core = std::min_element(cores.begin(), cores.end());
-    const Instant start = std::max(*core, Now());
-    *core = start + cpu_time;
-    process_.node().AddCpuCharged(cpu_time);
-    return process_.WaitUntil(*core, EventKind::kCpuDone, cpu_time.count());
+    const std::shared_ptr<std::vector<Instant>>& host = node.options().shared_cores;
+    if (!host) {
+      const Instant start = std::max(*core, Now());
+      *core = start + cpu_time;
+      node.AddCpuCharged(cpu_time);
+      return process_.WaitUntil(*core, EventKind::kCpuDone, cpu_time.count());
+    }
+    // One process of a shared host: the main-thread part needs one of its threads and a host
+    // core at once; the rest (helper threads) a host core only, after it.
+    const auto main_part = Duration(static_cast<int64_t>(
+        static_cast<double>(cpu_time.count()) * node.options().main_thread_share));
+    Instant end = Now();
+    if (main_part > Duration(0)) {
+      auto host_core = std::min_element(host->begin(), host->end());
+      const Instant start = std::max({*core, *host_core, Now()});
+      end = start + main_part;
+      *core = end;
+      *host_core = end;
+    }
+    if (cpu_time > main_part) {
+      auto host_core = std::min_element(host->begin(), host->end());
+      const Instant start = std::max(*host_core, end);
+      end = start + (cpu_time - main_part);
+      *host_core = end;
+    }
+    node.AddCpuCharged(cpu_time);
+    return process_.WaitUntil(end, EventKind::kCpuDone, cpu_time.count());
   }
 
   std::string_view node_name() const override { return process_.node().name(); }
@@ -99,7 +123,8 @@ void SimNode::Crash() {
   assert(up());
   process_->Crash();
   disk_storage_->Crash();
-  // Work queued on the cores dies with the process.
+  // Work queued on the node's own cores dies with the process (on a shared host's cores the
+  // crashed process's queued work still occupies them: a simplification, see simulator.h).
   std::fill(core_free_at_.begin(), core_free_at_.end(), simulator_.Now());
   process_.reset();
 }

@@ -73,6 +73,7 @@ class SimNode {
   void Crash();
 
   // The node's modelled cores: each is free from the given time on.
+  // (Its own cores: with a shared host, the threads of its process.)
   std::vector<Instant>& core_free_at() { return core_free_at_; }
   // CPU time charged to the node's cores so far, over all incarnations (for utilisation).
   Duration cpu_charged() const { return cpu_charged_; }

@@ -21,6 +21,7 @@
 #include <boost/fiber/protected_fixedsize_stack.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,10 +65,38 @@ struct SimulatorOptions {
   bool guarded_stacks = false;
 };
 
+// The CPU a node spends on RPC messages (serialising, copying, the socket work of the
+// kernel and of the messaging library): each message it sends or receives costs
+// `per_message` plus `ns_per_byte` for each byte; each call it makes costs, besides,
+// `per_call` of its method (or `per_call_default`), and `ns_per_byte_sent_by_call` /
+// `ns_per_byte_received_by_call` per byte of that call's payloads (the client library's
+// work around a call). All charged on the node's cores. Zero: not modelled.
+struct RpcCpuCost {
+  Duration per_message{0};
+  double ns_per_byte = 0;
+  std::map<std::string, Duration, std::less<>> per_call;
+  Duration per_call_default{0};
+  std::map<std::string, double, std::less<>> ns_per_byte_sent_by_call;
+  std::map<std::string, double, std::less<>> ns_per_byte_received_by_call;
+  bool modelled() const {
+    return per_message > Duration(0) || ns_per_byte > 0 || !per_call.empty() ||
+           per_call_default > Duration(0) || !ns_per_byte_sent_by_call.empty() ||
+           !ns_per_byte_received_by_call.empty();
+  }
+};
+
 struct NodeOptions {
   std::string name;
   // Modelled cores for Env::ChargeCpu; 0 means CPU time is not modelled.
   uint32_t cores = 0;
+  // When set, the node is one process among several on one host: its CPU work needs one of
+  // these cores, shared with every node given the same vector, and `main_thread_share` of
+  // it also one of the process's own `cores` (the threads its handlers run on; the rest is
+  // its helper threads' work: messaging I/O, store commits). A crash does not clear the
+  // shared cores: the host's other processes keep their queued work.
+  std::shared_ptr<std::vector<Instant>> shared_cores;
+  double main_thread_share = 1;
+  RpcCpuCost rpc_cpu;
   NicProfile nic;
   DiskProfile disk;
   // The latencies of the node's metadata store (the namenode's RocksDB model).

@@ -71,8 +71,11 @@ void BlockService::AddRoutes(rpc::Router& router) {
              rpc::Exchange&) { return FinalizeReplica(request); });
 }
 
-Status BlockService::ChargeChecksums(uint64_t bytes) {
-  const double nanos = static_cast<double>(bytes) * 1e9 / options_.checksum_bytes_per_second;
+Status BlockService::ChargeChecksums(uint64_t bytes, bool reading) {
+  const double rate = reading && options_.read_checksum_bytes_per_second > 0
+                          ? options_.read_checksum_bytes_per_second
+                          : options_.checksum_bytes_per_second;
+  const double nanos = static_cast<double>(bytes) * 1e9 / rate;
   return env_.ChargeCpu(Duration(static_cast<int64_t>(nanos)));
 }
 
@@ -174,6 +177,7 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
                                   WritePlan plan) {
   const BlockId id(request.block().block_id());
   const GenerationStamp stamp(request.block().generation_stamp());
+  if (request.last_packet()) GRANARY_RETURN_IF_ERROR(env_.ChargeCpu(options_.cpu_per_replica));
   switch (plan) {
     case WritePlan::kCreate:
       GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
@@ -211,7 +215,7 @@ BlockService::PipelineOutcome BlockService::Forward(const proto::WriteBlockReque
 Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const std::string& payload,
                                 Instant deadline, proto::WriteBlockReply* reply) {
   GRANARY_RETURN_IF_ERROR(ValidateWrite(request, payload));
-  GRANARY_RETURN_IF_ERROR(ChargeChecksums(payload.size()));
+  GRANARY_RETURN_IF_ERROR(ChargeChecksums(payload.size(), /*reading=*/false));
   const std::vector<uint32_t> crcs = ChunkCrcs(payload);
   for (size_t i = 0; i < crcs.size(); ++i) {
     if (crcs[i] != request.chunk_crc32c(static_cast<int>(i))) {
@@ -292,7 +296,7 @@ Status BlockService::ReadBlock(const proto::ReadBlockRequest& request, proto::Re
     if (now && now->corrupt) events_.corrupt(*now);
   }
   if (!read.ok()) return read.status();
-  GRANARY_RETURN_IF_ERROR(ChargeChecksums(read->data.size()));
+  GRANARY_RETURN_IF_ERROR(ChargeChecksums(read->data.size(), /*reading=*/true));
   reply->set_offset_bytes(read->offset_bytes);
   for (uint32_t crc : read->chunk_crc32c) reply->add_chunk_crc32c(crc);
   reply->set_replica_length_bytes(read->replica_length_bytes);

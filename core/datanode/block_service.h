@@ -76,7 +76,7 @@ class BlockService {
                       const std::vector<uint32_t>& crcs, WritePlan plan);
   PipelineOutcome Forward(const proto::WriteBlockRequest& request, std::string payload,
                           Instant deadline);
-  Status ChargeChecksums(uint64_t bytes);
+  Status ChargeChecksums(uint64_t bytes, bool reading);
 
   Env& env_;
   Transport& transport_;

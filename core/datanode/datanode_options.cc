@@ -34,6 +34,9 @@ Status ValidateDatanodeOptions(const DatanodeOptions& options) {
   if (!(options.checksum_bytes_per_second > 0)) {
     return Bad("checksum_bytes_per_second must be positive");
   }
+  if (!(options.read_checksum_bytes_per_second >= 0)) {
+    return Bad("read_checksum_bytes_per_second must be 0 or positive");
+  }
   return Status::Ok();
 }
 

@@ -36,8 +36,13 @@ struct DatanodeOptions {
   uint64_t transfer_packet_bytes = 1024 * 1024;
   // Replicate and recover commands run at once (at most kDatanodeTransfersMax); more queue.
   uint32_t transfers_max = 4;
-  // Modelled CPU cost of checksumming, charged through Env::ChargeCpu.
+  // Modelled CPU cost of checksumming (and copying) what is written, charged through
+  // Env::ChargeCpu; and of what is read, 0 meaning the same rate.
   double checksum_bytes_per_second = 2e9;
+  double read_checksum_bytes_per_second = 0;
+  // Modelled CPU of a replica's fixed work (its files, their syncs' system calls, the rename
+  // that finalizes it), charged with the last packet written. Default none.
+  Duration cpu_per_replica{0};
 };
 
 // kInvalidArgument naming the first option out of range.

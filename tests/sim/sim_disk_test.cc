@@ -236,6 +236,14 @@ TEST(SimDiskTest, HddIsSlowerThanNvmeForTheSameWork) {
   EXPECT_EQ(nvme, 615us + 21845ns);
 }
 
+TEST(SimDiskTest, DirectorySyncLatencyAppliesToCreatesNotFileSyncs) {
+  DiskProfile profile = NvmeProfile();
+  profile.directory_sync_latency = 50us;
+  // Create 50 us (was the 300 us file sync), append 15 us + 21,845 ns, sync 300 us.
+  EXPECT_EQ(WriteAndSyncTime(profile), 365us + 21845ns);
+  EXPECT_EQ(WriteAndSyncTime(PageCacheProfile()), 1ms + 2us + 8192ns + 1ms);
+}
+
 // Completion times of `count` zero-byte reads issued at once.
 std::vector<Duration> ConcurrentReads(const DiskProfile& profile, int count, uint64_t bytes) {
   std::vector<Duration> done;

@@ -1,0 +1,178 @@
+// CPU time of this process and of a local cluster's processes, for granary-bench's
+// calibration: the simulator is given CPU per operation measured here, not latencies less a
+// round trip (which on a loaded machine mixes waiting into the figure).
+//
+// A cluster process's CPU is the sum over its threads of the scheduler's run time
+// (/proc/PID/task/TID/schedstat, nanoseconds; threads that have exited are not counted, and
+// a server's threads live as long as it does). This process's is CLOCK_PROCESS_CPUTIME_ID.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace granary::bench {
+
+inline double SelfCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Seconds of CPU the threads of `pid` have run so far, all of them and the main thread
+// alone (the one whose id is the process's: where Granary's fibers, and so its handlers,
+// run); 0 when it cannot be read.
+struct ThreadCpu {
+  double all = 0;
+  double main = 0;
+};
+inline ThreadCpu ProcessCpuSeconds(pid_t pid) {
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  ThreadCpu cpu;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    uint64_t run_ns = 0;
+    if (!(in >> run_ns)) continue;
+    cpu.all += static_cast<double>(run_ns) * 1e-9;
+    if (task.path().filename() == std::to_string(pid)) cpu.main = static_cast<double>(run_ns) * 1e-9;
+  }
+  return cpu;
+}
+
+// The PIDs of a granary-cluster directory's nodes whose names start with `prefix`
+// ("namenode", "datanode-"), from DIR/run/<node>.pid.
+inline std::vector<pid_t> ClusterPids(const std::string& dir, const std::string& prefix) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/run", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".pid") continue;
+    std::ifstream in(entry.path());
+    long pid = 0;
+    if (in >> pid && pid > 0) pids.push_back(static_cast<pid_t>(pid));
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+// CPU seconds of the client (this process), the namenode and all datanodes together; each
+// also of the main threads alone.
+struct CpuSample {
+  double client = 0;
+  double namenode = 0;
+  double datanodes = 0;
+  double client_main = 0;
+  double namenode_main = 0;
+  double datanodes_main = 0;
+};
+
+class ClusterCpu {
+ public:
+  // `dir` empty: only this process is measured.
+  explicit ClusterCpu(const std::string& dir) {
+    if (dir.empty()) return;
+    namenode_ = ClusterPids(dir, "namenode");
+    datanodes_ = ClusterPids(dir, "datanode-");
+  }
+  bool has_cluster() const { return !namenode_.empty(); }
+  CpuSample Now() const {
+    CpuSample s;
+    const ThreadCpu self = ProcessCpuSeconds(getpid());
+    s.client = SelfCpuSeconds();
+    s.client_main = self.main;
+    for (pid_t pid : namenode_) {
+      const ThreadCpu t = ProcessCpuSeconds(pid);
+      s.namenode += t.all;
+      s.namenode_main += t.main;
+    }
+    for (pid_t pid : datanodes_) {
+      const ThreadCpu t = ProcessCpuSeconds(pid);
+      s.datanodes += t.all;
+      s.datanodes_main += t.main;
+    }
+    return s;
+  }
+
+ private:
+  std::vector<pid_t> namenode_;
+  std::vector<pid_t> datanodes_;
+};
+
+inline CpuSample operator-(const CpuSample& a, const CpuSample& b) {
+  return CpuSample{a.client - b.client,           a.namenode - b.namenode,
+                   a.datanodes - b.datanodes,     a.client_main - b.client_main,
+                   a.namenode_main - b.namenode_main, a.datanodes_main - b.datanodes_main};
+}
+
+inline CpuSample& operator+=(CpuSample& a, const CpuSample& b) {
+  a.client += b.client;
+  a.namenode += b.namenode;
+  a.datanodes += b.datanodes;
+  a.client_main += b.client_main;
+  a.namenode_main += b.namenode_main;
+  a.datanodes_main += b.datanodes_main;
+  return a;
+}
+
+// Median microseconds of appending 4 KiB to a file in `dir` and fdatasync-ing it: the sync
+// latency of that file system (a RocksDB WAL commit or a block file's sync is this). Returns
+// a negative number when the file cannot be made.
+inline double SyncLatencyMicros(const std::string& dir, int rounds = 100) {
+  const std::string path = dir + "/sync-probe";
+  const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  const std::string block(4096, 's');
+  std::vector<double> micros;
+  for (int i = 0; i < rounds; ++i) {
+    timespec a{}, b{};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    const bool ok = write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
+                    fdatasync(fd) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (!ok) break;
+    micros.push_back(static_cast<double>(b.tv_sec - a.tv_sec) * 1e6 +
+                     static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-3);
+  }
+  close(fd);
+  unlink(path.c_str());
+  if (micros.empty()) return -1;
+  std::sort(micros.begin(), micros.end());
+  return micros[micros.size() / 2];
+}
+
+// Median microseconds of fsync on `dir` after creating a file in it (what a datanode waits
+// for after creating or renaming a block file); negative when it cannot be measured.
+inline double DirectorySyncLatencyMicros(const std::string& dir, int rounds = 50) {
+  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return -1;
+  std::vector<double> micros;
+  for (int i = 0; i < rounds; ++i) {
+    const std::string path = dir + "/dir-sync-probe-" + std::to_string(i);
+    const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) break;
+    close(fd);
+    timespec a{}, b{};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    const bool ok = fsync(dir_fd) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    unlink(path.c_str());
+    if (!ok) break;
+    micros.push_back(static_cast<double>(b.tv_sec - a.tv_sec) * 1e6 +
+                     static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-3);
+  }
+  close(dir_fd);
+  if (micros.empty()) return -1;
+  std::sort(micros.begin(), micros.end());
+  return micros[micros.size() / 2];
+}
+
+}  // namespace granary::bench

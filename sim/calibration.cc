@@ -1,0 +1,142 @@
+#include "sim/calibration.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace granary::sim {
+namespace {
+
+using nlohmann::json;
+
+Status Bad(const std::string& field, const std::string& why) {
+  return Status(StatusCode::kInvalidArgument, "system.calibration: " + field + ": " + why);
+}
+
+// doc[a][b] (and [c]) as a non-negative number.
+Status Number(const json& doc, const std::string& path, double* out) {
+  const json* at = &doc;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    const size_t dot = path.find('.', begin);
+    const std::string key = path.substr(begin, dot == std::string::npos ? dot : dot - begin);
+    if (!at->is_object() || !at->contains(key)) return Bad(path, "missing");
+    at = &(*at)[key];
+    if (dot == std::string::npos) break;
+    begin = dot + 1;
+  }
+  if (!at->is_number() || at->get<double>() < 0) return Bad(path, "not a non-negative number");
+  *out = at->get<double>();
+  return Status::Ok();
+}
+
+struct PerClass {
+  double client = 0, namenode = 0, datanodes = 0;
+};
+
+Status Op(const json& doc, const std::string& section, const std::string& op, PerClass* out) {
+  GRANARY_RETURN_IF_ERROR(Number(doc, section + "." + op + ".client", &out->client));
+  GRANARY_RETURN_IF_ERROR(Number(doc, section + "." + op + ".namenode", &out->namenode));
+  return Number(doc, section + "." + op + ".datanodes", &out->datanodes);
+}
+
+double AtLeastZero(double v) { return std::max(0.0, v); }
+
+}  // namespace
+
+Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& json_text) {
+  const json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Bad("document", "not a JSON object");
+  PerClass stat, create, open, create_blocks, open_blocks, write, read;
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "stat_inline", &stat));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "create_inline", &create));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_inline", &open));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "create_blocks", &create_blocks));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_blocks", &open_blocks));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "write", &write));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "read", &read));
+  double rpc_call = 0, sync = 0, large_bytes = 0;
+  GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call", &rpc_call));
+  GRANARY_RETURN_IF_ERROR(Number(doc, "large_file_bytes", &large_bytes));
+  if (large_bytes < (1 << 20)) return Bad("large_file_bytes", "less than 1 MiB");
+  GRANARY_RETURN_IF_ERROR(Number(doc, "sync_us", &sync));
+
+  // The client: CPU per call by method, straight from the measurements (a block create is
+  // Create, AddBlock, WriteBlock and Complete; the two block calls cost a stat each).
+  const double write_block = AtLeastZero(create_blocks.client - create.client - 2 * stat.client);
+  const double read_block = AtLeastZero(open_blocks.client - open.client);
+  const double client_write_per_mib = AtLeastZero(write.client - write_block);
+  const double client_read_per_mib = AtLeastZero(read.client - read_block);
+
+  // Servers: a fixed cost per message, the rest in the handlers (whose figures then include
+  // moving the bytes).
+  const double m_n = rpc_call / 4;
+  const double stat_us = AtLeastZero(stat.namenode - kStatMessages.namenode * m_n);
+  const double create_us = AtLeastZero(create.namenode - kCreateInlineMessages.namenode * m_n);
+  const double open_us = AtLeastZero(open.namenode - kOpenInlineMessages.namenode * m_n);
+  const double block_op_us = AtLeastZero(
+      (create_blocks.namenode - kCreateBlocksMessages.namenode * m_n - create_us) / 5);
+  const double m_d = m_n;  // the same RPC layer
+  const double replica_us =
+      AtLeastZero((create_blocks.datanodes - kCreateBlocksMessages.datanodes * m_d) / 3);
+  const double large_mib = large_bytes / (1 << 20);
+  const double write_us_per_mib = AtLeastZero(
+      (write.datanodes - kWritePacketMessages.datanodes * m_d - 3 * replica_us / large_mib) / 3);
+  const double read_us_per_mib = AtLeastZero(read.datanodes - kReadPieceMessages.datanodes * m_d);
+
+  proto::ClusterSpec& c = *scenario.mutable_cluster();
+  if (!c.namenode().has_rpc_cpu_us()) c.mutable_namenode()->set_rpc_cpu_us(m_n);
+  if (!c.datanode().has_rpc_cpu_us()) c.mutable_datanode()->set_rpc_cpu_us(m_d);
+  if (!c.datanode().has_disk_sync_us()) c.mutable_datanode()->set_disk_sync_us(sync);
+  if (doc.contains("dir_sync_us")) {
+    double dir_sync = 0;
+    GRANARY_RETURN_IF_ERROR(Number(doc, "dir_sync_us", &dir_sync));
+    if (!c.datanode().has_disk_dir_sync_us()) c.mutable_datanode()->set_disk_dir_sync_us(dir_sync);
+  }
+  if (!c.meta_store().has_write_us()) c.mutable_meta_store()->set_write_us(sync);
+
+  // Optional: the main threads' shares (older files lack them).
+  if (doc.contains("main_thread_share")) {
+    const std::pair<const char*, proto::NodeClass*> classes[] = {
+        {"client", c.mutable_client()}, {"namenode", c.mutable_namenode()},
+        {"datanodes", c.mutable_datanode()}};
+    for (const auto& [name, node] : classes) {
+      double share = 1;
+      GRANARY_RETURN_IF_ERROR(Number(doc, std::string("main_thread_share.") + name, &share));
+      if (!(share > 0 && share <= 1)) {
+        return Bad(std::string("main_thread_share.") + name, "not in (0, 1]");
+      }
+      if (!node->has_main_thread_share()) node->set_main_thread_share(share);
+    }
+  }
+  // Store reads hit RocksDB's memtable and block cache: their cost is the namenode's CPU,
+  // already in its figures.
+  if (!c.meta_store().has_read_us()) c.mutable_meta_store()->set_read_us(0);
+
+  proto::SystemSpec& y = *scenario.mutable_system();
+  proto::ClientCosts& k = *y.mutable_client_costs();
+  if (!k.has_call_us()) k.set_call_us(stat.client);
+  if (!k.has_stat_us()) k.set_stat_us(stat.client);
+  if (!k.has_create_us()) k.set_create_us(create.client);
+  if (!k.has_open_us()) k.set_open_us(open.client);
+  if (!k.has_write_block_us()) k.set_write_block_us(write_block);
+  if (!k.has_read_block_us()) k.set_read_block_us(read_block);
+  if (!k.has_write_us_per_mib()) k.set_write_us_per_mib(client_write_per_mib);
+  if (!k.has_read_us_per_mib()) k.set_read_us_per_mib(client_read_per_mib);
+
+  proto::NamenodeCosts& n = *y.mutable_namenode_costs();
+  if (!n.has_stat_us()) n.set_stat_us(stat_us);
+  if (!n.has_create_us()) n.set_create_us(create_us);
+  if (!n.has_open_us()) n.set_open_us(open_us);
+  if (!n.has_block_op_us()) n.set_block_op_us(block_op_us);
+  if (!n.has_block_report_us()) n.set_block_report_us(block_op_us);
+  // Not measured here: list, delete, rename, mkdir and attribute changes keep their
+  // defaults (RenewLease and ServerDefaults cost a stat, scenario_runner.cc).
+  proto::DatanodeCosts& d = *y.mutable_datanode_costs();
+  // The simulator needs positive rates; a figure clamped at 0 becomes 1 ns per MiB.
+  if (!d.has_write_us_per_mib()) d.set_write_us_per_mib(std::max(write_us_per_mib, 1e-3));
+  if (!d.has_read_us_per_mib()) d.set_read_us_per_mib(std::max(read_us_per_mib, 1e-3));
+  if (!d.has_replica_us()) d.set_replica_us(replica_us);
+  return Status::Ok();
+}
+
+}  // namespace granary::sim

@@ -1,0 +1,75 @@
+// How a measured calibration (`granary-bench --calibrate`, format "granary-calibration/2")
+// becomes the simulator's costs.
+//
+// The bench measures CPU, not latency: for each operation of one client, the CPU time the
+// client, the namenode and the datanodes spent (all threads of each process), and per MiB
+// of a large file. The simulator charges it in three places, and the mapping splits the
+// measurements between them:
+//   - the client library: CPU per call by method, and per MiB written or read
+//     (system.client_costs), taken straight from the client's figures;
+//   - server RPC messages: every message a namenode or datanode sends or receives costs its
+//     class a fixed part (NodeClass.rpc_cpu_us), in SimTransport;
+//   - server handlers: the namenode's per-method costs, the datanodes' per-replica cost and
+//     per-MiB write and read costs.
+// To split the servers' figures the mapping needs how many messages each class handles per
+// operation in the core's protocol; those counts are below, and tests/sim/calibration_test.cc
+// checks them against the simulator (a protocol change that alters them fails there).
+//
+// The fit (C, N, D = CPU of client, namenode, datanodes per operation or per MiB):
+//   client          stat, create, open = C of that inline operation; other calls = C_stat;
+//                   WriteBlock = C_create_blocks - C_create_inline - 2 C_stat (AddBlock and
+//                   Complete cost a stat); ReadBlock = C_open_blocks - C_open_inline;
+//                   per MiB written = C_write/MiB - WriteBlock (one 1 MiB packet a MiB),
+//                   read = C_read/MiB - ReadBlock
+//   namenode        message m_n = rpc_cpu_us_per_call / 4 (an empty-handler RPC's CPU, both
+//                   ends, two messages each); stat, create, open = N_op - 2 m_n;
+//                   block ops = (N_create_blocks - 12 m_n - create) / 5: Create, AddBlock,
+//                   Complete and three replica reports are six calls, and the five besides
+//                   Create share the remainder (block_op_us = block_report_us)
+//   datanodes       message m_d = m_n (the same RPC layer); a replica's fixed work (files,
+//                   syncs' system calls, finalizing) (D_create_blocks - 16 m_d) / 3; per MiB
+//                   written, per replica, (D_write/MiB - 10 m_d - 3 replica / file MiB) / 3;
+//                   read D_read/MiB - 2 m_d
+// Every result is clamped at 0. The sync latency becomes the datanodes' disk sync (and the
+// directory sync latency their directory syncs after creates and renames) and the
+// metadata store's write latency (a RocksDB commit waits for one WAL sync; concurrent
+// commits share it, as the store model's independent waits do).
+#pragma once
+
+#include <string>
+
+#include "core/common/status.h"
+#include "proto/scenario.pb.h"
+
+namespace granary::sim {
+
+// Messages (sent plus received) each class handles per operation of one client.
+struct MessageCounts {
+  double client = 0;
+  double namenode = 0;
+  double datanodes = 0;  // all datanodes together
+};
+// One call: a request and a reply at each end.
+inline constexpr MessageCounts kStatMessages{2, 2, 0};
+inline constexpr MessageCounts kCreateInlineMessages{2, 2, 0};
+inline constexpr MessageCounts kOpenInlineMessages{2, 2, 0};
+// Create, AddBlock, WriteBlock to the first datanode, Complete (client: 4 calls); the
+// namenode also gets one replica report from each of the three datanodes (6 calls); the
+// pipeline forwards the packet twice (dn-1 and dn-2 each serve one call and make one, dn-3
+// serves one) and each datanode reports its replica: 2 + 2 + 2 + 2 + 2 + 3 x 2 = 16.
+inline constexpr MessageCounts kCreateBlocksMessages{8, 12, 16};
+// Open, then ReadBlock from one datanode.
+inline constexpr MessageCounts kOpenBlocksMessages{4, 2, 2};
+// Per packet of a replication-3 write (packet = 1 MiB): the client's call to dn-1, forwarded
+// twice; bytes moved per MiB: the client sends one, the datanodes receive three and forward
+// two.
+inline constexpr MessageCounts kWritePacketMessages{2, 0, 10};
+inline constexpr double kWriteDatanodeMiBMoved = 5;
+// Per piece of a read (piece = 1 MiB): one ReadBlock call.
+inline constexpr MessageCounts kReadPieceMessages{2, 0, 2};
+
+// Applies a "granary-calibration/2" document to the scenario's costs that are unset (the
+// scenario's own values win). Errors name the missing or bad field.
+Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& json_text);
+
+}  // namespace granary::sim

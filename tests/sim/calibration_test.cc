@@ -1,0 +1,196 @@
+// The message counts that sim/calibration.h's fit relies on, checked against the protocol the
+// core actually runs: every message costs its node 1 us of CPU and nothing else does, so the
+// CPU each class was charged for an operation is its message count in microseconds.
+#include "sim/calibration.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sim/scenario.h"
+#include "tests/core/client/cluster_test_util.h"
+
+namespace granary::sim {
+namespace {
+
+using cluster_testing::ClusterHarness;
+using cluster_testing::Pattern;
+using std::chrono::hours;
+using std::chrono::microseconds;
+using std::chrono::seconds;
+
+SimClusterOptions CountingOptions(uint64_t inline_threshold) {
+  SimClusterOptions o = FastClusterOptions();
+  o.namenode_cores = o.datanode_cores = o.client_cores = 4;
+  for (RpcCpuCost* cost : {&o.namenode_rpc_cpu, &o.datanode_rpc_cpu, &o.client_rpc_cpu}) {
+    cost->per_message = microseconds(1);
+  }
+  o.namenode.cpu_per_method.clear();
+  o.namenode.cpu_per_request = Duration(0);
+  o.namenode.cpu_per_reported_block = Duration(0);
+  o.namenode.ns.inline_threshold_bytes = inline_threshold;
+  o.namenode.ns.default_block_bytes = 128 << 20;  // as the real namenode's
+  // Nothing periodic during a measurement: heartbeats far apart, no scanner.
+  o.namenode.heartbeat_interval = hours(1);
+  o.datanode.heartbeat_interval = hours(1);
+  o.namenode.datanode_dead_after = hours(10);
+  o.datanode.scanner_bytes_per_second = 0;
+  o.datanode.checksum_bytes_per_second = 1e18;  // checksums cost nothing
+  o.client_packet_bytes = 1 << 20;
+  o.client_read_ahead_bytes = 1 << 20;
+  return o;
+}
+
+// Messages each class handled while `op` ran, after the cluster settled (replica reports
+// come after the client's call returns).
+MessageCounts Count(ClusterHarness& h, SimProcess& client, const std::function<void()>& op) {
+  auto total = [&] {
+    MessageCounts m;
+    m.client = static_cast<double>(client.node().cpu_charged().count()) / 1000;
+    m.namenode = static_cast<double>(h.sim().node(h.cluster().namenode_id()).cpu_charged().count()) / 1000;
+    for (NodeId id : h.cluster().datanode_ids()) {
+      m.datanodes += static_cast<double>(h.sim().node(id).cpu_charged().count()) / 1000;
+    }
+    return m;
+  };
+  (void)client.env().SleepFor(seconds(2));
+  const MessageCounts before = total();
+  op();
+  (void)client.env().SleepFor(seconds(2));
+  const MessageCounts after = total();
+  return MessageCounts{after.client - before.client, after.namenode - before.namenode,
+                       after.datanodes - before.datanodes};
+}
+
+void ExpectCounts(const MessageCounts& got, const MessageCounts& want, const char* what) {
+  EXPECT_EQ(got.client, want.client) << what << ": client";
+  EXPECT_EQ(got.namenode, want.namenode) << what << ": namenode";
+  EXPECT_EQ(got.datanodes, want.datanodes) << what << ": datanodes";
+}
+
+TEST(CalibrationCountsTest, InlineOperations) {
+  ClusterHarness h(CountingOptions(64 * 1024));
+  h.RunClient([&](SimProcess& p, FileSystem& fs) {
+    const std::string data = Pattern(1, 4096);
+    ASSERT_TRUE(fs.WriteFile("/warm", data, CreateOptions{}).ok());  // fetches server defaults
+    ExpectCounts(Count(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/f", data, CreateOptions{}).ok()); }),
+                 kCreateInlineMessages, "inline create");
+    ExpectCounts(Count(h, p, [&] { ASSERT_TRUE(fs.Stat("/f").ok()); }), kStatMessages, "stat");
+    ExpectCounts(Count(h, p, [&] { ASSERT_EQ(*fs.ReadFile("/f"), data); }), kOpenInlineMessages,
+                 "inline open and read");
+  });
+}
+
+TEST(CalibrationCountsTest, BlockOperations) {
+  ClusterHarness h(CountingOptions(0));
+  h.RunClient([&](SimProcess& p, FileSystem& fs) {
+    const std::string small = Pattern(2, 4096);
+    ASSERT_TRUE(fs.WriteFile("/warm", small, CreateOptions{}).ok());
+    ExpectCounts(Count(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/s", small, CreateOptions{}).ok()); }),
+                 kCreateBlocksMessages, "block create");
+    ExpectCounts(Count(h, p, [&] { ASSERT_EQ(*fs.ReadFile("/s"), small); }), kOpenBlocksMessages,
+                 "block open and read");
+    // Four more 1 MiB packets and pieces: the per-packet and per-piece counts.
+    const std::string one = Pattern(3, 1 << 20);
+    const std::string five = Pattern(4, 5 << 20);
+    const MessageCounts w1 =
+        Count(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/one", one, CreateOptions{}).ok()); });
+    const MessageCounts w5 =
+        Count(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/five", five, CreateOptions{}).ok()); });
+    ExpectCounts(MessageCounts{(w5.client - w1.client) / 4, (w5.namenode - w1.namenode) / 4,
+                               (w5.datanodes - w1.datanodes) / 4},
+                 kWritePacketMessages, "write packet");
+    const MessageCounts r1 = Count(h, p, [&] { ASSERT_EQ(fs.ReadFile("/one")->size(), one.size()); });
+    const MessageCounts r5 =
+        Count(h, p, [&] { ASSERT_EQ(fs.ReadFile("/five")->size(), five.size()); });
+    ExpectCounts(MessageCounts{(r5.client - r1.client) / 4, (r5.namenode - r1.namenode) / 4,
+                               (r5.datanodes - r1.datanodes) / 4},
+                 kReadPieceMessages, "read piece");
+  });
+}
+
+// The fit of sim/calibration.h on figures chosen so each result is known.
+TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
+  // m_n = m_d = 5 (echo 20).
+  const std::string doc = R"({"format": "granary-calibration/2", "rpc_cpu_us_per_call": 20,
+    "sync_us": 1500, "file_bytes": 4096, "large_file_bytes": 2097152,
+    "cpu_us_per_op": {
+      "stat_inline": {"client": 20, "namenode": 17, "datanodes": 0},
+      "create_inline": {"client": 25, "namenode": 60, "datanodes": 0},
+      "open_inline": {"client": 22, "namenode": 30, "datanodes": 0},
+      "create_blocks": {"client": 305, "namenode": 160, "datanodes": 140},
+      "open_blocks": {"client": 122, "namenode": 31, "datanodes": 40}},
+    "cpu_us_per_mib": {
+      "write": {"client": 500, "namenode": 0, "datanodes": 1130},
+      "read": {"client": 700, "namenode": 1, "datanodes": 406}}})";
+  proto::Scenario s;
+  ASSERT_TRUE(ApplyCalibration(s, doc).ok());
+  ApplyDefaults(s);
+  const proto::ClientCosts& k = s.system().client_costs();
+  EXPECT_DOUBLE_EQ(k.stat_us(), 20);
+  EXPECT_DOUBLE_EQ(k.call_us(), 20);
+  EXPECT_DOUBLE_EQ(k.create_us(), 25);
+  EXPECT_DOUBLE_EQ(k.open_us(), 22);
+  EXPECT_DOUBLE_EQ(k.write_block_us(), 305 - 25 - 40);
+  EXPECT_DOUBLE_EQ(k.read_block_us(), 100);
+  EXPECT_DOUBLE_EQ(k.write_us_per_mib(), 500 - 240);
+  EXPECT_DOUBLE_EQ(k.read_us_per_mib(), 600);
+  EXPECT_FALSE(s.cluster().client().has_rpc_cpu_us());
+  EXPECT_DOUBLE_EQ(s.cluster().namenode().rpc_cpu_us(), 5);
+  EXPECT_DOUBLE_EQ(s.cluster().datanode().rpc_cpu_us(), 5);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().replica_us(), (140 - 80) / 3.0);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().stat_us(), 7);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().create_us(), 50);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().open_us(), 20);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_op_us(), (160 - 60 - 50) / 5.0);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_report_us(), 10);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().write_us_per_mib(), (1130 - 50 - 30) / 3.0);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().read_us_per_mib(), 406 - 10);
+  EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_sync_us(), 1500);
+  EXPECT_DOUBLE_EQ(s.cluster().meta_store().write_us(), 1500);
+  // A scenario's own figure wins; a missing measurement is named.
+  proto::Scenario own;
+  own.mutable_system()->mutable_namenode_costs()->set_stat_us(1);
+  ASSERT_TRUE(ApplyCalibration(own, doc).ok());
+  EXPECT_DOUBLE_EQ(own.system().namenode_costs().stat_us(), 1);
+  const Status missing =
+      ApplyCalibration(own, R"({"format": "granary-calibration/2", "sync_us": 1})");
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("cpu_us_per_op.stat_inline"), std::string::npos)
+      << missing.message();
+}
+
+// Shared host cores: two nodes' work queues on the same cores.
+TEST(SharedHostTest, NodesOfOneHostShareItsCores) {
+  SimClusterOptions o = CountingOptions(64 * 1024);
+  o.shared_host_cores = 1;
+  o.client_rpc_cpu.per_message = microseconds(1000);
+  o.namenode_rpc_cpu.per_message = microseconds(1000);
+  ClusterHarness h(o);
+  Duration alone{0}, together{0};
+  h.RunClient([&](SimProcess& p, FileSystem& fs) {
+    const Instant start = p.env().Now();
+    ASSERT_TRUE(fs.Stat("/").ok());
+    alone = p.env().Now() - start;
+  });
+  // Two clients stat at once: on one shared core their 4 ms of CPU each cannot overlap.
+  int done = 0;
+  Instant finished{};
+  const Instant start = h.sim().Now();
+  for (int i = 0; i < 2; ++i) {
+    const NodeId id = h.cluster().AddClient("pair-" + std::to_string(i), [&](SimProcess& p) {
+      FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+      EXPECT_TRUE(fs.Stat("/").ok());
+      if (++done == 2) finished = p.env().Now();
+    });
+    h.sim().StartNode(id);
+  }
+  h.RunFor(seconds(5));
+  ASSERT_EQ(done, 2);
+  together = finished - start;
+  EXPECT_GE(alone, microseconds(4000));  // 2 client + 2 namenode messages
+  EXPECT_GE(together, microseconds(8000));
+}
+
+}  // namespace
+}  // namespace granary::sim
