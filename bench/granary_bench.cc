@@ -50,7 +50,8 @@
 //     "inline_threshold_bytes": the threshold of the cluster measured,
 //   and, when the bench started its own two clusters ("format": "granary-calibration/2"):
 //     "rpc_cpu_us_per_call": CPU of one empty-handler RPC, one in flight, both ends (they are
-//         threads of the bench);
+//         threads of the bench); "rpc_cpu_us_per_call_loaded": the same with 64 in flight
+//         (the rpc line's rounds), where ends that are busy save their wake-ups;
 //     "cpu_us_per_op": {"create_inline"|"stat_inline"|"open_inline"|"create_blocks"|
 //         "stat_blocks"|"open_blocks": {"client": .., "namenode": .., "datanodes": ..}}:
 //         CPU per operation, one client, of the bench, the namenode and all datanodes
@@ -628,8 +629,11 @@ int Run(Flags& flags) {
     std::vector<double> echo_rounds;
     std::vector<double> ratio_rounds;
     uint64_t failures = 0;
+    double loaded_cpu_s = 0;  // of our RPC rounds only
     for (uint32_t round = 0; round < flags.rpc_rounds; ++round) {
+      const double round_cpu_before = SelfCpuSeconds();
       auto [rate, failed_calls] = OurRpcPerSecond(kRpcInFlight, flags.rpc_calls);
+      loaded_cpu_s += SelfCpuSeconds() - round_cpu_before;
       failures += failed_calls;
       const double echo_rate = EchoPerSecond(kRpcInFlight, flags.rpc_calls);
       ours_rounds.push_back(rate);
@@ -648,6 +652,10 @@ int Run(Flags& flags) {
     const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
     calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
     calibration["rpc_cpu_us_per_call"] = Round(rpc_cpu_us, 2);
+    if (flags.rpc_rounds > 0 && flags.rpc_calls > 0) {
+      calibration["rpc_cpu_us_per_call_loaded"] =
+          Round(loaded_cpu_s * 1e6 / (static_cast<double>(flags.rpc_rounds) * flags.rpc_calls), 2);
+    }
     Print(json{{"bench", "rpc"},
                {"in_flight", kRpcInFlight},
                {"calls", flags.rpc_calls},

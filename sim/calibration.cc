@@ -54,38 +54,49 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_blocks", &open_blocks));
   GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "write", &write));
   GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "read", &read));
-  double rpc_call = 0, sync = 0, large_bytes = 0;
+  double rpc_call = 0, rpc_loaded = 0, sync = 0, large_bytes = 0;
   GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call", &rpc_call));
+  GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call_loaded", &rpc_loaded));
   GRANARY_RETURN_IF_ERROR(Number(doc, "large_file_bytes", &large_bytes));
   if (large_bytes < (1 << 20)) return Bad("large_file_bytes", "less than 1 MiB");
   GRANARY_RETURN_IF_ERROR(Number(doc, "sync_us", &sync));
 
-  // The client: CPU per call by method, straight from the measurements (a block create is
-  // Create, AddBlock, WriteBlock and Complete; the two block calls cost a stat each).
-  const double write_block = AtLeastZero(create_blocks.client - create.client - 2 * stat.client);
-  const double read_block = AtLeastZero(open_blocks.client - open.client);
-  const double client_write_per_mib = AtLeastZero(write.client - write_block);
-  const double client_read_per_mib = AtLeastZero(read.client - read_block);
+  // The RPC layer: a message's CPU when its node is busy, and the wake-up a received one
+  // costs besides when it finds the node idle (every one does with one client at a time).
+  const double m = rpc_loaded / 4;
+  const double w = AtLeastZero((rpc_call - rpc_loaded) / 2);
 
-  // Servers: a fixed cost per message, the rest in the handlers (whose figures then include
-  // moving the bytes).
-  const double m_n = rpc_call / 4;
-  const double stat_us = AtLeastZero(stat.namenode - kStatMessages.namenode * m_n);
-  const double create_us = AtLeastZero(create.namenode - kCreateInlineMessages.namenode * m_n);
-  const double open_us = AtLeastZero(open.namenode - kOpenInlineMessages.namenode * m_n);
-  const double block_op_us = AtLeastZero(
-      (create_blocks.namenode - kCreateBlocksMessages.namenode * m_n - create_us) / 5);
-  const double m_d = m_n;  // the same RPC layer
-  const double replica_us =
-      AtLeastZero((create_blocks.datanodes - kCreateBlocksMessages.datanodes * m_d) / 3);
+  // The client: CPU per call by method, from the measurements less the reply's wake-up (a
+  // block create is Create, AddBlock, WriteBlock and Complete; the two block calls cost a
+  // stat each).
+  const double write_block =
+      AtLeastZero(create_blocks.client - create.client - 2 * stat.client - w);
+  const double read_block = AtLeastZero(open_blocks.client - open.client - w);
+  const double client_write_per_mib = AtLeastZero(write.client - write_block - w);
+  const double client_read_per_mib = AtLeastZero(read.client - read_block - w);
+
+  // Servers: messages (half of them received, each with a wake-up), the rest in handlers.
+  auto handler = [&](double cpu, double messages) {
+    return AtLeastZero(cpu - messages * (m + w / 2));
+  };
+  const double stat_us = handler(stat.namenode, kStatMessages.namenode);
+  const double create_us = handler(create.namenode, kCreateInlineMessages.namenode);
+  const double open_us = handler(open.namenode, kOpenInlineMessages.namenode);
+  const double block_op_us =
+      AtLeastZero((handler(create_blocks.namenode, kCreateBlocksMessages.namenode) - create_us) / 5);
+  const double replica_us = handler(create_blocks.datanodes, kCreateBlocksMessages.datanodes) / 3;
   const double large_mib = large_bytes / (1 << 20);
   const double write_us_per_mib = AtLeastZero(
-      (write.datanodes - kWritePacketMessages.datanodes * m_d - 3 * replica_us / large_mib) / 3);
-  const double read_us_per_mib = AtLeastZero(read.datanodes - kReadPieceMessages.datanodes * m_d);
+      (handler(write.datanodes, kWritePacketMessages.datanodes) - 3 * replica_us / large_mib) / 3);
+  const double read_us_per_mib = handler(read.datanodes, kReadPieceMessages.datanodes);
 
   proto::ClusterSpec& c = *scenario.mutable_cluster();
-  if (!c.namenode().has_rpc_cpu_us()) c.mutable_namenode()->set_rpc_cpu_us(m_n);
-  if (!c.datanode().has_rpc_cpu_us()) c.mutable_datanode()->set_rpc_cpu_us(m_d);
+  for (proto::NodeClass* node : {c.mutable_namenode(), c.mutable_datanode()}) {
+    if (!node->has_rpc_cpu_us()) node->set_rpc_cpu_us(m);
+  }
+  for (proto::NodeClass* node : {c.mutable_client(), c.mutable_namenode(), c.mutable_datanode()}) {
+    if (!node->has_rpc_wakeup_us()) node->set_rpc_wakeup_us(w);
+  }
   if (!c.datanode().has_disk_sync_us()) c.mutable_datanode()->set_disk_sync_us(sync);
   if (doc.contains("dir_sync_us")) {
     double dir_sync = 0;
@@ -114,10 +125,10 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
 
   proto::SystemSpec& y = *scenario.mutable_system();
   proto::ClientCosts& k = *y.mutable_client_costs();
-  if (!k.has_call_us()) k.set_call_us(stat.client);
-  if (!k.has_stat_us()) k.set_stat_us(stat.client);
-  if (!k.has_create_us()) k.set_create_us(create.client);
-  if (!k.has_open_us()) k.set_open_us(open.client);
+  if (!k.has_call_us()) k.set_call_us(AtLeastZero(stat.client - w));
+  if (!k.has_stat_us()) k.set_stat_us(AtLeastZero(stat.client - w));
+  if (!k.has_create_us()) k.set_create_us(AtLeastZero(create.client - w));
+  if (!k.has_open_us()) k.set_open_us(AtLeastZero(open.client - w));
   if (!k.has_write_block_us()) k.set_write_block_us(write_block);
   if (!k.has_read_block_us()) k.set_read_block_us(read_block);
   if (!k.has_write_us_per_mib()) k.set_write_us_per_mib(client_write_per_mib);

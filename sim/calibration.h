@@ -7,8 +7,9 @@
 // measurements between them:
 //   - the client library: CPU per call by method, and per MiB written or read
 //     (system.client_costs), taken straight from the client's figures;
-//   - server RPC messages: every message a namenode or datanode sends or receives costs its
-//     class a fixed part (NodeClass.rpc_cpu_us), in SimTransport;
+//   - RPC messages: every message a namenode or datanode sends or receives costs its class a
+//     fixed part (NodeClass.rpc_cpu_us), and every received one that finds its node idle a
+//     wake-up (rpc_wakeup_us, the client too), in SimTransport;
 //   - server handlers: the namenode's per-method costs, the datanodes' per-replica cost and
 //     per-MiB write and read costs.
 // To split the servers' figures the mapping needs how many messages each class handles per
@@ -16,20 +17,25 @@
 // checks them against the simulator (a protocol change that alters them fails there).
 //
 // The fit (C, N, D = CPU of client, namenode, datanodes per operation or per MiB):
-//   client          stat, create, open = C of that inline operation; other calls = C_stat;
-//                   WriteBlock = C_create_blocks - C_create_inline - 2 C_stat (AddBlock and
-//                   Complete cost a stat); ReadBlock = C_open_blocks - C_open_inline;
-//                   per MiB written = C_write/MiB - WriteBlock (one 1 MiB packet a MiB),
-//                   read = C_read/MiB - ReadBlock
-//   namenode        message m_n = rpc_cpu_us_per_call / 4 (an empty-handler RPC's CPU, both
-//                   ends, two messages each); stat, create, open = N_op - 2 m_n;
-//                   block ops = (N_create_blocks - 12 m_n - create) / 5: Create, AddBlock,
-//                   Complete and three replica reports are six calls, and the five besides
-//                   Create share the remainder (block_op_us = block_report_us)
-//   datanodes       message m_d = m_n (the same RPC layer); a replica's fixed work (files,
-//                   syncs' system calls, finalizing) (D_create_blocks - 16 m_d) / 3; per MiB
-//                   written, per replica, (D_write/MiB - 10 m_d - 3 replica / file MiB) / 3;
-//                   read D_read/MiB - 2 m_d
+//   RPC layer       a message costs m = rpc_cpu_us_per_call_loaded / 4 (an empty-handler
+//                   RPC's CPU with 64 in flight, both ends, two messages each: busy ends),
+//                   and a received one that finds its node idle w = (rpc_cpu_us_per_call -
+//                   loaded) / 2 more (one in flight: every end wakes up for each message).
+//                   With one client every received message finds its node idle.
+//   client          per call: stat, create, open = C of that inline operation - w; other
+//                   calls as a stat; WriteBlock = C_create_blocks - C_create_inline -
+//                   2 C_stat - w (AddBlock and Complete cost a stat each); ReadBlock =
+//                   C_open_blocks - C_open_inline - w; per MiB written = C_write/MiB -
+//                   WriteBlock - w (one 1 MiB packet a MiB), read = C_read/MiB - ReadBlock - w
+//   servers         a handler's CPU = the class's figure - messages x (m + w / 2):
+//                   namenode stat, create, open = N_op - 2 (m + w/2); block ops =
+//                   (N_create_blocks - 12 (m + w/2) - create) / 5: Create, AddBlock, Complete
+//                   and three replica reports are six calls, and the five besides Create
+//                   share the rest (block_op_us = block_report_us);
+//                   datanodes: a replica's fixed work (files, syncs' system calls,
+//                   finalizing) = (D_create_blocks - 16 (m + w/2)) / 3; per MiB written, per
+//                   replica, (D_write/MiB - 10 (m + w/2) - 3 replica / file MiB) / 3; read
+//                   D_read/MiB - 2 (m + w/2)
 // Every result is clamped at 0. The sync latency becomes the datanodes' disk sync (and the
 // directory sync latency their directory syncs after creates and renames) and the
 // metadata store's write latency (a RocksDB commit waits for one WAL sync; concurrent

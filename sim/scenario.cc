@@ -202,6 +202,9 @@ Status ValidateScenario(const proto::Scenario& s) {
     if (node->disk_sync_us() < 0) {
       return Invalid(std::string(name) + ".disk_sync_us", "must be >= 0");
     }
+    if (node->rpc_wakeup_us() < 0) {
+      return Invalid(std::string(name) + ".rpc_wakeup_us", "must be >= 0");
+    }
     if (node->disk_dir_sync_us() < 0) {
       return Invalid(std::string(name) + ".disk_dir_sync_us", "must be >= 0");
     }

@@ -82,6 +82,7 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
     RpcCpuCost cost;
     cost.per_message = Micros(node.rpc_cpu_us());
     cost.ns_per_byte = node.rpc_cpu_us_per_mib() * 1e3 / (1 << 20);
+    cost.wakeup = Micros(node.rpc_wakeup_us());
     return cost;
   };
   o.namenode_rpc_cpu = rpc_cpu(c.namenode());
@@ -105,6 +106,7 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
     o.client_rpc_cpu.ns_per_byte_received_by_call["dn.ReadBlock"] = cc.read_us_per_mib() * ns_per_mib;
   }
   o.shared_host_cores = c.shared_host_cores();
+  o.clients_in_one_process = c.clients_in_one_process();
   o.namenode_main_thread_share = c.namenode().has_main_thread_share() ? c.namenode().main_thread_share() : 1;
   o.datanode_main_thread_share = c.datanode().has_main_thread_share() ? c.datanode().main_thread_share() : 1;
   o.client_main_thread_share = c.client().has_main_thread_share() ? c.client().main_thread_share() : 1;

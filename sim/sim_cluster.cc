@@ -84,6 +84,12 @@ NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProc
   client.cores = options_.client_cores;
   client.rpc_cpu = options_.client_rpc_cpu;
   ShareHost(client, options_.client_main_thread_share);
+  if (host_cores_ && options_.clients_in_one_process) {
+    if (!client_threads_) {
+      client_threads_ = std::make_shared<std::vector<Instant>>(client.cores, Instant{});
+    }
+    client.shared_threads = client_threads_;
+  }
   return sim_.AddNode(client, std::move(body));
 }
 

@@ -49,6 +49,9 @@ struct SimClusterOptions {
   double namenode_main_thread_share = 1;
   double datanode_main_thread_share = 1;
   double client_main_thread_share = 1;
+  // With a shared host: the clients are fibers of one process, sharing its client_cores
+  // handler threads (as granary-bench runs its clients).
+  bool clients_in_one_process = false;
   // Client I/O sizes (ClientOptions) when they should differ from FastClusterOptions' 256 KiB
   // packets and 512 KiB read-ahead; 0 keeps those.
   uint64_t client_packet_bytes = 0;
@@ -88,6 +91,7 @@ class SimCluster {
   std::vector<NodeId> datanode_ids_;
   Namenode* namenode_ = nullptr;
   std::shared_ptr<std::vector<Instant>> host_cores_;
+  std::shared_ptr<std::vector<Instant>> client_threads_;
 };
 
 }  // namespace granary::sim

@@ -124,6 +124,18 @@ struct SimTransport::PendingCall {
   uint64_t reply_bytes = 0;
 };
 
+Status SimTransport::ChargeReceived(uint64_t bytes) {
+  const RpcCpuCost& cost = process_.node().options().rpc_cpu;
+  if (cost.wakeup > Duration(0)) {
+    const std::vector<Instant>& cores = process_.node().core_free_at();
+    const Instant now = process_.simulator().Now();
+    const bool idle =
+        std::all_of(cores.begin(), cores.end(), [now](Instant free) { return free <= now; });
+    if (idle) GRANARY_RETURN_IF_ERROR(process_.env().ChargeCpu(cost.wakeup));
+  }
+  return ChargeMessage(bytes);
+}
+
 Status SimTransport::ChargeMessage(uint64_t bytes) {
   const RpcCpuCost& cost = process_.node().options().rpc_cpu;
   if (cost.per_message <= Duration(0) && cost.ns_per_byte <= 0) return Status::Ok();
@@ -191,7 +203,7 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
   pending_.erase(id);
   sim.Cancel(timer);
   if (!waited.ok()) return waited;
-  if (call.reply_bytes > 0) GRANARY_RETURN_IF_ERROR(ChargeMessage(call.reply_bytes));
+  if (call.reply_bytes > 0) GRANARY_RETURN_IF_ERROR(ChargeReceived(call.reply_bytes));
   if (!method.empty() && call.reply.ok()) {
     auto received = cost.ns_per_byte_received_by_call.find(method);
     if (received != cost.ns_per_byte_received_by_call.end()) {
@@ -220,7 +232,7 @@ void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address fr
     ++bad_messages_;
     return;
   }
-  if (!ChargeMessage(message_bytes).ok()) return;  // crashed while receiving
+  if (!ChargeReceived(message_bytes).ok()) return;  // crashed while receiving
   RpcContext context{std::move(from), sim.Now() + incoming->timeout};
   Result<RpcReply> result =
       handler_ ? handler_(context, incoming->request)

@@ -124,6 +124,8 @@ class SimTransport final : public Transport {
   struct PendingCall;
   // Charges this node's RPC CPU cost of one message of `bytes` (NodeOptions::rpc_cpu).
   Status ChargeMessage(uint64_t bytes);
+  // The same for a message received: plus the wake-up when the node was idle.
+  Status ChargeReceived(uint64_t bytes);
   void Handle(rpc::WireMessage message, NodeId from_node, Address from,
               const std::weak_ptr<SimProcess>& caller);
 

@@ -74,7 +74,9 @@ class SimNode {
 
   // The node's modelled cores: each is free from the given time on.
   // (Its own cores: with a shared host, the threads of its process.)
-  std::vector<Instant>& core_free_at() { return core_free_at_; }
+  std::vector<Instant>& core_free_at() {
+    return options_.shared_threads ? *options_.shared_threads : core_free_at_;
+  }
   // CPU time charged to the node's cores so far, over all incarnations (for utilisation).
   Duration cpu_charged() const { return cpu_charged_; }
   void AddCpuCharged(Duration cpu_time) { cpu_charged_ += cpu_time; }

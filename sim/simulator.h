@@ -74,12 +74,17 @@ struct SimulatorOptions {
 struct RpcCpuCost {
   Duration per_message{0};
   double ns_per_byte = 0;
+  // Besides, a message that arrives while the node's own cores are all idle costs
+  // `wakeup` (the thread was asleep in poll: the kernel's and the messaging library's
+  // wake-ups); one that arrives while it works is picked up in passing.
+  Duration wakeup{0};
   std::map<std::string, Duration, std::less<>> per_call;
   Duration per_call_default{0};
   std::map<std::string, double, std::less<>> ns_per_byte_sent_by_call;
   std::map<std::string, double, std::less<>> ns_per_byte_received_by_call;
   bool modelled() const {
-    return per_message > Duration(0) || ns_per_byte > 0 || !per_call.empty() ||
+    return per_message > Duration(0) || ns_per_byte > 0 || wakeup > Duration(0) ||
+           !per_call.empty() ||
            per_call_default > Duration(0) || !ns_per_byte_sent_by_call.empty() ||
            !ns_per_byte_received_by_call.empty();
   }
@@ -96,6 +101,9 @@ struct NodeOptions {
   // shared cores: the host's other processes keep their queued work.
   std::shared_ptr<std::vector<Instant>> shared_cores;
   double main_thread_share = 1;
+  // When set, replaces the node's own `cores`: nodes given the same vector are fibers of one
+  // process and share its handler threads (clients of one benchmark process).
+  std::shared_ptr<std::vector<Instant>> shared_threads;
   RpcCpuCost rpc_cpu;
   NicProfile nic;
   DiskProfile disk;

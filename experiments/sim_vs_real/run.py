@@ -79,7 +79,8 @@ def machine_scenario(machine, calibration):
 # ({machine['cores']} cores, {machine['cpu']}). Written by run.py.
 # - One host: the namenode, the datanodes and the client are processes of one machine and
 #   share its {machine['cores']} cores (cluster.shared_host_cores); each runs its handlers on
-#   one thread (`cores: 1`), which the measured main-thread share of its CPU needs.
+#   one thread (`cores: 1`), which the measured main-thread share of its CPU needs; the
+#   clients are fibers of one process, as in granary-bench (clients_in_one_process).
 # - CPU costs: calibration.json, CPU per operation and per MiB measured on the real
 #   processes and split between RPC messages and handlers as sim/calibration.h says.
 # - Loopback: its cost is CPU (copies in the kernel), which the calibration already counts, so
@@ -93,7 +94,7 @@ def machine_scenario(machine, calibration):
 name: "sim_vs_real"
 cluster {{
   datanodes: 3 clients: 1 racks: 1
-  shared_host_cores: {machine['cores']}
+  shared_host_cores: {machine['cores']} clients_in_one_process: true
   namenode {{ cores: 1 nic_gbps: 1000 }}
   datanode {{ cores: 1 nic_gbps: 1000 disk: "page_cache" }}
   client {{ cores: 1 nic_gbps: 1000 }}

@@ -111,9 +111,12 @@ TEST(CalibrationCountsTest, BlockOperations) {
 
 // The fit of sim/calibration.h on figures chosen so each result is known.
 TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
-  // m_n = m_d = 5 (echo 20).
-  const std::string doc = R"({"format": "granary-calibration/2", "rpc_cpu_us_per_call": 20,
-    "sync_us": 1500, "file_bytes": 4096, "large_file_bytes": 2097152,
+  // m = 20 / 4 = 5 per message, w = (28 - 20) / 2 = 4 per wake-up: a server message with
+  // half a wake-up is 7.
+  const std::string doc = R"({"format": "granary-calibration/2", "rpc_cpu_us_per_call": 28,
+    "rpc_cpu_us_per_call_loaded": 20, "sync_us": 1500, "dir_sync_us": 60,
+    "file_bytes": 4096, "large_file_bytes": 2097152,
+    "main_thread_share": {"client": 0.5, "namenode": 0.25, "datanodes": 1},
     "cpu_us_per_op": {
       "stat_inline": {"client": 20, "namenode": 17, "datanodes": 0},
       "create_inline": {"client": 25, "namenode": 60, "datanodes": 0},
@@ -127,27 +130,35 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
   ASSERT_TRUE(ApplyCalibration(s, doc).ok());
   ApplyDefaults(s);
   const proto::ClientCosts& k = s.system().client_costs();
-  EXPECT_DOUBLE_EQ(k.stat_us(), 20);
-  EXPECT_DOUBLE_EQ(k.call_us(), 20);
-  EXPECT_DOUBLE_EQ(k.create_us(), 25);
-  EXPECT_DOUBLE_EQ(k.open_us(), 22);
-  EXPECT_DOUBLE_EQ(k.write_block_us(), 305 - 25 - 40);
-  EXPECT_DOUBLE_EQ(k.read_block_us(), 100);
-  EXPECT_DOUBLE_EQ(k.write_us_per_mib(), 500 - 240);
-  EXPECT_DOUBLE_EQ(k.read_us_per_mib(), 600);
+  EXPECT_DOUBLE_EQ(k.stat_us(), 16);
+  EXPECT_DOUBLE_EQ(k.call_us(), 16);
+  EXPECT_DOUBLE_EQ(k.create_us(), 21);
+  EXPECT_DOUBLE_EQ(k.open_us(), 18);
+  EXPECT_DOUBLE_EQ(k.write_block_us(), 305 - 25 - 40 - 4);
+  EXPECT_DOUBLE_EQ(k.read_block_us(), 122 - 22 - 4);
+  EXPECT_DOUBLE_EQ(k.write_us_per_mib(), 500 - 236 - 4);
+  EXPECT_DOUBLE_EQ(k.read_us_per_mib(), 700 - 96 - 4);
   EXPECT_FALSE(s.cluster().client().has_rpc_cpu_us());
+  for (const proto::NodeClass* node : {&s.cluster().client(), &s.cluster().namenode(),
+                                       &s.cluster().datanode()}) {
+    EXPECT_DOUBLE_EQ(node->rpc_wakeup_us(), 4);
+  }
   EXPECT_DOUBLE_EQ(s.cluster().namenode().rpc_cpu_us(), 5);
   EXPECT_DOUBLE_EQ(s.cluster().datanode().rpc_cpu_us(), 5);
-  EXPECT_DOUBLE_EQ(s.system().datanode_costs().replica_us(), (140 - 80) / 3.0);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().stat_us(), 7);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().create_us(), 50);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().open_us(), 20);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_op_us(), (160 - 60 - 50) / 5.0);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_report_us(), 10);
-  EXPECT_DOUBLE_EQ(s.system().datanode_costs().write_us_per_mib(), (1130 - 50 - 30) / 3.0);
-  EXPECT_DOUBLE_EQ(s.system().datanode_costs().read_us_per_mib(), 406 - 10);
+  EXPECT_DOUBLE_EQ(s.cluster().client().main_thread_share(), 0.5);
+  EXPECT_DOUBLE_EQ(s.cluster().namenode().main_thread_share(), 0.25);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().stat_us(), 3);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().create_us(), 46);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().open_us(), 16);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_op_us(), (160 - 84 - 46) / 5.0);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_report_us(), 6);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().replica_us(), (140 - 112) / 3.0);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().write_us_per_mib(), (1130 - 70 - 14) / 3.0);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().read_us_per_mib(), 406 - 14);
   EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_sync_us(), 1500);
+  EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_dir_sync_us(), 60);
   EXPECT_DOUBLE_EQ(s.cluster().meta_store().write_us(), 1500);
+  EXPECT_DOUBLE_EQ(s.cluster().meta_store().read_us(), 0);
   // A scenario's own figure wins; a missing measurement is named.
   proto::Scenario own;
   own.mutable_system()->mutable_namenode_costs()->set_stat_us(1);
@@ -190,6 +201,72 @@ TEST(SharedHostTest, NodesOfOneHostShareItsCores) {
   together = finished - start;
   EXPECT_GE(alone, microseconds(4000));  // 2 client + 2 namenode messages
   EXPECT_GE(together, microseconds(8000));
+}
+
+// Clients that are fibers of one process share its thread even with host cores free.
+TEST(SharedHostTest, ClientsOfOneProcessShareItsThread) {
+  auto pair_time = [](bool one_process) {
+    SimClusterOptions o = CountingOptions(64 * 1024);
+    o.shared_host_cores = 2;
+    o.client_cores = 1;
+    o.clients_in_one_process = one_process;
+    o.namenode_rpc_cpu = RpcCpuCost{};
+    o.client_rpc_cpu = RpcCpuCost{};
+    o.client_rpc_cpu.per_message = microseconds(1000);
+    ClusterHarness h(o);
+    int done = 0;
+    Instant finished{};
+    const Instant start = h.sim().Now();
+    for (int i = 0; i < 2; ++i) {
+      const NodeId id = h.cluster().AddClient("c-" + std::to_string(i), [&](SimProcess& p) {
+        FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+        EXPECT_TRUE(fs.Stat("/").ok());
+        if (++done == 2) finished = p.env().Now();
+      });
+      h.sim().StartNode(id);
+    }
+    h.RunFor(seconds(5));
+    EXPECT_EQ(done, 2);
+    return finished - start;
+  };
+  // Each stat is 2 ms of client CPU (request and reply): in parallel on the two host cores,
+  // or one after the other on the one process's thread.
+  const Duration apart = pair_time(false);
+  const Duration together = pair_time(true);
+  EXPECT_GE(apart, microseconds(2000));
+  EXPECT_LT(apart, microseconds(4000));
+  EXPECT_GE(together, microseconds(4000));
+}
+
+// A received message costs the wake-up only when it finds the node idle.
+TEST(RpcCpuTest, WakeupIsPaidOnlyByAnIdleNode) {
+  SimClusterOptions o = CountingOptions(64 * 1024);
+  o.namenode_cores = 1;
+  o.client_rpc_cpu = RpcCpuCost{};
+  o.namenode_rpc_cpu = RpcCpuCost{};
+  o.namenode_rpc_cpu.wakeup = microseconds(100);
+  o.namenode.cpu_per_method["nn.Stat"] = microseconds(1000);
+  ClusterHarness h(o);
+  const NodeId nn = h.cluster().namenode_id();
+  auto stats_at_once = [&](int clients) {
+    const Duration before = h.sim().node(nn).cpu_charged();
+    int done = 0;
+    for (int i = 0; i < clients; ++i) {
+      const NodeId id = h.cluster().AddClient(
+          "stat-" + std::to_string(clients) + "-" + std::to_string(i), [&](SimProcess& p) {
+            FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+            EXPECT_TRUE(fs.Stat("/").ok());
+            ++done;
+          });
+      h.sim().StartNode(id);
+    }
+    h.RunFor(seconds(2));
+    EXPECT_EQ(done, clients);
+    return h.sim().node(nn).cpu_charged() - before;
+  };
+  EXPECT_EQ(stats_at_once(1), microseconds(1100));
+  // The second request arrives while the first is being served: no second wake-up.
+  EXPECT_EQ(stats_at_once(2), microseconds(2100));
 }
 
 }  // namespace
