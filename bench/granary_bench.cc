@@ -58,6 +58,8 @@
 //         together (process CPU of all their threads, bench/process_cpu.h), on the inline
 //         cluster and on the blocks one; "open" is an open and a whole read;
 //     "latency_us": the same operations' mean latencies;
+//     "cpu_us_per_op_loaded": the same CPU figures with the most clients measured (not
+//         used by the simulator's fit: they show how CPU per operation falls under load);
 //     "file_bytes": their file size;
 //     "cpu_us_per_mib": {"write"|"read": {"client", "namenode", "datanodes"}}: CPU per MiB
 //         of the large file (replication 3), "large_file_bytes" its size;
@@ -732,6 +734,10 @@ int Run(Flags& flags) {
         const bool calibrating = c == 0 && clients == 1 && size == flags.sizes.front();
         const bool cpu_calibrating =
             compare_inline && clients == 1 && size == flags.sizes.front();
+        // The same with the most clients: not used by the fit, but it shows how the CPU per
+        // operation falls when processes are busy (the wake-ups they save).
+        const bool cpu_loaded = compare_inline && clients > 1 && clients == flags.clients.back() &&
+                                size == flags.sizes.front();
         const std::string dir =
             "/granary-bench-" + run_id + "/" + std::to_string(size) + "-" + std::to_string(clients);
         Result<SmallFileTimes> times =
@@ -770,6 +776,19 @@ int Run(Flags& flags) {
             calibration["namenode_latency_us"] = latency;
             calibration["namenode_service_us"] = service;
             calibration["inline_threshold_bytes"] = cluster.inline_threshold;
+          }
+          if (cpu_loaded) {
+            const std::string suffix = c == 0 ? "_inline" : "_blocks";
+            const double files = flags.files;
+            const std::pair<const char*, const CpuSample*> phases[] = {
+                {"create", &times->create_cpu}, {"stat", &times->stat_cpu}, {"open", &times->read_cpu}};
+            for (const auto& [op, used] : phases) {
+              calibration["cpu_us_per_op_loaded"][op + suffix] = {
+                  {"clients", clients},
+                  {"client", Round(used->client * 1e6 / files, 2)},
+                  {"namenode", Round(used->namenode * 1e6 / files, 2)},
+                  {"datanodes", Round(used->datanodes * 1e6 / files, 2)}};
+            }
           }
           if (cpu_calibrating) {
             const std::string suffix = c == 0 ? "_inline" : "_blocks";
