@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "core/common/crc32c.h"
 #include "core/common/limits.h"
 #include "core/namenode/meta_keys.h"
 
@@ -342,6 +343,11 @@ Result<Namespace::OpenResult> Namespace::OpenResolved(const User& user, const Pa
     if (!data.ok()) {
       return Status(StatusCode::kCorruption, "inline data missing for " + parsed.normalized);
     }
+    if (data->size() != result.inode.length_bytes() ||
+        (result.inode.has_inline_crc32c() && Crc32c(*data) != result.inode.inline_crc32c())) {
+      return Status(StatusCode::kCorruption,
+                    "inline data of " + parsed.normalized + " fails its checksum");
+    }
     result.inline_data = std::move(data).value();
   }
   return result;
@@ -480,6 +486,7 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
     file.set_block_bytes(block_bytes);
     file.set_inline_data(options_.inline_threshold_bytes > 0);
     file.set_length_bytes(args.inline_data.size());
+    if (file.inline_data()) file.set_inline_crc32c(Crc32c(args.inline_data));
     if (!args.complete) {
       file.set_under_construction(true);
       file.set_lease_holder(args.client_name);

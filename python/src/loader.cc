@@ -373,14 +373,9 @@ void Loader::State::RunOpener() {
       std::unique_ptr<Reader>& reader = *one;
       if (reader->status().inline_data()) {
         // Its bytes came with its metadata: no datanode to ask.
-        Result<std::string> data = reader->ReadAt(0, reader->Size());
-        if (data.ok()) {
-          file.data = std::move(*data);
-          file.bytes = file.data.size();
-          buffered_bytes += file.bytes;
-        } else {
-          file.error = data.status().WithContext(file.path);
-        }
+        file.data = reader->TakeInlineData();
+        file.bytes = file.data.size();
+        buffered_bytes += file.bytes;
         file.stage = WholeFile::Stage::kDone;
         continue;
       }

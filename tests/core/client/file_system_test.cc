@@ -369,6 +369,11 @@ TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
       ASSERT_TRUE(data.ok());
       EXPECT_EQ(*data, small);
     }
+    // Or are moved out whole.
+    Reader& moved = *(*opened)[0].value();
+    EXPECT_EQ(moved.TakeInlineData(), small);
+    EXPECT_EQ(moved.Size(), 0u);
+    EXPECT_TRUE(moved.ReadAt(0, 100)->empty());
     Result<std::string> empty = (*opened)[7].value()->ReadAt(0, 100);
     ASSERT_TRUE(empty.ok());
     EXPECT_TRUE(empty->empty());
