@@ -86,6 +86,10 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(RealEnv& env, std::stri
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   if (options.bloom_bits_per_key > 0) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+    // The memtable too: a Get of a key written long ago skips its skip list, whose search
+    // is a chain of cache misses through the write buffer.
+    db_options.memtable_whole_key_filtering = true;
+    db_options.memtable_prefix_bloom_size_ratio = 0.02;
   }
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* db = nullptr;

@@ -12,7 +12,7 @@
 // (integrated BlobDB), the key and a reference in the tables: compaction moves references,
 // not file bytes, the tables stay small enough for the block cache to hold their hot part,
 // and a read of a value is one pread of a blob file that does not churn the block cache.
-// Tables carry bloom filters, so a Get skips the levels that cannot hold its key.
+// Tables and the memtable carry bloom filters, so a Get skips what cannot hold its key.
 //
 // Reads (Get, Scan) run directly on the calling fiber; a Scan reads through one iterator, a
 // consistent view, so it never sees half a batch. Snapshots are RocksDB snapshots.
