@@ -109,8 +109,14 @@ struct Loader::State {
   void ReadStep(Shard& shard);
   bool AnyUnclaimed() const;
   Status Emit(std::string record);
+  // Queues an item for the consumer: items go to it in groups (Handoff), so that the
+  // consumer's thread is woken once per group rather than once per item.
   Status Push(std::vector<std::string> item);
+  // Moves the queued group to the consumer, waiting for room as the consumer takes items.
+  Status Handoff();
   void Finish(Status status);
+  // Hands what was emitted before `error` to the consumer, stops and finishes with `error`.
+  void Fail(Status error);
   void StopAll() {
     stop = true;
     shard_event.NotifyAll();
@@ -130,6 +136,7 @@ struct Loader::State {
   size_t next_shard = 0;       // the next shard to enter the cycle
   std::vector<std::string> shuffle_buffer;
   std::vector<std::string> batch;
+  std::vector<std::vector<std::string>> handoff;  // items not yet given to the consumer
   FiberEvent shard_event;  // a shard got records or ended
   FiberEvent work_event;   // a buffer has room again, or the window moved
   FiberEvent room_event;   // the consumer took items
@@ -228,20 +235,36 @@ void Loader::State::RunWorker() {
 }
 
 Status Loader::State::Push(std::vector<std::string> item) {
-  for (;;) {
+  handoff.push_back(std::move(item));
+  if (handoff.size() < kLoaderHandoffItems) return Status::Ok();
+  return Handoff();
+}
+
+Status Loader::State::Handoff() {
+  size_t given = 0;
+  while (given < handoff.size()) {
     {
       std::lock_guard<std::mutex> lock(output->mutex);
       if (output->cancelled) return Status(StatusCode::kCancelled, "loader closed");
-      if (output->items.size() < output->capacity) {
-        output->items.push_back(std::move(item));
-        output->ready.notify_one();
-        return Status::Ok();
+      const size_t before = given;
+      while (given < handoff.size() && output->items.size() < output->capacity) {
+        output->items.push_back(std::move(handoff[given++]));
       }
+      if (given > before) output->ready.notify_one();
+      if (given == handoff.size()) break;
       output->producer_waiting = true;
     }
     GRANARY_RETURN_IF_ERROR(room_event.Wait(connection.env()));
     if (stop) return Status(StatusCode::kCancelled, "loader closed");
   }
+  handoff.clear();
+  return Status::Ok();
+}
+
+void Loader::State::Fail(Status error) {
+  (void)Handoff();  // best effort: a closed loader has no consumer left
+  StopAll();
+  Finish(std::move(error));
 }
 
 Status Loader::State::Emit(std::string record) {
@@ -285,20 +308,21 @@ void Loader::State::RunPipeline() {
       shard.buffered_bytes -= record.size();
       work_event.NotifyOne();
       Status emitted = Emit(std::move(record));
-      if (!emitted.ok()) return Finish(emitted);
+      if (!emitted.ok()) return Fail(emitted);
       ++slot;
       continue;
     }
     if (!shard.done) {
       work_event.NotifyOne();
+      // Whatever is ready goes to the consumer before waiting for more.
+      Status handed = Handoff();
+      if (!handed.ok()) return Fail(handed);
+      if (shard.done || !shard.records.empty()) continue;
       Status waited = shard_event.Wait(env);
-      if (!waited.ok()) return Finish(waited);
+      if (!waited.ok()) return Fail(waited);
       continue;
     }
-    if (!shard.error.ok()) {
-      StopAll();
-      return Finish(shard.error);
-    }
+    if (!shard.error.ok()) return Fail(shard.error);
     // The shard ended: the next one of the list takes its slot.
     if (next_shard < shards.size()) {
       active[slot] = next_shard++;
@@ -308,7 +332,8 @@ void Loader::State::RunPipeline() {
     work_event.NotifyOne();
   }
   Status flushed = Flush();
-  if (!flushed.ok()) return Finish(flushed);
+  if (flushed.ok()) flushed = Handoff();
+  if (!flushed.ok()) return Fail(flushed);
   StopAll();
   Finish(Status::Ok());
 }
@@ -425,15 +450,17 @@ void Loader::State::RunFilesPipeline() {
   net::RealEnv& env = connection.env();
   for (size_t i = 0; i < files.size(); ++i) {
     WholeFile& file = files[i];
+    if (file.stage != WholeFile::Stage::kDone) {
+      // Whatever is ready goes to the consumer before waiting for more.
+      Status handed = Handoff();
+      if (!handed.ok()) return Fail(handed);
+    }
     while (file.stage != WholeFile::Stage::kDone) {
       if (stop) return Finish(Status(StatusCode::kCancelled, "loader closed"));
       Status waited = file_event.Wait(env);
-      if (!waited.ok()) return Finish(waited);
+      if (!waited.ok()) return Fail(waited);
     }
-    if (!file.error.ok()) {
-      StopAll();
-      return Finish(file.error);
-    }
+    if (!file.error.ok()) return Fail(file.error);
     std::string data = std::move(file.data);
     file.data = std::string();
     buffered_bytes -= file.bytes;
@@ -441,14 +468,13 @@ void Loader::State::RunFilesPipeline() {
     if (OpenerMayClaim()) open_event.NotifyOne();
     if (!opened.empty()) read_event.NotifyOne();
     Status emitted = Emit(std::move(data));
-    if (!emitted.ok()) {
-      StopAll();
-      return Finish(emitted);
-    }
+    if (!emitted.ok()) return Fail(emitted);
   }
   Status flushed = Flush();
+  if (flushed.ok()) flushed = Handoff();
+  if (!flushed.ok()) return Fail(flushed);
   StopAll();
-  Finish(flushed);
+  Finish(Status::Ok());
 }
 
 Loader::Loader(std::shared_ptr<Connection> connection, std::shared_ptr<Output> output,

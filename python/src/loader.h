@@ -36,7 +36,9 @@
 // skipped. Any other error (missing file, dead cluster) fails the pipeline too.
 //
 // Memory: each shard buffers at most shard_buffer_bytes (plus one read), and the prefetch
-// queue holds at most `prefetch` items.
+// queue holds at most `prefetch` items (plus a group of kLoaderHandoffItems on its way: items
+// reach the queue in groups, and before the pipeline waits for a read, so that the
+// consumer's thread is not woken once per item).
 #pragma once
 
 #include <condition_variable>
@@ -84,6 +86,8 @@ inline constexpr uint32_t kLoaderOpenBatchFiles = 128;
 inline constexpr uint32_t kLoaderOpenBatchesInFlight = 4;
 inline constexpr uint32_t kLoaderOpenWindowFiles = 2 * kLoaderOpenBatchFiles *
                                                    kLoaderOpenBatchesInFlight;
+// Items handed to the consumer's queue at once (fewer when the pipeline is about to wait).
+inline constexpr uint32_t kLoaderHandoffItems = 64;
 
 class Loader {
  public:
