@@ -210,6 +210,12 @@ def test_file_dataset_order_is_the_seeded_shuffle_of_the_listing(fs, base):
             expected = [content[p] for p in _file_order(listing, 7, epoch)]
             assert list(ds) == expected, (parallel, epoch)
     assert list(gd.FileDataset(base, fs=fs, shuffle=False)) == [content[p] for p in listing]
+    # An epoch left early stops its fibers; the next one is whole.
+    ds = gd.FileDataset(base, fs=fs, seed=7, prefetch=2)
+    it = iter(ds)
+    assert next(it) == content[_file_order(listing, 7, 0)[0]]
+    it.close()
+    assert list(ds) == [content[p] for p in _file_order(listing, 7, 1)]
 
 
 def test_file_dataset_fails_at_a_missing_file_in_order(fs, base):
