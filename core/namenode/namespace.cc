@@ -340,6 +340,7 @@ Result<Namespace::OpenResult> Namespace::OpenResolved(const User& user, const Pa
       options_.permissions.Check(user, result.inode, Access::kRead, parsed.normalized));
   if (result.inode.inline_data() && result.inode.length_bytes() > 0) {
     Result<std::string> data = store_.Get(meta_keys::InlineKey(result.inode.id()), snapshot);
+    if (data.code() == StatusCode::kNodeDown) return data.status();  // stopping, not damage
     if (!data.ok()) {
       return Status(StatusCode::kCorruption, "inline data missing for " + parsed.normalized);
     }
