@@ -30,5 +30,6 @@
   X("nn.Register", RegisterRequest, RegisterReply)                              \
   X("nn.Heartbeat", HeartbeatRequest, HeartbeatReply)                           \
   X("nn.BlockReport", BlockReportRequest, BlockReportReply)                     \
-  X("nn.RecoveryDone", RecoveryDoneRequest, RecoveryDoneReply)
+  X("nn.RecoveryDone", RecoveryDoneRequest, RecoveryDoneReply)                  \
+  X("nn.OpenMany", OpenManyRequest, OpenManyReply)
 // clang-format on

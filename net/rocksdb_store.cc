@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -75,8 +76,21 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(RealEnv& env, std::stri
   db_options.max_background_jobs = 2;
   // Keep the WAL: every acknowledged batch is in it, synced, until flushed to tables.
   db_options.manual_wal_flush = false;
+  if (options.min_blob_bytes > 0) {
+    db_options.enable_blob_files = true;
+    db_options.min_blob_size = options.min_blob_bytes;
+    // Deleted and overwritten files' bytes are reclaimed when compaction reaches them.
+    db_options.enable_blob_garbage_collection = true;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  if (options.bloom_bits_per_key > 0) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+    // The memtable too: a Get of a key written long ago skips its skip list, whose search
+    // is a chain of cache misses through the write buffer.
+    db_options.memtable_whole_key_filtering = true;
+    db_options.memtable_prefix_bloom_size_ratio = 0.02;
+  }
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* db = nullptr;
   const rocksdb::Status opened = rocksdb::DB::Open(db_options, directory, &db);
@@ -108,6 +122,9 @@ Result<std::string> RocksDbStore::Get(std::string_view key, const Snapshot* snap
   if (env_.stopping()) return Status(StatusCode::kNodeDown, "stopping");
   rocksdb::ReadOptions read;
   if (snapshot != nullptr) read.snapshot = static_cast<const DbSnapshot*>(snapshot)->get();
+  if (!options_.caller_checked_prefix.empty() && key.starts_with(options_.caller_checked_prefix)) {
+    read.verify_checksums = false;
+  }
   std::string value;
   const rocksdb::Status status = db_->Get(read, ToSlice(key), &value);
   if (status.IsNotFound()) return Status(StatusCode::kNotFound, "no key");

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/common/limits.h"
+#include "core/namenode/meta_keys.h"
 #include "core/namenode/namenode.h"
 #include "net/real_env.h"
 #include "net/rocksdb_store.h"
@@ -215,7 +216,10 @@ int main(int argc, char** argv) {
     LogError("cannot listen: " + transport.status().ToString());
     return 1;
   }
-  auto store = granary::net::RocksDbStore::Open(env, meta_dir);
+  granary::net::RocksDbStoreOptions store_options;
+  // Inline file bytes are checked against the CRC32C in their inode (Namespace::Open).
+  store_options.caller_checked_prefix = std::string(1, granary::meta_keys::kInlineKeyTag);
+  auto store = granary::net::RocksDbStore::Open(env, meta_dir, store_options);
   if (!store.ok()) {
     LogError("cannot open the metadata store in " + meta_dir + ": " + store.status().ToString());
     transport->reset();

@@ -1,5 +1,7 @@
 #include "core/client/file_system.h"
 
+#include <optional>
+
 #include "core/common/limits.h"
 
 namespace granary {
@@ -44,6 +46,63 @@ Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
   GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Open", request, &reply, {}, &inline_data));
   return std::make_unique<Reader>(namenode_, std::string(path), std::move(reply),
                                   std::move(inline_data));
+}
+
+Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
+    const std::vector<std::string>& paths) {
+  if (paths.size() > kOpenManyPathsMax) {
+    return Status(StatusCode::kInvalidArgument,
+                  "OpenMany of " + std::to_string(paths.size()) + " paths; at most " +
+                      std::to_string(kOpenManyPathsMax));
+  }
+  std::vector<Opened> out;
+  out.reserve(paths.size());
+  while (out.size() < paths.size()) {
+    proto::OpenManyRequest request;
+    *request.mutable_user() = options_.user;
+    request.set_client_address(options_.client_address);
+    for (size_t i = out.size(); i < paths.size(); ++i) request.add_paths(paths[i]);
+    proto::OpenManyReply reply;
+    std::string payload;
+    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.OpenMany", request, &reply, {}, &payload));
+    const size_t asked = paths.size() - out.size();
+    if (reply.files_size() == 0 || static_cast<size_t>(reply.files_size()) > asked) {
+      return Status(StatusCode::kBadMessage,
+                    "nn.OpenMany answered " + std::to_string(reply.files_size()) + " of " +
+                        std::to_string(asked) + " paths");
+    }
+    uint64_t inline_total = 0;
+    for (const proto::OpenedFile& file : reply.files()) {
+      if (file.inline_bytes() > payload.size() - inline_total) {
+        return Status(StatusCode::kBadMessage, "nn.OpenMany inline bytes pass its payload");
+      }
+      inline_total += file.inline_bytes();
+    }
+    if (inline_total != payload.size()) {
+      return Status(StatusCode::kBadMessage, "nn.OpenMany payload longer than its files");
+    }
+    uint64_t at = 0;
+    for (proto::OpenedFile& file : *reply.mutable_files()) {
+      const std::string& path = paths[out.size()];
+      if (file.status_code() != 0) {
+        const std::optional<StatusCode> code = StatusCodeFromWire(file.status_code());
+        if (!code) {
+          return Status(StatusCode::kBadMessage, "nn.OpenMany: unknown status code " +
+                                                     std::to_string(file.status_code()));
+        }
+        out.emplace_back(Status(*code, file.status_message()));
+        continue;
+      }
+      proto::OpenReply opened;
+      *opened.mutable_status() = std::move(*file.mutable_status());
+      opened.mutable_blocks()->Swap(file.mutable_blocks());
+      std::string data = payload.substr(at, file.inline_bytes());
+      at += file.inline_bytes();
+      out.emplace_back(
+          std::make_unique<Reader>(namenode_, path, std::move(opened), std::move(data)));
+    }
+  }
+  return out;
 }
 
 Result<proto::FileStatus> FileSystem::Stat(std::string_view path) {

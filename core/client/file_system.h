@@ -47,6 +47,13 @@ class FileSystem {
   Status Mkdirs(std::string_view path, uint32_t mode = 0, bool create_parents = true);
   Result<std::unique_ptr<Writer>> Create(std::string_view path, const CreateOptions& options);
   Result<std::unique_ptr<Reader>> Open(std::string_view path);
+  // Opens many files (at most kOpenManyPathsMax) in as few nn.OpenMany round trips as the
+  // reply limits allow, all of one reply on one namenode snapshot. Each path gets, in
+  // order, its reader (an inline file's bytes already in it: reading it asks nobody) or the
+  // error a lone Open would have given. A non-ok Result only when the batch as a whole
+  // failed: too many paths (kInvalidArgument), the namenode unreachable, a malformed reply.
+  using Opened = Result<std::unique_ptr<Reader>>;
+  Result<std::vector<Opened>> OpenMany(const std::vector<std::string>& paths);
   Result<proto::FileStatus> Stat(std::string_view path);
   Result<ListPage> List(std::string_view path, std::string_view start_after = {},
                         uint32_t limit = 0);

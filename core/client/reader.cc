@@ -1,6 +1,7 @@
 #include "core/client/reader.h"
 
 #include <algorithm>
+#include <cassert>
 #include <memory>
 #include <vector>
 
@@ -25,6 +26,15 @@ Reader::Reader(NamenodeClient& namenode, std::string path, proto::OpenReply open
       opened_(std::move(opened)),
       inline_data_(std::move(inline_data)) {
   size_ = opened_.status().inline_data() ? inline_data_.size() : opened_.status().length_bytes();
+}
+
+std::string Reader::TakeInlineData() {
+  assert(opened_.status().inline_data());
+  std::string out = std::move(inline_data_);
+  inline_data_.clear();
+  size_ = 0;
+  position_ = 0;
+  return out;
 }
 
 Status Reader::Seek(uint64_t offset) {

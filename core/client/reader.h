@@ -27,6 +27,9 @@ class Reader {
   Result<std::string> Read(uint64_t length);
   // Reads up to `length` bytes at `offset`, not moving the position.
   Result<std::string> ReadAt(uint64_t offset, uint64_t length);
+  // An inline file's bytes (status().inline_data()), moved out of the reader, which reads
+  // as empty afterwards. Spares a copy to callers that want a small file whole.
+  std::string TakeInlineData();
   Status Seek(uint64_t offset);
   uint64_t Tell() const { return position_; }
   uint64_t Size() const { return size_; }

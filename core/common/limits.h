@@ -12,6 +12,13 @@ inline constexpr size_t kNameBytesMax = 255;
 inline constexpr size_t kPathBytesMax = 4096;
 inline constexpr size_t kPathDepthMax = 512;
 inline constexpr uint32_t kListPageEntriesMax = 1000;
+// nn.OpenMany: paths per request, and their bytes in all; inline bytes per reply payload
+// (at most the wire's kPayloadBytesMax) and reply body bytes (blocks and statuses, under the
+// wire's kMessageBodyBytesMax). A reply that would pass either answers fewer paths.
+inline constexpr uint32_t kOpenManyPathsMax = 256;
+inline constexpr size_t kOpenManyPathBytesMax = 256 * 1024;
+inline constexpr size_t kOpenManyPayloadBytesMax = 8 * 1024 * 1024;
+inline constexpr size_t kOpenManyReplyBodyBytesMax = 2 * 1024 * 1024;
 
 // Data.
 inline constexpr uint64_t kInlineThresholdBytesDefault = 64 * 1024;

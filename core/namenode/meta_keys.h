@@ -46,7 +46,8 @@ inline std::string EntryKey(uint64_t parent, std::string_view name) {
   return key;
 }
 inline std::string LocationKey(uint64_t id) { return Keyed('n', id); }
-inline std::string InlineKey(uint64_t id) { return Keyed('x', id); }
+inline constexpr char kInlineKeyTag = 'x';
+inline std::string InlineKey(uint64_t id) { return Keyed(kInlineKeyTag, id); }
 inline std::string OrphanKey(uint64_t id) { return Keyed('g', id); }
 inline std::string BlockKey(uint64_t id) { return Keyed('b', id); }
 inline std::string DatanodeKey(std::string_view storage_id) {

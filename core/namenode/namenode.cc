@@ -1,8 +1,10 @@
 #include "core/namenode/namenode.h"
 
 #include <algorithm>
+#include <cassert>
 #include <mutex>
 
+#include "core/common/crc32c.h"
 #include "core/common/limits.h"
 #include "core/namenode/meta_keys.h"
 
@@ -96,6 +98,7 @@ void Namenode::AddRoutes() {
                 kWrite);
   GRANARY_ROUTE("nn.RenewLease", RenewLease, RenewLeaseRequest, RenewLeaseReply, kRead);
   GRANARY_ROUTE("nn.Open", Open, OpenRequest, OpenReply, kRead);
+  GRANARY_ROUTE("nn.OpenMany", OpenMany, OpenManyRequest, OpenManyReply, kRead);
   GRANARY_ROUTE("nn.Stat", Stat, StatRequest, StatReply, kRead);
   GRANARY_ROUTE("nn.List", List, ListRequest, ListReply, kRead);
   GRANARY_ROUTE("nn.Delete", Delete, DeleteRequest, DeleteReply, kWrite);
@@ -226,6 +229,7 @@ Status Namenode::WriteInline(const proto::WriteInlineRequest& r, proto::WriteInl
           batch.Put(meta_keys::InlineKey(inode.id()), data);
         }
         inode.set_length_bytes(data.size());
+        inode.set_inline_crc32c(Crc32c(data));
         inode.set_mtime_ns(env_.CalendarNanos());
         if (r.complete()) {
           inode.set_under_construction(false);
@@ -252,6 +256,7 @@ Status Namenode::ConvertToBlocks(const proto::ConvertToBlocksRequest& r,
                     if (!inode.inline_data()) return Status::Ok();
                     batch.Delete(meta_keys::InlineKey(inode.id()));
                     inode.set_inline_data(false);
+                    inode.clear_inline_crc32c();
                     inode.set_length_bytes(0);
                     return Status::Ok();
                   })
@@ -486,6 +491,79 @@ Status Namenode::Open(const proto::OpenRequest& r, proto::OpenReply* reply,
     *reply->add_blocks() = Locate(block, offset, r.client_address());
     offset += block.length_bytes();
   }
+  return Status::Ok();
+}
+
+static_assert(kOpenManyPayloadBytesMax <= kPayloadBytesMax);
+static_assert(kOpenManyReplyBodyBytesMax <= kMessageBodyBytesMax);
+// The first file of a batch always fits.
+static_assert(kInlineThresholdBytesMax <= kOpenManyPayloadBytesMax);
+
+Status Namenode::OpenMany(const proto::OpenManyRequest& r, proto::OpenManyReply* reply,
+                          rpc::Exchange& exchange) {
+  GRANARY_RETURN_IF_ERROR(Admit(r.user()));
+  if (r.client_address().size() > kNameBytesMax) return Invalid("client address too long");
+  if (r.paths_size() == 0) return Invalid("nn.OpenMany names no path");
+  if (static_cast<size_t>(r.paths_size()) > kOpenManyPathsMax) {
+    return Invalid("nn.OpenMany names " + std::to_string(r.paths_size()) +
+                   " paths; at most " + std::to_string(kOpenManyPathsMax));
+  }
+  size_t path_bytes = 0;
+  for (const std::string& path : r.paths()) path_bytes += path.size();
+  if (path_bytes > kOpenManyPathBytesMax) {
+    return Invalid("nn.OpenMany paths total " + std::to_string(path_bytes) + " bytes; at most " +
+                   std::to_string(kOpenManyPathBytesMax));
+  }
+  const std::shared_ptr<Namespace::OpenView> view = ns_.NewOpenView();
+  struct Answer {
+    proto::OpenedFile file;
+    std::string data;
+  };
+  std::vector<Answer> answers;
+  answers.reserve(static_cast<size_t>(r.paths_size()));
+  size_t payload_bytes = 0;
+  size_t body_bytes = 0;
+  for (const std::string& path : r.paths()) {
+    Result<Namespace::OpenResult> opened = ns_.Open(r.user(), path, *view);
+    // A namenode going down fails the whole batch, as it would fail a lone Open.
+    if (opened.code() == StatusCode::kNodeDown) return opened.status();
+    Answer answer;
+    proto::OpenedFile& file = answer.file;
+    if (!opened.ok()) {
+      file.set_status_code(static_cast<int32_t>(opened.code()));
+      file.set_status_message(opened.status().message());
+    } else {
+      *file.mutable_status() = Namespace::ToStatus(opened->inode);
+      if (opened->inode.inline_data()) {
+        answer.data = std::move(opened->inline_data);
+        file.set_inline_bytes(answer.data.size());
+      } else {
+        uint64_t offset = 0;
+        for (const proto::BlockRef& block : opened->inode.blocks()) {
+          *file.add_blocks() = Locate(block, offset, r.client_address());
+          offset += block.length_bytes();
+        }
+      }
+    }
+    // Its tag and length prefix in the reply take at most 11 bytes more.
+    const size_t file_bytes = file.ByteSizeLong() + 11;
+    if (!answers.empty() && (payload_bytes + answer.data.size() > kOpenManyPayloadBytesMax ||
+                             body_bytes + file_bytes > kOpenManyReplyBodyBytesMax)) {
+      break;  // the client asks again for the rest
+    }
+    payload_bytes += answer.data.size();
+    body_bytes += file_bytes;
+    answers.push_back(std::move(answer));
+  }
+  // One allocation for the payload, not a chain of regrowths.
+  std::string& payload = exchange.reply_payload;
+  payload.clear();
+  payload.reserve(payload_bytes);
+  for (Answer& answer : answers) {
+    payload += answer.data;
+    *reply->add_files() = std::move(answer.file);
+  }
+  assert(reply->files_size() > 0);
   return Status::Ok();
 }
 

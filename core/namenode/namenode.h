@@ -103,6 +103,7 @@ class Namenode {
                         rpc::Exchange&);
   Status RenewLease(const proto::RenewLeaseRequest&, proto::RenewLeaseReply*, rpc::Exchange&);
   Status Open(const proto::OpenRequest&, proto::OpenReply*, rpc::Exchange&);
+  Status OpenMany(const proto::OpenManyRequest&, proto::OpenManyReply*, rpc::Exchange&);
   Status Stat(const proto::StatRequest&, proto::StatReply*, rpc::Exchange&);
   Status List(const proto::ListRequest&, proto::ListReply*, rpc::Exchange&);
   Status Delete(const proto::DeleteRequest&, proto::DeleteReply*, rpc::Exchange&);

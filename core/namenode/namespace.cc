@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
 #include <mutex>
 
+#include "core/common/crc32c.h"
 #include "core/common/limits.h"
 #include "core/namenode/meta_keys.h"
 
@@ -271,6 +273,63 @@ Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view
   GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
   const std::shared_ptr<const Snapshot> snapshot = store_.GetSnapshot();
   GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot.get()));
+  return OpenResolved(user, parsed, chain, snapshot.get());
+}
+
+class Namespace::OpenView {
+ public:
+  std::shared_ptr<const Snapshot> snapshot;
+  // Resolved parent directories by normalized path (a chain as Resolve returns it).
+  std::map<std::string, Chain, std::less<>> parents;
+};
+
+std::shared_ptr<Namespace::OpenView> Namespace::NewOpenView() {
+  auto view = std::make_shared<OpenView>();
+  view->snapshot = store_.GetSnapshot();
+  return view;
+}
+
+Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view path,
+                                              OpenView& view) {
+  GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
+  const Snapshot* snapshot = view.snapshot.get();
+  if (parsed.is_root()) {
+    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot));
+    return OpenResolved(user, parsed, chain, snapshot);
+  }
+  // Resolve(path) is Resolve(parent) extended by the last component when the parent chain
+  // is complete and ends in a directory; otherwise it is the parent chain itself (blocked
+  // when the parent is a file).
+  const size_t depth = parsed.components.size() - 1;
+  std::string parent_path = ParentPathOf(parsed, depth);
+  auto cached = view.parents.find(parent_path);
+  if (cached == view.parents.end()) {
+    ParsedPath parent;
+    parent.normalized = parent_path;
+    parent.components.assign(parsed.components.begin(),
+                             parsed.components.begin() + static_cast<std::ptrdiff_t>(depth));
+    GRANARY_ASSIGN_OR_RETURN(Chain resolved, Resolve(parent, snapshot));
+    cached = view.parents.emplace(std::move(parent_path), std::move(resolved)).first;
+  }
+  Chain chain = cached->second;
+  if (!chain.blocked && chain.inodes.size() == depth + 1) {
+    if (!IsDirectory(chain.last())) {
+      chain.blocked = true;
+    } else {
+      Result<proto::Inode> child = ReadEntry(chain.last().id(), parsed.components[depth], snapshot);
+      if (child.ok()) {
+        chain.inodes.push_back(std::move(child).value());
+      } else if (child.code() != StatusCode::kNotFound) {
+        return child.status();
+      }
+    }
+  }
+  return OpenResolved(user, parsed, chain, snapshot);
+}
+
+Result<Namespace::OpenResult> Namespace::OpenResolved(const User& user, const ParsedPath& parsed,
+                                                      const Chain& chain,
+                                                      const Snapshot* snapshot) {
   GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, parsed.components.size(), parsed));
   if (!chain.found(parsed)) return NotFound(parsed.normalized);
   OpenResult result{chain.last(), ""};
@@ -280,10 +339,15 @@ Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view
   GRANARY_RETURN_IF_ERROR(
       options_.permissions.Check(user, result.inode, Access::kRead, parsed.normalized));
   if (result.inode.inline_data() && result.inode.length_bytes() > 0) {
-    Result<std::string> data =
-        store_.Get(meta_keys::InlineKey(result.inode.id()), snapshot.get());
+    Result<std::string> data = store_.Get(meta_keys::InlineKey(result.inode.id()), snapshot);
+    if (data.code() == StatusCode::kNodeDown) return data.status();  // stopping, not damage
     if (!data.ok()) {
       return Status(StatusCode::kCorruption, "inline data missing for " + parsed.normalized);
+    }
+    if (data->size() != result.inode.length_bytes() ||
+        (result.inode.has_inline_crc32c() && Crc32c(*data) != result.inode.inline_crc32c())) {
+      return Status(StatusCode::kCorruption,
+                    "inline data of " + parsed.normalized + " fails its checksum");
     }
     result.inline_data = std::move(data).value();
   }
@@ -423,6 +487,7 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
     file.set_block_bytes(block_bytes);
     file.set_inline_data(options_.inline_threshold_bytes > 0);
     file.set_length_bytes(args.inline_data.size());
+    if (file.inline_data()) file.set_inline_crc32c(Crc32c(args.inline_data));
     if (!args.complete) {
       file.set_under_construction(true);
       file.set_lease_holder(args.client_name);

@@ -22,6 +22,7 @@
 #include <boost/fiber/mutex.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,13 @@ class Namespace {
     std::string inline_data;
   };
   Result<OpenResult> Open(const User& user, std::string_view path);
+  // One point in time for many opens (nn.OpenMany): a snapshot, and the directories
+  // resolved on it so far, so that the files of one directory resolve it once. Holds at
+  // most one resolved directory per path opened through it.
+  class OpenView;
+  std::shared_ptr<OpenView> NewOpenView();
+  // Open on `view`'s snapshot: the same answer, checks and errors as Open at that instant.
+  Result<OpenResult> Open(const User& user, std::string_view path, OpenView& view);
 
   // ---- mutations ----
   Status Mkdirs(const User& user, std::string_view path, uint32_t mode, bool create_parents);
@@ -147,6 +155,9 @@ class Namespace {
     bool SameIds(const Chain& other) const;
   };
   Result<Chain> Resolve(const ParsedPath& path, const Snapshot* snapshot);
+  // The rest of Open once `path` is resolved to `chain` on `snapshot`.
+  Result<OpenResult> OpenResolved(const User& user, const ParsedPath& path, const Chain& chain,
+                                  const Snapshot* snapshot);
   // Execute permission on every directory the chain passes through before `upto`; then
   // kNotADirectory when the chain is blocked by a file. Permission comes first, so that a
   // user who may not search a directory learns nothing of what is in it.

@@ -4,8 +4,10 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
+#include <set>
 #include <utility>
 
+#include "core/common/limits.h"
 #include "core/common/random.h"
 #include "core/data/tfrecord.h"
 #include "net/real_env.h"
@@ -55,6 +57,19 @@ struct Shard {
   uint64_t buffered_bytes = 0;
 };
 
+// One file of a whole-file epoch, through its stages.
+struct WholeFile {
+  enum class Stage : uint8_t { kWaiting, kOpening, kOpened, kReading, kDone };
+  std::string path;
+  Stage stage = Stage::kWaiting;
+  std::unique_ptr<Reader> reader;  // kOpened and kReading: a file in blocks
+  std::string data;                // kDone
+  uint64_t bytes = 0;              // counted in State::buffered_bytes until consumed
+  Status error;                    // kDone
+};
+
+static_assert(kLoaderOpenBatchFiles <= kOpenManyPathsMax);
+
 }  // namespace
 
 struct Loader::Output {
@@ -79,18 +94,37 @@ struct Loader::State {
 
   // Everything below runs on the loop thread only.
   void RunPipeline();
+  // Whole-file mode.
+  void RunFilesPipeline();
+  void RunOpener();
+  void RunFileReader();
+  bool OpenerMayClaim() const {
+    return next_to_open < files.size() && next_to_open < consumed + kLoaderOpenWindowFiles &&
+           (next_to_open == consumed || buffered_bytes < window_bytes);
+  }
+  // Emits what the shuffle buffer and the batch still hold, at the end of the epoch.
+  Status Flush();
   void RunWorker();
   Shard* Pick();
   void ReadStep(Shard& shard);
   bool AnyUnclaimed() const;
   Status Emit(std::string record);
+  // Queues an item for the consumer: items go to it in groups (Handoff), so that the
+  // consumer's thread is woken once per group rather than once per item.
   Status Push(std::vector<std::string> item);
+  // Moves the queued group to the consumer, waiting for room as the consumer takes items.
+  Status Handoff();
   void Finish(Status status);
+  // Hands what was emitted before `error` to the consumer, stops and finishes with `error`.
+  void Fail(Status error);
   void StopAll() {
     stop = true;
     shard_event.NotifyAll();
     work_event.NotifyAll();
     room_event.NotifyAll();
+    open_event.NotifyAll();
+    read_event.NotifyAll();
+    file_event.NotifyAll();
   }
 
   Connection& connection;
@@ -102,10 +136,21 @@ struct Loader::State {
   size_t next_shard = 0;       // the next shard to enter the cycle
   std::vector<std::string> shuffle_buffer;
   std::vector<std::string> batch;
+  std::vector<std::vector<std::string>> handoff;  // items not yet given to the consumer
   FiberEvent shard_event;  // a shard got records or ended
   FiberEvent work_event;   // a buffer has room again, or the window moved
   FiberEvent room_event;   // the consumer took items
   bool stop = false;
+  // Whole-file mode.
+  std::vector<WholeFile> files;
+  size_t next_to_open = 0;   // files before it are claimed by an opener
+  size_t consumed = 0;       // files before it went to Emit
+  uint64_t buffered_bytes = 0;
+  uint64_t window_bytes = 0;
+  std::set<size_t> opened;   // files in blocks waiting for a reader, by list position
+  FiberEvent open_event;     // the window moved
+  FiberEvent read_event;     // a file was opened, or the window moved
+  FiberEvent file_event;     // a file is done
 };
 
 Shard* Loader::State::Pick() {
@@ -138,18 +183,6 @@ bool Loader::State::AnyUnclaimed() const {
 void Loader::State::ReadStep(Shard& shard) {
   shard.claimed = true;
   FileSystem& fs = connection.fs();
-  if (options.source == LoaderSource::kWholeFile) {
-    Result<std::string> data = fs.ReadFile(shard.path);
-    if (!data.ok()) {
-      shard.error = data.status().WithContext(shard.path);
-    } else {
-      shard.buffered_bytes += data->size();
-      shard.records.push_back(std::move(*data));
-    }
-    shard.done = true;
-    shard.claimed = false;
-    return;
-  }
   if (shard.reader == nullptr) {
     Result<std::unique_ptr<Reader>> opened = fs.Open(shard.path);
     if (!opened.ok()) {
@@ -202,20 +235,36 @@ void Loader::State::RunWorker() {
 }
 
 Status Loader::State::Push(std::vector<std::string> item) {
-  for (;;) {
+  handoff.push_back(std::move(item));
+  if (handoff.size() < kLoaderHandoffItems) return Status::Ok();
+  return Handoff();
+}
+
+Status Loader::State::Handoff() {
+  size_t given = 0;
+  while (given < handoff.size()) {
     {
       std::lock_guard<std::mutex> lock(output->mutex);
       if (output->cancelled) return Status(StatusCode::kCancelled, "loader closed");
-      if (output->items.size() < output->capacity) {
-        output->items.push_back(std::move(item));
-        output->ready.notify_one();
-        return Status::Ok();
+      const size_t before = given;
+      while (given < handoff.size() && output->items.size() < output->capacity) {
+        output->items.push_back(std::move(handoff[given++]));
       }
+      if (given > before) output->ready.notify_one();
+      if (given == handoff.size()) break;
       output->producer_waiting = true;
     }
     GRANARY_RETURN_IF_ERROR(room_event.Wait(connection.env()));
     if (stop) return Status(StatusCode::kCancelled, "loader closed");
   }
+  handoff.clear();
+  return Status::Ok();
+}
+
+void Loader::State::Fail(Status error) {
+  (void)Handoff();  // best effort: a closed loader has no consumer left
+  StopAll();
+  Finish(std::move(error));
 }
 
 Status Loader::State::Emit(std::string record) {
@@ -259,20 +308,21 @@ void Loader::State::RunPipeline() {
       shard.buffered_bytes -= record.size();
       work_event.NotifyOne();
       Status emitted = Emit(std::move(record));
-      if (!emitted.ok()) return Finish(emitted);
+      if (!emitted.ok()) return Fail(emitted);
       ++slot;
       continue;
     }
     if (!shard.done) {
       work_event.NotifyOne();
+      // Whatever is ready goes to the consumer before waiting for more.
+      Status handed = Handoff();
+      if (!handed.ok()) return Fail(handed);
+      if (shard.done || !shard.records.empty()) continue;
       Status waited = shard_event.Wait(env);
-      if (!waited.ok()) return Finish(waited);
+      if (!waited.ok()) return Fail(waited);
       continue;
     }
-    if (!shard.error.ok()) {
-      StopAll();
-      return Finish(shard.error);
-    }
+    if (!shard.error.ok()) return Fail(shard.error);
     // The shard ended: the next one of the list takes its slot.
     if (next_shard < shards.size()) {
       active[slot] = next_shard++;
@@ -281,30 +331,148 @@ void Loader::State::RunPipeline() {
     }
     work_event.NotifyOne();
   }
+  Status flushed = Flush();
+  if (flushed.ok()) flushed = Handoff();
+  if (!flushed.ok()) return Fail(flushed);
+  StopAll();
+  Finish(Status::Ok());
+}
+
+Status Loader::State::Flush() {
   while (!shuffle_buffer.empty()) {
     const size_t pick = random.Below(shuffle_buffer.size());
     std::swap(shuffle_buffer[pick], shuffle_buffer.back());
     std::string record = std::move(shuffle_buffer.back());
     shuffle_buffer.pop_back();
     if (options.batch_size == 0) {
-      Status pushed = Push({std::move(record)});
-      if (!pushed.ok()) return Finish(pushed);
+      GRANARY_RETURN_IF_ERROR(Push({std::move(record)}));
     } else {
       batch.push_back(std::move(record));
       if (batch.size() == options.batch_size) {
         std::vector<std::string> full;
         full.swap(batch);
-        Status pushed = Push(std::move(full));
-        if (!pushed.ok()) return Finish(pushed);
+        GRANARY_RETURN_IF_ERROR(Push(std::move(full)));
       }
     }
   }
   if (!batch.empty() && !options.drop_remainder) {
     std::vector<std::string> last;
     last.swap(batch);
-    Status pushed = Push(std::move(last));
-    if (!pushed.ok()) return Finish(pushed);
+    GRANARY_RETURN_IF_ERROR(Push(std::move(last)));
   }
+  return Status::Ok();
+}
+
+void Loader::State::RunOpener() {
+  FileSystem& fs = connection.fs();
+  while (!stop) {
+    if (next_to_open >= files.size()) return;
+    if (!OpenerMayClaim()) {
+      if (!open_event.Wait(connection.env()).ok()) return;
+      continue;
+    }
+    const size_t first = next_to_open;
+    const size_t last = std::min({files.size(), first + kLoaderOpenBatchFiles,
+                                  consumed + kLoaderOpenWindowFiles});
+    next_to_open = last;
+    std::vector<std::string> paths;
+    paths.reserve(last - first);
+    for (size_t i = first; i < last; ++i) {
+      files[i].stage = WholeFile::Stage::kOpening;
+      paths.push_back(files[i].path);
+    }
+    Result<std::vector<FileSystem::Opened>> batch_opened = fs.OpenMany(paths);
+    for (size_t i = first; i < last; ++i) {
+      WholeFile& file = files[i];
+      if (!batch_opened.ok()) {
+        file.error = batch_opened.status().WithContext(file.path);
+        file.stage = WholeFile::Stage::kDone;
+        continue;
+      }
+      FileSystem::Opened& one = (*batch_opened)[i - first];
+      if (!one.ok()) {
+        file.error = one.status().WithContext(file.path);
+        file.stage = WholeFile::Stage::kDone;
+        continue;
+      }
+      std::unique_ptr<Reader>& reader = *one;
+      if (reader->status().inline_data()) {
+        // Its bytes came with its metadata: no datanode to ask.
+        file.data = reader->TakeInlineData();
+        file.bytes = file.data.size();
+        buffered_bytes += file.bytes;
+        file.stage = WholeFile::Stage::kDone;
+        continue;
+      }
+      file.reader = std::move(reader);
+      file.stage = WholeFile::Stage::kOpened;
+      opened.insert(i);
+    }
+    file_event.NotifyAll();
+    if (!opened.empty()) read_event.NotifyOne();
+  }
+}
+
+void Loader::State::RunFileReader() {
+  while (!stop) {
+    bool ready = !opened.empty();
+    if (ready) {
+      const size_t first = *opened.begin();
+      // The consumer's next file is always read; others within the byte window.
+      ready = first == consumed ||
+              buffered_bytes + files[first].reader->Size() <= window_bytes;
+    }
+    if (!ready) {
+      if (!read_event.Wait(connection.env()).ok()) return;
+      continue;
+    }
+    const size_t index = *opened.begin();
+    opened.erase(opened.begin());
+    // Baton passing, as RunWorker.
+    read_event.NotifyOne();
+    WholeFile& file = files[index];
+    file.stage = WholeFile::Stage::kReading;
+    file.bytes = file.reader->Size();
+    buffered_bytes += file.bytes;
+    Result<std::string> data = file.reader->ReadAt(0, file.bytes);
+    file.reader.reset();
+    if (data.ok()) {
+      file.data = std::move(*data);
+    } else {
+      file.error = data.status().WithContext(file.path);
+    }
+    file.stage = WholeFile::Stage::kDone;
+    file_event.NotifyAll();
+  }
+}
+
+void Loader::State::RunFilesPipeline() {
+  net::RealEnv& env = connection.env();
+  for (size_t i = 0; i < files.size(); ++i) {
+    WholeFile& file = files[i];
+    if (file.stage != WholeFile::Stage::kDone) {
+      // Whatever is ready goes to the consumer before waiting for more.
+      Status handed = Handoff();
+      if (!handed.ok()) return Fail(handed);
+    }
+    while (file.stage != WholeFile::Stage::kDone) {
+      if (stop) return Finish(Status(StatusCode::kCancelled, "loader closed"));
+      Status waited = file_event.Wait(env);
+      if (!waited.ok()) return Fail(waited);
+    }
+    if (!file.error.ok()) return Fail(file.error);
+    std::string data = std::move(file.data);
+    file.data = std::string();
+    buffered_bytes -= file.bytes;
+    consumed = i + 1;
+    if (OpenerMayClaim()) open_event.NotifyOne();
+    if (!opened.empty()) read_event.NotifyOne();
+    Status emitted = Emit(std::move(data));
+    if (!emitted.ok()) return Fail(emitted);
+  }
+  Status flushed = Flush();
+  if (flushed.ok()) flushed = Handoff();
+  if (!flushed.ok()) return Fail(flushed);
   StopAll();
   Finish(Status::Ok());
 }
@@ -342,14 +510,32 @@ Result<std::unique_ptr<Loader>> Loader::Start(std::shared_ptr<Connection> connec
       std::swap(paths[i - 1], paths[files_random.Below(i)]);
     }
   }
-  state->shards.resize(paths.size());
-  for (size_t i = 0; i < paths.size(); ++i) state->shards[i].path = std::move(paths[i]);
-  const bool posted = connection->Post([state] {
-    for (uint32_t i = 0; i < state->options.num_parallel_reads; ++i) {
-      state->connection.env().Spawn("loader-reader", [state] { state->RunWorker(); });
-    }
-    state->RunPipeline();
-  });
+  bool posted = false;
+  if (state->options.source == LoaderSource::kWholeFile) {
+    state->files.resize(paths.size());
+    for (size_t i = 0; i < paths.size(); ++i) state->files[i].path = std::move(paths[i]);
+    state->window_bytes =
+        state->options.shard_buffer_bytes *
+        std::max(state->options.cycle_length, state->options.num_parallel_reads);
+    posted = connection->Post([state] {
+      for (uint32_t i = 0; i < kLoaderOpenBatchesInFlight; ++i) {
+        state->connection.env().Spawn("loader-opener", [state] { state->RunOpener(); });
+      }
+      for (uint32_t i = 0; i < state->options.num_parallel_reads; ++i) {
+        state->connection.env().Spawn("loader-reader", [state] { state->RunFileReader(); });
+      }
+      state->RunFilesPipeline();
+    });
+  } else {
+    state->shards.resize(paths.size());
+    for (size_t i = 0; i < paths.size(); ++i) state->shards[i].path = std::move(paths[i]);
+    posted = connection->Post([state] {
+      for (uint32_t i = 0; i < state->options.num_parallel_reads; ++i) {
+        state->connection.env().Spawn("loader-reader", [state] { state->RunWorker(); });
+      }
+      state->RunPipeline();
+    });
+  }
   if (!posted) return Status(StatusCode::kNodeDown, "the connection is closed");
   return std::unique_ptr<Loader>(new Loader(std::move(connection), output, state));
 }

@@ -16,6 +16,17 @@
 // that up to max(cycle_length, num_parallel_reads) shards are read at once. The emitted order
 // never depends on timing: only on the list, cycle_length, the shuffle buffer and the seed.
 //
+// Whole files (LoaderSource::kWholeFile) take a path of their own, with the same order: one
+// sample per file, in the order of the (shuffled) list, which is what the interleave above
+// gives for shards of one record whatever cycle_length is. Opener fibers
+// (kLoaderOpenBatchesInFlight) open the next kLoaderOpenBatchFiles files of the list at a
+// time with one FileSystem::OpenMany (nn.OpenMany): an inline file's bytes arrive with its
+// metadata and it is done; a file in blocks is then read from a datanode by one of the
+// `num_parallel_reads` reader fibers, earliest in the list first. Openers stay within
+// kLoaderOpenWindowFiles files of the consumer, and reads within shard_buffer_bytes *
+// max(cycle_length, num_parallel_reads) bytes buffered ahead of it (the consumer's next file
+// may always be read, so a file larger than that cannot stall the epoch).
+//
 // Shuffle: a buffer of `shuffle_buffer` records; each emitted record is drawn uniformly from
 // it (granary::Random seeded with `seed`). In whole-file mode the file list itself is also
 // shuffled with the seed first (one sample per file, a new order per epoch's seed).
@@ -25,7 +36,9 @@
 // skipped. Any other error (missing file, dead cluster) fails the pipeline too.
 //
 // Memory: each shard buffers at most shard_buffer_bytes (plus one read), and the prefetch
-// queue holds at most `prefetch` items.
+// queue holds at most `prefetch` items (plus a group of kLoaderHandoffItems on its way: items
+// reach the queue in groups, and before the pipeline waits for a read, so that the
+// consumer's thread is not woken once per item).
 #pragma once
 
 #include <condition_variable>
@@ -68,6 +81,13 @@ inline constexpr uint32_t kLoaderCycleLengthMax = 4096;
 inline constexpr uint64_t kLoaderShuffleBufferMax = 1 << 24;
 inline constexpr uint32_t kLoaderPrefetchMax = 1 << 16;
 inline constexpr uint32_t kLoaderBatchSizeMax = 1 << 20;
+// Whole-file mode: files per nn.OpenMany, batches in flight, files opened ahead of the consumer.
+inline constexpr uint32_t kLoaderOpenBatchFiles = 128;
+inline constexpr uint32_t kLoaderOpenBatchesInFlight = 4;
+inline constexpr uint32_t kLoaderOpenWindowFiles = 2 * kLoaderOpenBatchFiles *
+                                                   kLoaderOpenBatchesInFlight;
+// Items handed to the consumer's queue at once (fewer when the pipeline is about to wait).
+inline constexpr uint32_t kLoaderHandoffItems = 64;
 
 class Loader {
  public:

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -81,6 +82,93 @@ TEST(RocksDbStoreTest, ConcurrentWritersShareSyncsAndEverythingSurvivesReopen) {
           EXPECT_EQ(*value, std::to_string(w * 1000 + kWritesEach - 1));
         }
         EXPECT_EQ(*store->Get("last/" + std::to_string(w)), std::to_string(kWritesEach - 1));
+      }
+      return Status::Ok();
+    });
+    EXPECT_TRUE(ran.ok()) << ran.ToString();
+  });
+}
+
+// Count of files in `directory` whose names end with `suffix`.
+size_t CountFiles(const std::string& directory, const std::string& suffix) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+std::string Value(int i, size_t bytes) {
+  std::string value(bytes, static_cast<char>('a' + i % 26));
+  const std::string tag = std::to_string(i);
+  value.replace(0, tag.size(), tag);
+  return value;
+}
+
+TEST(RocksDbStoreTest, LargeValuesLiveInBlobFilesAndReadBackExactly) {
+  // A small write buffer, so that tables (and blob files) are flushed while writing.
+  RocksDbStoreOptions options;
+  options.write_buffer_bytes = 1 << 20;
+  constexpr int kValues = 400;
+  constexpr size_t kLarge = 16 * 1024;  // above min_blob_bytes
+  constexpr size_t kSmall = 100;        // below it
+  testing::TempDir directory;
+  const std::string db = directory.path() + "/db";
+  testing::OnFreshThread([&] {
+    RealEnv env(testing::TestEnvOptions());
+    Result<std::unique_ptr<RocksDbStore>> opened = RocksDbStore::Open(env, db, options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    std::unique_ptr<RocksDbStore> store = std::move(opened).value();
+    const Status ran = env.RunMain([&]() -> Status {
+      for (int i = 0; i < kValues; ++i) {
+        WriteBatch batch;
+        batch.Put("x" + std::to_string(i), Value(i, kLarge));
+        batch.Put("e" + std::to_string(i), Value(i, kSmall));
+        EXPECT_TRUE(store->Write(batch).ok());
+      }
+      // A snapshot keeps the old bytes of a value overwritten and of one deleted after it.
+      const std::shared_ptr<const Snapshot> before = store->GetSnapshot();
+      WriteBatch change;
+      change.Put("x1", Value(1001, kLarge));
+      change.Delete("x2");
+      EXPECT_TRUE(store->Write(change).ok());
+      EXPECT_EQ(*store->Get("x1"), Value(1001, kLarge));
+      EXPECT_EQ(store->Get("x2").code(), StatusCode::kNotFound);
+      EXPECT_EQ(*store->Get("x1", before.get()), Value(1, kLarge));
+      EXPECT_EQ(*store->Get("x2", before.get()), Value(2, kLarge));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(ran.ok()) << ran.ToString();
+  });
+  // Several MiB of large values went to blob files, not only to tables.
+  EXPECT_GT(CountFiles(db, ".blob"), 0u);
+  testing::OnFreshThread([&] {
+    RealEnv env(testing::TestEnvOptions());
+    Result<std::unique_ptr<RocksDbStore>> reopened = RocksDbStore::Open(env, db, options);
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    std::unique_ptr<RocksDbStore> store = std::move(reopened).value();
+    const Status ran = env.RunMain([&]() -> Status {
+      for (int i = 0; i < kValues; ++i) {
+        Result<std::string> large = store->Get("x" + std::to_string(i));
+        if (i == 2) {
+          EXPECT_EQ(large.code(), StatusCode::kNotFound);
+          continue;
+        }
+        EXPECT_TRUE(large.ok()) << i;
+        if (large.ok()) {
+          EXPECT_EQ(*large, Value(i == 1 ? 1001 : i, kLarge)) << i;
+        }
+        EXPECT_EQ(*store->Get("e" + std::to_string(i)), Value(i, kSmall)) << i;
+      }
+      Result<std::vector<KeyValue>> scanned = store->Scan("x", PrefixEnd("x"), kMetaScanEntriesMax);
+      EXPECT_TRUE(scanned.ok());
+      if (scanned.ok()) {
+        EXPECT_EQ(scanned->size(), size_t{kValues - 1});
+        for (const KeyValue& kv : *scanned) EXPECT_EQ(kv.value.size(), kLarge) << kv.key;
       }
       return Status::Ok();
     });

@@ -26,6 +26,70 @@ def _interleave(shards, cycle_length):
     return out
 
 
+_M64 = (1 << 64) - 1
+
+
+def _mix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+class _Random:
+    """granary::Random (core/common/random.cc) in Python: xoshiro256** seeded by splitmix64,
+    Derive by FNV-1a of the stream's name, Below by Lemire's method. An independent model,
+    so that the loader's order is checked against its documented definition."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self.s = []
+        x = seed
+        for _ in range(4):
+            x = _mix64(x)
+            self.s.append(x)
+
+    def derive(self, name):
+        h = 0xCBF29CE484222325
+        for c in name:
+            h = ((h ^ c) * 0x100000001B3) & _M64
+        return _Random(_mix64(self.seed ^ _mix64((h + 0x632BE59BD9B4E019) & _M64)))
+
+    def next(self):
+        s = self.s
+
+        def rotl(x, k):
+            return ((x << k) | (x >> (64 - k))) & _M64
+        result = (rotl((s[1] * 5) & _M64, 7) * 9) & _M64
+        t = (s[1] << 17) & _M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+        return result
+
+    def below(self, bound):
+        product = self.next() * bound
+        if (product & _M64) < bound:
+            threshold = ((1 << 64) - bound) % bound
+            while (product & _M64) < threshold:
+                product = self.next() * bound
+        return product >> 64
+
+
+def _file_order(paths, seed, epoch=0):
+    """FileDataset's documented order: the listing, Fisher-Yates shuffled by
+    Random(epoch seed).Derive("files"), one sample per file in that order."""
+    rng = _Random((seed * 1000003 + epoch) & ((1 << 63) - 1)).derive(b"files")
+    out = list(paths)
+    for i in range(len(out), 1, -1):
+        j = rng.below(i)
+        out[i - 1], out[j] = out[j], out[i - 1]
+    return out
+
+
 @pytest.fixture(scope="module")
 def shards(fs):
     base = "/loader-shards"
@@ -124,3 +188,43 @@ def test_file_dataset_shuffled_epochs(cluster, fs):
     assert list(gd.FileDataset(base, fs=fs, shuffle=False)) == samples
     batches = list(gd.FileDataset(base, fs=fs, seed=1, batch_size=32))
     assert len(batches) == 10 and sum(len(b) for b in batches) == 300
+
+
+def test_file_dataset_order_is_the_seeded_shuffle_of_the_listing(fs, base):
+    # Inline files, files in blocks (past the 64 KiB threshold) and empty ones, over more
+    # files than one nn.OpenMany batch (kLoaderOpenBatchFiles, 128) holds: the order is the
+    # listing shuffled by the seed (as before opens were batched), whatever the parallelism.
+    content = {}
+    for i in range(300):
+        size = 70 * 1024 if i % 50 == 0 else (0 if i % 37 == 0 else 1 + (i * 97) % 9000)
+        data = (b"%04d" % i * (size // 4 + 1))[:size]
+        path = "%s/f%04d" % (base, i)
+        fs.write_bytes(path, data)
+        content[path] = data
+    assert not fs.stat(base + "/f0000")["inline"] and fs.stat(base + "/f0001")["inline"]
+    listing = fs.find(base)
+    assert sorted(listing) == sorted(content)
+    for parallel in (1, 64):
+        ds = gd.FileDataset(base, fs=fs, seed=7, num_parallel_reads=parallel)
+        for epoch in range(2):
+            expected = [content[p] for p in _file_order(listing, 7, epoch)]
+            assert list(ds) == expected, (parallel, epoch)
+    assert list(gd.FileDataset(base, fs=fs, shuffle=False)) == [content[p] for p in listing]
+    # An epoch left early stops its fibers; the next one is whole.
+    ds = gd.FileDataset(base, fs=fs, seed=7, prefetch=2)
+    it = iter(ds)
+    assert next(it) == content[_file_order(listing, 7, 0)[0]]
+    it.close()
+    assert list(ds) == [content[p] for p in _file_order(listing, 7, 1)]
+
+
+def test_file_dataset_fails_at_a_missing_file_in_order(fs, base):
+    for i in range(5):
+        fs.write_bytes("%s/f%d" % (base, i), b"x%d" % i)
+    paths = ["%s/f%d" % (base, i) for i in range(5)]
+    ds = gd.FileDataset(paths[:2] + [base + "/missing"] + paths[2:], fs=fs, shuffle=False,
+                        prefetch=1)
+    it = iter(ds)
+    assert next(it) == b"x0" and next(it) == b"x1"
+    with pytest.raises(FileNotFoundError):
+        next(it)

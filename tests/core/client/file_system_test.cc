@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/common/limits.h"
+#include "core/rpc/router.h"
+#include "proto/namenode.pb.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
 #include "tests/core/client/cluster_test_util.h"
@@ -309,6 +312,125 @@ TEST(FileSystemTest, AnotherWriterTakesOverOnlyAfterTheSoftLimit) {
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
     ASSERT_TRUE(fs.WriteFile("/contested", "mine", Overwrite()).ok());
     EXPECT_EQ(*fs.ReadFile("/contested"), "mine");
+  });
+}
+
+}  // namespace
+}  // namespace granary
+
+namespace granary {
+namespace {
+
+TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    const std::string small = Pattern(11, 5000);
+    const std::string big = Pattern(12, 600000);  // two blocks of 512 KiB
+    ASSERT_TRUE(fs.Mkdirs("/d").ok());
+    ASSERT_TRUE(fs.WriteFile("/d/small", small, {}).ok());
+    ASSERT_TRUE(fs.WriteFile("/d/big", big, {}).ok());
+    ASSERT_TRUE(fs.WriteFile("/d/empty", "", {}).ok());
+    CreateOptions owner_only;
+    owner_only.mode = 0600;
+    ASSERT_TRUE(fs.WriteFile("/d/private", small, owner_only).ok());
+    ASSERT_TRUE(fs.Mkdirs("/closed", 0700).ok());
+    ASSERT_TRUE(fs.WriteFile("/closed/f", small, {}).ok());
+
+    // A user who is not the owner: mode bits apply to it (the superuser passes them all).
+    ClientOptions options = h.cluster().ClientOptionsFor(p);
+    options.user.set_user("mallory");
+    options.user.clear_groups();
+    FileSystem stranger(p.env(), p.transport(), options);
+    const std::vector<std::string> paths = {
+        "/d/small", "/d/missing", "/d/big",    "/d/private", "/d",        "/d/small/x",
+        "relative", "/d/empty",   "/closed/f", "/d/small",   "/nothing/x"};
+    const uint64_t before = h.sim().network().stats().messages_sent;
+    Result<std::vector<FileSystem::Opened>> opened = stranger.OpenMany(paths);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    EXPECT_EQ(h.sim().network().stats().messages_sent - before, 2u);  // one round trip
+    ASSERT_EQ(opened->size(), paths.size());
+    const std::vector<StatusCode> codes = {
+        StatusCode::kOk,    StatusCode::kNotFound,         StatusCode::kOk,
+        StatusCode::kPermissionDenied, StatusCode::kIsADirectory, StatusCode::kNotADirectory,
+        StatusCode::kInvalidPath,      StatusCode::kOk,    StatusCode::kPermissionDenied,
+        StatusCode::kOk,    StatusCode::kNotFound};
+    for (size_t i = 0; i < paths.size(); ++i) {
+      EXPECT_EQ((*opened)[i].code(), codes[i]) << paths[i];
+      // Each answer is the one a lone Open gives, message and all.
+      Result<std::unique_ptr<Reader>> alone = stranger.Open(paths[i]);
+      EXPECT_EQ((*opened)[i].status(), alone.status()) << paths[i];
+    }
+    // Inline files came with their bytes: reading them asks nobody.
+    const uint64_t before_reads = h.sim().network().stats().messages_sent;
+    for (size_t i : {0, 9}) {
+      Reader& reader = *(*opened)[i].value();
+      EXPECT_TRUE(reader.status().inline_data());
+      Result<std::string> data = reader.ReadAt(0, reader.Size());
+      ASSERT_TRUE(data.ok());
+      EXPECT_EQ(*data, small);
+    }
+    // Or are moved out whole.
+    Reader& moved = *(*opened)[0].value();
+    EXPECT_EQ(moved.TakeInlineData(), small);
+    EXPECT_EQ(moved.Size(), 0u);
+    EXPECT_TRUE(moved.ReadAt(0, 100)->empty());
+    Result<std::string> empty = (*opened)[7].value()->ReadAt(0, 100);
+    ASSERT_TRUE(empty.ok());
+    EXPECT_TRUE(empty->empty());
+    EXPECT_EQ(h.sim().network().stats().messages_sent, before_reads);
+    // A file in blocks came with its locations: its bytes are a datanode read away.
+    Reader& blocks = *(*opened)[2].value();
+    EXPECT_FALSE(blocks.status().inline_data());
+    EXPECT_EQ(blocks.Size(), big.size());
+    Result<std::string> data = blocks.ReadAt(0, blocks.Size());
+    ASSERT_TRUE(data.ok()) << data.status().ToString();
+    EXPECT_EQ(*data, big);
+    EXPECT_GT(h.sim().network().stats().messages_sent, before_reads);
+  });
+}
+
+TEST(FileSystemTest, OpenManyPastItsLimits) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    // One path too many is refused whole, before anything is sent.
+    const std::vector<std::string> too_many(kOpenManyPathsMax + 1, "/x");
+    const uint64_t before = h.sim().network().stats().messages_sent;
+    Result<std::vector<FileSystem::Opened>> refused = fs.OpenMany(too_many);
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(h.sim().network().stats().messages_sent, before);
+    Result<std::vector<FileSystem::Opened>> none = fs.OpenMany({});
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+
+    // Inline bytes past one reply's payload: the namenode answers a prefix, the client asks
+    // again for the rest.
+    const uint64_t file_bytes = kInlineThresholdBytesDefault;
+    const size_t fit = kOpenManyPayloadBytesMax / file_bytes;
+    std::vector<std::string> paths;
+    for (size_t i = 0; i <= fit; ++i) {
+      paths.push_back("/full/f" + std::to_string(i));
+      ASSERT_TRUE(fs.WriteFile(paths.back(), Pattern(100 + i, file_bytes), {}).ok());
+    }
+    proto::OpenManyRequest request;
+    *request.mutable_user() = fs.options().user;
+    for (const std::string& path : paths) request.add_paths(path);
+    proto::OpenManyReply reply;
+    std::string payload;
+    ASSERT_TRUE(rpc::Call(p.transport(), h.cluster().namenode_address(), "nn.OpenMany", request,
+                          {}, p.env().Now() + seconds(5), &reply, &payload)
+                    .ok());
+    EXPECT_EQ(static_cast<size_t>(reply.files_size()), fit);
+    EXPECT_EQ(payload.size(), fit * file_bytes);
+    const uint64_t before_all = h.sim().network().stats().messages_sent;
+    Result<std::vector<FileSystem::Opened>> all = fs.OpenMany(paths);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    EXPECT_EQ(h.sim().network().stats().messages_sent - before_all, 4u);  // two round trips
+    ASSERT_EQ(all->size(), paths.size());
+    for (size_t i = 0; i < paths.size(); ++i) {
+      ASSERT_TRUE((*all)[i].ok()) << paths[i];
+      Reader& reader = *(*all)[i].value();
+      EXPECT_EQ(*reader.ReadAt(0, reader.Size()), Pattern(100 + i, file_bytes)) << paths[i];
+    }
   });
 }
 

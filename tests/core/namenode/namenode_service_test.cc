@@ -145,6 +145,37 @@ TEST(NamenodeServiceTest, HostileRequestsGetClearErrorsAndChangeNothing) {
     chown.set_path("/a");
     EXPECT_EQ(call("nn.SetOwner", chown), StatusCode::kInvalidArgument);
 
+    // Batched opens: refused whole when the batch itself is malformed.
+    proto::OpenManyRequest many;
+    EXPECT_EQ(call("nn.OpenMany", many), StatusCode::kPermissionDenied);  // no user
+    *many.mutable_user() = Super();
+    EXPECT_EQ(call("nn.OpenMany", many), StatusCode::kInvalidArgument);  // no path
+    for (size_t i = 0; i <= kOpenManyPathsMax; ++i) many.add_paths("/a/b/f");
+    EXPECT_EQ(call("nn.OpenMany", many), StatusCode::kInvalidArgument);  // too many
+    many.clear_paths();
+    for (size_t i = 0; i < kOpenManyPathBytesMax / kPathBytesMax + 1; ++i) {
+      many.add_paths("/" + std::string(kPathBytesMax - 1, 'p'));
+    }
+    EXPECT_EQ(call("nn.OpenMany", many), StatusCode::kInvalidArgument);  // too many bytes
+    many.clear_paths();
+    many.add_paths("/a/b/f");
+    many.set_client_address(std::string(1000, 'c'));
+    EXPECT_EQ(call("nn.OpenMany", many), StatusCode::kInvalidArgument);
+    // A bad path inside a good batch is that path's own error.
+    many.clear_client_address();
+    many.add_paths("/a/../etc");
+    many.add_paths("/" + std::string(kPathBytesMax, 'p'));
+    proto::OpenManyReply opened;
+    std::string opened_payload;
+    ASSERT_TRUE(rpc::Call(t, nn, "nn.OpenMany", many, {}, deadline(), &opened, &opened_payload)
+                    .ok());
+    ASSERT_EQ(opened.files_size(), 3);
+    EXPECT_EQ(opened.files(0).status_code(), 0);
+    EXPECT_EQ(opened.files(0).inline_bytes(), 4u);
+    EXPECT_EQ(opened_payload, "data");
+    EXPECT_EQ(opened.files(1).status_code(), static_cast<int32_t>(StatusCode::kInvalidPath));
+    EXPECT_EQ(opened.files(2).status_code(), static_cast<int32_t>(StatusCode::kPathTooLong));
+
     // The datanode protocol.
     proto::RegisterRequest reg;
     reg.set_address("x:1");

@@ -354,6 +354,84 @@ TEST(NamespaceTest, OpenReturnsInlineBytesAndRefusesDirectories) {
   });
 }
 
+TEST(NamespaceTest, OpenOnAViewAnswersAsOpenForEveryUserAndPath) {
+  NamenodeHarness h(SeedForTest());
+  h.Run([](Namespace& ns) {
+    ASSERT_TRUE(ns.SetPermission(Super(), "/", 0777).ok());
+    ASSERT_TRUE(Mkdir(ns, "/open", kAlice, 0755).ok());
+    ASSERT_TRUE(Mkdir(ns, "/closed", kAlice, 0700).ok());
+    ASSERT_TRUE(Mkdir(ns, "/open/deep/er", kAlice, 0711).ok());
+    ASSERT_TRUE(Put(ns, "/open/f", "public", kAlice, 0644).ok());
+    ASSERT_TRUE(Put(ns, "/open/private", "mine", kAlice, 0600).ok());
+    ASSERT_TRUE(Put(ns, "/open/empty", "", kAlice, 0644).ok());
+    ASSERT_TRUE(Put(ns, "/closed/f", "hidden", kAlice, 0644).ok());
+    ASSERT_TRUE(Put(ns, "/open/deep/er/g", "deep", kAlice, 0644).ok());
+    Result<proto::Inode> blocks = Put(ns, "/open/blocks", "", kAlice, 0644);
+    ASSERT_TRUE(blocks.ok());
+    AddBlocks(ns, blocks->id(), 2);
+    const std::vector<std::string> paths = {
+        "/open/f",      "/open/private", "/open/empty",     "/closed/f",   "/closed/none",
+        "/open/deep/er/g", "/open/blocks", "/open/missing", "/open/f/x",   "/open",
+        "/",            "/none/x",       "relative",        "/open//f/",   "/open/deep/er/none",
+        "/closed",      "/open/blocks/x", std::string("/open/\0", 7)};
+    std::shared_ptr<Namespace::OpenView> view = ns.NewOpenView();
+    // Twice over the same view: the second pass answers from resolved directories.
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const User& user : {Super(), kAlice, kBob, kEve}) {
+        for (const std::string& path : paths) {
+          SCOPED_TRACE(user.user() + " " + path + " pass " + std::to_string(pass));
+          Result<Namespace::OpenResult> alone = ns.Open(user, path);
+          Result<Namespace::OpenResult> viewed = ns.Open(user, path, *view);
+          EXPECT_EQ(viewed.status(), alone.status());
+          if (alone.ok() && viewed.ok()) {
+            EXPECT_EQ(viewed->inline_data, alone->inline_data);
+            EXPECT_EQ(viewed->inode.SerializeAsString(), alone->inode.SerializeAsString());
+          }
+        }
+      }
+    }
+    EXPECT_EQ(ns.Open(kEve, "/open/f", *view)->inline_data, "public");
+    EXPECT_EQ(ns.Open(kEve, "/closed/f", *view).code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(ns.Open(kAlice, "/open/f/x", *view).code(), StatusCode::kNotADirectory);
+
+    // The view is one point in time: later changes are not in it.
+    CreateArgs overwrite;
+    overwrite.complete = true;
+    overwrite.overwrite = true;
+    overwrite.inline_data = "changed";
+    ASSERT_TRUE(ns.Create(kAlice, "/open/f", overwrite, nullptr).ok());
+    ASSERT_TRUE(ns.Delete(kAlice, "/open/deep", true, nullptr).ok());
+    EXPECT_EQ(ns.Open(kEve, "/open/f", *view)->inline_data, "public");
+    EXPECT_EQ(ns.Open(kEve, "/open/deep/er/g", *view)->inline_data, "deep");
+    EXPECT_EQ(ns.Open(kEve, "/open/f")->inline_data, "changed");
+    EXPECT_EQ(ns.Open(kEve, "/open/deep/er/g").code(), StatusCode::kNotFound);
+  });
+}
+
+TEST(NamespaceTest, InlineBytesThatFailTheirChecksumAreCorrupt) {
+  NamenodeHarness h(1);
+  h.Run([&h](Namespace& ns) {
+    Result<proto::Inode> file = Put(ns, "/f", "hello world");
+    ASSERT_TRUE(file.ok());
+    EXPECT_TRUE(file->has_inline_crc32c());
+    EXPECT_EQ(ns.Open(Super(), "/f")->inline_data, "hello world");
+    // One flipped bit of the stored bytes, the length unchanged.
+    WriteBatch rot;
+    rot.Put(meta_keys::InlineKey(file->id()), "hello wosld");
+    ASSERT_TRUE(h.store().Write(rot).ok());
+    Result<Namespace::OpenResult> opened = ns.Open(Super(), "/f");
+    EXPECT_EQ(opened.code(), StatusCode::kCorruption);
+    EXPECT_EQ(opened.status().message(), "inline data of /f fails its checksum");
+    std::shared_ptr<Namespace::OpenView> view = ns.NewOpenView();
+    EXPECT_EQ(ns.Open(Super(), "/f", *view).status(), opened.status());
+    // And bytes of another length.
+    WriteBatch shorter;
+    shorter.Put(meta_keys::InlineKey(file->id()), "hello");
+    ASSERT_TRUE(h.store().Write(shorter).ok());
+    EXPECT_EQ(ns.Open(Super(), "/f").code(), StatusCode::kCorruption);
+  });
+}
+
 TEST(NamespaceTest, StatReportsAttributes) {
   NamenodeHarness h(1);
   h.Run([](Namespace& ns) {
