@@ -87,8 +87,10 @@ NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProc
   if (host_cores_ && options_.clients_in_one_process) {
     if (!client_threads_) {
       client_threads_ = std::make_shared<std::vector<Instant>>(client.cores, Instant{});
+      client_helper_threads_ = std::make_shared<std::vector<Instant>>(1, Instant{});
     }
     client.shared_threads = client_threads_;
+    client.shared_helper_threads = client_helper_threads_;
   }
   return sim_.AddNode(client, std::move(body));
 }

@@ -92,6 +92,7 @@ class SimCluster {
   Namenode* namenode_ = nullptr;
   std::shared_ptr<std::vector<Instant>> host_cores_;
   std::shared_ptr<std::vector<Instant>> client_threads_;
+  std::shared_ptr<std::vector<Instant>> client_helper_threads_;
 };
 
 }  // namespace granary::sim

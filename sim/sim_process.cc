@@ -68,7 +68,7 @@ class SimProcess::ProcessEnv final : public granary::Env {
       return process_.WaitUntil(*core, EventKind::kCpuDone, cpu_time.count());
     }
     // One process of a shared host: the main-thread part needs one of its threads and a host
-    // core at once; the rest (helper threads) a host core only, after it.
+    // core at once; the rest its helper thread and a host core, after it.
     const auto main_part = Duration(static_cast<int64_t>(
         static_cast<double>(cpu_time.count()) * node.options().main_thread_share));
     Instant end = Now();
@@ -81,9 +81,11 @@ class SimProcess::ProcessEnv final : public granary::Env {
     }
     if (cpu_time > main_part) {
       auto host_core = std::min_element(host->begin(), host->end());
-      const Instant start = std::max(*host_core, end);
+      Instant& helper = node.helper_free_at().front();
+      const Instant start = std::max({*host_core, helper, end});
       end = start + (cpu_time - main_part);
       *host_core = end;
+      helper = end;
     }
     node.AddCpuCharged(cpu_time);
     return process_.WaitUntil(end, EventKind::kCpuDone, cpu_time.count());
@@ -103,7 +105,8 @@ SimNode::SimNode(Simulator& simulator, NodeId id, NodeOptions options, StartFunc
       disk_storage_(std::make_unique<SimDiskStorage>(
           options_.disk, simulator.DeriveRandom("disk/" + options_.name))),
       meta_store_(std::make_unique<MemStore>()),
-      core_free_at_(options_.cores, Instant{}) {}
+      core_free_at_(options_.cores, Instant{}),
+      helper_free_at_(1, Instant{}) {}
 
 SimNode::~SimNode() = default;
 
@@ -126,6 +129,7 @@ void SimNode::Crash() {
   // Work queued on the node's own cores dies with the process (on a shared host's cores the
   // crashed process's queued work still occupies them: a simplification, see simulator.h).
   std::fill(core_free_at_.begin(), core_free_at_.end(), simulator_.Now());
+  std::fill(helper_free_at_.begin(), helper_free_at_.end(), simulator_.Now());
   process_.reset();
 }
 

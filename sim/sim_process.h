@@ -77,6 +77,10 @@ class SimNode {
   std::vector<Instant>& core_free_at() {
     return options_.shared_threads ? *options_.shared_threads : core_free_at_;
   }
+  // Its helper thread, on a shared host.
+  std::vector<Instant>& helper_free_at() {
+    return options_.shared_helper_threads ? *options_.shared_helper_threads : helper_free_at_;
+  }
   // CPU time charged to the node's cores so far, over all incarnations (for utilisation).
   Duration cpu_charged() const { return cpu_charged_; }
   void AddCpuCharged(Duration cpu_time) { cpu_charged_ += cpu_time; }
@@ -91,6 +95,7 @@ class SimNode {
   std::unique_ptr<SimDiskStorage> disk_storage_;
   std::unique_ptr<MemStore> meta_store_;
   std::vector<Instant> core_free_at_;
+  std::vector<Instant> helper_free_at_;
   Duration cpu_charged_{0};
 };
 

@@ -96,14 +96,17 @@ struct NodeOptions {
   uint32_t cores = 0;
   // When set, the node is one process among several on one host: its CPU work needs one of
   // these cores, shared with every node given the same vector, and `main_thread_share` of
-  // it also one of the process's own `cores` (the threads its handlers run on; the rest is
-  // its helper threads' work: messaging I/O, store commits). A crash does not clear the
-  // shared cores: the host's other processes keep their queued work.
+  // it also one of the process's own `cores` (the threads its handlers run on); the rest is
+  // its helper threads' work (messaging I/O, store commits), which needs its one helper
+  // thread. A crash does not clear the shared cores: the host's other processes keep their
+  // queued work.
   std::shared_ptr<std::vector<Instant>> shared_cores;
   double main_thread_share = 1;
-  // When set, replaces the node's own `cores`: nodes given the same vector are fibers of one
-  // process and share its handler threads (clients of one benchmark process).
+  // When set, replace the node's own `cores` and its one helper thread (shared hosts
+  // only): nodes given the same vectors are fibers of one process and share its threads
+  // (clients of one benchmark process).
   std::shared_ptr<std::vector<Instant>> shared_threads;
+  std::shared_ptr<std::vector<Instant>> shared_helper_threads;
   RpcCpuCost rpc_cpu;
   NicProfile nic;
   DiskProfile disk;

@@ -238,6 +238,36 @@ TEST(SharedHostTest, ClientsOfOneProcessShareItsThread) {
   EXPECT_GE(together, microseconds(4000));
 }
 
+// On a shared host a process's CPU work is split: the main-thread share needs one of its
+// handler threads, the rest its one helper thread; each thread does one thing at a time.
+TEST(SharedHostTest, MainAndHelperThreadsEachServeOneAtATime) {
+  Simulator sim(1);
+  NodeOptions node;
+  node.name = "proc";
+  node.cores = 1;
+  node.shared_cores = std::make_shared<std::vector<Instant>>(4, Instant{});
+  node.main_thread_share = 0.5;
+  std::vector<Duration> ends;
+  const NodeId id = sim.AddNode(node, [&](SimProcess& p) {
+    const Instant start = p.env().Now();
+    int done = 0;
+    for (int i = 0; i < 2; ++i) {
+      p.env().Spawn("work", [&] {
+        EXPECT_TRUE(p.env().ChargeCpu(microseconds(2000)).ok());
+        ends.push_back(p.env().Now() - start);
+        ++done;
+      });
+    }
+    while (done < 2) ASSERT_TRUE(p.env().SleepFor(microseconds(100)).ok());
+  });
+  sim.StartNode(id);
+  sim.RunFor(seconds(1));
+  // First: main [0, 1 ms], helper [1, 2]. Second: main [1, 2] (the thread was busy), helper
+  // [2, 3] (likewise), although two of the four host cores stayed free throughout.
+  EXPECT_EQ(ends, (std::vector<Duration>{microseconds(2000), microseconds(3000)}));
+  EXPECT_TRUE(sim.Shutdown().ok());
+}
+
 // A received message costs the wake-up only when it finds the node idle.
 TEST(RpcCpuTest, WakeupIsPaidOnlyByAnIdleNode) {
   SimClusterOptions o = CountingOptions(64 * 1024);
