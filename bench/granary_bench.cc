@@ -6,13 +6,15 @@
 //                 [--files N] [--sizes 4096,65536] [--clients 1,32] [--large-bytes B]
 //                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
 //                 [--moosefs-script PATH]
-//                 [--no-moosefs] [--user NAME]
+//                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,moosefs]
 //
 // Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
 // this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
 // with 0 (every file in blocks, the HDFS behaviour), and stops them at the end. With
 // --namenode it measures that cluster only (its threshold, whatever it is, is reported as
 // "inline": null) and prints no inline ratios.
+//
+// --only runs the parts named (default: all); the clusters start only when a part needs one.
 //
 // Lines ("bench" names the kind):
 //   machine      cores, CPU model, kernel, memory, load average at the start
@@ -71,6 +73,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 #include <zmq.hpp>
@@ -111,6 +114,10 @@ struct Flags {
   std::string moosefs_script = "/work/shared/peers/moosefs.sh";
   bool no_moosefs = false;
   std::string user;
+  std::vector<std::string> only = {"rpc", "tcp", "small", "large", "moosefs"};
+  bool Runs(std::string_view part) const {
+    return std::find(only.begin(), only.end(), part) != only.end();
+  }
 };
 
 void Print(const json& line) { std::cout << line.dump() << std::endl; }
@@ -587,7 +594,7 @@ int Run(Flags& flags) {
   int failed = 0;
 
   // RPC first: the clusters are not running yet, so they take no CPU from it.
-  {
+  if (flags.Runs("rpc")) {
     // Interleaved rounds, medians: on a shared machine one round can meet a burst of load.
     std::vector<double> ours_rounds;
     std::vector<double> echo_rounds;
@@ -627,7 +634,7 @@ int Run(Flags& flags) {
 
   // Loopback TCP, the baseline of the large-file read.
   double tcp_mb_s = 0;
-  {
+  if (flags.Runs("tcp") || flags.Runs("large")) {
     Result<double> seconds = TcpLoopbackSeconds(flags.tcp_bytes);
     if (seconds.ok()) {
       tcp_mb_s = MegabytesPerSecond(flags.tcp_bytes, *seconds);
@@ -640,7 +647,9 @@ int Run(Flags& flags) {
 
   // The clusters: inline on and off, or the one given.
   std::vector<Cluster> clusters;
-  if (!flags.namenode.empty()) {
+  if (!flags.Runs("small") && !flags.Runs("large")) {
+    // No part needs a cluster.
+  } else if (!flags.namenode.empty()) {
     clusters.push_back(Cluster{"", flags.namenode, 0, false});
   } else {
     if (flags.cluster_bin.empty()) {
@@ -671,7 +680,7 @@ int Run(Flags& flags) {
   // Small files: (size, clients) for each cluster.
   json results = json::object();  // "<inline>/<size>/<clients>" -> line
   const std::string run_id = std::to_string(getpid());
-  for (size_t c = 0; c < clusters.size(); ++c) {
+  for (size_t c = 0; flags.Runs("small") && c < clusters.size(); ++c) {
     const Cluster& cluster = clusters[c];
     const std::string inline_name = !compare_inline ? "given" : c == 0 ? "on" : "off";
     for (const uint64_t size : flags.sizes) {
@@ -721,7 +730,7 @@ int Run(Flags& flags) {
       }
     }
   }
-  if (compare_inline) {
+  if (compare_inline && flags.Runs("small")) {
     for (const uint64_t size : flags.sizes) {
       for (const uint32_t clients : flags.clients) {
         const std::string key = "/" + std::to_string(size) + "/" + std::to_string(clients);
@@ -741,7 +750,7 @@ int Run(Flags& flags) {
   }
 
   // One large file, replication 3, on the first cluster.
-  {
+  if (flags.Runs("large")) {
     Result<LargeFileTimes> times =
         MeasureLargeFile(flags, clusters[0].address, "/granary-bench-" + run_id + "/large");
     json line{{"bench", "large_file"}, {"bytes", flags.large_bytes}, {"replication", 3}};
@@ -775,6 +784,8 @@ int Run(Flags& flags) {
     std::string why_not;
     if (flags.no_moosefs) {
       why_not = "skipped (--no-moosefs)";
+    } else if (!flags.Runs("moosefs")) {
+      why_not = "not asked for (--only)";
     } else if (!stdfs::exists(flags.moosefs_script)) {
       why_not = flags.moosefs_script + " not found";
     } else if (!OnPath("mfsmaster") || !OnPath("mfsmount") || !OnPath("mfschunkserver")) {
@@ -875,6 +886,9 @@ int main(int argc, char** argv) {
   app.add_option("--calibrate", flags.calibrate, "write the simulator's calibration JSON here");
   app.add_option("--moosefs-script", flags.moosefs_script, "MooseFS start/stop script");
   app.add_flag("--no-moosefs", flags.no_moosefs, "do not try MooseFS");
+  app.add_option("--only", flags.only, "parts to run: rpc, tcp, small, large, moosefs")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"rpc", "tcp", "small", "large", "moosefs"}));
   app.add_option("--user", flags.user, "user the bench acts as (default $USER)");
   CLI11_PARSE(app, argc, argv);
   if (flags.user.empty()) {
