@@ -351,6 +351,11 @@ struct ZmqTransport::ReplyBatch {
 struct ZmqTransport::Servers {
   std::deque<ServeJob> jobs;
   std::vector<Waiter*> idle;  // on the idle fibers' stacks
+  // Fibers woken (or started) to take jobs that have not run yet. One is enough: a fiber
+  // that takes a job while more wait makes sure another is on its way before running it, so
+  // a handler that suspends never holds back the jobs behind it, and a batch of requests
+  // whose handlers do not suspend costs one fiber wake-up, not one per request.
+  uint32_t waking = 0;
   bool closed = false;        // the transport is gone
 };
 
@@ -909,6 +914,11 @@ void ZmqTransport::HandleRequest(std::string routing_id, Address from,
   const Instant deadline = env_.Now() + incoming->timeout;
   servers_->jobs.push_back(ServeJob{std::move(routing_id), std::move(from), deadline,
                                     std::move(incoming).value(), shape});
+  if (servers_->waking == 0) WakeServer();
+}
+
+void ZmqTransport::WakeServer() {
+  ++servers_->waking;
   if (!servers_->idle.empty()) {
     Waiter* idle = servers_->idle.back();
     servers_->idle.pop_back();
@@ -922,10 +932,15 @@ void ZmqTransport::StartServer() {
   RealEnv& env = env_;
   env_.Spawn("rpc", [this, &env, servers = servers_] {
     for (;;) {
+      // Started or woken by WakeServer: this fiber is the one on its way.
+      assert(servers->waking > 0);
+      --servers->waking;
       // `this` is valid only while the transport is open.
       while (!servers->closed && !servers->jobs.empty()) {
         ServeJob job = std::move(servers->jobs.front());
         servers->jobs.pop_front();
+        // Should this handler suspend, the jobs behind it have a fiber of their own.
+        if (!servers->jobs.empty() && servers->waking == 0) WakeServer();
         RunJob(job);
       }
       if (servers->closed || env.stopping()) return;

@@ -156,6 +156,8 @@ class ZmqTransport final : public Transport {
   void OnReply(Result<rpc::IncomingReply> incoming);
   void HandleRequest(std::string routing_id, Address from, Result<rpc::IncomingRequest> incoming,
                      MessageShape shape);
+  // Wakes an idle serving fiber, or starts one, to take the queued jobs.
+  void WakeServer();
   void StartServer();
   void RunJob(ServeJob& job);
   void SendReply(const std::string& routing_id, rpc::WireMessage reply, Instant deadline,
