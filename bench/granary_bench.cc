@@ -6,13 +6,15 @@
 //                 [--files N] [--sizes 4096,65536] [--clients 1,32] [--large-bytes B]
 //                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
 //                 [--moosefs-script PATH]
-//                 [--no-moosefs] [--user NAME]
+//                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,moosefs]
 //
 // Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
 // this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
 // with 0 (every file in blocks, the HDFS behaviour), and stops them at the end. With
 // --namenode it measures that cluster only (its threshold, whatever it is, is reported as
 // "inline": null) and prints no inline ratios.
+//
+// --only runs the parts named (default: all); the clusters start only when a part needs one.
 //
 // Lines ("bench" names the kind):
 //   machine      cores, CPU model, kernel, memory, load average at the start
@@ -21,7 +23,9 @@
 //                `clients` fibers of one client process share the files; a create is
 //                FileSystem::WriteFile (create, write, close), a read ReadFile, a stat Stat
 //   large_file   one client writing then reading `bytes` sequentially (replication 3), MB/s
-//                (1 MB = 10^6 bytes)
+//                (1 MB = 10^6 bytes); the file is read --large-reads times, each read just
+//                after as many bytes went through loopback TCP (medians; the ratio line is
+//                the median of the per-read ratios)
 //   rpc          round trips per second of our RPC layer (ZmqTransport on RealEnv fibers,
 //                server on its own thread) and of a plain cppzmq ROUTER/DEALER echo (server
 //                on its own thread, its own ZeroMQ context), both with 64 requests in flight
@@ -92,7 +96,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 #include <zmq.hpp>
 
@@ -128,11 +134,16 @@ struct Flags {
   uint64_t large_bytes = 1ull << 30;
   uint32_t rpc_calls = 100000;
   uint32_t rpc_rounds = 5;
+  uint32_t large_reads = 3;
   uint64_t tcp_bytes = 1ull << 30;
   std::string calibrate;
   std::string moosefs_script = "/work/shared/peers/moosefs.sh";
   bool no_moosefs = false;
   std::string user;
+  std::vector<std::string> only = {"rpc", "tcp", "small", "large", "moosefs"};
+  bool Runs(std::string_view part) const {
+    return std::find(only.begin(), only.end(), part) != only.end();
+  }
 };
 
 void Print(const json& line) { std::cout << line.dump() << std::endl; }
@@ -359,10 +370,15 @@ double PerSecond(uint64_t count, double seconds) {
 
 // ---- large files ----
 
+Result<double> TcpLoopbackSeconds(uint64_t bytes);
+
 struct LargeFileTimes {
   double write_s = 0;
-  double read_s = 0;
-  uint64_t read_bytes = 0;
+  // One entry per round: the file read whole, and as many bytes through loopback TCP just
+  // before it (the baseline, measured next to each read: the machine is shared).
+  std::vector<double> read_s;
+  std::vector<double> tcp_s;
+  // CPU of the write, and of all the read rounds together (not of the TCP baseline's).
   CpuSample write_cpu, read_cpu;
 };
 
@@ -388,19 +404,24 @@ Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& n
     GRANARY_RETURN_IF_ERROR(writer->Close());
     times.write_s = SecondsSince(start);
     times.write_cpu = cpu.Now() - before;
-    before = cpu.Now();
-    start = Clock::now();
-    GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
-    for (;;) {
-      GRANARY_ASSIGN_OR_RETURN(std::string bytes, reader->Read(kLargeChunkBytes));
-      if (bytes.empty()) break;
-      times.read_bytes += bytes.size();
-    }
-    times.read_s = SecondsSince(start);
-    times.read_cpu = cpu.Now() - before;
-    if (times.read_bytes != flags.large_bytes) {
-      return Status(StatusCode::kInternal, "read " + std::to_string(times.read_bytes) +
-                                               " bytes of " + std::to_string(flags.large_bytes));
+    for (uint32_t round = 0; round < flags.large_reads; ++round) {
+      GRANARY_ASSIGN_OR_RETURN(const double tcp_s, TcpLoopbackSeconds(flags.large_bytes));
+      times.tcp_s.push_back(tcp_s);
+      const CpuSample read_before = cpu.Now();
+      start = Clock::now();
+      GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
+      uint64_t read_bytes = 0;
+      for (;;) {
+        GRANARY_ASSIGN_OR_RETURN(std::string bytes, reader->Read(kLargeChunkBytes));
+        if (bytes.empty()) break;
+        read_bytes += bytes.size();
+      }
+      times.read_s.push_back(SecondsSince(start));
+      times.read_cpu += cpu.Now() - read_before;
+      if (read_bytes != flags.large_bytes) {
+        return Status(StatusCode::kInternal, "read " + std::to_string(read_bytes) + " bytes of " +
+                                                 std::to_string(flags.large_bytes));
+      }
     }
     return Status::Ok();
   });
@@ -625,7 +646,7 @@ int Run(Flags& flags) {
   int failed = 0;
 
   // RPC first: the clusters are not running yet, so they take no CPU from it.
-  {
+  if (flags.Runs("rpc")) {
     // Interleaved rounds, medians: on a shared machine one round can meet a burst of load.
     std::vector<double> ours_rounds;
     std::vector<double> echo_rounds;
@@ -676,7 +697,7 @@ int Run(Flags& flags) {
 
   // Loopback TCP, the baseline of the large-file read.
   double tcp_mb_s = 0;
-  {
+  if (flags.Runs("tcp") || flags.Runs("large")) {
     Result<double> seconds = TcpLoopbackSeconds(flags.tcp_bytes);
     if (seconds.ok()) {
       tcp_mb_s = MegabytesPerSecond(flags.tcp_bytes, *seconds);
@@ -689,7 +710,9 @@ int Run(Flags& flags) {
 
   // The clusters: inline on and off, or the one given.
   std::vector<Cluster> clusters;
-  if (!flags.namenode.empty()) {
+  if (!flags.Runs("small") && !flags.Runs("large")) {
+    // No part needs a cluster.
+  } else if (!flags.namenode.empty()) {
     clusters.push_back(Cluster{"", flags.namenode, 0, false});
   } else {
     if (flags.cluster_bin.empty()) {
@@ -726,7 +749,7 @@ int Run(Flags& flags) {
   // Small files: (size, clients) for each cluster.
   json results = json::object();  // "<inline>/<size>/<clients>" -> line
   const std::string run_id = std::to_string(getpid());
-  for (size_t c = 0; c < clusters.size(); ++c) {
+  for (size_t c = 0; flags.Runs("small") && c < clusters.size(); ++c) {
     const Cluster& cluster = clusters[c];
     const std::string inline_name = !compare_inline ? "given" : c == 0 ? "on" : "off";
     for (const uint64_t size : flags.sizes) {
@@ -814,7 +837,7 @@ int Run(Flags& flags) {
       }
     }
   }
-  if (compare_inline) {
+  if (compare_inline && flags.Runs("small")) {
     for (const uint64_t size : flags.sizes) {
       for (const uint32_t clients : flags.clients) {
         const std::string key = "/" + std::to_string(size) + "/" + std::to_string(clients);
@@ -834,7 +857,7 @@ int Run(Flags& flags) {
   }
 
   // One large file, replication 3, on the first cluster.
-  {
+  if (flags.Runs("large")) {
     Result<LargeFileTimes> times =
         MeasureLargeFile(flags, clusters[0].address, "/granary-bench-" + run_id + "/large",
                          compare_inline ? clusters[0].dir : std::string());
@@ -845,25 +868,39 @@ int Run(Flags& flags) {
       Print(line);
     } else {
       const double write_mb_s = MegabytesPerSecond(flags.large_bytes, times->write_s);
-      const double read_mb_s = MegabytesPerSecond(flags.large_bytes, times->read_s);
+      std::vector<double> read_rates;
+      std::vector<double> tcp_rates;
+      std::vector<double> ratios;
+      for (size_t i = 0; i < times->read_s.size(); ++i) {
+        read_rates.push_back(MegabytesPerSecond(flags.large_bytes, times->read_s[i]));
+        tcp_rates.push_back(MegabytesPerSecond(flags.large_bytes, times->tcp_s[i]));
+        ratios.push_back(tcp_rates.back() > 0 ? read_rates.back() / tcp_rates.back() : 0);
+      }
+      const double read_mb_s = Median(read_rates);
       line["write_mb_s"] = write_mb_s;
       line["read_mb_s"] = read_mb_s;
+      line["reads"] = read_rates.size();
+      line["tcp_loopback_mb_s"] = Median(tcp_rates);
       Print(line);
       Print(json{{"bench", "ratio"},
                  {"name", "large_read_vs_tcp_loopback"},
-                 {"value", tcp_mb_s > 0 ? Round(read_mb_s / tcp_mb_s) : 0},
-                 {"of", "large_file read_mb_s / tcp_loopback mb_s"}});
+                 {"value", Round(Median(ratios))},
+                 {"of", "median over rounds of large_file read MB/s / loopback TCP MB/s, the TCP "
+                        "transfer (as many bytes) measured just before each read"}});
       const double mib = static_cast<double>(flags.large_bytes) / (1 << 20);
-      calibration["datanode_us_per_mib"] = {{"write", Round(times->write_s * 1e6 / mib, 1)},
-                                            {"read", Round(times->read_s * 1e6 / mib, 1)}};
+      calibration["datanode_us_per_mib"] = {
+          {"write", Round(times->write_s * 1e6 / mib, 1)},
+          {"read", Round(Median(times->read_s) * 1e6 / mib, 1)}};
       if (compare_inline) {
-        for (const auto& [op, used] : {std::pair<const char*, const CpuSample*>{
-                                           "write", &times->write_cpu},
-                                       {"read", &times->read_cpu}}) {
+        const double read_mib = mib * static_cast<double>(times->read_s.size());
+        for (const auto& [op, used, of_mib] :
+             {std::tuple<const char*, const CpuSample*, double>{"write", &times->write_cpu, mib},
+              {"read", &times->read_cpu, read_mib}}) {
           calibration_cpu += *used;
-          calibration["cpu_us_per_mib"][op] = {{"client", Round(used->client * 1e6 / mib, 2)},
-                                               {"namenode", Round(used->namenode * 1e6 / mib, 2)},
-                                               {"datanodes", Round(used->datanodes * 1e6 / mib, 2)}};
+          calibration["cpu_us_per_mib"][op] = {
+              {"client", Round(used->client * 1e6 / of_mib, 2)},
+              {"namenode", Round(used->namenode * 1e6 / of_mib, 2)},
+              {"datanodes", Round(used->datanodes * 1e6 / of_mib, 2)}};
         }
         calibration["large_file_bytes"] = flags.large_bytes;
       }
@@ -901,6 +938,8 @@ int Run(Flags& flags) {
     std::string why_not;
     if (flags.no_moosefs) {
       why_not = "skipped (--no-moosefs)";
+    } else if (!flags.Runs("moosefs")) {
+      why_not = "not asked for (--only)";
     } else if (!stdfs::exists(flags.moosefs_script)) {
       why_not = flags.moosefs_script + " not found";
     } else if (!OnPath("mfsmaster") || !OnPath("mfsmount") || !OnPath("mfschunkserver")) {
@@ -996,11 +1035,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 100000000));
   app.add_option("--rpc-rounds", flags.rpc_rounds, "interleaved RPC rounds (medians reported)")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--large-reads", flags.large_reads,
+                 "times the large file is read, each after a loopback TCP baseline (medians)")
+      ->check(CLI::Range(1, 100));
   app.add_option("--tcp-bytes", flags.tcp_bytes, "bytes of the loopback TCP transfer")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   app.add_option("--calibrate", flags.calibrate, "write the simulator's calibration JSON here");
   app.add_option("--moosefs-script", flags.moosefs_script, "MooseFS start/stop script");
   app.add_flag("--no-moosefs", flags.no_moosefs, "do not try MooseFS");
+  app.add_option("--only", flags.only, "parts to run: rpc, tcp, small, large, moosefs")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"rpc", "tcp", "small", "large", "moosefs"}));
   app.add_option("--user", flags.user, "user the bench acts as (default $USER)");
   CLI11_PARSE(app, argc, argv);
   if (flags.user.empty()) {

@@ -1,6 +1,8 @@
 // libFuzzer target: rpc::DecodeRequest and rpc::DecodeReply (core/rpc/wire.h) on arbitrary
 // frames. Neither may crash; whatever decodes must satisfy the limits and survive a round
-// trip through the encoder unchanged.
+// trip through the encoder unchanged. The hand-written envelope codec must agree with
+// protobuf's: ParseEnvelope accepts what RpcEnvelope::ParseFromString accepts, with the same
+// fields, and EncodeEnvelope writes what SerializeToString writes.
 //
 // Input: [envelope bytes: u16 LE][body bytes: u16 LE] envelope body payload (lengths are
 // clamped to what is there; the rest is the payload).
@@ -8,11 +10,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/common/limits.h"
 #include "core/rpc/wire.h"
 #include "fuzz/fuzz_check.h"
+#include "proto/rpc.pb.h"
 
 namespace granary::fuzz {
 namespace {
@@ -35,6 +39,27 @@ rpc::WireMessage Split(const uint8_t* data, size_t size) {
   message.body.assign(rest, body);
   message.payload.assign(rest + body, left - body);
   return message;
+}
+
+void CheckEnvelopeCodec(const std::string& bytes) {
+  const std::optional<rpc::Envelope> ours = rpc::ParseEnvelope(bytes);
+  proto::RpcEnvelope theirs;
+  const bool parsed = theirs.ParseFromString(bytes);
+  GRANARY_FUZZ_CHECK(ours.has_value() == parsed);
+  if (!parsed) return;
+  GRANARY_FUZZ_CHECK(ours->request_id == theirs.request_id());
+  GRANARY_FUZZ_CHECK(ours->method == theirs.method());
+  GRANARY_FUZZ_CHECK(ours->timeout_ns == theirs.timeout_ns());
+  GRANARY_FUZZ_CHECK(ours->is_reply == theirs.is_reply());
+  GRANARY_FUZZ_CHECK(ours->status_code == theirs.status_code());
+  GRANARY_FUZZ_CHECK(ours->status_message == theirs.status_message());
+  GRANARY_FUZZ_CHECK(ours->body_bytes == theirs.body_bytes());
+  GRANARY_FUZZ_CHECK(ours->payload_bytes == theirs.payload_bytes());
+  // Protobuf keeps unknown fields and writes them back; the envelope has none of its own.
+  theirs.DiscardUnknownFields();
+  std::string encoded;
+  rpc::EncodeEnvelope(*ours, encoded);
+  GRANARY_FUZZ_CHECK(encoded == theirs.SerializeAsString());
 }
 
 void CheckRequest(const rpc::WireMessage& message) {
@@ -103,6 +128,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const granary::rpc::WireMessage message = granary::fuzz::Split(data, size);
+  granary::fuzz::CheckEnvelopeCodec(message.envelope);
   granary::fuzz::CheckRequest(message);
   granary::fuzz::CheckReply(message);
   return 0;

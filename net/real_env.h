@@ -12,6 +12,9 @@
 //     and PosixDisk moves its fsyncs to RunBlocking.
 //   - Fibers are started only through Spawn (or RunMain) so that Stop can account for them.
 //
+// Memory: the first RealEnv of a process tunes glibc malloc to keep MiB-sized payloads on the
+// heap (real_env.cc, TuneAllocatorOnce).
+//
 // Life cycle of a process (tools/):
 //   RealEnv env(options);                      // on the thread that runs the process
 //   auto transport = ZmqTransport::Create(env, ...); auto store = RocksDbStore::Open(env, ...);

@@ -120,6 +120,16 @@ RealScheduling::PollId RealScheduling::AddFd(int fd, short events, PollCallback 
   return id;
 }
 
+RealScheduling::PollId RealScheduling::AddFlushHook(FlushHook hook) {
+  const PollId id = next_id_++;
+  flush_hooks_.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void RealScheduling::RemoveFlushHook(PollId id) {
+  std::erase_if(flush_hooks_, [id](const auto& entry) { return entry.first == id; });
+}
+
 void RealScheduling::SetEvents(PollId id, short events) {
   auto it = items_.find(id);
   assert(it != items_.end());
@@ -164,6 +174,20 @@ short RealScheduling::SocketEvents(const Item& item) {
 
 void RealScheduling::PollOnce(long timeout_ms) {
   picks_since_poll_ = 0;
+  // Queued sends first: what they wake, and the replies they draw, are seen by this poll.
+  for (size_t i = 0; i < flush_hooks_.size(); ++i) {
+    const std::chrono::steady_clock::time_point again = flush_hooks_[i].second();
+    if (again == std::chrono::steady_clock::time_point::max() || timeout_ms == 0) continue;
+    const auto left = again - std::chrono::steady_clock::now();
+    // Rounded up, as in suspend_until.
+    const long left_ms =
+        left <= std::chrono::steady_clock::duration::zero()
+            ? 0
+            : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    timeout_ms = timeout_ms < 0 ? left_ms : std::min(timeout_ms, left_ms);
+  }
+  // A hook that failed a send may have woken its callers: do not wait while they are ready.
+  if (!ready_queue_.empty()) timeout_ms = 0;
   if (items_changed_) {
     poll_fds_.clear();
     poll_ids_.clear();

@@ -22,6 +22,11 @@
 // commands and so consume the edge that announced a message. A callback that drained its
 // socket until it would block leaves it clean (the failed receive processed every command).
 //
+// Flush hooks run at the start of every poll, before the wait: a transport queues the small
+// messages its fibers send during a round of the ready queue and hands them to ZeroMQ there,
+// several in one frame, so that ZeroMQ's per-message work and the wake-ups of its I/O thread
+// are paid once per round instead of once per message.
+//
 // Threading: one instance per thread, installed by ForThisThread() on that thread and used only
 // there, except notify(), which any thread may call (Boost calls it when another thread
 // schedules one of this thread's fibers, and RealEnv::RequestStop uses it).
@@ -38,6 +43,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <utility>
 #include <vector>
 
 namespace granary::net {
@@ -71,6 +77,16 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
   // of the same poll round).
   void Remove(PollId id);
   size_t registered() const { return items_.size(); }
+
+  // Registers `hook`, run on the dispatcher at the start of every PollOnce; it may send on
+  // sockets (and must Touch them) and wake fibers, but not suspend. It returns when it wants
+  // to run again at the latest (time_point::max(): not before something else happens), e.g.
+  // kFlushRetryMs from now when it holds something it could not send yet, or the next
+  // deadline of the waits it ends itself; the poll waits no longer.
+  using FlushHook = std::function<std::chrono::steady_clock::time_point()>;
+  static constexpr int kFlushRetryMs = 1;
+  PollId AddFlushHook(FlushHook hook);
+  void RemoveFlushHook(PollId id);
 
   // Called after every wake-up through notify(), on this thread's dispatcher.
   void set_on_notified(std::function<void()> hook) { on_notified_ = std::move(hook); }
@@ -112,6 +128,7 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
   std::vector<PollId> ready_ids_;
   std::vector<short> ready_events_;
   std::function<void()> on_notified_;
+  std::vector<std::pair<PollId, FlushHook>> flush_hooks_;
 };
 
 }  // namespace granary::net

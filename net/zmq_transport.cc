@@ -14,6 +14,8 @@
 namespace granary::net {
 namespace {
 
+using Shape = MessageShape;
+
 // Frames at least this large are handed to ZeroMQ without a copy.
 constexpr size_t kZeroCopyFrameBytes = 4096;
 // The largest frame a peer may send: a bigger one makes ZeroMQ drop the connection.
@@ -26,6 +28,14 @@ constexpr size_t kRoutingIdBytesMax = 255;
 constexpr size_t kPackedBytesMax = 16 * 1024;
 // The packed frame's header: envelope bytes (u16 LE), body bytes (u32 LE).
 constexpr size_t kPackedHeaderBytes = 6;
+// A batch frame (ZmqTransport's header) holds at most this many bytes and messages.
+constexpr size_t kBatchBytesMax = 64 * 1024;
+constexpr uint32_t kBatchMessagesMax = 256;
+// A batch frame starts with these two bytes: as a packed header they would announce an
+// envelope past kEnvelopeBytesMax, so no packed frame can start so.
+constexpr char kBatchMagic[2] = {'\xff', '\xff'};
+// Each message of a batch: its packed bytes (u32 LE), then the packed message.
+constexpr size_t kBatchLengthBytes = 4;
 // How long a reply waits between retries while the caller's queue is full.
 constexpr Duration kReplyRetryInterval = std::chrono::milliseconds(1);
 
@@ -119,12 +129,14 @@ bool ShouldPack(const rpc::WireMessage& message) {
          message.body.size() + message.payload.size() <= kPackedBytesMax;
 }
 
-std::string Pack(const rpc::WireMessage& message) {
+// Appends `message` packed (header, envelope, body, payload) to `out`.
+void PackInto(const rpc::WireMessage& message, std::string& out) {
   assert(message.envelope.size() <= rpc::kEnvelopeBytesMax);
   const size_t envelope = message.envelope.size();
   const size_t body = message.body.size();
-  std::string packed(kPackedHeaderBytes + message.bytes(), '\0');
-  char* at = packed.data();
+  const size_t start = out.size();
+  out.resize(start + kPackedHeaderBytes + message.bytes());
+  char* at = out.data() + start;
   at[0] = static_cast<char>(envelope & 0xff);
   at[1] = static_cast<char>(envelope >> 8);
   for (int i = 0; i < 4; ++i) at[2 + i] = static_cast<char>(body >> (8 * i));
@@ -132,11 +144,45 @@ std::string Pack(const rpc::WireMessage& message) {
   std::memcpy(at, message.envelope.data(), envelope);
   std::memcpy(at + envelope, message.body.data(), body);
   std::memcpy(at + envelope + body, message.payload.data(), message.payload.size());
+}
+
+std::string Pack(const rpc::WireMessage& message) {
+  std::string packed;
+  PackInto(message, packed);
   return packed;
 }
 
+// Whether a batch of `bytes` and `messages` can take `message` (which ShouldPack).
+bool BatchHasRoom(size_t bytes, uint32_t messages, const rpc::WireMessage& message) {
+  const size_t header = bytes == 0 ? sizeof(kBatchMagic) : 0;
+  return messages < kBatchMessagesMax &&
+         bytes + header + kBatchLengthBytes + kPackedHeaderBytes + message.bytes() <=
+             kBatchBytesMax;
+}
+
+// Appends `message` (which ShouldPack, and for which the batch has room) to a batch frame.
+void AppendToBatch(const rpc::WireMessage& message, std::string& batch) {
+  if (batch.empty()) batch.assign(kBatchMagic, sizeof(kBatchMagic));
+  const size_t bytes = kPackedHeaderBytes + message.bytes();
+  for (size_t i = 0; i < kBatchLengthBytes; ++i) {
+    batch.push_back(static_cast<char>(bytes >> (8 * i)));
+  }
+  PackInto(message, batch);
+}
+
+bool IsBatch(const char* data, size_t size) {
+  return size >= sizeof(kBatchMagic) && data[0] == kBatchMagic[0] && data[1] == kBatchMagic[1];
+}
+
+// The parts of a packed message, viewed in the frame that holds it.
+struct PackedView {
+  std::string_view envelope;
+  std::string_view body;
+  std::string_view payload;
+};
+
 // Splits a packed frame; false when its header does not fit it or a part is past its limit.
-bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
+bool UnpackView(const char* data, size_t size, PackedView& out) {
   if (size < kPackedHeaderBytes) return false;
   const auto byte = [data](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(data[i])); };
   const size_t envelope = byte(0) | (byte(1) << 8);
@@ -146,20 +192,54 @@ bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
   const size_t payload = size - kPackedHeaderBytes - envelope - body;
   if (payload > kPayloadBytesMax) return false;
   const char* at = data + kPackedHeaderBytes;
-  out.envelope.assign(at, envelope);
-  out.body.assign(at + envelope, body);
-  out.payload.assign(at + envelope + body, payload);
+  out.envelope = std::string_view(at, envelope);
+  out.body = std::string_view(at + envelope, body);
+  out.payload = std::string_view(at + envelope + body, payload);
   return true;
 }
 
+bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
+  PackedView view;
+  if (!UnpackView(data, size, view)) return false;
+  out.envelope.assign(view.envelope);
+  out.body.assign(view.body);
+  out.payload.assign(view.payload);
+  return true;
+}
+
+// Calls fn(const PackedView&) for each message of a batch frame, in order. False when the
+// frame is malformed (an empty batch, a length past the frame, a bad packed message, more
+// than kBatchMessagesMax): the messages before the fault have been delivered.
+template <typename Fn>
+bool ForEachBatched(std::string_view frame, Fn&& fn) {
+  if (!IsBatch(frame.data(), frame.size()) || frame.size() > kBatchBytesMax) return false;
+  size_t at = sizeof(kBatchMagic);
+  uint32_t messages = 0;
+  while (at < frame.size()) {
+    if (frame.size() - at < kBatchLengthBytes || ++messages > kBatchMessagesMax) return false;
+    size_t bytes = 0;
+    for (size_t i = 0; i < kBatchLengthBytes; ++i) {
+      bytes |= static_cast<size_t>(static_cast<uint8_t>(frame[at + i])) << (8 * i);
+    }
+    at += kBatchLengthBytes;
+    if (bytes > frame.size() - at) return false;
+    PackedView message;
+    if (!UnpackView(frame.data() + at, bytes, message)) return false;
+    fn(message);
+    at += bytes;
+  }
+  return messages > 0;
+}
+
 // Receives the rest of a message whose first frame is `first` (on a ROUTER, `routing_id`
-// given, the routing id). Two shapes are accepted after the routing id: the wire's three
-// frames (envelope, body, payload), or one packed frame (Pack). False when the message had
-// another shape or a part past its limit; it is consumed all the same. `packed` tells the
-// shape; `peer_address`, when given, receives the connection's peer IP (ZeroMQ metadata).
+// given, the routing id). Three shapes are accepted after the routing id: the wire's three
+// frames (envelope, body, payload), one packed frame (Pack), or one batch frame (its bytes
+// are left in out.payload for ForEachBatched). False when the message had another shape or a
+// part past its limit; it is consumed all the same. `shape` tells the shape; `peer_address`,
+// when given, receives the connection's peer IP (ZeroMQ metadata).
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    bool& packed, std::string* peer_address = nullptr) {
-  packed = false;
+                    Shape& shape, std::string* peer_address = nullptr) {
+  shape = Shape::kFrames;
   const size_t data_start = routing_id != nullptr ? 1 : 0;
   size_t index = 0;
   bool ok = true;
@@ -179,8 +259,12 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
     } else if (ok) {
       switch (index - data_start) {
         case 0:
-          if (!more) {
-            packed = true;
+          if (!more && IsBatch(data, size)) {
+            shape = Shape::kBatched;
+            ok = size <= kBatchBytesMax;
+            if (ok) out.payload.assign(data, size);
+          } else if (!more) {
+            shape = Shape::kPacked;
             ok = Unpack(data, size, out);
           } else {
             ok = size <= rpc::kEnvelopeBytesMax;
@@ -213,7 +297,7 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
     msg = &next;
   }
   if (!ok || index <= data_start) return false;
-  return packed || index - data_start == 3;
+  return shape != Shape::kFrames || index - data_start == 3;
 }
 
 std::string Hex(std::string_view bytes) {
@@ -241,6 +325,10 @@ struct ZmqTransport::Peer {
   // kPermissionDenied when the peer refused our key (retrying cannot help), else kUnavailable.
   StatusCode failure_code = StatusCode::kUnavailable;
   uint32_t in_flight = 0;
+  // Requests waiting for the next flush, as a batch frame (AppendToBatch).
+  std::string batch;
+  uint32_t batch_messages = 0;
+  bool dirty = false;  // in dirty_peers_
   std::vector<Waiter*> send_waiters;
   std::list<Peer*>::iterator lru;
 };
@@ -250,18 +338,33 @@ struct ZmqTransport::ServeJob {
   Address from;
   Instant deadline;
   rpc::IncomingRequest incoming;
-  bool packed;  // the request came in one frame: so may the reply
+  MessageShape shape;  // how the request came: so may the reply go
+};
+
+struct ZmqTransport::ReplyBatch {
+  std::string routing_id;
+  std::string frame;
+  uint32_t messages = 0;
+  Instant deadline;  // the latest of its replies': past it, every caller has given up
 };
 
 struct ZmqTransport::Servers {
   std::deque<ServeJob> jobs;
   std::vector<Waiter*> idle;  // on the idle fibers' stacks
+  // Fibers woken (or started) to take jobs that have not run yet. One is enough: a fiber
+  // that takes a job while more wait makes sure another is on its way before running it, so
+  // a handler that suspends never holds back the jobs behind it, and a batch of requests
+  // whose handlers do not suspend costs one fiber wake-up, not one per request.
+  uint32_t waking = 0;
   bool closed = false;        // the transport is gone
 };
 
 struct ZmqTransport::PendingCall {
   Waiter waiter;
   Result<RpcReply> reply = Status(StatusCode::kTimeout, "no reply");
+  uint64_t id = 0;  // its slot in the low kCallSlotBits
+  Instant deadline;
+  bool expired = false;  // ended by ExpireCalls
 };
 
 ZmqTransport::ZmqTransport(RealEnv& env, ZmqTransportOptions options)
@@ -293,6 +396,14 @@ Result<std::unique_ptr<ZmqTransport>> ZmqTransport::Create(RealEnv& env,
   transport->context_ = zmq_ctx_new();
   if (transport->context_ == nullptr) return Status(StatusCode::kInternal, ZmqError("zmq_ctx_new"));
   transport->next_request_id_ = env.random().Next() >> 24;
+  ZmqTransport* raw = transport.get();
+  transport->flush_hook_ = env.scheduling().AddFlushHook([raw] {
+    const bool waiting = raw->Flush();
+    const Instant next = raw->ExpireCalls();
+    const auto retry = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(RealScheduling::kFlushRetryMs);
+    return waiting ? std::min(retry, RealEnv::ToSteady(next)) : RealEnv::ToSteady(next);
+  });
   if (!transport->options_.listen.empty()) GRANARY_RETURN_IF_ERROR(transport->Listen());
   return transport;
 }
@@ -370,13 +481,14 @@ Status ZmqTransport::Listen() {
 }
 
 ZmqTransport::~ZmqTransport() {
-  assert(pending_.empty());
+  assert(pending_calls_ == 0);
   // Idle serving fibers end when they next run, without touching this transport.
   servers_->closed = true;
   servers_->jobs.clear();
   std::vector<Waiter*> idle;
   idle.swap(servers_->idle);
   for (Waiter* waiter : idle) waiter->Complete(Status(StatusCode::kNodeDown, "transport closed"));
+  if (flush_hook_ != 0) env_.scheduling().RemoveFlushHook(flush_hook_);
   while (!peers_.empty()) ClosePeer(*peers_.begin()->second);
   if (router_poll_ != 0) env_.scheduling().Remove(router_poll_);
   CloseSocket(router_);
@@ -494,11 +606,13 @@ void ZmqTransport::ClosePeer(Peer& peer) {
   zmq_socket_monitor(peer.dealer, nullptr, 0);
   CloseSocket(peer.monitor);
   CloseSocket(peer.dealer);
+  if (peer.dirty) std::erase(dirty_peers_, &peer);
   peers_lru_.erase(peer.lru);
   peers_.erase(peer.address);  // destroys `peer`
 }
 
 void ZmqTransport::WakeSenders(Peer& peer) {
+  (void)FlushPeer(peer);  // a batch that met a full queue
   std::vector<Waiter*> waiters;
   waiters.swap(peer.send_waiters);
   for (Waiter* waiter : waiters) waiter->Complete(Status::Ok());
@@ -567,59 +681,136 @@ Result<RpcReply> ZmqTransport::Call(const Address& to, RpcRequest request, Insta
   const Instant now = env_.Now();
   if (deadline <= now) return Status(StatusCode::kTimeout, "deadline already passed");
   GRANARY_ASSIGN_OR_RETURN(Peer * peer, GetPeer(to));
+  if (free_call_slots_.empty() && call_slots_.size() >= kPendingCallsMax) {
+    return Status(StatusCode::kUnavailable, "kPendingCallsMax calls in flight");
+  }
   ++stats_.calls;
-  const uint64_t id = ++next_request_id_;
-  rpc::WireMessage message = rpc::EncodeRequest(RequestId(id), std::move(request), deadline - now);
-  // Small messages go in one frame: a third of ZeroMQ's per-frame work on both sides.
-  const bool packed = ShouldPack(message);
-  std::string packed_frame;
-  if (packed) packed_frame = Pack(message);
-  ++peer->in_flight;
   PendingCall call;
-  pending_.emplace(id, &call);
-  auto finish = [this, peer, id](Status status) -> Status {
-    pending_.erase(id);
+  call.deadline = deadline;
+  const uint64_t id = AddPendingCall(call);
+  ++peer->in_flight;
+  // Unregisters the call; `peer` lives as long as it has calls in flight (EvictIdlePeer).
+  auto finish = [this, peer, &call](Status status) -> Status {
+    RemovePendingCall(call);
     --peer->in_flight;
     return status;
   };
-  // Waits for a completed connection (ZMQ_IMMEDIATE) or room in the queue.
-  for (;;) {
-    if (peer->failed && !peer->connected) {
-      return finish(Status(peer->failure_code, peer->failure));
+  rpc::WireMessage message = rpc::EncodeRequest(RequestId(id), std::move(request), deadline - now);
+  // Small messages go in one frame: a third of ZeroMQ's per-frame work on both sides.
+  const bool packed = ShouldPack(message);
+  bool batched = false;
+  if (packed && peer->connected) {
+    // Batched: queued for the flush at the next poll, with what other fibers send meanwhile.
+    if (!BatchHasRoom(peer->batch.size(), peer->batch_messages, message)) (void)FlushPeer(*peer);
+    if (BatchHasRoom(peer->batch.size(), peer->batch_messages, message)) {
+      AppendToBatch(message, peer->batch);
+      ++peer->batch_messages;
+      if (!peer->dirty) {
+        peer->dirty = true;
+        dirty_peers_.push_back(peer);
+      }
+      batched = true;
     }
-    const int sent =
-        packed ? zmq_send(peer->dealer, packed_frame.data(), packed_frame.size(), ZMQ_DONTWAIT)
-               : zmq_send(peer->dealer, message.envelope.data(), message.envelope.size(),
-                          ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (sent >= 0) break;
-    if (errno != EAGAIN) {
-      return finish(Status(StatusCode::kUnavailable, ZmqError("send to " + to.value)));
+  }
+  if (!batched) {
+    std::string packed_frame;
+    if (packed) packed_frame = Pack(message);
+    // Waits for a completed connection (ZMQ_IMMEDIATE) or room in the queue.
+    for (;;) {
+      if (peer->failed && !peer->connected) {
+        return finish(Status(peer->failure_code, peer->failure));
+      }
+      const int sent =
+          packed ? zmq_send(peer->dealer, packed_frame.data(), packed_frame.size(), ZMQ_DONTWAIT)
+                 : zmq_send(peer->dealer, message.envelope.data(), message.envelope.size(),
+                            ZMQ_SNDMORE | ZMQ_DONTWAIT);
+      if (sent >= 0) break;
+      if (errno != EAGAIN) {
+        return finish(Status(StatusCode::kUnavailable, ZmqError("send to " + to.value)));
+      }
+      // The failed send may have processed the socket's commands (and consumed their edge).
+      env_.scheduling().Touch(peer->dealer_poll);
+      Waiter writable;
+      peer->send_waiters.push_back(&writable);
+      if (peer->connected) {
+        env_.scheduling().SetEvents(peer->dealer_poll, ZMQ_POLLIN | ZMQ_POLLOUT);
+      }
+      Status waited = env_.Wait(writable, deadline);
+      std::erase(peer->send_waiters, &writable);
+      if (waited.code() == StatusCode::kTimeout) {
+        return finish(Status(StatusCode::kTimeout, "could not reach " + to.value + " in time"));
+      }
+      if (!waited.ok()) return finish(waited);
     }
-    // The failed send may have processed the socket's commands (and consumed their edge).
+    if (!packed) {
+      // The rest of a multipart message cannot meet a full queue.
+      SendFrame(peer->dealer, std::move(message.body), ZMQ_SNDMORE);
+      SendFrame(peer->dealer, std::move(message.payload), 0);
+    }
     env_.scheduling().Touch(peer->dealer_poll);
-    Waiter writable;
-    peer->send_waiters.push_back(&writable);
-    if (peer->connected) env_.scheduling().SetEvents(peer->dealer_poll, ZMQ_POLLIN | ZMQ_POLLOUT);
-    Status waited = env_.Wait(writable, deadline);
-    std::erase(peer->send_waiters, &writable);
-    if (waited.code() == StatusCode::kTimeout) {
-      return finish(Status(StatusCode::kTimeout, "could not reach " + to.value + " in time"));
-    }
-    if (!waited.ok()) return finish(waited);
   }
-  if (!packed) {
-    // The rest of a multipart message cannot meet a full queue.
-    SendFrame(peer->dealer, std::move(message.body), ZMQ_SNDMORE);
-    SendFrame(peer->dealer, std::move(message.payload), 0);
-  }
-  env_.scheduling().Touch(peer->dealer_poll);
-  const Status waited = env_.Wait(call.waiter, deadline);
+  // Untimed: the flush hook ends calls past their deadline (ExpireCalls), which saves every
+  // call an entry in Boost's sleep queue.
+  const Status waited = env_.Wait(call.waiter, kInstantMax);
   (void)finish(Status::Ok());
-  if (waited.code() == StatusCode::kTimeout) {
+  if (!waited.ok()) return waited;
+  if (call.expired) {
     return Status(StatusCode::kTimeout, "no reply from " + to.value + " before the deadline");
   }
-  if (!waited.ok()) return waited;
   return std::move(call.reply);
+}
+
+uint64_t ZmqTransport::AddPendingCall(PendingCall& call) {
+  uint32_t slot = 0;
+  if (!free_call_slots_.empty()) {
+    slot = free_call_slots_.back();
+    free_call_slots_.pop_back();
+  } else {
+    assert(call_slots_.size() < kPendingCallsMax);
+    slot = static_cast<uint32_t>(call_slots_.size());
+    call_slots_.push_back(nullptr);
+  }
+  call.id = (++next_request_id_ << kCallSlotBits) | slot;
+  call_slots_[slot] = &call;
+  ++pending_calls_;
+  earliest_deadline_ = std::min(earliest_deadline_, call.deadline);
+  return call.id;
+}
+
+void ZmqTransport::RemovePendingCall(PendingCall& call) {
+  const uint32_t slot = static_cast<uint32_t>(call.id & ((uint64_t{1} << kCallSlotBits) - 1));
+  assert(call_slots_[slot] == &call);
+  call_slots_[slot] = nullptr;
+  free_call_slots_.push_back(slot);
+  --pending_calls_;
+}
+
+ZmqTransport::PendingCall* ZmqTransport::FindPendingCall(uint64_t id) {
+  const uint64_t slot = id & ((uint64_t{1} << kCallSlotBits) - 1);
+  if (slot >= call_slots_.size()) return nullptr;
+  PendingCall* call = call_slots_[slot];
+  return call != nullptr && call->id == id ? call : nullptr;
+}
+
+Instant ZmqTransport::ExpireCalls() {
+  if (pending_calls_ == 0) {
+    earliest_deadline_ = kInstantMax;
+    return kInstantMax;
+  }
+  const Instant now = env_.Now();
+  if (now < earliest_deadline_) return earliest_deadline_;
+  Instant earliest = kInstantMax;
+  for (PendingCall* call : call_slots_) {
+    if (call == nullptr || call->waiter.done()) continue;
+    if (call->deadline <= now) {
+      call->expired = true;
+      call->waiter.Complete(Status::Ok());
+    } else {
+      earliest = std::min(earliest, call->deadline);
+    }
+  }
+  earliest_deadline_ = earliest;
+  return earliest;
 }
 
 void ZmqTransport::OnPeerReadable(Peer& peer) {
@@ -631,26 +822,38 @@ void ZmqTransport::OnPeerReadable(Peer& peer) {
       return;
     }
     rpc::WireMessage message;
-    bool packed = false;
-    const bool ok = ReceiveMessage(peer.dealer, first, nullptr, message, packed);
+    Shape shape = Shape::kFrames;
+    const bool ok = ReceiveMessage(peer.dealer, first, nullptr, message, shape);
     zmq_msg_close(&first);
     if (!ok) {
       ++stats_.malformed_dropped;
       continue;
     }
-    Result<rpc::IncomingReply> incoming = rpc::DecodeReply(std::move(message));
-    if (!incoming.ok()) {
-      ++stats_.malformed_dropped;
+    if (shape == Shape::kBatched) {
+      if (!ForEachBatched(message.payload, [this](const PackedView& reply) {
+            OnReply(rpc::DecodeReply(reply.envelope, std::string(reply.body),
+                                     std::string(reply.payload)));
+          })) {
+        ++stats_.malformed_dropped;
+      }
       continue;
     }
-    auto it = pending_.find(incoming->id.value());
-    if (it == pending_.end()) {
-      ++stats_.late_replies_dropped;
-      continue;
-    }
-    it->second->reply = std::move(incoming->reply);
-    it->second->waiter.Complete(Status::Ok());
+    OnReply(rpc::DecodeReply(std::move(message)));
   }
+}
+
+void ZmqTransport::OnReply(Result<rpc::IncomingReply> incoming) {
+  if (!incoming.ok()) {
+    ++stats_.malformed_dropped;
+    return;
+  }
+  PendingCall* call = FindPendingCall(incoming->id.value());
+  if (call == nullptr || call->waiter.done()) {
+    ++stats_.late_replies_dropped;
+    return;
+  }
+  call->reply = std::move(incoming->reply);
+  call->waiter.Complete(Status::Ok());
 }
 
 void ZmqTransport::OnRouterReadable() {
@@ -669,8 +872,8 @@ void ZmqTransport::OnRouterReadable() {
     std::string from;
     std::string routing;
     rpc::WireMessage message;
-    bool packed = false;
-    const bool ok = ReceiveMessage(router_, first, &routing, message, packed,
+    Shape shape = Shape::kFrames;
+    const bool ok = ReceiveMessage(router_, first, &routing, message, shape,
                                    known == caller_names_.end() ? &from : nullptr);
     zmq_msg_close(&first);
     if (!ok || env_.stopping()) {
@@ -683,13 +886,25 @@ void ZmqTransport::OnRouterReadable() {
       if (caller_names_.size() >= kCallerNamesMax) caller_names_.clear();
       known = caller_names_.emplace(routing, std::move(from)).first;
     }
-    HandleRequest(std::move(routing), Address{known->second}, std::move(message), packed);
+    if (shape == Shape::kBatched) {
+      const std::string& name = known->second;
+      if (!ForEachBatched(message.payload, [&](const PackedView& request) {
+            HandleRequest(routing, Address{name},
+                          rpc::DecodeRequest(request.envelope, std::string(request.body),
+                                             std::string(request.payload)),
+                          Shape::kBatched);
+          })) {
+        ++stats_.malformed_dropped;
+      }
+      continue;
+    }
+    HandleRequest(std::move(routing), Address{known->second},
+                  rpc::DecodeRequest(std::move(message)), shape);
   }
 }
 
-void ZmqTransport::HandleRequest(std::string routing_id, Address from, rpc::WireMessage message,
-                                 bool packed) {
-  Result<rpc::IncomingRequest> incoming = rpc::DecodeRequest(std::move(message));
+void ZmqTransport::HandleRequest(std::string routing_id, Address from,
+                                 Result<rpc::IncomingRequest> incoming, MessageShape shape) {
   if (!incoming.ok()) {
     // Without a trustworthy request id there is no one to answer; the caller times out.
     ++stats_.malformed_dropped;
@@ -698,7 +913,12 @@ void ZmqTransport::HandleRequest(std::string routing_id, Address from, rpc::Wire
   ++stats_.requests_served;
   const Instant deadline = env_.Now() + incoming->timeout;
   servers_->jobs.push_back(ServeJob{std::move(routing_id), std::move(from), deadline,
-                                    std::move(incoming).value(), packed});
+                                    std::move(incoming).value(), shape});
+  if (servers_->waking == 0) WakeServer();
+}
+
+void ZmqTransport::WakeServer() {
+  ++servers_->waking;
   if (!servers_->idle.empty()) {
     Waiter* idle = servers_->idle.back();
     servers_->idle.pop_back();
@@ -712,10 +932,15 @@ void ZmqTransport::StartServer() {
   RealEnv& env = env_;
   env_.Spawn("rpc", [this, &env, servers = servers_] {
     for (;;) {
+      // Started or woken by WakeServer: this fiber is the one on its way.
+      assert(servers->waking > 0);
+      --servers->waking;
       // `this` is valid only while the transport is open.
       while (!servers->closed && !servers->jobs.empty()) {
         ServeJob job = std::move(servers->jobs.front());
         servers->jobs.pop_front();
+        // Should this handler suspend, the jobs behind it have a fiber of their own.
+        if (!servers->jobs.empty() && servers->waking == 0) WakeServer();
         RunJob(job);
       }
       if (servers->closed || env.stopping()) return;
@@ -740,14 +965,96 @@ void ZmqTransport::RunJob(ServeJob& job) {
                                 : Result<RpcReply>(Status(StatusCode::kUnavailable, "not serving"));
   if (env_.stopping()) return;  // stopped while handling: no reply leaves
   SendReply(job.routing_id, rpc::EncodeReply(job.incoming.id, std::move(result)), job.deadline,
-            job.packed);
+            job.shape);
 }
 
 void ZmqTransport::SendReply(const std::string& routing_id, rpc::WireMessage reply,
-                             Instant deadline, bool packed_request) {
-  // A caller that packs its requests reads packed replies; one that sends the three frames
-  // gets three frames back.
-  const bool packed = packed_request && ShouldPack(reply);
+                             Instant deadline, MessageShape request_shape) {
+  // A caller that packs (or batches) its requests reads packed (or batched) replies; one that
+  // sends the three frames gets three frames back.
+  const bool packed = request_shape != Shape::kFrames && ShouldPack(reply);
+  if (packed && request_shape == Shape::kBatched) {
+    ReplyBatch* batch = nullptr;
+    for (ReplyBatch& candidate : reply_batches_) {
+      if (candidate.routing_id == routing_id) {
+        batch = &candidate;
+        break;
+      }
+    }
+    if (batch == nullptr) {
+      batch = &reply_batches_.emplace_back();
+      batch->routing_id = routing_id;
+    }
+    if (!BatchHasRoom(batch->frame.size(), batch->messages, reply)) (void)FlushReplies(*batch);
+    if (BatchHasRoom(batch->frame.size(), batch->messages, reply)) {
+      AppendToBatch(reply, batch->frame);
+      ++batch->messages;
+      batch->deadline = std::max(batch->deadline, deadline);
+      return;
+    }
+  }
+  SendReplyAlone(routing_id, std::move(reply), deadline, packed);
+}
+
+bool ZmqTransport::Flush() {
+  bool waiting = false;
+  size_t kept = 0;
+  for (Peer* peer : dirty_peers_) {
+    if (FlushPeer(*peer)) {
+      peer->dirty = false;
+    } else {
+      dirty_peers_[kept++] = peer;
+      waiting = true;
+    }
+  }
+  dirty_peers_.resize(kept);
+  for (ReplyBatch& batch : reply_batches_) {
+    if (!FlushReplies(batch)) waiting = true;
+  }
+  std::erase_if(reply_batches_, [](const ReplyBatch& batch) { return batch.messages == 0; });
+  return waiting;
+}
+
+bool ZmqTransport::FlushPeer(Peer& peer) {
+  if (peer.batch_messages == 0) return true;
+  const int sent = zmq_send(peer.dealer, peer.batch.data(), peer.batch.size(), ZMQ_DONTWAIT);
+  // The send may have processed the socket's commands (and consumed their edge).
+  env_.scheduling().Touch(peer.dealer_poll);
+  if (sent < 0 && errno == EAGAIN) {
+    // No room in the queue (or the connection is down again): retried when it is writable.
+    if (peer.connected) env_.scheduling().SetEvents(peer.dealer_poll, ZMQ_POLLIN | ZMQ_POLLOUT);
+    return false;
+  }
+  // Sent, or failed for good (the calls then time out, as for a lost message).
+  ++stats_.batches_sent;
+  stats_.messages_batched += peer.batch_messages;
+  peer.batch.clear();
+  peer.batch_messages = 0;
+  return true;
+}
+
+bool ZmqTransport::FlushReplies(ReplyBatch& batch) {
+  if (batch.messages == 0) return true;
+  const std::string& routing_id = batch.routing_id;
+  if (zmq_send(router_, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    env_.scheduling().Touch(router_poll_);  // the failed send may have consumed an edge
+    // The caller's queue is full: retried at the next poll, until every caller gave up.
+    if (errno == EAGAIN && env_.Now() < batch.deadline) return false;
+    stats_.replies_unroutable += batch.messages;  // the caller is gone (EHOSTUNREACH)
+  } else {
+    zmq_send(router_, batch.frame.data(), batch.frame.size(), 0);
+    env_.scheduling().Touch(router_poll_);
+    ++stats_.batches_sent;
+    stats_.messages_batched += batch.messages;
+  }
+  batch.frame.clear();
+  batch.messages = 0;
+  batch.deadline = Instant{};
+  return true;
+}
+
+void ZmqTransport::SendReplyAlone(const std::string& routing_id, rpc::WireMessage reply,
+                                  Instant deadline, bool packed) {
   for (;;) {
     if (zmq_send(router_, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
       break;

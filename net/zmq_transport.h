@@ -7,9 +7,21 @@
 // without copying (the frame owns the string). A small message (payload under 4 KiB, body
 // and payload at most 16 KiB) travels packed instead, in one frame: a 6-byte header
 // (envelope bytes, u16 LE; body bytes, u32 LE), then envelope, body and payload; ZeroMQ's
-// work is per frame, and most RPCs are small. Both shapes are accepted from any peer; a
-// reply is packed only when its request was (and it is small), so a peer that speaks only
-// the three frames is answered in three frames.
+// work is per frame, and most RPCs are small.
+//
+// Batches: small messages sent to one peer during one round of the fiber scheduler travel
+// together in one batch frame, handed to ZeroMQ when the loop next polls
+// (RealScheduling::AddFlushHook): the bytes 0xFF 0xFF (as a packed header, an envelope past
+// kEnvelopeBytesMax: no packed frame starts so), then for each message its packed length
+// (u32 LE) and the packed message; at most 64 KiB and 256 messages. ZeroMQ's work per
+// message (a frame through its pipes, a wake-up of its I/O thread) is then paid once per
+// batch. A call is batched once its peer's connection is up (before, it waits for the
+// connection as below); a message that is not small, or does not fit a batch that cannot be
+// sent yet, goes on its own.
+//
+// All three shapes are accepted from any peer; a reply is packed only when its request was,
+// batched only when its request was (and it is small), so a peer that speaks only the three
+// frames is answered in three frames.
 //
 // Calls: each gets a request id, matched to the waiting fiber when the reply arrives. A
 // DEALER queues only to a completed connection (ZMQ_IMMEDIATE): while the peer is not yet
@@ -41,7 +53,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/common/limits.h"
@@ -84,8 +95,15 @@ struct ZmqTransportOptions {
   uint32_t peers_max = 4096;
 };
 
+// How a message came, and so how its reply may go (zmq_transport.h, above).
+enum class MessageShape : uint8_t { kFrames, kPacked, kBatched };
+
 // Serving fibers kept waiting for requests when there are none (ZmqTransport).
 inline constexpr size_t kIdleServersMax = 256;
+// Calls of one transport waiting for their replies at once, and the bits of a request id
+// that name a call's slot.
+inline constexpr uint32_t kCallSlotBits = 20;
+inline constexpr size_t kPendingCallsMax = size_t{1} << kCallSlotBits;
 // Caller names remembered by routing id; the cache starts over when full.
 inline constexpr size_t kCallerNamesMax = 4096;
 
@@ -95,6 +113,8 @@ struct ZmqTransportStats {
   uint64_t malformed_dropped = 0;     // incoming requests or replies that did not decode
   uint64_t late_replies_dropped = 0;  // replies whose caller had given up
   uint64_t replies_unroutable = 0;    // replies to callers no longer connected
+  uint64_t batches_sent = 0;          // batch frames, requests and replies
+  uint64_t messages_batched = 0;      // messages that travelled in them
 };
 
 class ZmqTransport final : public Transport {
@@ -131,11 +151,29 @@ class ZmqTransport final : public Transport {
   struct ServeJob;
   struct Servers;
 
-  void HandleRequest(std::string routing_id, Address from, rpc::WireMessage message, bool packed);
+  struct ReplyBatch;
+
+  void OnReply(Result<rpc::IncomingReply> incoming);
+  void HandleRequest(std::string routing_id, Address from, Result<rpc::IncomingRequest> incoming,
+                     MessageShape shape);
+  // Wakes an idle serving fiber, or starts one, to take the queued jobs.
+  void WakeServer();
   void StartServer();
   void RunJob(ServeJob& job);
   void SendReply(const std::string& routing_id, rpc::WireMessage reply, Instant deadline,
-                 bool packed_request);
+                 MessageShape request_shape);
+  void SendReplyAlone(const std::string& routing_id, rpc::WireMessage reply, Instant deadline,
+                      bool packed);
+  uint64_t AddPendingCall(PendingCall& call);
+  void RemovePendingCall(PendingCall& call);
+  PendingCall* FindPendingCall(uint64_t id);
+  // Ends the calls past their deadline (kTimeout); returns the earliest deadline left.
+  Instant ExpireCalls();
+  // Part of the flush hook: sends every queued batch it can; true when one must wait for room.
+  bool Flush();
+  // Sends the peer's batch; false when it must wait (no room in the queue yet).
+  bool FlushPeer(Peer& peer);
+  bool FlushReplies(ReplyBatch& batch);
 
   RealEnv& env_;
   const ZmqTransportOptions options_;
@@ -154,7 +192,17 @@ class ZmqTransport final : public Transport {
   std::list<Peer*> peers_lru_;  // front: most recently used
   uint64_t next_peer_serial_ = 0;
   uint64_t next_request_id_ = 0;
-  std::unordered_map<uint64_t, PendingCall*> pending_;
+  // Calls waiting for replies, by slot (the low kCallSlotBits of the request id; the rest
+  // counts calls, so a late reply never matches a later call in the same slot).
+  std::vector<PendingCall*> call_slots_;
+  std::vector<uint32_t> free_call_slots_;
+  uint64_t pending_calls_ = 0;
+  // No pending call's deadline is earlier (ExpireCalls looks when it passes).
+  Instant earliest_deadline_ = kInstantMax;
+  // Peers with a batch waiting for the next flush, and replies batched by caller.
+  std::vector<Peer*> dirty_peers_;
+  std::vector<ReplyBatch> reply_batches_;
+  RealScheduling::PollId flush_hook_ = 0;
   ZmqTransportStats stats_;
 };
 

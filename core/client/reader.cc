@@ -52,7 +52,14 @@ Result<std::string> Reader::Read(uint64_t length) {
     cache_offset_ = position_;
   }
   const uint64_t at = position_ - cache_offset_;
-  std::string out = cache_.substr(at, std::min<uint64_t>(length, cache_.size() - at));
+  std::string out;
+  if (at == 0 && length >= cache_.size()) {
+    // The whole cache is asked for: hand it over instead of copying it.
+    out = std::move(cache_);
+    cache_.clear();
+  } else {
+    out = cache_.substr(at, std::min<uint64_t>(length, cache_.size() - at));
+  }
   position_ += out.size();
   return out;
 }
@@ -89,7 +96,7 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
     left -= take;
   }
   std::string out;
-  out.reserve(length);
+  if (pieces.size() > 1) out.reserve(length);
   const size_t parallelism = std::max<uint32_t>(options.read_parallelism, 1);
   for (size_t first = 0; first < pieces.size(); first += parallelism) {
     const size_t last = std::min(pieces.size(), first + parallelism);
@@ -97,7 +104,11 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
       GRANARY_ASSIGN_OR_RETURN(std::string piece, ReadFromBlock(pieces[first].block,
                                                                  pieces[first].in_block,
                                                                  pieces[first].length));
-      out += piece;
+      if (out.empty()) {
+        out = std::move(piece);  // the range is one piece: no copy
+      } else {
+        out += piece;
+      }
       continue;
     }
     // Several pieces in flight at once, each on a fiber of its own; every one is waited for
@@ -187,7 +198,11 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
                                                  " from " + replica.address());
     }
   }
-  return payload.substr(offset_in_block - start, length);
+  // Trimmed in place: the payload usually is exactly the range.
+  const uint64_t skip = offset_in_block - start;
+  if (skip > 0) payload.erase(0, skip);
+  payload.resize(length);
+  return payload;
 }
 
 Status Reader::RefreshLocations() {

@@ -29,10 +29,78 @@ uint32_t Crc32cTable(const unsigned char* p, size_t n, uint32_t crc) {
   return crc;
 }
 
+// Shifting a CRC register over `kStripeBytes` zero bytes, i.e. multiplying it by
+// x^(8 * kStripeBytes) modulo the polynomial: four tables, one per byte of the register.
+// Lets three independent streams over adjacent stripes be joined (CRC is linear:
+// crc(c, A B) = shift(crc(c, A), |B|) ^ crc(0, B)).
+constexpr size_t kStripeBytes = 2048;
+
+// a * b modulo the polynomial, both in the reflected representation (x^0 is the top bit).
+constexpr uint32_t MultiplyModP(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t m = 1u << 31; m != 0; m >>= 1) {
+    if (a & m) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ kPolynomial : b >> 1;
+  }
+  return product;
+}
+
+// x^(8 * bytes) modulo the polynomial.
+constexpr uint32_t PowerOfXForBytes(size_t bytes) {
+  uint32_t result = 1u << 31;  // x^0
+  uint32_t square = 1u << 30;  // x^1, then x^2, x^4, ...
+  for (size_t n = 8 * bytes; n != 0; n >>= 1) {
+    if (n & 1) result = MultiplyModP(square, result);
+    square = MultiplyModP(square, square);
+  }
+  return result;
+}
+
+struct ShiftTables {
+  uint32_t table[4][256];
+};
+
+ShiftTables MakeShiftTables() {
+  ShiftTables out{};
+  const uint32_t power = PowerOfXForBytes(kStripeBytes);
+  for (uint32_t k = 0; k < 4; ++k) {
+    for (uint32_t b = 0; b < 256; ++b) out.table[k][b] = MultiplyModP(b << (8 * k), power);
+  }
+  return out;
+}
+
+const ShiftTables kShift = MakeShiftTables();
+
+uint32_t ShiftOverStripe(uint32_t crc) {
+  return kShift.table[0][crc & 0xff] ^ kShift.table[1][(crc >> 8) & 0xff] ^
+         kShift.table[2][(crc >> 16) & 0xff] ^ kShift.table[3][crc >> 24];
+}
+
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(const unsigned char* p, size_t n,
                                                           uint32_t crc) {
   uint64_t c = crc;
+  // Three streams at once: the crc32 instruction takes 3 cycles but starts one per cycle.
+  while (n >= 3 * kStripeBytes) {
+    uint64_t c1 = 0;
+    uint64_t c2 = 0;
+    for (size_t i = 0; i < kStripeBytes; i += 8) {
+      uint64_t w0;
+      uint64_t w1;
+      uint64_t w2;
+      std::memcpy(&w0, p + i, 8);
+      std::memcpy(&w1, p + kStripeBytes + i, 8);
+      std::memcpy(&w2, p + 2 * kStripeBytes + i, 8);
+      c = _mm_crc32_u64(c, w0);
+      c1 = _mm_crc32_u64(c1, w1);
+      c2 = _mm_crc32_u64(c2, w2);
+    }
+    uint32_t joined = ShiftOverStripe(static_cast<uint32_t>(c)) ^ static_cast<uint32_t>(c1);
+    joined = ShiftOverStripe(joined) ^ static_cast<uint32_t>(c2);
+    c = joined;
+    p += 3 * kStripeBytes;
+    n -= 3 * kStripeBytes;
+  }
   while (n >= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);

@@ -107,6 +107,11 @@ uint32_t DecodeCrc(std::string_view bytes, uint64_t index) {
 // Reads exactly [offset, offset + length) of a file in pieces; shorter at the end of the file.
 Result<std::string> ReadRange(Disk& disk, std::string_view name, uint64_t offset, uint64_t length) {
   std::string out;
+  if (length > 0 && length <= kDiskPieceBytes) {
+    // One read covers it: its bytes are the answer, without a copy.
+    GRANARY_ASSIGN_OR_RETURN(out, disk.Read(name, offset, length));
+    return out;
+  }
   out.reserve(length);
   while (out.size() < length) {
     const uint64_t want = std::min<uint64_t>(length - out.size(), kDiskPieceBytes);

@@ -75,5 +75,51 @@ TEST(WireTest, MalformedMessagesAreRejectedNotCrashed) {
   EXPECT_EQ(DecodeRequest(EncodeReply(RequestId(1), RpcReply{})).code(), StatusCode::kBadMessage);
 }
 
+// The envelope is written and read by hand (wire.h): its bytes are protobuf's, and what
+// protobuf would parse in another form (unknown fields, other orders, UTF-8) parses alike.
+TEST(WireTest, HandWrittenEnvelopeCodecMatchesProtobuf) {
+  const Envelope cases[] = {
+      Envelope{},
+      Envelope{1ull << 63 | 5, "nn.Create", 250'000'000, false, 0, "", 100, 4096},
+      Envelope{7, "", 0, true, -3, "not found: /a", 1, 0},
+      Envelope{~0ull, std::string(64, 'm'), -1, true, 2147483647, "x", ~0ull, 1},
+  };
+  for (const Envelope& envelope : cases) {
+    proto::RpcEnvelope theirs;
+    theirs.set_request_id(envelope.request_id);
+    theirs.set_method(envelope.method);
+    theirs.set_timeout_ns(envelope.timeout_ns);
+    theirs.set_is_reply(envelope.is_reply);
+    theirs.set_status_code(envelope.status_code);
+    theirs.set_status_message(envelope.status_message);
+    theirs.set_body_bytes(envelope.body_bytes);
+    theirs.set_payload_bytes(envelope.payload_bytes);
+    std::string ours;
+    EncodeEnvelope(envelope, ours);
+    EXPECT_EQ(ours, theirs.SerializeAsString());
+    std::optional<Envelope> parsed = ParseEnvelope(ours);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(*parsed, envelope);
+  }
+  // Fields out of order, an unknown field and a non-ASCII method: protobuf's parser decides.
+  std::string odd;
+  EncodeEnvelope(Envelope{0, "", 0, false, 0, "", 0, 9}, odd);
+  EncodeEnvelope(Envelope{5, "m\xc3\xa9", 0, false, 0, "", 0, 0}, odd);
+  odd += std::string("\x48\x01", 2);  // field 9, varint 1
+  std::optional<Envelope> parsed = ParseEnvelope(odd);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->request_id, 5u);
+  EXPECT_EQ(parsed->method, "m\xc3\xa9");
+  EXPECT_EQ(parsed->payload_bytes, 9u);
+  // Invalid UTF-8 in a string, and a truncated string, do not parse (as with protobuf).
+  std::string bad_utf8;
+  EncodeEnvelope(Envelope{0, "\xff", 0, false, 0, "", 0, 0}, bad_utf8);
+  EXPECT_FALSE(ParseEnvelope(bad_utf8).has_value());
+  std::string truncated;
+  EncodeEnvelope(Envelope{0, "method", 0, false, 0, "", 0, 0}, truncated);
+  truncated.pop_back();
+  EXPECT_FALSE(ParseEnvelope(truncated).has_value());
+}
+
 }  // namespace
 }  // namespace granary::rpc
