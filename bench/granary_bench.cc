@@ -70,6 +70,8 @@
 //     "sync_us": the latency of a 4 KiB append and fdatasync in the bench directory (the
 //         mean of the medians of 50 before the calibrated phases and 50 after them);
 //     "dir_sync_us": the same for fsync of the directory after creating a file in it;
+//     "sync_cpu_us", "dir_sync_cpu_us": the CPU the probing thread spent per sync (the
+//         system call's share, which overlaps the wait);
 //     "main_thread_share": {"client", "namenode", "datanodes"}: the share of each class's CPU
 //         in those phases that its processes' main threads (where the fibers run) spent
 //   }
@@ -742,8 +744,8 @@ int Run(Flags& flags) {
 
   // The file system's sync latency moves with the machine's other work: probed before the
   // calibrated phases and after them, and the two medians averaged.
-  const double sync_before_us = compare_inline ? SyncLatencyMicros(flags.dir, 50) : -1;
-  const double dir_sync_before_us = compare_inline ? DirectorySyncLatencyMicros(flags.dir) : -1;
+  const SyncProbe sync_before = compare_inline ? FileSyncProbe(flags.dir) : SyncProbe{};
+  const SyncProbe dir_sync_before = compare_inline ? DirectorySyncProbe(flags.dir) : SyncProbe{};
   CpuSample calibration_cpu;  // every calibrated phase, for the main threads' shares
 
   // Small files: (size, clients) for each cluster.
@@ -910,15 +912,18 @@ int Run(Flags& flags) {
   // The sync latency of the file system the clusters live on (a RocksDB commit and a block
   // file's sync each wait for one).
   if (compare_inline) {
-    const double sync_after_us = SyncLatencyMicros(flags.dir, 50);
-    if (sync_before_us >= 0 && sync_after_us >= 0 && calibration.contains("cpu_us_per_op") &&
-        calibration.contains("cpu_us_per_mib")) {
-      calibration["sync_us"] = Round((sync_before_us + sync_after_us) / 2, 1);
-      calibration["sync_us_before_after"] = {Round(sync_before_us, 1), Round(sync_after_us, 1)};
-      const double dir_sync_after_us = DirectorySyncLatencyMicros(flags.dir);
-      if (dir_sync_before_us >= 0 && dir_sync_after_us >= 0) {
-        calibration["dir_sync_us"] = Round((dir_sync_before_us + dir_sync_after_us) / 2, 1);
-      }
+    const SyncProbe sync_after = FileSyncProbe(flags.dir);
+    const SyncProbe dir_sync_after = DirectorySyncProbe(flags.dir);
+    if (sync_before.latency_us >= 0 && sync_after.latency_us >= 0 &&
+        dir_sync_before.latency_us >= 0 && dir_sync_after.latency_us >= 0 &&
+        calibration.contains("cpu_us_per_op") && calibration.contains("cpu_us_per_mib")) {
+      calibration["sync_us"] = Round((sync_before.latency_us + sync_after.latency_us) / 2, 1);
+      calibration["sync_us_before_after"] = {Round(sync_before.latency_us, 1),
+                                             Round(sync_after.latency_us, 1)};
+      calibration["sync_cpu_us"] = Round((sync_before.cpu_us + sync_after.cpu_us) / 2, 1);
+      calibration["dir_sync_us"] =
+          Round((dir_sync_before.latency_us + dir_sync_after.latency_us) / 2, 1);
+      calibration["dir_sync_cpu_us"] = Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
       const CpuSample& c = calibration_cpu;
       auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
       calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},

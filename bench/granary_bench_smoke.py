@@ -71,6 +71,8 @@ def main():
     for cls in ["client", "namenode", "datanodes"]:
         assert 0 < calib["main_thread_share"][cls] <= 1, calib["main_thread_share"]
     assert calib["sync_us"] > 0 and calib["dir_sync_us"] > 0 and calib["rpc_cpu_us_per_call"] > 0
+    assert calib["sync_cpu_us"] >= 0 and calib["dir_sync_cpu_us"] >= 0, calib
+    assert calib["cpu_us_per_op_loaded"]["stat_inline"]["clients"] == 3, calib
     print("granary-bench smoke: ok")
 
 

@@ -123,56 +123,83 @@ inline CpuSample& operator+=(CpuSample& a, const CpuSample& b) {
   return a;
 }
 
-// Median microseconds of appending 4 KiB to a file in `dir` and fdatasync-ing it: the sync
-// latency of that file system (a RocksDB WAL commit or a block file's sync is this). Returns
-// a negative number when the file cannot be made.
-inline double SyncLatencyMicros(const std::string& dir, int rounds = 100) {
+// A sync's latency (median) and the CPU the calling thread spent on it (mean), in
+// microseconds; negative latency when it could not be measured.
+struct SyncProbe {
+  double latency_us = -1;
+  double cpu_us = 0;
+};
+
+inline double ThreadCpuMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+}
+
+inline double MicrosBetween(const timespec& a, const timespec& b) {
+  return static_cast<double>(b.tv_sec - a.tv_sec) * 1e6 +
+         static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-3;
+}
+
+// Appending 4 KiB to a file in `dir` and fdatasync-ing it: the sync of that file system (a
+// RocksDB WAL commit or a block file's sync is this).
+inline SyncProbe FileSyncProbe(const std::string& dir, int rounds = 50) {
+  SyncProbe probe;
   const std::string path = dir + "/sync-probe";
   const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return -1;
+  if (fd < 0) return probe;
   const std::string block(4096, 's');
   std::vector<double> micros;
+  double cpu = 0;
   for (int i = 0; i < rounds; ++i) {
     timespec a{}, b{};
+    const double cpu_before = ThreadCpuMicros();
     clock_gettime(CLOCK_MONOTONIC, &a);
     const bool ok = write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
                     fdatasync(fd) == 0;
     clock_gettime(CLOCK_MONOTONIC, &b);
+    cpu += ThreadCpuMicros() - cpu_before;
     if (!ok) break;
-    micros.push_back(static_cast<double>(b.tv_sec - a.tv_sec) * 1e6 +
-                     static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-3);
+    micros.push_back(MicrosBetween(a, b));
   }
   close(fd);
   unlink(path.c_str());
-  if (micros.empty()) return -1;
+  if (micros.empty()) return probe;
   std::sort(micros.begin(), micros.end());
-  return micros[micros.size() / 2];
+  probe.latency_us = micros[micros.size() / 2];
+  probe.cpu_us = cpu / static_cast<double>(micros.size());
+  return probe;
 }
 
-// Median microseconds of fsync on `dir` after creating a file in it (what a datanode waits
-// for after creating or renaming a block file); negative when it cannot be measured.
-inline double DirectorySyncLatencyMicros(const std::string& dir, int rounds = 50) {
+// fsync of `dir` after creating a file in it (what a datanode waits for after creating,
+// renaming or removing a block file).
+inline SyncProbe DirectorySyncProbe(const std::string& dir, int rounds = 50) {
+  SyncProbe probe;
   const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return -1;
+  if (dir_fd < 0) return probe;
   std::vector<double> micros;
+  double cpu = 0;
   for (int i = 0; i < rounds; ++i) {
     const std::string path = dir + "/dir-sync-probe-" + std::to_string(i);
     const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) break;
     close(fd);
     timespec a{}, b{};
+    const double cpu_before = ThreadCpuMicros();
     clock_gettime(CLOCK_MONOTONIC, &a);
     const bool ok = fsync(dir_fd) == 0;
     clock_gettime(CLOCK_MONOTONIC, &b);
+    cpu += ThreadCpuMicros() - cpu_before;
     unlink(path.c_str());
     if (!ok) break;
-    micros.push_back(static_cast<double>(b.tv_sec - a.tv_sec) * 1e6 +
-                     static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-3);
+    micros.push_back(MicrosBetween(a, b));
   }
   close(dir_fd);
-  if (micros.empty()) return -1;
+  if (micros.empty()) return probe;
   std::sort(micros.begin(), micros.end());
-  return micros[micros.size() / 2];
+  probe.latency_us = micros[micros.size() / 2];
+  probe.cpu_us = cpu / static_cast<double>(micros.size());
+  return probe;
 }
 
 }  // namespace granary::bench

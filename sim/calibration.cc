@@ -60,41 +60,73 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   GRANARY_RETURN_IF_ERROR(Number(doc, "large_file_bytes", &large_bytes));
   if (large_bytes < (1 << 20)) return Bad("large_file_bytes", "less than 1 MiB");
   GRANARY_RETURN_IF_ERROR(Number(doc, "sync_us", &sync));
+  // The syncs' own CPU (optional: older files lack it).
+  double sync_cpu = 0, dir_sync_cpu = 0;
+  if (doc.contains("sync_cpu_us")) GRANARY_RETURN_IF_ERROR(Number(doc, "sync_cpu_us", &sync_cpu));
+  if (doc.contains("dir_sync_cpu_us")) {
+    GRANARY_RETURN_IF_ERROR(Number(doc, "dir_sync_cpu_us", &dir_sync_cpu));
+  }
+  auto syncs_cpu = [&](const SyncCounts& n, double datanode_share) {
+    return n.namenode_commits * sync_cpu * (1 - datanode_share) +
+           (n.datanode_file_syncs * sync_cpu + n.datanode_directory_syncs * dir_sync_cpu) *
+               datanode_share;
+  };
 
   // The RPC layer: a message's CPU when its node is busy, and the wake-up a received one
   // costs besides when it finds the node idle (every one does with one client at a time).
+  // The wake-up is each class's fall in CPU per stat from one client to the most measured
+  // (a stat is one call: one message received at each end), when the file has those
+  // figures; else both ends' share of the RPC layer's fall from one call in flight to 64.
   const double m = rpc_loaded / 4;
-  const double w = AtLeastZero((rpc_call - rpc_loaded) / 2);
+  double w = AtLeastZero((rpc_call - rpc_loaded) / 2);
+  double w_client = w, w_namenode = w;
+  if (doc.contains("cpu_us_per_op_loaded")) {
+    PerClass loaded_stat;
+    GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op_loaded", "stat_inline", &loaded_stat));
+    w_client = AtLeastZero(stat.client - loaded_stat.client);
+    w_namenode = AtLeastZero(stat.namenode - loaded_stat.namenode - 2 * m);
+    w = w_namenode;  // datanodes: the same server code
+  }
 
   // The client: CPU per call by method, from the measurements less the reply's wake-up (a
   // block create is Create, AddBlock, WriteBlock and Complete; the two block calls cost a
   // stat each).
   const double write_block =
-      AtLeastZero(create_blocks.client - create.client - 2 * stat.client - w);
-  const double read_block = AtLeastZero(open_blocks.client - open.client - w);
-  const double client_write_per_mib = AtLeastZero(write.client - write_block - w);
-  const double client_read_per_mib = AtLeastZero(read.client - read_block - w);
+      AtLeastZero(create_blocks.client - create.client - 2 * stat.client - w_client);
+  const double read_block = AtLeastZero(open_blocks.client - open.client - w_client);
+  const double client_write_per_mib = AtLeastZero(write.client - write_block - w_client);
+  const double client_read_per_mib = AtLeastZero(read.client - read_block - w_client);
 
   // Servers: messages (half of them received, each with a wake-up), the rest in handlers.
   auto handler = [&](double cpu, double messages) {
     return AtLeastZero(cpu - messages * (m + w / 2));
   };
   const double stat_us = handler(stat.namenode, kStatMessages.namenode);
-  const double create_us = handler(create.namenode, kCreateInlineMessages.namenode);
+  // Less the syncs' CPU, which overlaps their waits (modelled as latency).
+  const double create_us = AtLeastZero(handler(create.namenode, kCreateInlineMessages.namenode) -
+                                       syncs_cpu(kCreateInlineSyncs, 0));
   const double open_us = handler(open.namenode, kOpenInlineMessages.namenode);
   const double block_op_us =
-      AtLeastZero((handler(create_blocks.namenode, kCreateBlocksMessages.namenode) - create_us) / 5);
-  const double replica_us = handler(create_blocks.datanodes, kCreateBlocksMessages.datanodes) / 3;
+      AtLeastZero((handler(create_blocks.namenode, kCreateBlocksMessages.namenode) -
+                   syncs_cpu(kCreateBlocksSyncs, 0) - create_us) /
+                  5);
+  const double replica_us =
+      AtLeastZero(handler(create_blocks.datanodes, kCreateBlocksMessages.datanodes) -
+                  syncs_cpu(kCreateBlocksSyncs, 1)) /
+      3;
   const double large_mib = large_bytes / (1 << 20);
-  const double write_us_per_mib = AtLeastZero(
-      (handler(write.datanodes, kWritePacketMessages.datanodes) - 3 * replica_us / large_mib) / 3);
+  const double write_us_per_mib =
+      AtLeastZero((handler(write.datanodes, kWritePacketMessages.datanodes) -
+                   (3 * replica_us + syncs_cpu(kCreateBlocksSyncs, 1)) / large_mib) /
+                  3);
   const double read_us_per_mib = handler(read.datanodes, kReadPieceMessages.datanodes);
 
   proto::ClusterSpec& c = *scenario.mutable_cluster();
   for (proto::NodeClass* node : {c.mutable_namenode(), c.mutable_datanode()}) {
     if (!node->has_rpc_cpu_us()) node->set_rpc_cpu_us(m);
   }
-  for (proto::NodeClass* node : {c.mutable_client(), c.mutable_namenode(), c.mutable_datanode()}) {
+  if (!c.client().has_rpc_wakeup_us()) c.mutable_client()->set_rpc_wakeup_us(w_client);
+  for (proto::NodeClass* node : {c.mutable_namenode(), c.mutable_datanode()}) {
     if (!node->has_rpc_wakeup_us()) node->set_rpc_wakeup_us(w);
   }
   if (!c.datanode().has_disk_sync_us()) c.mutable_datanode()->set_disk_sync_us(sync);
@@ -125,10 +157,10 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
 
   proto::SystemSpec& y = *scenario.mutable_system();
   proto::ClientCosts& k = *y.mutable_client_costs();
-  if (!k.has_call_us()) k.set_call_us(AtLeastZero(stat.client - w));
-  if (!k.has_stat_us()) k.set_stat_us(AtLeastZero(stat.client - w));
-  if (!k.has_create_us()) k.set_create_us(AtLeastZero(create.client - w));
-  if (!k.has_open_us()) k.set_open_us(AtLeastZero(open.client - w));
+  if (!k.has_call_us()) k.set_call_us(AtLeastZero(stat.client - w_client));
+  if (!k.has_stat_us()) k.set_stat_us(AtLeastZero(stat.client - w_client));
+  if (!k.has_create_us()) k.set_create_us(AtLeastZero(create.client - w_client));
+  if (!k.has_open_us()) k.set_open_us(AtLeastZero(open.client - w_client));
   if (!k.has_write_block_us()) k.set_write_block_us(write_block);
   if (!k.has_read_block_us()) k.set_read_block_us(read_block);
   if (!k.has_write_us_per_mib()) k.set_write_us_per_mib(client_write_per_mib);

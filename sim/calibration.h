@@ -19,9 +19,12 @@
 // The fit (C, N, D = CPU of client, namenode, datanodes per operation or per MiB):
 //   RPC layer       a message costs m = rpc_cpu_us_per_call_loaded / 4 (an empty-handler
 //                   RPC's CPU with 64 in flight, both ends, two messages each: busy ends),
-//                   and a received one that finds its node idle w = (rpc_cpu_us_per_call -
-//                   loaded) / 2 more (one in flight: every end wakes up for each message).
-//                   With one client every received message finds its node idle.
+//                   and a received one that finds its node idle a wake-up w more: for the
+//                   client C_stat - C_stat,loaded, for servers N_stat - N_stat,loaded - 2 m
+//                   (how much a stat's CPU falls from one client to the most measured,
+//                   when each message finds its node busy; without those figures, both
+//                   classes take (rpc_cpu_us_per_call - loaded) / 2). With one client every
+//                   received message finds its node idle. Below, w is the class's.
 //   client          per call: stat, create, open = C of that inline operation - w; other
 //                   calls as a stat; WriteBlock = C_create_blocks - C_create_inline -
 //                   2 C_stat - w (AddBlock and Complete cost a stat each); ReadBlock =
@@ -32,10 +35,11 @@
 //                   (N_create_blocks - 12 (m + w/2) - create) / 5: Create, AddBlock, Complete
 //                   and three replica reports are six calls, and the five besides Create
 //                   share the rest (block_op_us = block_report_us);
-//                   datanodes: a replica's fixed work (files, syncs' system calls,
-//                   finalizing) = (D_create_blocks - 16 (m + w/2)) / 3; per MiB written, per
-//                   replica, (D_write/MiB - 10 (m + w/2) - 3 replica / file MiB) / 3; read
-//                   D_read/MiB - 2 (m + w/2)
+//                   datanodes: a replica's fixed work (files, finalizing) =
+//                   (D_create_blocks - 16 (m + w/2)) / 3; per MiB written, per replica,
+//                   (D_write/MiB - 10 (m + w/2) - 3 replica / file MiB) / 3; read
+//                   D_read/MiB - 2 (m + w/2); in creates and writes, less the CPU of the
+//                   syncs they wait for (SyncCounts below x sync_cpu_us / dir_sync_cpu_us)
 // Every result is clamped at 0. The sync latency becomes the datanodes' disk sync (and the
 // directory sync latency their directory syncs after creates and renames) and the
 // metadata store's write latency (a RocksDB commit waits for one WAL sync; concurrent
@@ -73,6 +77,21 @@ inline constexpr MessageCounts kWritePacketMessages{2, 0, 10};
 inline constexpr double kWriteDatanodeMiBMoved = 5;
 // Per piece of a read (piece = 1 MiB): one ReadBlock call.
 inline constexpr MessageCounts kReadPieceMessages{2, 0, 2};
+
+// Syncs each operation waits for: the namenode's store commits, and the datanodes' file
+// and directory syncs (all datanodes together). Their CPU (the system calls' share, which
+// the bench measures as sync_cpu_us and dir_sync_cpu_us) is in the processes' figures but
+// overlaps the sync's wait, which the simulator models as latency: the fit takes it out.
+struct SyncCounts {
+  double namenode_commits = 0;
+  double datanode_file_syncs = 0;
+  double datanode_directory_syncs = 0;
+};
+inline constexpr SyncCounts kCreateInlineSyncs{1, 0, 0};
+// Create, AddBlock and Complete commit (replica reports do not); each replica syncs two
+// files (data and checksums) and six times a directory (creating, renaming and removing
+// them as it is written and finalized).
+inline constexpr SyncCounts kCreateBlocksSyncs{3, 6, 18};
 
 // Applies a "granary-calibration/2" document to the scenario's costs that are unset (the
 // scenario's own values win). Errors name the missing or bad field.

@@ -218,13 +218,13 @@ Status SimDisk::Sync(std::string_view name) {
   if (!IsValidDiskFileName(name)) return BadName(name);
   // Everything appended before the sync began becomes durable when it completes.
   GRANARY_ASSIGN_OR_RETURN(uint64_t size, storage_.Size(name));
-  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name) ^ size));
+  GRANARY_RETURN_IF_ERROR(Service(FileSync(), 0, HashBytes(name) ^ size));
   return storage_.MarkSynced(name, size);
 }
 
 Status SimDisk::Truncate(std::string_view name, uint64_t length) {
   if (!IsValidDiskFileName(name)) return BadName(name);
-  GRANARY_RETURN_IF_ERROR(Service(storage_.profile().sync_latency, 0, HashBytes(name) ^ length));
+  GRANARY_RETURN_IF_ERROR(Service(FileSync(), 0, HashBytes(name) ^ length));
   return storage_.Truncate(name, length);
 }
 

@@ -53,6 +53,11 @@ class SimDiskStorage {
   uint64_t UnsyncedBytes(std::string_view name) const;
   // Bytes moved through the disk's bandwidth channel so far, and operations served.
   uint64_t bytes_moved() const { return bytes_moved_; }
+  // Syncs so far through the timing model: of files (Sync, Truncate) and of directories
+  // (after Create, Rename, Remove).
+  uint64_t file_syncs() const { return file_syncs_; }
+  uint64_t directory_syncs() const { return directory_syncs_; }
+  void CountSync(bool directory) { ++(directory ? directory_syncs_ : file_syncs_); }
   uint64_t operations() const { return operations_; }
 
   // The timing model: when an operation of `latency` moving `bytes`, issued at `now`,
@@ -90,6 +95,8 @@ class SimDiskStorage {
   std::vector<Instant> slot_free_;
   Instant bandwidth_free_{};
   uint64_t bytes_moved_ = 0;
+  uint64_t file_syncs_ = 0;
+  uint64_t directory_syncs_ = 0;
   uint64_t operations_ = 0;
 };
 
@@ -112,8 +119,13 @@ class SimDisk final : public Disk {
  private:
   // Waits for an operation of `latency` moving `bytes` to complete.
   Status Service(Duration latency, uint64_t bytes, uint64_t digest);
-  Duration DirectorySync() const {
+  Duration DirectorySync() {
+    storage_.CountSync(/*directory=*/true);
     return storage_.profile().directory_sync_latency.value_or(storage_.profile().sync_latency);
+  }
+  Duration FileSync() {
+    storage_.CountSync(/*directory=*/false);
+    return storage_.profile().sync_latency;
   }
 
   SimProcess& process_;

@@ -74,9 +74,10 @@ def real_figures(lines):
 
 def machine_scenario(machine, calibration):
     """The scenario mirroring this machine (written beside this script)."""
-    rtt = calibration["rpc_round_trip_us"]
-    rpc_cpu = calibration["rpc_cpu_us_per_call"]
-    link = round(max(0.0, (rtt - rpc_cpu) / 2), 1)
+    stat_us = calibration["latency_us"]["stat_inline"]
+    stat_cpu = calibration["cpu_us_per_op"]["stat_inline"]
+    busy_us = stat_cpu["client"] + stat_cpu["namenode"]
+    link = round(max(0.0, (stat_us - busy_us) / 2), 1)
     text = f"""# Experiment 4 (simulator against reality): this machine as run.py measured it
 # ({machine['cores']} cores, {machine['cpu']}). Written by run.py.
 # - One host: the namenode, the datanodes and the client are processes of one machine and
@@ -86,9 +87,9 @@ def machine_scenario(machine, calibration):
 # - CPU costs: calibration.json, CPU per operation and per MiB measured on the real
 #   processes and split between RPC messages and handlers as sim/calibration.h says.
 # - Loopback: its cost is CPU (copies in the kernel), which the calibration already counts, so
-#   the NICs are made fast (1 Tbit/s) and the one-way link latency is what is left of the
-#   one-in-flight RPC round trip ({rtt} us) after the CPU it used ({rpc_cpu} us), halved:
-#   wake-ups and scheduling.
+#   the NICs are made fast (1 Tbit/s) and the one-way link latency is what is left of a
+#   one-client stat's latency ({stat_us} us) after the CPU it used ({busy_us:.1f} us), halved:
+#   scheduling delays.
 # - Disks: the page cache (the data fits in memory), with the measured sync latency
 #   (calibration.json sync_us) for block-file and metadata-store syncs.
 # - Client I/O as the real client's: 1 MiB packets and read-ahead.

@@ -7,7 +7,9 @@
 
 #include <string>
 
+#include "sim/mem_store.h"
 #include "sim/scenario.h"
+#include "sim/sim_disk.h"
 #include "tests/core/client/cluster_test_util.h"
 
 namespace granary::sim {
@@ -62,6 +64,35 @@ MessageCounts Count(ClusterHarness& h, SimProcess& client, const std::function<v
                        after.datanodes - before.datanodes};
 }
 
+// Syncs while `op` ran (and the cluster settled).
+SyncCounts CountSyncs(ClusterHarness& h, SimProcess& client, const std::function<void()>& op) {
+  auto total = [&] {
+    SyncCounts c;
+    c.namenode_commits = static_cast<double>(h.sim().node(h.cluster().namenode_id()).meta_store().sequence());
+    for (NodeId id : h.cluster().datanode_ids()) {
+      c.datanode_file_syncs += static_cast<double>(h.sim().node(id).disk_storage().file_syncs());
+      c.datanode_directory_syncs +=
+          static_cast<double>(h.sim().node(id).disk_storage().directory_syncs());
+    }
+    return c;
+  };
+  (void)client.env().SleepFor(seconds(2));
+  const SyncCounts before = total();
+  op();
+  (void)client.env().SleepFor(seconds(2));
+  const SyncCounts after = total();
+  return SyncCounts{after.namenode_commits - before.namenode_commits,
+                    after.datanode_file_syncs - before.datanode_file_syncs,
+                    after.datanode_directory_syncs - before.datanode_directory_syncs};
+}
+
+void ExpectSyncs(const SyncCounts& got, const SyncCounts& want, const char* what) {
+  EXPECT_EQ(got.namenode_commits, want.namenode_commits) << what << ": namenode commits";
+  EXPECT_EQ(got.datanode_file_syncs, want.datanode_file_syncs) << what << ": file syncs";
+  EXPECT_EQ(got.datanode_directory_syncs, want.datanode_directory_syncs)
+      << what << ": directory syncs";
+}
+
 void ExpectCounts(const MessageCounts& got, const MessageCounts& want, const char* what) {
   EXPECT_EQ(got.client, want.client) << what << ": client";
   EXPECT_EQ(got.namenode, want.namenode) << what << ": namenode";
@@ -76,6 +107,9 @@ TEST(CalibrationCountsTest, InlineOperations) {
     ExpectCounts(Count(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/f", data, CreateOptions{}).ok()); }),
                  kCreateInlineMessages, "inline create");
     ExpectCounts(Count(h, p, [&] { ASSERT_TRUE(fs.Stat("/f").ok()); }), kStatMessages, "stat");
+    ExpectSyncs(
+        CountSyncs(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/g", data, CreateOptions{}).ok()); }),
+        kCreateInlineSyncs, "inline create");
     ExpectCounts(Count(h, p, [&] { ASSERT_EQ(*fs.ReadFile("/f"), data); }), kOpenInlineMessages,
                  "inline open and read");
   });
@@ -90,6 +124,9 @@ TEST(CalibrationCountsTest, BlockOperations) {
                  kCreateBlocksMessages, "block create");
     ExpectCounts(Count(h, p, [&] { ASSERT_EQ(*fs.ReadFile("/s"), small); }), kOpenBlocksMessages,
                  "block open and read");
+    ExpectSyncs(
+        CountSyncs(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/t", small, CreateOptions{}).ok()); }),
+        kCreateBlocksSyncs, "block create");
     // Four more 1 MiB packets and pieces: the per-packet and per-piece counts.
     const std::string one = Pattern(3, 1 << 20);
     const std::string five = Pattern(4, 5 << 20);
@@ -115,6 +152,7 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
   // half a wake-up is 7.
   const std::string doc = R"({"format": "granary-calibration/2", "rpc_cpu_us_per_call": 28,
     "rpc_cpu_us_per_call_loaded": 20, "sync_us": 1500, "dir_sync_us": 60,
+    "sync_cpu_us": 2, "dir_sync_cpu_us": 0.5,
     "file_bytes": 4096, "large_file_bytes": 2097152,
     "main_thread_share": {"client": 0.5, "namenode": 0.25, "datanodes": 1},
     "cpu_us_per_op": {
@@ -148,17 +186,29 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
   EXPECT_DOUBLE_EQ(s.cluster().client().main_thread_share(), 0.5);
   EXPECT_DOUBLE_EQ(s.cluster().namenode().main_thread_share(), 0.25);
   EXPECT_DOUBLE_EQ(s.system().namenode_costs().stat_us(), 3);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().create_us(), 46);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().create_us(), 46 - 2);  // less one commit's CPU
   EXPECT_DOUBLE_EQ(s.system().namenode_costs().open_us(), 16);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_op_us(), (160 - 84 - 46) / 5.0);
-  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_report_us(), 6);
-  EXPECT_DOUBLE_EQ(s.system().datanode_costs().replica_us(), (140 - 112) / 3.0);
-  EXPECT_DOUBLE_EQ(s.system().datanode_costs().write_us_per_mib(), (1130 - 70 - 14) / 3.0);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_op_us(), (160 - 84 - 3 * 2 - 44) / 5.0);
+  EXPECT_DOUBLE_EQ(s.system().namenode_costs().block_report_us(), 26 / 5.0);
+  // Less 6 file syncs x 2 and 18 directory syncs x 0.5.
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().replica_us(), (140 - 112 - 21) / 3.0);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().write_us_per_mib(),
+                   (1130 - 70 - (7 + 21) / 2.0) / 3.0);
   EXPECT_DOUBLE_EQ(s.system().datanode_costs().read_us_per_mib(), 406 - 14);
   EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_sync_us(), 1500);
   EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_dir_sync_us(), 60);
   EXPECT_DOUBLE_EQ(s.cluster().meta_store().write_us(), 1500);
   EXPECT_DOUBLE_EQ(s.cluster().meta_store().read_us(), 0);
+  // With the CPU of a stat under load, the wake-ups are each class's fall in it.
+  std::string loaded = doc;
+  loaded.insert(loaded.rfind('}'), R"(, "cpu_us_per_op_loaded": {
+      "stat_inline": {"client": 8, "namenode": 2, "datanodes": 0}})");
+  proto::Scenario l;
+  ASSERT_TRUE(ApplyCalibration(l, loaded).ok());
+  EXPECT_DOUBLE_EQ(l.cluster().client().rpc_wakeup_us(), 20 - 8);
+  EXPECT_DOUBLE_EQ(l.cluster().namenode().rpc_wakeup_us(), 17 - 2 - 10);
+  EXPECT_DOUBLE_EQ(l.system().client_costs().stat_us(), 8);
+  EXPECT_DOUBLE_EQ(l.system().namenode_costs().stat_us(), 17 - 2 * (5 + 2.5));
   // A scenario's own figure wins; a missing measurement is named.
   proto::Scenario own;
   own.mutable_system()->mutable_namenode_costs()->set_stat_us(1);
