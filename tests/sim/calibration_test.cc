@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "sim/mem_store.h"
 #include "sim/scenario.h"
@@ -43,44 +44,45 @@ SimClusterOptions CountingOptions(uint64_t inline_threshold) {
   return o;
 }
 
-// Messages each class handled while `op` ran, after the cluster settled (replica reports
-// come after the client's call returns).
-MessageCounts Count(ClusterHarness& h, SimProcess& client, const std::function<void()>& op) {
-  auto total = [&] {
-    MessageCounts m;
-    m.client = static_cast<double>(client.node().cpu_charged().count()) / 1000;
-    m.namenode = static_cast<double>(h.sim().node(h.cluster().namenode_id()).cpu_charged().count()) / 1000;
-    for (NodeId id : h.cluster().datanode_ids()) {
-      m.datanodes += static_cast<double>(h.sim().node(id).cpu_charged().count()) / 1000;
-    }
-    return m;
-  };
+// The value of `total()` before and after `op`, each once the cluster has settled (replica
+// reports come after the client's call returns).
+template <typename Total>
+auto BeforeAndAfter(SimProcess& client, const std::function<void()>& op, Total total) {
   (void)client.env().SleepFor(seconds(2));
-  const MessageCounts before = total();
+  const auto before = total();
   op();
   (void)client.env().SleepFor(seconds(2));
-  const MessageCounts after = total();
+  return std::make_pair(before, total());
+}
+
+double Micros(Duration d) { return static_cast<double>(d.count()) / 1000; }
+
+// Messages each class handled while `op` ran (each cost 1 us of CPU).
+MessageCounts Count(ClusterHarness& h, SimProcess& client, const std::function<void()>& op) {
+  const auto [before, after] = BeforeAndAfter(client, op, [&] {
+    MessageCounts m;
+    m.client = Micros(client.node().cpu_charged());
+    m.namenode = Micros(h.sim().node(h.cluster().namenode_id()).cpu_charged());
+    for (NodeId id : h.cluster().datanode_ids()) m.datanodes += Micros(h.sim().node(id).cpu_charged());
+    return m;
+  });
   return MessageCounts{after.client - before.client, after.namenode - before.namenode,
                        after.datanodes - before.datanodes};
 }
 
-// Syncs while `op` ran (and the cluster settled).
+// Syncs while `op` ran.
 SyncCounts CountSyncs(ClusterHarness& h, SimProcess& client, const std::function<void()>& op) {
-  auto total = [&] {
+  const auto [before, after] = BeforeAndAfter(client, op, [&] {
     SyncCounts c;
-    c.namenode_commits = static_cast<double>(h.sim().node(h.cluster().namenode_id()).meta_store().sequence());
+    c.namenode_commits =
+        static_cast<double>(h.sim().node(h.cluster().namenode_id()).meta_store().sequence());
     for (NodeId id : h.cluster().datanode_ids()) {
       c.datanode_file_syncs += static_cast<double>(h.sim().node(id).disk_storage().file_syncs());
       c.datanode_directory_syncs +=
           static_cast<double>(h.sim().node(id).disk_storage().directory_syncs());
     }
     return c;
-  };
-  (void)client.env().SleepFor(seconds(2));
-  const SyncCounts before = total();
-  op();
-  (void)client.env().SleepFor(seconds(2));
-  const SyncCounts after = total();
+  });
   return SyncCounts{after.namenode_commits - before.namenode_commits,
                     after.datanode_file_syncs - before.datanode_file_syncs,
                     after.datanode_directory_syncs - before.datanode_directory_syncs};
@@ -221,6 +223,25 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
       << missing.message();
 }
 
+// Starts `clients` client nodes that each stat "/" once, all at the same instant, and returns
+// the time until the last finished (the cluster runs 5 s).
+Duration StatsAtOnce(ClusterHarness& h, int clients, const std::string& prefix) {
+  int done = 0;
+  Instant finished{};
+  const Instant start = h.sim().Now();
+  for (int i = 0; i < clients; ++i) {
+    const NodeId id = h.cluster().AddClient(prefix + std::to_string(i), [&](SimProcess& p) {
+      FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+      EXPECT_TRUE(fs.Stat("/").ok());
+      if (++done == clients) finished = p.env().Now();
+    });
+    h.sim().StartNode(id);
+  }
+  h.RunFor(seconds(5));
+  EXPECT_EQ(done, clients);
+  return finished - start;
+}
+
 // Shared host cores: two nodes' work queues on the same cores.
 TEST(SharedHostTest, NodesOfOneHostShareItsCores) {
   SimClusterOptions o = CountingOptions(64 * 1024);
@@ -235,20 +256,7 @@ TEST(SharedHostTest, NodesOfOneHostShareItsCores) {
     alone = p.env().Now() - start;
   });
   // Two clients stat at once: on one shared core their 4 ms of CPU each cannot overlap.
-  int done = 0;
-  Instant finished{};
-  const Instant start = h.sim().Now();
-  for (int i = 0; i < 2; ++i) {
-    const NodeId id = h.cluster().AddClient("pair-" + std::to_string(i), [&](SimProcess& p) {
-      FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
-      EXPECT_TRUE(fs.Stat("/").ok());
-      if (++done == 2) finished = p.env().Now();
-    });
-    h.sim().StartNode(id);
-  }
-  h.RunFor(seconds(5));
-  ASSERT_EQ(done, 2);
-  together = finished - start;
+  together = StatsAtOnce(h, 2, "pair-");
   EXPECT_GE(alone, microseconds(4000));  // 2 client + 2 namenode messages
   EXPECT_GE(together, microseconds(8000));
 }
@@ -264,20 +272,7 @@ TEST(SharedHostTest, ClientsOfOneProcessShareItsThread) {
     o.client_rpc_cpu = RpcCpuCost{};
     o.client_rpc_cpu.per_message = microseconds(1000);
     ClusterHarness h(o);
-    int done = 0;
-    Instant finished{};
-    const Instant start = h.sim().Now();
-    for (int i = 0; i < 2; ++i) {
-      const NodeId id = h.cluster().AddClient("c-" + std::to_string(i), [&](SimProcess& p) {
-        FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
-        EXPECT_TRUE(fs.Stat("/").ok());
-        if (++done == 2) finished = p.env().Now();
-      });
-      h.sim().StartNode(id);
-    }
-    h.RunFor(seconds(5));
-    EXPECT_EQ(done, 2);
-    return finished - start;
+    return StatsAtOnce(h, 2, "c-");
   };
   // Each stat is 2 ms of client CPU (request and reply): in parallel on the two host cores,
   // or one after the other on the one process's thread.
@@ -330,18 +325,7 @@ TEST(RpcCpuTest, WakeupIsPaidOnlyByAnIdleNode) {
   const NodeId nn = h.cluster().namenode_id();
   auto stats_at_once = [&](int clients) {
     const Duration before = h.sim().node(nn).cpu_charged();
-    int done = 0;
-    for (int i = 0; i < clients; ++i) {
-      const NodeId id = h.cluster().AddClient(
-          "stat-" + std::to_string(clients) + "-" + std::to_string(i), [&](SimProcess& p) {
-            FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
-            EXPECT_TRUE(fs.Stat("/").ok());
-            ++done;
-          });
-      h.sim().StartNode(id);
-    }
-    h.RunFor(seconds(2));
-    EXPECT_EQ(done, clients);
+    (void)StatsAtOnce(h, clients, "stat-" + std::to_string(clients) + "-");
     return h.sim().node(nn).cpu_charged() - before;
   };
   EXPECT_EQ(stats_at_once(1), microseconds(1100));
