@@ -137,7 +137,7 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
     GRANARY_CAL(mkdir_us);
 #undef GRANARY_CAL
   }
-  // The format `granary-bench --calibrate` writes ("granary-calibration/1"): service times
+  // The older format `granary-bench --calibrate` wrote ("granary-calibration/1"): service times
   // under "namenode_service_us" {create, stat, open, list} and "datanode_us_per_mib"
   // {write, read}. They are latencies less an RPC round trip, so they bound the CPU cost
   // from above (store waits and, for the datanode, the whole pipeline are inside them).

@@ -11,10 +11,11 @@
 //   {"namenode": {"create_us": 95, "stat_us": 20, "open_us": 35, "list_us": 60,
 //                 "delete_us": 80, "rename_us": 100, "mkdir_us": 80},
 //    "datanode": {"write_us_per_mib": 450, "read_us_per_mib": 300}}
-// The format granary-bench writes ("format": "granary-calibration/1", with
-// "namenode_service_us": {"create", "stat", "open", "list"} and "datanode_us_per_mib":
-// {"write", "read"}) is read too; its figures are latencies less a round trip, upper bounds
-// of the CPU cost.
+// What granary-bench writes now ("format": "granary-calibration/2": CPU measured per
+// operation and per process) is fitted to the model by sim/calibration.h. Its older format
+// ("granary-calibration/1": "namenode_service_us" {"create", "stat", "open", "list"} and
+// "datanode_us_per_mib" {"write", "read"}, latencies less a round trip, upper bounds of the
+// CPU cost) is read too.
 #pragma once
 
 #include <string>
