@@ -26,15 +26,15 @@ uint64_t ChunkCount(uint64_t bytes) {
   return (bytes + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
 }
 
-proto::BlockRef ToRef(const Replica& replica) {
+}  // namespace
+
+proto::BlockRef ToBlockRef(const Replica& replica) {
   proto::BlockRef ref;
   ref.set_block_id(replica.block_id.value());
   ref.set_generation_stamp(replica.generation_stamp.value());
   ref.set_length_bytes(replica.length_bytes);
   return ref;
 }
-
-}  // namespace
 
 BlockService::BlockService(Env& env, Transport& transport, ReplicaStore& store,
                            BlockLockTable& locks, FiberGroup& fibers,
@@ -315,7 +315,7 @@ Status BlockService::GetReplica(const proto::GetReplicaRequest& request,
   if (replica->corrupt) {
     return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
   }
-  *reply->mutable_block() = ToRef(*replica);
+  *reply->mutable_block() = ToBlockRef(*replica);
   reply->set_finalized(replica->state == ReplicaState::kFinalized);
   return Status::Ok();
 }

@@ -31,6 +31,9 @@
 
 namespace granary {
 
+// A replica as the protocol names it (id, generation stamp, length).
+proto::BlockRef ToBlockRef(const Replica& replica);
+
 // What the service tells its datanode, which tells the namenode. Called on the handler's
 // fiber; must not suspend for long (queue, then return).
 struct BlockEvents {

@@ -13,14 +13,6 @@
 namespace granary {
 namespace {
 
-proto::BlockRef ToRef(const Replica& replica) {
-  proto::BlockRef ref;
-  ref.set_block_id(replica.block_id.value());
-  ref.set_generation_stamp(replica.generation_stamp.value());
-  ref.set_length_bytes(replica.length_bytes);
-  return ref;
-}
-
 bool MayNotHaveRun(const Status& status) {
   return status.code() == StatusCode::kTimeout || status.code() == StatusCode::kUnavailable;
 }
@@ -154,7 +146,7 @@ Status Datanode::SendFullReport() {
       const Replica& replica = replicas[next];
       if (replica.corrupt) continue;
       proto::ReplicaReport* report = request.add_replicas();
-      *report->mutable_block() = ToRef(replica);
+      *report->mutable_block() = ToBlockRef(replica);
       report->set_finalized(replica.state == ReplicaState::kFinalized);
     }
     proto::BlockReportReply reply;
@@ -211,7 +203,7 @@ Status Datanode::HeartbeatLoop() {
 void Datanode::OnFinalized(const Replica& replica) {
   std::unique_lock lock(report_mutex_);
   proto::ReplicaReport report;
-  *report.mutable_block() = ToRef(replica);
+  *report.mutable_block() = ToBlockRef(replica);
   report.set_finalized(true);
   // One event per block in a message, so that the namenode need not order them.
   if (std::erase_if(pending_deleted_, [&](const proto::BlockRef& b) {
@@ -239,7 +231,7 @@ void Datanode::OnDeleted(const proto::BlockRef& block) {
 void Datanode::OnCorrupt(const Replica& replica) {
   if (!reported_corrupt_.insert({replica.block_id, replica.generation_stamp}).second) return;
   std::unique_lock lock(report_mutex_);
-  pending_bad_.push_back(ToRef(replica));
+  pending_bad_.push_back(ToBlockRef(replica));
   lock.unlock();
   QueueEvent();
 }
@@ -397,7 +389,7 @@ void Datanode::Delete(const proto::DatanodeCommand& command) {
   if (replica->generation_stamp > GenerationStamp(command.block().generation_stamp())) return;
   if (!store_.Remove(id).ok()) return;
   std::erase_if(reported_corrupt_, [id](const auto& entry) { return entry.first == id; });
-  OnDeleted(ToRef(*replica));
+  OnDeleted(ToBlockRef(*replica));
 }
 
 void Datanode::Replicate(const proto::DatanodeCommand& command) {
