@@ -121,22 +121,7 @@ void BM_PlainZmqEchoRoundTrips(benchmark::State& state) {
   zmq::socket_t dealer(client_context, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
   dealer.connect(endpoint);
-  for (auto _ : state) {
-    int sent = 0;
-    int received = 0;
-    for (; sent < in_flight && sent < kCallsPerIteration; ++sent) {
-      dealer.send(zmq::buffer(kBody));
-    }
-    while (received < kCallsPerIteration) {
-      zmq::message_t reply;
-      (void)dealer.recv(reply);
-      ++received;
-      if (sent < kCallsPerIteration) {
-        dealer.send(zmq::buffer(kBody));
-        ++sent;
-      }
-    }
-  }
+  for (auto _ : state) bench::PlainEchoCalls(dealer, kBody, in_flight, kCallsPerIteration);
   state.SetItemsProcessed(state.iterations() * kCallsPerIteration);
 }
 BENCHMARK(BM_PlainZmqEchoRoundTrips)->Arg(1)->Arg(64)->UseRealTime();

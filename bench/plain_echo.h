@@ -61,4 +61,22 @@ class PlainEchoServer {
   std::thread thread_;
 };
 
+// The client side of the baseline: `calls` round trips of `body` through `dealer` (connected
+// to a PlainEchoServer), keeping `in_flight` outstanding.
+inline void PlainEchoCalls(zmq::socket_t& dealer, const std::string& body, int in_flight,
+                           int calls) {
+  int sent = 0;
+  int received = 0;
+  for (; sent < in_flight && sent < calls; ++sent) dealer.send(zmq::buffer(body));
+  while (received < calls) {
+    zmq::message_t reply;
+    (void)dealer.recv(reply);
+    ++received;
+    if (sent < calls) {
+      dealer.send(zmq::buffer(body));
+      ++sent;
+    }
+  }
+}
+
 }  // namespace granary::bench
