@@ -141,29 +141,25 @@ inline double MicrosBetween(const timespec& a, const timespec& b) {
          static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-3;
 }
 
-// Appending 4 KiB to a file in `dir` and fdatasync-ing it: the sync of that file system (a
-// RocksDB WAL commit or a block file's sync is this).
-inline SyncProbe FileSyncProbe(const std::string& dir, int rounds = 50) {
+// Times `rounds` calls of sync(i), each after an untimed prepare(i) (either false when it
+// failed; the rounds stop there): the median latency, and the calling thread's mean CPU per
+// call.
+template <typename Prepare, typename Sync>
+SyncProbe ProbeSyncs(int rounds, Prepare prepare, Sync sync) {
   SyncProbe probe;
-  const std::string path = dir + "/sync-probe";
-  const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return probe;
-  const std::string block(4096, 's');
   std::vector<double> micros;
   double cpu = 0;
   for (int i = 0; i < rounds; ++i) {
+    if (!prepare(i)) break;
     timespec a{}, b{};
     const double cpu_before = ThreadCpuMicros();
     clock_gettime(CLOCK_MONOTONIC, &a);
-    const bool ok = write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
-                    fdatasync(fd) == 0;
+    const bool ok = sync(i);
     clock_gettime(CLOCK_MONOTONIC, &b);
     cpu += ThreadCpuMicros() - cpu_before;
     if (!ok) break;
     micros.push_back(MicrosBetween(a, b));
   }
-  close(fd);
-  unlink(path.c_str());
   if (micros.empty()) return probe;
   std::sort(micros.begin(), micros.end());
   probe.latency_us = micros[micros.size() / 2];
@@ -171,34 +167,43 @@ inline SyncProbe FileSyncProbe(const std::string& dir, int rounds = 50) {
   return probe;
 }
 
+// Appending 4 KiB to a file in `dir` and fdatasync-ing it: the sync of that file system (a
+// RocksDB WAL commit or a block file's sync is this).
+inline SyncProbe FileSyncProbe(const std::string& dir, int rounds = 50) {
+  const std::string path = dir + "/sync-probe";
+  const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return SyncProbe{};
+  const std::string block(4096, 's');
+  const SyncProbe probe = ProbeSyncs(
+      rounds, [](int) { return true; },
+      [&](int) {
+        return write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
+               fdatasync(fd) == 0;
+      });
+  close(fd);
+  unlink(path.c_str());
+  return probe;
+}
+
 // fsync of `dir` after creating a file in it (what a datanode waits for after creating,
-// renaming or removing a block file).
+// renaming or removing a block file). The create itself is not timed.
 inline SyncProbe DirectorySyncProbe(const std::string& dir, int rounds = 50) {
-  SyncProbe probe;
   const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return probe;
-  std::vector<double> micros;
-  double cpu = 0;
-  for (int i = 0; i < rounds; ++i) {
-    const std::string path = dir + "/dir-sync-probe-" + std::to_string(i);
-    const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) break;
-    close(fd);
-    timespec a{}, b{};
-    const double cpu_before = ThreadCpuMicros();
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    const bool ok = fsync(dir_fd) == 0;
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    cpu += ThreadCpuMicros() - cpu_before;
-    unlink(path.c_str());
-    if (!ok) break;
-    micros.push_back(MicrosBetween(a, b));
-  }
+  if (dir_fd < 0) return SyncProbe{};
+  // Each round removes the previous round's file and creates its own, untimed.
+  const std::string path = dir + "/dir-sync-probe";
+  const SyncProbe probe = ProbeSyncs(
+      rounds,
+      [&](int) {
+        unlink(path.c_str());
+        const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) return false;
+        close(fd);
+        return true;
+      },
+      [&](int) { return fsync(dir_fd) == 0; });
+  unlink(path.c_str());
   close(dir_fd);
-  if (micros.empty()) return probe;
-  std::sort(micros.begin(), micros.end());
-  probe.latency_us = micros[micros.size() / 2];
-  probe.cpu_us = cpu / static_cast<double>(micros.size());
   return probe;
 }
 
