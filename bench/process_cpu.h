@@ -43,7 +43,8 @@ inline ThreadCpu ProcessCpuSeconds(pid_t pid) {
     uint64_t run_ns = 0;
     if (!(in >> run_ns)) continue;
     cpu.all += static_cast<double>(run_ns) * 1e-9;
-    if (task.path().filename() == std::to_string(pid)) cpu.main = static_cast<double>(run_ns) * 1e-9;
+    if (task.path().filename() == std::to_string(pid))
+      cpu.main = static_cast<double>(run_ns) * 1e-9;
   }
   return cpu;
 }
@@ -108,9 +109,12 @@ class ClusterCpu {
 };
 
 inline CpuSample operator-(const CpuSample& a, const CpuSample& b) {
-  return CpuSample{a.client - b.client,           a.namenode - b.namenode,
-                   a.datanodes - b.datanodes,     a.client_main - b.client_main,
-                   a.namenode_main - b.namenode_main, a.datanodes_main - b.datanodes_main};
+  return CpuSample{a.client - b.client,
+                   a.namenode - b.namenode,
+                   a.datanodes - b.datanodes,
+                   a.client_main - b.client_main,
+                   a.namenode_main - b.namenode_main,
+                   a.datanodes_main - b.datanodes_main};
 }
 
 inline CpuSample& operator+=(CpuSample& a, const CpuSample& b) {

@@ -140,7 +140,8 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   // Optional: the main threads' shares (older files lack them).
   if (doc.contains("main_thread_share")) {
     const std::pair<const char*, proto::NodeClass*> classes[] = {
-        {"client", c.mutable_client()}, {"namenode", c.mutable_namenode()},
+        {"client", c.mutable_client()},
+        {"namenode", c.mutable_namenode()},
         {"datanodes", c.mutable_datanode()}};
     for (const auto& [name, node] : classes) {
       double share = 1;

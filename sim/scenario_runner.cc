@@ -103,13 +103,17 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
     o.client_rpc_cpu.ns_per_byte_sent_by_call["dn.WriteBlock"] = cc.write_us_per_mib() * ns_per_mib;
   }
   if (cc.has_read_us_per_mib()) {
-    o.client_rpc_cpu.ns_per_byte_received_by_call["dn.ReadBlock"] = cc.read_us_per_mib() * ns_per_mib;
+    o.client_rpc_cpu.ns_per_byte_received_by_call["dn.ReadBlock"] =
+        cc.read_us_per_mib() * ns_per_mib;
   }
   o.shared_host_cores = c.shared_host_cores();
   o.clients_in_one_process = c.clients_in_one_process();
-  o.namenode_main_thread_share = c.namenode().has_main_thread_share() ? c.namenode().main_thread_share() : 1;
-  o.datanode_main_thread_share = c.datanode().has_main_thread_share() ? c.datanode().main_thread_share() : 1;
-  o.client_main_thread_share = c.client().has_main_thread_share() ? c.client().main_thread_share() : 1;
+  auto main_thread_share = [](const proto::NodeClass& node) {
+    return node.has_main_thread_share() ? node.main_thread_share() : 1.0;
+  };
+  o.namenode_main_thread_share = main_thread_share(c.namenode());
+  o.datanode_main_thread_share = main_thread_share(c.datanode());
+  o.client_main_thread_share = main_thread_share(c.client());
   o.client_packet_bytes = y.client_packet_bytes();
   o.client_read_ahead_bytes = y.client_read_ahead_bytes();
 
@@ -160,8 +164,7 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   d.transfer_packet_bytes = 1 << 20;
   d.checksum_bytes_per_second = (1 << 20) / (y.datanode_costs().write_us_per_mib() * 1e-6);
   d.cpu_per_replica = Micros(y.datanode_costs().replica_us());
-  d.read_checksum_bytes_per_second =
-      (1 << 20) / (y.datanode_costs().read_us_per_mib() * 1e-6);
+  d.read_checksum_bytes_per_second = (1 << 20) / (y.datanode_costs().read_us_per_mib() * 1e-6);
   return o;
 }
 

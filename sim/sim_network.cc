@@ -85,7 +85,8 @@ std::optional<Instant> SimNetwork::Transmit(NodeId from, NodeId to, uint64_t byt
   }
   Nic& tx = nics_[from.value()];
   Nic& rx = nics_[to.value()];
-  const Instant departed = std::max(now, tx.tx_free) + WireTime(bytes, tx.bandwidth_bits_per_second);
+  const Instant departed =
+      std::max(now, tx.tx_free) + WireTime(bytes, tx.bandwidth_bits_per_second);
   tx.tx_free = departed;
   tx.tx_bytes += bytes;
 
@@ -140,7 +141,8 @@ Status SimTransport::ChargeMessage(uint64_t bytes) {
   const RpcCpuCost& cost = process_.node().options().rpc_cpu;
   if (cost.per_message <= Duration(0) && cost.ns_per_byte <= 0) return Status::Ok();
   return process_.env().ChargeCpu(
-      cost.per_message + Duration(static_cast<int64_t>(static_cast<double>(bytes) * cost.ns_per_byte)));
+      cost.per_message +
+      Duration(static_cast<int64_t>(static_cast<double>(bytes) * cost.ns_per_byte)));
 }
 
 SimTransport::SimTransport(SimProcess& process, SimNetwork& network)
@@ -174,7 +176,8 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
     Duration cpu = per_call != cost.per_call.end() ? per_call->second : cost.per_call_default;
     auto sent = cost.ns_per_byte_sent_by_call.find(request.method);
     if (sent != cost.ns_per_byte_sent_by_call.end()) {
-      cpu += Duration(static_cast<int64_t>(static_cast<double>(request.payload.size()) * sent->second));
+      cpu += Duration(
+          static_cast<int64_t>(static_cast<double>(request.payload.size()) * sent->second));
     }
     if (cpu > Duration(0)) GRANARY_RETURN_IF_ERROR(process_.env().ChargeCpu(cpu));
   }
@@ -234,9 +237,9 @@ void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address fr
   }
   if (!ChargeReceived(message_bytes).ok()) return;  // crashed while receiving
   RpcContext context{std::move(from), sim.Now() + incoming->timeout};
-  Result<RpcReply> result =
-      handler_ ? handler_(context, incoming->request)
-               : Result<RpcReply>(Status(StatusCode::kUnavailable, "not serving"));
+  Result<RpcReply> result = handler_
+                                ? handler_(context, incoming->request)
+                                : Result<RpcReply>(Status(StatusCode::kUnavailable, "not serving"));
   if (!process_.alive()) return;  // crashed while handling: no reply leaves
   rpc::WireMessage reply = rpc::EncodeReply(incoming->id, std::move(result));
   if (!ChargeMessage(reply.bytes()).ok()) return;

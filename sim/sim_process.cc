@@ -69,8 +69,8 @@ class SimProcess::ProcessEnv final : public granary::Env {
     }
     // One process of a shared host: the main-thread part needs one of its threads and a host
     // core at once; the rest its helper thread and a host core, after it.
-    const auto main_part = Duration(static_cast<int64_t>(
-        static_cast<double>(cpu_time.count()) * node.options().main_thread_share));
+    const auto main_part = Duration(static_cast<int64_t>(static_cast<double>(cpu_time.count()) *
+                                                         node.options().main_thread_share));
     Instant end = Now();
     if (main_part > Duration(0)) {
       auto host_core = std::min_element(host->begin(), host->end());

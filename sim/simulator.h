@@ -84,9 +84,8 @@ struct RpcCpuCost {
   std::map<std::string, double, std::less<>> ns_per_byte_received_by_call;
   bool modelled() const {
     return per_message > Duration(0) || ns_per_byte > 0 || wakeup > Duration(0) ||
-           !per_call.empty() ||
-           per_call_default > Duration(0) || !ns_per_byte_sent_by_call.empty() ||
-           !ns_per_byte_received_by_call.empty();
+           !per_call.empty() || per_call_default > Duration(0) ||
+           !ns_per_byte_sent_by_call.empty() || !ns_per_byte_received_by_call.empty();
   }
 };
 

@@ -63,7 +63,8 @@ MessageCounts Count(ClusterHarness& h, SimProcess& client, const std::function<v
     MessageCounts m;
     m.client = Micros(client.node().cpu_charged());
     m.namenode = Micros(h.sim().node(h.cluster().namenode_id()).cpu_charged());
-    for (NodeId id : h.cluster().datanode_ids()) m.datanodes += Micros(h.sim().node(id).cpu_charged());
+    for (NodeId id : h.cluster().datanode_ids())
+      m.datanodes += Micros(h.sim().node(id).cpu_charged());
     return m;
   });
   return MessageCounts{after.client - before.client, after.namenode - before.namenode,
@@ -139,7 +140,8 @@ TEST(CalibrationCountsTest, BlockOperations) {
     ExpectCounts(MessageCounts{(w5.client - w1.client) / 4, (w5.namenode - w1.namenode) / 4,
                                (w5.datanodes - w1.datanodes) / 4},
                  kWritePacketMessages, "write packet");
-    const MessageCounts r1 = Count(h, p, [&] { ASSERT_EQ(fs.ReadFile("/one")->size(), one.size()); });
+    const MessageCounts r1 =
+        Count(h, p, [&] { ASSERT_EQ(fs.ReadFile("/one")->size(), one.size()); });
     const MessageCounts r5 =
         Count(h, p, [&] { ASSERT_EQ(fs.ReadFile("/five")->size(), five.size()); });
     ExpectCounts(MessageCounts{(r5.client - r1.client) / 4, (r5.namenode - r1.namenode) / 4,
@@ -179,8 +181,8 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
   EXPECT_DOUBLE_EQ(k.write_us_per_mib(), 500 - 236 - 4);
   EXPECT_DOUBLE_EQ(k.read_us_per_mib(), 700 - 96 - 4);
   EXPECT_FALSE(s.cluster().client().has_rpc_cpu_us());
-  for (const proto::NodeClass* node : {&s.cluster().client(), &s.cluster().namenode(),
-                                       &s.cluster().datanode()}) {
+  for (const proto::NodeClass* node :
+       {&s.cluster().client(), &s.cluster().namenode(), &s.cluster().datanode()}) {
     EXPECT_DOUBLE_EQ(node->rpc_wakeup_us(), 4);
   }
   EXPECT_DOUBLE_EQ(s.cluster().namenode().rpc_cpu_us(), 5);
