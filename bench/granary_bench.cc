@@ -106,7 +106,6 @@
 
 #include "bench/plain_echo.h"
 #include "bench/process_cpu.h"
-
 #include "core/client/file_system.h"
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
@@ -742,8 +741,7 @@ int Run(Flags& flags) {
     for (const uint64_t size : flags.sizes) {
       for (const uint32_t clients : flags.clients) {
         const bool calibrating = c == 0 && clients == 1 && size == flags.sizes.front();
-        const bool cpu_calibrating =
-            compare_inline && clients == 1 && size == flags.sizes.front();
+        const bool cpu_calibrating = compare_inline && clients == 1 && size == flags.sizes.front();
         // The same with the most clients: not used by the fit, but it shows how the CPU per
         // operation falls when processes are busy (the wake-ups they save).
         const bool cpu_loaded = compare_inline && clients > 1 && clients == flags.clients.back() &&
@@ -791,7 +789,9 @@ int Run(Flags& flags) {
             const std::string suffix = c == 0 ? "_inline" : "_blocks";
             const double files = flags.files;
             const std::pair<const char*, const CpuSample*> phases[] = {
-                {"create", &times->create_cpu}, {"stat", &times->stat_cpu}, {"open", &times->read_cpu}};
+                {"create", &times->create_cpu},
+                {"stat", &times->stat_cpu},
+                {"open", &times->read_cpu}};
             for (const auto& [op, used] : phases) {
               calibration["cpu_us_per_op_loaded"][op + suffix] = {
                   {"clients", clients},
@@ -872,12 +872,12 @@ int Run(Flags& flags) {
       Print(json{{"bench", "ratio"},
                  {"name", "large_read_vs_tcp_loopback"},
                  {"value", Round(Median(ratios))},
-                 {"of", "median over rounds of large_file read MB/s / loopback TCP MB/s, the TCP "
-                        "transfer (as many bytes) measured just before each read"}});
+                 {"of",
+                  "median over rounds of large_file read MB/s / loopback TCP MB/s, the TCP "
+                  "transfer (as many bytes) measured just before each read"}});
       const double mib = static_cast<double>(flags.large_bytes) / (1 << 20);
-      calibration["datanode_us_per_mib"] = {
-          {"write", Round(times->write_s * 1e6 / mib, 1)},
-          {"read", Round(Median(times->read_s) * 1e6 / mib, 1)}};
+      calibration["datanode_us_per_mib"] = {{"write", Round(times->write_s * 1e6 / mib, 1)},
+                                            {"read", Round(Median(times->read_s) * 1e6 / mib, 1)}};
       if (compare_inline) {
         const double read_mib = mib * static_cast<double>(times->read_s.size());
         for (const auto& [op, used, of_mib] :
@@ -908,7 +908,8 @@ int Run(Flags& flags) {
       calibration["sync_cpu_us"] = Round((sync_before.cpu_us + sync_after.cpu_us) / 2, 1);
       calibration["dir_sync_us"] =
           Round((dir_sync_before.latency_us + dir_sync_after.latency_us) / 2, 1);
-      calibration["dir_sync_cpu_us"] = Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
+      calibration["dir_sync_cpu_us"] =
+          Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
       const CpuSample& c = calibration_cpu;
       auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
       calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},
