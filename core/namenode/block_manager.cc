@@ -334,6 +334,11 @@ BlockCounts BlockManager::Counts() const {
 
 namespace granary {
 
+uint64_t BlockManager::ReplicasOn(uint32_t datanode) const {
+  const auto held = by_datanode_.find(datanode);
+  return held == by_datanode_.end() ? 0 : held->second.size();
+}
+
 std::vector<uint64_t> BlockManager::UnderReplicated(size_t max) const {
   std::vector<uint64_t> ids;
   for (const auto& [id, info] : blocks_) {

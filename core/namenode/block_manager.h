@@ -98,6 +98,10 @@ class BlockManager {
   // One round of replication work; queues commands on the datanodes.
   void Monitor(Instant now);
   BlockCounts Counts() const;
+  // Replicas the namenode knows on `datanode`, in any state: a corrupt or surplus replica
+  // counts until the datanode confirms its delete, a released file's blocks stop counting at
+  // once, and a dead datanode holds none. The `blocks` of its line in a cluster report.
+  uint64_t ReplicasOn(uint32_t datanode) const;
   // Up to `max` complete blocks below their replication, by id (for reports and checkers).
   std::vector<uint64_t> UnderReplicated(size_t max) const;
   // One line on a block and its replicas, for people.

@@ -637,6 +637,7 @@ Status Namenode::ClusterReport(const proto::ClusterReportRequest&,
     dn->set_live(record.live);
     dn->set_capacity_bytes(record.capacity_bytes);
     dn->set_used_bytes(record.used_bytes);
+    dn->set_blocks(blocks_.ReplicasOn(id));
     dn->set_last_heartbeat_ns(ToNanos(record.last_heartbeat));
   }
   const NamespaceCounts counts = ns_.counts();

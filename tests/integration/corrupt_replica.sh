@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Flip bytes of a block replica on a datanode's disk: reads still return the right bytes (the
 # client verifies CRC32C and fails over), the scanner or the reader reports the replica, the
-# namenode replaces it, and afterwards fsck is clean and the report shows nothing to repair.
+# namenode replaces it, and afterwards fsck is clean and the report shows nothing to repair
+# and every datanode holding its replicas again.
 source "$(dirname "$0")/lib.sh"
 
 start_cluster --datanodes 3 --block-size 1MiB --heartbeat-ms 200 --dead-after-ms 2000 \
@@ -32,7 +33,12 @@ repaired() {
   report=$("$G" report --json)
   [ "$(echo "$report" | json corrupt_blocks)" -eq 0 ] &&
     [ "$(echo "$report" | json under_replicated_blocks)" -eq 0 ] &&
-    [ "$(echo "$report" | json missing_blocks)" -eq 0 ]
+    [ "$(echo "$report" | json missing_blocks)" -eq 0 ] &&
+    # Each datanode's line counts its replicas: 4 blocks on each of the 3, the replaced one
+    # on datanode-1 counted once.
+    [ "$(echo "$report" | json datanodes.0.blocks)" -eq 4 ] &&
+    [ "$(echo "$report" | json datanodes.1.blocks)" -eq 4 ] &&
+    [ "$(echo "$report" | json datanodes.2.blocks)" -eq 4 ]
 }
 wait_until 60 "the corrupt replica to be replaced" repaired
 grep -q "corrupt" "$CLUSTER/logs/datanode-1.log" "$CLUSTER/logs/namenode.log" ||

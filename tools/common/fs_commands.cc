@@ -364,6 +364,7 @@ int Report(CommandContext& ctx, bool json) {
                          {"live", dn.live()},
                          {"capacity_bytes", dn.capacity_bytes()},
                          {"used_bytes", dn.used_bytes()},
+                         {"blocks", dn.blocks()},
                          {"last_heartbeat_ns", dn.last_heartbeat_ns()}});
   }
   const uint64_t dead = static_cast<uint64_t>(r.datanodes_size()) - live;
@@ -405,10 +406,11 @@ int Report(CommandContext& ctx, bool json) {
                 static_cast<unsigned long long>(want_live ? live : dead));
     for (const proto::DatanodeReport& dn : r.datanodes()) {
       if (dn.live() != want_live) continue;
-      std::printf("  %-4u %-24s rack %-10s capacity %-10s used %s\n", dn.info().datanode_id(),
-                  dn.info().address().c_str(),
+      std::printf("  %-4u %-24s rack %-10s capacity %-10s used %-10s blocks %llu\n",
+                  dn.info().datanode_id(), dn.info().address().c_str(),
                   dn.info().rack().empty() ? "-" : dn.info().rack().c_str(),
-                  HumanBytes(dn.capacity_bytes()).c_str(), HumanBytes(dn.used_bytes()).c_str());
+                  HumanBytes(dn.capacity_bytes()).c_str(), HumanBytes(dn.used_bytes()).c_str(),
+                  static_cast<unsigned long long>(dn.blocks()));
     }
   }
   std::fflush(stdout);

@@ -175,6 +175,30 @@ TEST_F(BlockManagerTest, MissingBlockIsCountedAndWaitsForAReplica) {
   EXPECT_EQ(blocks_.Counts().missing, 0u);
 }
 
+TEST_F(BlockManagerTest, ReplicasOnCountsEachDatanodesReplicasAsTheyComeAndGo) {
+  CompleteOn({1, 2, 3});
+  for (uint32_t dn : {1u, 2u, 3u}) EXPECT_EQ(blocks_.ReplicasOn(dn), 1u) << dn;
+  EXPECT_EQ(blocks_.ReplicasOn(4), 0u);
+  EXPECT_EQ(blocks_.ReplicasOn(99), 0u);  // never registered
+  // A second block on 2 and 4 only.
+  blocks_.AddBlock(9, Ref(2, 1, 0), 2, BlockState::kUnderConstruction, {2, 4});
+  for (uint32_t dn : {2u, 4u}) blocks_.ReportReplica(dn, Ref(2, 1, 10), true);
+  EXPECT_EQ(blocks_.ReplicasOn(2), 2u);
+  EXPECT_EQ(blocks_.ReplicasOn(4), 1u);
+  // A dead datanode holds nothing the namenode counts.
+  blocks_.DatanodeDead(2);
+  EXPECT_EQ(blocks_.ReplicasOn(2), 0u);
+  // A full report without block 1 drops it from datanode 3.
+  proto::ReplicaReport r;
+  *r.mutable_block() = Ref(2, 1, 10);
+  r.set_finalized(true);
+  blocks_.FullReport(3, {r});
+  EXPECT_EQ(blocks_.ReplicasOn(3), 1u);
+  // Released blocks are gone from every datanode once deleted.
+  blocks_.Release({Ref(1, 1, 1000)});
+  EXPECT_EQ(blocks_.ReplicasOn(1), 0u);
+}
+
 TEST(DatanodeManagerTest, TargetsAreLiveDistinctLeastLoadedAndNotExcluded) {
   DatanodeManager datanodes(Random(3));
   for (uint32_t id = 1; id <= 6; ++id) {
