@@ -81,6 +81,10 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(RealEnv& env, std::stri
     db_options.min_blob_size = options.min_blob_bytes;
     // Deleted and overwritten files' bytes are reclaimed when compaction reaches them.
     db_options.enable_blob_garbage_collection = true;
+    if (options.blob_cache_bytes > 0) {
+      db_options.blob_cache = rocksdb::NewLRUCache(options.blob_cache_bytes);
+      db_options.prepopulate_blob_cache = rocksdb::PrepopulateBlobCache::kFlushOnly;
+    }
   }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -130,6 +134,34 @@ Result<std::string> RocksDbStore::Get(std::string_view key, const Snapshot* snap
   if (status.IsNotFound()) return Status(StatusCode::kNotFound, "no key");
   GRANARY_RETURN_IF_ERROR(FromRocks(status, "get"));
   return value;
+}
+
+Status RocksDbStore::GetAppend(std::string_view key, std::string& out, const Snapshot* snapshot) {
+  if (env_.stopping()) return Status(StatusCode::kNodeDown, "stopping");
+  rocksdb::ReadOptions read;
+  if (snapshot != nullptr) read.snapshot = static_cast<const DbSnapshot*>(snapshot)->get();
+  if (!options_.caller_checked_prefix.empty() && key.starts_with(options_.caller_checked_prefix)) {
+    read.verify_checksums = false;
+  }
+  if (out.empty()) {
+    // RocksDB fills a string itself with one copy at most (none from the memtable's own
+    // buffer is possible either way); a pinned slice would add one for an unpinned value.
+    const rocksdb::Status status = db_->Get(read, ToSlice(key), &out);
+    if (status.IsNotFound()) {
+      out.clear();
+      return Status(StatusCode::kNotFound, "no key");
+    }
+    if (!status.ok()) out.clear();
+    return FromRocks(status, "get");
+  }
+  // A value RocksDB can pin (a table block in the block cache, a blob in the blob cache) is
+  // appended straight from there; any other it copies into the slice first, as Get would.
+  rocksdb::PinnableSlice value;
+  const rocksdb::Status status = db_->Get(read, db_->DefaultColumnFamily(), ToSlice(key), &value);
+  if (status.IsNotFound()) return Status(StatusCode::kNotFound, "no key");
+  GRANARY_RETURN_IF_ERROR(FromRocks(status, "get"));
+  out.append(value.data(), value.size());
+  return Status::Ok();
 }
 
 Result<std::vector<KeyValue>> RocksDbStore::Scan(std::string_view start, std::string_view end,

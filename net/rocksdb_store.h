@@ -49,6 +49,10 @@ struct RocksDbStoreOptions {
   uint64_t write_buffer_bytes = 64ull << 20;
   // Values of at least this many bytes go to blob files; 0 keeps every value in the tables.
   uint64_t min_blob_bytes = 4096;
+  // An LRU cache of blob values (filled as blob files are written by flushes, and by reads),
+  // so that reading a hot inline file costs no pread; 0: none, every blob read is a pread.
+  // Memory is taken as values arrive, not up front.
+  uint64_t blob_cache_bytes = 0;
   // Bloom filter bits per key in every table; 0: no filters.
   uint32_t bloom_bits_per_key = 10;
   // Point reads (Get) of keys starting with this byte skip RocksDB's own checksum check,
@@ -73,6 +77,10 @@ class RocksDbStore final : public MetaStore {
   RocksDbStore& operator=(const RocksDbStore&) = delete;
 
   Result<std::string> Get(std::string_view key, const Snapshot* snapshot = nullptr) override;
+  // Appends the value from where RocksDB pins it (a table block, or a blob in the blob
+  // cache): one copy, into `out`. Into an empty `out`, exactly what Get does.
+  Status GetAppend(std::string_view key, std::string& out,
+                   const Snapshot* snapshot = nullptr) override;
   Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end, uint32_t limit,
                                      const Snapshot* snapshot = nullptr) override;
   Status Write(const WriteBatch& batch) override;

@@ -23,8 +23,9 @@ constexpr int64_t kFrameBytesMax =
     static_cast<int64_t>(std::max(kPayloadBytesMax, kMessageBodyBytesMax)) + 1024;
 // A routing id of the ROUTER (ZeroMQ's own are 5 bytes).
 constexpr size_t kRoutingIdBytesMax = 255;
-// A message whose body and payload together are at most this, and whose payload is below
-// kZeroCopyFrameBytes, travels packed in one frame (ZmqTransport's header).
+// A message whose body and payload together are at most this, and whose payload is at most
+// kZeroCopyFrameBytes (a 4 KiB file's bytes included), travels packed in one frame
+// (ZmqTransport's header).
 constexpr size_t kPackedBytesMax = 16 * 1024;
 // The packed frame's header: envelope bytes (u16 LE), body bytes (u32 LE).
 constexpr size_t kPackedHeaderBytes = 6;
@@ -125,7 +126,7 @@ int SendFrame(void* socket, std::string&& bytes, int flags) {
 }
 
 bool ShouldPack(const rpc::WireMessage& message) {
-  return message.payload.size() < kZeroCopyFrameBytes &&
+  return message.payload.size() <= kZeroCopyFrameBytes &&
          message.body.size() + message.payload.size() <= kPackedBytesMax;
 }
 

@@ -46,6 +46,17 @@ Result<std::string> MemStore::Get(std::string_view key, const Snapshot* snapshot
   return Status(StatusCode::kNotFound, "no key");
 }
 
+Status MemStore::GetAppend(std::string_view key, std::string& out, const Snapshot* snapshot) {
+  auto it = data_.find(key);
+  if (it != data_.end()) {
+    if (const Version* v = Visible(it->second, ReadSequence(snapshot))) {
+      out.append(v->value);
+      return Status::Ok();
+    }
+  }
+  return Status(StatusCode::kNotFound, "no key");
+}
+
 Result<std::vector<KeyValue>> MemStore::Scan(std::string_view start, std::string_view end,
                                              uint32_t limit, const Snapshot* snapshot) {
   if (limit == 0 || limit > kMetaScanEntriesMax) {
@@ -107,6 +118,11 @@ Status SimMetaStore::Wait(Duration latency, uint64_t digest) {
 Result<std::string> SimMetaStore::Get(std::string_view key, const Snapshot* snapshot) {
   GRANARY_RETURN_IF_ERROR(Wait(profile_.read_latency, HashBytes(key)));
   return store_.Get(key, snapshot);
+}
+
+Status SimMetaStore::GetAppend(std::string_view key, std::string& out, const Snapshot* snapshot) {
+  GRANARY_RETURN_IF_ERROR(Wait(profile_.read_latency, HashBytes(key)));
+  return store_.GetAppend(key, out, snapshot);
 }
 
 Result<std::vector<KeyValue>> SimMetaStore::Scan(std::string_view start, std::string_view end,

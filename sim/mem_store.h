@@ -29,8 +29,10 @@ class MemStore final : public MetaStore {
   ~MemStore() override;
 
   Result<std::string> Get(std::string_view key, const Snapshot* snapshot = nullptr) override;
-  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end,
-                                     uint32_t limit, const Snapshot* snapshot = nullptr) override;
+  Status GetAppend(std::string_view key, std::string& out,
+                   const Snapshot* snapshot = nullptr) override;
+  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end, uint32_t limit,
+                                     const Snapshot* snapshot = nullptr) override;
   Status Write(const WriteBatch& batch) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;
 
@@ -61,8 +63,11 @@ class SimMetaStore final : public MetaStore {
   SimMetaStore(SimProcess& process, MemStore& store, MetaStoreProfile profile);
 
   Result<std::string> Get(std::string_view key, const Snapshot* snapshot = nullptr) override;
-  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end,
-                                     uint32_t limit, const Snapshot* snapshot = nullptr) override;
+  // As Get: the same latency, then the machine's store appends in place.
+  Status GetAppend(std::string_view key, std::string& out,
+                   const Snapshot* snapshot = nullptr) override;
+  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end, uint32_t limit,
+                                     const Snapshot* snapshot = nullptr) override;
   Status Write(const WriteBatch& batch) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override { return store_.GetSnapshot(); }
 

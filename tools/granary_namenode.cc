@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_file;
   uint64_t seed = 0;
+  uint32_t directory_cache = 65536;
+  uint64_t blob_cache_bytes = 0;
 
   app.add_option("--listen", net_flags.listen, "HOST:PORT to serve on")
       ->required()
@@ -130,6 +132,12 @@ int main(int argc, char** argv) {
                  "files up to this many bytes live with their metadata (0: never; max 1 MiB)")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(uint64_t{0}, uint64_t{granary::kInlineThresholdBytesMax}));
+  app.add_option("--directory-cache", directory_cache,
+                 "directory inodes kept in memory to resolve paths (0: none)")
+      ->check(CLI::Range(0u, granary::kDirectoryCacheEntriesMax));
+  app.add_option("--blob-cache", blob_cache_bytes,
+                 "bytes of inline files' data kept in memory by the store (0: none; e.g. 1GiB)")
+      ->transform(CLI::AsSizeValue(false));
   app.add_option("--replication", replication, "default replicas per block (1..16)")
       ->check(CLI::Range(1u, granary::kReplicationMax));
   app.add_option("--block-size", block_bytes,
@@ -178,6 +186,7 @@ int main(int argc, char** argv) {
 
   granary::NamenodeOptions options;
   options.ns.inline_threshold_bytes = inline_threshold;
+  options.ns.directory_cache_entries = directory_cache;
   options.ns.default_replication = replication;
   options.ns.default_block_bytes = block_bytes;
   options.ns.permissions.superuser = superuser;
@@ -217,6 +226,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   granary::net::RocksDbStoreOptions store_options;
+  store_options.blob_cache_bytes = blob_cache_bytes;
   // Inline file bytes are checked against the CRC32C in their inode (Namespace::Open).
   store_options.caller_checked_prefix = std::string(1, granary::meta_keys::kInlineKeyTag);
   auto store = granary::net::RocksDbStore::Open(env, meta_dir, store_options);

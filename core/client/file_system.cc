@@ -51,9 +51,9 @@ Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
 Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
     const std::vector<std::string>& paths) {
   if (paths.size() > kOpenManyPathsMax) {
-    return Status(StatusCode::kInvalidArgument,
-                  "OpenMany of " + std::to_string(paths.size()) + " paths; at most " +
-                      std::to_string(kOpenManyPathsMax));
+    return Status(StatusCode::kInvalidArgument, "OpenMany of " + std::to_string(paths.size()) +
+                                                    " paths; at most " +
+                                                    std::to_string(kOpenManyPathsMax));
   }
   std::vector<Opened> out;
   out.reserve(paths.size());
@@ -67,9 +67,9 @@ Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
     GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.OpenMany", request, &reply, {}, &payload));
     const size_t asked = paths.size() - out.size();
     if (reply.files_size() == 0 || static_cast<size_t>(reply.files_size()) > asked) {
-      return Status(StatusCode::kBadMessage,
-                    "nn.OpenMany answered " + std::to_string(reply.files_size()) + " of " +
-                        std::to_string(asked) + " paths");
+      return Status(StatusCode::kBadMessage, "nn.OpenMany answered " +
+                                                 std::to_string(reply.files_size()) + " of " +
+                                                 std::to_string(asked) + " paths");
     }
     uint64_t inline_total = 0;
     for (const proto::OpenedFile& file : reply.files()) {
@@ -87,8 +87,8 @@ Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
       if (file.status_code() != 0) {
         const std::optional<StatusCode> code = StatusCodeFromWire(file.status_code());
         if (!code) {
-          return Status(StatusCode::kBadMessage, "nn.OpenMany: unknown status code " +
-                                                     std::to_string(file.status_code()));
+          return Status(StatusCode::kBadMessage,
+                        "nn.OpenMany: unknown status code " + std::to_string(file.status_code()));
         }
         out.emplace_back(Status(*code, file.status_message()));
         continue;
@@ -213,6 +213,9 @@ Status FileSystem::WriteFile(std::string_view path, std::string_view data,
 
 Result<std::string> FileSystem::ReadFile(std::string_view path) {
   GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Open(path));
+  // An inline file's bytes came with its metadata (checked by the namenode against the
+  // inode's CRC32C): hand them over rather than copy them.
+  if (reader->status().inline_data()) return reader->TakeInlineData();
   return reader->ReadAt(0, reader->Size());
 }
 

@@ -19,6 +19,8 @@ inline constexpr uint32_t kOpenManyPathsMax = 256;
 inline constexpr size_t kOpenManyPathBytesMax = 256 * 1024;
 inline constexpr size_t kOpenManyPayloadBytesMax = 8 * 1024 * 1024;
 inline constexpr size_t kOpenManyReplyBodyBytesMax = 2 * 1024 * 1024;
+// Directory inodes the namenode keeps in memory (NamespaceOptions::directory_cache_entries).
+inline constexpr uint32_t kDirectoryCacheEntriesMax = 1 << 20;
 
 // Data.
 inline constexpr uint64_t kInlineThresholdBytesDefault = 64 * 1024;

@@ -162,7 +162,8 @@ Status Namenode::SyncEditLog() {
 Status Namenode::Admit(const proto::UserContext& user) {
   if (user.user().empty()) return Status(StatusCode::kPermissionDenied, "request names no user");
   if (user.user().size() > kNameBytesMax) return Invalid("user name too long");
-  if (static_cast<size_t>(user.groups_size()) > kGroupsPerUserMax) return Invalid("too many groups");
+  if (static_cast<size_t>(user.groups_size()) > kGroupsPerUserMax)
+    return Invalid("too many groups");
   for (const std::string& group : user.groups()) {
     if (group.empty() || group.size() > kNameBytesMax) return Invalid("bad group name");
   }
@@ -325,14 +326,14 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
   if (!file.ok()) return file.status();
   // Replicas of the committed block may still be reporting; it completes with what arrives.
   if (committed) blocks_.CompleteBlock(*committed);
-  blocks_.AddBlock(file->id(), fresh, file->replication(), BlockState::kUnderConstruction,
-                   targets);
+  blocks_.AddBlock(file->id(), fresh, file->replication(), BlockState::kUnderConstruction, targets);
   leases_.Renew(r.client_name(), env_.Now());
   proto::LocatedBlock* located = reply->mutable_block();
   *located->mutable_block() = fresh;
   located->set_offset_bytes(file->length_bytes());
   for (uint32_t id : targets) {
-    if (const DatanodeRecord* record = datanodes_.Find(id)) *located->add_replicas() = record->Info();
+    if (const DatanodeRecord* record = datanodes_.Find(id))
+      *located->add_replicas() = record->Info();
   }
   return Status::Ok();
 }
@@ -416,14 +417,15 @@ Status Namenode::BumpGeneration(const proto::BumpGenerationRequest& r,
     excluded.insert(excluded.end(), info->pipeline.begin(), info->pipeline.end());
   }
   for (uint32_t id : datanodes_.ChooseTargets(r.replacements_wanted(), excluded)) {
-    if (const DatanodeRecord* record = datanodes_.Find(id)) *reply->add_replacements() = record->Info();
+    if (const DatanodeRecord* record = datanodes_.Find(id))
+      *reply->add_replacements() = record->Info();
   }
   leases_.Renew(r.client_name(), env_.Now());
   return Status::Ok();
 }
 
-Status Namenode::UpdatePipeline(const proto::UpdatePipelineRequest& r,
-                                proto::UpdatePipelineReply*, rpc::Exchange&) {
+Status Namenode::UpdatePipeline(const proto::UpdatePipelineRequest& r, proto::UpdatePipelineReply*,
+                                rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(Admit(r.user()));
   if (r.datanodes_size() == 0 || static_cast<uint32_t>(r.datanodes_size()) > kReplicationMax) {
     return Invalid("pipeline of 1..kReplicationMax datanodes expected");
@@ -466,7 +468,8 @@ proto::LocatedBlock Namenode::Locate(const proto::BlockRef& block, uint64_t offs
   std::vector<uint32_t> good = blocks_.GoodReplicas(block.block_id());
   datanodes_.SortByDistance(good, client_address);
   for (uint32_t id : good) {
-    if (const DatanodeRecord* record = datanodes_.Find(id)) *located.add_replicas() = record->Info();
+    if (const DatanodeRecord* record = datanodes_.Find(id))
+      *located.add_replicas() = record->Info();
   }
   if (good.empty()) {
     if (const BlockInfo* info = blocks_.Find(block.block_id())) {
@@ -505,8 +508,8 @@ Status Namenode::OpenMany(const proto::OpenManyRequest& r, proto::OpenManyReply*
   if (r.client_address().size() > kNameBytesMax) return Invalid("client address too long");
   if (r.paths_size() == 0) return Invalid("nn.OpenMany names no path");
   if (static_cast<size_t>(r.paths_size()) > kOpenManyPathsMax) {
-    return Invalid("nn.OpenMany names " + std::to_string(r.paths_size()) +
-                   " paths; at most " + std::to_string(kOpenManyPathsMax));
+    return Invalid("nn.OpenMany names " + std::to_string(r.paths_size()) + " paths; at most " +
+                   std::to_string(kOpenManyPathsMax));
   }
   size_t path_bytes = 0;
   for (const std::string& path : r.paths()) path_bytes += path.size();
@@ -515,28 +518,27 @@ Status Namenode::OpenMany(const proto::OpenManyRequest& r, proto::OpenManyReply*
                    std::to_string(kOpenManyPathBytesMax));
   }
   const std::shared_ptr<Namespace::OpenView> view = ns_.NewOpenView();
-  struct Answer {
-    proto::OpenedFile file;
-    std::string data;
-  };
-  std::vector<Answer> answers;
-  answers.reserve(static_cast<size_t>(r.paths_size()));
-  size_t payload_bytes = 0;
+  // Inline files' bytes go straight from the store into the payload, in the order of the
+  // files; room for the largest answer is taken at once, not by a chain of regrowths.
+  std::string& payload = exchange.reply_payload;
+  payload.clear();
+  payload.reserve(std::min<uint64_t>(
+      kOpenManyPayloadBytesMax + kInlineThresholdBytesMax,
+      static_cast<uint64_t>(r.paths_size()) * options_.ns.inline_threshold_bytes));
   size_t body_bytes = 0;
   for (const std::string& path : r.paths()) {
-    Result<Namespace::OpenResult> opened = ns_.Open(r.user(), path, *view);
+    const size_t payload_before = payload.size();
+    Result<Namespace::OpenResult> opened = ns_.Open(r.user(), path, *view, &payload);
     // A namenode going down fails the whole batch, as it would fail a lone Open.
     if (opened.code() == StatusCode::kNodeDown) return opened.status();
-    Answer answer;
-    proto::OpenedFile& file = answer.file;
+    proto::OpenedFile file;
     if (!opened.ok()) {
       file.set_status_code(static_cast<int32_t>(opened.code()));
       file.set_status_message(opened.status().message());
     } else {
       *file.mutable_status() = Namespace::ToStatus(opened->inode);
       if (opened->inode.inline_data()) {
-        answer.data = std::move(opened->inline_data);
-        file.set_inline_bytes(answer.data.size());
+        file.set_inline_bytes(payload.size() - payload_before);
       } else {
         uint64_t offset = 0;
         for (const proto::BlockRef& block : opened->inode.blocks()) {
@@ -547,21 +549,13 @@ Status Namenode::OpenMany(const proto::OpenManyRequest& r, proto::OpenManyReply*
     }
     // Its tag and length prefix in the reply take at most 11 bytes more.
     const size_t file_bytes = file.ByteSizeLong() + 11;
-    if (!answers.empty() && (payload_bytes + answer.data.size() > kOpenManyPayloadBytesMax ||
-                             body_bytes + file_bytes > kOpenManyReplyBodyBytesMax)) {
+    if (reply->files_size() > 0 && (payload.size() > kOpenManyPayloadBytesMax ||
+                                    body_bytes + file_bytes > kOpenManyReplyBodyBytesMax)) {
+      payload.resize(payload_before);
       break;  // the client asks again for the rest
     }
-    payload_bytes += answer.data.size();
     body_bytes += file_bytes;
-    answers.push_back(std::move(answer));
-  }
-  // One allocation for the payload, not a chain of regrowths.
-  std::string& payload = exchange.reply_payload;
-  payload.clear();
-  payload.reserve(payload_bytes);
-  for (Answer& answer : answers) {
-    payload += answer.data;
-    *reply->add_files() = std::move(answer.file);
+    *reply->add_files() = std::move(file);
   }
   assert(reply->files_size() > 0);
   return Status::Ok();
@@ -611,8 +605,8 @@ Status Namenode::SetOwner(const proto::SetOwnerRequest& r, proto::SetAttributeRe
   return ns_.SetOwner(r.user(), r.path(), r.owner(), r.group());
 }
 
-Status Namenode::SetReplication(const proto::SetReplicationRequest& r,
-                                proto::SetAttributeReply*, rpc::Exchange&) {
+Status Namenode::SetReplication(const proto::SetReplicationRequest& r, proto::SetAttributeReply*,
+                                rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(Admit(r.user()));
   GRANARY_ASSIGN_OR_RETURN(proto::Inode file,
                            ns_.SetReplication(r.user(), r.path(), r.replication()));
@@ -622,15 +616,15 @@ Status Namenode::SetReplication(const proto::SetReplicationRequest& r,
   return Status::Ok();
 }
 
-Status Namenode::ReportBadBlock(const proto::ReportBadBlockRequest& r,
-                                proto::ReportBadBlockReply*, rpc::Exchange&) {
+Status Namenode::ReportBadBlock(const proto::ReportBadBlockRequest& r, proto::ReportBadBlockReply*,
+                                rpc::Exchange&) {
   if (!datanodes_.Find(r.datanode_id())) return Invalid("unknown datanode");
   blocks_.ReportCorrupt(r.datanode_id(), r.block());
   return Status::Ok();
 }
 
-Status Namenode::ClusterReport(const proto::ClusterReportRequest&,
-                               proto::ClusterReportReply* reply, rpc::Exchange&) {
+Status Namenode::ClusterReport(const proto::ClusterReportRequest&, proto::ClusterReportReply* reply,
+                               rpc::Exchange&) {
   for (const auto& [id, record] : datanodes_.all()) {
     proto::DatanodeReport* dn = reply->add_datanodes();
     *dn->mutable_info() = record.Info();
@@ -837,9 +831,8 @@ void Namenode::RecoverFile(const std::string& client, uint64_t inode_id) {
     }
   }
   // No block being written, or one nobody holds: close the file with what is committed.
-  const uint64_t dropped_block = (last != nullptr && last->state == BlockState::kUnderConstruction)
-                                     ? last->id
-                                     : 0;
+  const uint64_t dropped_block =
+      (last != nullptr && last->state == BlockState::kUnderConstruction) ? last->id : 0;
   ReleasedBlocks released;
   Result<proto::Inode> closed =
       ns_.MutateFile(InodeId(inode_id), [&](proto::Inode& inode, WriteBatch& batch) {
@@ -855,7 +848,8 @@ void Namenode::RecoverFile(const std::string& client, uint64_t inode_id) {
         inode.set_lease_holder("");
         return Status::Ok();
       });
-  if (closed.ok() || closed.code() == StatusCode::kStale || closed.code() == StatusCode::kNotFound) {
+  if (closed.ok() || closed.code() == StatusCode::kStale ||
+      closed.code() == StatusCode::kNotFound) {
     if (last != nullptr) recovery_failures_.erase(last->id);
     Release(released);
     leases_.Remove(client, inode_id);

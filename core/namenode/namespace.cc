@@ -18,9 +18,7 @@ constexpr uint32_t kScanPageEntries = 4096;
 
 Status NotFound(const std::string& path) { return Status(StatusCode::kNotFound, path); }
 
-bool IsDirectory(const proto::Inode& inode) {
-  return inode.type() == proto::INODE_TYPE_DIRECTORY;
-}
+bool IsDirectory(const proto::Inode& inode) { return inode.type() == proto::INODE_TYPE_DIRECTORY; }
 
 std::string ParentPathOf(const ParsedPath& path, size_t depth) {
   std::string out;
@@ -43,6 +41,18 @@ Namespace::Namespace(Env& env, MetaStore& store, NamespaceOptions options)
       block_ids_(store, "block", 1),
       generation_stamps_(store, "generation", 1) {
   assert(options_.inline_threshold_bytes <= kInlineThresholdBytesMax);
+  assert(options_.directory_cache_entries <= kDirectoryCacheEntriesMax);
+}
+
+Status Namespace::Commit(const WriteBatch& batch) {
+  ++cache_epoch_;
+  ++writes_in_flight_;
+  directory_cache_.clear();
+  const Status written = store_.Write(batch);
+  ++cache_epoch_;
+  --writes_in_flight_;
+  directory_cache_.clear();
+  return written;
 }
 
 bool Namespace::Chain::SameIds(const Chain& other) const {
@@ -88,7 +98,7 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
     inode.set_mtime_ns(env_.CalendarNanos());
     WriteBatch batch;
     PutInode(batch, inode);
-    return store_.Write(batch);
+    return Commit(batch);
   }
   if (!root.ok()) return root.status();
   // Count what is there and find the files writers left open.
@@ -97,8 +107,7 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
   const std::string end = meta_keys::Keyed('e' + 1, 0).substr(0, 1);
   std::string start = "e";
   for (;;) {
-    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> page,
-                             store_.Scan(start, end, kScanPageEntries));
+    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> page, store_.Scan(start, end, kScanPageEntries));
     for (const KeyValue& kv : page) {
       proto::Inode inode;
       if (!inode.ParseFromString(kv.value)) {
@@ -133,19 +142,32 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
 }
 
 Result<proto::Inode> Namespace::ReadEntry(uint64_t parent, std::string_view name,
-                                          const Snapshot* snapshot) {
-  GRANARY_ASSIGN_OR_RETURN(std::string value,
-                           store_.Get(meta_keys::EntryKey(parent, name), snapshot));
+                                          const Snapshot* snapshot, CacheTicket ticket) {
+  std::string key = meta_keys::EntryKey(parent, name);
+  if (CacheValid(ticket)) {
+    auto cached = directory_cache_.find(key);
+    if (cached != directory_cache_.end()) return cached->second;
+  }
+  GRANARY_ASSIGN_OR_RETURN(std::string value, store_.Get(key, snapshot));
   proto::Inode inode;
   if (!inode.ParseFromString(value)) {
     return Status(StatusCode::kCorruption, "unparsable inode record");
   }
+  // Checked again after the read, which may have suspended while a write began.
+  if (IsDirectory(inode) && CacheValid(ticket)) {
+    if (directory_cache_.size() >= options_.directory_cache_entries) {
+      directory_cache_.erase(directory_cache_.begin());
+    }
+    directory_cache_.emplace(std::move(key), inode);
+  }
   return inode;
 }
 
-Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapshot* snapshot) {
+Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapshot* snapshot,
+                                            CacheTicket ticket) {
   Chain chain;
-  GRANARY_ASSIGN_OR_RETURN(proto::Inode root, ReadEntry(meta_keys::kNoParent, "", snapshot));
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode root,
+                           ReadEntry(meta_keys::kNoParent, "", snapshot, ticket));
   chain.inodes.push_back(std::move(root));
   for (size_t i = 0; i < path.components.size(); ++i) {
     const proto::Inode& dir = chain.inodes.back();
@@ -154,7 +176,7 @@ Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapsh
       chain.blocked = true;
       break;
     }
-    Result<proto::Inode> child = ReadEntry(dir.id(), path.components[i], snapshot);
+    Result<proto::Inode> child = ReadEntry(dir.id(), path.components[i], snapshot, ticket);
     if (child.code() == StatusCode::kNotFound) break;
     if (!child.ok()) return child.status();
     chain.inodes.push_back(std::move(child).value());
@@ -166,8 +188,8 @@ Status Namespace::CheckTraverse(const User& user, const Chain& chain, size_t upt
                                 const ParsedPath& path) const {
   for (size_t i = 0; i < upto && i < chain.inodes.size(); ++i) {
     if (!IsDirectory(chain.inodes[i])) break;  // only a blocking file, last in the chain
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, chain.inodes[i], Access::kExecute,
-                                                       ParentPathOf(path, i)));
+    GRANARY_RETURN_IF_ERROR(
+        options_.permissions.Check(user, chain.inodes[i], Access::kExecute, ParentPathOf(path, i)));
   }
   if (chain.blocked) {
     return Status(StatusCode::kNotADirectory, ParentPathOf(path, chain.inodes.size() - 1));
@@ -273,12 +295,16 @@ Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view
   GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
   const std::shared_ptr<const Snapshot> snapshot = store_.GetSnapshot();
   GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot.get()));
-  return OpenResolved(user, parsed, chain, snapshot.get());
+  if (!chain.found(parsed)) return OpenResolved(user, parsed, chain, nullptr, snapshot.get());
+  proto::Inode leaf = std::move(chain.inodes.back());
+  chain.inodes.pop_back();
+  return OpenResolved(user, parsed, chain, &leaf, snapshot.get());
 }
 
 class Namespace::OpenView {
  public:
   std::shared_ptr<const Snapshot> snapshot;
+  CacheTicket ticket{};  // taken with the snapshot
   // Resolved parent directories by normalized path (a chain as Resolve returns it).
   std::map<std::string, Chain, std::less<>> parents;
 };
@@ -286,16 +312,17 @@ class Namespace::OpenView {
 std::shared_ptr<Namespace::OpenView> Namespace::NewOpenView() {
   auto view = std::make_shared<OpenView>();
   view->snapshot = store_.GetSnapshot();
+  view->ticket = TakeCacheTicket();
   return view;
 }
 
 Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view path,
-                                              OpenView& view) {
+                                              OpenView& view, std::string* inline_out) {
   GRANARY_ASSIGN_OR_RETURN(ParsedPath parsed, ParsePath(path));
   const Snapshot* snapshot = view.snapshot.get();
   if (parsed.is_root()) {
-    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot));
-    return OpenResolved(user, parsed, chain, snapshot);
+    GRANARY_ASSIGN_OR_RETURN(Chain chain, Resolve(parsed, snapshot, view.ticket));
+    return OpenResolved(user, parsed, chain, nullptr, snapshot, inline_out);
   }
   // Resolve(path) is Resolve(parent) extended by the last component when the parent chain
   // is complete and ends in a directory; otherwise it is the parent chain itself (blocked
@@ -308,48 +335,60 @@ Result<Namespace::OpenResult> Namespace::Open(const User& user, std::string_view
     parent.normalized = parent_path;
     parent.components.assign(parsed.components.begin(),
                              parsed.components.begin() + static_cast<std::ptrdiff_t>(depth));
-    GRANARY_ASSIGN_OR_RETURN(Chain resolved, Resolve(parent, snapshot));
+    GRANARY_ASSIGN_OR_RETURN(Chain resolved, Resolve(parent, snapshot, view.ticket));
     cached = view.parents.emplace(std::move(parent_path), std::move(resolved)).first;
   }
-  Chain chain = cached->second;
-  if (!chain.blocked && chain.inodes.size() == depth + 1) {
-    if (!IsDirectory(chain.last())) {
-      chain.blocked = true;
-    } else {
-      Result<proto::Inode> child = ReadEntry(chain.last().id(), parsed.components[depth], snapshot);
-      if (child.ok()) {
-        chain.inodes.push_back(std::move(child).value());
-      } else if (child.code() != StatusCode::kNotFound) {
-        return child.status();
-      }
-    }
+  // The parent chain is shared by the files of the directory: read, not copied, when it
+  // leads to the file.
+  const Chain& parents = cached->second;
+  if (parents.blocked || parents.inodes.size() != depth + 1) {
+    return OpenResolved(user, parsed, parents, nullptr, snapshot, inline_out);
   }
-  return OpenResolved(user, parsed, chain, snapshot);
+  if (!IsDirectory(parents.last())) {
+    Chain blocked = parents;
+    blocked.blocked = true;
+    return OpenResolved(user, parsed, blocked, nullptr, snapshot, inline_out);
+  }
+  Result<proto::Inode> child =
+      ReadEntry(parents.last().id(), parsed.components[depth], snapshot, view.ticket);
+  if (child.code() == StatusCode::kNotFound) {
+    return OpenResolved(user, parsed, parents, nullptr, snapshot, inline_out);
+  }
+  if (!child.ok()) return child.status();
+  return OpenResolved(user, parsed, parents, &child.value(), snapshot, inline_out);
 }
 
 Result<Namespace::OpenResult> Namespace::OpenResolved(const User& user, const ParsedPath& parsed,
-                                                      const Chain& chain,
-                                                      const Snapshot* snapshot) {
+                                                      const Chain& chain, proto::Inode* leaf,
+                                                      const Snapshot* snapshot,
+                                                      std::string* inline_out) {
+  // With `leaf`, `chain` holds the directories down to the path's parent, all of which are
+  // traversed: what CheckTraverse looks at of the chain extended by the leaf.
+  assert(leaf == nullptr || chain.inodes.size() == parsed.components.size());
+  assert(leaf == nullptr || !chain.blocked);
   GRANARY_RETURN_IF_ERROR(CheckTraverse(user, chain, parsed.components.size(), parsed));
-  if (!chain.found(parsed)) return NotFound(parsed.normalized);
-  OpenResult result{chain.last(), ""};
+  if (leaf == nullptr && !chain.found(parsed)) return NotFound(parsed.normalized);
+  OpenResult result{leaf != nullptr ? std::move(*leaf) : chain.last(), ""};
   if (IsDirectory(result.inode)) {
     return Status(StatusCode::kIsADirectory, parsed.normalized);
   }
   GRANARY_RETURN_IF_ERROR(
       options_.permissions.Check(user, result.inode, Access::kRead, parsed.normalized));
   if (result.inode.inline_data() && result.inode.length_bytes() > 0) {
-    Result<std::string> data = store_.Get(meta_keys::InlineKey(result.inode.id()), snapshot);
-    if (data.code() == StatusCode::kNodeDown) return data.status();  // stopping, not damage
-    if (!data.ok()) {
+    std::string& out = inline_out != nullptr ? *inline_out : result.inline_data;
+    const size_t start = out.size();
+    const Status read = store_.GetAppend(meta_keys::InlineKey(result.inode.id()), out, snapshot);
+    if (read.code() == StatusCode::kNodeDown) return read;  // stopping, not damage
+    if (!read.ok()) {
       return Status(StatusCode::kCorruption, "inline data missing for " + parsed.normalized);
     }
-    if (data->size() != result.inode.length_bytes() ||
-        (result.inode.has_inline_crc32c() && Crc32c(*data) != result.inode.inline_crc32c())) {
+    const std::string_view data = std::string_view(out).substr(start);
+    if (data.size() != result.inode.length_bytes() ||
+        (result.inode.has_inline_crc32c() && Crc32c(data) != result.inode.inline_crc32c())) {
+      out.resize(start);
       return Status(StatusCode::kCorruption,
                     "inline data of " + parsed.normalized + " fails its checksum");
     }
-    result.inline_data = std::move(data).value();
   }
   return result;
 }
@@ -396,12 +435,12 @@ Status Namespace::Mkdirs(const User& user, std::string_view path, uint32_t mode,
     proto::Inode above = parent;
     for (size_t i = depth; i < parsed.components.size(); ++i) {
       GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
-      proto::Inode dir = NewInode(id, above.id(), parsed.components[i],
-                                  proto::INODE_TYPE_DIRECTORY, user, above, mode);
+      proto::Inode dir = NewInode(id, above.id(), parsed.components[i], proto::INODE_TYPE_DIRECTORY,
+                                  user, above, mode);
       PutInode(batch, dir);
       above = std::move(dir);
     }
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     counts_.directories += parsed.components.size() - depth;
     return Status::Ok();
   }
@@ -494,7 +533,7 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
     }
     if (!args.inline_data.empty()) batch.Put(meta_keys::InlineKey(id), args.inline_data);
     PutInode(batch, file);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     if (!exists) ++counts_.files;
     return file;
   }
@@ -515,15 +554,15 @@ Status Namespace::Delete(const User& user, std::string_view path, bool recursive
     for (size_t i = 0; i < depth; ++i) {
       wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
     }
-    wanted.push_back({meta_keys::EntryLock(parent.id(), chain.last().name()), LockMode::kExclusive});
+    wanted.push_back(
+        {meta_keys::EntryLock(parent.id(), chain.last().name()), LockMode::kExclusive});
     wanted.push_back({meta_keys::InodeLock(chain.last().id()), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
     GRANARY_RETURN_IF_ERROR(CheckTraverse(user, again, depth, parsed));
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, again.inodes[depth - 1],
-                                                       Access::kWrite,
-                                                       ParentPathOf(parsed, depth - 1)));
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(
+        user, again.inodes[depth - 1], Access::kWrite, ParentPathOf(parsed, depth - 1)));
     const proto::Inode& target = again.last();
     WriteBatch batch;
     batch.Delete(meta_keys::EntryKey(parent.id(), target.name()));
@@ -537,7 +576,7 @@ Status Namespace::Delete(const User& user, std::string_view path, bool recursive
     } else {
       DropFileData(batch, target, released);
     }
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     if (IsDirectory(target)) {
       --counts_.directories;
     } else {
@@ -548,8 +587,8 @@ Status Namespace::Delete(const User& user, std::string_view path, bool recursive
   return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
 }
 
-Status Namespace::Rename(const User& user, std::string_view source,
-                         std::string_view destination, ReleasedBlocks* released) {
+Status Namespace::Rename(const User& user, std::string_view source, std::string_view destination,
+                         ReleasedBlocks* released) {
   GRANARY_ASSIGN_OR_RETURN(ParsedPath src, ParsePath(source));
   GRANARY_ASSIGN_OR_RETURN(ParsedPath dst, ParsePath(destination));
   if (src.is_root() || dst.is_root()) {
@@ -583,8 +622,10 @@ Status Namespace::Rename(const User& user, std::string_view source,
     for (size_t i = 0; i < dst_depth; ++i) {
       wanted.push_back({meta_keys::InodeLock(to.inodes[i].id()), LockMode::kShared});
     }
-    wanted.push_back({meta_keys::EntryLock(src_parent.id(), src.components.back()), LockMode::kExclusive});
-    wanted.push_back({meta_keys::EntryLock(dst_parent.id(), dst.components.back()), LockMode::kExclusive});
+    wanted.push_back(
+        {meta_keys::EntryLock(src_parent.id(), src.components.back()), LockMode::kExclusive});
+    wanted.push_back(
+        {meta_keys::EntryLock(dst_parent.id(), dst.components.back()), LockMode::kExclusive});
     wanted.push_back({meta_keys::InodeLock(from.last().id()), LockMode::kExclusive});
     if (replacing) wanted.push_back({meta_keys::InodeLock(to.last().id()), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
@@ -601,12 +642,10 @@ Status Namespace::Rename(const User& user, std::string_view source,
     }
     GRANARY_RETURN_IF_ERROR(CheckTraverse(user, from_again, src_depth, src));
     GRANARY_RETURN_IF_ERROR(CheckTraverse(user, to_again, dst_depth, dst));
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, from_again.inodes[src_depth - 1],
-                                                       Access::kWrite,
-                                                       ParentPathOf(src, src_depth - 1)));
-    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, to_again.inodes[dst_depth - 1],
-                                                       Access::kWrite,
-                                                       ParentPathOf(dst, dst_depth - 1)));
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(
+        user, from_again.inodes[src_depth - 1], Access::kWrite, ParentPathOf(src, src_depth - 1)));
+    GRANARY_RETURN_IF_ERROR(options_.permissions.Check(
+        user, to_again.inodes[dst_depth - 1], Access::kWrite, ParentPathOf(dst, dst_depth - 1)));
     WriteBatch batch;
     bool replaced_file = false;
     bool replaced_directory = false;
@@ -636,7 +675,7 @@ Status Namespace::Rename(const User& user, std::string_view source,
     moving.set_parent_id(dst_parent.id());
     moving.set_name(dst.components.back());
     PutInode(batch, moving);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     if (replaced_file) --counts_.files;
     if (replaced_directory) --counts_.directories;
     return Status::Ok();
@@ -657,7 +696,8 @@ Result<proto::Inode> Namespace::MutateEntry(const User& user, std::string_view p
       wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
     }
     const proto::Inode& target = chain.last();
-    wanted.push_back({meta_keys::EntryLock(target.parent_id(), target.name()), LockMode::kExclusive});
+    wanted.push_back(
+        {meta_keys::EntryLock(target.parent_id(), target.name()), LockMode::kExclusive});
     wanted.push_back({meta_keys::InodeLock(target.id()), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
@@ -667,7 +707,7 @@ Result<proto::Inode> Namespace::MutateEntry(const User& user, std::string_view p
     GRANARY_RETURN_IF_ERROR(edit(inode));
     WriteBatch batch;
     PutInode(batch, inode);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     return inode;
   }
   return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
@@ -675,14 +715,16 @@ Result<proto::Inode> Namespace::MutateEntry(const User& user, std::string_view p
 
 Status Namespace::SetPermission(const User& user, std::string_view path, uint32_t mode) {
   GRANARY_RETURN_IF_ERROR(ValidateMode(mode));
-  return MutateEntry(user, path, [&](proto::Inode& inode) {
-           if (!options_.permissions.IsSuperuser(user) && user.user() != inode.owner()) {
-             return Status(StatusCode::kPermissionDenied,
-                           "only the owner may chmod " + std::string(path));
-           }
-           inode.set_mode(mode);
-           return Status::Ok();
-         })
+  return MutateEntry(
+             user, path,
+             [&](proto::Inode& inode) {
+               if (!options_.permissions.IsSuperuser(user) && user.user() != inode.owner()) {
+                 return Status(StatusCode::kPermissionDenied,
+                               "only the owner may chmod " + std::string(path));
+               }
+               inode.set_mode(mode);
+               return Status::Ok();
+             })
       .status();
 }
 
@@ -691,23 +733,25 @@ Status Namespace::SetOwner(const User& user, std::string_view path, const std::s
   if (owner.size() > kNameBytesMax || group.size() > kNameBytesMax) {
     return Status(StatusCode::kInvalidArgument, "owner or group name too long");
   }
-  return MutateEntry(user, path, [&](proto::Inode& inode) {
-           const bool super = options_.permissions.IsSuperuser(user);
-           if (!owner.empty() && owner != inode.owner() && !super) {
-             return Status(StatusCode::kPermissionDenied, "only the superuser may chown");
-           }
-           if (!group.empty() && !super) {
-             const bool member = std::find(user.groups().begin(), user.groups().end(), group) !=
-                                 user.groups().end();
-             if (user.user() != inode.owner() || !member) {
-               return Status(StatusCode::kPermissionDenied,
-                             "only an owner in group " + group + " may chgrp");
-             }
-           }
-           if (!owner.empty()) inode.set_owner(owner);
-           if (!group.empty()) inode.set_group(group);
-           return Status::Ok();
-         })
+  return MutateEntry(
+             user, path,
+             [&](proto::Inode& inode) {
+               const bool super = options_.permissions.IsSuperuser(user);
+               if (!owner.empty() && owner != inode.owner() && !super) {
+                 return Status(StatusCode::kPermissionDenied, "only the superuser may chown");
+               }
+               if (!group.empty() && !super) {
+                 const bool member = std::find(user.groups().begin(), user.groups().end(), group) !=
+                                     user.groups().end();
+                 if (user.user() != inode.owner() || !member) {
+                   return Status(StatusCode::kPermissionDenied,
+                                 "only an owner in group " + group + " may chgrp");
+                 }
+               }
+               if (!owner.empty()) inode.set_owner(owner);
+               if (!group.empty()) inode.set_group(group);
+               return Status::Ok();
+             })
       .status();
 }
 
@@ -776,7 +820,7 @@ Result<proto::Inode> Namespace::MutateFile(InodeId id, const FileMutation& mutat
     WriteBatch batch;
     GRANARY_RETURN_IF_ERROR(mutate(inode, batch));
     PutInode(batch, inode);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     return inode;
   }
   return Status(StatusCode::kUnavailable, "namespace busy: inode " + std::to_string(id.value()));
@@ -828,7 +872,7 @@ Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released
       }
     }
     if (last_page) batch.Delete(orphans[0].key);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    GRANARY_RETURN_IF_ERROR(Commit(batch));
     counts_.files -= std::min(counts_.files, files);
     counts_.directories -= std::min(counts_.directories, directories);
     removed += taken + (last_page ? 1 : 0);

@@ -22,6 +22,7 @@
 #include <boost/fiber/mutex.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,10 @@ struct NamespaceOptions {
   uint64_t inline_threshold_bytes = 64 * 1024;
   uint32_t default_replication = 3;
   uint64_t default_block_bytes = 128ull * 1024 * 1024;
+  // Directory inodes kept in memory by their entry (parent id, name), so that resolving a
+  // path reads the store once per component not cached (in practice: once, for the file).
+  // 0: no cache, every component is read from the store. At most kDirectoryCacheEntriesMax.
+  uint32_t directory_cache_entries = 0;
 };
 
 struct CreateArgs {
@@ -106,14 +111,17 @@ class Namespace {
   class OpenView;
   std::shared_ptr<OpenView> NewOpenView();
   // Open on `view`'s snapshot: the same answer, checks and errors as Open at that instant.
-  Result<OpenResult> Open(const User& user, std::string_view path, OpenView& view);
+  // With `inline_out`, an inline file's bytes are appended to it (checked, as always, against
+  // the inode's CRC32C) instead of returned in OpenResult::inline_data; on any error it is
+  // left as it was.
+  Result<OpenResult> Open(const User& user, std::string_view path, OpenView& view,
+                          std::string* inline_out = nullptr);
 
   // ---- mutations ----
   Status Mkdirs(const User& user, std::string_view path, uint32_t mode, bool create_parents);
   Result<proto::Inode> Create(const User& user, std::string_view path, const CreateArgs& args,
                               ReleasedBlocks* released);
-  Status Delete(const User& user, std::string_view path, bool recursive,
-                ReleasedBlocks* released);
+  Status Delete(const User& user, std::string_view path, bool recursive, ReleasedBlocks* released);
   Status Rename(const User& user, std::string_view source, std::string_view destination,
                 ReleasedBlocks* released);
   Status SetPermission(const User& user, std::string_view path, uint32_t mode);
@@ -147,6 +155,28 @@ class Namespace {
   // A path resolved component by component: inodes[0] is the root, inodes[i] the inode of
   // components[i-1]. Resolution stops at the first missing component, and at a file that
   // has components after it (`blocked`: the path goes through a file).
+  // The directory cache holds what the store's latest committed state says of directory
+  // entries. Every namespace write goes through Commit, which advances cache_epoch_ and
+  // empties the cache before its batch is submitted and again after it returns, and counts
+  // itself in writes_in_flight_ meanwhile (the store may apply the batch at any point of
+  // that window). A reader takes a ticket when it takes its snapshot (or starts reading the
+  // latest state) and may use, or fill, the cache only while no write has started since:
+  // then the cache, its snapshot and the store's latest state agree. So a path never
+  // resolves partly through the cache and partly through a different point in time. The
+  // cache is a copy of durable state only; a restart starts with it empty.
+  struct CacheTicket {  // {} (value-initialized): not usable
+    uint64_t epoch;
+    bool usable;
+  };
+  CacheTicket TakeCacheTicket() const {
+    return {cache_epoch_, options_.directory_cache_entries > 0 && writes_in_flight_ == 0};
+  }
+  bool CacheValid(const CacheTicket& ticket) const {
+    return ticket.usable && ticket.epoch == cache_epoch_ && writes_in_flight_ == 0;
+  }
+  // store_.Write for every batch that may touch a directory entry (see above).
+  Status Commit(const WriteBatch& batch);
+
   struct Chain {
     std::vector<proto::Inode> inodes;
     bool blocked = false;
@@ -154,17 +184,26 @@ class Namespace {
     const proto::Inode& last() const { return inodes.back(); }
     bool SameIds(const Chain& other) const;
   };
-  Result<Chain> Resolve(const ParsedPath& path, const Snapshot* snapshot);
-  // The rest of Open once `path` is resolved to `chain` on `snapshot`.
+  // On `snapshot` (null: the latest state), using the directory cache as `ticket` allows.
+  Result<Chain> Resolve(const ParsedPath& path, const Snapshot* snapshot, CacheTicket ticket);
+  // The same with a ticket taken now: for a snapshot taken just before, with no suspension
+  // between, or for the latest state.
+  Result<Chain> Resolve(const ParsedPath& path, const Snapshot* snapshot) {
+    return Resolve(path, snapshot, TakeCacheTicket());
+  }
+  // The rest of Open once `path` is resolved on `snapshot`: to `chain` (as Resolve returns
+  // it) when `leaf` is null; else to `chain` (the complete chain of the path's parent, a
+  // directory) and the path's own inode `leaf`, which is moved into the result.
   Result<OpenResult> OpenResolved(const User& user, const ParsedPath& path, const Chain& chain,
-                                  const Snapshot* snapshot);
+                                  proto::Inode* leaf, const Snapshot* snapshot,
+                                  std::string* inline_out = nullptr);
   // Execute permission on every directory the chain passes through before `upto`; then
   // kNotADirectory when the chain is blocked by a file. Permission comes first, so that a
   // user who may not search a directory learns nothing of what is in it.
   Status CheckTraverse(const User& user, const Chain& chain, size_t upto,
                        const ParsedPath& path) const;
-  Result<proto::Inode> ReadEntry(uint64_t parent, std::string_view name,
-                                 const Snapshot* snapshot);
+  Result<proto::Inode> ReadEntry(uint64_t parent, std::string_view name, const Snapshot* snapshot,
+                                 CacheTicket ticket = {});
   Result<bool> HasChildren(uint64_t directory);
   // The chain of inode ids from the root to `id`, by the location index; kNotFound when
   // some link is missing (the inode is unlinked).
@@ -192,6 +231,10 @@ class Namespace {
   // Two collectors working on the same orphan would remove (and count, and release) its
   // children twice.
   boost::fibers::mutex collect_mutex_;
+  // Directory inodes by entry key (meta_keys::EntryKey); see CacheTicket.
+  std::map<std::string, proto::Inode, std::less<>> directory_cache_;
+  uint64_t cache_epoch_ = 0;
+  uint32_t writes_in_flight_ = 0;
 };
 
 }  // namespace granary

@@ -64,6 +64,12 @@ class MetaStore {
   virtual ~MetaStore() = default;
 
   virtual Result<std::string> Get(std::string_view key, const Snapshot* snapshot = nullptr) = 0;
+  // Get's answer appended to `out` rather than returned: a caller gathering values into one
+  // buffer (a reply's payload) reads each without a string of its own. On any error `out`
+  // is as it was. The default calls Get; a store that can hand out its bytes in place (a
+  // pinned RocksDB value) overrides it to save the copy. Same latency and faults as Get.
+  virtual Status GetAppend(std::string_view key, std::string& out,
+                           const Snapshot* snapshot = nullptr);
   // Entries with start <= key < end in key order (an empty end means no upper bound), at most
   // `limit` (1..kMetaScanEntriesMax) of them.
   virtual Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end,

@@ -24,14 +24,20 @@ Status WriteBatch::Validate() const {
   }
   for (const Op& op : ops_) {
     if (op.key.empty() || op.key.size() > kMetaKeyBytesMax) {
-      return Status(StatusCode::kInvalidArgument,
-                    "key of " + std::to_string(op.key.size()) + " bytes outside 1..kMetaKeyBytesMax");
+      return Status(StatusCode::kInvalidArgument, "key of " + std::to_string(op.key.size()) +
+                                                      " bytes outside 1..kMetaKeyBytesMax");
     }
     if (op.value.size() > kMetaValueBytesMax) {
-      return Status(StatusCode::kInvalidArgument,
-                    "value of " + std::to_string(op.value.size()) + " bytes exceeds kMetaValueBytesMax");
+      return Status(StatusCode::kInvalidArgument, "value of " + std::to_string(op.value.size()) +
+                                                      " bytes exceeds kMetaValueBytesMax");
     }
   }
+  return Status::Ok();
+}
+
+Status MetaStore::GetAppend(std::string_view key, std::string& out, const Snapshot* snapshot) {
+  GRANARY_ASSIGN_OR_RETURN(std::string value, Get(key, snapshot));
+  out.append(value);
   return Status::Ok();
 }
 

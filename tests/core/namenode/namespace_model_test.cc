@@ -668,18 +668,20 @@ std::map<std::string, std::string> WalkReference(const ReferenceTree& ref) {
   return out;
 }
 
-NamespaceOptions ModelOptions() {
+// `directory_cache_entries`: 0, or a cache small enough to evict often.
+NamespaceOptions ModelOptions(uint32_t directory_cache_entries = 0) {
   NamespaceOptions options;
   options.inline_threshold_bytes = kInlineThreshold;
+  options.directory_cache_entries = directory_cache_entries;
   return options;
 }
 
 // ================================ sequential model check ================================
 
-void RunModelCheck(uint64_t seed, int ops, int check_every) {
+void RunModelCheck(uint64_t seed, int ops, int check_every, uint32_t cache_entries = 0) {
   SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: GRANARY_SEED=" + std::to_string(seed) +
                ")");
-  NamenodeHarness h(seed, ModelOptions());
+  NamenodeHarness h(seed, ModelOptions(cache_entries));
   ReferenceTree ref;
   OpGenerator gen(Random(seed), "");
   // Open the root to everyone, so that the users other than the superuser get somewhere.
@@ -730,15 +732,23 @@ TEST(NamespaceModelTest, RandomSequencesAgreeWithTheReferenceTree) {
   for (uint64_t i = 0; i < 6 && !HasFailure(); ++i) RunModelCheck(seed + i, 3000, 150);
 }
 
+// The same with the directory cache on: renames, deletes, chmods and chowns of directories
+// must be seen at once by every later resolution (a small cache evicts, a large one not).
+TEST(NamespaceModelTest, RandomSequencesAgreeWithTheReferenceTreeWithDirectoryCache) {
+  const uint64_t seed = SeedForTest();
+  for (uint64_t i = 0; i < 3 && !HasFailure(); ++i) RunModelCheck(seed + i, 3000, 150, 4);
+  for (uint64_t i = 3; i < 6 && !HasFailure(); ++i) RunModelCheck(seed + i, 3000, 150, 4096);
+}
+
 // ================================ concurrent variant ================================
 
 // Fibers run random operations at once: some on subtrees of their own, some on a shared one
 // (as several users), while a collector runs beside them. Afterwards the store must still be
 // a tree whose indexes agree, with nothing left after collection and counts that match.
-void RunConcurrent(uint64_t seed) {
+void RunConcurrent(uint64_t seed, uint32_t cache_entries = 0) {
   SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: GRANARY_SEED=" + std::to_string(seed) +
                ")");
-  NamenodeHarness h(seed, ModelOptions());
+  NamenodeHarness h(seed, ModelOptions(cache_entries));
   h.Run([](Namespace& ns) {
     ASSERT_TRUE(ns.SetPermission(Super(), "/", 0777).ok());
     ASSERT_TRUE(ns.Mkdirs(Super(), "/shared", 0777, false).ok());
@@ -813,6 +823,11 @@ void RunConcurrent(uint64_t seed) {
 TEST(NamespaceModelTest, ConcurrentFibersKeepTheStoreATree) {
   const uint64_t seed = SeedForTest();
   for (uint64_t i = 0; i < 6 && !HasFailure(); ++i) RunConcurrent(seed + i);
+}
+
+TEST(NamespaceModelTest, ConcurrentFibersKeepTheStoreATreeWithDirectoryCache) {
+  const uint64_t seed = SeedForTest();
+  for (uint64_t i = 0; i < 4 && !HasFailure(); ++i) RunConcurrent(seed + i, i % 2 ? 4 : 4096);
 }
 
 }  // namespace

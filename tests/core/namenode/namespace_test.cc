@@ -369,11 +369,24 @@ TEST(NamespaceTest, OpenOnAViewAnswersAsOpenForEveryUserAndPath) {
     Result<proto::Inode> blocks = Put(ns, "/open/blocks", "", kAlice, 0644);
     ASSERT_TRUE(blocks.ok());
     AddBlocks(ns, blocks->id(), 2);
-    const std::vector<std::string> paths = {
-        "/open/f",      "/open/private", "/open/empty",     "/closed/f",   "/closed/none",
-        "/open/deep/er/g", "/open/blocks", "/open/missing", "/open/f/x",   "/open",
-        "/",            "/none/x",       "relative",        "/open//f/",   "/open/deep/er/none",
-        "/closed",      "/open/blocks/x", std::string("/open/\0", 7)};
+    const std::vector<std::string> paths = {"/open/f",
+                                            "/open/private",
+                                            "/open/empty",
+                                            "/closed/f",
+                                            "/closed/none",
+                                            "/open/deep/er/g",
+                                            "/open/blocks",
+                                            "/open/missing",
+                                            "/open/f/x",
+                                            "/open",
+                                            "/",
+                                            "/none/x",
+                                            "relative",
+                                            "/open//f/",
+                                            "/open/deep/er/none",
+                                            "/closed",
+                                            "/open/blocks/x",
+                                            std::string("/open/\0", 7)};
     std::shared_ptr<Namespace::OpenView> view = ns.NewOpenView();
     // Twice over the same view: the second pass answers from resolved directories.
     for (int pass = 0; pass < 2; ++pass) {
@@ -405,6 +418,47 @@ TEST(NamespaceTest, OpenOnAViewAnswersAsOpenForEveryUserAndPath) {
     EXPECT_EQ(ns.Open(kEve, "/open/deep/er/g", *view)->inline_data, "deep");
     EXPECT_EQ(ns.Open(kEve, "/open/f")->inline_data, "changed");
     EXPECT_EQ(ns.Open(kEve, "/open/deep/er/g").code(), StatusCode::kNotFound);
+  });
+}
+
+// With the directory cache on, every resolution after a rename, delete, chmod or chown of
+// a directory sees the change, while an OpenView taken before it still sees its own instant.
+TEST(NamespaceTest, DirectoryCacheFollowsEveryChange) {
+  NamespaceOptions options;
+  options.directory_cache_entries = 16;
+  NamenodeHarness h(1, options);
+  h.Run([](Namespace& ns) {
+    ASSERT_TRUE(Mkdir(ns, "/a/b", Super(), 0755).ok());
+    ASSERT_TRUE(Put(ns, "/a/b/f", "one", Super(), 0644).ok());
+    // Twice: the second resolution answers from the cache.
+    EXPECT_EQ(ns.Open(kAlice, "/a/b/f")->inline_data, "one");
+    EXPECT_EQ(ns.Open(kAlice, "/a/b/f")->inline_data, "one");
+    std::shared_ptr<Namespace::OpenView> before = ns.NewOpenView();
+
+    ASSERT_TRUE(ns.Rename(Super(), "/a", "/c", nullptr).ok());
+    EXPECT_EQ(ns.Open(kAlice, "/a/b/f").code(), StatusCode::kNotFound);
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f")->inline_data, "one");
+    EXPECT_EQ(ns.Open(kAlice, "/a/b/f", *before)->inline_data, "one");
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f", *before).code(), StatusCode::kNotFound);
+
+    ASSERT_TRUE(ns.SetPermission(Super(), "/c/b", 0700).ok());
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f").code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(ns.Stat(Super(), "/c/b")->mode(), 0700u);
+    ASSERT_TRUE(ns.SetOwner(Super(), "/c/b", "alice", "staff").ok());
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f")->inline_data, "one");
+    EXPECT_EQ(ns.Open(kBob, "/c/b/f").code(), StatusCode::kPermissionDenied);
+
+    ASSERT_TRUE(ns.Delete(Super(), "/c", true, nullptr).ok());
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f").code(), StatusCode::kNotFound);
+    ASSERT_TRUE(Mkdir(ns, "/c/b", Super(), 0755).ok());
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f").code(), StatusCode::kNotFound);
+    ASSERT_TRUE(Put(ns, "/c/b/f", "two", Super(), 0644).ok());
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f")->inline_data, "two");
+    // A directory replaced by a file of the same name.
+    ASSERT_TRUE(ns.Delete(Super(), "/c/b", true, nullptr).ok());
+    ASSERT_TRUE(Put(ns, "/c/b", "file", Super(), 0644).ok());
+    EXPECT_EQ(ns.Open(kAlice, "/c/b/f").code(), StatusCode::kNotADirectory);
+    EXPECT_EQ(ns.Open(kAlice, "/c/b")->inline_data, "file");
   });
 }
 
