@@ -32,6 +32,8 @@ struct ClientOptions {
   Duration backoff_max = std::chrono::seconds(2);
   // Data per dn.WriteBlock packet: a multiple of the 64 KiB checksum chunk.
   uint64_t packet_bytes = 1 << 20;
+  // Packets of a block sent before the oldest is acknowledged (at least 1).
+  uint32_t packets_in_flight = 4;
   // Sync every packet on every datanode, not only the last of each block.
   bool sync_every_packet = false;
   // Bytes fetched at least by a Read that does not continue the previous one.

@@ -129,17 +129,23 @@ TEST(FileSystemTest, WriteSurvivesThePipelineLosingADatanode) {
   sim::SimClusterOptions options = sim::FastClusterOptions();
   options.datanodes = 5;
   ClusterHarness h(options);
-  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
     const std::string data = Pattern(5, 900 * 1024);
     Result<std::unique_ptr<Writer>> writer = fs.Create("/survivor", {});
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(0, 300 * 1024)).ok());
-    // Kill a datanode that holds a replica being written (any of the pipeline's).
+    // Kill a datanode that holds a replica being written (any of the pipeline's), as soon
+    // as the packet in flight created one.
     bool killed = false;
-    for (NodeId dn : h.cluster().datanode_ids()) {
-      if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
-        h.sim().CrashNode(dn);
-        killed = true;
+    for (int wait = 0; !killed && wait < 1000; ++wait) {
+      for (NodeId dn : h.cluster().datanode_ids()) {
+        if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+          h.sim().CrashNode(dn);
+          killed = true;
+        }
+      }
+      if (!killed) {
+        ASSERT_TRUE(p.env().SleepFor(std::chrono::microseconds(100)).ok());
       }
     }
     ASSERT_TRUE(killed);
@@ -567,6 +573,43 @@ TEST(FileSystemTest, ReaderCatchesReplicasThatRottedAndReportsThem) {
   Namenode* nn = h.cluster().namenode();
   ASSERT_NE(nn, nullptr);
   EXPECT_EQ(nn->blocks().Counts().corrupt, 2u);  // every replica of both blocks reported
+}
+
+TEST(FileSystemTest, PacketsInFlightSurviveADatanodeDyingAmongThem) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanodes = 5;
+  ClusterHarness h(options);
+  const std::string data = Pattern(10, 3 * 512 * 1024 + 4321);  // four blocks
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    ClientOptions client = h.cluster().ClientOptionsFor(p);
+    client.packet_bytes = 64 * 1024;
+    client.packets_in_flight = 6;
+    FileSystem fs(p.env(), p.transport(), client);
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/inflight", {});
+    ASSERT_TRUE(writer.ok());
+    // Writes of odd sizes; one datanode of the second block's pipeline dies while that
+    // block's packets are in flight.
+    bool killed = false;
+    for (uint64_t at = 0; at < data.size();) {
+      const uint64_t n = std::min<uint64_t>(100003, data.size() - at);
+      ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(at, n)).ok()) << at;
+      at += n;
+      if (!killed && at > 600 * 1024) {
+        for (NodeId dn : h.cluster().datanode_ids()) {
+          if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+            h.sim().CrashNode(dn);
+            killed = true;
+          }
+        }
+      }
+    }
+    EXPECT_TRUE(killed);
+    const Status closed = (*writer)->Close();
+    ASSERT_TRUE(closed.ok()) << closed.ToString();
+    Result<std::string> back = fs.ReadFile("/inflight");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, data);
+  });
 }
 
 }  // namespace
