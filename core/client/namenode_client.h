@@ -42,7 +42,7 @@ struct ClientOptions {
   // boundaries; one dn.ReadBlock each, at most 4 MiB), up to `read_parallelism` of them in
   // flight at once. Sequential Reads keep that many pieces in flight ahead of the position.
   uint64_t read_piece_bytes = 4 << 20;
-  uint32_t read_parallelism = 4;
+  uint32_t read_parallelism = 8;
   // Renew the lease when this long has passed without talking to the namenode.
   Duration lease_renew_interval = std::chrono::seconds(10);
   // How long Close waits for the last block to be reported before giving up.
