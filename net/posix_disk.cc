@@ -158,17 +158,32 @@ Result<std::string> PosixDisk::Read(std::string_view name, uint64_t offset, uint
   if (fstat(fd, &st) != 0) return Errno(errno, std::string(name));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (offset >= size) return std::string();
-  std::string out(std::min(length, size - offset), '\0');
-  size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n =
-        pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno(errno, "read " + std::string(name));
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  out.resize(done);
+  const size_t want = std::min(length, size - offset);
+  std::string out;
+  int error = 0;
+  // Reads into `buffer` (`want` bytes); how many it holds afterwards.
+  auto fill = [&](char* buffer, size_t) {
+    size_t done = 0;
+    while (done < want) {
+      const ssize_t n = pread(fd, buffer + done, want - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = errno;
+        break;
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  };
+#if defined(__cpp_lib_string_resize_and_overwrite)
+  // The buffer is not zero-filled first: pread writes it (this file is built as C++23).
+  out.resize_and_overwrite(want, fill);
+#else
+  out.resize(want);
+  out.resize(fill(out.data(), want));
+#endif
+  if (error != 0) return Errno(error, "read " + std::string(name));
   return out;
 }
 

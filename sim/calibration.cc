@@ -95,7 +95,9 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
       AtLeastZero(create_blocks.client - create.client - 2 * stat.client - w_client);
   const double read_block = AtLeastZero(open_blocks.client - open.client - w_client);
   const double client_write_per_mib = AtLeastZero(write.client - write_block - w_client);
-  const double client_read_per_mib = AtLeastZero(read.client - read_block - w_client);
+  // A read makes kReadPieceMessages.client / 2 calls per MiB.
+  const double client_read_per_mib =
+      AtLeastZero(read.client - (read_block + w_client) * kReadPieceMessages.client / 2);
 
   // Servers: messages (half of them received, each with a wake-up), the rest in handlers.
   auto handler = [&](double cpu, double messages) {

@@ -75,8 +75,9 @@ inline constexpr MessageCounts kOpenBlocksMessages{4, 2, 2};
 // two.
 inline constexpr MessageCounts kWritePacketMessages{2, 0, 10};
 inline constexpr double kWriteDatanodeMiBMoved = 5;
-// Per piece of a read (piece = 1 MiB): one ReadBlock call.
-inline constexpr MessageCounts kReadPieceMessages{2, 0, 2};
+// Per MiB of a read: a quarter of a ReadBlock call (the client reads in pieces of 4 MiB,
+// ClientOptions::read_piece_bytes, one call each).
+inline constexpr MessageCounts kReadPieceMessages{0.5, 0, 0.5};
 
 // Syncs each operation waits for: the namenode's store commits, and the datanodes' file
 // and directory syncs (all datanodes together). Their CPU (the system calls' share, which

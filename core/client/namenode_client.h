@@ -32,14 +32,17 @@ struct ClientOptions {
   Duration backoff_max = std::chrono::seconds(2);
   // Data per dn.WriteBlock packet: a multiple of the 64 KiB checksum chunk.
   uint64_t packet_bytes = 1 << 20;
+  // Packets of a block sent before the oldest is acknowledged (at least 1).
+  uint32_t packets_in_flight = 4;
   // Sync every packet on every datanode, not only the last of each block.
   bool sync_every_packet = false;
-  // Bytes fetched per datanode read when reading sequentially.
+  // Bytes fetched at least by a Read that does not continue the previous one.
   uint64_t read_ahead_bytes = 1 << 20;
   // A read of a range splits into pieces of at most this many bytes (and at block
-  // boundaries), up to `read_parallelism` of them in flight at once.
-  uint64_t read_piece_bytes = 1 << 20;
-  uint32_t read_parallelism = 4;
+  // boundaries; one dn.ReadBlock each, at most 4 MiB), up to `read_parallelism` of them in
+  // flight at once. Sequential Reads keep that many pieces in flight ahead of the position.
+  uint64_t read_piece_bytes = 4 << 20;
+  uint32_t read_parallelism = 8;
   // Renew the lease when this long has passed without talking to the namenode.
   Duration lease_renew_interval = std::chrono::seconds(10);
   // How long Close waits for the last block to be reported before giving up.

@@ -37,30 +37,122 @@ std::string Reader::TakeInlineData() {
   return out;
 }
 
+Reader::~Reader() { ResetWindow(position_); }
+
 Status Reader::Seek(uint64_t offset) {
   if (offset > size_) return Status(StatusCode::kInvalidArgument, "seek past the end of " + path_);
   position_ = offset;
   return Status::Ok();
 }
 
+uint64_t Reader::PieceBytesMax() const {
+  return std::clamp<uint64_t>(namenode_.options().read_piece_bytes, kChecksumChunkBytes,
+                              kReadRequestBytesMax);
+}
+
+Result<Reader::Piece> Reader::PieceAt(uint64_t offset, uint64_t limit) const {
+  assert(offset < size_);
+  assert(limit > 0);
+  // The first block not ending at or before `offset`.
+  const auto& blocks = opened_.blocks();
+  const auto it = std::upper_bound(blocks.begin(), blocks.end(), offset,
+                                   [](uint64_t at, const proto::LocatedBlock& b) {
+                                     return at < b.offset_bytes() + b.block().length_bytes();
+                                   });
+  if (it == blocks.end() || it->offset_bytes() > offset) {
+    return Status(StatusCode::kCorruption, path_ + ": blocks end before the file does");
+  }
+  const uint64_t in_block = offset - it->offset_bytes();
+  return Piece{static_cast<size_t>(it - blocks.begin()), in_block,
+               std::min({limit, it->block().length_bytes() - in_block, size_ - offset})};
+}
+
+Status Reader::FillWindow(uint64_t target) {
+  target = std::min(target, size_);
+  const size_t pieces_max = std::max<uint32_t>(namenode_.options().read_parallelism, 1);
+  const uint64_t piece_max = PieceBytesMax();
+  while (window_end_ < target && window_.size() < pieces_max) {
+    GRANARY_ASSIGN_OR_RETURN(const Piece piece, PieceAt(window_end_, piece_max));
+    Pending pending;
+    pending.offset = window_end_;
+    pending.length = piece.length;
+    pending.fetch = std::make_unique<Handoff<Result<std::string>>>(
+        Status(StatusCode::kNodeDown, "read never started"));
+    // The fiber uses `this`: ResetWindow waits for it before the reader goes away.
+    namenode_.env().Spawn("read-ahead", [this, piece, spread = pieces_started_++,
+                                         sender = pending.fetch->TakeSender()] {
+      sender->Set(ReadFromBlock(piece.block, piece.in_block, piece.length, spread));
+    });
+    window_end_ += piece.length;
+    window_.push_back(std::move(pending));
+  }
+  return Status::Ok();
+}
+
+void Reader::ResetWindow(uint64_t offset) {
+  for (Pending& pending : window_) {
+    if (!pending.bytes) pending.bytes = pending.fetch->Wait();
+  }
+  window_.clear();
+  window_end_ = offset;
+}
+
 Result<std::string> Reader::Read(uint64_t length) {
   if (position_ >= size_ || length == 0) return std::string();
   length = std::min(length, size_ - position_);
-  if (position_ < cache_offset_ || position_ >= cache_offset_ + cache_.size()) {
-    const uint64_t fetch = std::max(length, namenode_.options().read_ahead_bytes);
-    GRANARY_ASSIGN_OR_RETURN(cache_, ReadAt(position_, fetch));
-    cache_offset_ = position_;
+  if (opened_.status().inline_data()) {
+    std::string out = inline_data_.substr(position_, length);
+    position_ += out.size();
+    return out;
   }
-  const uint64_t at = position_ - cache_offset_;
+  const bool sequential = position_ == sequential_at_;
+  // Pieces wholly before the position are not needed any more; a position outside the
+  // window starts a new one there.
+  while (!window_.empty() && window_.front().offset + window_.front().length <= position_) {
+    if (!window_.front().bytes) window_.front().bytes = window_.front().fetch->Wait();
+    window_.pop_front();
+  }
+  if (window_.empty() || window_.front().offset > position_) ResetWindow(position_);
+  const ClientOptions& options = namenode_.options();
+  // Sequential reads keep the whole window in flight; others fetch at least read_ahead_bytes.
+  const uint64_t ahead = sequential
+                             ? PieceBytesMax() * std::max<uint32_t>(options.read_parallelism, 1)
+                             : options.read_ahead_bytes;
+  const uint64_t target = position_ + std::max(length, ahead);
   std::string out;
-  if (at == 0 && length >= cache_.size()) {
-    // The whole cache is asked for: hand it over instead of copying it.
-    out = std::move(cache_);
-    cache_.clear();
-  } else {
-    out = cache_.substr(at, std::min<uint64_t>(length, cache_.size() - at));
+  while (out.size() < length) {
+    const Status filled = FillWindow(target);
+    if (!filled.ok()) {
+      ResetWindow(position_);
+      return filled;
+    }
+    assert(!window_.empty());
+    Pending& front = window_.front();
+    const uint64_t at = position_ + out.size();
+    assert(front.offset <= at && at < front.offset + front.length);
+    if (!front.bytes) front.bytes = front.fetch->Wait();
+    if (!front.bytes->ok()) {
+      const Status failed = front.bytes->status();
+      ResetWindow(position_);
+      return failed;
+    }
+    std::string& bytes = **front.bytes;
+    assert(bytes.size() == front.length);
+    const uint64_t skip = at - front.offset;
+    const uint64_t take = std::min(length - out.size(), bytes.size() - skip);
+    const bool used_up = skip + take == bytes.size();
+    if (out.empty() && skip == 0 && used_up && take == length) {
+      out = std::move(bytes);  // the read is exactly this piece: no copy
+    } else {
+      if (out.empty()) out.reserve(length);
+      out.append(bytes, skip, take);
+    }
+    if (used_up) window_.pop_front();
   }
   position_ += out.size();
+  sequential_at_ = position_;
+  // Keep the window full while the caller uses the bytes.
+  if (sequential) (void)FillWindow(position_ + ahead);  // an error shows on the next Read
   return out;
 }
 
@@ -69,41 +161,21 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
   length = std::min(length, size_ - offset);
   if (opened_.status().inline_data()) return inline_data_.substr(offset, length);
   // The range in pieces: never across a block, never above the piece size.
-  struct Piece {
-    size_t block;
-    uint64_t in_block;
-    uint64_t length;
-  };
-  const ClientOptions& options = namenode_.options();
-  const uint64_t piece_max =
-      std::clamp<uint64_t>(options.read_piece_bytes, kChecksumChunkBytes, kReadRequestBytesMax);
   std::vector<Piece> pieces;
-  for (uint64_t at = offset, left = length; left > 0;) {
-    size_t index = 0;
-    while (index < static_cast<size_t>(opened_.blocks_size())) {
-      const proto::LocatedBlock& b = opened_.blocks(static_cast<int>(index));
-      if (at < b.offset_bytes() + b.block().length_bytes()) break;
-      ++index;
-    }
-    if (index == static_cast<size_t>(opened_.blocks_size())) {
-      return Status(StatusCode::kCorruption, path_ + ": blocks end before the file does");
-    }
-    const proto::LocatedBlock& block = opened_.blocks(static_cast<int>(index));
-    const uint64_t in_block = at - block.offset_bytes();
-    const uint64_t take = std::min({left, block.block().length_bytes() - in_block, piece_max});
-    pieces.push_back({index, in_block, take});
-    at += take;
-    left -= take;
+  for (uint64_t at = offset, end = offset + length; at < end;) {
+    GRANARY_ASSIGN_OR_RETURN(const Piece piece, PieceAt(at, std::min(end - at, PieceBytesMax())));
+    pieces.push_back(piece);
+    at += piece.length;
   }
   std::string out;
   if (pieces.size() > 1) out.reserve(length);
-  const size_t parallelism = std::max<uint32_t>(options.read_parallelism, 1);
+  const size_t parallelism = std::max<uint32_t>(namenode_.options().read_parallelism, 1);
   for (size_t first = 0; first < pieces.size(); first += parallelism) {
     const size_t last = std::min(pieces.size(), first + parallelism);
     if (last - first == 1) {
-      GRANARY_ASSIGN_OR_RETURN(std::string piece, ReadFromBlock(pieces[first].block,
-                                                                 pieces[first].in_block,
-                                                                 pieces[first].length));
+      GRANARY_ASSIGN_OR_RETURN(std::string piece,
+                               ReadFromBlock(pieces[first].block, pieces[first].in_block,
+                                             pieces[first].length, pieces_started_++));
       if (out.empty()) {
         out = std::move(piece);  // the range is one piece: no copy
       } else {
@@ -117,10 +189,10 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
     for (size_t i = first; i < last; ++i) {
       results.push_back(std::make_unique<Handoff<Result<std::string>>>(
           Status(StatusCode::kNodeDown, "read never started")));
-      namenode_.env().Spawn(
-          "read-piece", [this, piece = pieces[i], sender = results.back()->TakeSender()] {
-            sender->Set(ReadFromBlock(piece.block, piece.in_block, piece.length));
-          });
+      namenode_.env().Spawn("read-piece", [this, piece = pieces[i], spread = pieces_started_++,
+                                           sender = results.back()->TakeSender()] {
+        sender->Set(ReadFromBlock(piece.block, piece.in_block, piece.length, spread));
+      });
     }
     Status failed;
     for (auto& result : results) {
@@ -136,23 +208,45 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
   return out;
 }
 
-Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block,
-                                          uint64_t length) {
+namespace {
+
+// "host" of "host:port"; the whole address when it has no port (simulated node names).
+std::string_view HostOf(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string_view::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block, uint64_t length,
+                                          uint64_t spread) {
   Status last_error(StatusCode::kUnavailable, "no replica of the block is known");
   const uint64_t block_id = opened_.blocks(static_cast<int>(index)).block().block_id();
   for (int pass = 0; pass < 2; ++pass) {
     // Another piece's refresh may have replaced the locations meanwhile.
     if (index >= static_cast<size_t>(opened_.blocks_size())) break;
     const proto::LocatedBlock block = opened_.blocks(static_cast<int>(index));
-    for (const proto::DatanodeInfo& replica : block.replicas()) {
-      Result<std::string> piece = ReadFromReplica(block, replica, offset_in_block, length);
+    // The namenode lists the replicas nearest first; those on the nearest one's host are
+    // equally near and take turns.
+    std::vector<const proto::DatanodeInfo*> order;
+    for (const proto::DatanodeInfo& replica : block.replicas()) order.push_back(&replica);
+    size_t equal = 0;
+    while (equal < order.size() && HostOf(order[equal]->address()) == HostOf(order[0]->address())) {
+      ++equal;
+    }
+    if (equal > 1) {
+      std::rotate(order.begin(), order.begin() + static_cast<ptrdiff_t>(spread % equal),
+                  order.begin() + static_cast<ptrdiff_t>(equal));
+    }
+    for (const proto::DatanodeInfo* replica : order) {
+      Result<std::string> piece = ReadFromReplica(block, *replica, offset_in_block, length);
       if (piece.ok()) return piece;
       if (piece.code() == StatusCode::kNodeDown) return piece.status();
       last_error = piece.status();
       if (piece.code() == StatusCode::kCorruption) {
         proto::ReportBadBlockRequest report;
         *report.mutable_block() = block.block();
-        report.set_datanode_id(replica.datanode_id());
+        report.set_datanode_id(replica->datanode_id());
         proto::ReportBadBlockReply reply;
         (void)namenode_.Call("nn.ReportBadBlock", report, &reply);
       }
@@ -173,12 +267,12 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
   *request.mutable_block() = block.block();
   request.set_offset_bytes(offset_in_block);
   request.set_length_bytes(length);
+  request.set_verified_by_reader(true);
   proto::ReadBlockReply reply;
   std::string payload;
-  GRANARY_RETURN_IF_ERROR(rpc::Call(namenode_.transport(), Address{replica.address()},
-                                    "dn.ReadBlock", request, {},
-                                    namenode_.env().Now() + namenode_.options().datanode_timeout,
-                                    &reply, &payload));
+  GRANARY_RETURN_IF_ERROR(
+      rpc::Call(namenode_.transport(), Address{replica.address()}, "dn.ReadBlock", request, {},
+                namenode_.env().Now() + namenode_.options().datanode_timeout, &reply, &payload));
   // The payload is chunk-aligned and must cover the range asked for.
   const uint64_t start = reply.offset_bytes();
   if (start % kChecksumChunkBytes != 0 || start > offset_in_block ||

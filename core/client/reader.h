@@ -5,13 +5,27 @@
 // timeout or a checksum mismatch tries the next replica; a mismatch is also reported to the
 // namenode so that the bad replica is replaced. When every replica failed it asks the
 // namenode for fresh locations once before giving up.
+//
+// Checksums are verified here, once, end to end: the datanode sends the CRCs it stored at
+// write time without checking its bytes against them (its block scanner covers data at rest),
+// so a replica that rotted on disk is caught by the reader, which fails over and reports it.
+//
+// Read keeps a read-ahead window: up to `read_parallelism` pieces of `read_piece_bytes` in
+// flight, each fetched by a fiber of its own, that runs ahead of the position as long as the
+// reads are sequential and is dropped by a read elsewhere. Pieces go to the replicas that are
+// equally near (same host as the nearest) in turn, to spread the load. Every fiber the reader
+// started has finished before Read returns an error and before the reader is destroyed.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/client/namenode_client.h"
+#include "core/common/handoff.h"
 #include "core/common/status.h"
 #include "proto/namenode.pb.h"
 
@@ -21,6 +35,9 @@ class Reader {
  public:
   Reader(NamenodeClient& namenode, std::string path, proto::OpenReply opened,
          std::string inline_data);
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
 
   // Reads up to `length` bytes at the current position and advances it; an empty string at
   // the end of the file.
@@ -36,11 +53,35 @@ class Reader {
   const proto::FileStatus& status() const { return opened_.status(); }
 
  private:
-  // Reads [offset, offset+length) of one block from its replicas.
-  Result<std::string> ReadFromBlock(size_t index, uint64_t offset_in_block, uint64_t length);
+  // A range of one block, at most one piece long.
+  struct Piece {
+    size_t block = 0;
+    uint64_t in_block = 0;
+    uint64_t length = 0;
+  };
+  // A piece of the read-ahead window, at `offset` in the file.
+  struct Pending {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    std::unique_ptr<Handoff<Result<std::string>>> fetch;
+    std::optional<Result<std::string>> bytes;  // set once waited for
+  };
+
+  uint64_t PieceBytesMax() const;
+  // The piece starting at `offset` (< size_): at most `limit` bytes, never across a block.
+  Result<Piece> PieceAt(uint64_t offset, uint64_t limit) const;
+  // Starts fetching pieces after the window's end until it reaches `target` or holds
+  // read_parallelism pieces.
+  Status FillWindow(uint64_t target);
+  // Waits for every piece in flight and empties the window, which then starts at `offset`.
+  void ResetWindow(uint64_t offset);
+  // Reads [offset, offset+length) of one block from its replicas, the equally near ones
+  // tried first in an order rotated by `spread`.
+  Result<std::string> ReadFromBlock(size_t index, uint64_t offset_in_block, uint64_t length,
+                                    uint64_t spread);
   Result<std::string> ReadFromReplica(const proto::LocatedBlock& block,
-                                      const proto::DatanodeInfo& replica,
-                                      uint64_t offset_in_block, uint64_t length);
+                                      const proto::DatanodeInfo& replica, uint64_t offset_in_block,
+                                      uint64_t length);
   Status RefreshLocations();
 
   NamenodeClient& namenode_;
@@ -49,9 +90,13 @@ class Reader {
   std::string inline_data_;
   uint64_t size_ = 0;
   uint64_t position_ = 0;
-  // Read-ahead cache of sequential reads.
-  uint64_t cache_offset_ = 0;
-  std::string cache_;
+  // Where the last Read ended: a Read starting there is sequential.
+  uint64_t sequential_at_ = 0;
+  // The read-ahead window: contiguous pieces from window_.front().offset to window_end_.
+  std::deque<Pending> window_;
+  uint64_t window_end_ = 0;
+  // Pieces started so far, to rotate them over the replicas.
+  uint64_t pieces_started_ = 0;
 };
 
 }  // namespace granary

@@ -1,6 +1,7 @@
 #include "core/client/writer.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "core/client/file_system.h"
 #include "core/common/crc32c.h"
@@ -52,8 +53,7 @@ Status Writer::EnsureCreated(std::string inline_data) {
   if (created_) return Status::Ok();
   const proto::CreateRequest request = CreateRequest(false);
   proto::CreateReply reply;
-  GRANARY_RETURN_IF_ERROR(
-      namenode_.Call("nn.Create", request, &reply, std::move(inline_data)));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Create", request, &reply, std::move(inline_data)));
   inode_id_ = reply.status().inode_id();
   created_ = true;
   last_namenode_contact_ = namenode_.env().Now();
@@ -71,15 +71,90 @@ Status Writer::Write(std::string_view data) {
     const Status switched = SwitchToBlocks();
     if (!switched.ok()) return Fail(switched);
   }
-  // Send every full packet (or block-filling packet) the buffer holds.
+  // Send every full packet (or block-filling packet) the buffer holds: full packets start
+  // and are acknowledged later, a block's last goes alone once the others are acknowledged.
+  const size_t in_flight_max = std::max<uint32_t>(namenode_.options().packets_in_flight, 1);
   for (;;) {
     if (!block_ && buffer_.empty()) return Status::Ok();
-    const uint64_t room = block_bytes_ - block_bytes_acked_;
+    const uint64_t room = block_bytes_ - block_bytes_acked_ - in_flight_bytes_;
     const uint64_t packet = std::min<uint64_t>(namenode_.options().packet_bytes, room);
-    if (buffer_.size() < packet) return Status::Ok();
-    const Status sent = SendPacket(packet == room, false);
+    if (buffer_.size() - in_flight_bytes_ < packet) return Status::Ok();
+    Status sent;
+    if (packet == room) {
+      sent = in_flight_.empty() ? SendPacket(true, false) : AwaitPackets(0);
+    } else if (in_flight_.size() >= in_flight_max) {
+      sent = AwaitPackets(in_flight_max - 1);
+    } else if (!block_ || block_bytes_acked_ == 0) {
+      // A block's first packet goes alone: it connects the pipeline, and packets sent while
+      // a connection is being made can overtake one another (the datanode refuses them).
+      sent = SendPacket(false, false);
+    } else {
+      sent = StartPacket(packet);
+    }
     if (!sent.ok()) return Fail(sent);
   }
+}
+
+Status Writer::StartPacket(uint64_t length) {
+  if (!block_) GRANARY_RETURN_IF_ERROR(AllocateBlock());
+  GRANARY_RETURN_IF_ERROR(RenewLeaseIfDue());
+  length -= length % kChecksumChunkBytes;
+  assert(length > 0);
+  assert(in_flight_bytes_ + length <= buffer_.size());
+  const std::string_view data = std::string_view(buffer_).substr(in_flight_bytes_, length);
+  proto::WriteBlockRequest request = PacketRequest(data, block_bytes_acked_ + in_flight_bytes_,
+                                                   /*last=*/false, /*sync=*/false, false);
+  InFlight packet;
+  packet.length = length;
+  packet.reply = std::make_unique<Handoff<Result<proto::WriteBlockReply>>>(
+      Status(StatusCode::kNodeDown, "packet never sent"));
+  // The fiber uses nothing of the writer's, which may go away before it ends.
+  namenode_.env().Spawn("write-packet",
+                        [&transport = namenode_.transport(), to = AddressOf(block_->replicas(0)),
+                         request = std::move(request), payload = std::string(data),
+                         deadline = namenode_.env().Now() + namenode_.options().datanode_timeout,
+                         sender = packet.reply->TakeSender()]() mutable {
+                          proto::WriteBlockReply reply;
+                          const Status status = rpc::Call(transport, to, "dn.WriteBlock", request,
+                                                          std::move(payload), deadline, &reply);
+                          if (status.ok()) {
+                            sender->Set(std::move(reply));
+                          } else {
+                            sender->Set(status);
+                          }
+                        });
+  in_flight_bytes_ += length;
+  in_flight_.push_back(std::move(packet));
+  return Status::Ok();
+}
+
+Status Writer::AwaitPackets(size_t keep) {
+  while (in_flight_.size() > keep) {
+    Result<proto::WriteBlockReply> reply = in_flight_.front().reply->Wait();
+    if (reply.ok() && reply->failed_index() == -1) {
+      const uint64_t length = in_flight_.front().length;
+      block_bytes_acked_ += length;
+      in_flight_bytes_ -= length;
+      buffer_.erase(0, length);
+      in_flight_.pop_front();
+      continue;
+    }
+    // The pipeline failed: every later packet is resent, whatever became of it (the
+    // recovery cuts the survivors' replicas back to what was acknowledged).
+    for (size_t i = 1; i < in_flight_.size(); ++i) (void)in_flight_[i].reply->Wait();
+    in_flight_.clear();
+    in_flight_bytes_ = 0;
+    if (reply.code() == StatusCode::kNodeDown) return reply.status();
+    const int failed =
+        reply.ok() ? std::clamp(reply->failed_index(), 0, block_->replicas_size() - 1) : 0;
+    GRANARY_RETURN_IF_ERROR(
+        RecoverPipeline(failed, reply.ok() ? reply->failure() : reply.status().ToString()));
+    const uint64_t room = block_bytes_ - block_bytes_acked_;
+    const bool last = std::min<uint64_t>(namenode_.options().packet_bytes, room) == room &&
+                      buffer_.size() >= room;
+    return SendPacket(last, false, /*recovering=*/true);
+  }
+  return Status::Ok();
 }
 
 Status Writer::SwitchToBlocks() {
@@ -132,7 +207,26 @@ Status Writer::RenewLeaseIfDue() {
   return Status::Ok();
 }
 
-Status Writer::SendPacket(bool last, bool sync) {
+proto::WriteBlockRequest Writer::PacketRequest(std::string_view data, uint64_t offset, bool last,
+                                               bool sync, bool recovering) const {
+  const ClientOptions& options = namenode_.options();
+  proto::WriteBlockRequest request;
+  *request.mutable_block() = block_->block();
+  request.mutable_block()->set_length_bytes(offset + data.size());
+  request.set_offset_bytes(offset);
+  for (uint64_t at = 0; at < data.size(); at += kChecksumChunkBytes) {
+    request.add_chunk_crc32c(Crc32c(data.substr(at, kChecksumChunkBytes)));
+  }
+  for (int i = 1; i < block_->replicas_size(); ++i) *request.add_downstream() = block_->replicas(i);
+  request.set_last_packet(last);
+  request.set_sync(sync || last || options.sync_every_packet);
+  request.set_recovery(recovering);
+  request.set_client_name(options.client_name);
+  return request;
+}
+
+Status Writer::SendPacket(bool last, bool sync, bool recovering) {
+  assert(in_flight_.empty());
   if (!block_) GRANARY_RETURN_IF_ERROR(AllocateBlock());
   GRANARY_RETURN_IF_ERROR(RenewLeaseIfDue());
   const uint64_t room = block_bytes_ - block_bytes_acked_;
@@ -140,24 +234,14 @@ Status Writer::SendPacket(bool last, bool sync) {
   if (!last) length -= length % kChecksumChunkBytes;  // whole chunks only, but in the last
   const std::string_view data(buffer_.data(), length);
   const ClientOptions& options = namenode_.options();
-  bool recovery = false;
+  bool recovery = recovering;
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
-    proto::WriteBlockRequest request;
-    *request.mutable_block() = block_->block();
-    request.mutable_block()->set_length_bytes(block_bytes_acked_ + length);
-    request.set_offset_bytes(block_bytes_acked_);
-    for (uint64_t at = 0; at < length; at += kChecksumChunkBytes) {
-      request.add_chunk_crc32c(Crc32c(data.substr(at, kChecksumChunkBytes)));
-    }
-    for (int i = 1; i < block_->replicas_size(); ++i) *request.add_downstream() = block_->replicas(i);
-    request.set_last_packet(last);
-    request.set_sync(sync || last || options.sync_every_packet);
-    request.set_recovery(recovery);
-    request.set_client_name(options.client_name);
+    const proto::WriteBlockRequest request =
+        PacketRequest(data, block_bytes_acked_, last, sync, recovery);
     proto::WriteBlockReply reply;
-    const Status status = rpc::Call(namenode_.transport(), AddressOf(block_->replicas(0)),
-                                    "dn.WriteBlock", request, std::string(data),
-                                    namenode_.env().Now() + options.datanode_timeout, &reply);
+    const Status status =
+        rpc::Call(namenode_.transport(), AddressOf(block_->replicas(0)), "dn.WriteBlock", request,
+                  std::string(data), namenode_.env().Now() + options.datanode_timeout, &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (status.ok() && reply.failed_index() == -1) {
       block_bytes_acked_ += length;
@@ -175,8 +259,8 @@ Status Writer::SendPacket(bool last, bool sync) {
       }
       return Status::Ok();
     }
-    const int failed = status.ok() ? std::clamp(reply.failed_index(), 0, block_->replicas_size() - 1)
-                                   : 0;
+    const int failed =
+        status.ok() ? std::clamp(reply.failed_index(), 0, block_->replicas_size() - 1) : 0;
     GRANARY_RETURN_IF_ERROR(
         RecoverPipeline(failed, status.ok() ? reply.failure() : status.ToString()));
     recovery = true;
@@ -241,8 +325,10 @@ Status Writer::Flush() {
     return status.ok() ? status : Fail(status);
   }
   // Whole chunks go now, synced on every datanode of the pipeline.
+  Status sent = AwaitPackets(0);
+  if (!sent.ok()) return Fail(sent);
   if (buffer_.size() < kChecksumChunkBytes && !block_) return Status::Ok();
-  const Status sent = SendPacket(false, true);
+  sent = SendPacket(false, true);
   return sent.ok() ? sent : Fail(sent);
 }
 
@@ -299,7 +385,8 @@ Status Writer::Close() {
       status = namenode_.Call("nn.WriteInline", request, &reply, buffer_);
     }
   } else {
-    // Full packets first, then the rest as the block's last packet.
+    // The packets in flight, full packets, then the rest as the block's last packet.
+    status = AwaitPackets(0);
     while (status.ok() && (block_ || !buffer_.empty())) {
       const uint64_t room = block_bytes_ - block_bytes_acked_;
       const uint64_t packet = std::min<uint64_t>(namenode_.options().packet_bytes, room);

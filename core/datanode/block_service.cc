@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "core/common/crc32c.h"
-#include "core/common/limits.h"
 #include "core/common/handoff.h"
+#include "core/common/limits.h"
 
 namespace granary {
 namespace {
@@ -290,13 +290,17 @@ Status BlockService::ReadBlock(const proto::ReadBlockRequest& request, proto::Re
     return Invalid("offset " + std::to_string(request.offset_bytes()) + " past the replica's " +
                    std::to_string(replica->length_bytes) + " bytes");
   }
-  Result<ReplicaRead> read = store_.Read(id, request.offset_bytes(), request.length_bytes());
+  // A reader that verifies the CRCs itself spares the datanode the second pass over the bytes.
+  const CrcCheck check = request.verified_by_reader() ? CrcCheck::kByReader : CrcCheck::kHere;
+  Result<ReplicaRead> read = store_.Read(id, request.offset_bytes(), request.length_bytes(), check);
   if (read.code() == StatusCode::kCorruption) {
     const std::optional<Replica> now = store_.Get(id);
     if (now && now->corrupt) events_.corrupt(*now);
   }
   if (!read.ok()) return read.status();
-  GRANARY_RETURN_IF_ERROR(ChargeChecksums(read->data.size(), /*reading=*/true));
+  if (check == CrcCheck::kHere) {
+    GRANARY_RETURN_IF_ERROR(ChargeChecksums(read->data.size(), /*reading=*/true));
+  }
   reply->set_offset_bytes(read->offset_bytes);
   for (uint32_t crc : read->chunk_crc32c) reply->add_chunk_crc32c(crc);
   reply->set_replica_length_bytes(read->replica_length_bytes);

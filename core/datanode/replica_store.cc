@@ -449,7 +449,7 @@ void ReplicaStore::MarkCorrupt(BlockId block_id) {
 }
 
 Result<ReplicaRead> ReplicaStore::Read(BlockId block_id, uint64_t offset_bytes,
-                                       uint64_t length_bytes) {
+                                       uint64_t length_bytes, CrcCheck check) {
   assert(length_bytes <= kDiskReadBytesMax);
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     const Record* record = Find(block_id);
@@ -460,7 +460,7 @@ Result<ReplicaRead> ReplicaStore::Read(BlockId block_id, uint64_t offset_bytes,
     if (record->replica.corrupt) return Corrupt(block_id, "marked corrupt");
     assert(offset_bytes <= record->replica.length_bytes);
     const Record snapshot = *record;
-    Result<ReplicaRead> read = ReadOnce(snapshot, offset_bytes, length_bytes);
+    Result<ReplicaRead> read = ReadOnce(snapshot, offset_bytes, length_bytes, check);
     if (read.code() == StatusCode::kNodeDown) return read;
     record = Find(block_id);
     if (record == nullptr || record->version != snapshot.version) continue;
@@ -472,7 +472,7 @@ Result<ReplicaRead> ReplicaStore::Read(BlockId block_id, uint64_t offset_bytes,
 }
 
 Result<ReplicaRead> ReplicaStore::ReadOnce(const Record& record, uint64_t offset_bytes,
-                                           uint64_t length_bytes) {
+                                           uint64_t length_bytes, CrcCheck check) {
   const BlockId id = record.replica.block_id;
   const uint64_t replica_length = record.replica.length_bytes;
   const uint64_t end = std::min(offset_bytes + length_bytes, replica_length);
@@ -497,7 +497,7 @@ Result<ReplicaRead> ReplicaStore::ReadOnce(const Record& record, uint64_t offset
     const uint32_t stored = DecodeCrc(crcs, i);
     const std::string_view chunk =
         std::string_view(out.data).substr(i * kChecksumChunkBytes, kChecksumChunkBytes);
-    if (Crc32c(chunk) != stored) {
+    if (check == CrcCheck::kHere && Crc32c(chunk) != stored) {
       return Corrupt(id, "chunk " + std::to_string(first_chunk + i) + " does not match its CRC");
     }
     out.chunk_crc32c.push_back(stored);

@@ -28,7 +28,9 @@
 //     chunks match their CRCs; Load truncates both files beyond it.
 //   - A block id with only one of its two files (a crash between the creates) is removed.
 // The disk may rot silently: Read verifies every chunk it returns and marks the replica
-// corrupt on a mismatch, after which it is never served again.
+// corrupt on a mismatch, after which it is never served again; a read for a reader that
+// verifies the CRCs itself (CrcCheck::kByReader) returns the stored CRCs unchecked, and
+// rot is then found by that reader or by the block scanner.
 //
 // Concurrency: the caller serializes the mutations of one block id (BlockLockTable); reads
 // need no lock (they retry when a rename or truncate ran meanwhile).
@@ -61,7 +63,14 @@ struct Replica {
   bool corrupt = false;
 };
 
-// A chunk-aligned range of a replica's bytes with the CRC of each chunk, verified.
+// Who checks a read's bytes against their stored CRCs.
+enum class CrcCheck : uint8_t {
+  kHere = 1,      // ReplicaStore::Read, which refuses a mismatch
+  kByReader = 2,  // the caller, who gets the stored CRCs unchecked
+};
+
+// A chunk-aligned range of a replica's bytes with the stored CRC of each chunk, verified
+// unless read with CrcCheck::kByReader.
 struct ReplicaRead {
   uint64_t offset_bytes = 0;  // a multiple of kChecksumChunkBytes, or the replica's length
   std::string data;
@@ -116,11 +125,12 @@ class ReplicaStore {
   void MarkCorrupt(BlockId block_id);
 
   // Reads the chunks covering [offset, offset + length) clipped to the replica's length, and
-  // verifies them. Requires offset <= the replica's length and length <= kDiskReadBytesMax.
-  // kNotFound (no replica), kCorruption (a chunk does not match its CRC, or the files are
-  // shorter than the record: the replica is marked corrupt), kUnavailable (the replica kept
-  // changing under the read).
-  Result<ReplicaRead> Read(BlockId block_id, uint64_t offset_bytes, uint64_t length_bytes);
+  // verifies them (unless `check` is kByReader). Requires offset <= the replica's length and
+  // length <= kDiskReadBytesMax. kNotFound (no replica), kCorruption (a chunk does not match
+  // its CRC, or the files are shorter than the record: the replica is marked corrupt),
+  // kUnavailable (the replica kept changing under the read).
+  Result<ReplicaRead> Read(BlockId block_id, uint64_t offset_bytes, uint64_t length_bytes,
+                           CrcCheck check = CrcCheck::kHere);
 
  private:
   struct Record {
@@ -140,7 +150,8 @@ class ReplicaStore {
   Status Reconcile(BlockId block_id, const std::vector<std::string>& files);
   // The longest prefix of an under-construction replica's chunks that match their CRCs.
   Result<uint64_t> CheckedLength(const std::string& data_file, const std::string& meta_file);
-  Result<ReplicaRead> ReadOnce(const Record& record, uint64_t offset_bytes, uint64_t length_bytes);
+  Result<ReplicaRead> ReadOnce(const Record& record, uint64_t offset_bytes, uint64_t length_bytes,
+                               CrcCheck check);
 
   Disk& disk_;
   std::map<BlockId, Record> records_;

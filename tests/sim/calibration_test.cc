@@ -130,7 +130,8 @@ TEST(CalibrationCountsTest, BlockOperations) {
     ExpectSyncs(
         CountSyncs(h, p, [&] { ASSERT_TRUE(fs.WriteFile("/t", small, CreateOptions{}).ok()); }),
         kCreateBlocksSyncs, "block create");
-    // Four more 1 MiB packets and pieces: the per-packet and per-piece counts.
+    // Four more 1 MiB packets, and one more 4 MiB read piece: the per-packet and per-MiB
+    // read counts.
     const std::string one = Pattern(3, 1 << 20);
     const std::string five = Pattern(4, 5 << 20);
     const MessageCounts w1 =
@@ -179,7 +180,8 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
   EXPECT_DOUBLE_EQ(k.write_block_us(), 305 - 25 - 40 - 4);
   EXPECT_DOUBLE_EQ(k.read_block_us(), 122 - 22 - 4);
   EXPECT_DOUBLE_EQ(k.write_us_per_mib(), 500 - 236 - 4);
-  EXPECT_DOUBLE_EQ(k.read_us_per_mib(), 700 - 96 - 4);
+  // A quarter of a read call (and of its wake-up) per MiB: pieces are 4 MiB.
+  EXPECT_DOUBLE_EQ(k.read_us_per_mib(), 700 - (96 + 4) / 4.0);
   EXPECT_FALSE(s.cluster().client().has_rpc_cpu_us());
   for (const proto::NodeClass* node :
        {&s.cluster().client(), &s.cluster().namenode(), &s.cluster().datanode()}) {
@@ -198,7 +200,7 @@ TEST(MeasuredCalibrationTest, SplitsCpuBetweenMessagesAndHandlers) {
   EXPECT_DOUBLE_EQ(s.system().datanode_costs().replica_us(), (140 - 112 - 21) / 3.0);
   EXPECT_DOUBLE_EQ(s.system().datanode_costs().write_us_per_mib(),
                    (1130 - 70 - (7 + 21) / 2.0) / 3.0);
-  EXPECT_DOUBLE_EQ(s.system().datanode_costs().read_us_per_mib(), 406 - 14);
+  EXPECT_DOUBLE_EQ(s.system().datanode_costs().read_us_per_mib(), 406 - 14 / 4.0);
   EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_sync_us(), 1500);
   EXPECT_DOUBLE_EQ(s.cluster().datanode().disk_dir_sync_us(), 60);
   EXPECT_DOUBLE_EQ(s.cluster().meta_store().write_us(), 1500);

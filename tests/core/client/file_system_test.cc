@@ -129,17 +129,23 @@ TEST(FileSystemTest, WriteSurvivesThePipelineLosingADatanode) {
   sim::SimClusterOptions options = sim::FastClusterOptions();
   options.datanodes = 5;
   ClusterHarness h(options);
-  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
     const std::string data = Pattern(5, 900 * 1024);
     Result<std::unique_ptr<Writer>> writer = fs.Create("/survivor", {});
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(0, 300 * 1024)).ok());
-    // Kill a datanode that holds a replica being written (any of the pipeline's).
+    // Kill a datanode that holds a replica being written (any of the pipeline's), as soon
+    // as the packet in flight created one.
     bool killed = false;
-    for (NodeId dn : h.cluster().datanode_ids()) {
-      if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
-        h.sim().CrashNode(dn);
-        killed = true;
+    for (int wait = 0; !killed && wait < 1000; ++wait) {
+      for (NodeId dn : h.cluster().datanode_ids()) {
+        if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+          h.sim().CrashNode(dn);
+          killed = true;
+        }
+      }
+      if (!killed) {
+        ASSERT_TRUE(p.env().SleepFor(std::chrono::microseconds(100)).ok());
       }
     }
     ASSERT_TRUE(killed);
@@ -431,6 +437,178 @@ TEST(FileSystemTest, OpenManyPastItsLimits) {
       Reader& reader = *(*all)[i].value();
       EXPECT_EQ(*reader.ReadAt(0, reader.Size()), Pattern(100 + i, file_bytes)) << paths[i];
     }
+  });
+}
+
+// Reads `reader` from its position to the end in Reads of `size` bytes.
+std::string ReadToEnd(Reader& reader, uint64_t size) {
+  std::string out;
+  for (;;) {
+    Result<std::string> piece = reader.Read(size);
+    EXPECT_TRUE(piece.ok()) << piece.status().ToString();
+    if (!piece.ok() || piece->empty()) return out;
+    EXPECT_LE(piece->size(), size);
+    out += *piece;
+  }
+}
+
+// Client options with small read pieces, so that a few blocks make a long read-ahead window.
+ClientOptions SmallPieces(ClusterHarness& h, sim::SimProcess& p) {
+  ClientOptions options = h.cluster().ClientOptionsFor(p);
+  options.read_piece_bytes = 64 * 1024;
+  options.read_parallelism = 3;
+  options.read_ahead_bytes = 100 * 1024;
+  return options;
+}
+
+TEST(FileSystemTest, ReadAheadWindowReturnsTheRightBytesForEveryReadPattern) {
+  ClusterHarness h;
+  const std::string data = Pattern(7, 3 * 512 * 1024 + 70001);  // four blocks, the last short
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/window", data, {}).ok());
+  });
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    const ClientOptions options = SmallPieces(h, p);
+    FileSystem fs(p.env(), p.transport(), options);
+    // Sequential passes in sizes below, at and above a piece, unaligned ones among them.
+    for (uint64_t size : {1ull, 4095ull, 65536ull, 99999ull, 524288ull, 700001ull, 8ull << 20}) {
+      Result<std::unique_ptr<Reader>> reader = fs.Open("/window");
+      ASSERT_TRUE(reader.ok());
+      if (size == 1) {  // one byte at a time is slow: only across the first piece boundary
+        ASSERT_TRUE((*reader)->Seek(65536 - 50).ok());
+        std::string bytes;
+        for (int i = 0; i < 100; ++i) bytes += *(*reader)->Read(1);
+        EXPECT_EQ(bytes, data.substr(65536 - 50, 100));
+        continue;
+      }
+      EXPECT_EQ(ReadToEnd(**reader, size), data) << size;
+      EXPECT_EQ((*reader)->Tell(), data.size());
+      // At the end: empty, again and again.
+      EXPECT_EQ(*(*reader)->Read(size), "");
+      EXPECT_EQ(*(*reader)->Read(size), "");
+    }
+    // Random seeks, backwards and forwards, inside and outside the window, and reads that
+    // run past the end of the file.
+    Random random(cluster_testing::SeedForTest());
+    Result<std::unique_ptr<Reader>> reader = fs.Open("/window");
+    ASSERT_TRUE(reader.ok());
+    for (int i = 0; i < 200; ++i) {
+      uint64_t at = random.Below(data.size() + 1);
+      if (i % 4 == 1) at = (*reader)->Tell();  // continue where the last read ended
+      if (i % 4 == 2) at = (*reader)->Tell() - std::min<uint64_t>((*reader)->Tell(), 1000);
+      const uint64_t size = 1 + random.Below(i % 2 == 0 ? 300000 : 5000);
+      ASSERT_TRUE((*reader)->Seek(at).ok());
+      Result<std::string> bytes = (*reader)->Read(size);
+      ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+      ASSERT_EQ(*bytes, data.substr(at, size)) << "at " << at << " size " << size;
+      EXPECT_EQ((*reader)->Tell(), at + bytes->size());
+    }
+    EXPECT_FALSE((*reader)->Seek(data.size() + 1).ok());
+    // ReadAt neither moves the position nor disturbs the window.
+    ASSERT_TRUE((*reader)->Seek(1000).ok());
+    EXPECT_EQ(*(*reader)->Read(5000), data.substr(1000, 5000));
+    EXPECT_EQ(*(*reader)->ReadAt(600000, 300000), data.substr(600000, 300000));
+    EXPECT_EQ(*(*reader)->ReadAt(data.size() - 10, 100), data.substr(data.size() - 10));
+    EXPECT_EQ(*(*reader)->ReadAt(data.size(), 100), "");
+    EXPECT_EQ((*reader)->Tell(), 6000u);
+    EXPECT_EQ(ReadToEnd(**reader, 77777), data.substr(6000));
+    // A reader closed with pieces in flight waits for them.
+    Result<std::unique_ptr<Reader>> dropped = fs.Open("/window");
+    ASSERT_TRUE(dropped.ok());
+    EXPECT_EQ(*(*dropped)->Read(10), data.substr(0, 10));
+  });
+}
+
+TEST(FileSystemTest, SequentialReadFailsOverWhenADatanodeDiesMidStream) {
+  ClusterHarness h;
+  const std::string data = Pattern(8, 4 * 512 * 1024);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/stream", data, {}).ok());
+  });
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    const ClientOptions options = SmallPieces(h, p);
+    FileSystem fs(p.env(), p.transport(), options);
+    Result<std::unique_ptr<Reader>> reader = fs.Open("/stream");
+    ASSERT_TRUE(reader.ok());
+    std::string all = *(*reader)->Read(100000);
+    // The window has pieces in flight to the nearest replicas; every datanode but one dies.
+    const std::vector<NodeId> datanodes = h.cluster().datanode_ids();
+    ASSERT_EQ(datanodes.size(), 3u);
+    h.sim().CrashNode(datanodes[0]);
+    h.sim().CrashNode(datanodes[1]);
+    all += ReadToEnd(**reader, 123457);
+    EXPECT_EQ(all, data);
+  });
+}
+
+TEST(FileSystemTest, ReaderCatchesReplicasThatRottedAndReportsThem) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanode.scanner_bytes_per_second = 0;  // only a reader can find the rot
+  ClusterHarness h(options);
+  const std::string data = Pattern(9, 2 * 512 * 1024);
+  h.RunClient(
+      [&](sim::SimProcess&, FileSystem& fs) { ASSERT_TRUE(fs.WriteFile("/rot", data, {}).ok()); });
+  // One chunk of every replica rots: the datanodes serve the bytes unchecked (the reader
+  // verifies), so the reader must see every mismatch, fail, and report every replica.
+  int corrupted = 0;
+  for (NodeId dn : h.cluster().datanode_ids()) {
+    sim::SimDiskStorage& disk = h.sim().node(dn).disk_storage();
+    for (const std::string& name : disk.List("blk_")) {
+      if (name.size() > 5 && name.substr(name.size() - 5) == ".data") {
+        ASSERT_TRUE(disk.Corrupt(name, 70000).ok());
+        ++corrupted;
+      }
+    }
+  }
+  ASSERT_EQ(corrupted, 6);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    Result<std::unique_ptr<Reader>> reader = fs.Open("/rot");
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ(*(*reader)->ReadAt(0, 1000), data.substr(0, 1000));  // the first chunk is intact
+    Result<std::string> bad = (*reader)->Read(1 << 20);
+    EXPECT_EQ(bad.code(), StatusCode::kCorruption) << bad.status().ToString();
+    // The window fetched (and failed) the second block too; its replicas are all known bad.
+    EXPECT_FALSE((*reader)->ReadAt(512 * 1024, 100000).ok());
+  });
+  Namenode* nn = h.cluster().namenode();
+  ASSERT_NE(nn, nullptr);
+  EXPECT_EQ(nn->blocks().Counts().corrupt, 2u);  // every replica of both blocks reported
+}
+
+TEST(FileSystemTest, PacketsInFlightSurviveADatanodeDyingAmongThem) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanodes = 5;
+  ClusterHarness h(options);
+  const std::string data = Pattern(10, 3 * 512 * 1024 + 4321);  // four blocks
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    ClientOptions client = h.cluster().ClientOptionsFor(p);
+    client.packet_bytes = 64 * 1024;
+    client.packets_in_flight = 6;
+    FileSystem fs(p.env(), p.transport(), client);
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/inflight", {});
+    ASSERT_TRUE(writer.ok());
+    // Writes of odd sizes; one datanode of the second block's pipeline dies while that
+    // block's packets are in flight.
+    bool killed = false;
+    for (uint64_t at = 0; at < data.size();) {
+      const uint64_t n = std::min<uint64_t>(100003, data.size() - at);
+      ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(at, n)).ok()) << at;
+      at += n;
+      if (!killed && at > 600 * 1024) {
+        for (NodeId dn : h.cluster().datanode_ids()) {
+          if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+            h.sim().CrashNode(dn);
+            killed = true;
+          }
+        }
+      }
+    }
+    EXPECT_TRUE(killed);
+    const Status closed = (*writer)->Close();
+    ASSERT_TRUE(closed.ok()) << closed.ToString();
+    Result<std::string> back = fs.ReadFile("/inflight");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, data);
   });
 }
 

@@ -209,6 +209,35 @@ TEST_F(StoreFixture, CorruptionIsFoundByReadsAndSticks) {
   });
 }
 
+TEST_F(StoreFixture, ReadForAVerifyingReaderReturnsStoredCrcsUnchecked) {
+  Random random(kSeed + 14);
+  const std::string data = RandomBytes(random, 3 * kChunk + 10);
+  Put("blk_7_1.data", data);
+  Put("blk_7_1.meta", Crcs(data));
+  ASSERT_TRUE(storage().Corrupt("blk_7_1.data", kChunk + 5).ok());
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    // The rotted bytes come back with the CRCs stored at write time: the reader's check
+    // of chunk 1 fails, the others pass.
+    Result<ReplicaRead> read = store.Read(BlockId(7), 100, 4 * kChunk, CrcCheck::kByReader);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_EQ(read->offset_bytes, 0u);
+    ASSERT_EQ(read->data.size(), data.size());
+    ASSERT_EQ(read->chunk_crc32c, ChunkCrcs(data));
+    EXPECT_NE(read->data, data);
+    for (size_t i = 0; i < 4; ++i) {
+      const std::string_view chunk = std::string_view(read->data).substr(i * kChunk, kChunk);
+      EXPECT_EQ(Crc32c(chunk) == read->chunk_crc32c[i], i != 1) << i;
+    }
+    EXPECT_FALSE(store.Get(BlockId(7))->corrupt);
+    // A read that verifies here still refuses it, and from then on the replica is refused.
+    EXPECT_EQ(store.Read(BlockId(7), 0, 2 * kChunk).code(), StatusCode::kCorruption);
+    EXPECT_EQ(store.Read(BlockId(7), 0, kChunk, CrcCheck::kByReader).code(),
+              StatusCode::kCorruption);
+  });
+}
+
 TEST_F(StoreFixture, FullDiskFailsAnAppendWithoutGrowingTheReplica) {
   Random random(kSeed + 5);
   const std::string data = RandomBytes(random, 2 * kChunk);
