@@ -36,7 +36,8 @@ struct ClientOptions {
   uint32_t packets_in_flight = 4;
   // Sync every packet on every datanode, not only the last of each block.
   bool sync_every_packet = false;
-  // Bytes fetched at least by a Read that does not continue the previous one.
+  // Bytes fetched ahead by a Read that does not continue the previous one (the first, too);
+  // each sequential Read doubles it, up to read_parallelism pieces.
   uint64_t read_ahead_bytes = 1 << 20;
   // A read of a range splits into pieces of at most this many bytes (and at block
   // boundaries; one dn.ReadBlock each, at most 4 MiB), up to `read_parallelism` of them in

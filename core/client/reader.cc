@@ -72,7 +72,10 @@ Status Reader::FillWindow(uint64_t target) {
   const size_t pieces_max = std::max<uint32_t>(namenode_.options().read_parallelism, 1);
   const uint64_t piece_max = PieceBytesMax();
   while (window_end_ < target && window_.size() < pieces_max) {
-    GRANARY_ASSIGN_OR_RETURN(const Piece piece, PieceAt(window_end_, piece_max));
+    // No piece reaches far past the target: whole checksum chunks up to it.
+    const uint64_t wanted = (target - window_end_ + kChecksumChunkBytes - 1) / kChecksumChunkBytes *
+                            kChecksumChunkBytes;
+    GRANARY_ASSIGN_OR_RETURN(const Piece piece, PieceAt(window_end_, std::min(piece_max, wanted)));
     Pending pending;
     pending.offset = window_end_;
     pending.length = piece.length;
@@ -114,10 +117,15 @@ Result<std::string> Reader::Read(uint64_t length) {
   }
   if (window_.empty() || window_.front().offset > position_) ResetWindow(position_);
   const ClientOptions& options = namenode_.options();
-  // Sequential reads keep the whole window in flight; others fetch at least read_ahead_bytes.
-  const uint64_t ahead = sequential
-                             ? PieceBytesMax() * std::max<uint32_t>(options.read_parallelism, 1)
-                             : options.read_ahead_bytes;
+  // The read-ahead grows while the reads stay sequential, doubling from read_ahead_bytes up
+  // to the whole window (read_parallelism pieces), as the kernel's does: a reader that takes
+  // a header and leaves does not pull 32 MiB (and wait for it on close), one that streams
+  // soon keeps every piece in flight. A read elsewhere starts again from read_ahead_bytes.
+  const uint64_t window_max = PieceBytesMax() * std::max<uint32_t>(options.read_parallelism, 1);
+  const uint64_t first = std::max<uint64_t>(options.read_ahead_bytes, kChecksumChunkBytes);
+  ahead_ =
+      sequential && ahead_ > 0 ? std::min(ahead_ * 2, window_max) : std::min(first, window_max);
+  const uint64_t ahead = ahead_;
   const uint64_t target = position_ + std::max(length, ahead);
   std::string out;
   while (out.size() < length) {

@@ -12,7 +12,8 @@
 //
 // Read keeps a read-ahead window: up to `read_parallelism` pieces of `read_piece_bytes` in
 // flight, each fetched by a fiber of its own, that runs ahead of the position as long as the
-// reads are sequential and is dropped by a read elsewhere. Pieces go to the replicas that are
+// reads are sequential and is dropped by a read elsewhere. It starts at read_ahead_bytes and
+// doubles with every sequential Read up to the whole window. Pieces go to the replicas that are
 // equally near (same host as the nearest) in turn, to spread the load. Every fiber the reader
 // started has finished before Read returns an error and before the reader is destroyed.
 #pragma once
@@ -95,6 +96,8 @@ class Reader {
   // The read-ahead window: contiguous pieces from window_.front().offset to window_end_.
   std::deque<Pending> window_;
   uint64_t window_end_ = 0;
+  // How far the last Read fetched ahead of its position (0 before the first).
+  uint64_t ahead_ = 0;
   // Pieces started so far, to rotate them over the replicas.
   uint64_t pieces_started_ = 0;
 };

@@ -283,7 +283,12 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
   // leave the block under-replicated for no reason. The client retries (HDFS's safe mode).
   if (targets.size() < current.replication() &&
       env_.Now() - started_ < options_.datanode_dead_after) {
-    return Status(StatusCode::kUnavailable, "namenode starting: datanodes still registering");
+    return Status(StatusCode::kUnavailable,
+                  excluded.empty()
+                      ? "namenode starting: datanodes still registering"
+                      : "namenode starting: " + std::to_string(targets.size()) + " of " +
+                            std::to_string(current.replication()) +
+                            " datanodes left after excluding " + std::to_string(excluded.size()));
   }
   GRANARY_ASSIGN_OR_RETURN(uint64_t block_id, ns_.block_ids().Next());
   GRANARY_ASSIGN_OR_RETURN(uint64_t stamp, ns_.generation_stamps().Next());

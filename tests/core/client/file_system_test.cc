@@ -519,6 +519,59 @@ TEST(FileSystemTest, ReadAheadWindowReturnsTheRightBytesForEveryReadPattern) {
   });
 }
 
+TEST(FileSystemTest, ReadAheadStartsSmallAndGrowsWhileReadsStaySequential) {
+  ClusterHarness h;
+  const std::string data = Pattern(11, 3 * 512 * 1024);  // three blocks
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/grow", data, {}).ok());
+  });
+  // Bytes the datanodes have sent so far (replies to reads, and their small heartbeats).
+  auto datanode_tx = [&] {
+    uint64_t total = 0;
+    for (NodeId id : h.cluster().datanode_ids()) total += h.sim().network().tx_bytes(id);
+    return total;
+  };
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    ClientOptions options = h.cluster().ClientOptionsFor(p);
+    options.read_piece_bytes = 64 * 1024;
+    options.read_parallelism = 16;  // a whole window of 1 MiB
+    options.read_ahead_bytes = 64 * 1024;
+    FileSystem fs(p.env(), p.transport(), options);
+    // A reader that takes a header and leaves fetches the piece it reads and the next (the
+    // read-ahead of 64 KiB past its position), not the window.
+    uint64_t before = datanode_tx();
+    {
+      Result<std::unique_ptr<Reader>> reader = fs.Open("/grow");
+      ASSERT_TRUE(reader.ok());
+      EXPECT_EQ(*(*reader)->Read(100), data.substr(0, 100));
+    }
+    EXPECT_LT(datanode_tx() - before, 160u * 1024);
+    // Sequential reads double it: three reads of 1 KiB reach 64, 128 and 256 KiB past their
+    // position, so pieces up to 320 KiB are fetched (once the fibers in flight are done).
+    before = datanode_tx();
+    Result<std::unique_ptr<Reader>> reader = fs.Open("/grow");
+    ASSERT_TRUE(reader.ok());
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(*(*reader)->Read(1024), data.substr(i * 1024, 1024));
+    }
+    ASSERT_TRUE(p.env().SleepFor(std::chrono::seconds(1)).ok());
+    const uint64_t early = datanode_tx() - before;
+    EXPECT_GT(early, 320u * 1024);
+    EXPECT_LT(early, 400u * 1024);
+    // Streaming on, the window reaches its whole 1 MiB, and the file is fetched once.
+    EXPECT_EQ(ReadToEnd(**reader, 32 * 1024), data.substr(3 * 1024));
+    const uint64_t all = datanode_tx() - before;
+    EXPECT_GE(all, data.size());
+    EXPECT_LT(all, data.size() + data.size() / 8);
+    // A seek elsewhere starts small again.
+    before = datanode_tx();
+    ASSERT_TRUE((*reader)->Seek(700 * 1024).ok());
+    EXPECT_EQ(*(*reader)->Read(10), data.substr(700 * 1024, 10));
+    reader->reset();
+    EXPECT_LT(datanode_tx() - before, 160u * 1024);
+  });
+}
+
 TEST(FileSystemTest, SequentialReadFailsOverWhenADatanodeDiesMidStream) {
   ClusterHarness h;
   const std::string data = Pattern(8, 4 * 512 * 1024);
