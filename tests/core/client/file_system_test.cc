@@ -161,9 +161,8 @@ TEST(FileSystemTest, WriteSurvivesThePipelineLosingADatanode) {
 TEST(FileSystemTest, ReadFailsOverFromACorruptReplicaWhichIsThenReplaced) {
   ClusterHarness h;
   const std::string data = Pattern(6, 300 * 1024);
-  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
-    ASSERT_TRUE(fs.WriteFile("/rot", data, {}).ok());
-  });
+  h.RunClient(
+      [&](sim::SimProcess&, FileSystem& fs) { ASSERT_TRUE(fs.WriteFile("/rot", data, {}).ok()); });
   // Flip a byte in every stored copy on one datanode.
   const NodeId victim = h.cluster().datanode_ids()[0];
   sim::SimDiskStorage& disk = h.sim().node(victim).disk_storage();
@@ -290,7 +289,7 @@ TEST(FileSystemTest, NamespaceOperationsThroughTheClient) {
   h.RunFor(seconds(2));
   ASSERT_NE(h.cluster().namenode(), nullptr);
   const NamespaceCounts counts = h.cluster().namenode()->ns().counts();
-  EXPECT_EQ(counts.files, 1u);       // /a/x
+  EXPECT_EQ(counts.files, 1u);        // /a/x
   EXPECT_EQ(counts.directories, 1u);  // /a
 }
 
@@ -347,19 +346,25 @@ TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
     options.user.set_user("mallory");
     options.user.clear_groups();
     FileSystem stranger(p.env(), p.transport(), options);
-    const std::vector<std::string> paths = {
-        "/d/small", "/d/missing", "/d/big",    "/d/private", "/d",        "/d/small/x",
-        "relative", "/d/empty",   "/closed/f", "/d/small",   "/nothing/x"};
+    const std::vector<std::string> paths = {"/d/small",  "/d/missing", "/d/big",    "/d/private",
+                                            "/d",        "/d/small/x", "relative",  "/d/empty",
+                                            "/closed/f", "/d/small",   "/nothing/x"};
     const uint64_t before = h.sim().network().stats().messages_sent;
     Result<std::vector<FileSystem::Opened>> opened = stranger.OpenMany(paths);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     EXPECT_EQ(h.sim().network().stats().messages_sent - before, 2u);  // one round trip
     ASSERT_EQ(opened->size(), paths.size());
-    const std::vector<StatusCode> codes = {
-        StatusCode::kOk,    StatusCode::kNotFound,         StatusCode::kOk,
-        StatusCode::kPermissionDenied, StatusCode::kIsADirectory, StatusCode::kNotADirectory,
-        StatusCode::kInvalidPath,      StatusCode::kOk,    StatusCode::kPermissionDenied,
-        StatusCode::kOk,    StatusCode::kNotFound};
+    const std::vector<StatusCode> codes = {StatusCode::kOk,
+                                           StatusCode::kNotFound,
+                                           StatusCode::kOk,
+                                           StatusCode::kPermissionDenied,
+                                           StatusCode::kIsADirectory,
+                                           StatusCode::kNotADirectory,
+                                           StatusCode::kInvalidPath,
+                                           StatusCode::kOk,
+                                           StatusCode::kPermissionDenied,
+                                           StatusCode::kOk,
+                                           StatusCode::kNotFound};
     for (size_t i = 0; i < paths.size(); ++i) {
       EXPECT_EQ((*opened)[i].code(), codes[i]) << paths[i];
       // Each answer is the one a lone Open gives, message and all.
@@ -422,8 +427,8 @@ TEST(FileSystemTest, OpenManyPastItsLimits) {
     for (const std::string& path : paths) request.add_paths(path);
     proto::OpenManyReply reply;
     std::string payload;
-    ASSERT_TRUE(rpc::Call(p.transport(), h.cluster().namenode_address(), "nn.OpenMany", request,
-                          {}, p.env().Now() + seconds(5), &reply, &payload)
+    ASSERT_TRUE(rpc::Call(p.transport(), h.cluster().namenode_address(), "nn.OpenMany", request, {},
+                          p.env().Now() + seconds(5), &reply, &payload)
                     .ok());
     EXPECT_EQ(static_cast<size_t>(reply.files_size()), fit);
     EXPECT_EQ(payload.size(), fit * file_bytes);
@@ -522,9 +527,8 @@ TEST(FileSystemTest, ReadAheadWindowReturnsTheRightBytesForEveryReadPattern) {
 TEST(FileSystemTest, ReadAheadStartsSmallAndGrowsWhileReadsStaySequential) {
   ClusterHarness h;
   const std::string data = Pattern(11, 3 * 512 * 1024);  // three blocks
-  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
-    ASSERT_TRUE(fs.WriteFile("/grow", data, {}).ok());
-  });
+  h.RunClient(
+      [&](sim::SimProcess&, FileSystem& fs) { ASSERT_TRUE(fs.WriteFile("/grow", data, {}).ok()); });
   // Bytes the datanodes have sent so far (replies to reads, and their small heartbeats).
   auto datanode_tx = [&] {
     uint64_t total = 0;
