@@ -18,7 +18,8 @@
 // datanodes take a block's packets in the order they arrive, which is the order they were
 // sent once the pipeline's connections are made (a block's first packet goes alone, and
 // makes them). Should a packet overtake another anyway, the datanode refuses it and the
-// writer treats that as a pipeline failure: slower, never wrong. A failure drains them all,
+// writer treats that as a pipeline failure: never wrong, but when it happens on every
+// datanode the write fails, which is why the default is one packet in flight. A failure drains them all,
 // puts every unacknowledged byte back in front of the buffer and recovers as above. A
 // block's last packet, Flush and Close wait for every packet in flight first.
 #pragma once
