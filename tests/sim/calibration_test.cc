@@ -326,11 +326,11 @@ TEST(SharedHostTest, MainAndHelperThreadsEachServeOneAtATime) {
 // overtook one another and the datanodes refused them.
 TEST(SharedHostTest, LargeWriteAndReadSucceedOnTheCalibratedHost) {
   for (uint64_t seed : {1, 2, 3}) {
-    Result<proto::Scenario> scenario = PrepareScenario(
-        std::string(GRANARY_SIM_TEST_DATA) + "/calibrated_host/scenario.textproto",
-        {"cluster.clients=1", "workload.small_file_ingest.files=1",
-         "workload.small_file_ingest.file_bytes=67108864"},
-        seed);
+    Result<proto::Scenario> scenario =
+        PrepareScenario(std::string(GRANARY_SIM_TEST_DATA) + "/calibrated_host/scenario.textproto",
+                        {"cluster.clients=1", "workload.small_file_ingest.files=1",
+                         "workload.small_file_ingest.file_bytes=67108864"},
+                        seed);
     ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
     RunOptions options;
     options.scenario_dir = std::string(GRANARY_SIM_TEST_DATA) + "/calibrated_host";
