@@ -36,6 +36,37 @@ ZmqTransportOptions Loopback() {
   return options;
 }
 
+// A DEALER socket of the test's own, to send `server` raw frames.
+zmq::socket_t RawDealer(zmq::context_t& context, const ZmqTransport& server) {
+  zmq::socket_t raw(context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect("tcp://" + server.self().value);
+  return raw;
+}
+
+// Serves every request with its body and "!", and its payload as it came.
+Status ServeExclaimed(ZmqTransport& server) {
+  return server.Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
+    return RpcReply{request.body + "!", request.payload};
+  });
+}
+
+// `value` as `bytes` little-endian bytes.
+std::string LittleEndian(size_t value, int bytes) {
+  std::string out;
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
+  return out;
+}
+
+// A packed frame (zmq_transport.h) carrying `m`, its header claiming the lengths given.
+std::string PackedFrame(const rpc::WireMessage& m, size_t envelope_bytes, size_t body_bytes) {
+  return LittleEndian(envelope_bytes, 2) + LittleEndian(body_bytes, 4) + m.envelope + m.body +
+         m.payload;
+}
+std::string PackedFrame(const rpc::WireMessage& m) {
+  return PackedFrame(m, m.envelope.size(), m.body.size());
+}
+
 // Runs `body` as the main fiber of a fresh RealEnv on a fresh thread, with a server and a
 // client transport on loopback; both are closed after every fiber has finished.
 void WithPair(
@@ -299,9 +330,7 @@ TEST(ZmqTransportTest, MalformedMessagesAreDroppedAndTheServerKeepsServing) {
                     })
                     .ok());
     zmq::context_t context;
-    zmq::socket_t raw(context, zmq::socket_type::dealer);
-    raw.set(zmq::sockopt::linger, 0);
-    raw.connect("tcp://" + server.self().value);
+    zmq::socket_t raw = RawDealer(context, server);
     auto send = [&raw](const std::vector<std::string>& frames) {
       for (size_t i = 0; i < frames.size(); ++i) {
         raw.send(zmq::buffer(frames[i]),
@@ -360,32 +389,19 @@ TEST(ZmqTransportTest, MalformedMessagesAreDroppedAndTheServerKeepsServing) {
 // with a packed reply, and packed frames whose header does not fit are dropped and counted.
 TEST(ZmqTransportTest, PackedFramesAreAnsweredPackedAndBadOnesDropped) {
   WithPair([](RealEnv& env, ZmqTransport& server, ZmqTransport&) {
-    ASSERT_TRUE(server
-                    .Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
-                      return RpcReply{request.body + "!", request.payload};
-                    })
-                    .ok());
+    ASSERT_TRUE(ServeExclaimed(server).ok());
     zmq::context_t context;
-    zmq::socket_t raw(context, zmq::socket_type::dealer);
-    raw.set(zmq::sockopt::linger, 0);
-    raw.connect("tcp://" + server.self().value);
-    auto pack = [](const rpc::WireMessage& m, size_t envelope_bytes, size_t body_bytes) {
-      std::string frame;
-      frame.push_back(static_cast<char>(envelope_bytes & 0xff));
-      frame.push_back(static_cast<char>(envelope_bytes >> 8));
-      for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>(body_bytes >> (8 * i)));
-      return frame + m.envelope + m.body + m.payload;
-    };
+    zmq::socket_t raw = RawDealer(context, server);
     rpc::WireMessage good =
         rpc::EncodeRequest(RequestId(9), RpcRequest{"m", "body", "pay"}, std::chrono::seconds(5));
     const std::vector<std::string> malformed = {
-        "12345",                                                // shorter than the header
-        pack(good, good.envelope.size() + 100, good.body.size()),   // envelope past the end
-        pack(good, good.envelope.size(), 1u << 30),                 // body past its limit
-        pack(good, good.envelope.size(), good.body.size() + 1),     // lengths do not match
+        "12345",                                                          // shorter than the header
+        PackedFrame(good, good.envelope.size() + 100, good.body.size()),  // envelope past the end
+        PackedFrame(good, good.envelope.size(), 1u << 30),                // body past its limit
+        PackedFrame(good, good.envelope.size(), good.body.size() + 1),    // lengths do not match
     };
     for (const std::string& frame : malformed) raw.send(zmq::buffer(frame));
-    raw.send(zmq::buffer(pack(good, good.envelope.size(), good.body.size())));
+    raw.send(zmq::buffer(PackedFrame(good)));
     std::vector<zmq::message_t> answer;
     ASSERT_TRUE(WaitFor(
         env,
@@ -423,34 +439,22 @@ TEST(ZmqTransportTest, PackedFramesAreAnsweredPackedAndBadOnesDropped) {
 // at once get their replies through batches both ways.
 TEST(ZmqTransportTest, BatchFramesAreAnsweredBatchedAndBadOnesDropped) {
   WithPair([](RealEnv& env, ZmqTransport& server, ZmqTransport& client) {
-    ASSERT_TRUE(server
-                    .Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {
-                      return RpcReply{request.body + "!", request.payload};
-                    })
-                    .ok());
+    ASSERT_TRUE(ServeExclaimed(server).ok());
     zmq::context_t context;
-    zmq::socket_t raw(context, zmq::socket_type::dealer);
-    raw.set(zmq::sockopt::linger, 0);
-    raw.connect("tcp://" + server.self().value);
-    auto le = [](size_t value, int bytes) {
-      std::string out;
-      for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
-      return out;
+    zmq::socket_t raw = RawDealer(context, server);
+    auto entry = [&](const std::string& message) {
+      return LittleEndian(message.size(), 4) + message;
     };
-    auto packed = [&](const rpc::WireMessage& m) {
-      return le(m.envelope.size(), 2) + le(m.body.size(), 4) + m.envelope + m.body + m.payload;
-    };
-    auto entry = [&](const std::string& message) { return le(message.size(), 4) + message; };
     const std::string magic("\xff\xff", 2);
-    const std::string first = packed(
+    const std::string first = PackedFrame(
         rpc::EncodeRequest(RequestId(11), RpcRequest{"m", "one", ""}, std::chrono::seconds(5)));
-    const std::string second = packed(
+    const std::string second = PackedFrame(
         rpc::EncodeRequest(RequestId(12), RpcRequest{"m", "two", "p"}, std::chrono::seconds(5)));
     const std::vector<std::string> malformed = {
-        magic,                                         // no message
-        magic + le(first.size() + 1, 4) + first,       // a length past the frame
-        magic + entry(first.substr(0, 5)),             // a message shorter than its header
-        magic + entry(first) + "\x01",                 // a truncated length after a good one
+        magic,                                              // no message
+        magic + LittleEndian(first.size() + 1, 4) + first,  // a length past the frame
+        magic + entry(first.substr(0, 5)),                  // a message shorter than its header
+        magic + entry(first) + "\x01",                      // a truncated length after a good one
     };
     for (const std::string& frame : malformed) raw.send(zmq::buffer(frame));
     raw.send(zmq::buffer(magic + entry(first) + entry(second)));
@@ -475,9 +479,9 @@ TEST(ZmqTransportTest, BatchFramesAreAnsweredBatchedAndBadOnesDropped) {
               const size_t envelope =
                   static_cast<uint8_t>(message[0]) | (static_cast<uint8_t>(message[1]) << 8);
               const size_t body = static_cast<uint8_t>(message[2]);
-              Result<rpc::IncomingReply> decoded = rpc::DecodeReply(rpc::WireMessage{
-                  message.substr(6, envelope), message.substr(6 + envelope, body),
-                  message.substr(6 + envelope + body)});
+              Result<rpc::IncomingReply> decoded = rpc::DecodeReply(
+                  rpc::WireMessage{message.substr(6, envelope), message.substr(6 + envelope, body),
+                                   message.substr(6 + envelope + body)});
               EXPECT_TRUE(decoded.ok()) << decoded.status().ToString();
               if (decoded.ok()) replies.push_back(std::move(decoded).value());
             }
