@@ -123,16 +123,8 @@ RocksDbStoreStats RocksDbStore::stats() const {
 }
 
 Result<std::string> RocksDbStore::Get(std::string_view key, const Snapshot* snapshot) {
-  if (env_.stopping()) return Status(StatusCode::kNodeDown, "stopping");
-  rocksdb::ReadOptions read;
-  if (snapshot != nullptr) read.snapshot = static_cast<const DbSnapshot*>(snapshot)->get();
-  if (!options_.caller_checked_prefix.empty() && key.starts_with(options_.caller_checked_prefix)) {
-    read.verify_checksums = false;
-  }
-  std::string value;
-  const rocksdb::Status status = db_->Get(read, ToSlice(key), &value);
-  if (status.IsNotFound()) return Status(StatusCode::kNotFound, "no key");
-  GRANARY_RETURN_IF_ERROR(FromRocks(status, "get"));
+  std::string value;  // empty: GetAppend reads it as RocksDB fills a string, one copy at most
+  GRANARY_RETURN_IF_ERROR(GetAppend(key, value, snapshot));
   return value;
 }
 

@@ -39,11 +39,9 @@ uint64_t MemStore::ReadSequence(const Snapshot* snapshot) const {
 }
 
 Result<std::string> MemStore::Get(std::string_view key, const Snapshot* snapshot) {
-  auto it = data_.find(key);
-  if (it != data_.end()) {
-    if (const Version* v = Visible(it->second, ReadSequence(snapshot))) return v->value;
-  }
-  return Status(StatusCode::kNotFound, "no key");
+  std::string value;
+  GRANARY_RETURN_IF_ERROR(GetAppend(key, value, snapshot));
+  return value;
 }
 
 Status MemStore::GetAppend(std::string_view key, std::string& out, const Snapshot* snapshot) {
