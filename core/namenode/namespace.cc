@@ -45,13 +45,13 @@ Namespace::Namespace(Env& env, MetaStore& store, NamespaceOptions options)
 }
 
 Status Namespace::Commit(const WriteBatch& batch) {
-  ++cache_epoch_;
+  // No reader fills the cache while a write is in flight, so it is still empty when the
+  // write returns; the epoch then voids the tickets taken before.
   ++writes_in_flight_;
   directory_cache_.clear();
   const Status written = store_.Write(batch);
-  ++cache_epoch_;
   --writes_in_flight_;
-  directory_cache_.clear();
+  ++cache_epoch_;
   return written;
 }
 

@@ -156,10 +156,9 @@ class Namespace {
   // components[i-1]. Resolution stops at the first missing component, and at a file that
   // has components after it (`blocked`: the path goes through a file).
   // The directory cache holds what the store's latest committed state says of directory
-  // entries. Every namespace write goes through Commit, which advances cache_epoch_ and
-  // empties the cache before its batch is submitted and again after it returns, and counts
-  // itself in writes_in_flight_ meanwhile (the store may apply the batch at any point of
-  // that window). A reader takes a ticket when it takes its snapshot (or starts reading the
+  // entries. Every namespace write goes through Commit, which empties the cache before its
+  // batch is submitted, counts itself in writes_in_flight_ until it returns (the store may
+  // apply the batch at any point of that window) and then advances cache_epoch_. A reader takes a ticket when it takes its snapshot (or starts reading the
   // latest state) and may use, or fill, the cache only while no write has started since:
   // then the cache, its snapshot and the store's latest state agree. So a path never
   // resolves partly through the cache and partly through a different point in time. The
