@@ -9,6 +9,7 @@
 #include "core/common/handoff.h"
 #include "core/common/limits.h"
 #include "core/rpc/router.h"
+#include "core/seams/transport.h"
 #include "proto/datanode.pb.h"
 
 namespace granary {
@@ -215,16 +216,6 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
   }
   return out;
 }
-
-namespace {
-
-// "host" of "host:port"; the whole address when it has no port (simulated node names).
-std::string_view HostOf(std::string_view address) {
-  const size_t colon = address.rfind(':');
-  return colon == std::string_view::npos ? address : address.substr(0, colon);
-}
-
-}  // namespace
 
 Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block, uint64_t length,
                                           uint64_t spread) {

@@ -3,17 +3,9 @@
 #include <algorithm>
 
 #include "core/common/limits.h"
+#include "core/seams/transport.h"
 
 namespace granary {
-namespace {
-
-std::string HostOf(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
-}  // namespace
-
 proto::DatanodeInfo DatanodeRecord::Info() const {
   proto::DatanodeInfo info;
   info.set_datanode_id(id);
@@ -33,8 +25,7 @@ Status DatanodeManager::ValidateRegistration(const proto::RegisterRequest& reque
   return Status::Ok();
 }
 
-Status DatanodeManager::Register(uint32_t id, const proto::RegisterRequest& request,
-                                 Instant now) {
+Status DatanodeManager::Register(uint32_t id, const proto::RegisterRequest& request, Instant now) {
   GRANARY_RETURN_IF_ERROR(ValidateRegistration(request));
   if (!datanodes_.count(id) && datanodes_.size() >= kDatanodesMax) {
     return Status(StatusCode::kLimitExceeded, "too many datanodes");
@@ -55,7 +46,8 @@ Status DatanodeManager::Register(uint32_t id, const proto::RegisterRequest& requ
 Status DatanodeManager::Heartbeat(const proto::HeartbeatRequest& request, Instant now) {
   auto it = datanodes_.find(request.datanode_id());
   if (it == datanodes_.end() || !it->second.live) {
-    return Status(StatusCode::kNotFound, "unknown datanode " + std::to_string(request.datanode_id()));
+    return Status(StatusCode::kNotFound,
+                  "unknown datanode " + std::to_string(request.datanode_id()));
   }
   DatanodeRecord& record = it->second;
   record.last_heartbeat = now;
@@ -114,7 +106,7 @@ std::vector<uint32_t> DatanodeManager::ChooseTargets(uint32_t count,
 
 void DatanodeManager::SortByDistance(std::vector<uint32_t>& ids,
                                      const std::string& client_address) {
-  const std::string client_host = HostOf(client_address);
+  const std::string_view client_host = HostOf(client_address);
   std::string client_rack;
   for (const auto& [id, record] : datanodes_) {
     if (!client_host.empty() && HostOf(record.address) == client_host) client_rack = record.rack;

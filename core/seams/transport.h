@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/common/status.h"
 #include "core/common/time.h"
@@ -33,6 +34,14 @@ struct Address {
   std::string value;
   auto operator<=>(const Address&) const = default;
 };
+
+// The host of an address: "127.0.0.1" of "127.0.0.1:7000", the whole address when it has no
+// port (a simulated node's name). For locality only (which replica is nearest); core code
+// reads nothing else out of an address.
+inline std::string_view HostOf(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string_view::npos ? address : address.substr(0, colon);
+}
 
 struct RpcRequest {
   std::string method;
