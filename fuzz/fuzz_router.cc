@@ -5,8 +5,9 @@
 // kUnimplemented; every string field of a parsed request goes through ParsePath and
 // ValidateName with their invariants (fuzz_check.h).
 //
-// Input: [method byte] body. The byte picks a route of namenode_routes.h (modulo the number
-// of routes plus one; the extra value means an unknown method). The bulk payload is empty.
+// Input: [method byte] body. The byte picks a method of rpc::ForEachNamenodeMethod (core/rpc/
+// methods.h; modulo the number of methods plus one; the extra value means an unknown method). The
+// bulk payload is empty.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -15,11 +16,11 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/rpc/router.h"
 #include "fuzz/fuzz_check.h"
-#include "fuzz/namenode_routes.h"
 #include "proto/namenode.pb.h"
 
 namespace granary::fuzz {
@@ -74,27 +75,23 @@ struct Routes {
 Routes& TheRoutes() {
   static Routes* routes = [] {
     auto* r = new Routes;
-#define GRANARY_FUZZ_ROUTE(method, Request, Reply)                                        \
-  r->methods.push_back(method);                                                           \
-  r->router.Add<proto::Request, proto::Reply>(                                            \
-      method, [](const proto::Request& request, proto::Reply*, rpc::Exchange& exchange) { \
-        GRANARY_FUZZ_CHECK(exchange.request_payload.empty());                             \
-        return CheckRequest(request);                                                     \
-      });
-    GRANARY_NAMENODE_ROUTES(GRANARY_FUZZ_ROUTE)
-#undef GRANARY_FUZZ_ROUTE
-    // Every *Request of namenode.proto has a route here (the list follows the schema).
+    // Every method of the table, and so every *Request of namenode.proto it names.
     std::set<std::string> routed;
-#define GRANARY_FUZZ_NAME(method, Request, Reply) \
-  routed.insert(proto::Request::descriptor()->full_name());
-    GRANARY_NAMENODE_ROUTES(GRANARY_FUZZ_NAME)
-#undef GRANARY_FUZZ_NAME
+    rpc::ForEachNamenodeMethod([&](const auto& method) {
+      using Request = typename std::decay_t<decltype(method)>::Request;
+      r->methods.emplace_back(method.name);
+      r->router.Add(method, [](const Request& request, auto*, rpc::Exchange& exchange) {
+        GRANARY_FUZZ_CHECK(exchange.request_payload.empty());
+        return CheckRequest(request);
+      });
+      routed.insert(Request::descriptor()->full_name());
+    });
     const pb::FileDescriptor* file = proto::MkdirsRequest::descriptor()->file();
     for (int i = 0; i < file->message_type_count(); ++i) {
       const std::string& name = file->message_type(i)->full_name();
       if (name.size() > 7 && name.compare(name.size() - 7, 7, "Request") == 0 &&
           routed.count(name) == 0) {
-        Fail("namenode_routes.h misses", name);
+        Fail("core/rpc/methods.h misses", name);
       }
     }
     return r;

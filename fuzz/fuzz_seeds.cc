@@ -8,11 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/common/limits.h"
+#include "core/rpc/methods.h"
 #include "core/rpc/wire.h"
-#include "fuzz/namenode_routes.h"
 #include "proto/namenode.pb.h"
 
 namespace granary::fuzz {
@@ -102,15 +103,12 @@ int main(int argc, char** argv) {
   const std::filesystem::path out = argv[1];
   std::vector<std::string> methods;
   std::vector<std::string> bodies;
-#define GRANARY_SEED(method, Request, Reply)       \
-  {                                                \
-    proto::Request request;                        \
-    fuzz::Fill(request, 0);                        \
-    methods.push_back(method);                     \
-    bodies.push_back(request.SerializeAsString()); \
-  }
-  GRANARY_NAMENODE_ROUTES(GRANARY_SEED)
-#undef GRANARY_SEED
+  rpc::ForEachNamenodeMethod([&](const auto& method) {
+    typename std::decay_t<decltype(method)>::Request request;
+    fuzz::Fill(request, 0);
+    methods.emplace_back(method.name);
+    bodies.push_back(request.SerializeAsString());
+  });
   for (size_t i = 0; i < methods.size(); ++i) {
     const std::string name = methods[i].substr(3);
     fuzz::Write(out / "fuzz_router", name, std::string(1, static_cast<char>(i)) + bodies[i]);

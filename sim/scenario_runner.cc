@@ -89,21 +89,22 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   o.datanode_rpc_cpu = rpc_cpu(c.datanode());
   o.client_rpc_cpu = rpc_cpu(c.client());
   const proto::ClientCosts& cc = y.client_costs();
-  auto client_call = [&](const char* method, bool has, double us) {
-    if (has) o.client_rpc_cpu.per_call[method] = Micros(us);
+  auto client_call = [&](std::string_view method, bool has, double us) {
+    if (has) o.client_rpc_cpu.per_call[std::string(method)] = Micros(us);
   };
-  client_call("nn.Create", cc.has_create_us(), cc.create_us());
-  client_call("nn.Open", cc.has_open_us(), cc.open_us());
-  client_call("nn.Stat", cc.has_stat_us(), cc.stat_us());
-  client_call("dn.WriteBlock", cc.has_write_block_us(), cc.write_block_us());
-  client_call("dn.ReadBlock", cc.has_read_block_us(), cc.read_block_us());
+  client_call(rpc::nn::kCreate.name, cc.has_create_us(), cc.create_us());
+  client_call(rpc::nn::kOpen.name, cc.has_open_us(), cc.open_us());
+  client_call(rpc::nn::kStat.name, cc.has_stat_us(), cc.stat_us());
+  client_call(rpc::dn::kWriteBlock.name, cc.has_write_block_us(), cc.write_block_us());
+  client_call(rpc::dn::kReadBlock.name, cc.has_read_block_us(), cc.read_block_us());
   o.client_rpc_cpu.per_call_default = Micros(cc.call_us());
   const double ns_per_mib = 1e3 / (1 << 20);
   if (cc.has_write_us_per_mib()) {
-    o.client_rpc_cpu.ns_per_byte_sent_by_call["dn.WriteBlock"] = cc.write_us_per_mib() * ns_per_mib;
+    o.client_rpc_cpu.ns_per_byte_sent_by_call[std::string(rpc::dn::kWriteBlock.name)] =
+        cc.write_us_per_mib() * ns_per_mib;
   }
   if (cc.has_read_us_per_mib()) {
-    o.client_rpc_cpu.ns_per_byte_received_by_call["dn.ReadBlock"] =
+    o.client_rpc_cpu.ns_per_byte_received_by_call[std::string(rpc::dn::kReadBlock.name)] =
         cc.read_us_per_mib() * ns_per_mib;
   }
   o.shared_host_cores = c.shared_host_cores();
@@ -133,25 +134,25 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   n.cpu_per_request = Duration(0);
   const proto::NamenodeCosts& k = y.namenode_costs();
   n.cpu_per_method = {
-      {"nn.Create", Micros(k.create_us())},
-      {"nn.Stat", Micros(k.stat_us())},
-      {"nn.Open", Micros(k.open_us())},
-      {"nn.List", Micros(k.list_us())},
-      {"nn.Delete", Micros(k.delete_us())},
-      {"nn.Rename", Micros(k.rename_us())},
-      {"nn.Mkdirs", Micros(k.mkdir_us())},
-      {"nn.WriteInline", Micros(k.block_op_us())},
-      {"nn.ConvertToBlocks", Micros(k.block_op_us())},
-      {"nn.AddBlock", Micros(k.block_op_us())},
-      {"nn.Complete", Micros(k.block_op_us())},
-      {"nn.BumpGeneration", Micros(k.block_op_us())},
-      {"nn.UpdatePipeline", Micros(k.block_op_us())},
-      {"nn.RenewLease", Micros(k.stat_us())},
-      {"nn.ServerDefaults", Micros(k.stat_us())},
-      {"nn.SetPermission", Micros(k.set_attribute_us())},
-      {"nn.SetOwner", Micros(k.set_attribute_us())},
-      {"nn.SetReplication", Micros(k.set_attribute_us())},
-      {"nn.BlockReport", Micros(k.block_report_us())},
+      {std::string(rpc::nn::kCreate.name), Micros(k.create_us())},
+      {std::string(rpc::nn::kStat.name), Micros(k.stat_us())},
+      {std::string(rpc::nn::kOpen.name), Micros(k.open_us())},
+      {std::string(rpc::nn::kList.name), Micros(k.list_us())},
+      {std::string(rpc::nn::kDelete.name), Micros(k.delete_us())},
+      {std::string(rpc::nn::kRename.name), Micros(k.rename_us())},
+      {std::string(rpc::nn::kMkdirs.name), Micros(k.mkdir_us())},
+      {std::string(rpc::nn::kWriteInline.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kConvertToBlocks.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kAddBlock.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kComplete.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kBumpGeneration.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kUpdatePipeline.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kRenewLease.name), Micros(k.stat_us())},
+      {std::string(rpc::nn::kServerDefaults.name), Micros(k.stat_us())},
+      {std::string(rpc::nn::kSetPermission.name), Micros(k.set_attribute_us())},
+      {std::string(rpc::nn::kSetOwner.name), Micros(k.set_attribute_us())},
+      {std::string(rpc::nn::kSetReplication.name), Micros(k.set_attribute_us())},
+      {std::string(rpc::nn::kBlockReport.name), Micros(k.block_report_us())},
   };
   n.cpu_per_reported_block = Micros(y.block_report_us_per_block());
   n.global_namespace_lock = y.global_lock();

@@ -12,7 +12,7 @@ FileSystem::FileSystem(Env& env, Transport& transport, ClientOptions options)
 Result<proto::ServerDefaultsReply> FileSystem::Defaults() {
   if (!have_defaults_) {
     proto::ServerDefaultsRequest request;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.ServerDefaults", request, &defaults_));
+    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kServerDefaults, request, &defaults_));
     have_defaults_ = true;
   }
   return defaults_;
@@ -25,7 +25,7 @@ Status FileSystem::Mkdirs(std::string_view path, uint32_t mode, bool create_pare
   request.set_mode(mode);
   request.set_create_parents(create_parents);
   proto::MkdirsReply reply;
-  return namenode_.Call("nn.Mkdirs", request, &reply);
+  return namenode_.Call(rpc::nn::kMkdirs, request, &reply);
 }
 
 Result<std::unique_ptr<Writer>> FileSystem::Create(std::string_view path,
@@ -43,7 +43,7 @@ Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
   request.set_client_address(options_.client_address);
   proto::OpenReply reply;
   std::string inline_data;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Open", request, &reply, {}, &inline_data));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpen, request, &reply, {}, &inline_data));
   return std::make_unique<Reader>(namenode_, std::string(path), std::move(reply),
                                   std::move(inline_data));
 }
@@ -64,7 +64,7 @@ Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
     for (size_t i = out.size(); i < paths.size(); ++i) request.add_paths(paths[i]);
     proto::OpenManyReply reply;
     std::string payload;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.OpenMany", request, &reply, {}, &payload));
+    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpenMany, request, &reply, {}, &payload));
     const size_t asked = paths.size() - out.size();
     if (reply.files_size() == 0 || static_cast<size_t>(reply.files_size()) > asked) {
       return Status(StatusCode::kBadMessage, "nn.OpenMany answered " +
@@ -110,7 +110,7 @@ Result<proto::FileStatus> FileSystem::Stat(std::string_view path) {
   *request.mutable_user() = options_.user;
   request.set_path(std::string(path));
   proto::StatReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Stat", request, &reply));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kStat, request, &reply));
   return reply.status();
 }
 
@@ -122,7 +122,7 @@ Result<ListPage> FileSystem::List(std::string_view path, std::string_view start_
   request.set_start_after(std::string(start_after));
   request.set_limit(limit);
   proto::ListReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.List", request, &reply));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kList, request, &reply));
   ListPage page;
   page.entries.assign(reply.entries().begin(), reply.entries().end());
   page.has_more = reply.has_more();
@@ -147,7 +147,7 @@ Status FileSystem::Delete(std::string_view path, bool recursive) {
   request.set_recursive(recursive);
   proto::DeleteReply reply;
   bool retried = false;
-  const Status status = namenode_.Call("nn.Delete", request, &reply, {}, nullptr, &retried);
+  const Status status = namenode_.Call(rpc::nn::kDelete, request, &reply, {}, nullptr, &retried);
   // A retry that finds nothing: the first attempt did the work.
   if (retried && status.code() == StatusCode::kNotFound) return Status::Ok();
   return status;
@@ -160,7 +160,7 @@ Status FileSystem::Rename(std::string_view source, std::string_view destination)
   request.set_destination(std::string(destination));
   proto::RenameReply reply;
   bool retried = false;
-  const Status status = namenode_.Call("nn.Rename", request, &reply, {}, nullptr, &retried);
+  const Status status = namenode_.Call(rpc::nn::kRename, request, &reply, {}, nullptr, &retried);
   if (retried && status.code() == StatusCode::kNotFound && Stat(destination).ok() &&
       !Stat(source).ok()) {
     return Status::Ok();
@@ -174,7 +174,7 @@ Status FileSystem::SetPermission(std::string_view path, uint32_t mode) {
   request.set_path(std::string(path));
   request.set_mode(mode);
   proto::SetAttributeReply reply;
-  return namenode_.Call("nn.SetPermission", request, &reply);
+  return namenode_.Call(rpc::nn::kSetPermission, request, &reply);
 }
 
 Status FileSystem::SetOwner(std::string_view path, const std::string& owner,
@@ -185,7 +185,7 @@ Status FileSystem::SetOwner(std::string_view path, const std::string& owner,
   request.set_owner(owner);
   request.set_group(group);
   proto::SetAttributeReply reply;
-  return namenode_.Call("nn.SetOwner", request, &reply);
+  return namenode_.Call(rpc::nn::kSetOwner, request, &reply);
 }
 
 Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
@@ -194,13 +194,13 @@ Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
   request.set_path(std::string(path));
   request.set_replication(replication);
   proto::SetAttributeReply reply;
-  return namenode_.Call("nn.SetReplication", request, &reply);
+  return namenode_.Call(rpc::nn::kSetReplication, request, &reply);
 }
 
 Result<proto::ClusterReportReply> FileSystem::Report() {
   proto::ClusterReportRequest request;
   proto::ClusterReportReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.ClusterReport", request, &reply));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kClusterReport, request, &reply));
   return reply;
 }
 

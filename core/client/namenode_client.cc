@@ -18,14 +18,15 @@ Status NamenodeClient::Backoff(uint32_t attempt) {
   const int64_t cap = options_.backoff_max.count();
   const int64_t exponential = std::min(cap, base << std::min<uint32_t>(attempt - 1, 20));
   // Full jitter: spreads clients that failed together.
-  const int64_t wait = exponential / 2 + static_cast<int64_t>(
-                                             env_.random().Below(static_cast<uint64_t>(exponential / 2 + 1)));
+  const int64_t wait =
+      exponential / 2 +
+      static_cast<int64_t>(env_.random().Below(static_cast<uint64_t>(exponential / 2 + 1)));
   return env_.SleepFor(Duration(wait));
 }
 
-Status NamenodeClient::Call(std::string_view method, const google::protobuf::Message& request,
-                            google::protobuf::Message* reply, std::string request_payload,
-                            std::string* reply_payload, bool* retried) {
+Status NamenodeClient::CallByName(std::string_view method, const google::protobuf::Message& request,
+                                  google::protobuf::Message* reply, std::string request_payload,
+                                  std::string* reply_payload, bool* retried) {
   if (retried != nullptr) *retried = false;
   Status status;
   for (uint32_t attempt = 0; attempt < std::max(options_.attempts, 1u); ++attempt) {
@@ -33,8 +34,8 @@ Status NamenodeClient::Call(std::string_view method, const google::protobuf::Mes
       GRANARY_RETURN_IF_ERROR(Backoff(attempt));
       if (retried != nullptr) *retried = true;
     }
-    status = rpc::Call(transport_, options_.namenode, method, request, request_payload,
-                       env_.Now() + options_.rpc_timeout, reply, reply_payload);
+    status = rpc::CallByName(transport_, options_.namenode, method, request, request_payload,
+                             env_.Now() + options_.rpc_timeout, reply, reply_payload);
     if (!IsRetryable(status)) return status;
   }
   return status.WithContext(std::string(method) + " failed after retries");

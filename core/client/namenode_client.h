@@ -10,8 +10,10 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "core/common/status.h"
+#include "core/rpc/methods.h"
 #include "core/seams/env.h"
 #include "core/seams/transport.h"
 #include "proto/fs.pb.h"
@@ -65,9 +67,14 @@ class NamenodeClient {
 
   // Calls `method` with retries. `retried` (optional) tells whether an earlier attempt may
   // have reached the namenode.
-  Status Call(std::string_view method, const google::protobuf::Message& request,
-              google::protobuf::Message* reply, std::string request_payload = {},
-              std::string* reply_payload = nullptr, bool* retried = nullptr);
+  template <typename Request, typename Reply>
+  Status Call(const rpc::Method<Request, Reply>& method,
+              const std::type_identity_t<Request>& request, std::type_identity_t<Reply>* reply,
+              std::string request_payload = {}, std::string* reply_payload = nullptr,
+              bool* retried = nullptr) {
+    return CallByName(method.name, request, reply, std::move(request_payload), reply_payload,
+                      retried);
+  }
 
   Env& env() { return env_; }
   Transport& transport() { return transport_; }
@@ -76,6 +83,10 @@ class NamenodeClient {
   Status Backoff(uint32_t attempt);
 
  private:
+  Status CallByName(std::string_view method, const google::protobuf::Message& request,
+                    google::protobuf::Message* reply, std::string request_payload,
+                    std::string* reply_payload, bool* retried);
+
   Env& env_;
   Transport& transport_;
   const ClientOptions& options_;

@@ -247,7 +247,7 @@ Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block
         *report.mutable_block() = block.block();
         report.set_datanode_id(replica->datanode_id());
         proto::ReportBadBlockReply reply;
-        (void)namenode_.Call("nn.ReportBadBlock", report, &reply);
+        (void)namenode_.Call(rpc::nn::kReportBadBlock, report, &reply);
       }
     }
     if (pass == 0) {
@@ -270,7 +270,7 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
   proto::ReadBlockReply reply;
   std::string payload;
   GRANARY_RETURN_IF_ERROR(
-      rpc::Call(namenode_.transport(), Address{replica.address()}, "dn.ReadBlock", request, {},
+      rpc::Call(namenode_.transport(), Address{replica.address()}, rpc::dn::kReadBlock, request, {},
                 namenode_.env().Now() + namenode_.options().datanode_timeout, &reply, &payload));
   // The payload is chunk-aligned and must cover the range asked for.
   const uint64_t start = reply.offset_bytes();
@@ -305,7 +305,7 @@ Status Reader::RefreshLocations() {
   request.set_client_address(namenode_.options().client_address);
   proto::OpenReply reply;
   std::string ignored;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Open", request, &reply, {}, &ignored));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpen, request, &reply, {}, &ignored));
   if (reply.status().inode_id() != opened_.status().inode_id()) {
     return Status(StatusCode::kNotFound, path_ + " was replaced while being read");
   }

@@ -53,7 +53,8 @@ Status Writer::EnsureCreated(std::string inline_data) {
   if (created_) return Status::Ok();
   const proto::CreateRequest request = CreateRequest(false);
   proto::CreateReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Create", request, &reply, std::move(inline_data)));
+  GRANARY_RETURN_IF_ERROR(
+      namenode_.Call(rpc::nn::kCreate, request, &reply, std::move(inline_data)));
   inode_id_ = reply.status().inode_id();
   created_ = true;
   last_namenode_contact_ = namenode_.env().Now();
@@ -109,20 +110,20 @@ Status Writer::StartPacket(uint64_t length) {
   packet.reply = std::make_unique<Handoff<Result<proto::WriteBlockReply>>>(
       Status(StatusCode::kNodeDown, "packet never sent"));
   // The fiber uses nothing of the writer's, which may go away before it ends.
-  namenode_.env().Spawn("write-packet",
-                        [&transport = namenode_.transport(), to = AddressOf(block_->replicas(0)),
-                         request = std::move(request), payload = std::string(data),
-                         deadline = namenode_.env().Now() + namenode_.options().datanode_timeout,
-                         sender = packet.reply->TakeSender()]() mutable {
-                          proto::WriteBlockReply reply;
-                          const Status status = rpc::Call(transport, to, "dn.WriteBlock", request,
-                                                          std::move(payload), deadline, &reply);
-                          if (status.ok()) {
-                            sender->Set(std::move(reply));
-                          } else {
-                            sender->Set(status);
-                          }
-                        });
+  namenode_.env().Spawn(
+      "write-packet", [&transport = namenode_.transport(), to = AddressOf(block_->replicas(0)),
+                       request = std::move(request), payload = std::string(data),
+                       deadline = namenode_.env().Now() + namenode_.options().datanode_timeout,
+                       sender = packet.reply->TakeSender()]() mutable {
+        proto::WriteBlockReply reply;
+        const Status status = rpc::Call(transport, to, rpc::dn::kWriteBlock, request,
+                                        std::move(payload), deadline, &reply);
+        if (status.ok()) {
+          sender->Set(std::move(reply));
+        } else {
+          sender->Set(status);
+        }
+      });
   in_flight_bytes_ += length;
   in_flight_.push_back(std::move(packet));
   return Status::Ok();
@@ -166,7 +167,7 @@ Status Writer::SwitchToBlocks() {
     request.set_inode_id(inode_id_);
     request.set_client_name(namenode_.options().client_name);
     proto::ConvertToBlocksReply reply;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.ConvertToBlocks", request, &reply));
+    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kConvertToBlocks, request, &reply));
   }
   mode_state_ = Mode::kBlocks;
   return Status::Ok();
@@ -183,7 +184,7 @@ Status Writer::AllocateBlock() {
   for (uint32_t id : excluded_) request.add_excluded_datanodes(id);
   request.set_client_address(namenode_.options().client_address);
   proto::AddBlockReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.AddBlock", request, &reply));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kAddBlock, request, &reply));
   if (reply.block().replicas_size() == 0) {
     return Status(StatusCode::kUnavailable, "namenode gave a block without datanodes");
   }
@@ -202,7 +203,7 @@ Status Writer::RenewLeaseIfDue() {
   *request.mutable_user() = namenode_.options().user;
   request.set_client_name(namenode_.options().client_name);
   proto::RenewLeaseReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.RenewLease", request, &reply));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kRenewLease, request, &reply));
   last_namenode_contact_ = env.Now();
   return Status::Ok();
 }
@@ -239,9 +240,9 @@ Status Writer::SendPacket(bool last, bool sync, bool recovering) {
     const proto::WriteBlockRequest request =
         PacketRequest(data, block_bytes_acked_, last, sync, recovery);
     proto::WriteBlockReply reply;
-    const Status status =
-        rpc::Call(namenode_.transport(), AddressOf(block_->replicas(0)), "dn.WriteBlock", request,
-                  std::string(data), namenode_.env().Now() + options.datanode_timeout, &reply);
+    const Status status = rpc::Call(namenode_.transport(), AddressOf(block_->replicas(0)),
+                                    rpc::dn::kWriteBlock, request, std::string(data),
+                                    namenode_.env().Now() + options.datanode_timeout, &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (status.ok() && reply.failed_index() == -1) {
       block_bytes_acked_ += length;
@@ -282,7 +283,7 @@ Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
   *bump.mutable_block() = block.block();
   for (uint32_t id : excluded_) bump.add_excluded_datanodes(id);
   proto::BumpGenerationReply stamped;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.BumpGeneration", bump, &stamped));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kBumpGeneration, bump, &stamped));
   block.mutable_block()->set_generation_stamp(stamped.generation_stamp());
   block.mutable_block()->set_length_bytes(block_bytes_acked_);
   last_namenode_contact_ = namenode_.env().Now();
@@ -300,7 +301,7 @@ Status Writer::UpdatePipeline() {
     update.add_datanodes(replica.datanode_id());
   }
   proto::UpdatePipelineReply updated;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.UpdatePipeline", update, &updated));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kUpdatePipeline, update, &updated));
   last_namenode_contact_ = namenode_.env().Now();
   return Status::Ok();
 }
@@ -320,7 +321,7 @@ Status Writer::Flush() {
       request.set_inode_id(inode_id_);
       request.set_client_name(namenode_.options().client_name);
       proto::WriteInlineReply reply;
-      status = namenode_.Call("nn.WriteInline", request, &reply, buffer_);
+      status = namenode_.Call(rpc::nn::kWriteInline, request, &reply, buffer_);
     }
     return status.ok() ? status : Fail(status);
   }
@@ -341,7 +342,7 @@ Status Writer::CompleteFile() {
   if (last_complete_block_) *request.mutable_last() = *last_complete_block_;
   for (uint32_t attempt = 1; attempt <= namenode_.options().complete_attempts; ++attempt) {
     proto::CompleteReply reply;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call("nn.Complete", request, &reply));
+    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kComplete, request, &reply));
     if (!reply.retry_later()) return Status::Ok();
     GRANARY_RETURN_IF_ERROR(namenode_.Backoff(std::min<uint32_t>(attempt, 4)));
   }
@@ -360,7 +361,7 @@ Status Writer::Close() {
       const proto::CreateRequest request = CreateRequest(true);
       proto::CreateReply reply;
       bool retried = false;
-      status = namenode_.Call("nn.Create", request, &reply, buffer_, nullptr, &retried);
+      status = namenode_.Call(rpc::nn::kCreate, request, &reply, buffer_, nullptr, &retried);
       if (retried && status.code() == StatusCode::kAlreadyExists) {
         // Our first attempt may have landed: the file holding exactly our bytes says so.
         proto::OpenRequest open;
@@ -368,7 +369,7 @@ Status Writer::Close() {
         open.set_path(path_);
         proto::OpenReply opened;
         std::string bytes;
-        if (namenode_.Call("nn.Open", open, &opened, {}, &bytes).ok() &&
+        if (namenode_.Call(rpc::nn::kOpen, open, &opened, {}, &bytes).ok() &&
             opened.status().inline_data() && !opened.status().under_construction() &&
             bytes == buffer_) {
           status = Status::Ok();
@@ -382,7 +383,7 @@ Status Writer::Close() {
       request.set_client_name(namenode_.options().client_name);
       request.set_complete(true);
       proto::WriteInlineReply reply;
-      status = namenode_.Call("nn.WriteInline", request, &reply, buffer_);
+      status = namenode_.Call(rpc::nn::kWriteInline, request, &reply, buffer_);
     }
   } else {
     // The packets in flight, full packets, then the rest as the block's last packet.

@@ -51,24 +51,20 @@ BlockService::BlockService(Env& env, Transport& transport, ReplicaStore& store,
 }
 
 void BlockService::AddRoutes(rpc::Router& router) {
-  router.Add<proto::WriteBlockRequest, proto::WriteBlockReply>(
-      "dn.WriteBlock", [this](const proto::WriteBlockRequest& request,
-                              proto::WriteBlockReply* reply, rpc::Exchange& exchange) {
-        return WriteBlock(request, exchange.request_payload, exchange.context.deadline, reply);
-      });
-  router.Add<proto::ReadBlockRequest, proto::ReadBlockReply>(
-      "dn.ReadBlock", [this](const proto::ReadBlockRequest& request, proto::ReadBlockReply* reply,
-                             rpc::Exchange& exchange) {
-        return ReadBlock(request, reply, &exchange.reply_payload);
-      });
-  router.Add<proto::GetReplicaRequest, proto::GetReplicaReply>(
-      "dn.GetReplica",
-      [this](const proto::GetReplicaRequest& request, proto::GetReplicaReply* reply,
-             rpc::Exchange&) { return GetReplica(request, reply); });
-  router.Add<proto::FinalizeReplicaRequest, proto::FinalizeReplicaReply>(
-      "dn.FinalizeReplica",
-      [this](const proto::FinalizeReplicaRequest& request, proto::FinalizeReplicaReply*,
-             rpc::Exchange&) { return FinalizeReplica(request); });
+  router.Add(rpc::dn::kWriteBlock, [this](const proto::WriteBlockRequest& request,
+                                          proto::WriteBlockReply* reply, rpc::Exchange& exchange) {
+    return WriteBlock(request, exchange.request_payload, exchange.context.deadline, reply);
+  });
+  router.Add(rpc::dn::kReadBlock, [this](const proto::ReadBlockRequest& request,
+                                         proto::ReadBlockReply* reply, rpc::Exchange& exchange) {
+    return ReadBlock(request, reply, &exchange.reply_payload);
+  });
+  router.Add(rpc::dn::kGetReplica,
+             [this](const proto::GetReplicaRequest& request, proto::GetReplicaReply* reply,
+                    rpc::Exchange&) { return GetReplica(request, reply); });
+  router.Add(rpc::dn::kFinalizeReplica,
+             [this](const proto::FinalizeReplicaRequest& request, proto::FinalizeReplicaReply*,
+                    rpc::Exchange&) { return FinalizeReplica(request); });
 }
 
 Status BlockService::ChargeChecksums(uint64_t bytes, bool reading) {
@@ -201,7 +197,7 @@ BlockService::PipelineOutcome BlockService::Forward(const proto::WriteBlockReque
   proto::WriteBlockRequest forwarded = request;
   forwarded.mutable_downstream()->DeleteSubrange(0, 1);
   proto::WriteBlockReply reply;
-  const Status status = rpc::Call(transport_, Address{next}, "dn.WriteBlock", forwarded,
+  const Status status = rpc::Call(transport_, Address{next}, rpc::dn::kWriteBlock, forwarded,
                                   std::move(payload), deadline, &reply);
   if (!status.ok()) return {1, "datanode " + next + ": " + status.ToString()};
   if (reply.failed_index() < -1 || reply.failed_index() > forwarded.downstream_size()) {

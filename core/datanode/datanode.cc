@@ -106,8 +106,8 @@ Status Datanode::Register() {
       request.set_used_bytes(usage->used_bytes);
     }
     proto::RegisterReply reply;
-    const Status status =
-        rpc::Call(transport_, options_.namenode, "nn.Register", request, "", Deadline(), &reply);
+    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kRegister, request, "",
+                                    Deadline(), &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (status.ok()) {
       datanode_id_ = reply.datanode_id();
@@ -150,8 +150,8 @@ Status Datanode::SendFullReport() {
       report->set_finalized(replica.state == ReplicaState::kFinalized);
     }
     proto::BlockReportReply reply;
-    const Status status =
-        rpc::Call(transport_, options_.namenode, "nn.BlockReport", request, "", Deadline(), &reply);
+    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kBlockReport, request,
+                                    "", Deadline(), &reply);
     if (!status.ok()) {
       full_report_wanted_ = true;
       return status;
@@ -179,8 +179,8 @@ Status Datanode::HeartbeatLoop() {
     }
     request.set_active_transfers(transfers_running_ + service_.writes_in_progress());
     proto::HeartbeatReply reply;
-    const Status status =
-        rpc::Call(transport_, options_.namenode, "nn.Heartbeat", request, "", Deadline(), &reply);
+    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kHeartbeat, request, "",
+                                    Deadline(), &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (MayNotHaveRun(status)) continue;
     if (!status.ok()) return Status::Ok();  // the namenode does not know us: register again
@@ -276,8 +276,8 @@ Status Datanode::SendReports() {
     *request.mutable_block() = pending_bad_.front();
     request.set_datanode_id(datanode_id_);
     proto::ReportBadBlockReply reply;
-    GRANARY_RETURN_IF_ERROR(rpc::Call(transport_, options_.namenode, "nn.ReportBadBlock", request,
-                                      "", Deadline(), &reply));
+    GRANARY_RETURN_IF_ERROR(rpc::Call(transport_, options_.namenode, rpc::nn::kReportBadBlock,
+                                      request, "", Deadline(), &reply));
     // Only this fiber removes from the queue, and others append only: the front is the same.
     if (!pending_bad_.empty()) pending_bad_.pop_front();
     return Status::Ok();
@@ -292,8 +292,8 @@ Status Datanode::SendReports() {
   for (size_t i = 0; i < deleted; ++i) *request.add_deleted() = pending_deleted_[i];
   const uint64_t epoch = report_epoch_;
   proto::BlockReportReply reply;
-  GRANARY_RETURN_IF_ERROR(
-      rpc::Call(transport_, options_.namenode, "nn.BlockReport", request, "", Deadline(), &reply));
+  GRANARY_RETURN_IF_ERROR(rpc::Call(transport_, options_.namenode, rpc::nn::kBlockReport, request,
+                                    "", Deadline(), &reply));
   // A full report meanwhile emptied the queues; what they hold now was not sent.
   if (epoch == report_epoch_) {
     assert(pending_finalized_.size() >= finalized);
@@ -430,7 +430,7 @@ void Datanode::Replicate(const proto::DatanodeCommand& command) {
     request.set_sync(last);
     request.set_client_name("datanode " + transport_.self().value);
     proto::WriteBlockReply reply;
-    const Status status = rpc::Call(transport_, Address{first}, "dn.WriteBlock", request,
+    const Status status = rpc::Call(transport_, Address{first}, rpc::dn::kWriteBlock, request,
                                     std::move(read->data), Deadline(), &reply);
     if (!status.ok() || reply.failed_index() != -1) return;  // the namenode asks again
     offset += length;
@@ -461,8 +461,8 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
   for (const proto::DatanodeInfo& target : command.targets()) {
     if (target.address() == transport_.self().value) continue;
     proto::GetReplicaReply reply;
-    const Status status = rpc::Call(transport_, Address{target.address()}, "dn.GetReplica", ask, "",
-                                    Deadline(), &reply);
+    const Status status = rpc::Call(transport_, Address{target.address()}, rpc::dn::kGetReplica,
+                                    ask, "", Deadline(), &reply);
     if (status.code() == StatusCode::kNodeDown) return;
     if (!status.ok() || reply.block().block_id() != id.value() ||
         GenerationStamp(reply.block().generation_stamp()) < known ||
@@ -488,8 +488,8 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
       status = service_.FinalizeReplica(finalize);
     } else {
       proto::FinalizeReplicaReply reply;
-      status =
-          rpc::Call(transport_, *p.address, "dn.FinalizeReplica", finalize, "", Deadline(), &reply);
+      status = rpc::Call(transport_, *p.address, rpc::dn::kFinalizeReplica, finalize, "",
+                         Deadline(), &reply);
     }
     if (status.code() == StatusCode::kNodeDown) return;
     if (status.ok()) done.add_datanodes(p.datanode_id);
@@ -498,8 +498,8 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
   Duration backoff = options_.register_backoff_initial;
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     proto::RecoveryDoneReply reply;
-    const Status status =
-        rpc::Call(transport_, options_.namenode, "nn.RecoveryDone", done, "", Deadline(), &reply);
+    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kRecoveryDone, done, "",
+                                    Deadline(), &reply);
     if (status.ok() || !MayNotHaveRun(status)) return;
     if (!env_.SleepFor(Jittered(backoff)).ok()) return;
     backoff = std::min(backoff * 2, options_.register_backoff_max);

@@ -77,45 +77,39 @@ Status Namenode::Start() {
   return Status::Ok();
 }
 
-#define GRANARY_ROUTE(method, Handler, Request, Reply, access)                                     \
-  router_.Add<proto::Request, proto::Reply>(                                                       \
-      method,                                                                                      \
-      [this](const proto::Request& request, proto::Reply* reply, rpc::Exchange& exchange) {        \
-        return Guarded(method, Access::access, [&] { return Handler(request, reply, exchange); }); \
-      })
+// Each route is the table's method (core/rpc/methods.h), its handler and its request class.
+#define GRANARY_ROUTE(method, Handler, access)                                            \
+  router_.Add(method, [this](const auto& request, auto* reply, rpc::Exchange& exchange) { \
+    return Guarded(method.name, Access::access,                                           \
+                   [&] { return Handler(request, reply, exchange); });                    \
+  })
 
 void Namenode::AddRoutes() {
-  GRANARY_ROUTE("nn.Mkdirs", Mkdirs, MkdirsRequest, MkdirsReply, kWrite);
-  GRANARY_ROUTE("nn.Create", Create, CreateRequest, CreateReply, kWrite);
-  GRANARY_ROUTE("nn.WriteInline", WriteInline, WriteInlineRequest, WriteInlineReply, kWrite);
-  GRANARY_ROUTE("nn.ConvertToBlocks", ConvertToBlocks, ConvertToBlocksRequest, ConvertToBlocksReply,
-                kWrite);
-  GRANARY_ROUTE("nn.AddBlock", AddBlock, AddBlockRequest, AddBlockReply, kWrite);
-  GRANARY_ROUTE("nn.Complete", Complete, CompleteRequest, CompleteReply, kWrite);
-  GRANARY_ROUTE("nn.BumpGeneration", BumpGeneration, BumpGenerationRequest, BumpGenerationReply,
-                kWrite);
-  GRANARY_ROUTE("nn.UpdatePipeline", UpdatePipeline, UpdatePipelineRequest, UpdatePipelineReply,
-                kWrite);
-  GRANARY_ROUTE("nn.RenewLease", RenewLease, RenewLeaseRequest, RenewLeaseReply, kRead);
-  GRANARY_ROUTE("nn.Open", Open, OpenRequest, OpenReply, kRead);
-  GRANARY_ROUTE("nn.OpenMany", OpenMany, OpenManyRequest, OpenManyReply, kRead);
-  GRANARY_ROUTE("nn.Stat", Stat, StatRequest, StatReply, kRead);
-  GRANARY_ROUTE("nn.List", List, ListRequest, ListReply, kRead);
-  GRANARY_ROUTE("nn.Delete", Delete, DeleteRequest, DeleteReply, kWrite);
-  GRANARY_ROUTE("nn.Rename", Rename, RenameRequest, RenameReply, kWrite);
-  GRANARY_ROUTE("nn.SetPermission", SetPermission, SetPermissionRequest, SetAttributeReply, kWrite);
-  GRANARY_ROUTE("nn.SetOwner", SetOwner, SetOwnerRequest, SetAttributeReply, kWrite);
-  GRANARY_ROUTE("nn.SetReplication", SetReplication, SetReplicationRequest, SetAttributeReply,
-                kWrite);
-  GRANARY_ROUTE("nn.ReportBadBlock", ReportBadBlock, ReportBadBlockRequest, ReportBadBlockReply,
-                kUpdate);
-  GRANARY_ROUTE("nn.ClusterReport", ClusterReport, ClusterReportRequest, ClusterReportReply, kNone);
-  GRANARY_ROUTE("nn.ServerDefaults", ServerDefaults, ServerDefaultsRequest, ServerDefaultsReply,
-                kNone);
-  GRANARY_ROUTE("nn.Register", Register, RegisterRequest, RegisterReply, kNone);
-  GRANARY_ROUTE("nn.Heartbeat", Heartbeat, HeartbeatRequest, HeartbeatReply, kNone);
-  GRANARY_ROUTE("nn.BlockReport", BlockReport, BlockReportRequest, BlockReportReply, kUpdate);
-  GRANARY_ROUTE("nn.RecoveryDone", RecoveryDone, RecoveryDoneRequest, RecoveryDoneReply, kUpdate);
+  GRANARY_ROUTE(rpc::nn::kMkdirs, Mkdirs, kWrite);
+  GRANARY_ROUTE(rpc::nn::kCreate, Create, kWrite);
+  GRANARY_ROUTE(rpc::nn::kWriteInline, WriteInline, kWrite);
+  GRANARY_ROUTE(rpc::nn::kConvertToBlocks, ConvertToBlocks, kWrite);
+  GRANARY_ROUTE(rpc::nn::kAddBlock, AddBlock, kWrite);
+  GRANARY_ROUTE(rpc::nn::kComplete, Complete, kWrite);
+  GRANARY_ROUTE(rpc::nn::kBumpGeneration, BumpGeneration, kWrite);
+  GRANARY_ROUTE(rpc::nn::kUpdatePipeline, UpdatePipeline, kWrite);
+  GRANARY_ROUTE(rpc::nn::kRenewLease, RenewLease, kRead);
+  GRANARY_ROUTE(rpc::nn::kOpen, Open, kRead);
+  GRANARY_ROUTE(rpc::nn::kOpenMany, OpenMany, kRead);
+  GRANARY_ROUTE(rpc::nn::kStat, Stat, kRead);
+  GRANARY_ROUTE(rpc::nn::kList, List, kRead);
+  GRANARY_ROUTE(rpc::nn::kDelete, Delete, kWrite);
+  GRANARY_ROUTE(rpc::nn::kRename, Rename, kWrite);
+  GRANARY_ROUTE(rpc::nn::kSetPermission, SetPermission, kWrite);
+  GRANARY_ROUTE(rpc::nn::kSetOwner, SetOwner, kWrite);
+  GRANARY_ROUTE(rpc::nn::kSetReplication, SetReplication, kWrite);
+  GRANARY_ROUTE(rpc::nn::kReportBadBlock, ReportBadBlock, kUpdate);
+  GRANARY_ROUTE(rpc::nn::kClusterReport, ClusterReport, kNone);
+  GRANARY_ROUTE(rpc::nn::kServerDefaults, ServerDefaults, kNone);
+  GRANARY_ROUTE(rpc::nn::kRegister, Register, kNone);
+  GRANARY_ROUTE(rpc::nn::kHeartbeat, Heartbeat, kNone);
+  GRANARY_ROUTE(rpc::nn::kBlockReport, BlockReport, kUpdate);
+  GRANARY_ROUTE(rpc::nn::kRecoveryDone, RecoveryDone, kUpdate);
 }
 
 #undef GRANARY_ROUTE

@@ -20,8 +20,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/common/status.h"
 #include "core/common/fiber_group.h"
+#include "core/common/status.h"
 #include "core/namenode/block_manager.h"
 #include "core/namenode/datanode_manager.h"
 #include "core/namenode/lease_manager.h"
@@ -54,7 +54,7 @@ struct NamenodeOptions {
   uint32_t min_replication = 1;
   // CPU time charged per request (the simulator's CPU model; 0 in the real world).
   Duration cpu_per_request{0};
-  // Further CPU time charged per request of a method ("nn.Create"), on top of
+  // Further CPU time charged per request of a method (rpc::nn::kCreate), on top of
   // cpu_per_request (the simulator's per-operation costs; empty in the real world).
   std::map<std::string, Duration, std::less<>> cpu_per_method;
   // CPU time charged per replica listed in a block report.
@@ -123,8 +123,7 @@ class Namenode {
   Status Register(const proto::RegisterRequest&, proto::RegisterReply*, rpc::Exchange&);
   Status Heartbeat(const proto::HeartbeatRequest&, proto::HeartbeatReply*, rpc::Exchange&);
   Status BlockReport(const proto::BlockReportRequest&, proto::BlockReportReply*, rpc::Exchange&);
-  Status RecoveryDone(const proto::RecoveryDoneRequest&, proto::RecoveryDoneReply*,
-                      rpc::Exchange&);
+  Status RecoveryDone(const proto::RecoveryDoneRequest&, proto::RecoveryDoneReply*, rpc::Exchange&);
 
   // The baseline knobs around every handler (NamenodeOptions): the global lock, per-method
   // CPU, the batched edit-log sync.
@@ -166,7 +165,7 @@ class Namenode {
     std::string client;
     Instant deadline;
   };
-  std::map<uint64_t, Recovery> recoveries_;  // by block id
+  std::map<uint64_t, Recovery> recoveries_;         // by block id
   std::map<uint64_t, uint32_t> recovery_failures_;  // by block id
   // Baseline knobs.
   LockManager global_lock_;

@@ -2,13 +2,14 @@
 
 namespace granary::rpc {
 
-Status Call(Transport& transport, const Address& to, std::string_view method,
-            const google::protobuf::Message& request, std::string request_payload,
-            Instant deadline, google::protobuf::Message* reply, std::string* reply_payload) {
+Status CallByName(Transport& transport, const Address& to, std::string_view method,
+                  const google::protobuf::Message& request, std::string request_payload,
+                  Instant deadline, google::protobuf::Message* reply, std::string* reply_payload) {
   RpcRequest wire{std::string(method), request.SerializeAsString(), std::move(request_payload)};
   GRANARY_ASSIGN_OR_RETURN(RpcReply raw, transport.Call(to, std::move(wire), deadline));
   if (reply != nullptr && !reply->ParseFromString(raw.body)) {
-    return Status(StatusCode::kBadMessage, "reply body of " + std::string(method) + " does not parse");
+    return Status(StatusCode::kBadMessage,
+                  "reply body of " + std::string(method) + " does not parse");
   }
   if (reply_payload != nullptr) *reply_payload = std::move(raw.payload);
   return Status::Ok();
@@ -23,9 +24,8 @@ Result<RpcReply> Router::Dispatch(const RpcContext& context, RpcRequest& request
 }
 
 RpcHandler Router::AsHandler() {
-  return [this](const RpcContext& context, RpcRequest& request) {
-    return Dispatch(context, request);
-  };
+  return
+      [this](const RpcContext& context, RpcRequest& request) { return Dispatch(context, request); };
 }
 
 }  // namespace granary::rpc

@@ -1,9 +1,11 @@
 // Typed RPC on top of the Transport seam: a client-side call helper and a server-side
 // router from method names to handlers.
 //
-// A method "nn.Create" takes a CreateRequest and answers a CreateReply; the bulk payload
-// frame travels beside both. Parsing failures become kBadMessage; an unknown method,
-// kUnimplemented. Handlers validate everything else themselves (limits.h).
+// A method (core/rpc/methods.h) such as nn::kCreate takes a CreateRequest and answers a
+// CreateReply; the bulk payload frame travels beside both. Both Call and Router::Add take the
+// method's constant, so the compiler checks the request and reply types against the table.
+// Parsing failures become kBadMessage; an unknown method, kUnimplemented. Handlers validate
+// everything else themselves (limits.h).
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -12,19 +14,32 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "core/common/status.h"
 #include "core/common/time.h"
+#include "core/rpc/methods.h"
 #include "core/seams/transport.h"
 
 namespace granary::rpc {
 
-// Calls `method` on `to`. On success parses the reply body into `reply` and, when asked,
-// moves the reply payload into `reply_payload`.
-Status Call(Transport& transport, const Address& to, std::string_view method,
-            const google::protobuf::Message& request, std::string request_payload,
-            Instant deadline, google::protobuf::Message* reply,
-            std::string* reply_payload = nullptr);
+// Calls the method named `method` on `to`, untyped: for code that holds a method's name only
+// (the namenode client's retry loop). On success parses the reply body into `reply` and, when
+// asked, moves the reply payload into `reply_payload`.
+Status CallByName(Transport& transport, const Address& to, std::string_view method,
+                  const google::protobuf::Message& request, std::string request_payload,
+                  Instant deadline, google::protobuf::Message* reply,
+                  std::string* reply_payload = nullptr);
+
+// Calls `method` on `to` (as CallByName, with the types checked against the table).
+template <typename Request, typename Reply>
+Status Call(Transport& transport, const Address& to, const Method<Request, Reply>& method,
+            const std::type_identity_t<Request>& request, std::string request_payload,
+            Instant deadline, std::type_identity_t<Reply>* reply,
+            std::string* reply_payload = nullptr) {
+  return CallByName(transport, to, method.name, request, std::move(request_payload), deadline,
+                    reply, reply_payload);
+}
 
 // What a typed handler gets besides its request: the context and the payloads.
 struct Exchange {
@@ -39,10 +54,11 @@ class Router {
   using Handler = std::function<Status(const Request&, Reply*, Exchange&)>;
 
   template <typename Request, typename Reply>
-  void Add(std::string method, Handler<Request, Reply> handler) {
-    routes_[std::move(method)] = [handler = std::move(handler)](
-                                     const RpcContext& context,
-                                     RpcRequest& request) -> Result<RpcReply> {
+  void Add(const Method<Request, Reply>& method,
+           std::type_identity_t<Handler<Request, Reply>> handler) {
+    routes_[std::string(method.name)] = [handler = std::move(handler)](
+                                            const RpcContext& context,
+                                            RpcRequest& request) -> Result<RpcReply> {
       Request typed_request;
       if (!typed_request.ParseFromString(request.body)) {
         return Status(StatusCode::kBadMessage, "request body does not parse");

@@ -349,7 +349,7 @@ TEST(RpcCpuTest, WakeupIsPaidOnlyByAnIdleNode) {
   o.client_rpc_cpu = RpcCpuCost{};
   o.namenode_rpc_cpu = RpcCpuCost{};
   o.namenode_rpc_cpu.wakeup = microseconds(100);
-  o.namenode.cpu_per_method["nn.Stat"] = microseconds(1000);
+  o.namenode.cpu_per_method[std::string(rpc::nn::kStat.name)] = microseconds(1000);
   ClusterHarness h(o);
   const NodeId nn = h.cluster().namenode_id();
   auto stats_at_once = [&](int clients) {

@@ -449,7 +449,8 @@ int Fsck(CommandContext& ctx, const std::string& raw, bool read, bool json) {
     request.set_client_address(ctx.fs.options().client_address);
     proto::OpenReply opened;
     std::string payload;
-    if (Status st = ctx.fs.namenode().Call("nn.Open", request, &opened, {}, &payload); !st.ok()) {
+    if (Status st = ctx.fs.namenode().Call(rpc::nn::kOpen, request, &opened, {}, &payload);
+        !st.ok()) {
       ++c.read_errors;
       problem(path, "cannot open: " + st.ToString(), true);
       return true;

@@ -427,8 +427,8 @@ TEST(FileSystemTest, OpenManyPastItsLimits) {
     for (const std::string& path : paths) request.add_paths(path);
     proto::OpenManyReply reply;
     std::string payload;
-    ASSERT_TRUE(rpc::Call(p.transport(), h.cluster().namenode_address(), "nn.OpenMany", request, {},
-                          p.env().Now() + seconds(5), &reply, &payload)
+    ASSERT_TRUE(rpc::Call(p.transport(), h.cluster().namenode_address(), rpc::nn::kOpenMany,
+                          request, {}, p.env().Now() + seconds(5), &reply, &payload)
                     .ok());
     EXPECT_EQ(static_cast<size_t>(reply.files_size()), fit);
     EXPECT_EQ(payload.size(), fit * file_bytes);

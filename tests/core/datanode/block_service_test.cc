@@ -193,8 +193,8 @@ TEST(BlockServiceTest, HostileRequestsGetErrorsAndChangeNothing) {
 
     auto write = [&](proto::WriteBlockRequest request, std::string payload) {
       proto::WriteBlockReply reply;
-      return rpc::Call(transport, dn, "dn.WriteBlock", request, std::move(payload), env.Now() + 5s,
-                       &reply);
+      return rpc::Call(transport, dn, rpc::dn::kWriteBlock, request, std::move(payload),
+                       env.Now() + 5s, &reply);
     };
     auto valid = [&](uint64_t id, uint64_t offset, const std::string& payload) {
       proto::WriteBlockRequest request;
@@ -280,7 +280,8 @@ TEST(BlockServiceTest, HostileRequestsGetErrorsAndChangeNothing) {
         *request.mutable_block() = Ref(31, stamp, length);
         request.set_old_generation_stamp(old_stamp);
         proto::FinalizeReplicaReply reply;
-        return rpc::Call(transport, dn, "dn.FinalizeReplica", request, "", env.Now() + 5s, &reply);
+        return rpc::Call(transport, dn, rpc::dn::kFinalizeReplica, request, "", env.Now() + 5s,
+                         &reply);
       };
       EXPECT_EQ(finalize(3, 2, kChunk).code(), StatusCode::kStale);
       EXPECT_EQ(finalize(3, 1, 3 * kChunk).code(), StatusCode::kInvalidArgument);

@@ -56,43 +56,38 @@ inline sim::NodeOptions NodeNamed(std::string name) {
 class FakeNamenode {
  public:
   FakeNamenode() {
-    router_.Add<proto::RegisterRequest, proto::RegisterReply>(
-        "nn.Register",
-        [this](const proto::RegisterRequest& request, proto::RegisterReply* reply, rpc::Exchange&) {
-          registrations.push_back(request);
-          auto [it, added] = ids.emplace(request.address(), static_cast<uint32_t>(ids.size() + 1));
-          reply->set_datanode_id(it->second);
-          return Status::Ok();
-        });
-    router_.Add<proto::HeartbeatRequest, proto::HeartbeatReply>(
-        "nn.Heartbeat", [this](const proto::HeartbeatRequest& request, proto::HeartbeatReply* reply,
-                               rpc::Exchange&) {
-          heartbeats.push_back(request);
-          std::deque<proto::DatanodeCommand>& queue = commands[request.datanode_id()];
-          while (!queue.empty()) {
-            *reply->add_commands() = queue.front();
-            queue.pop_front();
-          }
-          return Status::Ok();
-        });
-    router_.Add<proto::BlockReportRequest, proto::BlockReportReply>(
-        "nn.BlockReport",
-        [this](const proto::BlockReportRequest& request, proto::BlockReportReply*, rpc::Exchange&) {
-          reports.push_back(request);
-          return Status::Ok();
-        });
-    router_.Add<proto::ReportBadBlockRequest, proto::ReportBadBlockReply>(
-        "nn.ReportBadBlock", [this](const proto::ReportBadBlockRequest& request,
-                                    proto::ReportBadBlockReply*, rpc::Exchange&) {
-          bad_blocks.push_back(request);
-          return Status::Ok();
-        });
-    router_.Add<proto::RecoveryDoneRequest, proto::RecoveryDoneReply>(
-        "nn.RecoveryDone", [this](const proto::RecoveryDoneRequest& request,
-                                  proto::RecoveryDoneReply*, rpc::Exchange&) {
-          recoveries.push_back(request);
-          return Status::Ok();
-        });
+    router_.Add(rpc::nn::kRegister, [this](const proto::RegisterRequest& request,
+                                           proto::RegisterReply* reply, rpc::Exchange&) {
+      registrations.push_back(request);
+      auto [it, added] = ids.emplace(request.address(), static_cast<uint32_t>(ids.size() + 1));
+      reply->set_datanode_id(it->second);
+      return Status::Ok();
+    });
+    router_.Add(rpc::nn::kHeartbeat, [this](const proto::HeartbeatRequest& request,
+                                            proto::HeartbeatReply* reply, rpc::Exchange&) {
+      heartbeats.push_back(request);
+      std::deque<proto::DatanodeCommand>& queue = commands[request.datanode_id()];
+      while (!queue.empty()) {
+        *reply->add_commands() = queue.front();
+        queue.pop_front();
+      }
+      return Status::Ok();
+    });
+    router_.Add(rpc::nn::kBlockReport, [this](const proto::BlockReportRequest& request,
+                                              proto::BlockReportReply*, rpc::Exchange&) {
+      reports.push_back(request);
+      return Status::Ok();
+    });
+    router_.Add(rpc::nn::kReportBadBlock, [this](const proto::ReportBadBlockRequest& request,
+                                                 proto::ReportBadBlockReply*, rpc::Exchange&) {
+      bad_blocks.push_back(request);
+      return Status::Ok();
+    });
+    router_.Add(rpc::nn::kRecoveryDone, [this](const proto::RecoveryDoneRequest& request,
+                                               proto::RecoveryDoneReply*, rpc::Exchange&) {
+      recoveries.push_back(request);
+      return Status::Ok();
+    });
   }
 
   RpcHandler handler() { return router_.AsHandler(); }
@@ -275,8 +270,8 @@ inline Result<proto::WriteBlockReply> WritePacket(
   request.set_recovery(packet.recovery);
   request.set_client_name("test-client");
   proto::WriteBlockReply reply;
-  GRANARY_RETURN_IF_ERROR(
-      rpc::Call(transport, to, "dn.WriteBlock", request, packet.data, env.Now() + timeout, &reply));
+  GRANARY_RETURN_IF_ERROR(rpc::Call(transport, to, rpc::dn::kWriteBlock, request, packet.data,
+                                    env.Now() + timeout, &reply));
   return reply;
 }
 
@@ -308,8 +303,8 @@ inline Result<proto::ReadBlockReply> ReadRange(Env& env, Transport& transport, c
   request.set_offset_bytes(offset);
   request.set_length_bytes(length);
   proto::ReadBlockReply reply;
-  GRANARY_RETURN_IF_ERROR(
-      rpc::Call(transport, from, "dn.ReadBlock", request, "", env.Now() + 5s, &reply, payload));
+  GRANARY_RETURN_IF_ERROR(rpc::Call(transport, from, rpc::dn::kReadBlock, request, "",
+                                    env.Now() + 5s, &reply, payload));
   return reply;
 }
 
@@ -344,7 +339,7 @@ inline Result<proto::GetReplicaReply> GetReplica(Env& env, Transport& transport,
   request.mutable_block()->set_block_id(block_id);
   proto::GetReplicaReply reply;
   GRANARY_RETURN_IF_ERROR(
-      rpc::Call(transport, from, "dn.GetReplica", request, "", env.Now() + 5s, &reply));
+      rpc::Call(transport, from, rpc::dn::kGetReplica, request, "", env.Now() + 5s, &reply));
   return reply;
 }
 
