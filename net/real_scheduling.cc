@@ -172,9 +172,9 @@ short RealScheduling::SocketEvents(const Item& item) {
   return static_cast<short>(static_cast<short>(events) & item.events);
 }
 
-void RealScheduling::PollOnce(long timeout_ms) {
-  picks_since_poll_ = 0;
-  // Queued sends first: what they wake, and the replies they draw, are seen by this poll.
+// Runs the flush hooks (queued sends); returns `timeout_ms` shortened to the earliest time a
+// hook asked to run again.
+long RealScheduling::RunFlushHooks(long timeout_ms) {
   for (size_t i = 0; i < flush_hooks_.size(); ++i) {
     const std::chrono::steady_clock::time_point again = flush_hooks_[i].second();
     if (again == std::chrono::steady_clock::time_point::max() || timeout_ms == 0) continue;
@@ -186,24 +186,27 @@ void RealScheduling::PollOnce(long timeout_ms) {
             : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
     timeout_ms = timeout_ms < 0 ? left_ms : std::min(timeout_ms, left_ms);
   }
-  // A hook that failed a send may have woken its callers: do not wait while they are ready.
-  if (!ready_queue_.empty()) timeout_ms = 0;
-  if (items_changed_) {
-    poll_fds_.clear();
-    poll_ids_.clear();
-    poll_fds_.push_back(pollfd{event_fd_, POLLIN, 0});
-    poll_ids_.push_back(0);
-    for (const auto& [id, item] : items_) {
-      if (item.removed || item.events == 0) continue;
-      // A socket's ZMQ_FD only ever signals "look at ZMQ_EVENTS", as readable.
-      poll_fds_.push_back(
-          pollfd{item.fd, item.socket != nullptr ? short{POLLIN} : ToPollEvents(item.events), 0});
-      poll_ids_.push_back(id);
-    }
-    items_changed_ = false;
+  return timeout_ms;
+}
+
+// Rebuilds the pollfd array from the registered items (the eventfd first).
+void RealScheduling::RebuildPollSet() {
+  poll_fds_.clear();
+  poll_ids_.clear();
+  poll_fds_.push_back(pollfd{event_fd_, POLLIN, 0});
+  poll_ids_.push_back(0);
+  for (const auto& [id, item] : items_) {
+    if (item.removed || item.events == 0) continue;
+    // A socket's ZMQ_FD only ever signals "look at ZMQ_EVENTS", as readable.
+    poll_fds_.push_back(
+        pollfd{item.fd, item.socket != nullptr ? short{POLLIN} : ToPollEvents(item.events), 0});
+    poll_ids_.push_back(id);
   }
-  ready_ids_.clear();
-  ready_events_.clear();
+  items_changed_ = false;
+}
+
+// Adds to the ready lists the touched sockets with events pending.
+void RealScheduling::CollectTouched() {
   // Touched sockets first: an edge may have been consumed by a send since the last poll.
   for (const PollId id : touched_) {
     auto it = items_.find(id);
@@ -217,6 +220,18 @@ void RealScheduling::PollOnce(long timeout_ms) {
     }
   }
   touched_.clear();
+}
+
+void RealScheduling::PollOnce(long timeout_ms) {
+  picks_since_poll_ = 0;
+  // Queued sends first: what they wake, and the replies they draw, are seen by this poll.
+  timeout_ms = RunFlushHooks(timeout_ms);
+  // A hook that failed a send may have woken its callers: do not wait while they are ready.
+  if (!ready_queue_.empty()) timeout_ms = 0;
+  if (items_changed_) RebuildPollSet();
+  ready_ids_.clear();
+  ready_events_.clear();
+  CollectTouched();
   const int wait_ms = ready_ids_.empty() ? static_cast<int>(timeout_ms) : 0;
   int ready = poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), wait_ms);
   if (ready < 0) {

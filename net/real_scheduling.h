@@ -94,6 +94,9 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
   // Polls once, waiting at most `timeout_ms` (-1: forever, 0: not at all), and runs the
   // callbacks of what is ready.
   void PollOnce(long timeout_ms);
+  long RunFlushHooks(long timeout_ms);
+  void RebuildPollSet();
+  void CollectTouched();
 
   // The algorithm installed on this thread; installs it on first use. A thread already
   // running another algorithm cannot host a RealEnv (asserted).

@@ -147,6 +147,8 @@ class ZmqTransport final : public Transport {
   void OnPeerReadable(Peer& peer);
   void OnPeerMonitor(Peer& peer);
   void WakeSenders(Peer& peer);
+  bool AddToBatch(Peer& peer, const rpc::WireMessage& message);
+  Status SendAlone(Peer& peer, rpc::WireMessage& message, bool packed, Instant deadline);
   void OnRouterReadable();
   struct ServeJob;
   struct Servers;
