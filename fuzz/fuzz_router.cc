@@ -114,7 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const size_t pick = data[0] % (routes.methods.size() + 1);
   const bool known = pick < routes.methods.size();
-  RpcRequest request{known ? routes.methods[pick] : std::string("nn.NoSuchMethod"),
+  const std::string unknown = "nn.NoSuchMethod";  // structure: allow (unknown on purpose)
+  RpcRequest request{known ? routes.methods[pick] : unknown,
                      std::string(reinterpret_cast<const char*>(data + 1), size - 1), ""};
   const RpcContext context{Address{"fuzz"}, Instant(std::chrono::seconds(1))};
   Result<RpcReply> reply = routes.router.Dispatch(context, request);

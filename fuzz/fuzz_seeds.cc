@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
   }
   fuzz::Write(out / "fuzz_wire", "request-payload",
               fuzz::WireInput(rpc::EncodeRequest(
-                  RequestId(7), RpcRequest{"dn.WriteBlock", "b", std::string(300, 'p')},
+                  RequestId(7),
+                  RpcRequest{std::string(rpc::dn::kWriteBlock.name), "b", std::string(300, 'p')},
                   std::chrono::milliseconds(1500))));
   fuzz::Write(out / "fuzz_wire", "reply-ok",
               fuzz::WireInput(rpc::EncodeReply(RequestId(7), RpcReply{bodies[1], "inline"})));

@@ -29,6 +29,8 @@ packages=(
   pybind11-dev python3-dev python3-pandas python3-fsspec python3-crcmod python3-pytest
   # the simulator's experiments draw their figures (experiments/*/run.py)
   python3-matplotlib
+  # the structure check (tests/structure.sh) finds where functions end with universal-ctags
+  universal-ctags
   # libFuzzer targets (fuzz/): clang++ with -fsanitize=fuzzer,address,undefined
   clang libclang-rt-14-dev
 )

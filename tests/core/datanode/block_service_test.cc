@@ -256,10 +256,11 @@ TEST(BlockServiceTest, HostileRequestsGetErrorsAndChangeNothing) {
     }
     {  // A body that does not parse; a method that does not exist.
       Result<RpcReply> garbage =
-          transport.Call(dn, RpcRequest{"dn.WriteBlock", "\xff\xff\xff", ""}, env.Now() + 5s);
+          transport.Call(dn, RpcRequest{std::string(rpc::dn::kWriteBlock.name), "\xff\xff\xff", ""},
+                         env.Now() + 5s);
       EXPECT_EQ(garbage.code(), StatusCode::kBadMessage);
-      Result<RpcReply> unknown =
-          transport.Call(dn, RpcRequest{"dn.Nothing", "", ""}, env.Now() + 5s);
+      const std::string nothing = "dn.Nothing";  // structure: allow (unknown on purpose)
+      Result<RpcReply> unknown = transport.Call(dn, RpcRequest{nothing, "", ""}, env.Now() + 5s);
       EXPECT_EQ(unknown.code(), StatusCode::kUnimplemented);
     }
     // Reads: an unknown block, block 0, too long a range, past the end, a newer stamp.

@@ -50,7 +50,7 @@ TEST(NamenodeServiceTest, HostileRequestsGetClearErrorsAndChangeNothing) {
       return rpc::Call(t, nn, method, request, std::move(payload), deadline(), nullptr).code();
     };
 
-    EXPECT_EQ(raw("nn.NoSuchMethod", ""), StatusCode::kUnimplemented);
+    EXPECT_EQ(raw("nn.NoSuchMethod", ""), StatusCode::kUnimplemented);  // structure: allow
     EXPECT_EQ(raw(std::string(rpc::nn::kCreate.name),
                   std::string("\xff\xff\xff\xff\xff\x0f garbage", 13)),
               StatusCode::kBadMessage);

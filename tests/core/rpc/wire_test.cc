@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/common/limits.h"
+#include "core/rpc/methods.h"
 #include "proto/rpc.pb.h"
 
 namespace granary::rpc {
@@ -80,7 +81,8 @@ TEST(WireTest, MalformedMessagesAreRejectedNotCrashed) {
 TEST(WireTest, HandWrittenEnvelopeCodecMatchesProtobuf) {
   const Envelope cases[] = {
       Envelope{},
-      Envelope{1ull << 63 | 5, "nn.Create", 250'000'000, false, 0, "", 100, 4096},
+      Envelope{1ull << 63 | 5, std::string(rpc::nn::kCreate.name), 250'000'000, false, 0, "", 100,
+               4096},
       Envelope{7, "", 0, true, -3, "not found: /a", 1, 0},
       Envelope{~0ull, std::string(64, 'm'), -1, true, 2147483647, "x", ~0ull, 1},
   };
