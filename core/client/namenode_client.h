@@ -8,6 +8,9 @@
 
 #include <google/protobuf/message.h>
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -82,7 +85,14 @@ class NamenodeClient {
   // Sleeps the backoff before retry number `attempt` (from 1), with jitter.
   Status Backoff(uint32_t attempt);
 
+  // Requests sent to the namenode so far, per method name, every attempt counted (each is
+  // a round trip): what a test asserts when it promises a number of round trips. Ordered by
+  // name; nothing in the client reads it.
+  using CallCounts = std::map<std::string, uint64_t, std::less<>>;
+  const CallCounts& call_counts() const { return call_counts_; }
+
  private:
+  void CountCall(std::string_view method);
   Status CallByName(std::string_view method, const google::protobuf::Message& request,
                     google::protobuf::Message* reply, std::string request_payload,
                     std::string* reply_payload, bool* retried);
@@ -90,6 +100,7 @@ class NamenodeClient {
   Env& env_;
   Transport& transport_;
   const ClientOptions& options_;
+  CallCounts call_counts_;
 };
 
 }  // namespace granary
