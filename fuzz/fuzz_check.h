@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/common/path.h"
 #include "core/common/status.h"
-#include "core/namenode/path.h"
 
 namespace granary::fuzz {
 

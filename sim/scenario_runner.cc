@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/common/path.h"
 #include "core/namenode/namenode.h"
 #include "sim/mem_store.h"
 #include "sim/scenario.h"
@@ -27,12 +28,6 @@ using std::chrono::seconds;
 
 Duration Micros(double us) { return Duration(static_cast<int64_t>(us * 1e3)); }
 Duration Secs(double s) { return Duration(static_cast<int64_t>(s * 1e9)); }
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 Result<std::string> ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -261,7 +256,7 @@ Result<proto::Scenario> PrepareScenario(const std::string& path,
   if (seed_override != 0) scenario.set_seed(seed_override);
   if (!scenario.system().calibration().empty()) {
     std::string file = scenario.system().calibration();
-    if (file[0] != '/') file = DirOf(path) + "/" + file;
+    if (file[0] != '/') file = JoinPath(ParentOf(path), file);
     Result<std::string> text = ReadText(file);
     if (!text.ok()) {
       return Status(StatusCode::kInvalidArgument, "system.calibration: " + text.status().message());

@@ -7,12 +7,13 @@
 namespace granary {
 
 FileSystem::FileSystem(Env& env, Transport& transport, ClientOptions options)
-    : options_(std::move(options)), namenode_(env, transport, options_) {}
+    : context_(env, transport, std::move(options)) {}
 
 Result<proto::ServerDefaultsReply> FileSystem::Defaults() {
   if (!have_defaults_) {
     proto::ServerDefaultsRequest request;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kServerDefaults, request, &defaults_));
+    GRANARY_RETURN_IF_ERROR(
+        context_.namenode().Call(rpc::nn::kServerDefaults, request, &defaults_));
     have_defaults_ = true;
   }
   return defaults_;
@@ -20,31 +21,32 @@ Result<proto::ServerDefaultsReply> FileSystem::Defaults() {
 
 Status FileSystem::Mkdirs(std::string_view path, uint32_t mode, bool create_parents) {
   proto::MkdirsRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   request.set_mode(mode);
   request.set_create_parents(create_parents);
   proto::MkdirsReply reply;
-  return namenode_.Call(rpc::nn::kMkdirs, request, &reply);
+  return context_.namenode().Call(rpc::nn::kMkdirs, request, &reply);
 }
 
 Result<std::unique_ptr<Writer>> FileSystem::Create(std::string_view path,
                                                    const CreateOptions& options) {
   GRANARY_ASSIGN_OR_RETURN(proto::ServerDefaultsReply defaults, Defaults());
   if (path.size() > kPathBytesMax) return Status(StatusCode::kPathTooLong, std::string(path));
-  return std::make_unique<Writer>(namenode_, std::string(path), options,
+  return std::make_unique<Writer>(context_, std::string(path), options,
                                   defaults.inline_threshold_bytes(), defaults.block_bytes());
 }
 
 Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
   proto::OpenRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
-  request.set_client_address(options_.client_address);
+  request.set_client_address(context_.options().client_address);
   proto::OpenReply reply;
   std::string inline_data;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpen, request, &reply, {}, &inline_data));
-  return std::make_unique<Reader>(namenode_, std::string(path), std::move(reply),
+  GRANARY_RETURN_IF_ERROR(
+      context_.namenode().Call(rpc::nn::kOpen, request, &reply, {}, &inline_data));
+  return std::make_unique<Reader>(context_, std::string(path), std::move(reply),
                                   std::move(inline_data));
 }
 
@@ -59,12 +61,13 @@ Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
   out.reserve(paths.size());
   while (out.size() < paths.size()) {
     proto::OpenManyRequest request;
-    *request.mutable_user() = options_.user;
-    request.set_client_address(options_.client_address);
+    *request.mutable_user() = context_.options().user;
+    request.set_client_address(context_.options().client_address);
     for (size_t i = out.size(); i < paths.size(); ++i) request.add_paths(paths[i]);
     proto::OpenManyReply reply;
     std::string payload;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpenMany, request, &reply, {}, &payload));
+    GRANARY_RETURN_IF_ERROR(
+        context_.namenode().Call(rpc::nn::kOpenMany, request, &reply, {}, &payload));
     const size_t asked = paths.size() - out.size();
     if (reply.files_size() == 0 || static_cast<size_t>(reply.files_size()) > asked) {
       return Status(StatusCode::kBadMessage, "nn.OpenMany answered " +
@@ -99,7 +102,7 @@ Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
       std::string data = payload.substr(at, file.inline_bytes());
       at += file.inline_bytes();
       out.emplace_back(
-          std::make_unique<Reader>(namenode_, path, std::move(opened), std::move(data)));
+          std::make_unique<Reader>(context_, path, std::move(opened), std::move(data)));
     }
   }
   return out;
@@ -107,22 +110,22 @@ Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(
 
 Result<proto::FileStatus> FileSystem::Stat(std::string_view path) {
   proto::StatRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   proto::StatReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kStat, request, &reply));
+  GRANARY_RETURN_IF_ERROR(context_.namenode().Call(rpc::nn::kStat, request, &reply));
   return reply.status();
 }
 
 Result<ListPage> FileSystem::List(std::string_view path, std::string_view start_after,
                                   uint32_t limit) {
   proto::ListRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   request.set_start_after(std::string(start_after));
   request.set_limit(limit);
   proto::ListReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kList, request, &reply));
+  GRANARY_RETURN_IF_ERROR(context_.namenode().Call(rpc::nn::kList, request, &reply));
   ListPage page;
   page.entries.assign(reply.entries().begin(), reply.entries().end());
   page.has_more = reply.has_more();
@@ -142,12 +145,13 @@ Result<std::vector<proto::FileStatus>> FileSystem::ListAll(std::string_view path
 
 Status FileSystem::Delete(std::string_view path, bool recursive) {
   proto::DeleteRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   request.set_recursive(recursive);
   proto::DeleteReply reply;
   bool retried = false;
-  const Status status = namenode_.Call(rpc::nn::kDelete, request, &reply, {}, nullptr, &retried);
+  const Status status =
+      context_.namenode().Call(rpc::nn::kDelete, request, &reply, {}, nullptr, &retried);
   // A retry that finds nothing: the first attempt did the work.
   if (retried && status.code() == StatusCode::kNotFound) return Status::Ok();
   return status;
@@ -155,12 +159,13 @@ Status FileSystem::Delete(std::string_view path, bool recursive) {
 
 Status FileSystem::Rename(std::string_view source, std::string_view destination) {
   proto::RenameRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_source(std::string(source));
   request.set_destination(std::string(destination));
   proto::RenameReply reply;
   bool retried = false;
-  const Status status = namenode_.Call(rpc::nn::kRename, request, &reply, {}, nullptr, &retried);
+  const Status status =
+      context_.namenode().Call(rpc::nn::kRename, request, &reply, {}, nullptr, &retried);
   if (retried && status.code() == StatusCode::kNotFound && Stat(destination).ok() &&
       !Stat(source).ok()) {
     return Status::Ok();
@@ -170,37 +175,37 @@ Status FileSystem::Rename(std::string_view source, std::string_view destination)
 
 Status FileSystem::SetPermission(std::string_view path, uint32_t mode) {
   proto::SetPermissionRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   request.set_mode(mode);
   proto::SetAttributeReply reply;
-  return namenode_.Call(rpc::nn::kSetPermission, request, &reply);
+  return context_.namenode().Call(rpc::nn::kSetPermission, request, &reply);
 }
 
 Status FileSystem::SetOwner(std::string_view path, const std::string& owner,
                             const std::string& group) {
   proto::SetOwnerRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   request.set_owner(owner);
   request.set_group(group);
   proto::SetAttributeReply reply;
-  return namenode_.Call(rpc::nn::kSetOwner, request, &reply);
+  return context_.namenode().Call(rpc::nn::kSetOwner, request, &reply);
 }
 
 Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
   proto::SetReplicationRequest request;
-  *request.mutable_user() = options_.user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(std::string(path));
   request.set_replication(replication);
   proto::SetAttributeReply reply;
-  return namenode_.Call(rpc::nn::kSetReplication, request, &reply);
+  return context_.namenode().Call(rpc::nn::kSetReplication, request, &reply);
 }
 
 Result<proto::ClusterReportReply> FileSystem::Report() {
   proto::ClusterReportRequest request;
   proto::ClusterReportReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kClusterReport, request, &reply));
+  GRANARY_RETURN_IF_ERROR(context_.namenode().Call(rpc::nn::kClusterReport, request, &reply));
   return reply;
 }
 

@@ -11,6 +11,9 @@
 //
 // Semantics are the README's: one writer per file (the lease); a successful Close means
 // the metadata is synced and every block is synced on every datanode of its pipeline.
+//
+// The readers and writers a FileSystem makes reach the cluster through its ClientContext
+// (client_context.h): the FileSystem must outlive them.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/client/client_context.h"
+#include "core/client/client_options.h"
 #include "core/client/namenode_client.h"
 #include "core/client/reader.h"
 #include "core/client/writer.h"
@@ -26,14 +31,6 @@
 #include "proto/namenode.pb.h"
 
 namespace granary {
-
-struct CreateOptions {
-  bool overwrite = false;
-  bool create_parents = true;
-  uint32_t replication = 0;  // 0: the cluster's default
-  uint64_t block_bytes = 0;  // 0: the cluster's default
-  uint32_t mode = 0;         // 0: 0644
-};
 
 struct ListPage {
   std::vector<proto::FileStatus> entries;
@@ -71,14 +68,15 @@ class FileSystem {
   // Reads a whole file.
   Result<std::string> ReadFile(std::string_view path);
 
-  const ClientOptions& options() const { return options_; }
-  NamenodeClient& namenode() { return namenode_; }
+  const ClientOptions& options() const { return context_.options(); }
+  NamenodeClient& namenode() { return context_.namenode(); }
+  // What this file system's readers and writers share; lives as long as the file system.
+  ClientContext& context() { return context_; }
   // The cluster's defaults (asked once).
   Result<proto::ServerDefaultsReply> Defaults();
 
  private:
-  ClientOptions options_;
-  NamenodeClient namenode_;
+  ClientContext context_;
   bool have_defaults_ = false;
   proto::ServerDefaultsReply defaults_;
 };

@@ -24,6 +24,12 @@ Status NamenodeClient::Backoff(uint32_t attempt) {
   return env_.SleepFor(Duration(wait));
 }
 
+void NamenodeClient::CountCall(std::string_view method) {
+  auto it = call_counts_.find(method);
+  if (it == call_counts_.end()) it = call_counts_.emplace(std::string(method), 0).first;
+  ++it->second;
+}
+
 Status NamenodeClient::CallByName(std::string_view method, const google::protobuf::Message& request,
                                   google::protobuf::Message* reply, std::string request_payload,
                                   std::string* reply_payload, bool* retried) {
@@ -34,6 +40,7 @@ Status NamenodeClient::CallByName(std::string_view method, const google::protobu
       GRANARY_RETURN_IF_ERROR(Backoff(attempt));
       if (retried != nullptr) *retried = true;
     }
+    CountCall(method);
     status = rpc::CallByName(transport_, options_.namenode, method, request, request_payload,
                              env_.Now() + options_.rpc_timeout, reply, reply_payload);
     if (!IsRetryable(status)) return status;

@@ -8,10 +8,14 @@
 
 #include <google/protobuf/message.h>
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
+#include "core/client/client_options.h"
 #include "core/common/status.h"
 #include "core/rpc/methods.h"
 #include "core/seams/env.h"
@@ -19,44 +23,6 @@
 #include "proto/fs.pb.h"
 
 namespace granary {
-
-struct ClientOptions {
-  Address namenode;
-  proto::UserContext user;
-  // Names this client's leases; unique per client process.
-  std::string client_name;
-  // Where this client runs ("host:port" or a simulated node name), for replica ordering.
-  std::string client_address;
-  Duration rpc_timeout = std::chrono::seconds(10);
-  Duration datanode_timeout = std::chrono::seconds(30);
-  uint32_t attempts = 8;
-  Duration backoff_initial = std::chrono::milliseconds(50);
-  Duration backoff_max = std::chrono::seconds(2);
-  // Data per dn.WriteBlock packet: a multiple of the 64 KiB checksum chunk.
-  uint64_t packet_bytes = 1 << 20;
-  // Packets of a block sent before the oldest is acknowledged (at least 1). 1 by default:
-  // more needs a block's packets to reach each datanode in the order they were sent, which
-  // neither the simulated network (its links' jitter) nor the ZeroMQ transport (while it
-  // connects) promises, and a datanode refuses a packet that overtook another. On the
-  // calibrated host of experiment 4, 4 made every 64 MiB write fail on the whole pipeline
-  // (tests/sim/calibration_test.cc). Datanodes that hold an early packet until its
-  // predecessor lands would make more safe.
-  uint32_t packets_in_flight = 1;
-  // Sync every packet on every datanode, not only the last of each block.
-  bool sync_every_packet = false;
-  // Bytes fetched ahead by a Read that does not continue the previous one (the first, too);
-  // each sequential Read doubles it, up to read_parallelism pieces.
-  uint64_t read_ahead_bytes = 1 << 20;
-  // A read of a range splits into pieces of at most this many bytes (and at block
-  // boundaries; one dn.ReadBlock each, at most 4 MiB), up to `read_parallelism` of them in
-  // flight at once. Sequential Reads keep that many pieces in flight ahead of the position.
-  uint64_t read_piece_bytes = 4 << 20;
-  uint32_t read_parallelism = 8;
-  // Renew the lease when this long has passed without talking to the namenode.
-  Duration lease_renew_interval = std::chrono::seconds(10);
-  // How long Close waits for the last block to be reported before giving up.
-  uint32_t complete_attempts = 40;
-};
 
 // True for the statuses after which a request may not have run and may be sent again.
 bool IsRetryable(const Status& status);
@@ -76,13 +42,17 @@ class NamenodeClient {
                       retried);
   }
 
-  Env& env() { return env_; }
-  Transport& transport() { return transport_; }
-  const ClientOptions& options() const { return options_; }
   // Sleeps the backoff before retry number `attempt` (from 1), with jitter.
   Status Backoff(uint32_t attempt);
 
+  // Requests sent to the namenode so far, per method name, every attempt counted (each is
+  // a round trip): what a test asserts when it promises a number of round trips. Ordered by
+  // name; nothing in the client reads it.
+  using CallCounts = std::map<std::string, uint64_t, std::less<>>;
+  const CallCounts& call_counts() const { return call_counts_; }
+
  private:
+  void CountCall(std::string_view method);
   Status CallByName(std::string_view method, const google::protobuf::Message& request,
                     google::protobuf::Message* reply, std::string request_payload,
                     std::string* reply_payload, bool* retried);
@@ -90,6 +60,7 @@ class NamenodeClient {
   Env& env_;
   Transport& transport_;
   const ClientOptions& options_;
+  CallCounts call_counts_;
 };
 
 }  // namespace granary

@@ -20,9 +20,10 @@ constexpr uint64_t kReadRequestBytesMax = 4 << 20;
 
 }  // namespace
 
-Reader::Reader(NamenodeClient& namenode, std::string path, proto::OpenReply opened,
+Reader::Reader(ClientContext& context, std::string path, proto::OpenReply opened,
                std::string inline_data)
-    : namenode_(namenode),
+    : context_(context),
+      namenode_(context.namenode()),
       path_(std::move(path)),
       opened_(std::move(opened)),
       inline_data_(std::move(inline_data)) {
@@ -47,7 +48,7 @@ Status Reader::Seek(uint64_t offset) {
 }
 
 uint64_t Reader::PieceBytesMax() const {
-  return std::clamp<uint64_t>(namenode_.options().read_piece_bytes, kChecksumChunkBytes,
+  return std::clamp<uint64_t>(context_.options().read_piece_bytes, kChecksumChunkBytes,
                               kReadRequestBytesMax);
 }
 
@@ -70,7 +71,7 @@ Result<Reader::Piece> Reader::PieceAt(uint64_t offset, uint64_t limit) const {
 
 Status Reader::FillWindow(uint64_t target) {
   target = std::min(target, size_);
-  const size_t pieces_max = std::max<uint32_t>(namenode_.options().read_parallelism, 1);
+  const size_t pieces_max = std::max<uint32_t>(context_.options().read_parallelism, 1);
   const uint64_t piece_max = PieceBytesMax();
   while (window_end_ < target && window_.size() < pieces_max) {
     // No piece reaches far past the target: whole checksum chunks up to it.
@@ -83,8 +84,8 @@ Status Reader::FillWindow(uint64_t target) {
     pending.fetch = std::make_unique<Handoff<Result<std::string>>>(
         Status(StatusCode::kNodeDown, "read never started"));
     // The fiber uses `this`: ResetWindow waits for it before the reader goes away.
-    namenode_.env().Spawn("read-ahead", [this, piece, spread = pieces_started_++,
-                                         sender = pending.fetch->TakeSender()] {
+    context_.env().Spawn("read-ahead", [this, piece, spread = pieces_started_++,
+                                        sender = pending.fetch->TakeSender()] {
       sender->Set(ReadFromBlock(piece.block, piece.in_block, piece.length, spread));
     });
     window_end_ += piece.length;
@@ -117,7 +118,7 @@ Result<std::string> Reader::Read(uint64_t length) {
     window_.pop_front();
   }
   if (window_.empty() || window_.front().offset > position_) ResetWindow(position_);
-  const ClientOptions& options = namenode_.options();
+  const ClientOptions& options = context_.options();
   // The read-ahead grows while the reads stay sequential, doubling from read_ahead_bytes up
   // to the whole window (read_parallelism pieces), as the kernel's does: a reader that takes
   // a header and leaves does not pull 32 MiB (and wait for it on close), one that streams
@@ -178,7 +179,7 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
   }
   std::string out;
   if (pieces.size() > 1) out.reserve(length);
-  const size_t parallelism = std::max<uint32_t>(namenode_.options().read_parallelism, 1);
+  const size_t parallelism = std::max<uint32_t>(context_.options().read_parallelism, 1);
   for (size_t first = 0; first < pieces.size(); first += parallelism) {
     const size_t last = std::min(pieces.size(), first + parallelism);
     if (last - first == 1) {
@@ -198,8 +199,8 @@ Result<std::string> Reader::ReadAt(uint64_t offset, uint64_t length) {
     for (size_t i = first; i < last; ++i) {
       results.push_back(std::make_unique<Handoff<Result<std::string>>>(
           Status(StatusCode::kNodeDown, "read never started")));
-      namenode_.env().Spawn("read-piece", [this, piece = pieces[i], spread = pieces_started_++,
-                                           sender = results.back()->TakeSender()] {
+      context_.env().Spawn("read-piece", [this, piece = pieces[i], spread = pieces_started_++,
+                                          sender = results.back()->TakeSender()] {
         sender->Set(ReadFromBlock(piece.block, piece.in_block, piece.length, spread));
       });
     }
@@ -270,8 +271,8 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
   proto::ReadBlockReply reply;
   std::string payload;
   GRANARY_RETURN_IF_ERROR(
-      rpc::Call(namenode_.transport(), Address{replica.address()}, rpc::dn::kReadBlock, request, {},
-                namenode_.env().Now() + namenode_.options().datanode_timeout, &reply, &payload));
+      rpc::Call(context_.transport(), Address{replica.address()}, rpc::dn::kReadBlock, request, {},
+                context_.env().Now() + context_.options().datanode_timeout, &reply, &payload));
   // The payload is chunk-aligned and must cover the range asked for.
   const uint64_t start = reply.offset_bytes();
   if (start % kChecksumChunkBytes != 0 || start > offset_in_block ||
@@ -300,9 +301,9 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
 
 Status Reader::RefreshLocations() {
   proto::OpenRequest request;
-  *request.mutable_user() = namenode_.options().user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(path_);
-  request.set_client_address(namenode_.options().client_address);
+  request.set_client_address(context_.options().client_address);
   proto::OpenReply reply;
   std::string ignored;
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpen, request, &reply, {}, &ignored));

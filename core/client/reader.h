@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "core/client/namenode_client.h"
+#include "core/client/client_context.h"
 #include "core/common/handoff.h"
 #include "core/common/status.h"
 #include "proto/namenode.pb.h"
@@ -34,7 +34,8 @@ namespace granary {
 
 class Reader {
  public:
-  Reader(NamenodeClient& namenode, std::string path, proto::OpenReply opened,
+  // `context` must outlive the reader.
+  Reader(ClientContext& context, std::string path, proto::OpenReply opened,
          std::string inline_data);
   ~Reader();
   Reader(const Reader&) = delete;
@@ -85,7 +86,8 @@ class Reader {
                                       uint64_t length);
   Status RefreshLocations();
 
-  NamenodeClient& namenode_;
+  ClientContext& context_;
+  NamenodeClient& namenode_;  // context_'s
   const std::string path_;
   proto::OpenReply opened_;
   std::string inline_data_;

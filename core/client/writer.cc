@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 
-#include "core/client/file_system.h"
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
 #include "core/rpc/router.h"
@@ -17,9 +16,10 @@ Address AddressOf(const proto::DatanodeInfo& info) { return Address{info.address
 
 }  // namespace
 
-Writer::Writer(NamenodeClient& namenode, std::string path, const CreateOptions& options,
+Writer::Writer(ClientContext& context, std::string path, const CreateOptions& options,
                uint64_t inline_threshold_bytes, uint64_t default_block_bytes)
-    : namenode_(namenode),
+    : context_(context),
+      namenode_(context.namenode()),
       path_(std::move(path)),
       overwrite_(options.overwrite),
       create_parents_(options.create_parents),
@@ -37,13 +37,13 @@ Status Writer::Fail(Status status) {
 
 proto::CreateRequest Writer::CreateRequest(bool complete) const {
   proto::CreateRequest request;
-  *request.mutable_user() = namenode_.options().user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(path_);
   request.set_mode(mode_);
   request.set_overwrite(overwrite_);
   request.set_replication(replication_);
   request.set_block_bytes(block_bytes_);
-  request.set_client_name(namenode_.options().client_name);
+  request.set_client_name(context_.options().client_name);
   request.set_create_parents(create_parents_);
   request.set_complete(complete);
   return request;
@@ -57,7 +57,7 @@ Status Writer::EnsureCreated(std::string inline_data) {
       namenode_.Call(rpc::nn::kCreate, request, &reply, std::move(inline_data)));
   inode_id_ = reply.status().inode_id();
   created_ = true;
-  last_namenode_contact_ = namenode_.env().Now();
+  last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
 
@@ -74,11 +74,11 @@ Status Writer::Write(std::string_view data) {
   }
   // Send every full packet (or block-filling packet) the buffer holds: full packets start
   // and are acknowledged later, a block's last goes alone once the others are acknowledged.
-  const size_t in_flight_max = std::max<uint32_t>(namenode_.options().packets_in_flight, 1);
+  const size_t in_flight_max = std::max<uint32_t>(context_.options().packets_in_flight, 1);
   for (;;) {
     if (!block_ && buffer_.empty()) return Status::Ok();
     const uint64_t room = block_bytes_ - block_bytes_acked_ - in_flight_bytes_;
-    const uint64_t packet = std::min<uint64_t>(namenode_.options().packet_bytes, room);
+    const uint64_t packet = std::min<uint64_t>(context_.options().packet_bytes, room);
     if (buffer_.size() - in_flight_bytes_ < packet) return Status::Ok();
     Status sent;
     if (packet == room) {
@@ -110,10 +110,10 @@ Status Writer::StartPacket(uint64_t length) {
   packet.reply = std::make_unique<Handoff<Result<proto::WriteBlockReply>>>(
       Status(StatusCode::kNodeDown, "packet never sent"));
   // The fiber uses nothing of the writer's, which may go away before it ends.
-  namenode_.env().Spawn(
-      "write-packet", [&transport = namenode_.transport(), to = AddressOf(block_->replicas(0)),
+  context_.env().Spawn(
+      "write-packet", [&transport = context_.transport(), to = AddressOf(block_->replicas(0)),
                        request = std::move(request), payload = std::string(data),
-                       deadline = namenode_.env().Now() + namenode_.options().datanode_timeout,
+                       deadline = context_.env().Now() + context_.options().datanode_timeout,
                        sender = packet.reply->TakeSender()]() mutable {
         proto::WriteBlockReply reply;
         const Status status = rpc::Call(transport, to, rpc::dn::kWriteBlock, request,
@@ -151,8 +151,8 @@ Status Writer::AwaitPackets(size_t keep) {
     GRANARY_RETURN_IF_ERROR(
         RecoverPipeline(failed, reply.ok() ? reply->failure() : reply.status().ToString()));
     const uint64_t room = block_bytes_ - block_bytes_acked_;
-    const bool last = std::min<uint64_t>(namenode_.options().packet_bytes, room) == room &&
-                      buffer_.size() >= room;
+    const bool last =
+        std::min<uint64_t>(context_.options().packet_bytes, room) == room && buffer_.size() >= room;
     return SendPacket(last, false, /*recovering=*/true);
   }
   return Status::Ok();
@@ -162,10 +162,10 @@ Status Writer::SwitchToBlocks() {
   GRANARY_RETURN_IF_ERROR(EnsureCreated(""));
   if (inline_threshold_bytes_ > 0) {
     proto::ConvertToBlocksRequest request;
-    *request.mutable_user() = namenode_.options().user;
+    *request.mutable_user() = context_.options().user;
     request.set_path(path_);
     request.set_inode_id(inode_id_);
-    request.set_client_name(namenode_.options().client_name);
+    request.set_client_name(context_.options().client_name);
     proto::ConvertToBlocksReply reply;
     GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kConvertToBlocks, request, &reply));
   }
@@ -176,13 +176,13 @@ Status Writer::SwitchToBlocks() {
 Status Writer::AllocateBlock() {
   GRANARY_RETURN_IF_ERROR(EnsureCreated(""));
   proto::AddBlockRequest request;
-  *request.mutable_user() = namenode_.options().user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(path_);
   request.set_inode_id(inode_id_);
-  request.set_client_name(namenode_.options().client_name);
+  request.set_client_name(context_.options().client_name);
   if (last_complete_block_) *request.mutable_previous() = *last_complete_block_;
   for (uint32_t id : excluded_) request.add_excluded_datanodes(id);
-  request.set_client_address(namenode_.options().client_address);
+  request.set_client_address(context_.options().client_address);
   proto::AddBlockReply reply;
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kAddBlock, request, &reply));
   if (reply.block().replicas_size() == 0) {
@@ -190,18 +190,18 @@ Status Writer::AllocateBlock() {
   }
   block_ = reply.block();
   block_bytes_acked_ = 0;
-  last_namenode_contact_ = namenode_.env().Now();
+  last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
 
 Status Writer::RenewLeaseIfDue() {
-  Env& env = namenode_.env();
-  if (env.Now() - last_namenode_contact_ < namenode_.options().lease_renew_interval) {
+  Env& env = context_.env();
+  if (env.Now() - last_namenode_contact_ < context_.options().lease_renew_interval) {
     return Status::Ok();
   }
   proto::RenewLeaseRequest request;
-  *request.mutable_user() = namenode_.options().user;
-  request.set_client_name(namenode_.options().client_name);
+  *request.mutable_user() = context_.options().user;
+  request.set_client_name(context_.options().client_name);
   proto::RenewLeaseReply reply;
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kRenewLease, request, &reply));
   last_namenode_contact_ = env.Now();
@@ -210,7 +210,7 @@ Status Writer::RenewLeaseIfDue() {
 
 proto::WriteBlockRequest Writer::PacketRequest(std::string_view data, uint64_t offset, bool last,
                                                bool sync, bool recovering) const {
-  const ClientOptions& options = namenode_.options();
+  const ClientOptions& options = context_.options();
   proto::WriteBlockRequest request;
   *request.mutable_block() = block_->block();
   request.mutable_block()->set_length_bytes(offset + data.size());
@@ -231,18 +231,18 @@ Status Writer::SendPacket(bool last, bool sync, bool recovering) {
   if (!block_) GRANARY_RETURN_IF_ERROR(AllocateBlock());
   GRANARY_RETURN_IF_ERROR(RenewLeaseIfDue());
   const uint64_t room = block_bytes_ - block_bytes_acked_;
-  uint64_t length = std::min<uint64_t>({namenode_.options().packet_bytes, room, buffer_.size()});
+  uint64_t length = std::min<uint64_t>({context_.options().packet_bytes, room, buffer_.size()});
   if (!last) length -= length % kChecksumChunkBytes;  // whole chunks only, but in the last
   const std::string_view data(buffer_.data(), length);
-  const ClientOptions& options = namenode_.options();
+  const ClientOptions& options = context_.options();
   bool recovery = recovering;
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     const proto::WriteBlockRequest request =
         PacketRequest(data, block_bytes_acked_, last, sync, recovery);
     proto::WriteBlockReply reply;
-    const Status status = rpc::Call(namenode_.transport(), AddressOf(block_->replicas(0)),
+    const Status status = rpc::Call(context_.transport(), AddressOf(block_->replicas(0)),
                                     rpc::dn::kWriteBlock, request, std::string(data),
-                                    namenode_.env().Now() + options.datanode_timeout, &reply);
+                                    context_.env().Now() + options.datanode_timeout, &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (status.ok() && reply.failed_index() == -1) {
       block_bytes_acked_ += length;
@@ -277,24 +277,24 @@ Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
     return Status(StatusCode::kUnavailable, "every datanode of the pipeline failed: " + why);
   }
   proto::BumpGenerationRequest bump;
-  *bump.mutable_user() = namenode_.options().user;
+  *bump.mutable_user() = context_.options().user;
   bump.set_inode_id(inode_id_);
-  bump.set_client_name(namenode_.options().client_name);
+  bump.set_client_name(context_.options().client_name);
   *bump.mutable_block() = block.block();
   for (uint32_t id : excluded_) bump.add_excluded_datanodes(id);
   proto::BumpGenerationReply stamped;
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kBumpGeneration, bump, &stamped));
   block.mutable_block()->set_generation_stamp(stamped.generation_stamp());
   block.mutable_block()->set_length_bytes(block_bytes_acked_);
-  last_namenode_contact_ = namenode_.env().Now();
+  last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
 
 Status Writer::UpdatePipeline() {
   proto::UpdatePipelineRequest update;
-  *update.mutable_user() = namenode_.options().user;
+  *update.mutable_user() = context_.options().user;
   update.set_inode_id(inode_id_);
-  update.set_client_name(namenode_.options().client_name);
+  update.set_client_name(context_.options().client_name);
   *update.mutable_block() = block_->block();
   update.mutable_block()->set_length_bytes(block_bytes_acked_);
   for (const proto::DatanodeInfo& replica : block_->replicas()) {
@@ -302,7 +302,7 @@ Status Writer::UpdatePipeline() {
   }
   proto::UpdatePipelineReply updated;
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kUpdatePipeline, update, &updated));
-  last_namenode_contact_ = namenode_.env().Now();
+  last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
 
@@ -316,10 +316,10 @@ Status Writer::Flush() {
       status = EnsureCreated(buffer_);
     } else {
       proto::WriteInlineRequest request;
-      *request.mutable_user() = namenode_.options().user;
+      *request.mutable_user() = context_.options().user;
       request.set_path(path_);
       request.set_inode_id(inode_id_);
-      request.set_client_name(namenode_.options().client_name);
+      request.set_client_name(context_.options().client_name);
       proto::WriteInlineReply reply;
       status = namenode_.Call(rpc::nn::kWriteInline, request, &reply, buffer_);
     }
@@ -335,12 +335,12 @@ Status Writer::Flush() {
 
 Status Writer::CompleteFile() {
   proto::CompleteRequest request;
-  *request.mutable_user() = namenode_.options().user;
+  *request.mutable_user() = context_.options().user;
   request.set_path(path_);
   request.set_inode_id(inode_id_);
-  request.set_client_name(namenode_.options().client_name);
+  request.set_client_name(context_.options().client_name);
   if (last_complete_block_) *request.mutable_last() = *last_complete_block_;
-  for (uint32_t attempt = 1; attempt <= namenode_.options().complete_attempts; ++attempt) {
+  for (uint32_t attempt = 1; attempt <= context_.options().complete_attempts; ++attempt) {
     proto::CompleteReply reply;
     GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kComplete, request, &reply));
     if (!reply.retry_later()) return Status::Ok();
@@ -365,7 +365,7 @@ Status Writer::Close() {
       if (retried && status.code() == StatusCode::kAlreadyExists) {
         // Our first attempt may have landed: the file holding exactly our bytes says so.
         proto::OpenRequest open;
-        *open.mutable_user() = namenode_.options().user;
+        *open.mutable_user() = context_.options().user;
         open.set_path(path_);
         proto::OpenReply opened;
         std::string bytes;
@@ -377,10 +377,10 @@ Status Writer::Close() {
       }
     } else {
       proto::WriteInlineRequest request;
-      *request.mutable_user() = namenode_.options().user;
+      *request.mutable_user() = context_.options().user;
       request.set_path(path_);
       request.set_inode_id(inode_id_);
-      request.set_client_name(namenode_.options().client_name);
+      request.set_client_name(context_.options().client_name);
       request.set_complete(true);
       proto::WriteInlineReply reply;
       status = namenode_.Call(rpc::nn::kWriteInline, request, &reply, buffer_);
@@ -390,7 +390,7 @@ Status Writer::Close() {
     status = AwaitPackets(0);
     while (status.ok() && (block_ || !buffer_.empty())) {
       const uint64_t room = block_bytes_ - block_bytes_acked_;
-      const uint64_t packet = std::min<uint64_t>(namenode_.options().packet_bytes, room);
+      const uint64_t packet = std::min<uint64_t>(context_.options().packet_bytes, room);
       const bool last = buffer_.size() <= packet;
       status = SendPacket(last || packet == room, false);
     }

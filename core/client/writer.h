@@ -19,9 +19,9 @@
 // sent once the pipeline's connections are made (a block's first packet goes alone, and
 // makes them). Should a packet overtake another anyway, the datanode refuses it and the
 // writer treats that as a pipeline failure: never wrong, but when it happens on every
-// datanode the write fails, which is why the default is one packet in flight. A failure drains them all,
-// puts every unacknowledged byte back in front of the buffer and recovers as above. A
-// block's last packet, Flush and Close wait for every packet in flight first.
+// datanode the write fails, which is why the default is one packet in flight. A failure drains them
+// all, puts every unacknowledged byte back in front of the buffer and recovers as above. A block's
+// last packet, Flush and Close wait for every packet in flight first.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/client/namenode_client.h"
+#include "core/client/client_context.h"
 #include "core/common/handoff.h"
 #include "core/common/status.h"
 #include "proto/datanode.pb.h"
@@ -41,11 +41,19 @@
 
 namespace granary {
 
-struct CreateOptions;
+// How FileSystem::Create makes a file.
+struct CreateOptions {
+  bool overwrite = false;
+  bool create_parents = true;
+  uint32_t replication = 0;  // 0: the cluster's default
+  uint64_t block_bytes = 0;  // 0: the cluster's default
+  uint32_t mode = 0;         // 0: 0644
+};
 
 class Writer {
  public:
-  Writer(NamenodeClient& namenode, std::string path, const CreateOptions& options,
+  // `context` must outlive the writer.
+  Writer(ClientContext& context, std::string path, const CreateOptions& options,
          uint64_t inline_threshold_bytes, uint64_t default_block_bytes);
   ~Writer();
   Writer(const Writer&) = delete;
@@ -92,7 +100,8 @@ class Writer {
   Status RenewLeaseIfDue();
   Status Fail(Status status);
 
-  NamenodeClient& namenode_;
+  ClientContext& context_;
+  NamenodeClient& namenode_;  // context_'s
   const std::string path_;
   const bool overwrite_;
   const bool create_parents_;

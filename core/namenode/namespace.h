@@ -29,10 +29,10 @@
 #include <vector>
 
 #include "core/common/ids.h"
+#include "core/common/path.h"
 #include "core/common/status.h"
 #include "core/namenode/id_allocator.h"
 #include "core/namenode/lock_manager.h"
-#include "core/namenode/path.h"
 #include "core/namenode/permission.h"
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"

@@ -12,6 +12,12 @@ Every call that talks to the cluster runs on the connection's own C++ thread whi
 calling thread waits with the GIL released. Errors are the built-in ``OSError`` subclasses
 (``FileNotFoundError``, ``PermissionError``, ``IsADirectoryError``, ``FileExistsError``,
 ``NotADirectoryError``), carrying the path and Granary's message.
+
+Opening a file for writing sends nothing: a small file is created, written and closed in
+one namenode call at close, and a larger one is created with its first block. So the errors
+of the create (the path is a directory, the parent is missing or a file, "x" and the file
+exists, permission) surface at close, or at the write that fills the first block, not at
+open: the price of one round trip, as with object stores.
 """
 
 import errno as _errno
@@ -210,7 +216,15 @@ class FileSystem:
 
     def open(self, path, mode="rb", buffering=-1, encoding=None, errors=None, newline=None):
         """Opens a file as io.open does: 'rb', 'wb', 'xb', 'r', 'w', 'x' (text modes take
-        encoding, errors and newline). Reading files are seekable."""
+        encoding, errors and newline). Reading files are seekable. A file opened for writing
+        reports what io.open would have refused (IsADirectoryError, FileNotFoundError,
+        NotADirectoryError, FileExistsError, PermissionError) at close, or at the write that
+        fills its first block: see the module's docstring."""
+        return self._open_file(path, mode, buffering, encoding, errors, newline, False)
+
+    def _open_file(self, path, mode, buffering, encoding, errors, newline, parents):
+        """open, and with `parents` a file opened for writing makes its missing parent
+        directories in the same namenode call as its create (for fsspec's auto_mkdir)."""
         path = _check_path(path)
         if not isinstance(mode, str) or len(set(mode)) != len(mode):
             raise ValueError("invalid mode: %r" % (mode,))
@@ -226,7 +240,8 @@ class FileSystem:
         if reading:
             raw = GranaryRawFile(self._client.open_reader(path), path, "rb")
         else:
-            raw = GranaryRawFile(self._client.open_writer(path, "x" in mode), path, "wb")
+            raw = GranaryRawFile(self._client.open_writer(path, "x" in mode, parents), path,
+                                 "wb")
         if buffering == 0:
             if not binary:
                 raise ValueError("can't have unbuffered text I/O")
@@ -302,6 +317,11 @@ class FileSystem:
 
     def makedirs(self, path, mode=0o755, exist_ok=False):
         path = _check_path(path)
+        if exist_ok:
+            # One call: making a directory that exists is a success; over a file it is
+            # FileExistsError.
+            self._client.mkdir(path, mode, True)
+            return
         try:
             st = self._client.stat(path)
         except FileNotFoundError:
@@ -439,8 +459,13 @@ class FileSystem:
         return self._client.report()
 
     def defaults(self):
-        """The cluster's inline threshold and block size."""
+        """The cluster's inline threshold and block size (asked once per connection)."""
         return self._client.defaults()
+
+    def namenode_calls(self):
+        """Requests this connection has sent to the namenode so far, per method name ("nn.Create":
+        3, ...), every retry counted: for tests and diagnostics of round trips."""
+        return self._client.namenode_calls()
 
     def close(self):
         self._client.close()

@@ -123,7 +123,9 @@ class FileDataset(_Dataset):
 
 class TFRecordWriter:
     """Writes a TFRecord file to Granary: write(bytes), flush(), close(); a context manager.
-    The file is visible and durable after close."""
+    The file is visible and durable after close. Like FileSystem.open, opening sends nothing:
+    the create's errors (a missing parent, ...) surface at the first write that reaches the
+    namenode, or at close."""
 
     def __init__(self, path, fs=None):
         fs, paths = _resolve([path], fs)

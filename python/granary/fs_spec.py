@@ -4,9 +4,19 @@ Registered under the protocol "granary" by the package's entry point (fsspec.spe
 ``import granary``, so that ``pandas.read_csv("granary://h:p/x.csv")``,
 ``DataFrame.to_csv("granary://...")`` and ``fsspec.open_files("granary://h:p/d/*.csv")`` work.
 One Granary connection per (host, user): fsspec caches instances by their arguments.
+
+One namenode call for a small file written through fsspec (``to_csv("granary://...")``):
+fsspec's ``open_files`` calls ``makedirs(parent, exist_ok=True)`` before it opens a file for
+writing (its auto_mkdir). That call is deferred here: the directory is remembered, and a file
+then opened for writing in it makes it (and its missing parents) in the same namenode call
+as its own create; any other call of this filesystem makes the remembered directories
+first, so nothing observed through it differs. The visible differences: until then another
+connection does not see the directory, and an error making it (a file in the way) surfaces
+as NotADirectoryError at the written file's close rather than as FileExistsError.
 """
 
 import posixpath
+import threading
 
 from fsspec.spec import AbstractFileSystem
 
@@ -23,6 +33,21 @@ class GranaryFileSystem(AbstractFileSystem):
             raise ValueError("granary:// URLs name the namenode: granary://HOST:PORT/path")
         self.host = host
         self.fs = granary.connect(host, user=user, timeout=timeout)
+        # Directories asked for by makedirs(exist_ok=True) and not made yet (see above).
+        self._pending_dirs = set()
+        self._pending_lock = threading.Lock()
+
+    def _make_pending(self, claim=None):
+        """Makes the pending directories, except `claim` (a file's parent), which is taken
+        off the list: True when it was on it, and then the caller's create makes it."""
+        with self._pending_lock:
+            claimed = claim is not None and claim in self._pending_dirs
+            self._pending_dirs.discard(claim)
+            pending = sorted(self._pending_dirs)
+            self._pending_dirs.clear()
+        for path in pending:
+            self.fs.makedirs(path, exist_ok=True)
+        return claimed
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -60,14 +85,17 @@ class GranaryFileSystem(AbstractFileSystem):
 
     def ls(self, path, detail=True, **kwargs):
         path = self._strip_protocol(path)
+        self._make_pending()
         entries = [self._entry(e) for e in self.fs.ls(path, detail=True)]
         return entries if detail else [e["name"] for e in entries]
 
     def info(self, path, **kwargs):
         path = self._strip_protocol(path)
+        self._make_pending()
         return self._entry(self.fs.stat(path))
 
     def exists(self, path, **kwargs):
+        self._make_pending()
         return self.fs.exists(self._strip_protocol(path))
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None,
@@ -76,33 +104,48 @@ class GranaryFileSystem(AbstractFileSystem):
         if mode not in ("rb", "wb", "xb"):
             raise ValueError("granary:// files open with rb, wb or xb (text through fsspec's "
                              "wrapper), not %r" % (mode,))
-        return self.fs.open(path, mode, buffering=block_size or -1)
+        parents = self._make_pending(None if mode == "rb" else self._parent(path))
+        return self.fs._open_file(path, mode, block_size or -1, None, None, None, parents)
 
     def mkdir(self, path, create_parents=True, **kwargs):
         path = self._strip_protocol(path)
+        self._make_pending()
         self.fs.mkdir(path, parents=create_parents)
 
     def makedirs(self, path, exist_ok=False):
-        self.fs.makedirs(self._strip_protocol(path), exist_ok=exist_ok)
+        path = self._strip_protocol(path)
+        if exist_ok:
+            if path != self.root_marker:  # the root always exists
+                with self._pending_lock:
+                    self._pending_dirs.add(path)
+            return
+        self._make_pending()
+        self.fs.makedirs(path, exist_ok=exist_ok)
 
     def rmdir(self, path):
+        self._make_pending()
         self.fs.rmdir(self._strip_protocol(path))
 
     def _rm(self, path):
+        self._make_pending()
         self.fs.rm(self._strip_protocol(path), recursive=False)
 
     def rm_file(self, path):
+        self._make_pending()
         self.fs.rm(self._strip_protocol(path), recursive=False)
 
     def rm(self, path, recursive=False, maxdepth=None):
+        self._make_pending()
         paths = path if isinstance(path, list) else [path]
         for p in paths:
             self.fs.rm(self._strip_protocol(p), recursive=recursive)
 
     def mv(self, path1, path2, recursive=False, maxdepth=None, **kwargs):
+        self._make_pending()
         self.fs.mv(self._strip_protocol(path1), self._strip_protocol(path2))
 
     def cp_file(self, path1, path2, **kwargs):
+        self._make_pending()
         with self.fs.open(self._strip_protocol(path1), "rb") as source, \
                 self.fs.open(self._strip_protocol(path2), "wb") as target:
             while True:
@@ -113,6 +156,7 @@ class GranaryFileSystem(AbstractFileSystem):
 
     def cat_file(self, path, start=None, end=None, **kwargs):
         path = self._strip_protocol(path)
+        self._make_pending()
         if start is None and end is None:
             return self.fs.read_bytes(path)
         with self.fs.open(path, "rb") as f:
@@ -123,12 +167,17 @@ class GranaryFileSystem(AbstractFileSystem):
             return f.read(max(0, end - start))
 
     def pipe_file(self, path, value, **kwargs):
-        self.fs.write_bytes(self._strip_protocol(path), value)
+        path = self._strip_protocol(path)
+        # write_bytes makes the parents itself.
+        self._make_pending(self._parent(path))
+        self.fs.write_bytes(path, value)
 
     def put_file(self, lpath, rpath, **kwargs):
+        self._make_pending()
         self.fs.put(lpath, self._strip_protocol(rpath))
 
     def get_file(self, rpath, lpath, **kwargs):
+        self._make_pending()
         self.fs.get(self._strip_protocol(rpath), lpath)
 
     def created(self, path):
@@ -140,6 +189,7 @@ class GranaryFileSystem(AbstractFileSystem):
 
     def touch(self, path, truncate=True, **kwargs):
         path = self._strip_protocol(path)
+        self._make_pending()
         if truncate or not self.fs.exists(path):
             self.fs.write_bytes(path, b"")
 

@@ -14,6 +14,7 @@
 
 #include "core/client/file_system.h"
 #include "core/common/limits.h"
+#include "core/common/path.h"
 #include "core/data/tfrecord.h"
 #include "python/src/connection.h"
 #include "python/src/loader.h"
@@ -25,24 +26,40 @@ namespace {
 
 int ErrnoOf(StatusCode code) {
   switch (code) {
-    case StatusCode::kNotFound: return ENOENT;
-    case StatusCode::kAlreadyExists: return EEXIST;
-    case StatusCode::kPermissionDenied: return EACCES;
-    case StatusCode::kNotADirectory: return ENOTDIR;
-    case StatusCode::kIsADirectory: return EISDIR;
-    case StatusCode::kDirectoryNotEmpty: return ENOTEMPTY;
-    case StatusCode::kNoSpace: return ENOSPC;
-    case StatusCode::kTimeout: return ETIMEDOUT;
-    case StatusCode::kUnavailable: return ECONNREFUSED;
-    case StatusCode::kNodeDown: return ESHUTDOWN;
+    case StatusCode::kNotFound:
+      return ENOENT;
+    case StatusCode::kAlreadyExists:
+      return EEXIST;
+    case StatusCode::kPermissionDenied:
+      return EACCES;
+    case StatusCode::kNotADirectory:
+      return ENOTDIR;
+    case StatusCode::kIsADirectory:
+      return EISDIR;
+    case StatusCode::kDirectoryNotEmpty:
+      return ENOTEMPTY;
+    case StatusCode::kNoSpace:
+      return ENOSPC;
+    case StatusCode::kTimeout:
+      return ETIMEDOUT;
+    case StatusCode::kUnavailable:
+      return ECONNREFUSED;
+    case StatusCode::kNodeDown:
+      return ESHUTDOWN;
     case StatusCode::kNameTooLong:
-    case StatusCode::kPathTooLong: return ENAMETOOLONG;
+    case StatusCode::kPathTooLong:
+      return ENAMETOOLONG;
     case StatusCode::kInvalidArgument:
-    case StatusCode::kInvalidPath: return EINVAL;
-    case StatusCode::kLeaseConflict: return EBUSY;
-    case StatusCode::kUnimplemented: return ENOTSUP;
-    case StatusCode::kCancelled: return ECANCELED;
-    default: return EIO;
+    case StatusCode::kInvalidPath:
+      return EINVAL;
+    case StatusCode::kLeaseConflict:
+      return EBUSY;
+    case StatusCode::kUnimplemented:
+      return ENOTSUP;
+    case StatusCode::kCancelled:
+      return ECANCELED;
+    default:
+      return EIO;
   }
 }
 
@@ -54,9 +71,8 @@ int ErrnoOf(StatusCode code) {
     error = py::reinterpret_steal<py::object>(PyObject_CallFunction(
         PyExc_OSError, "is", ErrnoOf(status.code()), status.ToString().c_str()));
   } else {
-    error = py::reinterpret_steal<py::object>(
-        PyObject_CallFunction(PyExc_OSError, "iss", ErrnoOf(status.code()),
-                              status.ToString().c_str(), path.c_str()));
+    error = py::reinterpret_steal<py::object>(PyObject_CallFunction(
+        PyExc_OSError, "iss", ErrnoOf(status.code()), status.ToString().c_str(), path.c_str()));
   }
   if (!error) throw py::error_already_set();
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
@@ -77,7 +93,7 @@ py::dict StatusToDict(const proto::FileStatus& s, const std::string& path) {
   d["name"] = path;
   const char* type = s.type() == proto::INODE_TYPE_DIRECTORY ? "directory"
                      : s.type() == proto::INODE_TYPE_SYMLINK ? "symlink"
-                                                              : "file";
+                                                             : "file";
   d["type"] = type;
   d["size"] = s.length_bytes();
   d["mode"] = s.mode();
@@ -92,11 +108,6 @@ py::dict StatusToDict(const proto::FileStatus& s, const std::string& path) {
   d["blocks"] = s.block_count();
   d["inode"] = s.inode_id();
   return d;
-}
-
-std::string Join(const std::string& dir, const std::string& name) {
-  if (dir.empty() || dir.back() == '/') return dir + name;
-  return dir + "/" + name;
 }
 
 // Hands `object` to the loop thread to be destroyed there (the loop may be using it), or
@@ -114,7 +125,9 @@ class RawReader {
  public:
   RawReader(std::shared_ptr<Connection> connection, std::shared_ptr<Reader> reader,
             std::string path)
-      : connection_(std::move(connection)), reader_(std::move(reader)), path_(std::move(path)),
+      : connection_(std::move(connection)),
+        reader_(std::move(reader)),
+        path_(std::move(path)),
         size_(reader_->Size()) {}
   ~RawReader() { DestroyOnLoop(*connection_, reader_); }
 
@@ -143,8 +156,9 @@ class RawReader {
 
   uint64_t Seek(int64_t offset, int whence) {
     EnsureOpen();
-    int64_t base = whence == 0 ? 0 : whence == 1 ? static_cast<int64_t>(position_)
-                                                 : static_cast<int64_t>(size_);
+    int64_t base = whence == 0   ? 0
+                   : whence == 1 ? static_cast<int64_t>(position_)
+                                 : static_cast<int64_t>(size_);
     if (whence < 0 || whence > 2) throw py::value_error("invalid whence");
     const int64_t target = base + offset;
     if (target < 0) throw py::value_error("negative seek position");
@@ -324,21 +338,22 @@ class Client {
   Status RunStatus(std::function<Status(FileSystem&)> fn) {
     Connection* connection = connection_.get();
     py::gil_scoped_release release;
-    return connection_->CallStatus([connection, fn = std::move(fn)] { return fn(connection->fs()); });
+    return connection_->CallStatus(
+        [connection, fn = std::move(fn)] { return fn(connection->fs()); });
   }
 
   py::dict Stat(const std::string& path) {
-    auto status = Check(Run<proto::FileStatus>([path](FileSystem& fs) { return fs.Stat(path); }),
-                        path);
+    auto status =
+        Check(Run<proto::FileStatus>([path](FileSystem& fs) { return fs.Stat(path); }), path);
     return StatusToDict(status, path);
   }
 
   py::list List(const std::string& path) {
-    auto entries = Check(Run<std::vector<proto::FileStatus>>(
-                             [path](FileSystem& fs) { return fs.ListAll(path); }),
-                         path);
+    auto entries = Check(
+        Run<std::vector<proto::FileStatus>>([path](FileSystem& fs) { return fs.ListAll(path); }),
+        path);
     py::list out;
-    for (const auto& entry : entries) out.append(StatusToDict(entry, Join(path, entry.name())));
+    for (const auto& entry : entries) out.append(StatusToDict(entry, JoinPath(path, entry.name())));
     return out;
   }
 
@@ -374,62 +389,49 @@ class Client {
   }
 
   RawReader* OpenReader(const std::string& path) {
-    auto reader = Check(Run<std::shared_ptr<Reader>>([path](FileSystem& fs)
-                                                         -> Result<std::shared_ptr<Reader>> {
-                          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
-                          if (reader->status().type() == proto::INODE_TYPE_DIRECTORY) {
-                            return Status(StatusCode::kIsADirectory, path);
-                          }
-                          return std::shared_ptr<Reader>(std::move(reader));
-                        }),
-                        path);
+    auto reader = Check(
+        Run<std::shared_ptr<Reader>>([path](FileSystem& fs) -> Result<std::shared_ptr<Reader>> {
+          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
+          if (reader->status().type() == proto::INODE_TYPE_DIRECTORY) {
+            return Status(StatusCode::kIsADirectory, path);
+          }
+          return std::shared_ptr<Reader>(std::move(reader));
+        }),
+        path);
     return new RawReader(connection_, std::move(reader), path);
   }
 
-  // Opens `path` for writing. Checks what io.open checks up front (an existing directory,
-  // an existing file under `exclusive`, a missing or non-directory parent); the create
-  // itself reaches the namenode at close (or when the file outgrows the inline threshold).
-  std::shared_ptr<Writer> CreateWriter(const std::string& path, bool exclusive) {
+  // Opens `path` for writing and sends nothing: what io.open must check (the path is a
+  // directory, the file exists under `exclusive`, the parent is missing or not a directory,
+  // permission) is checked by the namenode's create itself, which a small file sends at
+  // close with its bytes (one round trip) and a larger one with its first block. So those
+  // errors surface there, on the first call that reaches the namenode, not here.
+  // `create_parents`: missing parent directories are made by that same create.
+  std::shared_ptr<Writer> CreateWriter(const std::string& path, bool exclusive,
+                                       bool create_parents) {
     return Check(
-        Run<std::shared_ptr<Writer>>([path, exclusive](FileSystem& fs)
-                                         -> Result<std::shared_ptr<Writer>> {
-          Result<proto::FileStatus> existing = fs.Stat(path);
-          if (existing.ok()) {
-            if (existing->type() == proto::INODE_TYPE_DIRECTORY) {
-              return Status(StatusCode::kIsADirectory, path);
-            }
-            if (exclusive) return Status(StatusCode::kAlreadyExists, path);
-          } else if (existing.code() != StatusCode::kNotFound) {
-            return existing.status();
-          }
-          const size_t slash = path.find_last_of('/');
-          const std::string parent = slash == 0 || slash == std::string::npos
-                                         ? std::string("/")
-                                         : path.substr(0, slash);
-          GRANARY_ASSIGN_OR_RETURN(proto::FileStatus parent_status, fs.Stat(parent));
-          if (parent_status.type() != proto::INODE_TYPE_DIRECTORY) {
-            return Status(StatusCode::kNotADirectory, parent);
-          }
-          CreateOptions options;
-          options.overwrite = !exclusive;
-          options.create_parents = false;
-          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Create(path, options));
-          return std::shared_ptr<Writer>(std::move(writer));
-        }),
+        Run<std::shared_ptr<Writer>>(
+            [path, exclusive, create_parents](FileSystem& fs) -> Result<std::shared_ptr<Writer>> {
+              CreateOptions options;
+              options.overwrite = !exclusive;
+              options.create_parents = create_parents;
+              GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Create(path, options));
+              return std::shared_ptr<Writer>(std::move(writer));
+            }),
         path);
   }
 
-  RawWriter* OpenWriter(const std::string& path, bool exclusive) {
-    return new RawWriter(connection_, CreateWriter(path, exclusive), path);
+  RawWriter* OpenWriter(const std::string& path, bool exclusive, bool create_parents) {
+    return new RawWriter(connection_, CreateWriter(path, exclusive, create_parents), path);
   }
   PyTFRecordWriter* OpenTFRecordWriter(const std::string& path) {
-    return new PyTFRecordWriter(connection_, CreateWriter(path, false), path);
+    return new PyTFRecordWriter(connection_, CreateWriter(path, false, false), path);
   }
 
   PyLoader* StartLoader(std::vector<std::string> paths, bool whole_files, uint32_t cycle_length,
                         uint32_t num_parallel_reads, uint64_t shuffle_buffer, bool shuffle_files,
-                        uint64_t seed, uint32_t batch_size, bool drop_remainder,
-                        uint32_t prefetch, bool skip_corrupt, uint64_t shard_buffer_bytes) {
+                        uint64_t seed, uint32_t batch_size, bool drop_remainder, uint32_t prefetch,
+                        bool skip_corrupt, uint64_t shard_buffer_bytes) {
     LoaderOptions options;
     options.paths = std::move(paths);
     options.source = whole_files ? LoaderSource::kWholeFile : LoaderSource::kTFRecord;
@@ -465,11 +467,21 @@ class Client {
   }
 
   py::dict Defaults() {
-    auto defaults = Check(
-        Run<proto::ServerDefaultsReply>([](FileSystem& fs) { return fs.Defaults(); }));
+    auto defaults =
+        Check(Run<proto::ServerDefaultsReply>([](FileSystem& fs) { return fs.Defaults(); }));
     py::dict d;
     d["inline_threshold"] = defaults.inline_threshold_bytes();
     d["block_size"] = defaults.block_bytes();
+    return d;
+  }
+
+  // Requests this connection has sent to the namenode, per method name (every retry counts).
+  py::dict NamenodeCalls() {
+    using Counts = NamenodeClient::CallCounts;
+    const Counts counts = Check(
+        Run<Counts>([](FileSystem& fs) -> Result<Counts> { return fs.namenode().call_counts(); }));
+    py::dict d;
+    for (const auto& [method, count] : counts) d[py::str(method)] = count;
     return d;
   }
 
@@ -553,11 +565,13 @@ PYBIND11_MODULE(_granary, m) {
       .def("write_file", &Client::WriteFile, py::arg("path"), py::arg("data"),
            py::arg("overwrite") = true)
       .def("open_reader", &Client::OpenReader)
-      .def("open_writer", &Client::OpenWriter, py::arg("path"), py::arg("exclusive") = false)
+      .def("open_writer", &Client::OpenWriter, py::arg("path"), py::arg("exclusive") = false,
+           py::arg("create_parents") = false)
       .def("open_tfrecord_writer", &Client::OpenTFRecordWriter)
       .def("start_loader", &Client::StartLoader)
       .def("report", &Client::Report)
       .def("defaults", &Client::Defaults)
+      .def("namenode_calls", &Client::NamenodeCalls)
       .def("close", &Client::Close)
       .def_property_readonly("closed", &Client::closed)
       .def_property_readonly("address", &Client::address);

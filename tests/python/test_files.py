@@ -119,20 +119,25 @@ def test_exception_classes(cluster, fs, base):
     assert e.value.filename == base + "/missing" and "not found" in str(e.value)
     with pytest.raises(FileNotFoundError):
         fs.stat(base + "/missing")
+    # A file opened for writing meets its create's errors at close (one round trip).
     with pytest.raises(FileNotFoundError):
-        fs.open(base + "/no/such/parent", "wb")
+        with fs.open(base + "/no/such/parent", "wb") as f:
+            f.write(b"x")
     with pytest.raises(IsADirectoryError):
         fs.open(base + "/dir", "rb")
     with pytest.raises(IsADirectoryError):
-        fs.open(base + "/dir", "wb")
+        with fs.open(base + "/dir", "wb") as f:
+            f.write(b"x")
     with pytest.raises(FileExistsError):
         fs.mkdir(base + "/dir")
     with pytest.raises(FileExistsError):
-        fs.open(base + "/file", "xb")
+        with fs.open(base + "/file", "xb") as f:
+            f.write(b"x")
     with pytest.raises(FileExistsError):
         fs.makedirs(base + "/dir")
     with pytest.raises(NotADirectoryError):
-        fs.open(base + "/file/child", "wb")
+        with fs.open(base + "/file/child", "wb") as f:
+            f.write(b"x")
     with pytest.raises(NotADirectoryError):
         fs.rmdir(base + "/file")
     with pytest.raises(OSError):

@@ -671,3 +671,66 @@ TEST(FileSystemTest, PacketsInFlightSurviveADatanodeDyingAmongThem) {
 
 }  // namespace
 }  // namespace granary
+
+namespace granary {
+namespace {
+
+uint64_t TotalCalls(const NamenodeClient::CallCounts& counts) {
+  uint64_t total = 0;
+  for (const auto& [method, count] : counts) total += count;
+  return total;
+}
+
+// What io.open must refuse (Python's open("wb"/"xb"), which creates without parents) is
+// refused by the create itself: Create and Write send nothing, Close sends the one nn.Create
+// with the bytes, and its answer is the refusal.
+TEST(FileSystemTest, TheOneCreateOfASmallFileRefusesWhatIoOpenMust) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    ASSERT_TRUE(fs.Defaults().ok());
+    ASSERT_TRUE(fs.Mkdirs("/d").ok());
+    ASSERT_TRUE(fs.WriteFile("/f", "x", {}).ok());
+    ASSERT_TRUE(fs.Mkdirs("/private", 0755).ok());
+    ClientOptions alice_options = h.cluster().ClientOptionsFor(p);
+    alice_options.user.set_user("alice");
+    FileSystem alice(p.env(), p.transport(), alice_options);
+    ASSERT_TRUE(alice.Defaults().ok());
+    struct Case {
+      FileSystem* fs;
+      const char* path;
+      bool exclusive;
+      StatusCode code;
+    };
+    const Case cases[] = {
+        {&fs, "/d", false, StatusCode::kIsADirectory},
+        {&fs, "/missing/x", false, StatusCode::kNotFound},
+        {&fs, "/f/x", false, StatusCode::kNotADirectory},
+        {&fs, "/f", true, StatusCode::kAlreadyExists},
+        {&alice, "/private/x", false, StatusCode::kPermissionDenied},
+        {&fs, "/f", false, StatusCode::kOk},  // "wb" over a file: overwritten
+        {&fs, "/new", true, StatusCode::kOk},
+    };
+    for (const Case& c : cases) {
+      CreateOptions options;
+      options.overwrite = !c.exclusive;
+      options.create_parents = false;
+      const NamenodeClient::CallCounts before = c.fs->namenode().call_counts();
+      Result<std::unique_ptr<Writer>> writer = c.fs->Create(c.path, options);
+      ASSERT_TRUE(writer.ok()) << c.path;
+      ASSERT_TRUE((*writer)->Write("data").ok());
+      EXPECT_EQ(c.fs->namenode().call_counts(), before) << c.path;  // nothing sent yet
+      EXPECT_EQ((*writer)->Close().code(), c.code) << c.path;
+      NamenodeClient::CallCounts after = c.fs->namenode().call_counts();
+      EXPECT_EQ(TotalCalls(after), TotalCalls(before) + 1) << c.path;
+      EXPECT_EQ(after["nn.Create"], before.count("nn.Create") ? before.at("nn.Create") + 1 : 1)
+          << c.path;
+    }
+    EXPECT_EQ(*fs.ReadFile("/f"), "data");
+    EXPECT_EQ(*fs.ReadFile("/new"), "data");
+    EXPECT_EQ(fs.Stat("/missing").code(), StatusCode::kNotFound);
+    EXPECT_EQ(fs.Stat("/private/x").code(), StatusCode::kNotFound);
+  });
+}
+
+}  // namespace
+}  // namespace granary

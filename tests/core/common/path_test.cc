@@ -1,4 +1,4 @@
-#include "core/namenode/path.h"
+#include "core/common/path.h"
 
 #include <gtest/gtest.h>
 
@@ -101,6 +101,54 @@ TEST(PathTest, EachViolationKeepsItsOwnCodeWhenOthersAreAbsent) {
   EXPECT_EQ(CodeOf("/ok/" + std::string(kNameBytesMax + 1, 'x')), StatusCode::kNameTooLong);
   EXPECT_EQ(CodeOf("/ok/.."), StatusCode::kInvalidPath);
   EXPECT_EQ(CodeOf("relative/" + std::string(kNameBytesMax + 1, 'x')), StatusCode::kInvalidPath);
+}
+
+TEST(PathTest, ParentOfIsDirname) {
+  EXPECT_EQ(ParentOf("/a/b"), "/a");
+  EXPECT_EQ(ParentOf("/a/b/c.csv"), "/a/b");
+  EXPECT_EQ(ParentOf("/a"), "/");
+  EXPECT_EQ(ParentOf("/"), "/");
+  EXPECT_EQ(ParentOf("//"), "/");
+  EXPECT_EQ(ParentOf("//a"), "/");
+  EXPECT_EQ(ParentOf("/a//b"), "/a");
+  EXPECT_EQ(ParentOf("/a/b/"), "/a");
+  EXPECT_EQ(ParentOf("/a/b//"), "/a");
+  // Relative (host) paths: a scenario file's directory.
+  EXPECT_EQ(ParentOf("a/b"), "a");
+  EXPECT_EQ(ParentOf("sim/scenarios/x.textproto"), "sim/scenarios");
+  EXPECT_EQ(ParentOf("a"), ".");
+  EXPECT_EQ(ParentOf(""), ".");
+}
+
+TEST(PathTest, BaseNameIsTheLastName) {
+  EXPECT_EQ(BaseName("/a/b"), "b");
+  EXPECT_EQ(BaseName("/a/b/"), "b");
+  EXPECT_EQ(BaseName("/a"), "a");
+  EXPECT_EQ(BaseName("a"), "a");
+  EXPECT_EQ(BaseName("a/b.csv"), "b.csv");
+  EXPECT_EQ(BaseName("/"), "");
+  EXPECT_EQ(BaseName("//"), "");
+  EXPECT_EQ(BaseName(""), "");
+}
+
+TEST(PathTest, JoinPathWritesOneSlash) {
+  EXPECT_EQ(JoinPath("/a", "b"), "/a/b");
+  EXPECT_EQ(JoinPath("/a/", "b"), "/a/b");
+  EXPECT_EQ(JoinPath("/", "b"), "/b");
+  EXPECT_EQ(JoinPath("", "b"), "b");
+  EXPECT_EQ(JoinPath("a", "b"), "a/b");
+}
+
+TEST(PathTest, ParentOfAndBaseNameJoinBackToANormalizedPath) {
+  for (const char* path : {"/a", "/a/b", "/a/b/c", "/x/y.csv"}) {
+    Result<ParsedPath> parsed = ParsePath(path);
+    ASSERT_TRUE(parsed.ok()) << path;
+    EXPECT_EQ(JoinPath(ParentOf(path), BaseName(path)), parsed->normalized) << path;
+    // The parent of a namespace path is a valid namespace path, one component shorter.
+    Result<ParsedPath> parent = ParsePath(ParentOf(path));
+    ASSERT_TRUE(parent.ok()) << path;
+    EXPECT_EQ(parent->components.size() + 1, parsed->components.size()) << path;
+  }
 }
 
 }  // namespace

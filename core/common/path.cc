@@ -1,4 +1,6 @@
-#include "core/namenode/path.h"
+#include "core/common/path.h"
+
+#include <cassert>
 
 #include "core/common/limits.h"
 
@@ -18,6 +20,38 @@ Status ValidateName(std::string_view name) {
     if (c == '/') return Status(StatusCode::kInvalidPath, "'/' in name");
   }
   return Status::Ok();
+}
+
+namespace {
+
+// `path` without its trailing slashes, keeping a lone "/".
+std::string_view TrimTrailingSlashes(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+
+}  // namespace
+
+std::string ParentOf(std::string_view path) {
+  path = TrimTrailingSlashes(path);
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  const std::string_view parent = TrimTrailingSlashes(path.substr(0, slash + 1));
+  assert(!parent.empty());
+  return std::string(parent);
+}
+
+std::string BaseName(std::string_view path) {
+  path = TrimTrailingSlashes(path);
+  const size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+std::string JoinPath(std::string_view dir, std::string_view name) {
+  std::string joined(dir);
+  if (!joined.empty() && joined.back() != '/') joined += '/';
+  joined += name;
+  return joined;
 }
 
 Result<ParsedPath> ParsePath(std::string_view path) {
