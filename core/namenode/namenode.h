@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "core/common/fiber_group.h"
+#include "core/common/limits.h"
 #include "core/common/status.h"
 #include "core/namenode/block_manager.h"
 #include "core/namenode/datanode_manager.h"
@@ -34,11 +35,6 @@
 #include "proto/namenode.pb.h"
 
 namespace granary {
-
-inline constexpr size_t kGroupsPerUserMax = 64;
-inline constexpr size_t kExcludedDatanodesMax = 64;
-inline constexpr size_t kOrphanCollectBatch = 2048;
-inline constexpr uint32_t kRecoveryAttemptsMax = 5;
 
 struct NamenodeOptions {
   NamespaceOptions ns;
