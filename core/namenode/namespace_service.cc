@@ -34,8 +34,8 @@ Status NamespaceService::Create(const proto::CreateRequest& r, proto::CreateRepl
   args.complete = r.complete();
   args.create_parents = r.create_parents();
   args.inline_data = std::move(exchange.request_payload);
-  args.lease_soft_expired = [this](const std::string& holder) {
-    return ctx_.leases.SoftExpired(holder, ctx_.env.Now(), ctx_.options.lease_soft_limit);
+  args.lease_soft_expired = [this](const std::string& client_name) {
+    return ctx_.leases.SoftExpired(client_name, ctx_.env.Now(), ctx_.options.lease_soft_limit);
   };
   ReleasedBlocks released;
   Result<proto::Inode> file = ctx_.ns.Create(r.user(), r.path(), args, &released);
