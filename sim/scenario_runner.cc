@@ -385,13 +385,13 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
     dn_prev = std::move(dn_now);
     cl_prev = std::move(cl_now);
     uint64_t live = 0, blocks = 0, under = 0, pending = 0, files = 0;
-    if (Namenode* namenode = cluster.namenode()) {
-      live = namenode->datanodes().live_count();
-      const BlockCounts counts = namenode->blocks().Counts();
+    if (const NamenodeInspection* namenode = cluster.namenode()) {
+      live = namenode->live_datanodes();
+      const BlockCounts counts = namenode->block_counts();
       blocks = counts.blocks;
       under = counts.under_replicated + counts.missing;
       pending = counts.pending_replications;
-      files = namenode->ns().counts().files;
+      files = namenode->namespace_counts().files;
       if (now > first_crash) {
         if (dead_declared_s < 0 && live < cluster.datanode_ids().size()) {
           dead_declared_s = ToSeconds(now - first_crash);

@@ -55,7 +55,7 @@ struct SwarmState {
   SwarmResult result;
   std::map<std::string, LedgerEntry> ledger;
   SimCluster* cluster = nullptr;
-  Namenode* namenode() const { return cluster->namenode(); }
+  const NamenodeInspection* namenode() const { return cluster->namenode(); }
   Instant workload_end{};
   Instant check_at{};
   std::vector<Instant> impaired_until;  // per datanode index
@@ -309,7 +309,7 @@ class SwarmChecker {
       report = fs_.Report();
       if (report.ok() && report->under_replicated_blocks() == 0 &&
           report->missing_blocks() == 0 && report->pending_replications() == 0 &&
-          state_.namenode() != nullptr && state_.namenode()->leases().open_files() == 0) {
+          state_.namenode() != nullptr && state_.namenode()->open_files() == 0) {
         break;
       }
       if (!env_.SleepFor(milliseconds(250)).ok()) return;
@@ -325,8 +325,8 @@ class SwarmChecker {
       state_.Problem(std::to_string(report->under_replicated_blocks()) + " blocks under-replicated, " +
                      std::to_string(report->missing_blocks()) + " missing after healing");
       if (state_.namenode() != nullptr) {
-        for (uint64_t id : state_.namenode()->blocks().UnderReplicated(2)) {
-          state_.Problem(state_.namenode()->blocks().Describe(id));
+        for (BlockId id : state_.namenode()->UnderReplicatedBlocks(2)) {
+          state_.Problem(state_.namenode()->DescribeBlock(id));
         }
       }
     } else if (state_.result.replication_restore_seconds >
@@ -404,7 +404,7 @@ class SwarmChecker {
       }
     }
     if (state_.namenode() != nullptr) {
-      const NamespaceCounts counts = state_.namenode()->ns().counts();
+      const NamespaceCounts counts = state_.namenode()->namespace_counts();
       if (counts.files != files || counts.directories != directories) {
         ++state_.result.namespace_errors;
         state_.Problem("namenode counts " + std::to_string(counts.files) + " files, " +
@@ -472,12 +472,12 @@ void ScheduleFault(Simulator& sim, SwarmState& state) {
         // Only a replica of a block that is fully replicated right now: rotting the last good
         // copy of a block is beyond what any replication tolerates.
         std::vector<std::string> files;
-        Namenode* namenode = state.namenode();
+        const NamenodeInspection* namenode = state.namenode();
         for (const std::string& name : node.disk_storage().List("blk_")) {
           if (namenode == nullptr) break;
           if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".data") != 0) continue;
           const uint64_t block_id = std::strtoull(name.c_str() + 4, nullptr, 10);
-          if (namenode->blocks().GoodReplicas(block_id).size() >= kReplication) {
+          if (namenode->GoodReplicaCount(BlockId(block_id)) >= kReplication) {
             files.push_back(name);
           }
         }

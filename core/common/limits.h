@@ -76,4 +76,22 @@ inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // dropped and a full report sent instead.
 inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
 
+// Namenode (core/namenode/namenode.h, moved here).
+// Groups a request's user may name.
+inline constexpr size_t kGroupsPerUserMax = 64;
+// Datanodes a writer may exclude from a new pipeline (nn.AddBlock, nn.BumpGeneration).
+inline constexpr size_t kExcludedDatanodesMax = 64;
+// Entries of unlinked subtrees the orphan collector removes per round.
+inline constexpr size_t kOrphanCollectBatch = 2048;
+// Recoveries of a file's last block tried before the block is given up.
+inline constexpr uint32_t kRecoveryAttemptsMax = 5;
+
+// Namenode's datanodes (core/namenode/datanode_manager.h, moved here).
+// Commands queued for one datanode; more are dropped (the monitors issue them again).
+inline constexpr size_t kDatanodeCommandsQueuedMax = 4096;
+// Commands the namenode hands out in one heartbeat reply.
+inline constexpr size_t kCommandsPerHeartbeatMax = 64;
+// Datanodes the namenode knows.
+inline constexpr size_t kDatanodesMax = 100000;
+
 }  // namespace granary

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cassert>
 
+#include "core/common/limits.h"
+
 namespace granary {
 namespace {
 
-proto::BlockRef Ref(uint64_t id, uint64_t generation_stamp, uint64_t length) {
+BlockId IdOf(const proto::BlockRef& block) { return BlockId(block.block_id()); }
+
+proto::BlockRef Ref(BlockId id, uint64_t generation_stamp, uint64_t length) {
   proto::BlockRef ref;
-  ref.set_block_id(id);
+  ref.set_block_id(id.value());
   ref.set_generation_stamp(generation_stamp);
   ref.set_length_bytes(length);
   return ref;
@@ -19,10 +23,13 @@ proto::BlockRef Ref(uint64_t id, uint64_t generation_stamp, uint64_t length) {
 BlockManager::BlockManager(DatanodeManager& datanodes, BlockManagerOptions options)
     : datanodes_(datanodes), options_(options) {}
 
-void BlockManager::AddBlock(uint64_t inode_id, const proto::BlockRef& block, uint32_t replication,
+void BlockManager::AddBlock(InodeId inode_id, const proto::BlockRef& block, uint32_t replication,
                             BlockState state, std::vector<uint32_t> pipeline) {
-  BlockInfo& info = blocks_[block.block_id()];
-  info.id = block.block_id();
+  assert(block.block_id() != 0);
+  assert(replication <= kReplicationMax);
+  assert(pipeline.size() <= kReplicationMax);
+  BlockInfo& info = blocks_[IdOf(block)];
+  info.id = IdOf(block);
   info.inode_id = inode_id;
   info.generation_stamp = block.generation_stamp();
   info.length_bytes = block.length_bytes();
@@ -33,7 +40,7 @@ void BlockManager::AddBlock(uint64_t inode_id, const proto::BlockRef& block, uin
 }
 
 void BlockManager::CompleteBlock(const proto::BlockRef& block) {
-  auto it = blocks_.find(block.block_id());
+  auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) return;
   BlockInfo& info = it->second;
   info.state = BlockState::kComplete;
@@ -44,7 +51,7 @@ void BlockManager::CompleteBlock(const proto::BlockRef& block) {
 }
 
 void BlockManager::UpdatePipeline(const proto::BlockRef& block, std::vector<uint32_t> pipeline) {
-  auto it = blocks_.find(block.block_id());
+  auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) return;
   BlockInfo& info = it->second;
   info.generation_stamp = block.generation_stamp();
@@ -63,25 +70,25 @@ void BlockManager::UpdatePipeline(const proto::BlockRef& block, std::vector<uint
   }
 }
 
-void BlockManager::SetReplication(uint64_t block_id, uint32_t replication) {
-  auto it = blocks_.find(block_id);
+void BlockManager::SetReplication(BlockId block, uint32_t replication) {
+  auto it = blocks_.find(block);
   if (it == blocks_.end()) return;
   it->second.replication = replication;
-  Attend(block_id);
+  Attend(block);
 }
 
 void BlockManager::Release(const std::vector<proto::BlockRef>& blocks) {
   for (const proto::BlockRef& ref : blocks) {
-    auto it = blocks_.find(ref.block_id());
+    auto it = blocks_.find(IdOf(ref));
     if (it == blocks_.end()) continue;
     for (const auto& [datanode, replica] : it->second.replicas) {
-      QueueDelete(datanode, Ref(ref.block_id(), replica.generation_stamp, replica.length_bytes));
-      by_datanode_[datanode].erase(ref.block_id());
+      QueueDelete(datanode, Ref(IdOf(ref), replica.generation_stamp, replica.length_bytes));
+      by_datanode_[datanode].erase(IdOf(ref));
     }
     // Pipeline members that have not reported yet get their delete when they do.
     blocks_.erase(it);
-    pending_.erase(ref.block_id());
-    attention_.erase(ref.block_id());
+    pending_.erase(IdOf(ref));
+    attention_.erase(IdOf(ref));
   }
 }
 
@@ -92,9 +99,8 @@ void BlockManager::QueueDelete(uint32_t datanode, const proto::BlockRef& block) 
   datanodes_.QueueCommand(datanode, std::move(command));
 }
 
-void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block,
-                                 bool finalized) {
-  auto it = blocks_.find(block.block_id());
+void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block, bool finalized) {
+  auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) {
     // A replica of a block the namespace no longer has: garbage.
     QueueDelete(datanode, block);
@@ -102,8 +108,8 @@ void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block
   }
   BlockInfo& info = it->second;
   if (block.generation_stamp() < info.generation_stamp) {
-    const bool in_pipeline = std::find(info.pipeline.begin(), info.pipeline.end(), datanode) !=
-                             info.pipeline.end();
+    const bool in_pipeline =
+        std::find(info.pipeline.begin(), info.pipeline.end(), datanode) != info.pipeline.end();
     if (!in_pipeline) {
       QueueDelete(datanode, block);
       auto r = info.replicas.find(datanode);
@@ -130,6 +136,8 @@ void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block
     replica.corrupt = true;  // a finalized replica of the wrong length
   }
   by_datanode_[datanode].insert(info.id);
+  // The two maps agree: a replica the block knows is one its datanode is known to hold.
+  assert(info.replicas.count(datanode) == 1);
   auto p = pending_.find(info.id);
   if (p != pending_.end() && IsGood(info, datanode, replica)) {
     auto& targets = p->second.targets;
@@ -140,23 +148,22 @@ void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block
 }
 
 void BlockManager::ReportDeleted(uint32_t datanode, const proto::BlockRef& block) {
-  auto it = blocks_.find(block.block_id());
+  auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) return;
   auto r = it->second.replicas.find(datanode);
-  if (r != it->second.replicas.end() &&
-      r->second.generation_stamp <= block.generation_stamp()) {
+  if (r != it->second.replicas.end() && r->second.generation_stamp <= block.generation_stamp()) {
     it->second.replicas.erase(r);
-    by_datanode_[datanode].erase(block.block_id());
-    Attend(block.block_id());
+    by_datanode_[datanode].erase(IdOf(block));
+    Attend(IdOf(block));
   }
 }
 
 void BlockManager::FullReport(uint32_t datanode,
                               const std::vector<proto::ReplicaReport>& replicas) {
-  std::set<uint64_t> reported;
-  for (const proto::ReplicaReport& r : replicas) reported.insert(r.block().block_id());
-  const std::set<uint64_t> known = by_datanode_[datanode];
-  for (uint64_t id : known) {
+  std::set<BlockId> reported;
+  for (const proto::ReplicaReport& r : replicas) reported.insert(IdOf(r.block()));
+  const std::set<BlockId> known = by_datanode_[datanode];
+  for (BlockId id : known) {
     if (reported.count(id)) continue;
     auto it = blocks_.find(id);
     if (it != blocks_.end()) {
@@ -166,21 +173,23 @@ void BlockManager::FullReport(uint32_t datanode,
     by_datanode_[datanode].erase(id);
   }
   for (const proto::ReplicaReport& r : replicas) ReportReplica(datanode, r.block(), r.finalized());
+  // What the datanode is known to hold now is what it reported, less garbage and stale copies.
+  assert(ReplicasOn(datanode) <= replicas.size());
 }
 
 void BlockManager::ReportCorrupt(uint32_t datanode, const proto::BlockRef& block) {
-  auto it = blocks_.find(block.block_id());
+  auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) return;
   auto r = it->second.replicas.find(datanode);
   if (r == it->second.replicas.end()) return;
   r->second.corrupt = true;
-  Attend(block.block_id());
+  Attend(IdOf(block));
 }
 
 void BlockManager::DatanodeDead(uint32_t datanode) {
   auto held = by_datanode_.find(datanode);
   if (held == by_datanode_.end()) return;
-  for (uint64_t id : held->second) {
+  for (BlockId id : held->second) {
     auto it = blocks_.find(id);
     if (it == blocks_.end()) continue;
     it->second.replicas.erase(datanode);
@@ -191,6 +200,7 @@ void BlockManager::DatanodeDead(uint32_t datanode) {
     auto& targets = pending.targets;
     targets.erase(std::remove(targets.begin(), targets.end(), datanode), targets.end());
   }
+  assert(ReplicasOn(datanode) == 0);
 }
 
 bool BlockManager::IsGood(const BlockInfo& info, uint32_t datanode,
@@ -203,7 +213,7 @@ bool BlockManager::IsGood(const BlockInfo& info, uint32_t datanode,
   return true;
 }
 
-std::vector<uint32_t> BlockManager::GoodReplicas(uint64_t block_id) const {
+std::vector<uint32_t> BlockManager::GoodReplicas(BlockId block_id) const {
   std::vector<uint32_t> good;
   auto it = blocks_.find(block_id);
   if (it == blocks_.end()) return good;
@@ -213,7 +223,7 @@ std::vector<uint32_t> BlockManager::GoodReplicas(uint64_t block_id) const {
   return good;
 }
 
-uint32_t BlockManager::FinalizedReplicas(uint64_t block_id) const {
+uint32_t BlockManager::FinalizedReplicas(BlockId block_id) const {
   auto it = blocks_.find(block_id);
   if (it == blocks_.end()) return 0;
   uint32_t n = 0;
@@ -223,7 +233,7 @@ uint32_t BlockManager::FinalizedReplicas(uint64_t block_id) const {
   return n;
 }
 
-const BlockInfo* BlockManager::Find(uint64_t block_id) const {
+const BlockInfo* BlockManager::Find(BlockId block_id) const {
   auto it = blocks_.find(block_id);
   return it == blocks_.end() ? nullptr : &it->second;
 }
@@ -239,6 +249,7 @@ bool BlockManager::Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_
       bad.push_back(datanode);
     }
   }
+  assert(good.size() + bad.size() <= info.replicas.size());
   // A corrupt, stale or wrong-length replica is worth nothing once a good one exists: it
   // goes at once, which also frees its datanode to receive a good copy.
   if (!good.empty()) {
@@ -277,6 +288,7 @@ bool BlockManager::Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_
     datanodes_.QueueCommand(source, std::move(command));
     ++streams[source];
     pending_[info.id] = Pending{now + options_.replication_timeout, std::move(targets)};
+    assert(pending_.size() <= options_.pending_replications_max);
     return false;
   }
   pending_.erase(info.id);
@@ -304,11 +316,12 @@ void BlockManager::MarkForDeletion(BlockInfo& info, uint32_t datanode) {
 
 void BlockManager::Monitor(Instant now) {
   std::map<uint32_t, uint32_t> streams;
-  const std::vector<uint64_t> ids(attention_.begin(), attention_.end());
-  for (uint64_t id : ids) {
+  const std::vector<BlockId> ids(attention_.begin(), attention_.end());
+  for (BlockId id : ids) {
     auto it = blocks_.find(id);
     if (it == blocks_.end() || Work(it->second, now, streams)) attention_.erase(id);
   }
+  assert(pending_.size() <= options_.pending_replications_max);
 }
 
 BlockCounts BlockManager::Counts() const {
@@ -327,6 +340,8 @@ BlockCounts BlockManager::Counts() const {
     if (good == 0) ++counts.missing;
     if (good == 0 && corrupt > 0) ++counts.corrupt;
   }
+  assert(counts.corrupt <= counts.missing);
+  assert(counts.missing <= counts.blocks);
   return counts;
 }
 
@@ -344,27 +359,25 @@ std::vector<uint64_t> BlockManager::UnderReplicated(size_t max) const {
   for (const auto& [id, info] : blocks_) {
     if (ids.size() >= max) break;
     if (info.state == BlockState::kComplete && GoodReplicas(id).size() < info.replication) {
-      ids.push_back(id);
+      ids.push_back(id.value());
     }
   }
   return ids;
 }
 
 std::string BlockManager::Describe(uint64_t block_id) const {
-  const BlockInfo* info = Find(block_id);
+  const BlockInfo* info = Find(BlockId(block_id));
   if (info == nullptr) return "block " + std::to_string(block_id) + " unknown";
-  std::string out = "block " + std::to_string(block_id) + " gs " +
-                    std::to_string(info->generation_stamp) + " len " +
-                    std::to_string(info->length_bytes) + " repl " +
-                    std::to_string(info->replication) +
-                    (info->state == BlockState::kComplete ? " complete" : " writing") +
-                    (pending_.count(block_id) ? " pending" : "") +
-                    (attention_.count(block_id) ? " attended" : "") + " replicas:";
+  std::string out =
+      "block " + std::to_string(block_id) + " gs " + std::to_string(info->generation_stamp) +
+      " len " + std::to_string(info->length_bytes) + " repl " + std::to_string(info->replication) +
+      (info->state == BlockState::kComplete ? " complete" : " writing") +
+      (pending_.count(BlockId(block_id)) ? " pending" : "") +
+      (attention_.count(BlockId(block_id)) ? " attended" : "") + " replicas:";
   for (const auto& [datanode, replica] : info->replicas) {
     out += " dn" + std::to_string(datanode) + "(gs " + std::to_string(replica.generation_stamp) +
            " len " + std::to_string(replica.length_bytes) + (replica.finalized ? " fin" : "") +
-           (replica.corrupt ? " corrupt" : "") + (datanodes_.IsLive(datanode) ? "" : " dead") +
-           ")";
+           (replica.corrupt ? " corrupt" : "") + (datanodes_.IsLive(datanode) ? "" : " dead") + ")";
   }
   return out;
 }

@@ -12,6 +12,11 @@
 // streams per source and in all), delete replicas beyond the replication (corrupt ones
 // first), delete replicas of blocks the namespace released and stale or unknown ones.
 // A replication not confirmed by a block report within the timeout is scheduled again.
+//
+// Invariants (asserted): a block's id is never 0, its replication and pipeline are at most
+// kReplicationMax; the replica map and the per-datanode index agree (a dead datanode holds
+// none, a full report leaves a datanode holding at most what it reported); pending copies
+// stay within pending_replications_max; a corrupt block is a missing one.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/ids.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/namenode/datanode_manager.h"
@@ -47,8 +53,8 @@ struct KnownReplica {
 enum class BlockState : uint8_t { kUnderConstruction, kComplete };
 
 struct BlockInfo {
-  uint64_t id = 0;
-  uint64_t inode_id = 0;
+  BlockId id;
+  InodeId inode_id;
   uint64_t generation_stamp = 0;
   uint64_t length_bytes = 0;
   uint32_t replication = 0;
@@ -60,8 +66,8 @@ struct BlockInfo {
 struct BlockCounts {
   uint64_t blocks = 0;
   uint64_t under_replicated = 0;
-  uint64_t corrupt = 0;   // every replica known is corrupt
-  uint64_t missing = 0;   // no good replica on a live datanode
+  uint64_t corrupt = 0;  // every replica known is corrupt
+  uint64_t missing = 0;  // no good replica on a live datanode
   uint64_t pending_replications = 0;
 };
 
@@ -70,13 +76,13 @@ class BlockManager {
   BlockManager(DatanodeManager& datanodes, BlockManagerOptions options);
 
   // A block the namespace allocated (under construction) or loaded (state as stored).
-  void AddBlock(uint64_t inode_id, const proto::BlockRef& block, uint32_t replication,
+  void AddBlock(InodeId inode_id, const proto::BlockRef& block, uint32_t replication,
                 BlockState state, std::vector<uint32_t> pipeline);
   // The writer closed the block at `block` (length, stamp): it now needs its replication.
   void CompleteBlock(const proto::BlockRef& block);
   // Pipeline recovery: the block continues at a new stamp on `pipeline`.
   void UpdatePipeline(const proto::BlockRef& block, std::vector<uint32_t> pipeline);
-  void SetReplication(uint64_t block_id, uint32_t replication);
+  void SetReplication(BlockId block, uint32_t replication);
   // The namespace dropped these blocks: forget them, delete their replicas.
   void Release(const std::vector<proto::BlockRef>& blocks);
 
@@ -90,10 +96,10 @@ class BlockManager {
   void DatanodeDead(uint32_t datanode);
 
   // Live, uncorrupted replicas of the block at its stamp, finalized or in its pipeline.
-  std::vector<uint32_t> GoodReplicas(uint64_t block_id) const;
+  std::vector<uint32_t> GoodReplicas(BlockId block) const;
   // Finalized good replicas (what a write's Complete waits for).
-  uint32_t FinalizedReplicas(uint64_t block_id) const;
-  const BlockInfo* Find(uint64_t block_id) const;
+  uint32_t FinalizedReplicas(BlockId block) const;
+  const BlockInfo* Find(BlockId block) const;
 
   // One round of replication work; queues commands on the datanodes.
   void Monitor(Instant now);
@@ -102,9 +108,10 @@ class BlockManager {
   // counts until the datanode confirms its delete, a released file's blocks stop counting at
   // once, and a dead datanode holds none. The `blocks` of its line in a cluster report.
   uint64_t ReplicasOn(uint32_t datanode) const;
-  // Up to `max` complete blocks below their replication, by id (for reports and checkers).
+  // Up to `max` complete blocks below their replication, by raw id (for reports and tests;
+  // checkers use NamenodeInspection::UnderReplicatedBlocks).
   std::vector<uint64_t> UnderReplicated(size_t max) const;
-  // One line on a block and its replicas, for people.
+  // One line on a block (by raw id, as UnderReplicated gives it) and its replicas, for people.
   std::string Describe(uint64_t block_id) const;
   // Blocks needing attention right now (for tests and reports).
   size_t attention_size() const { return attention_.size(); }
@@ -115,7 +122,7 @@ class BlockManager {
     std::vector<uint32_t> targets;
   };
   bool IsGood(const BlockInfo& info, uint32_t datanode, const KnownReplica& replica) const;
-  void Attend(uint64_t block_id) { attention_.insert(block_id); }
+  void Attend(BlockId block) { attention_.insert(block); }
   void QueueDelete(uint32_t datanode, const proto::BlockRef& block);
   // Sends a delete for a replica and stops counting it until the datanode confirms.
   void MarkForDeletion(BlockInfo& info, uint32_t datanode);
@@ -124,10 +131,10 @@ class BlockManager {
 
   DatanodeManager& datanodes_;
   const BlockManagerOptions options_;
-  std::map<uint64_t, BlockInfo> blocks_;
-  std::map<uint32_t, std::set<uint64_t>> by_datanode_;
-  std::set<uint64_t> attention_;
-  std::map<uint64_t, Pending> pending_;
+  std::map<BlockId, BlockInfo> blocks_;
+  std::map<uint32_t, std::set<BlockId>> by_datanode_;
+  std::set<BlockId> attention_;
+  std::map<BlockId, Pending> pending_;
 };
 
 }  // namespace granary

@@ -1,6 +1,7 @@
 #include "core/namenode/datanode_manager.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "core/common/limits.h"
 #include "core/seams/transport.h"
@@ -40,6 +41,8 @@ Status DatanodeManager::Register(uint32_t id, const proto::RegisterRequest& requ
   record.last_heartbeat = now;
   record.live = true;
   record.commands.clear();
+  assert(record.id == id);
+  assert(datanodes_.size() <= kDatanodesMax);
   return Status::Ok();
 }
 
@@ -101,6 +104,7 @@ std::vector<uint32_t> DatanodeManager::ChooseTargets(uint32_t count,
     chosen.push_back(c.id);
     ++datanodes_[c.id].recent_writes;
   }
+  assert(chosen.size() <= count);
   return chosen;
 }
 
@@ -132,6 +136,7 @@ void DatanodeManager::QueueCommand(uint32_t id, proto::DatanodeCommand command) 
   // A full queue drops the command: the monitors issue it again when still needed.
   if (it->second.commands.size() >= kDatanodeCommandsQueuedMax) return;
   it->second.commands.push_back(std::move(command));
+  assert(it->second.commands.size() <= kDatanodeCommandsQueuedMax);
 }
 
 std::vector<proto::DatanodeCommand> DatanodeManager::TakeCommands(uint32_t id) {

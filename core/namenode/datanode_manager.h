@@ -15,16 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "core/common/limits.h"
 #include "core/common/random.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "proto/namenode.pb.h"
 
 namespace granary {
-
-inline constexpr size_t kDatanodeCommandsQueuedMax = 4096;
-inline constexpr size_t kCommandsPerHeartbeatMax = 64;
-inline constexpr size_t kDatanodesMax = 100000;
 
 struct DatanodeRecord {
   uint32_t id = 0;

@@ -14,27 +14,31 @@
 #include <string>
 #include <vector>
 
+#include "core/common/ids.h"
 #include "core/common/time.h"
 
 namespace granary {
 
+// A client is named by its client_name (the requests' field; an inode records it as its
+// lease_holder). A lease exists while it covers at least one file.
 class LeaseManager {
  public:
-  void Add(const std::string& client, uint64_t inode_id, Instant now);
-  void Remove(const std::string& client, uint64_t inode_id);
-  void Renew(const std::string& client, Instant now);
-  bool Holds(const std::string& client) const { return leases_.count(client) != 0; }
-  // True when `client` holds no lease or has not renewed it for longer than `soft_limit`:
-  // another writer may then take its files over.
-  bool SoftExpired(const std::string& client, Instant now, Duration soft_limit) const;
+  void Add(const std::string& client_name, InodeId file, Instant now);
+  // Ends the lease on `file`; the client's lease ends with its last file.
+  void Remove(const std::string& client_name, InodeId file);
+  void Renew(const std::string& client_name, Instant now);
+  bool Holds(const std::string& client_name) const { return leases_.count(client_name) != 0; }
+  // True when `client_name` holds no lease or has not renewed it for longer than
+  // `soft_limit`: another writer may then take its files over.
+  bool SoftExpired(const std::string& client_name, Instant now, Duration soft_limit) const;
   // Files of clients silent for longer than `hard_limit`, in client then inode order.
-  std::vector<std::pair<std::string, uint64_t>> Expired(Instant now, Duration hard_limit) const;
+  std::vector<std::pair<std::string, InodeId>> Expired(Instant now, Duration hard_limit) const;
   size_t open_files() const;
 
  private:
   struct Lease {
     Instant renewed;
-    std::set<uint64_t> files;
+    std::set<InodeId> files;
   };
   std::map<std::string, Lease> leases_;
 };

@@ -7,9 +7,16 @@
 // heartbeats meet a namenode that does not know them. Replication work waits for
 // `datanode_dead_after` after a start, so that reports can arrive before blocks look missing.
 //
-// Background fibers: the heartbeat monitor (declares silent datanodes dead), the
-// replication monitor, the lease monitor (recovers files of writers silent past the hard
-// limit) and the orphan collector (removes deleted subtrees).
+// This class is the composition root: it owns that state, hands it (as a NamenodeContext)
+// to the services that implement its protocols, routes every method of core/rpc/methods.h to
+// one of them and runs. The protocols:
+//   - namespace_service.h: the client-facing namespace service;
+//   - block_write_service.h and lease_recovery.h: the block-write protocol;
+//   - datanode_service.h: the datanode-facing service;
+//   - namenode_monitors.h: the background fibers (heartbeat, replication and lease monitors,
+//     orphan collector).
+// The HDFS-baseline knobs (global namespace lock, per-method CPU, edit-log sync) live here
+// only, in the guard around every handler (Guarded).
 #pragma once
 
 #include <boost/fiber/condition_variable.hpp>
@@ -21,12 +28,21 @@
 #include <string_view>
 
 #include "core/common/fiber_group.h"
+#include "core/common/limits.h"
 #include "core/common/status.h"
 #include "core/namenode/block_manager.h"
+#include "core/namenode/block_write_service.h"
 #include "core/namenode/datanode_manager.h"
+#include "core/namenode/datanode_service.h"
 #include "core/namenode/lease_manager.h"
+#include "core/namenode/lease_recovery.h"
 #include "core/namenode/lock_manager.h"
+#include "core/namenode/namenode_context.h"
+#include "core/namenode/namenode_inspection.h"
+#include "core/namenode/namenode_monitors.h"
+#include "core/namenode/namenode_options.h"
 #include "core/namenode/namespace.h"
+#include "core/namenode/namespace_service.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
@@ -35,42 +51,7 @@
 
 namespace granary {
 
-inline constexpr size_t kGroupsPerUserMax = 64;
-inline constexpr size_t kExcludedDatanodesMax = 64;
-inline constexpr size_t kOrphanCollectBatch = 2048;
-inline constexpr uint32_t kRecoveryAttemptsMax = 5;
-
-struct NamenodeOptions {
-  NamespaceOptions ns;
-  BlockManagerOptions blocks;
-  Duration heartbeat_interval = std::chrono::seconds(3);
-  Duration datanode_dead_after = std::chrono::seconds(30);
-  Duration replication_check_interval = std::chrono::seconds(1);
-  Duration lease_soft_limit = std::chrono::seconds(30);
-  Duration lease_hard_limit = std::chrono::seconds(60);
-  Duration lease_check_interval = std::chrono::seconds(2);
-  Duration recovery_timeout = std::chrono::seconds(20);
-  Duration orphan_collect_interval = std::chrono::milliseconds(500);
-  uint32_t min_replication = 1;
-  // CPU time charged per request (the simulator's CPU model; 0 in the real world).
-  Duration cpu_per_request{0};
-  // Further CPU time charged per request of a method (rpc::nn::kCreate), on top of
-  // cpu_per_request (the simulator's per-operation costs; empty in the real world).
-  std::map<std::string, Duration, std::less<>> cpu_per_method;
-  // CPU time charged per replica listed in a block report.
-  Duration cpu_per_reported_block{0};
-  // Baseline knobs for the HDFS-like configuration of the simulator (all off by default):
-  //   global_namespace_lock: every client request runs under one namenode-wide read-write
-  //     lock (shared for reads, exclusive for mutations; block reports exclusive too), as
-  //     HDFS's FSNamesystem lock;
-  //   edit_log_sync: a mutation's reply waits, after the lock is released, for a batched
-  //     sync of this latency (one sync in flight; requests arriving meanwhile share the next),
-  //     as HDFS's FSEditLog.logSync. The MetaStore is then expected to be memory-fast.
-  bool global_namespace_lock = false;
-  Duration edit_log_sync{0};
-};
-
-class Namenode {
+class Namenode final : public NamenodeInspection {
  public:
   Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options);
 
@@ -79,73 +60,41 @@ class Namenode {
   // and every request it admitted has ended, so that the Namenode may be destroyed then.
   Status Run();
 
-  Namespace& ns() { return ns_; }
-  BlockManager& blocks() { return blocks_; }
-  DatanodeManager& datanodes() { return datanodes_; }
-  LeaseManager& leases() { return leases_; }
   // True once loaded and serving.
   bool ready() const { return ready_; }
 
- private:
-  Status Start();
-  void AddRoutes();
-  // Client protocol.
-  Status Mkdirs(const proto::MkdirsRequest&, proto::MkdirsReply*, rpc::Exchange&);
-  Status Create(const proto::CreateRequest&, proto::CreateReply*, rpc::Exchange&);
-  Status WriteInline(const proto::WriteInlineRequest&, proto::WriteInlineReply*, rpc::Exchange&);
-  Status ConvertToBlocks(const proto::ConvertToBlocksRequest&, proto::ConvertToBlocksReply*,
-                         rpc::Exchange&);
-  Status AddBlock(const proto::AddBlockRequest&, proto::AddBlockReply*, rpc::Exchange&);
-  Status Complete(const proto::CompleteRequest&, proto::CompleteReply*, rpc::Exchange&);
-  Status BumpGeneration(const proto::BumpGenerationRequest&, proto::BumpGenerationReply*,
-                        rpc::Exchange&);
-  Status UpdatePipeline(const proto::UpdatePipelineRequest&, proto::UpdatePipelineReply*,
-                        rpc::Exchange&);
-  Status RenewLease(const proto::RenewLeaseRequest&, proto::RenewLeaseReply*, rpc::Exchange&);
-  Status Open(const proto::OpenRequest&, proto::OpenReply*, rpc::Exchange&);
-  Status OpenMany(const proto::OpenManyRequest&, proto::OpenManyReply*, rpc::Exchange&);
-  Status Stat(const proto::StatRequest&, proto::StatReply*, rpc::Exchange&);
-  Status List(const proto::ListRequest&, proto::ListReply*, rpc::Exchange&);
-  Status Delete(const proto::DeleteRequest&, proto::DeleteReply*, rpc::Exchange&);
-  Status Rename(const proto::RenameRequest&, proto::RenameReply*, rpc::Exchange&);
-  Status SetPermission(const proto::SetPermissionRequest&, proto::SetAttributeReply*,
-                       rpc::Exchange&);
-  Status SetOwner(const proto::SetOwnerRequest&, proto::SetAttributeReply*, rpc::Exchange&);
-  Status SetReplication(const proto::SetReplicationRequest&, proto::SetAttributeReply*,
-                        rpc::Exchange&);
-  Status ReportBadBlock(const proto::ReportBadBlockRequest&, proto::ReportBadBlockReply*,
-                        rpc::Exchange&);
-  Status ClusterReport(const proto::ClusterReportRequest&, proto::ClusterReportReply*,
-                       rpc::Exchange&);
-  Status ServerDefaults(const proto::ServerDefaultsRequest&, proto::ServerDefaultsReply*,
-                        rpc::Exchange&);
-  // Datanode protocol.
-  Status Register(const proto::RegisterRequest&, proto::RegisterReply*, rpc::Exchange&);
-  Status Heartbeat(const proto::HeartbeatRequest&, proto::HeartbeatReply*, rpc::Exchange&);
-  Status BlockReport(const proto::BlockReportRequest&, proto::BlockReportReply*, rpc::Exchange&);
-  Status RecoveryDone(const proto::RecoveryDoneRequest&, proto::RecoveryDoneReply*, rpc::Exchange&);
+  // NamenodeInspection: what the simulator's checkers read.
+  NamespaceCounts namespace_counts() const override { return ns_.counts(); }
+  BlockCounts block_counts() const override { return blocks_.Counts(); }
+  size_t live_datanodes() const override { return datanodes_.live_count(); }
+  size_t open_files() const override { return leases_.open_files(); }
+  size_t GoodReplicaCount(BlockId block) const override;
+  std::vector<BlockId> UnderReplicatedBlocks(size_t max) const override;
+  std::string DescribeBlock(BlockId block) const override;
 
+  // The parts themselves, for the namenode binary's status lines (tools/granary_namenode.cc)
+  // and tests that look inside; checkers use NamenodeInspection.
+  Namespace& ns() { return ns_; }
+  BlockManager& blocks() { return blocks_; }
+  DatanodeManager& datanodes() { return datanodes_; }
+
+ private:
+  // A request's class, for the baseline knobs around its handler: kNone takes no lock;
+  // kRead the global lock shared; kWrite (a mutation of the namespace) exclusive, then the
+  // edit-log sync; kUpdate (of the block map only) exclusive, not logged.
+  enum class RequestClass : uint8_t { kNone, kRead, kWrite, kUpdate };
+
+  NamenodeContext Context() {
+    return NamenodeContext{env_, options_, ns_, datanodes_, blocks_, leases_, started_};
+  }
+  Status Start();
+  // Routes every namenode method of core/rpc/methods.h to its service, inside Guarded.
+  void AddRoutes();
   // The baseline knobs around every handler (NamenodeOptions): the global lock, per-method
   // CPU, the batched edit-log sync.
-  // kWrite: a mutation of the namespace (exclusive, logged); kUpdate: of the block map only
-  // (exclusive, not logged).
-  enum class Access : uint8_t { kNone, kRead, kWrite, kUpdate };
-  Status Guarded(std::string_view method, Access access, const std::function<Status()>& body);
+  Status Guarded(std::string_view method, RequestClass request_class,
+                 const std::function<Status()>& body);
   Status SyncEditLog();
-
-  // Checks shared by the handlers.
-  Status Admit(const proto::UserContext& user);
-  Status CheckWriter(const proto::Inode& file, const std::string& client) const;
-  void Release(const ReleasedBlocks& released) { blocks_.Release(released.blocks); }
-  proto::LocatedBlock Locate(const proto::BlockRef& block, uint64_t offset,
-                             const std::string& client_address);
-
-  // Monitors.
-  Status HeartbeatMonitor();
-  Status ReplicationMonitor();
-  Status LeaseMonitor();
-  Status OrphanCollector();
-  void RecoverFile(const std::string& client, uint64_t inode_id);
 
   Env& env_;
   Transport& transport_;
@@ -156,17 +105,16 @@ class Namenode {
   DatanodeManager datanodes_;
   BlockManager blocks_;
   LeaseManager leases_;
+  Instant started_{};
+  // The protocols, over the state above (each holds a NamenodeContext).
+  NamespaceService namespace_service_;
+  BlockWriteService block_write_;
+  LeaseRecovery lease_recovery_;
+  DatanodeService datanode_service_;
+  NamenodeMonitors monitors_;
   rpc::Router router_;
   FiberGroup fibers_;
-  Instant started_{};
   bool ready_ = false;
-  struct Recovery {
-    uint64_t inode_id;
-    std::string client;
-    Instant deadline;
-  };
-  std::map<uint64_t, Recovery> recoveries_;         // by block id
-  std::map<uint64_t, uint32_t> recovery_failures_;  // by block id
   // Baseline knobs.
   LockManager global_lock_;
   uint64_t edits_logged_ = 0;

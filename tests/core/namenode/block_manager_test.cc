@@ -7,7 +7,6 @@
 #include <set>
 
 #include "core/namenode/datanode_manager.h"
-#include "core/namenode/lease_manager.h"
 
 namespace granary {
 namespace {
@@ -41,7 +40,7 @@ class BlockManagerTest : public ::testing::Test {
   }
   // A complete block 1 of `length` with finalized replicas on `holders`.
   void CompleteOn(const std::vector<uint32_t>& holders, uint64_t length = 1000) {
-    blocks_.AddBlock(9, Ref(1, 1, 0), 3, BlockState::kUnderConstruction, holders);
+    blocks_.AddBlock(InodeId(9), Ref(1, 1, 0), 3, BlockState::kUnderConstruction, holders);
     for (uint32_t dn : holders) blocks_.ReportReplica(dn, Ref(1, 1, length), true);
     blocks_.CompleteBlock(Ref(1, 1, length));
   }
@@ -57,7 +56,7 @@ TEST_F(BlockManagerTest, FullyReplicatedBlockNeedsNothing) {
   CompleteOn({1, 2, 3});
   blocks_.Monitor(now_);
   EXPECT_EQ(blocks_.Counts().under_replicated, 0u);
-  EXPECT_EQ(blocks_.GoodReplicas(1).size(), 3u);
+  EXPECT_EQ(blocks_.GoodReplicas(BlockId(1)).size(), 3u);
   for (uint32_t dn = 1; dn <= 5; ++dn) EXPECT_TRUE(Take(dn).empty()) << dn;
 }
 
@@ -100,7 +99,7 @@ TEST_F(BlockManagerTest, UnconfirmedCopyIsScheduledAgainAfterTheTimeout) {
 TEST_F(BlockManagerTest, CorruptReplicaIsDeletedAndReplaced) {
   CompleteOn({1, 2, 3});
   blocks_.ReportCorrupt(2, Ref(1, 1, 1000));
-  EXPECT_EQ(blocks_.GoodReplicas(1).size(), 2u);
+  EXPECT_EQ(blocks_.GoodReplicas(BlockId(1)).size(), 2u);
   blocks_.Monitor(now_);
   std::vector<proto::DatanodeCommand> to2 = Take(2);
   ASSERT_EQ(to2.size(), 1u);
@@ -124,13 +123,13 @@ TEST_F(BlockManagerTest, ExcessReplicasAreTrimmed) {
     for (auto& c : Take(dn)) deletes += c.kind() == proto::DatanodeCommand::KIND_DELETE;
   }
   EXPECT_EQ(deletes, 2);
-  EXPECT_EQ(blocks_.GoodReplicas(1).size(), 3u);
+  EXPECT_EQ(blocks_.GoodReplicas(BlockId(1)).size(), 3u);
 }
 
 TEST_F(BlockManagerTest, WrongLengthStaleAndUnknownReplicasAreDeleted) {
   CompleteOn({1, 2, 3});
-  blocks_.ReportReplica(4, Ref(1, 1, 999), true);   // finalized at the wrong length
-  blocks_.ReportReplica(5, Ref(77, 1, 10), true);   // a block nobody has
+  blocks_.ReportReplica(4, Ref(1, 1, 999), true);  // finalized at the wrong length
+  blocks_.ReportReplica(5, Ref(77, 1, 10), true);  // a block nobody has
   std::vector<proto::DatanodeCommand> to5 = Take(5);
   ASSERT_EQ(to5.size(), 1u);
   EXPECT_EQ(to5[0].kind(), proto::DatanodeCommand::KIND_DELETE);
@@ -140,7 +139,7 @@ TEST_F(BlockManagerTest, WrongLengthStaleAndUnknownReplicasAreDeleted) {
   ASSERT_EQ(to4.size(), 1u);
   EXPECT_EQ(to4[0].kind(), proto::DatanodeCommand::KIND_DELETE);
   // A pipeline recovery to stamp 2 on {1, 3}: the replica on 2, still at stamp 1, goes.
-  blocks_.AddBlock(9, Ref(2, 1, 0), 3, BlockState::kUnderConstruction, {1, 2, 3});
+  blocks_.AddBlock(InodeId(9), Ref(2, 1, 0), 3, BlockState::kUnderConstruction, {1, 2, 3});
   for (uint32_t dn : {1u, 2u, 3u}) blocks_.ReportReplica(dn, Ref(2, 1, 100), false);
   blocks_.UpdatePipeline(Ref(2, 2, 100), {1, 3});
   bool deleted_on_2 = false;
@@ -151,7 +150,7 @@ TEST_F(BlockManagerTest, WrongLengthStaleAndUnknownReplicasAreDeleted) {
 TEST_F(BlockManagerTest, ReleasedBlocksAreDeletedEverywhereAndForgotten) {
   CompleteOn({1, 2, 3});
   blocks_.Release({Ref(1, 1, 1000)});
-  EXPECT_EQ(blocks_.Find(1), nullptr);
+  EXPECT_EQ(blocks_.Find(BlockId(1)), nullptr);
   for (uint32_t dn : {1u, 2u, 3u}) {
     std::vector<proto::DatanodeCommand> commands = Take(dn);
     ASSERT_EQ(commands.size(), 1u);
@@ -181,7 +180,7 @@ TEST_F(BlockManagerTest, ReplicasOnCountsEachDatanodesReplicasAsTheyComeAndGo) {
   EXPECT_EQ(blocks_.ReplicasOn(4), 0u);
   EXPECT_EQ(blocks_.ReplicasOn(99), 0u);  // never registered
   // A second block on 2 and 4 only.
-  blocks_.AddBlock(9, Ref(2, 1, 0), 2, BlockState::kUnderConstruction, {2, 4});
+  blocks_.AddBlock(InodeId(9), Ref(2, 1, 0), 2, BlockState::kUnderConstruction, {2, 4});
   for (uint32_t dn : {2u, 4u}) blocks_.ReportReplica(dn, Ref(2, 1, 10), true);
   EXPECT_EQ(blocks_.ReplicasOn(2), 2u);
   EXPECT_EQ(blocks_.ReplicasOn(4), 1u);
@@ -197,62 +196,6 @@ TEST_F(BlockManagerTest, ReplicasOnCountsEachDatanodesReplicasAsTheyComeAndGo) {
   // Released blocks are gone from every datanode once deleted.
   blocks_.Release({Ref(1, 1, 1000)});
   EXPECT_EQ(blocks_.ReplicasOn(1), 0u);
-}
-
-TEST(DatanodeManagerTest, TargetsAreLiveDistinctLeastLoadedAndNotExcluded) {
-  DatanodeManager datanodes(Random(3));
-  for (uint32_t id = 1; id <= 6; ++id) {
-    proto::RegisterRequest r;
-    r.set_address("host" + std::to_string(id) + ":1");
-    r.set_storage_id("DS-" + std::to_string(id));
-    r.set_capacity_bytes(100);
-    r.set_used_bytes(id == 6 ? 100 : 10);  // 6 is full
-    ASSERT_TRUE(datanodes.Register(id, r, Instant(seconds(1))).ok());
-  }
-  const std::vector<uint32_t> chosen = datanodes.ChooseTargets(3, {1});
-  ASSERT_EQ(chosen.size(), 3u);
-  std::set<uint32_t> distinct(chosen.begin(), chosen.end());
-  EXPECT_EQ(distinct.size(), 3u);
-  EXPECT_FALSE(distinct.count(1));
-  EXPECT_FALSE(distinct.count(6));
-  // Those just chosen are now busier: the next choice prefers the others.
-  const std::vector<uint32_t> next = datanodes.ChooseTargets(1, {1});
-  ASSERT_EQ(next.size(), 1u);
-  EXPECT_FALSE(distinct.count(next[0]));
-  // Silent ones die; heartbeats keep the others.
-  for (uint32_t id = 2; id <= 6; ++id) {
-    proto::HeartbeatRequest beat;
-    beat.set_datanode_id(id);
-    ASSERT_TRUE(datanodes.Heartbeat(beat, Instant(seconds(20))).ok());
-  }
-  const std::vector<uint32_t> dead = datanodes.ExpireSilent(Instant(seconds(25)), seconds(10));
-  EXPECT_EQ(dead, std::vector<uint32_t>{1});
-  EXPECT_FALSE(datanodes.IsLive(1));
-  proto::HeartbeatRequest late;
-  late.set_datanode_id(1);
-  EXPECT_EQ(datanodes.Heartbeat(late, Instant(seconds(26))).code(), StatusCode::kNotFound);
-  // Same host first.
-  std::vector<uint32_t> order{2, 3, 4};
-  datanodes.SortByDistance(order, "host4:9999");
-  EXPECT_EQ(order[0], 4u);
-}
-
-TEST(LeaseManagerTest, SoftAndHardLimits) {
-  LeaseManager leases;
-  leases.Add("a", 10, Instant(seconds(0)));
-  leases.Add("a", 11, Instant(seconds(0)));
-  leases.Add("b", 12, Instant(seconds(0)));
-  leases.Renew("b", Instant(seconds(50)));
-  EXPECT_FALSE(leases.SoftExpired("a", Instant(seconds(20)), seconds(30)));
-  EXPECT_TRUE(leases.SoftExpired("a", Instant(seconds(31)), seconds(30)));
-  EXPECT_TRUE(leases.SoftExpired("nobody", Instant(seconds(0)), seconds(30)));
-  const auto expired = leases.Expired(Instant(seconds(61)), seconds(60));
-  ASSERT_EQ(expired.size(), 2u);
-  EXPECT_EQ(expired[0], std::make_pair(std::string("a"), uint64_t{10}));
-  leases.Remove("a", 10);
-  leases.Remove("a", 11);
-  EXPECT_FALSE(leases.Holds("a"));
-  EXPECT_EQ(leases.open_files(), 1u);
 }
 
 }  // namespace

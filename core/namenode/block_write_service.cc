@@ -1,0 +1,245 @@
+#include "core/namenode/block_write_service.h"
+
+#include <algorithm>
+#include <cassert>
+#include <optional>
+#include <vector>
+
+#include "core/common/limits.h"
+#include "core/namenode/meta_keys.h"
+
+namespace granary {
+namespace {
+
+const auto Invalid = NamenodeContext::Invalid;
+
+}  // namespace
+
+Status BlockWriteService::ConvertToBlocks(const proto::ConvertToBlocksRequest& r,
+                                          proto::ConvertToBlocksReply*, rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  return ctx_.ns
+      .MutateFile(InodeId(r.inode_id()),
+                  [&](proto::Inode& inode, WriteBatch& batch) {
+                    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+                    if (!inode.inline_data()) return Status::Ok();
+                    batch.Delete(meta_keys::InlineKey(inode.id()));
+                    inode.set_inline_data(false);
+                    inode.clear_inline_crc32c();
+                    inode.set_length_bytes(0);
+                    return Status::Ok();
+                  })
+      .status();
+}
+
+Result<std::vector<uint32_t>> BlockWriteService::ChoosePipeline(const proto::AddBlockRequest& r,
+                                                                const proto::Inode& current) {
+  const std::vector<uint32_t> excluded(r.excluded_datanodes().begin(),
+                                       r.excluded_datanodes().end());
+  std::vector<uint32_t> targets = ctx_.datanodes.ChooseTargets(current.replication(), excluded);
+  if (targets.empty()) return Status(StatusCode::kUnavailable, "no live datanode to write to");
+  // Just after a start the datanodes are still registering: a short pipeline now would
+  // leave the block under-replicated for no reason. The client retries (HDFS's safe mode).
+  if (targets.size() < current.replication() && ctx_.Starting()) {
+    return Status(StatusCode::kUnavailable,
+                  excluded.empty()
+                      ? "namenode starting: datanodes still registering"
+                      : "namenode starting: " + std::to_string(targets.size()) + " of " +
+                            std::to_string(current.replication()) +
+                            " datanodes left after excluding " + std::to_string(excluded.size()));
+  }
+  return targets;
+}
+
+Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply* reply,
+                                   rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  if (static_cast<size_t>(r.excluded_datanodes_size()) > kExcludedDatanodesMax) {
+    return Invalid("too many excluded datanodes");
+  }
+  if (r.client_address().size() > kNameBytesMax) return Invalid("client address too long");
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode current, ctx_.ns.GetFile(InodeId(r.inode_id())));
+  GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(current, r.client_name()));
+  GRANARY_ASSIGN_OR_RETURN(std::vector<uint32_t> targets, ChoosePipeline(r, current));
+  GRANARY_ASSIGN_OR_RETURN(uint64_t block_id, ctx_.ns.block_ids().Next());
+  GRANARY_ASSIGN_OR_RETURN(uint64_t stamp, ctx_.ns.generation_stamps().Next());
+  proto::BlockRef fresh;
+  fresh.set_block_id(block_id);
+  fresh.set_generation_stamp(stamp);
+  std::optional<proto::BlockRef> committed;
+  Result<proto::Inode> file = ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode,
+                                                                            WriteBatch& batch) {
+    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+    if (inode.inline_data()) return Invalid(inode.name() + " is still inline");
+    if (inode.blocks_size() > 0) {
+      proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
+      if (!r.has_previous() || r.previous().block_id() != last->block_id()) {
+        return Invalid("previous block is not the file's last block");
+      }
+      if (r.previous().length_bytes() > inode.block_bytes()) {
+        return Invalid("previous block longer than the block size");
+      }
+      last->set_length_bytes(r.previous().length_bytes());
+      last->set_generation_stamp(
+          std::max(last->generation_stamp(), r.previous().generation_stamp()));
+      batch.Put(
+          meta_keys::BlockKey(last->block_id()),
+          NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+      committed = *last;
+    } else if (r.has_previous() && r.previous().block_id() != 0) {
+      return Invalid("previous block given for a file without blocks");
+    }
+    // Every mutation of a file is one store batch, so its block list is bounded.
+    if (static_cast<uint32_t>(inode.blocks_size()) >= kBlocksPerFileMax) {
+      return Status(StatusCode::kLimitExceeded, inode.name() + " has kBlocksPerFileMax blocks");
+    }
+    *inode.add_blocks() = fresh;
+    inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+    inode.set_mtime_ns(ctx_.env.CalendarNanos());
+    batch.Put(meta_keys::BlockKey(block_id),
+              NamenodeContext::Stored(inode.id(), fresh, inode.replication()).SerializeAsString());
+    return Status::Ok();
+  });
+  if (!file.ok()) return file.status();
+  // Replicas of the committed block may still be reporting; it completes with what arrives.
+  if (committed) ctx_.blocks.CompleteBlock(*committed);
+  // The new block is the file's last, on a pipeline no longer than its replication.
+  assert(file->blocks(file->blocks_size() - 1).block_id() == block_id);
+  assert(targets.size() <= file->replication());
+  ctx_.blocks.AddBlock(InodeId(file->id()), fresh, file->replication(),
+                       BlockState::kUnderConstruction, targets);
+  ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
+  proto::LocatedBlock* located = reply->mutable_block();
+  *located->mutable_block() = fresh;
+  located->set_offset_bytes(file->length_bytes());
+  for (uint32_t id : targets) {
+    if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
+      *located->add_replicas() = record->Info();
+  }
+  return Status::Ok();
+}
+
+Status BlockWriteService::Complete(const proto::CompleteRequest& r, proto::CompleteReply* reply,
+                                   rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode current, ctx_.ns.GetFile(InodeId(r.inode_id())));
+  if (!current.under_construction()) {
+    // A retried Complete whose first attempt succeeded.
+    if (r.has_last() && current.blocks_size() > 0 &&
+        current.blocks(current.blocks_size() - 1).block_id() == r.last().block_id()) {
+      return Status::Ok();
+    }
+  }
+  GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(current, r.client_name()));
+  if (current.blocks_size() > 0) {
+    const proto::BlockRef& last = current.blocks(current.blocks_size() - 1);
+    if (!r.has_last() || r.last().block_id() != last.block_id()) {
+      return Invalid("last block is not the file's last block");
+    }
+    if (r.last().length_bytes() > current.block_bytes()) return Invalid("last block too long");
+    const BlockInfo* info = ctx_.blocks.Find(BlockId(last.block_id()));
+    uint32_t finalized = 0;
+    if (info != nullptr) {
+      for (const auto& [datanode, replica] : info->replicas) {
+        if (ctx_.datanodes.IsLive(datanode) && !replica.corrupt && replica.finalized &&
+            replica.generation_stamp == r.last().generation_stamp() &&
+            replica.length_bytes == r.last().length_bytes()) {
+          ++finalized;
+        }
+      }
+    }
+    if (finalized < ctx_.options.min_replication) {
+      reply->set_retry_later(true);
+      return Status::Ok();
+    }
+  }
+  std::optional<proto::BlockRef> completed;
+  Result<proto::Inode> file =
+      ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode, WriteBatch& batch) {
+        GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+        if (inode.blocks_size() > 0) {
+          proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
+          if (last->block_id() != r.last().block_id()) return Invalid("last block changed");
+          last->set_length_bytes(r.last().length_bytes());
+          last->set_generation_stamp(r.last().generation_stamp());
+          batch.Put(
+              meta_keys::BlockKey(last->block_id()),
+              NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+          completed = *last;
+          inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+        }
+        inode.set_under_construction(false);
+        inode.set_lease_holder("");
+        inode.set_mtime_ns(ctx_.env.CalendarNanos());
+        return Status::Ok();
+      });
+  if (!file.ok()) return file.status();
+  assert(!file->under_construction());  // its lease ends here
+  if (completed) ctx_.blocks.CompleteBlock(*completed);
+  ctx_.leases.Remove(r.client_name(), InodeId(r.inode_id()));
+  return Status::Ok();
+}
+
+Status BlockWriteService::BumpGeneration(const proto::BumpGenerationRequest& r,
+                                         proto::BumpGenerationReply* reply, rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  if (static_cast<size_t>(r.excluded_datanodes_size()) > kExcludedDatanodesMax ||
+      r.replacements_wanted() > kReplicationMax) {
+    return Invalid("too many excluded datanodes or replacements");
+  }
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode file, ctx_.ns.GetFile(InodeId(r.inode_id())));
+  GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(file, r.client_name()));
+  if (file.blocks_size() == 0 ||
+      file.blocks(file.blocks_size() - 1).block_id() != r.block().block_id()) {
+    return Invalid("block is not the file's last block");
+  }
+  GRANARY_ASSIGN_OR_RETURN(uint64_t stamp, ctx_.ns.generation_stamps().Next());
+  reply->set_generation_stamp(stamp);
+  std::vector<uint32_t> excluded(r.excluded_datanodes().begin(), r.excluded_datanodes().end());
+  if (const BlockInfo* info = ctx_.blocks.Find(BlockId(r.block().block_id()))) {
+    excluded.insert(excluded.end(), info->pipeline.begin(), info->pipeline.end());
+  }
+  for (uint32_t id : ctx_.datanodes.ChooseTargets(r.replacements_wanted(), excluded)) {
+    if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
+      *reply->add_replacements() = record->Info();
+  }
+  ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
+  return Status::Ok();
+}
+
+Status BlockWriteService::UpdatePipeline(const proto::UpdatePipelineRequest& r,
+                                         proto::UpdatePipelineReply*, rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  if (r.datanodes_size() == 0 || static_cast<uint32_t>(r.datanodes_size()) > kReplicationMax) {
+    return Invalid("pipeline of 1..kReplicationMax datanodes expected");
+  }
+  Result<proto::Inode> file = ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode,
+                                                                            WriteBatch& batch) {
+    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+    if (inode.blocks_size() == 0) return Invalid("file has no block");
+    proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
+    if (last->block_id() != r.block().block_id()) return Invalid("not the last block");
+    if (r.block().generation_stamp() <= last->generation_stamp()) {
+      return Status(StatusCode::kStale, "generation stamp not newer");
+    }
+    if (r.block().length_bytes() > inode.block_bytes()) return Invalid("block too long");
+    *last = r.block();
+    batch.Put(meta_keys::BlockKey(last->block_id()),
+              NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+    return Status::Ok();
+  });
+  if (!file.ok()) return file.status();
+  assert(file->blocks(file->blocks_size() - 1).generation_stamp() == r.block().generation_stamp());
+  ctx_.blocks.UpdatePipeline(r.block(), {r.datanodes().begin(), r.datanodes().end()});
+  ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
+  return Status::Ok();
+}
+
+Status BlockWriteService::RenewLease(const proto::RenewLeaseRequest& r, proto::RenewLeaseReply*,
+                                     rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
+  return Status::Ok();
+}
+
+}  // namespace granary

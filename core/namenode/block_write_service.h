@@ -1,0 +1,53 @@
+// The namenode's block-write protocol: how a writer turns an inline file into one stored in
+// blocks, adds blocks through a pipeline of datanodes, bumps a block's generation stamp and
+// updates its pipeline after a datanode failed, keeps its lease alive, and completes the
+// file (rpc::nn in core/rpc/methods.h; lease recovery, the same protocol's ending for a
+// writer that died, is lease_recovery.h).
+//
+// Every handler checks that the file is open for writing under the caller's lease
+// (NamenodeContext::CheckWriter) against the stored inode, persists the change through
+// Namespace::MutateFile, and only then updates the block map and renews or drops the lease.
+// The Namenode routes the methods here, inside its guard (namenode.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/namenode/namenode_context.h"
+#include "core/rpc/router.h"
+#include "proto/namenode.pb.h"
+
+namespace granary {
+
+class BlockWriteService {
+ public:
+  explicit BlockWriteService(NamenodeContext context) : ctx_(context) {}
+
+  // An inline file under construction drops its inline bytes and continues in blocks.
+  Status ConvertToBlocks(const proto::ConvertToBlocksRequest&, proto::ConvertToBlocksReply*,
+                         rpc::Exchange&);
+  // Commits the previous block at the length the writer reached and allocates the next one
+  // with its pipeline.
+  Status AddBlock(const proto::AddBlockRequest&, proto::AddBlockReply*, rpc::Exchange&);
+  // Closes the file once its last block has min_replication finalized replicas; until then
+  // the reply says retry_later.
+  Status Complete(const proto::CompleteRequest&, proto::CompleteReply*, rpc::Exchange&);
+  // A new generation stamp for the last block and replacement datanodes for its pipeline.
+  Status BumpGeneration(const proto::BumpGenerationRequest&, proto::BumpGenerationReply*,
+                        rpc::Exchange&);
+  // The last block continues at a newer stamp on a new pipeline.
+  Status UpdatePipeline(const proto::UpdatePipelineRequest&, proto::UpdatePipelineReply*,
+                        rpc::Exchange&);
+  Status RenewLease(const proto::RenewLeaseRequest&, proto::RenewLeaseReply*, rpc::Exchange&);
+
+ private:
+  // Datanodes for a new block of `current`: kUnavailable when none is live, or when the
+  // namenode is starting and fewer than the file's replication are.
+  Result<std::vector<uint32_t>> ChoosePipeline(const proto::AddBlockRequest& r,
+                                               const proto::Inode& current);
+
+  NamenodeContext ctx_;
+};
+
+}  // namespace granary

@@ -1,0 +1,85 @@
+#include "core/namenode/datanode_service.h"
+
+#include <cassert>
+
+#include "core/namenode/meta_keys.h"
+
+namespace granary {
+
+Status DatanodeService::Register(const proto::RegisterRequest& r, proto::RegisterReply* reply,
+                                 rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(DatanodeManager::ValidateRegistration(r));
+  // A datanode's id is stable for its storage id, across namenode restarts too: reports sent
+  // with an id handed out by an earlier incarnation must not land on another datanode.
+  const std::string key = meta_keys::DatanodeKey(r.storage_id());
+  uint32_t id = 0;
+  Result<std::string> known = store_.Get(key);
+  if (known.ok()) {
+    id = static_cast<uint32_t>(meta_keys::ReadBigEndian(*known));
+  } else if (known.code() == StatusCode::kNotFound) {
+    GRANARY_ASSIGN_OR_RETURN(uint64_t fresh, datanode_ids_.Next());
+    if (fresh > UINT32_MAX) return Status(StatusCode::kLimitExceeded, "datanode ids exhausted");
+    std::string value;
+    meta_keys::AppendBigEndian(value, fresh);
+    WriteBatch batch;
+    batch.Put(key, value);
+    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    id = static_cast<uint32_t>(fresh);
+  } else {
+    return known.status();
+  }
+  GRANARY_RETURN_IF_ERROR(ctx_.datanodes.Register(id, r, ctx_.env.Now()));
+  // A datanode's storage id maps back to it.
+  assert(id != 0);
+  assert(ctx_.datanodes.Find(id) != nullptr);
+  assert(ctx_.datanodes.Find(id)->storage_id == r.storage_id());
+  // What the namenode knew of an earlier incarnation of this datanode is void: its full
+  // report comes next.
+  ctx_.blocks.DatanodeDead(id);
+  reply->set_datanode_id(id);
+  reply->set_heartbeat_interval_ns(ctx_.options.heartbeat_interval.count());
+  return Status::Ok();
+}
+
+Status DatanodeService::Heartbeat(const proto::HeartbeatRequest& r, proto::HeartbeatReply* reply,
+                                  rpc::Exchange&) {
+  const Status known = ctx_.datanodes.Heartbeat(r, ctx_.env.Now());
+  if (known.code() == StatusCode::kNotFound) {
+    reply->add_commands()->set_kind(proto::DatanodeCommand::KIND_REREGISTER);
+    return Status::Ok();
+  }
+  GRANARY_RETURN_IF_ERROR(known);
+  for (proto::DatanodeCommand& command : ctx_.datanodes.TakeCommands(r.datanode_id())) {
+    *reply->add_commands() = std::move(command);
+  }
+  return Status::Ok();
+}
+
+Status DatanodeService::BlockReport(const proto::BlockReportRequest& r, proto::BlockReportReply*,
+                                    rpc::Exchange&) {
+  if (!ctx_.datanodes.IsLive(r.datanode_id())) {
+    return Status(StatusCode::kNotFound, "unknown datanode: register again");
+  }
+  if (ctx_.options.cpu_per_reported_block > Duration(0)) {
+    GRANARY_RETURN_IF_ERROR(
+        ctx_.env.ChargeCpu(ctx_.options.cpu_per_reported_block * r.replicas_size()));
+  }
+  if (r.full()) {
+    ctx_.blocks.FullReport(r.datanode_id(), {r.replicas().begin(), r.replicas().end()});
+  } else {
+    for (const proto::ReplicaReport& replica : r.replicas()) {
+      ctx_.blocks.ReportReplica(r.datanode_id(), replica.block(), replica.finalized());
+    }
+  }
+  for (const proto::BlockRef& deleted : r.deleted()) {
+    ctx_.blocks.ReportDeleted(r.datanode_id(), deleted);
+  }
+  return Status::Ok();
+}
+
+Status DatanodeService::RecoveryDone(const proto::RecoveryDoneRequest& r, proto::RecoveryDoneReply*,
+                                     rpc::Exchange&) {
+  return recovery_.Finish(r);
+}
+
+}  // namespace granary

@@ -1,0 +1,131 @@
+#include "core/namenode/lease_recovery.h"
+
+#include <algorithm>
+#include <cassert>
+#include <iterator>
+#include <vector>
+
+#include "core/common/limits.h"
+#include "core/namenode/meta_keys.h"
+
+namespace granary {
+namespace {
+
+const auto Invalid = NamenodeContext::Invalid;
+
+}  // namespace
+
+Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
+  auto it = recoveries_.find(BlockId(r.block().block_id()));
+  if (it == recoveries_.end()) return Status::Ok();  // late or duplicate
+  const Recovery recovery = it->second;
+  recoveries_.erase(it);
+  if (r.failed()) {
+    ++recovery_failures_[BlockId(r.block().block_id())];
+    return Status::Ok();  // the lease monitor tries again
+  }
+  recovery_failures_.erase(BlockId(r.block().block_id()));
+  Result<proto::Inode> file = ctx_.ns.MutateFile(recovery.file, [&](proto::Inode& inode,
+                                                                    WriteBatch& batch) {
+    if (!inode.under_construction() || inode.blocks_size() == 0) {
+      return Status(StatusCode::kStale, "file no longer being written");
+    }
+    proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
+    if (last->block_id() != r.block().block_id()) return Invalid("not the last block");
+    *last = r.block();
+    batch.Put(meta_keys::BlockKey(last->block_id()),
+              NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+    inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+    inode.set_under_construction(false);
+    inode.set_lease_holder("");
+    return Status::Ok();
+  });
+  if (!file.ok()) return Status::Ok();
+  ctx_.blocks.UpdatePipeline(r.block(), {r.datanodes().begin(), r.datanodes().end()});
+  ctx_.blocks.CompleteBlock(r.block());
+  assert(!file->under_construction());
+  ctx_.leases.Remove(recovery.client_name, recovery.file);
+  return Status::Ok();
+}
+
+void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id) {
+  Result<proto::Inode> file = ctx_.ns.GetFile(inode_id);
+  if (!file.ok() || !file->under_construction() || file->lease_holder() != client_name) {
+    if (file.ok() || file.code() == StatusCode::kNotFound)
+      ctx_.leases.Remove(client_name, inode_id);
+    return;
+  }
+  const BlockInfo* last =
+      file->blocks_size() == 0
+          ? nullptr
+          : ctx_.blocks.Find(BlockId(file->blocks(file->blocks_size() - 1).block_id()));
+  // A block no replica can recover after kRecoveryAttemptsMax tries is given up: its bytes
+  // were never acknowledged (the file was never closed), and the file must not stay open.
+  const bool hopeless = last != nullptr && recovery_failures_[last->id] >= kRecoveryAttemptsMax;
+  if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless) {
+    if (recoveries_.count(last->id)) return;  // in progress
+    std::vector<uint32_t> holders;
+    for (const auto& [datanode, replica] : last->replicas) {
+      if (ctx_.datanodes.IsLive(datanode)) holders.push_back(datanode);
+    }
+    for (uint32_t datanode : last->pipeline) {
+      if (ctx_.datanodes.IsLive(datanode) &&
+          std::find(holders.begin(), holders.end(), datanode) == holders.end()) {
+        holders.push_back(datanode);
+      }
+    }
+    if (!holders.empty()) {
+      Result<uint64_t> stamp = ctx_.ns.generation_stamps().Next();
+      if (!stamp.ok()) return;
+      proto::DatanodeCommand command;
+      command.set_kind(proto::DatanodeCommand::KIND_RECOVER);
+      command.mutable_block()->set_block_id(last->id.value());
+      command.mutable_block()->set_generation_stamp(last->generation_stamp);
+      command.mutable_block()->set_length_bytes(last->length_bytes);
+      command.set_recovery_generation_stamp(*stamp);
+      for (size_t i = 1; i < holders.size(); ++i) {
+        if (const DatanodeRecord* record = ctx_.datanodes.Find(holders[i])) {
+          *command.add_targets() = record->Info();
+        }
+      }
+      // One recovery per block, of the file whose last block it is.
+      assert(last->inode_id == inode_id);
+      recoveries_[last->id] =
+          Recovery{inode_id, client_name, ctx_.env.Now() + ctx_.options.recovery_timeout};
+      ctx_.datanodes.QueueCommand(holders[0], std::move(command));
+      return;
+    }
+  }
+  // No block being written, or one nobody holds: close the file with what is committed.
+  const uint64_t dropped_block =
+      (last != nullptr && last->state == BlockState::kUnderConstruction) ? last->id.value() : 0;
+  ReleasedBlocks released;
+  Result<proto::Inode> closed =
+      ctx_.ns.MutateFile(inode_id, [&](proto::Inode& inode, WriteBatch& batch) {
+        if (!inode.under_construction()) return Status(StatusCode::kStale, "closed already");
+        if (dropped_block != 0 && inode.blocks_size() > 0 &&
+            inode.blocks(inode.blocks_size() - 1).block_id() == dropped_block) {
+          released.blocks.push_back(inode.blocks(inode.blocks_size() - 1));
+          batch.Delete(meta_keys::BlockKey(dropped_block));
+          inode.mutable_blocks()->RemoveLast();
+          inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+        }
+        inode.set_under_construction(false);
+        inode.set_lease_holder("");
+        return Status::Ok();
+      });
+  if (closed.ok() || closed.code() == StatusCode::kStale ||
+      closed.code() == StatusCode::kNotFound) {
+    if (last != nullptr) recovery_failures_.erase(last->id);
+    ctx_.Release(released);
+    ctx_.leases.Remove(client_name, inode_id);
+  }
+}
+
+void LeaseRecovery::ExpireOverdue(Instant now) {
+  for (auto it = recoveries_.begin(); it != recoveries_.end();) {
+    it = now > it->second.deadline ? recoveries_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace granary

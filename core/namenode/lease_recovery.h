@@ -1,0 +1,55 @@
+// Lease recovery, the end of the block-write protocol for a writer that died (DESIGN.md §5,
+// lease_manager.h): a file whose writer has been silent past the hard limit is closed with
+// what its replicas agree on.
+//
+// RecoverFile, called by the lease monitor for each expired (client, file), either closes the
+// file at once (no block being written, or nobody live holds it: the unfinished block is
+// dropped) or asks one live holder of the last block to recover it (a KIND_RECOVER command
+// at a new generation stamp, the other holders as targets). The datanode's nn.RecoveryDone
+// then arrives through Finish, which stores the block as recovered and closes the file.
+//
+// Invariants: at most one recovery in flight per block, each for the file whose last block
+// it is; a recovery not answered by its deadline is forgotten (ExpireOverdue) and tried again
+// by the next round; a block that failed kRecoveryAttemptsMax times is given up.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/common/ids.h"
+#include "core/common/status.h"
+#include "core/common/time.h"
+#include "core/namenode/namenode_context.h"
+#include "proto/namenode.pb.h"
+
+namespace granary {
+
+class LeaseRecovery {
+ public:
+  explicit LeaseRecovery(NamenodeContext context) : ctx_(context) {}
+
+  // Recovers file `inode_id` of `client_name`, whose lease expired; drops the lease when the
+  // file is closed, gone, or no longer this client's.
+  void RecoverFile(const std::string& client_name, InodeId inode_id);
+  // A datanode's answer to a recovery command. Late, duplicate and stale answers change
+  // nothing; a failure counts against the block.
+  Status Finish(const proto::RecoveryDoneRequest& request);
+  // Forgets recoveries whose deadline passed before `now`.
+  void ExpireOverdue(Instant now);
+  // Recoveries waiting for a datanode's answer.
+  size_t in_flight() const { return recoveries_.size(); }
+
+ private:
+  struct Recovery {
+    InodeId file;
+    std::string client_name;
+    Instant deadline;
+  };
+
+  NamenodeContext ctx_;
+  std::map<BlockId, Recovery> recoveries_;
+  std::map<BlockId, uint32_t> recovery_failures_;
+};
+
+}  // namespace granary

@@ -1,0 +1,194 @@
+// The block-write protocol (core/namenode/block_write_service.h) through its RPC methods, as
+// a writer drives it: convert an inline file, add blocks, bump a generation stamp, update a
+// pipeline, complete.
+#include "core/namenode/block_write_service.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/namenode/namenode.h"
+#include "tests/core/namenode/namenode_rpc_test_util.h"
+
+namespace granary {
+namespace {
+
+using cluster_testing::ClusterHarness;
+using namenode_rpc_testing::NamenodeCaller;
+using namenode_rpc_testing::Super;
+
+sim::SimClusterOptions FourDatanodes() {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanodes = 4;
+  return options;
+}
+
+// Opens `path` for `client` and moves it to blocks.
+uint64_t OpenInBlocks(NamenodeCaller& nn, const std::string& path, const std::string& client) {
+  const uint64_t id = nn.CreateOpen(path, client);
+  proto::ConvertToBlocksRequest convert;
+  *convert.mutable_user() = Super();
+  convert.set_inode_id(id);
+  convert.set_client_name(client);
+  EXPECT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
+  return id;
+}
+
+TEST(BlockWriteServiceTest, ConvertingAnInlineFileDropsItsBytesAndAllowsBlocks) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const uint64_t id = nn.CreateOpen("/f", "w");
+    proto::WriteInlineRequest write;
+    *write.mutable_user() = Super();
+    write.set_inode_id(id);
+    write.set_client_name("w");
+    ASSERT_TRUE(nn.Call(rpc::nn::kWriteInline, write, nullptr, "inline").ok());
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(id);
+    add.set_client_name("w");
+    EXPECT_EQ(nn.Call(rpc::nn::kAddBlock, add).code(), StatusCode::kInvalidArgument);  // inline
+
+    proto::ConvertToBlocksRequest convert;
+    *convert.mutable_user() = Super();
+    convert.set_inode_id(id);
+    convert.set_client_name("other");
+    EXPECT_EQ(nn.Call(rpc::nn::kConvertToBlocks, convert).code(), StatusCode::kLeaseConflict);
+    convert.set_client_name("w");
+    ASSERT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
+    EXPECT_EQ(nn.Stat("/f").length_bytes(), 0u);
+    proto::AddBlockReply added;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    EXPECT_EQ(added.block().offset_bytes(), 0u);
+    EXPECT_EQ(added.block().replicas_size(), 3);  // the default replication
+  });
+}
+
+TEST(BlockWriteServiceTest, AddBlockCommitsThePreviousBlockAndTracksTheNewOne) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const uint64_t id = OpenInBlocks(nn, "/f", "w");
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(id);
+    add.set_client_name("w");
+    proto::AddBlockReply first;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &first).ok());
+    const BlockInfo* info =
+        h.cluster().namenode()->blocks().Find(BlockId(first.block().block().block_id()));
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->state, BlockState::kUnderConstruction);
+    EXPECT_EQ(info->pipeline.size(), 3u);
+
+    // The previous block must be the file's last one, no longer than the block size.
+    proto::BlockRef previous = first.block().block();
+    previous.set_length_bytes(1000);
+    *add.mutable_previous() = previous;
+    add.mutable_previous()->set_block_id(previous.block_id() + 1000);
+    EXPECT_EQ(nn.Call(rpc::nn::kAddBlock, add).code(), StatusCode::kInvalidArgument);
+    *add.mutable_previous() = previous;
+    add.mutable_previous()->set_length_bytes(
+        h.cluster().namenode()->ns().options().default_block_bytes + 1);
+    EXPECT_EQ(nn.Call(rpc::nn::kAddBlock, add).code(), StatusCode::kInvalidArgument);
+    *add.mutable_previous() = previous;
+    proto::AddBlockReply second;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &second).ok());
+    EXPECT_EQ(second.block().offset_bytes(), 1000u);
+    EXPECT_NE(second.block().block().block_id(), previous.block_id());
+    info = h.cluster().namenode()->blocks().Find(BlockId(previous.block_id()));
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->state, BlockState::kComplete);
+    EXPECT_EQ(info->length_bytes, 1000u);
+    EXPECT_EQ(nn.Stat("/f").length_bytes(), 1000u);
+
+    // Complete waits for a finalized replica of the last block: none was ever written.
+    proto::CompleteRequest complete;
+    *complete.mutable_user() = Super();
+    complete.set_inode_id(id);
+    complete.set_client_name("w");
+    *complete.mutable_last() = second.block().block();
+    proto::CompleteReply completed;
+    ASSERT_TRUE(nn.Call(rpc::nn::kComplete, complete, &completed).ok());
+    EXPECT_TRUE(completed.retry_later());
+    EXPECT_TRUE(nn.Stat("/f").under_construction());
+  });
+}
+
+TEST(BlockWriteServiceTest, PipelineRecoveryBumpsTheStampAndMovesTheBlock) {
+  ClusterHarness h(FourDatanodes());
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const uint64_t id = OpenInBlocks(nn, "/f", "w");
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(id);
+    add.set_client_name("w");
+    proto::AddBlockReply added;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    const proto::BlockRef block = added.block().block();
+    std::vector<uint32_t> pipeline;
+    for (const proto::DatanodeInfo& dn : added.block().replicas()) {
+      pipeline.push_back(dn.datanode_id());
+    }
+    ASSERT_EQ(pipeline.size(), 3u);
+
+    proto::BumpGenerationRequest bump;
+    *bump.mutable_user() = Super();
+    bump.set_inode_id(id);
+    bump.set_client_name("w");
+    *bump.mutable_block() = block;
+    bump.add_excluded_datanodes(pipeline[0]);
+    bump.set_replacements_wanted(1);
+    proto::BumpGenerationReply bumped;
+    ASSERT_TRUE(nn.Call(rpc::nn::kBumpGeneration, bump, &bumped).ok());
+    EXPECT_GT(bumped.generation_stamp(), block.generation_stamp());
+    ASSERT_EQ(bumped.replacements_size(), 1);  // the fourth datanode, outside the pipeline
+    const uint32_t replacement = bumped.replacements(0).datanode_id();
+    EXPECT_EQ(std::count(pipeline.begin(), pipeline.end(), replacement), 0);
+
+    proto::UpdatePipelineRequest update;
+    *update.mutable_user() = Super();
+    update.set_inode_id(id);
+    update.set_client_name("w");
+    *update.mutable_block() = block;  // the old stamp
+    update.add_datanodes(pipeline[1]);
+    update.add_datanodes(pipeline[2]);
+    update.add_datanodes(replacement);
+    EXPECT_EQ(nn.Call(rpc::nn::kUpdatePipeline, update).code(), StatusCode::kStale);
+    update.mutable_block()->set_generation_stamp(bumped.generation_stamp());
+    ASSERT_TRUE(nn.Call(rpc::nn::kUpdatePipeline, update).ok());
+    const BlockInfo* info = h.cluster().namenode()->blocks().Find(BlockId(block.block_id()));
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->generation_stamp, bumped.generation_stamp());
+    EXPECT_EQ(info->pipeline, (std::vector<uint32_t>{pipeline[1], pipeline[2], replacement}));
+
+    // Someone else's client may not touch the pipeline.
+    update.set_client_name("intruder");
+    EXPECT_EQ(nn.Call(rpc::nn::kUpdatePipeline, update).code(), StatusCode::kLeaseConflict);
+  });
+}
+
+TEST(BlockWriteServiceTest, RenewLeaseKeepsTheFileFromRecovery) {
+  ClusterHarness h;
+  uint64_t id = 0;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    id = nn.CreateOpen("/kept", "w");
+    proto::RenewLeaseRequest renew;
+    *renew.mutable_user() = Super();
+    renew.set_client_name("w");
+    // Twice the hard limit, renewed well within it.
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_TRUE(nn.Call(rpc::nn::kRenewLease, renew).ok());
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::seconds(1)).ok());
+    }
+    EXPECT_TRUE(nn.Stat("/kept").under_construction());
+  });
+  EXPECT_EQ(h.cluster().namenode()->open_files(), 1u);
+  EXPECT_NE(id, 0u);
+}
+
+}  // namespace
+}  // namespace granary
