@@ -172,9 +172,7 @@ short RealScheduling::SocketEvents(const Item& item) {
   return static_cast<short>(static_cast<short>(events) & item.events);
 }
 
-void RealScheduling::PollOnce(long timeout_ms) {
-  picks_since_poll_ = 0;
-  // Queued sends first: what they wake, and the replies they draw, are seen by this poll.
+long RealScheduling::RunFlushHooks(long timeout_ms) {
   for (size_t i = 0; i < flush_hooks_.size(); ++i) {
     const std::chrono::steady_clock::time_point again = flush_hooks_[i].second();
     if (again == std::chrono::steady_clock::time_point::max() || timeout_ms == 0) continue;
@@ -186,25 +184,26 @@ void RealScheduling::PollOnce(long timeout_ms) {
             : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
     timeout_ms = timeout_ms < 0 ? left_ms : std::min(timeout_ms, left_ms);
   }
-  // A hook that failed a send may have woken its callers: do not wait while they are ready.
-  if (!ready_queue_.empty()) timeout_ms = 0;
-  if (items_changed_) {
-    poll_fds_.clear();
-    poll_ids_.clear();
-    poll_fds_.push_back(pollfd{event_fd_, POLLIN, 0});
-    poll_ids_.push_back(0);
-    for (const auto& [id, item] : items_) {
-      if (item.removed || item.events == 0) continue;
-      // A socket's ZMQ_FD only ever signals "look at ZMQ_EVENTS", as readable.
-      poll_fds_.push_back(
-          pollfd{item.fd, item.socket != nullptr ? short{POLLIN} : ToPollEvents(item.events), 0});
-      poll_ids_.push_back(id);
-    }
-    items_changed_ = false;
+  return timeout_ms;
+}
+
+void RealScheduling::RebuildPollSet() {
+  if (!items_changed_) return;
+  poll_fds_.clear();
+  poll_ids_.clear();
+  poll_fds_.push_back(pollfd{event_fd_, POLLIN, 0});
+  poll_ids_.push_back(0);
+  for (const auto& [id, item] : items_) {
+    if (item.removed || item.events == 0) continue;
+    // A socket's ZMQ_FD only ever signals "look at ZMQ_EVENTS", as readable.
+    poll_fds_.push_back(
+        pollfd{item.fd, item.socket != nullptr ? short{POLLIN} : ToPollEvents(item.events), 0});
+    poll_ids_.push_back(id);
   }
-  ready_ids_.clear();
-  ready_events_.clear();
-  // Touched sockets first: an edge may have been consumed by a send since the last poll.
+  items_changed_ = false;
+}
+
+void RealScheduling::CollectTouched() {
   for (const PollId id : touched_) {
     auto it = items_.find(id);
     if (it == items_.end() || it->second.removed) continue;
@@ -217,17 +216,9 @@ void RealScheduling::PollOnce(long timeout_ms) {
     }
   }
   touched_.clear();
-  const int wait_ms = ready_ids_.empty() ? static_cast<int>(timeout_ms) : 0;
-  int ready = poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), wait_ms);
-  if (ready < 0) {
-    if (errno != EINTR) {
-      std::fprintf(stderr, "granary: poll: %s\n", std::strerror(errno));
-      std::abort();
-    }
-    ready = 0;
-  }
-  if (ready == 0 && ready_ids_.empty()) return;
-  in_poll_ = true;
+}
+
+bool RealScheduling::CollectPolled(int ready) {
   bool notified = false;
   // Snapshot: callbacks may add or remove items, which rebuilds poll_fds_ next round.
   for (size_t i = 0; ready > 0 && i < poll_fds_.size(); ++i) {
@@ -251,6 +242,10 @@ void RealScheduling::PollOnce(long timeout_ms) {
       ready_events_.push_back(events);
     }
   }
+  return notified;
+}
+
+void RealScheduling::DispatchReady(bool notified) {
   if (notified) {
     uint64_t count = 0;
     [[maybe_unused]] const ssize_t n = read(event_fd_, &count, sizeof(count));
@@ -264,6 +259,31 @@ void RealScheduling::PollOnce(long timeout_ms) {
   in_poll_ = false;
   for (PollId id : removed_) items_.erase(id);
   removed_.clear();
+}
+
+void RealScheduling::PollOnce(long timeout_ms) {
+  picks_since_poll_ = 0;
+  // Queued sends first: what they wake, and the replies they draw, are seen by this poll.
+  timeout_ms = RunFlushHooks(timeout_ms);
+  // A hook that failed a send may have woken its callers: do not wait while they are ready.
+  if (!ready_queue_.empty()) timeout_ms = 0;
+  RebuildPollSet();
+  ready_ids_.clear();
+  ready_events_.clear();
+  // Touched sockets first: an edge may have been consumed by a send since the last poll.
+  CollectTouched();
+  const int wait_ms = ready_ids_.empty() ? static_cast<int>(timeout_ms) : 0;
+  int ready = poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), wait_ms);
+  if (ready < 0) {
+    if (errno != EINTR) {
+      std::fprintf(stderr, "granary: poll: %s\n", std::strerror(errno));
+      std::abort();
+    }
+    ready = 0;
+  }
+  if (ready == 0 && ready_ids_.empty()) return;
+  in_poll_ = true;
+  DispatchReady(CollectPolled(ready));
 }
 
 RealScheduling& RealScheduling::ForThisThread() {

@@ -112,6 +112,20 @@ class RealScheduling final : public boost::fibers::algo::algorithm {
   // The events of a socket item that are ready now (ZMQ_EVENTS masked by item.events).
   static short SocketEvents(const Item& item);
 
+  // The steps of PollOnce, in order.
+  // Runs the flush hooks; returns `timeout_ms` shortened to the earliest retry one asks for.
+  long RunFlushHooks(long timeout_ms);
+  // Rebuilds poll_fds_ / poll_ids_ from items_ when they changed.
+  void RebuildPollSet();
+  // Queues in ready_ids_ the touched sockets that are ready now.
+  void CollectTouched();
+  // Queues in ready_ids_ what poll() reported in poll_fds_ (`ready` of them); true when the
+  // eventfd was among them.
+  bool CollectPolled(int ready);
+  // Drains the eventfd when `notified`, runs the callbacks of ready_ids_, then drops the
+  // items removed meanwhile.
+  void DispatchReady(bool notified);
+
   boost::fibers::scheduler::ready_queue_type ready_queue_;
   int event_fd_ = -1;
   uint32_t picks_since_poll_ = 0;

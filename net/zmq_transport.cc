@@ -10,33 +10,32 @@
 #include <set>
 
 #include "core/common/limits.h"
+#include "net/zmq_endpoint.h"
+#include "net/zmq_frames.h"
 
 namespace granary::net {
 namespace {
 
 using Shape = MessageShape;
+using zmq_impl::AppendToBatch;
+using zmq_impl::BatchHasRoom;
+using zmq_impl::CloseSocket;
+using zmq_impl::Endpoint;
+using zmq_impl::ForEachBatched;
+using zmq_impl::Hex;
+using zmq_impl::HostPort;
+using zmq_impl::IsLoopback;
+using zmq_impl::IsWildcard;
+using zmq_impl::Pack;
+using zmq_impl::PackedView;
+using zmq_impl::ParseHostPort;
+using zmq_impl::ReceiveMessage;
+using zmq_impl::SendFrame;
+using zmq_impl::SetInt;
+using zmq_impl::ShouldPack;
+using zmq_impl::Unpack;
+using zmq_impl::ZmqError;
 
-// Frames at least this large are handed to ZeroMQ without a copy.
-constexpr size_t kZeroCopyFrameBytes = 4096;
-// The largest frame a peer may send: a bigger one makes ZeroMQ drop the connection.
-constexpr int64_t kFrameBytesMax =
-    static_cast<int64_t>(std::max(kPayloadBytesMax, kMessageBodyBytesMax)) + 1024;
-// A routing id of the ROUTER (ZeroMQ's own are 5 bytes).
-constexpr size_t kRoutingIdBytesMax = 255;
-// A message whose body and payload together are at most this, and whose payload is at most
-// kZeroCopyFrameBytes (a 4 KiB file's bytes included), travels packed in one frame
-// (ZmqTransport's header).
-constexpr size_t kPackedBytesMax = 16 * 1024;
-// The packed frame's header: envelope bytes (u16 LE), body bytes (u32 LE).
-constexpr size_t kPackedHeaderBytes = 6;
-// A batch frame (ZmqTransport's header) holds at most this many bytes and messages.
-constexpr size_t kBatchBytesMax = 64 * 1024;
-constexpr uint32_t kBatchMessagesMax = 256;
-// A batch frame starts with these two bytes: as a packed header they would announce an
-// envelope past kEnvelopeBytesMax, so no packed frame can start so.
-constexpr char kBatchMagic[2] = {'\xff', '\xff'};
-// Each message of a batch: its packed bytes (u32 LE), then the packed message.
-constexpr size_t kBatchLengthBytes = 4;
 // How long a reply waits between retries while the caller's queue is full.
 constexpr Duration kReplyRetryInterval = std::chrono::milliseconds(1);
 
@@ -44,272 +43,6 @@ constexpr int kMonitorEvents =
     ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-
-std::string ZmqError(std::string_view what) {
-  return std::string(what) + ": " + zmq_strerror(errno);
-}
-
-struct HostPort {
-  std::string host;  // without IPv6 brackets
-  uint32_t port = 0;
-  bool ipv6 = false;
-};
-
-// "host:port" or "[v6]:port", port 0..65535.
-std::optional<HostPort> ParseHostPort(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    return std::nullopt;
-  }
-  HostPort out;
-  std::string_view host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-    out.ipv6 = true;
-  }
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '*';
-    if (!ok) return std::nullopt;
-  }
-  const std::string_view port = text.substr(colon + 1);
-  if (port.size() > 5) return std::nullopt;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    out.port = out.port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (out.port > 65535) return std::nullopt;
-  out.host = std::string(host);
-  return out;
-}
-
-std::string Endpoint(const HostPort& hp, bool any_port) {
-  const std::string host = hp.ipv6 ? "[" + hp.host + "]" : hp.host;
-  return "tcp://" + host + ":" + (any_port ? std::string("*") : std::to_string(hp.port));
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-bool IsWildcard(const std::string& host) {
-  return host == "*" || host == "0.0.0.0" || host == "::";
-}
-
-void SetInt(void* socket, int option, int value) {
-  const int rc = zmq_setsockopt(socket, option, &value, sizeof(value));
-  assert(rc == 0);
-  (void)rc;
-}
-
-void CloseSocket(void* socket) {
-  if (socket == nullptr) return;
-  SetInt(socket, ZMQ_LINGER, 0);
-  zmq_close(socket);
-}
-
-void FreeString(void*, void* hint) { delete static_cast<std::string*>(hint); }
-
-// Sends one frame; large frames give their bytes to ZeroMQ, which frees them when sent.
-// Only frames after the first of a message: those cannot meet a full queue.
-int SendFrame(void* socket, std::string&& bytes, int flags) {
-  if (bytes.size() < kZeroCopyFrameBytes) {
-    return zmq_send(socket, bytes.data(), bytes.size(), flags);
-  }
-  auto* owned = new std::string(std::move(bytes));
-  zmq_msg_t msg;
-  zmq_msg_init_data(&msg, owned->data(), owned->size(), FreeString, owned);
-  const int rc = zmq_msg_send(&msg, socket, flags);
-  if (rc < 0) zmq_msg_close(&msg);
-  return rc;
-}
-
-bool ShouldPack(const rpc::WireMessage& message) {
-  return message.payload.size() <= kZeroCopyFrameBytes &&
-         message.body.size() + message.payload.size() <= kPackedBytesMax;
-}
-
-// Appends `message` packed (header, envelope, body, payload) to `out`.
-void PackInto(const rpc::WireMessage& message, std::string& out) {
-  assert(message.envelope.size() <= rpc::kEnvelopeBytesMax);
-  const size_t envelope = message.envelope.size();
-  const size_t body = message.body.size();
-  const size_t start = out.size();
-  out.resize(start + kPackedHeaderBytes + message.bytes());
-  char* at = out.data() + start;
-  at[0] = static_cast<char>(envelope & 0xff);
-  at[1] = static_cast<char>(envelope >> 8);
-  for (int i = 0; i < 4; ++i) at[2 + i] = static_cast<char>(body >> (8 * i));
-  at += kPackedHeaderBytes;
-  std::memcpy(at, message.envelope.data(), envelope);
-  std::memcpy(at + envelope, message.body.data(), body);
-  std::memcpy(at + envelope + body, message.payload.data(), message.payload.size());
-}
-
-std::string Pack(const rpc::WireMessage& message) {
-  std::string packed;
-  PackInto(message, packed);
-  return packed;
-}
-
-// Whether a batch of `bytes` and `messages` can take `message` (which ShouldPack).
-bool BatchHasRoom(size_t bytes, uint32_t messages, const rpc::WireMessage& message) {
-  const size_t header = bytes == 0 ? sizeof(kBatchMagic) : 0;
-  return messages < kBatchMessagesMax &&
-         bytes + header + kBatchLengthBytes + kPackedHeaderBytes + message.bytes() <=
-             kBatchBytesMax;
-}
-
-// Appends `message` (which ShouldPack, and for which the batch has room) to a batch frame.
-void AppendToBatch(const rpc::WireMessage& message, std::string& batch) {
-  if (batch.empty()) batch.assign(kBatchMagic, sizeof(kBatchMagic));
-  const size_t bytes = kPackedHeaderBytes + message.bytes();
-  for (size_t i = 0; i < kBatchLengthBytes; ++i) {
-    batch.push_back(static_cast<char>(bytes >> (8 * i)));
-  }
-  PackInto(message, batch);
-}
-
-bool IsBatch(const char* data, size_t size) {
-  return size >= sizeof(kBatchMagic) && data[0] == kBatchMagic[0] && data[1] == kBatchMagic[1];
-}
-
-// The parts of a packed message, viewed in the frame that holds it.
-struct PackedView {
-  std::string_view envelope;
-  std::string_view body;
-  std::string_view payload;
-};
-
-// Splits a packed frame; false when its header does not fit it or a part is past its limit.
-bool UnpackView(const char* data, size_t size, PackedView& out) {
-  if (size < kPackedHeaderBytes) return false;
-  const auto byte = [data](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(data[i])); };
-  const size_t envelope = byte(0) | (byte(1) << 8);
-  const size_t body = byte(2) | (byte(3) << 8) | (byte(4) << 16) | (byte(5) << 24);
-  if (envelope > rpc::kEnvelopeBytesMax || body > kMessageBodyBytesMax) return false;
-  if (kPackedHeaderBytes + envelope + body > size) return false;
-  const size_t payload = size - kPackedHeaderBytes - envelope - body;
-  if (payload > kPayloadBytesMax) return false;
-  const char* at = data + kPackedHeaderBytes;
-  out.envelope = std::string_view(at, envelope);
-  out.body = std::string_view(at + envelope, body);
-  out.payload = std::string_view(at + envelope + body, payload);
-  return true;
-}
-
-bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
-  PackedView view;
-  if (!UnpackView(data, size, view)) return false;
-  out.envelope.assign(view.envelope);
-  out.body.assign(view.body);
-  out.payload.assign(view.payload);
-  return true;
-}
-
-// Calls fn(const PackedView&) for each message of a batch frame, in order. False when the
-// frame is malformed (an empty batch, a length past the frame, a bad packed message, more
-// than kBatchMessagesMax): the messages before the fault have been delivered.
-template <typename Fn>
-bool ForEachBatched(std::string_view frame, Fn&& fn) {
-  if (!IsBatch(frame.data(), frame.size()) || frame.size() > kBatchBytesMax) return false;
-  size_t at = sizeof(kBatchMagic);
-  uint32_t messages = 0;
-  while (at < frame.size()) {
-    if (frame.size() - at < kBatchLengthBytes || ++messages > kBatchMessagesMax) return false;
-    size_t bytes = 0;
-    for (size_t i = 0; i < kBatchLengthBytes; ++i) {
-      bytes |= static_cast<size_t>(static_cast<uint8_t>(frame[at + i])) << (8 * i);
-    }
-    at += kBatchLengthBytes;
-    if (bytes > frame.size() - at) return false;
-    PackedView message;
-    if (!UnpackView(frame.data() + at, bytes, message)) return false;
-    fn(message);
-    at += bytes;
-  }
-  return messages > 0;
-}
-
-// Receives the rest of a message whose first frame is `first` (on a ROUTER, `routing_id`
-// given, the routing id). Three shapes are accepted after the routing id: the wire's three
-// frames (envelope, body, payload), one packed frame (Pack), or one batch frame (its bytes
-// are left in out.payload for ForEachBatched). False when the message had another shape or a
-// part past its limit; it is consumed all the same. `shape` tells the shape; `peer_address`,
-// when given, receives the connection's peer IP (ZeroMQ metadata).
-bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    Shape& shape, std::string* peer_address = nullptr) {
-  shape = Shape::kFrames;
-  const size_t data_start = routing_id != nullptr ? 1 : 0;
-  size_t index = 0;
-  bool ok = true;
-  zmq_msg_t* msg = &first;
-  zmq_msg_t next;
-  bool own_next = false;
-  for (;;) {
-    const char* data = static_cast<const char*>(zmq_msg_data(msg));
-    const size_t size = zmq_msg_size(msg);
-    const bool more = zmq_msg_more(msg) != 0;
-    if (peer_address != nullptr && peer_address->empty()) {
-      if (const char* ip = zmq_msg_gets(msg, "Peer-Address")) *peer_address = ip;
-    }
-    if (ok && index < data_start) {
-      ok = size <= kRoutingIdBytesMax;
-      if (ok) routing_id->assign(data, size);
-    } else if (ok) {
-      switch (index - data_start) {
-        case 0:
-          if (!more && IsBatch(data, size)) {
-            shape = Shape::kBatched;
-            ok = size <= kBatchBytesMax;
-            if (ok) out.payload.assign(data, size);
-          } else if (!more) {
-            shape = Shape::kPacked;
-            ok = Unpack(data, size, out);
-          } else {
-            ok = size <= rpc::kEnvelopeBytesMax;
-            if (ok) out.envelope.assign(data, size);
-          }
-          break;
-        case 1:
-          ok = size <= kMessageBodyBytesMax;
-          if (ok) out.body.assign(data, size);
-          break;
-        case 2:
-          ok = size <= kPayloadBytesMax;
-          if (ok) out.payload.assign(data, size);
-          break;
-        default:
-          ok = false;  // too many frames
-          break;
-      }
-    }
-    ++index;
-    if (own_next) zmq_msg_close(&next);
-    if (!more) break;
-    zmq_msg_init(&next);
-    own_next = true;
-    // The rest of a message arrives with its first frame: this never blocks.
-    if (zmq_msg_recv(&next, socket, 0) < 0) {
-      zmq_msg_close(&next);
-      return false;
-    }
-    msg = &next;
-  }
-  if (!ok || index <= data_start) return false;
-  return shape != Shape::kFrames || index - data_start == 3;
-}
-
-std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -357,13 +90,13 @@ struct ZmqTransport::Servers {
   // a handler that suspends never holds back the jobs behind it, and a batch of requests
   // whose handlers do not suspend costs one fiber wake-up, not one per request.
   uint32_t waking = 0;
-  bool closed = false;        // the transport is gone
+  bool closed = false;  // the transport is gone
 };
 
 struct ZmqTransport::PendingCall {
   Waiter waiter;
   Result<RpcReply> reply = Status(StatusCode::kTimeout, "no reply");
-  uint64_t id = 0;  // its slot in the low kCallSlotBits
+  uint64_t id = 0;  // its slot in the low kZmqCallSlotBits
   Instant deadline;
   bool expired = false;  // ended by ExpireCalls
 };
@@ -401,8 +134,8 @@ Result<std::unique_ptr<ZmqTransport>> ZmqTransport::Create(RealEnv& env,
   transport->flush_hook_ = env.scheduling().AddFlushHook([raw] {
     const bool waiting = raw->Flush();
     const Instant next = raw->ExpireCalls();
-    const auto retry = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(RealScheduling::kFlushRetryMs);
+    const auto retry =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(RealScheduling::kFlushRetryMs);
     return waiting ? std::min(retry, RealEnv::ToSteady(next)) : RealEnv::ToSteady(next);
   });
   if (!transport->options_.listen.empty()) GRANARY_RETURN_IF_ERROR(transport->Listen());
@@ -441,7 +174,7 @@ Status ZmqTransport::Listen() {
   SetInt(router_, ZMQ_SNDHWM, options_.high_water_mark);
   SetInt(router_, ZMQ_RCVHWM, options_.high_water_mark);
   if (hp->ipv6) SetInt(router_, ZMQ_IPV6, 1);
-  zmq_setsockopt(router_, ZMQ_MAXMSGSIZE, &kFrameBytesMax, sizeof(kFrameBytesMax));
+  zmq_setsockopt(router_, ZMQ_MAXMSGSIZE, &kZmqFrameBytesMax, sizeof(kZmqFrameBytesMax));
   if (secure) {
     SetInt(router_, ZMQ_CURVE_SERVER, 1);
     const std::string secret = *DecodeCurveKey(options_.curve_server->secret_key);
@@ -506,6 +239,38 @@ Status ZmqTransport::Serve(RpcHandler handler) {
   return Status::Ok();
 }
 
+Status ZmqTransport::ConfigureDealer(void* dealer, const HostPort& hp, const Address& to) {
+  SetInt(dealer, ZMQ_LINGER, 0);
+  SetInt(dealer, ZMQ_IMMEDIATE, 1);
+  SetInt(dealer, ZMQ_SNDHWM, options_.high_water_mark);
+  SetInt(dealer, ZMQ_RCVHWM, options_.high_water_mark);
+  SetInt(dealer, ZMQ_RECONNECT_IVL,
+         static_cast<int>(
+             std::chrono::duration_cast<std::chrono::milliseconds>(options_.reconnect_interval)
+                 .count()));
+  SetInt(dealer, ZMQ_RECONNECT_IVL_MAX,
+         static_cast<int>(
+             std::chrono::duration_cast<std::chrono::milliseconds>(options_.reconnect_interval_max)
+                 .count()));
+  if (hp.ipv6) SetInt(dealer, ZMQ_IPV6, 1);
+  zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &kZmqFrameBytesMax, sizeof(kZmqFrameBytesMax));
+  if (options_.curve_client) {
+    auto key = options_.curve_peer_keys.find(to.value);
+    const std::string& server_z85 =
+        key != options_.curve_peer_keys.end() ? key->second : options_.curve_peer_server_key;
+    Result<std::string> server_key = DecodeCurveKey(server_z85);
+    if (!server_key.ok()) {
+      return Status(StatusCode::kUnavailable, "no CURVE server key for " + to.value);
+    }
+    const std::string pub = *DecodeCurveKey(options_.curve_client->public_key);
+    const std::string sec = *DecodeCurveKey(options_.curve_client->secret_key);
+    zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, server_key->data(), server_key->size());
+    zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, pub.data(), pub.size());
+    zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, sec.data(), sec.size());
+  }
+  return Status::Ok();
+}
+
 Result<ZmqTransport::Peer*> ZmqTransport::GetPeer(const Address& to) {
   auto it = peers_.find(to.value);
   if (it != peers_.end()) {
@@ -526,34 +291,9 @@ Result<ZmqTransport::Peer*> ZmqTransport::GetPeer(const Address& to) {
   void* dealer = zmq_socket(context_, ZMQ_DEALER);
   if (dealer == nullptr) return Status(StatusCode::kInternal, ZmqError("zmq_socket"));
   peer->dealer = dealer;
-  SetInt(dealer, ZMQ_LINGER, 0);
-  SetInt(dealer, ZMQ_IMMEDIATE, 1);
-  SetInt(dealer, ZMQ_SNDHWM, options_.high_water_mark);
-  SetInt(dealer, ZMQ_RCVHWM, options_.high_water_mark);
-  SetInt(dealer, ZMQ_RECONNECT_IVL,
-         static_cast<int>(
-             std::chrono::duration_cast<std::chrono::milliseconds>(options_.reconnect_interval)
-                 .count()));
-  SetInt(dealer, ZMQ_RECONNECT_IVL_MAX,
-         static_cast<int>(
-             std::chrono::duration_cast<std::chrono::milliseconds>(options_.reconnect_interval_max)
-                 .count()));
-  if (hp->ipv6) SetInt(dealer, ZMQ_IPV6, 1);
-  zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &kFrameBytesMax, sizeof(kFrameBytesMax));
-  if (options_.curve_client) {
-    auto key = options_.curve_peer_keys.find(to.value);
-    const std::string& server_z85 =
-        key != options_.curve_peer_keys.end() ? key->second : options_.curve_peer_server_key;
-    Result<std::string> server_key = DecodeCurveKey(server_z85);
-    if (!server_key.ok()) {
-      CloseSocket(dealer);
-      return Status(StatusCode::kUnavailable, "no CURVE server key for " + to.value);
-    }
-    const std::string pub = *DecodeCurveKey(options_.curve_client->public_key);
-    const std::string sec = *DecodeCurveKey(options_.curve_client->secret_key);
-    zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, server_key->data(), server_key->size());
-    zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, pub.data(), pub.size());
-    zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, sec.data(), sec.size());
+  if (Status configured = ConfigureDealer(dealer, *hp, to); !configured.ok()) {
+    CloseSocket(dealer);
+    return configured;
   }
   // The monitor tells connection progress: refusals and failed handshakes fail calls early.
   const std::string monitor_endpoint =
@@ -677,13 +417,25 @@ void ZmqTransport::OnPeerMonitor(Peer& peer) {
   }
 }
 
+bool ZmqTransport::AddToBatch(Peer& peer, const rpc::WireMessage& message) {
+  if (!BatchHasRoom(peer.batch.size(), peer.batch_messages, message)) (void)FlushPeer(peer);
+  if (!BatchHasRoom(peer.batch.size(), peer.batch_messages, message)) return false;
+  AppendToBatch(message, peer.batch);
+  ++peer.batch_messages;
+  if (!peer.dirty) {
+    peer.dirty = true;
+    dirty_peers_.push_back(&peer);
+  }
+  return true;
+}
+
 Result<RpcReply> ZmqTransport::Call(const Address& to, RpcRequest request, Instant deadline) {
   if (env_.stopping()) return Status(StatusCode::kNodeDown, "stopping");
   const Instant now = env_.Now();
   if (deadline <= now) return Status(StatusCode::kTimeout, "deadline already passed");
   GRANARY_ASSIGN_OR_RETURN(Peer * peer, GetPeer(to));
-  if (free_call_slots_.empty() && call_slots_.size() >= kPendingCallsMax) {
-    return Status(StatusCode::kUnavailable, "kPendingCallsMax calls in flight");
+  if (free_call_slots_.empty() && call_slots_.size() >= kZmqPendingCallsMax) {
+    return Status(StatusCode::kUnavailable, "kZmqPendingCallsMax calls in flight");
   }
   ++stats_.calls;
   PendingCall call;
@@ -699,21 +451,7 @@ Result<RpcReply> ZmqTransport::Call(const Address& to, RpcRequest request, Insta
   rpc::WireMessage message = rpc::EncodeRequest(RequestId(id), std::move(request), deadline - now);
   // Small messages go in one frame: a third of ZeroMQ's per-frame work on both sides.
   const bool packed = ShouldPack(message);
-  bool batched = false;
-  if (packed && peer->connected) {
-    // Batched: queued for the flush at the next poll, with what other fibers send meanwhile.
-    if (!BatchHasRoom(peer->batch.size(), peer->batch_messages, message)) (void)FlushPeer(*peer);
-    if (BatchHasRoom(peer->batch.size(), peer->batch_messages, message)) {
-      AppendToBatch(message, peer->batch);
-      ++peer->batch_messages;
-      if (!peer->dirty) {
-        peer->dirty = true;
-        dirty_peers_.push_back(peer);
-      }
-      batched = true;
-    }
-  }
-  if (!batched) {
+  if (!(packed && peer->connected && AddToBatch(*peer, message))) {
     std::string packed_frame;
     if (packed) packed_frame = Pack(message);
     // Waits for a completed connection (ZMQ_IMMEDIATE) or room in the queue.
@@ -767,11 +505,11 @@ uint64_t ZmqTransport::AddPendingCall(PendingCall& call) {
     slot = free_call_slots_.back();
     free_call_slots_.pop_back();
   } else {
-    assert(call_slots_.size() < kPendingCallsMax);
+    assert(call_slots_.size() < kZmqPendingCallsMax);
     slot = static_cast<uint32_t>(call_slots_.size());
     call_slots_.push_back(nullptr);
   }
-  call.id = (++next_request_id_ << kCallSlotBits) | slot;
+  call.id = (++next_request_id_ << kZmqCallSlotBits) | slot;
   call_slots_[slot] = &call;
   ++pending_calls_;
   earliest_deadline_ = std::min(earliest_deadline_, call.deadline);
@@ -779,7 +517,7 @@ uint64_t ZmqTransport::AddPendingCall(PendingCall& call) {
 }
 
 void ZmqTransport::RemovePendingCall(PendingCall& call) {
-  const uint32_t slot = static_cast<uint32_t>(call.id & ((uint64_t{1} << kCallSlotBits) - 1));
+  const uint32_t slot = static_cast<uint32_t>(call.id & ((uint64_t{1} << kZmqCallSlotBits) - 1));
   assert(call_slots_[slot] == &call);
   call_slots_[slot] = nullptr;
   free_call_slots_.push_back(slot);
@@ -787,7 +525,7 @@ void ZmqTransport::RemovePendingCall(PendingCall& call) {
 }
 
 ZmqTransport::PendingCall* ZmqTransport::FindPendingCall(uint64_t id) {
-  const uint64_t slot = id & ((uint64_t{1} << kCallSlotBits) - 1);
+  const uint64_t slot = id & ((uint64_t{1} << kZmqCallSlotBits) - 1);
   if (slot >= call_slots_.size()) return nullptr;
   PendingCall* call = call_slots_[slot];
   return call != nullptr && call->id == id ? call : nullptr;
@@ -884,7 +622,7 @@ void ZmqTransport::OnRouterReadable() {
     if (known == caller_names_.end()) {
       if (from.empty()) from = "peer";
       from += "/" + Hex(routing);
-      if (caller_names_.size() >= kCallerNamesMax) caller_names_.clear();
+      if (caller_names_.size() >= kZmqCallerNamesMax) caller_names_.clear();
       known = caller_names_.emplace(routing, std::move(from)).first;
     }
     if (shape == Shape::kBatched) {
@@ -945,7 +683,7 @@ void ZmqTransport::StartServer() {
         RunJob(job);
       }
       if (servers->closed || env.stopping()) return;
-      if (servers->idle.size() >= kIdleServersMax) return;
+      if (servers->idle.size() >= kZmqIdleServersMax) return;
       Waiter wake;
       servers->idle.push_back(&wake);
       const Status woken = env.Wait(wake, kInstantMax);

@@ -33,7 +33,7 @@
 // Serving: every request runs the handler on a fiber of its own; the reply goes back through
 // the ROUTER (ZMQ_ROUTER_MANDATORY: a reply to a vanished caller is dropped and counted).
 // Serving fibers are reused: one that has answered takes the next queued request or waits,
-// idle, for one (at most kIdleServersMax idle; a request finding none idle starts a new
+// idle, for one (at most kZmqIdleServersMax idle; a request finding none idle starts a new
 // fiber), which saves creating and destroying a fiber per request. Idle ones end at Stop
 // and when the transport is destroyed.
 // Malformed messages (wrong frame count, frames past their limits, undecodable envelope) are
@@ -62,6 +62,8 @@
 #include "net/curve.h"
 #include "net/real_env.h"
 #include "net/zap_handler.h"
+#include "net/zmq_endpoint.h"
+#include "net/zmq_frames.h"
 
 namespace granary::net {
 
@@ -94,18 +96,6 @@ struct ZmqTransportOptions {
   // DEALER sockets kept open at once.
   uint32_t peers_max = 4096;
 };
-
-// How a message came, and so how its reply may go (zmq_transport.h, above).
-enum class MessageShape : uint8_t { kFrames, kPacked, kBatched };
-
-// Serving fibers kept waiting for requests when there are none (ZmqTransport).
-inline constexpr size_t kIdleServersMax = 256;
-// Calls of one transport waiting for their replies at once, and the bits of a request id
-// that name a call's slot.
-inline constexpr uint32_t kCallSlotBits = 20;
-inline constexpr size_t kPendingCallsMax = size_t{1} << kCallSlotBits;
-// Caller names remembered by routing id; the cache starts over when full.
-inline constexpr size_t kCallerNamesMax = 4096;
 
 struct ZmqTransportStats {
   uint64_t calls = 0;
@@ -142,6 +132,14 @@ class ZmqTransport final : public Transport {
   ZmqTransport(RealEnv& env, ZmqTransportOptions options);
   Status Listen();
   Result<Peer*> GetPeer(const Address& to);
+  // Sets a new peer DEALER's options (queueing, reconnection, size limit) and its CURVE keys
+  // for `to`; kUnavailable when there is no server key for it. The caller closes the socket
+  // on failure.
+  Status ConfigureDealer(void* dealer, const zmq_impl::HostPort& hp, const Address& to);
+  // Queues `message` (which ShouldPack) in the connected peer's batch for the flush at the
+  // next poll, with what other fibers send meanwhile; false when even an emptied batch has no
+  // room for it (it then goes alone).
+  bool AddToBatch(Peer& peer, const rpc::WireMessage& message);
   void ClosePeer(Peer& peer);
   void EvictIdlePeer();
   void OnPeerReadable(Peer& peer);
@@ -192,7 +190,7 @@ class ZmqTransport final : public Transport {
   std::list<Peer*> peers_lru_;  // front: most recently used
   uint64_t next_peer_serial_ = 0;
   uint64_t next_request_id_ = 0;
-  // Calls waiting for replies, by slot (the low kCallSlotBits of the request id; the rest
+  // Calls waiting for replies, by slot (the low kZmqCallSlotBits of the request id; the rest
   // counts calls, so a late reply never matches a later call in the same slot).
   std::vector<PendingCall*> call_slots_;
   std::vector<uint32_t> free_call_slots_;
