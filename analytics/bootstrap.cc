@@ -5,12 +5,12 @@
 #include <cmath>
 
 #include "analytics/limits.h"
-#include "analytics/random.h"
+#include "core/common/random.h"
 
 namespace granary::analytics {
 namespace {
 
-LearningCurve ResampleSeeds(const LearningCurve& curve, Rng* rng) {
+LearningCurve ResampleSeeds(const LearningCurve& curve, Random* rng) {
   std::vector<LearningCurve::SizeGroup> groups = curve.size_groups();
   for (LearningCurve::SizeGroup& group : groups) {
     const std::vector<double>& original = group.errors;
@@ -22,7 +22,7 @@ LearningCurve ResampleSeeds(const LearningCurve& curve, Rng* rng) {
     const double inflate = std::sqrt(static_cast<double>(runs) / static_cast<double>(runs - 1));
     std::vector<double> drawn(runs);
     for (double& error : drawn) {
-      const double log_error = std::log(original[rng->NextBelow(runs)]);
+      const double log_error = std::log(original[rng->Below(runs)]);
       error = std::exp(log_mean + inflate * (log_error - log_mean));
     }
     group.errors = std::move(drawn);
@@ -31,11 +31,11 @@ LearningCurve ResampleSeeds(const LearningCurve& curve, Rng* rng) {
 }
 
 LearningCurve ResampleResiduals(const LearningCurve& curve, const FitResult& point,
-                                const std::vector<double>& residuals, Rng* rng) {
+                                const std::vector<double>& residuals, Random* rng) {
   std::vector<LearningCurve::SizeGroup> groups = curve.size_groups();
   for (LearningCurve::SizeGroup& group : groups) {
     const double log_predicted = std::log(PredictError(point.params, group.size));
-    const double residual = residuals[rng->NextBelow(residuals.size())];
+    const double residual = residuals[rng->Below(residuals.size())];
     group.errors.assign(1, std::exp(log_predicted + residual));
   }
   return LearningCurve(curve.name(), std::move(groups));
@@ -62,7 +62,10 @@ BootstrapResult Bootstrap::Run(const LearningCurve& curve, const FitResult& poin
     }
     for (double& residual : residuals) residual = inflate * (residual - mean);
   }
-  Rng rng(seed);
+  // Seeded as analytics' own generator was, so a seed draws the resamples it drew before
+  // analytics shared core's generator (Below equals its plain multiply-shift except on a
+  // draw of probability below bound / 2^64, where Below draws again to stay unbiased).
+  Random rng(seed, Random::Seeding::kSplitMixSequence);
   result.samples.reserve(resamples);
   for (int64_t i = 0; i < resamples; ++i) {
     const LearningCurve resampled = result.method == ResampleMethod::kSeeds

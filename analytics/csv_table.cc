@@ -56,7 +56,7 @@ std::string SplitLine(std::string_view line, std::vector<std::string>* fields) {
 
 }  // namespace
 
-Expected<CsvTable> CsvTable::Parse(std::string_view text) {
+Result<CsvTable> CsvTable::Parse(std::string_view text) {
   CsvTable table;
   std::vector<std::string> fields;
   int64_t line_number = 0;
@@ -71,26 +71,30 @@ Expected<CsvTable> CsvTable::Parse(std::string_view text) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const std::string prefix = "line " + std::to_string(line_number) + ": ";
     if (static_cast<int64_t>(line.size()) > kCsvLineBytesMax) {
-      return InputError{prefix + "longer than " + std::to_string(kCsvLineBytesMax) + " bytes"};
+      return Status(StatusCode::kInvalidArgument,
+                    prefix + "longer than " + std::to_string(kCsvLineBytesMax) + " bytes");
     }
     if (Trim(line).empty()) continue;
     const std::string problem = SplitLine(line, &fields);
-    if (!problem.empty()) return InputError{prefix + problem};
+    if (!problem.empty()) return Status(StatusCode::kInvalidArgument, prefix + problem);
     if (!have_header) {
       table.header_ = fields;
       have_header = true;
       continue;
     }
     if (fields.size() != table.header_.size()) {
-      return InputError{prefix + "has " + std::to_string(fields.size()) +
-                        " fields, the header has " + std::to_string(table.header_.size())};
+      return Status(StatusCode::kInvalidArgument, prefix + "has " + std::to_string(fields.size()) +
+                                                      " fields, the header has " +
+                                                      std::to_string(table.header_.size()));
     }
     if (static_cast<int64_t>(table.rows_.size()) >= kCsvRowsMax) {
-      return InputError{prefix + "more than " + std::to_string(kCsvRowsMax) + " rows"};
+      return Status(StatusCode::kInvalidArgument,
+                    prefix + "more than " + std::to_string(kCsvRowsMax) + " rows");
     }
     table.rows_.push_back(Row{line_number, fields});
   }
-  if (!have_header) return InputError{"line 1: the file is empty (no header row)"};
+  if (!have_header)
+    return Status(StatusCode::kInvalidArgument, "line 1: the file is empty (no header row)");
   return table;
 }
 

@@ -2,7 +2,7 @@
 //
 // Contract: Parse() accepts RFC 4180 quoting ("a,b" and "" inside quotes), CRLF or LF line
 // ends, and skips blank lines. Every data row must have as many fields as the header. A
-// problem is returned as an InputError naming the 1-based line number.
+// problem is returned as a kInvalidArgument Status naming the 1-based line number.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "analytics/expected.h"
+#include "core/common/status.h"
 
 namespace granary::analytics {
 
@@ -23,7 +23,7 @@ class CsvTable {
   };
 
   // Parses the whole text of a file. The returned table owns copies of every cell.
-  static Expected<CsvTable> Parse(std::string_view text);
+  static Result<CsvTable> Parse(std::string_view text);
 
   const std::vector<std::string>& header() const { return header_; }
   const std::vector<Row>& rows() const { return rows_; }

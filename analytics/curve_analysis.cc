@@ -64,8 +64,7 @@ void TabulateBand(const LearningCurve& curve, const CurveReport& report,
 
 }  // namespace
 
-Expected<CurveReport> CurveAnalysis::Run(const LearningCurve& curve,
-                                         const AnalysisOptions& options) {
+Result<CurveReport> CurveAnalysis::Run(const LearningCurve& curve, const AnalysisOptions& options) {
   assert(options.ci_level > 0 && options.ci_level < 1);
   CurveReport report;
   report.name = curve.name();
@@ -77,17 +76,19 @@ Expected<CurveReport> CurveAnalysis::Run(const LearningCurve& curve,
   const int64_t fit_sizes = FitSizeCount(curve, options);
   const int needed = options.model ? ParameterCount(*options.model) : 2;
   if (fit_sizes < needed) {
-    return InputError{"group " + curve.name() + ": " + std::to_string(fit_sizes) +
-                      " distinct sizes to fit, the model needs at least " + std::to_string(needed)};
+    return Status(StatusCode::kInvalidArgument,
+                  "group " + curve.name() + ": " + std::to_string(fit_sizes) +
+                      " distinct sizes to fit, the model needs at least " + std::to_string(needed));
   }
   const LearningCurve split = curve.Slice(0, fit_sizes);
   const CurveFitter fitter(options.loss, options.error_zero);
   for (const LearningCurve::SizeGroup& group : split.size_groups()) {
     if (group.mean_error >= options.error_zero) {
-      return InputError{"group " + curve.name() + ": the no-data error e0 " +
+      return Status(StatusCode::kInvalidArgument,
+                    "group " + curve.name() + ": the no-data error e0 " +
                         std::to_string(options.error_zero) + " is not above the mean error " +
                         std::to_string(group.mean_error) + " at size " +
-                        std::to_string(group.size)};
+                        std::to_string(group.size));
     }
   }
   if (options.small_data == SmallDataHandling::kDetect) {

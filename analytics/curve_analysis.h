@@ -17,10 +17,10 @@
 
 #include "analytics/bootstrap.h"
 #include "analytics/curve_fitter.h"
-#include "analytics/expected.h"
 #include "analytics/learning_curve.h"
 #include "analytics/model_selector.h"
 #include "analytics/roi_calculator.h"
+#include "core/common/status.h"
 
 namespace granary::analytics {
 
@@ -79,7 +79,7 @@ struct CurveReport {
 
 class CurveAnalysis {
  public:
-  static Expected<CurveReport> Run(const LearningCurve& curve, const AnalysisOptions& options);
+  static Result<CurveReport> Run(const LearningCurve& curve, const AnalysisOptions& options);
 };
 
 }  // namespace granary::analytics

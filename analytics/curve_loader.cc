@@ -25,8 +25,8 @@ std::string Lower(std::string_view text) {
 }
 
 // Finds a column: exactly `wanted` when given, else the first header matching a common name.
-Expected<int> FindColumn(const CsvTable& table, const std::string& wanted,
-                         std::span<const std::string_view> common_names, std::string_view role) {
+Result<int> FindColumn(const CsvTable& table, const std::string& wanted,
+                       std::span<const std::string_view> common_names, std::string_view role) {
   std::string header_list;
   for (const std::string& name : table.header()) {
     header_list += (header_list.empty() ? "" : ", ") + name;
@@ -34,7 +34,8 @@ Expected<int> FindColumn(const CsvTable& table, const std::string& wanted,
   if (!wanted.empty()) {
     const std::optional<int> index = table.ColumnIndex(wanted);
     if (!index) {
-      return InputError{"line 1: no column '" + wanted + "' (columns: " + header_list + ")"};
+      return Status(StatusCode::kInvalidArgument,
+                    "line 1: no column '" + wanted + "' (columns: " + header_list + ")");
     }
     return *index;
   }
@@ -43,8 +44,9 @@ Expected<int> FindColumn(const CsvTable& table, const std::string& wanted,
       if (Lower(table.header()[i]) == common) return static_cast<int>(i);
     }
   }
-  return InputError{"line 1: no " + std::string(role) + " column found among (" + header_list +
-                    "); name it with --" + std::string(role) + "-col"};
+  return Status(StatusCode::kInvalidArgument,
+                "line 1: no " + std::string(role) + " column found among (" + header_list +
+                    "); name it with --" + std::string(role) + "-col");
 }
 
 std::optional<double> ParseNumber(const std::string& cell) {
@@ -57,16 +59,16 @@ std::optional<double> ParseNumber(const std::string& cell) {
 
 }  // namespace
 
-Expected<std::vector<LearningCurve>> CurveLoader::Load(const CsvTable& table,
-                                                       const CurveColumns& columns) {
-  const Expected<int> size_index = FindColumn(table, columns.size_column, kSizeNames, "size");
-  if (!size_index.ok()) return size_index.error();
-  const Expected<int> error_index = FindColumn(table, columns.error_column, kErrorNames, "error");
-  if (!error_index.ok()) return error_index.error();
+Result<std::vector<LearningCurve>> CurveLoader::Load(const CsvTable& table,
+                                                     const CurveColumns& columns) {
+  const Result<int> size_index = FindColumn(table, columns.size_column, kSizeNames, "size");
+  if (!size_index.ok()) return size_index.status();
+  const Result<int> error_index = FindColumn(table, columns.error_column, kErrorNames, "error");
+  if (!error_index.ok()) return error_index.status();
   std::vector<int> group_indices;
   for (const std::string& name : columns.group_columns) {
-    const Expected<int> index = FindColumn(table, name, {}, "group-by");
-    if (!index.ok()) return index.error();
+    const Result<int> index = FindColumn(table, name, {}, "group-by");
+    if (!index.ok()) return index.status();
     group_indices.push_back(index.value());
   }
 
@@ -80,15 +82,20 @@ Expected<std::vector<LearningCurve>> CurveLoader::Load(const CsvTable& table,
     const std::string& error_name = table.header()[error_index.value()];
     const std::optional<double> size = ParseNumber(size_cell);
     if (!size || !std::isfinite(*size)) {
-      return InputError{prefix + size_name + " '" + size_cell + "' is not a number"};
+      return Status(StatusCode::kInvalidArgument,
+                    prefix + size_name + " '" + size_cell + "' is not a number");
     }
-    if (*size <= 0) return InputError{prefix + size_name + " " + size_cell + " is not positive"};
+    if (*size <= 0)
+      return Status(StatusCode::kInvalidArgument,
+                    prefix + size_name + " " + size_cell + " is not positive");
     const std::optional<double> error = ParseNumber(error_cell);
     if (!error || !std::isfinite(*error)) {
-      return InputError{prefix + error_name + " '" + error_cell + "' is not a number"};
+      return Status(StatusCode::kInvalidArgument,
+                    prefix + error_name + " '" + error_cell + "' is not a number");
     }
     if (*error <= 0) {
-      return InputError{prefix + error_name + " " + error_cell + " is not positive"};
+      return Status(StatusCode::kInvalidArgument,
+                    prefix + error_name + " " + error_cell + " is not positive");
     }
     std::string group;
     for (int index : group_indices) group += (group.empty() ? "" : "/") + row.cells[index];
@@ -96,13 +103,15 @@ Expected<std::vector<LearningCurve>> CurveLoader::Load(const CsvTable& table,
     auto [it, inserted] = by_group.try_emplace(group);
     if (inserted) {
       if (static_cast<int64_t>(group_order.size()) >= kGroupsMax) {
-        return InputError{prefix + "more than " + std::to_string(kGroupsMax) + " groups"};
+        return Status(StatusCode::kInvalidArgument,
+                      prefix + "more than " + std::to_string(kGroupsMax) + " groups");
       }
       group_order.push_back(group);
     }
     it->second.push_back(Observation{*size, *error});
   }
-  if (group_order.empty()) return InputError{"line 2: the file has no data rows"};
+  if (group_order.empty())
+    return Status(StatusCode::kInvalidArgument, "line 2: the file has no data rows");
 
   std::vector<LearningCurve> curves;
   for (const std::string& group : group_order) {
@@ -112,8 +121,9 @@ Expected<std::vector<LearningCurve>> CurveLoader::Load(const CsvTable& table,
     std::sort(sizes.begin(), sizes.end());
     const int64_t distinct = std::unique(sizes.begin(), sizes.end()) - sizes.begin();
     if (distinct > kCurveSizesMax) {
-      return InputError{"group " + group + ": more than " + std::to_string(kCurveSizesMax) +
-                        " distinct sizes"};
+      return Status(
+          StatusCode::kInvalidArgument,
+          "group " + group + ": more than " + std::to_string(kCurveSizesMax) + " distinct sizes");
     }
     curves.emplace_back(group, observations);
   }

@@ -623,384 +623,437 @@ bool OnPath(const std::string& program) {
 
 // ---- main ----
 
+// What the benchmark groups share, in the order Run passes it along: the flags, the
+// calibration JSON being assembled, the clusters (inline on and off, or the one given), the
+// small-file lines (the inline and MooseFS ratios read them) and whether anything failed.
+struct BenchRun {
+  Flags& flags;
+  json calibration;
+  std::vector<Cluster> clusters{};
+  bool compare_inline = false;    // two clusters: inline on, then off
+  json results = json::object();  // "<inline>/<size>/<clients>" -> small-file line
+  CpuSample calibration_cpu{};    // every calibrated phase, for the main threads' shares
+  std::string run_id = std::to_string(getpid());
+  int failed = 0;
+};
+
+// RPC: our transport against a bare ZeroMQ echo, interleaved rounds, medians (on a shared
+// machine one round can meet a burst of load); then one call in flight for the round trip.
+void RunRpcBench(BenchRun& run) {
+  const Flags& flags = run.flags;
+  std::vector<double> ours_rounds;
+  std::vector<double> echo_rounds;
+  std::vector<double> ratio_rounds;
+  uint64_t failures = 0;
+  double loaded_cpu_s = 0;  // of our RPC rounds only
+  for (uint32_t round = 0; round < flags.rpc_rounds; ++round) {
+    const double round_cpu_before = SelfCpuSeconds();
+    auto [rate, failed_calls] = OurRpcPerSecond(kRpcInFlight, flags.rpc_calls);
+    loaded_cpu_s += SelfCpuSeconds() - round_cpu_before;
+    failures += failed_calls;
+    const double echo_rate = EchoPerSecond(kRpcInFlight, flags.rpc_calls);
+    ours_rounds.push_back(rate);
+    echo_rounds.push_back(echo_rate);
+    ratio_rounds.push_back(echo_rate > 0 ? rate / echo_rate : 0);
+  }
+  const double ours = Median(ours_rounds);
+  const double echo = Median(echo_rounds);
+  // One in flight: the round-trip latency the calibration subtracts.
+  const uint32_t serial_calls = std::max<uint32_t>(100, flags.rpc_calls / 20);
+  const double cpu_before = SelfCpuSeconds();
+  auto [serial_rate, serial_failures] = OurRpcPerSecond(1, serial_calls);
+  // Both ends (and both ZeroMQ contexts) are threads of this process.
+  const double rpc_cpu_us = (SelfCpuSeconds() - cpu_before) * 1e6 / serial_calls;
+  failures += serial_failures;
+  const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
+  run.calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
+  run.calibration["rpc_cpu_us_per_call"] = Round(rpc_cpu_us, 2);
+  if (flags.rpc_rounds > 0 && flags.rpc_calls > 0) {
+    run.calibration["rpc_cpu_us_per_call_loaded"] =
+        Round(loaded_cpu_s * 1e6 / (static_cast<double>(flags.rpc_rounds) * flags.rpc_calls), 2);
+  }
+  Print(json{{"bench", "rpc"},
+             {"in_flight", kRpcInFlight},
+             {"calls", flags.rpc_calls},
+             {"rounds", flags.rpc_rounds},
+             {"body_bytes", kRpcBody.size()},
+             {"granary_rpc_per_s", Round(ours, 0)},
+             {"zmq_echo_per_s", Round(echo, 0)},
+             {"granary_rpc_round_trip_us_one_in_flight", Round(round_trip_us, 2)},
+             {"failures", failures}});
+  Print(json{{"bench", "ratio"},
+             {"name", "rpc_vs_zmq_echo"},
+             {"value", Round(Median(ratio_rounds))},
+             {"of", "median over interleaved rounds of granary rpc/s / zmq echo/s"}});
+  if (failures > 0) run.failed = 1;
+}
+
+// Loopback TCP, the baseline of the large-file read.
+void RunTcpBench(BenchRun& run) {
+  const Flags& flags = run.flags;
+  Result<double> seconds = TcpLoopbackSeconds(flags.tcp_bytes);
+  if (seconds.ok()) {
+    const double tcp_mb_s = MegabytesPerSecond(flags.tcp_bytes, *seconds);
+    Print(json{{"bench", "tcp_loopback"}, {"bytes", flags.tcp_bytes}, {"mb_s", tcp_mb_s}});
+  } else {
+    Print(json{{"bench", "tcp_loopback"}, {"error", seconds.status().ToString()}});
+    run.failed = 1;
+  }
+}
+
+// Starts the clusters the small and large groups need (inline on and off, or the one given)
+// into run.clusters. False after printing an error line (the clusters started are stopped).
+bool StartClusters(BenchRun& run) {
+  Flags& flags = run.flags;
+  if (!flags.Runs("small") && !flags.Runs("large")) return true;  // no group needs one
+  if (!flags.namenode.empty()) {
+    run.clusters.push_back(Cluster{"", flags.namenode, 0, false});
+    return true;
+  }
+  if (flags.cluster_bin.empty()) {
+    flags.cluster_bin =
+        (stdfs::read_symlink("/proc/self/exe").parent_path() / "granary-cluster").string();
+  }
+  if (!stdfs::exists(flags.cluster_bin)) {
+    Print(json{{"bench", "error"},
+               {"reason", flags.cluster_bin + " not found: build granary-cluster or pass "
+                                              "--namenode HOST:PORT"}});
+    return false;
+  }
+  for (const uint64_t threshold : {kInlineThresholdOn, uint64_t{0}}) {
+    const std::string dir = flags.dir + "/cluster-inline-" + std::to_string(threshold);
+    const uint32_t port_base =
+        flags.port_base == 0 ? 0 : flags.port_base + (threshold == 0 ? 100 : 0);
+    Result<Cluster> cluster = StartCluster(flags, dir, threshold, port_base);
+    if (!cluster.ok()) {
+      Print(json{{"bench", "error"}, {"reason", cluster.status().ToString()}});
+      for (Cluster& started : run.clusters) StopCluster(flags, started);
+      return false;
+    }
+    run.clusters.push_back(*cluster);
+  }
+  return true;
+}
+
+// The namenode's latency per operation, and its service time (the RPC round trip taken off),
+// from the first cluster's one-client run of the smallest size.
+void RecordNamenodeLatency(BenchRun& run, const Cluster& cluster, const SmallFileTimes& times) {
+  const double rtt = run.calibration.value("rpc_round_trip_us", 0.0);
+  const double files = run.flags.files;
+  const json latency{{"create", Round(times.create_s * 1e6 / files, 2)},
+                     {"stat", Round(times.stat_s * 1e6 / files, 2)},
+                     {"open", Round(times.read_s * 1e6 / files, 2)},
+                     {"list", Round(times.list_s * 1e6 / kListCalls, 2)}};
+  json service = json::object();
+  for (const auto& [op, us] : latency.items()) {
+    service[op] = Round(std::max(0.0, us.get<double>() - rtt), 2);
+  }
+  run.calibration["namenode_latency_us"] = latency;
+  run.calibration["namenode_service_us"] = service;
+  run.calibration["inline_threshold_bytes"] = cluster.inline_threshold;
+}
+
+// CPU per operation with the most clients: not used by the fit, but it shows how the CPU per
+// operation falls when processes are busy (the wake-ups they save).
+void RecordLoadedCpu(BenchRun& run, size_t c, uint32_t clients, const SmallFileTimes& times) {
+  const std::string suffix = c == 0 ? "_inline" : "_blocks";
+  const double files = run.flags.files;
+  const std::pair<const char*, const CpuSample*> phases[] = {
+      {"create", &times.create_cpu}, {"stat", &times.stat_cpu}, {"open", &times.read_cpu}};
+  for (const auto& [op, used] : phases) {
+    run.calibration["cpu_us_per_op_loaded"][op + suffix] = {
+        {"clients", clients},
+        {"client", Round(used->client * 1e6 / files, 2)},
+        {"namenode", Round(used->namenode * 1e6 / files, 2)},
+        {"datanodes", Round(used->datanodes * 1e6 / files, 2)}};
+  }
+}
+
+// CPU and latency per operation with one client at the smallest size, on both clusters: what
+// the calibration fits.
+void RecordCalibratedCpu(BenchRun& run, size_t c, uint64_t size, const SmallFileTimes& times) {
+  const std::string suffix = c == 0 ? "_inline" : "_blocks";
+  const double files = run.flags.files;
+  const std::pair<const char*, std::pair<double, const CpuSample*>> phases[] = {
+      {"create", {times.create_s, &times.create_cpu}},
+      {"stat", {times.stat_s, &times.stat_cpu}},
+      {"open", {times.read_s, &times.read_cpu}}};
+  for (const auto& [op, measured] : phases) {
+    const CpuSample& used = *measured.second;
+    run.calibration_cpu += used;
+    run.calibration["cpu_us_per_op"][op + suffix] = {
+        {"client", Round(used.client * 1e6 / files, 2)},
+        {"namenode", Round(used.namenode * 1e6 / files, 2)},
+        {"datanodes", Round(used.datanodes * 1e6 / files, 2)}};
+    run.calibration["latency_us"][op + suffix] = Round(measured.first * 1e6 / files, 2);
+  }
+  run.calibration["file_bytes"] = size;
+}
+
+// One small-file measurement (cluster c, one size, one client count): prints its line, keeps
+// it in run.results and records what of it the calibration uses.
+void RunSmallFilesCase(BenchRun& run, size_t c, uint64_t size, uint32_t clients) {
+  const Flags& flags = run.flags;
+  const Cluster& cluster = run.clusters[c];
+  const bool compare_inline = run.compare_inline;
+  const std::string inline_name = !compare_inline ? "given" : c == 0 ? "on" : "off";
+  const bool calibrating = c == 0 && clients == 1 && size == flags.sizes.front();
+  const bool cpu_calibrating = compare_inline && clients == 1 && size == flags.sizes.front();
+  const bool cpu_loaded = compare_inline && clients > 1 && clients == flags.clients.back() &&
+                          size == flags.sizes.front();
+  const std::string dir =
+      "/granary-bench-" + run.run_id + "/" + std::to_string(size) + "-" + std::to_string(clients);
+  Result<SmallFileTimes> times =
+      MeasureSmallFiles(flags, cluster.address, dir, size, clients, calibrating,
+                        compare_inline ? cluster.dir : std::string());
+  json line{
+      {"bench", "small_files"},
+      {"inline", compare_inline ? json(c == 0) : json(nullptr)},
+      {"inline_threshold_bytes", compare_inline ? json(cluster.inline_threshold) : json(nullptr)},
+      {"file_bytes", size},
+      {"clients", clients},
+      {"files", flags.files}};
+  if (!times.ok()) {
+    line["error"] = times.status().ToString();
+    run.failed = 1;
+  } else {
+    line["create_per_s"] = PerSecond(flags.files, times->create_s);
+    line["stat_per_s"] = PerSecond(flags.files, times->stat_s);
+    line["read_per_s"] = PerSecond(flags.files, times->read_s);
+    line["errors"] = times->errors.count;
+    if (times->errors.count > 0) {
+      line["first_error"] = times->errors.first;
+      run.failed = 1;
+    }
+    if (calibrating) RecordNamenodeLatency(run, cluster, *times);
+    if (cpu_loaded) RecordLoadedCpu(run, c, clients, *times);
+    if (cpu_calibrating) RecordCalibratedCpu(run, c, size, *times);
+  }
+  Print(line);
+  run.results[inline_name + "/" + std::to_string(size) + "/" + std::to_string(clients)] = line;
+}
+
+// Inline on against inline off, for each size and client count both measured.
+void PrintInlineRatios(BenchRun& run) {
+  for (const uint64_t size : run.flags.sizes) {
+    for (const uint32_t clients : run.flags.clients) {
+      const std::string key = "/" + std::to_string(size) + "/" + std::to_string(clients);
+      const json& on = run.results["on" + key];
+      const json& off = run.results["off" + key];
+      for (const char* op : {"create_per_s", "read_per_s", "stat_per_s"}) {
+        if (!on.contains(op) || !off.contains(op) || off[op].get<double>() <= 0) continue;
+        Print(json{{"bench", "ratio"},
+                   {"name", std::string("inline_vs_blocks_") + op},
+                   {"file_bytes", size},
+                   {"clients", clients},
+                   {"value", Round(on[op].get<double>() / off[op].get<double>())},
+                   {"of", "inline on / inline off (threshold 65536 / 0)"}});
+      }
+    }
+  }
+}
+
+// Small files: (size, clients) for each cluster, then the inline ratios.
+void RunSmallFilesBench(BenchRun& run) {
+  for (size_t c = 0; c < run.clusters.size(); ++c) {
+    for (const uint64_t size : run.flags.sizes) {
+      for (const uint32_t clients : run.flags.clients) RunSmallFilesCase(run, c, size, clients);
+    }
+  }
+  if (run.compare_inline) PrintInlineRatios(run);
+}
+
+// The datanodes' time and CPU per MiB written and read, for the calibration.
+void RecordLargeFileCalibration(BenchRun& run, const LargeFileTimes& times) {
+  const double mib = static_cast<double>(run.flags.large_bytes) / (1 << 20);
+  run.calibration["datanode_us_per_mib"] = {{"write", Round(times.write_s * 1e6 / mib, 1)},
+                                            {"read", Round(Median(times.read_s) * 1e6 / mib, 1)}};
+  if (!run.compare_inline) return;
+  const double read_mib = mib * static_cast<double>(times.read_s.size());
+  for (const auto& [op, used, of_mib] :
+       {std::tuple<const char*, const CpuSample*, double>{"write", &times.write_cpu, mib},
+        {"read", &times.read_cpu, read_mib}}) {
+    run.calibration_cpu += *used;
+    run.calibration["cpu_us_per_mib"][op] = {
+        {"client", Round(used->client * 1e6 / of_mib, 2)},
+        {"namenode", Round(used->namenode * 1e6 / of_mib, 2)},
+        {"datanodes", Round(used->datanodes * 1e6 / of_mib, 2)}};
+  }
+  run.calibration["large_file_bytes"] = run.flags.large_bytes;
+}
+
+// One large file, replication 3, on the first cluster; each read after a loopback TCP
+// transfer of as many bytes, the baseline it is reported against.
+void RunLargeFileBench(BenchRun& run) {
+  const Flags& flags = run.flags;
+  Result<LargeFileTimes> times =
+      MeasureLargeFile(flags, run.clusters[0].address, "/granary-bench-" + run.run_id + "/large",
+                       run.compare_inline ? run.clusters[0].dir : std::string());
+  json line{{"bench", "large_file"}, {"bytes", flags.large_bytes}, {"replication", 3}};
+  if (!times.ok()) {
+    line["error"] = times.status().ToString();
+    run.failed = 1;
+    Print(line);
+    return;
+  }
+  const double write_mb_s = MegabytesPerSecond(flags.large_bytes, times->write_s);
+  std::vector<double> read_rates;
+  std::vector<double> tcp_rates;
+  std::vector<double> ratios;
+  for (size_t i = 0; i < times->read_s.size(); ++i) {
+    read_rates.push_back(MegabytesPerSecond(flags.large_bytes, times->read_s[i]));
+    tcp_rates.push_back(MegabytesPerSecond(flags.large_bytes, times->tcp_s[i]));
+    ratios.push_back(tcp_rates.back() > 0 ? read_rates.back() / tcp_rates.back() : 0);
+  }
+  line["write_mb_s"] = write_mb_s;
+  line["read_mb_s"] = Median(read_rates);
+  line["reads"] = read_rates.size();
+  line["tcp_loopback_mb_s"] = Median(tcp_rates);
+  Print(line);
+  Print(json{{"bench", "ratio"},
+             {"name", "large_read_vs_tcp_loopback"},
+             {"value", Round(Median(ratios))},
+             {"of",
+              "median over rounds of large_file read MB/s / loopback TCP MB/s, the TCP "
+              "transfer (as many bytes) measured just before each read"}});
+  RecordLargeFileCalibration(run, *times);
+}
+
+// The sync latency of the file system the clusters live on (a RocksDB commit and a block
+// file's sync each wait for one), probed before the calibrated phases and after them and the
+// two medians averaged (it moves with the machine's other work); and the main threads' shares
+// of the calibrated phases' CPU.
+void RecordSyncCalibration(BenchRun& run, const SyncProbe& sync_before,
+                           const SyncProbe& dir_sync_before) {
+  const SyncProbe sync_after = FileSyncProbe(run.flags.dir);
+  const SyncProbe dir_sync_after = DirectorySyncProbe(run.flags.dir);
+  json& calibration = run.calibration;
+  if (sync_before.latency_us < 0 || sync_after.latency_us < 0 || dir_sync_before.latency_us < 0 ||
+      dir_sync_after.latency_us < 0 || !calibration.contains("cpu_us_per_op") ||
+      !calibration.contains("cpu_us_per_mib")) {
+    return;
+  }
+  calibration["sync_us"] = Round((sync_before.latency_us + sync_after.latency_us) / 2, 1);
+  calibration["sync_us_before_after"] = {Round(sync_before.latency_us, 1),
+                                         Round(sync_after.latency_us, 1)};
+  calibration["sync_cpu_us"] = Round((sync_before.cpu_us + sync_after.cpu_us) / 2, 1);
+  calibration["dir_sync_us"] =
+      Round((dir_sync_before.latency_us + dir_sync_after.latency_us) / 2, 1);
+  calibration["dir_sync_cpu_us"] = Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
+  const CpuSample& c = run.calibration_cpu;
+  auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
+  calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},
+                                      {"namenode", share(c.namenode_main, c.namenode)},
+                                      {"datanodes", share(c.datanodes_main, c.datanodes)}};
+  calibration["format"] = "granary-calibration/2";
+}
+
+// Why MooseFS cannot be measured here; empty when it can.
+std::string MooseFsSkipReason(const Flags& flags) {
+  if (flags.no_moosefs) return "skipped (--no-moosefs)";
+  if (!flags.Runs("moosefs")) return "not asked for (--only)";
+  if (!stdfs::exists(flags.moosefs_script)) return flags.moosefs_script + " not found";
+  if (!OnPath("mfsmaster") || !OnPath("mfsmount") || !OnPath("mfschunkserver")) {
+    return "MooseFS is not installed (Debian packages moosefs-master moosefs-chunkserver "
+           "moosefs-client moosefs-cli fuse3); the bench does not install packages";
+  }
+  if (!stdfs::exists("/dev/fuse")) return "no /dev/fuse: MooseFS mounts through FUSE";
+  return {};
+}
+
+// One MooseFS measurement through its mount: prints its line and its ratios against ours.
+void RunMooseFsCase(BenchRun& run, const std::string& mount, uint64_t size, uint32_t clients) {
+  const Flags& flags = run.flags;
+  json m{{"bench", "moosefs"}, {"file_bytes", size}, {"clients", clients}, {"files", flags.files}};
+  Result<std::pair<double, double>> times =
+      PosixSmallFiles(mount + "/" + std::to_string(size) + "-" + std::to_string(clients), size,
+                      clients, flags.files);
+  if (!times.ok()) {
+    m["error"] = times.status().ToString();
+    Print(m);
+    return;
+  }
+  m["create_per_s"] = PerSecond(flags.files, times->first);
+  m["read_per_s"] = PerSecond(flags.files, times->second);
+  Print(m);
+  const std::string key = std::string(run.compare_inline ? "on" : "given") + "/" +
+                          std::to_string(size) + "/" + std::to_string(clients);
+  const json& ours = run.results[key];
+  for (const char* op : {"create_per_s", "read_per_s"}) {
+    if (!ours.contains(op) || m[op].get<double>() <= 0) continue;
+    Print(json{{"bench", "ratio"},
+               {"name", std::string("granary_vs_moosefs_") + op},
+               {"file_bytes", size},
+               {"clients", clients},
+               {"value", Round(ours[op].get<double>() / m[op].get<double>())},
+               {"of", "granary (inline on) / MooseFS through its FUSE mount"}});
+  }
+}
+
+// MooseFS, on the same machine, same sizes and clients (or a line saying why not).
+void RunMooseFsBench(BenchRun& run) {
+  const Flags& flags = run.flags;
+  json line{{"bench", "moosefs"}};
+  const std::string why_not = MooseFsSkipReason(flags);
+  if (!why_not.empty()) {
+    line["skipped"] = true;
+    line["reason"] = why_not;
+    Print(line);
+    return;
+  }
+  const std::string dir = flags.dir + "/moosefs";
+  const std::string mount = flags.dir + "/moosefs-mount";
+  const std::string base =
+      flags.port_base == 0 ? "" : " --port-base " + std::to_string(flags.port_base + 200);
+  Result<std::string> up =
+      Capture("bash " + flags.moosefs_script + " up " + dir + " " + mount + " --chunkservers " +
+              std::to_string(flags.datanodes) + base + " 2>&1");
+  if (!up.ok()) {
+    line["skipped"] = true;
+    line["reason"] = "moosefs.sh up failed: " + up.status().ToString();
+    Print(line);
+    return;
+  }
+  for (const uint64_t size : flags.sizes) {
+    for (const uint32_t clients : flags.clients) RunMooseFsCase(run, mount, size, clients);
+  }
+  (void)Capture("bash " + flags.moosefs_script + " down " + dir + " " + mount + " >/dev/null 2>&1");
+}
+
+void WriteCalibration(const BenchRun& run) {
+  std::ofstream out(run.flags.calibrate);
+  out << run.calibration.dump(2) << "\n";
+  Print(json{
+      {"bench", "calibration"}, {"file", run.flags.calibrate}, {"ok", static_cast<bool>(out)}});
+}
+
+// The groups in order: RPC first (the clusters are not running yet, so they take no CPU from
+// it), loopback TCP, the clusters' small and large files, then MooseFS once they are stopped.
 int Run(Flags& flags) {
   const json machine = Machine();
   Print(machine);
   if (flags.dir.empty()) flags.dir = "/tmp/granary-bench-" + std::to_string(getpid());
   stdfs::create_directories(flags.dir);
-  json calibration{{"format", "granary-calibration/1"}, {"machine", machine}};
-  int failed = 0;
+  BenchRun run{.flags = flags,
+               .calibration = json{{"format", "granary-calibration/1"}, {"machine", machine}}};
+  if (flags.Runs("rpc")) RunRpcBench(run);
+  if (flags.Runs("tcp") || flags.Runs("large")) RunTcpBench(run);
+  if (!StartClusters(run)) return 1;
+  run.compare_inline = run.clusters.size() == 2;
 
-  // RPC first: the clusters are not running yet, so they take no CPU from it.
-  if (flags.Runs("rpc")) {
-    // Interleaved rounds, medians: on a shared machine one round can meet a burst of load.
-    std::vector<double> ours_rounds;
-    std::vector<double> echo_rounds;
-    std::vector<double> ratio_rounds;
-    uint64_t failures = 0;
-    double loaded_cpu_s = 0;  // of our RPC rounds only
-    for (uint32_t round = 0; round < flags.rpc_rounds; ++round) {
-      const double round_cpu_before = SelfCpuSeconds();
-      auto [rate, failed_calls] = OurRpcPerSecond(kRpcInFlight, flags.rpc_calls);
-      loaded_cpu_s += SelfCpuSeconds() - round_cpu_before;
-      failures += failed_calls;
-      const double echo_rate = EchoPerSecond(kRpcInFlight, flags.rpc_calls);
-      ours_rounds.push_back(rate);
-      echo_rounds.push_back(echo_rate);
-      ratio_rounds.push_back(echo_rate > 0 ? rate / echo_rate : 0);
-    }
-    const double ours = Median(ours_rounds);
-    const double echo = Median(echo_rounds);
-    // One in flight: the round-trip latency the calibration subtracts.
-    const uint32_t serial_calls = std::max<uint32_t>(100, flags.rpc_calls / 20);
-    const double cpu_before = SelfCpuSeconds();
-    auto [serial_rate, serial_failures] = OurRpcPerSecond(1, serial_calls);
-    // Both ends (and both ZeroMQ contexts) are threads of this process.
-    const double rpc_cpu_us = (SelfCpuSeconds() - cpu_before) * 1e6 / serial_calls;
-    failures += serial_failures;
-    const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
-    calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
-    calibration["rpc_cpu_us_per_call"] = Round(rpc_cpu_us, 2);
-    if (flags.rpc_rounds > 0 && flags.rpc_calls > 0) {
-      calibration["rpc_cpu_us_per_call_loaded"] =
-          Round(loaded_cpu_s * 1e6 / (static_cast<double>(flags.rpc_rounds) * flags.rpc_calls), 2);
-    }
-    Print(json{{"bench", "rpc"},
-               {"in_flight", kRpcInFlight},
-               {"calls", flags.rpc_calls},
-               {"rounds", flags.rpc_rounds},
-               {"body_bytes", kRpcBody.size()},
-               {"granary_rpc_per_s", Round(ours, 0)},
-               {"zmq_echo_per_s", Round(echo, 0)},
-               {"granary_rpc_round_trip_us_one_in_flight", Round(round_trip_us, 2)},
-               {"failures", failures}});
-    Print(json{{"bench", "ratio"},
-               {"name", "rpc_vs_zmq_echo"},
-               {"value", Round(Median(ratio_rounds))},
-               {"of", "median over interleaved rounds of granary rpc/s / zmq echo/s"}});
-    if (failures > 0) failed = 1;
-  }
-
-  // Loopback TCP, the baseline of the large-file read.
-  double tcp_mb_s = 0;
-  if (flags.Runs("tcp") || flags.Runs("large")) {
-    Result<double> seconds = TcpLoopbackSeconds(flags.tcp_bytes);
-    if (seconds.ok()) {
-      tcp_mb_s = MegabytesPerSecond(flags.tcp_bytes, *seconds);
-      Print(json{{"bench", "tcp_loopback"}, {"bytes", flags.tcp_bytes}, {"mb_s", tcp_mb_s}});
-    } else {
-      Print(json{{"bench", "tcp_loopback"}, {"error", seconds.status().ToString()}});
-      failed = 1;
-    }
-  }
-
-  // The clusters: inline on and off, or the one given.
-  std::vector<Cluster> clusters;
-  if (!flags.Runs("small") && !flags.Runs("large")) {
-    // No part needs a cluster.
-  } else if (!flags.namenode.empty()) {
-    clusters.push_back(Cluster{"", flags.namenode, 0, false});
-  } else {
-    if (flags.cluster_bin.empty()) {
-      flags.cluster_bin =
-          (stdfs::read_symlink("/proc/self/exe").parent_path() / "granary-cluster").string();
-    }
-    if (!stdfs::exists(flags.cluster_bin)) {
-      Print(json{{"bench", "error"},
-                 {"reason", flags.cluster_bin + " not found: build granary-cluster or pass "
-                                                "--namenode HOST:PORT"}});
-      return 1;
-    }
-    for (const uint64_t threshold : {kInlineThresholdOn, uint64_t{0}}) {
-      const std::string dir = flags.dir + "/cluster-inline-" + std::to_string(threshold);
-      const uint32_t port_base =
-          flags.port_base == 0 ? 0 : flags.port_base + (threshold == 0 ? 100 : 0);
-      Result<Cluster> cluster = StartCluster(flags, dir, threshold, port_base);
-      if (!cluster.ok()) {
-        Print(json{{"bench", "error"}, {"reason", cluster.status().ToString()}});
-        for (Cluster& started : clusters) StopCluster(flags, started);
-        return 1;
-      }
-      clusters.push_back(*cluster);
-    }
-  }
-  const bool compare_inline = clusters.size() == 2;
-
-  // The file system's sync latency moves with the machine's other work: probed before the
-  // calibrated phases and after them, and the two medians averaged.
-  const SyncProbe sync_before = compare_inline ? FileSyncProbe(flags.dir) : SyncProbe{};
-  const SyncProbe dir_sync_before = compare_inline ? DirectorySyncProbe(flags.dir) : SyncProbe{};
-  CpuSample calibration_cpu;  // every calibrated phase, for the main threads' shares
-
-  // Small files: (size, clients) for each cluster.
-  json results = json::object();  // "<inline>/<size>/<clients>" -> line
-  const std::string run_id = std::to_string(getpid());
-  for (size_t c = 0; flags.Runs("small") && c < clusters.size(); ++c) {
-    const Cluster& cluster = clusters[c];
-    const std::string inline_name = !compare_inline ? "given" : c == 0 ? "on" : "off";
-    for (const uint64_t size : flags.sizes) {
-      for (const uint32_t clients : flags.clients) {
-        const bool calibrating = c == 0 && clients == 1 && size == flags.sizes.front();
-        const bool cpu_calibrating = compare_inline && clients == 1 && size == flags.sizes.front();
-        // The same with the most clients: not used by the fit, but it shows how the CPU per
-        // operation falls when processes are busy (the wake-ups they save).
-        const bool cpu_loaded = compare_inline && clients > 1 && clients == flags.clients.back() &&
-                                size == flags.sizes.front();
-        const std::string dir =
-            "/granary-bench-" + run_id + "/" + std::to_string(size) + "-" + std::to_string(clients);
-        Result<SmallFileTimes> times =
-            MeasureSmallFiles(flags, cluster.address, dir, size, clients, calibrating,
-                              compare_inline ? cluster.dir : std::string());
-        json line{{"bench", "small_files"},
-                  {"inline", compare_inline ? json(c == 0) : json(nullptr)},
-                  {"inline_threshold_bytes",
-                   compare_inline ? json(cluster.inline_threshold) : json(nullptr)},
-                  {"file_bytes", size},
-                  {"clients", clients},
-                  {"files", flags.files}};
-        if (!times.ok()) {
-          line["error"] = times.status().ToString();
-          failed = 1;
-        } else {
-          line["create_per_s"] = PerSecond(flags.files, times->create_s);
-          line["stat_per_s"] = PerSecond(flags.files, times->stat_s);
-          line["read_per_s"] = PerSecond(flags.files, times->read_s);
-          line["errors"] = times->errors.count;
-          if (times->errors.count > 0) {
-            line["first_error"] = times->errors.first;
-            failed = 1;
-          }
-          if (calibrating) {
-            const double rtt = calibration.value("rpc_round_trip_us", 0.0);
-            const double files = flags.files;
-            const json latency{{"create", Round(times->create_s * 1e6 / files, 2)},
-                               {"stat", Round(times->stat_s * 1e6 / files, 2)},
-                               {"open", Round(times->read_s * 1e6 / files, 2)},
-                               {"list", Round(times->list_s * 1e6 / kListCalls, 2)}};
-            json service = json::object();
-            for (const auto& [op, us] : latency.items()) {
-              service[op] = Round(std::max(0.0, us.get<double>() - rtt), 2);
-            }
-            calibration["namenode_latency_us"] = latency;
-            calibration["namenode_service_us"] = service;
-            calibration["inline_threshold_bytes"] = cluster.inline_threshold;
-          }
-          if (cpu_loaded) {
-            const std::string suffix = c == 0 ? "_inline" : "_blocks";
-            const double files = flags.files;
-            const std::pair<const char*, const CpuSample*> phases[] = {
-                {"create", &times->create_cpu},
-                {"stat", &times->stat_cpu},
-                {"open", &times->read_cpu}};
-            for (const auto& [op, used] : phases) {
-              calibration["cpu_us_per_op_loaded"][op + suffix] = {
-                  {"clients", clients},
-                  {"client", Round(used->client * 1e6 / files, 2)},
-                  {"namenode", Round(used->namenode * 1e6 / files, 2)},
-                  {"datanodes", Round(used->datanodes * 1e6 / files, 2)}};
-            }
-          }
-          if (cpu_calibrating) {
-            const std::string suffix = c == 0 ? "_inline" : "_blocks";
-            const double files = flags.files;
-            const std::pair<const char*, std::pair<double, const CpuSample*>> phases[] = {
-                {"create", {times->create_s, &times->create_cpu}},
-                {"stat", {times->stat_s, &times->stat_cpu}},
-                {"open", {times->read_s, &times->read_cpu}}};
-            for (const auto& [op, measured] : phases) {
-              const CpuSample& used = *measured.second;
-              calibration_cpu += used;
-              calibration["cpu_us_per_op"][op + suffix] = {
-                  {"client", Round(used.client * 1e6 / files, 2)},
-                  {"namenode", Round(used.namenode * 1e6 / files, 2)},
-                  {"datanodes", Round(used.datanodes * 1e6 / files, 2)}};
-              calibration["latency_us"][op + suffix] = Round(measured.first * 1e6 / files, 2);
-            }
-            calibration["file_bytes"] = size;
-          }
-        }
-        Print(line);
-        results[inline_name + "/" + std::to_string(size) + "/" + std::to_string(clients)] = line;
-      }
-    }
-  }
-  if (compare_inline && flags.Runs("small")) {
-    for (const uint64_t size : flags.sizes) {
-      for (const uint32_t clients : flags.clients) {
-        const std::string key = "/" + std::to_string(size) + "/" + std::to_string(clients);
-        const json& on = results["on" + key];
-        const json& off = results["off" + key];
-        for (const char* op : {"create_per_s", "read_per_s", "stat_per_s"}) {
-          if (!on.contains(op) || !off.contains(op) || off[op].get<double>() <= 0) continue;
-          Print(json{{"bench", "ratio"},
-                     {"name", std::string("inline_vs_blocks_") + op},
-                     {"file_bytes", size},
-                     {"clients", clients},
-                     {"value", Round(on[op].get<double>() / off[op].get<double>())},
-                     {"of", "inline on / inline off (threshold 65536 / 0)"}});
-        }
-      }
-    }
-  }
-
-  // One large file, replication 3, on the first cluster.
-  if (flags.Runs("large")) {
-    Result<LargeFileTimes> times =
-        MeasureLargeFile(flags, clusters[0].address, "/granary-bench-" + run_id + "/large",
-                         compare_inline ? clusters[0].dir : std::string());
-    json line{{"bench", "large_file"}, {"bytes", flags.large_bytes}, {"replication", 3}};
-    if (!times.ok()) {
-      line["error"] = times.status().ToString();
-      failed = 1;
-      Print(line);
-    } else {
-      const double write_mb_s = MegabytesPerSecond(flags.large_bytes, times->write_s);
-      std::vector<double> read_rates;
-      std::vector<double> tcp_rates;
-      std::vector<double> ratios;
-      for (size_t i = 0; i < times->read_s.size(); ++i) {
-        read_rates.push_back(MegabytesPerSecond(flags.large_bytes, times->read_s[i]));
-        tcp_rates.push_back(MegabytesPerSecond(flags.large_bytes, times->tcp_s[i]));
-        ratios.push_back(tcp_rates.back() > 0 ? read_rates.back() / tcp_rates.back() : 0);
-      }
-      const double read_mb_s = Median(read_rates);
-      line["write_mb_s"] = write_mb_s;
-      line["read_mb_s"] = read_mb_s;
-      line["reads"] = read_rates.size();
-      line["tcp_loopback_mb_s"] = Median(tcp_rates);
-      Print(line);
-      Print(json{{"bench", "ratio"},
-                 {"name", "large_read_vs_tcp_loopback"},
-                 {"value", Round(Median(ratios))},
-                 {"of",
-                  "median over rounds of large_file read MB/s / loopback TCP MB/s, the TCP "
-                  "transfer (as many bytes) measured just before each read"}});
-      const double mib = static_cast<double>(flags.large_bytes) / (1 << 20);
-      calibration["datanode_us_per_mib"] = {{"write", Round(times->write_s * 1e6 / mib, 1)},
-                                            {"read", Round(Median(times->read_s) * 1e6 / mib, 1)}};
-      if (compare_inline) {
-        const double read_mib = mib * static_cast<double>(times->read_s.size());
-        for (const auto& [op, used, of_mib] :
-             {std::tuple<const char*, const CpuSample*, double>{"write", &times->write_cpu, mib},
-              {"read", &times->read_cpu, read_mib}}) {
-          calibration_cpu += *used;
-          calibration["cpu_us_per_mib"][op] = {
-              {"client", Round(used->client * 1e6 / of_mib, 2)},
-              {"namenode", Round(used->namenode * 1e6 / of_mib, 2)},
-              {"datanodes", Round(used->datanodes * 1e6 / of_mib, 2)}};
-        }
-        calibration["large_file_bytes"] = flags.large_bytes;
-      }
-    }
-  }
-
-  // The sync latency of the file system the clusters live on (a RocksDB commit and a block
-  // file's sync each wait for one).
-  if (compare_inline) {
-    const SyncProbe sync_after = FileSyncProbe(flags.dir);
-    const SyncProbe dir_sync_after = DirectorySyncProbe(flags.dir);
-    if (sync_before.latency_us >= 0 && sync_after.latency_us >= 0 &&
-        dir_sync_before.latency_us >= 0 && dir_sync_after.latency_us >= 0 &&
-        calibration.contains("cpu_us_per_op") && calibration.contains("cpu_us_per_mib")) {
-      calibration["sync_us"] = Round((sync_before.latency_us + sync_after.latency_us) / 2, 1);
-      calibration["sync_us_before_after"] = {Round(sync_before.latency_us, 1),
-                                             Round(sync_after.latency_us, 1)};
-      calibration["sync_cpu_us"] = Round((sync_before.cpu_us + sync_after.cpu_us) / 2, 1);
-      calibration["dir_sync_us"] =
-          Round((dir_sync_before.latency_us + dir_sync_after.latency_us) / 2, 1);
-      calibration["dir_sync_cpu_us"] =
-          Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
-      const CpuSample& c = calibration_cpu;
-      auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
-      calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},
-                                          {"namenode", share(c.namenode_main, c.namenode)},
-                                          {"datanodes", share(c.datanodes_main, c.datanodes)}};
-      calibration["format"] = "granary-calibration/2";
-    }
-  }
+  const SyncProbe sync_before = run.compare_inline ? FileSyncProbe(flags.dir) : SyncProbe{};
+  const SyncProbe dir_sync_before =
+      run.compare_inline ? DirectorySyncProbe(flags.dir) : SyncProbe{};
+  if (flags.Runs("small")) RunSmallFilesBench(run);
+  if (flags.Runs("large")) RunLargeFileBench(run);
+  if (run.compare_inline) RecordSyncCalibration(run, sync_before, dir_sync_before);
 
   // The files the bench wrote are left to the clusters it stops (or to the given cluster's
   // owner: they are under /granary-bench-<pid>).
-  for (Cluster& cluster : clusters) StopCluster(flags, cluster);
-
-  // MooseFS, on the same machine, same sizes and clients.
-  {
-    json line{{"bench", "moosefs"}};
-    std::string why_not;
-    if (flags.no_moosefs) {
-      why_not = "skipped (--no-moosefs)";
-    } else if (!flags.Runs("moosefs")) {
-      why_not = "not asked for (--only)";
-    } else if (!stdfs::exists(flags.moosefs_script)) {
-      why_not = flags.moosefs_script + " not found";
-    } else if (!OnPath("mfsmaster") || !OnPath("mfsmount") || !OnPath("mfschunkserver")) {
-      why_not =
-          "MooseFS is not installed (Debian packages moosefs-master moosefs-chunkserver "
-          "moosefs-client moosefs-cli fuse3); the bench does not install packages";
-    } else if (!stdfs::exists("/dev/fuse")) {
-      why_not = "no /dev/fuse: MooseFS mounts through FUSE";
-    }
-    if (!why_not.empty()) {
-      line["skipped"] = true;
-      line["reason"] = why_not;
-      Print(line);
-    } else {
-      const std::string dir = flags.dir + "/moosefs";
-      const std::string mount = flags.dir + "/moosefs-mount";
-      const std::string base =
-          flags.port_base == 0 ? "" : " --port-base " + std::to_string(flags.port_base + 200);
-      Result<std::string> up =
-          Capture("bash " + flags.moosefs_script + " up " + dir + " " + mount + " --chunkservers " +
-                  std::to_string(flags.datanodes) + base + " 2>&1");
-      if (!up.ok()) {
-        line["skipped"] = true;
-        line["reason"] = "moosefs.sh up failed: " + up.status().ToString();
-        Print(line);
-      } else {
-        for (const uint64_t size : flags.sizes) {
-          for (const uint32_t clients : flags.clients) {
-            json m{{"bench", "moosefs"},
-                   {"file_bytes", size},
-                   {"clients", clients},
-                   {"files", flags.files}};
-            Result<std::pair<double, double>> times =
-                PosixSmallFiles(mount + "/" + std::to_string(size) + "-" + std::to_string(clients),
-                                size, clients, flags.files);
-            if (!times.ok()) {
-              m["error"] = times.status().ToString();
-              Print(m);
-              continue;
-            }
-            m["create_per_s"] = PerSecond(flags.files, times->first);
-            m["read_per_s"] = PerSecond(flags.files, times->second);
-            Print(m);
-            const std::string key = std::string(compare_inline ? "on" : "given") + "/" +
-                                    std::to_string(size) + "/" + std::to_string(clients);
-            const json& ours = results[key];
-            for (const char* op : {"create_per_s", "read_per_s"}) {
-              if (!ours.contains(op) || m[op].get<double>() <= 0) continue;
-              Print(json{{"bench", "ratio"},
-                         {"name", std::string("granary_vs_moosefs_") + op},
-                         {"file_bytes", size},
-                         {"clients", clients},
-                         {"value", Round(ours[op].get<double>() / m[op].get<double>())},
-                         {"of", "granary (inline on) / MooseFS through its FUSE mount"}});
-            }
-          }
-        }
-        (void)Capture("bash " + flags.moosefs_script + " down " + dir + " " + mount +
-                      " >/dev/null 2>&1");
-      }
-    }
-  }
-
-  if (!flags.calibrate.empty()) {
-    std::ofstream out(flags.calibrate);
-    out << calibration.dump(2) << "\n";
-    Print(
-        json{{"bench", "calibration"}, {"file", flags.calibrate}, {"ok", static_cast<bool>(out)}});
-  }
-  return failed;
+  for (Cluster& cluster : run.clusters) StopCluster(flags, cluster);
+  RunMooseFsBench(run);
+  if (!flags.calibrate.empty()) WriteCalibration(run);
+  return run.failed;
 }
 
 }  // namespace

@@ -5,11 +5,10 @@
 #include <cerrno>
 #include <vector>
 
+#include "core/common/limits.h"
+
 namespace granary::net {
 namespace {
-
-constexpr size_t kZapFramesMax = 16;
-constexpr size_t kZapFrameBytesMax = 1024;
 
 // Receives one whole multipart message; false when none is waiting. Frames past the limits
 // are received and dropped (the message is then malformed).

@@ -69,7 +69,7 @@ void CloseSocket(void* socket) {
 }
 
 int SendFrame(void* socket, std::string&& bytes, int flags) {
-  if (bytes.size() < kZeroCopyFrameBytes) {
+  if (bytes.size() < kZmqZeroCopyFrameBytes) {
     return zmq_send(socket, bytes.data(), bytes.size(), flags);
   }
   auto* owned = new std::string(std::move(bytes));
@@ -81,8 +81,8 @@ int SendFrame(void* socket, std::string&& bytes, int flags) {
 }
 
 bool ShouldPack(const rpc::WireMessage& message) {
-  return message.payload.size() <= kZeroCopyFrameBytes &&
-         message.body.size() + message.payload.size() <= kPackedBytesMax;
+  return message.payload.size() <= kZmqZeroCopyFrameBytes &&
+         message.body.size() + message.payload.size() <= kZmqPackedBytesMax;
 }
 
 void PackInto(const rpc::WireMessage& message, std::string& out) {
@@ -109,9 +109,9 @@ std::string Pack(const rpc::WireMessage& message) {
 
 bool BatchHasRoom(size_t bytes, uint32_t messages, const rpc::WireMessage& message) {
   const size_t header = bytes == 0 ? sizeof(kBatchMagic) : 0;
-  return messages < kBatchMessagesMax &&
+  return messages < kZmqBatchMessagesMax &&
          bytes + header + kBatchLengthBytes + kPackedHeaderBytes + message.bytes() <=
-             kBatchBytesMax;
+             kZmqBatchBytesMax;
 }
 
 void AppendToBatch(const rpc::WireMessage& message, std::string& batch) {
@@ -169,14 +169,14 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
       if (const char* ip = zmq_msg_gets(msg, "Peer-Address")) *peer_address = ip;
     }
     if (ok && index < data_start) {
-      ok = size <= kRoutingIdBytesMax;
+      ok = size <= kZmqRoutingIdBytesMax;
       if (ok) routing_id->assign(data, size);
     } else if (ok) {
       switch (index - data_start) {
         case 0:
           if (!more && IsBatch(data, size)) {
             shape = Shape::kBatched;
-            ok = size <= kBatchBytesMax;
+            ok = size <= kZmqBatchBytesMax;
             if (ok) out.payload.assign(data, size);
           } else if (!more) {
             shape = Shape::kPacked;

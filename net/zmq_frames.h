@@ -20,27 +20,8 @@ namespace granary::net::zmq_frames {
 
 using Shape = MessageShape;
 
-// Frames at least this large are handed to ZeroMQ without a copy.
-inline constexpr size_t kZeroCopyFrameBytes = 4096;
-
-// The largest frame a peer may send: a bigger one makes ZeroMQ drop the connection.
-inline constexpr int64_t kFrameBytesMax =
-    static_cast<int64_t>(std::max(kPayloadBytesMax, kMessageBodyBytesMax)) + 1024;
-// A routing id of the ROUTER (ZeroMQ's own are 5 bytes).
-inline constexpr size_t kRoutingIdBytesMax = 255;
-
-// A message whose body and payload together are at most this, and whose payload is at most
-// kZeroCopyFrameBytes (a 4 KiB file's bytes included), travels packed in one frame
-// (ZmqTransport's header).
-inline constexpr size_t kPackedBytesMax = 16 * 1024;
-
 // The packed frame's header: envelope bytes (u16 LE), body bytes (u32 LE).
 inline constexpr size_t kPackedHeaderBytes = 6;
-
-// A batch frame (ZmqTransport's header) holds at most this many bytes and messages.
-inline constexpr size_t kBatchBytesMax = 64 * 1024;
-
-inline constexpr uint32_t kBatchMessagesMax = 256;
 
 // A batch frame starts with these two bytes: as a packed header they would announce an
 // envelope past kEnvelopeBytesMax, so no packed frame can start so.
@@ -103,14 +84,14 @@ bool Unpack(const char* data, size_t size, rpc::WireMessage& out);
 
 // Calls fn(const PackedView&) for each message of a batch frame, in order. False when the
 // frame is malformed (an empty batch, a length past the frame, a bad packed message, more
-// than kBatchMessagesMax): the messages before the fault have been delivered.
+// than kZmqBatchMessagesMax): the messages before the fault have been delivered.
 template <typename Fn>
 bool ForEachBatched(std::string_view frame, Fn&& fn) {
-  if (!IsBatch(frame.data(), frame.size()) || frame.size() > kBatchBytesMax) return false;
+  if (!IsBatch(frame.data(), frame.size()) || frame.size() > kZmqBatchBytesMax) return false;
   size_t at = sizeof(kBatchMagic);
   uint32_t messages = 0;
   while (at < frame.size()) {
-    if (frame.size() - at < kBatchLengthBytes || ++messages > kBatchMessagesMax) return false;
+    if (frame.size() - at < kBatchLengthBytes || ++messages > kZmqBatchMessagesMax) return false;
     size_t bytes = 0;
     for (size_t i = 0; i < kBatchLengthBytes; ++i) {
       bytes |= static_cast<size_t>(static_cast<uint8_t>(frame[at + i])) << (8 * i);

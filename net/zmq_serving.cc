@@ -25,7 +25,6 @@ using zmq_frames::ForEachBatched;
 using zmq_frames::HostPort;
 using zmq_frames::IsLoopback;
 using zmq_frames::IsWildcard;
-using zmq_frames::kFrameBytesMax;
 using zmq_frames::Pack;
 using zmq_frames::PackedView;
 using zmq_frames::ParseHostPort;
@@ -82,7 +81,7 @@ Status ZmqTransport::Listen() {
   SetInt(router_, ZMQ_SNDHWM, options_.high_water_mark);
   SetInt(router_, ZMQ_RCVHWM, options_.high_water_mark);
   if (hp->ipv6) SetInt(router_, ZMQ_IPV6, 1);
-  zmq_setsockopt(router_, ZMQ_MAXMSGSIZE, &kFrameBytesMax, sizeof(kFrameBytesMax));
+  zmq_setsockopt(router_, ZMQ_MAXMSGSIZE, &kZmqFrameBytesMax, sizeof(kZmqFrameBytesMax));
   if (secure) {
     SetInt(router_, ZMQ_CURVE_SERVER, 1);
     const std::string secret = *DecodeCurveKey(options_.curve_server->secret_key);
@@ -158,7 +157,7 @@ void ZmqTransport::OnRouterReadable() {
     if (known == caller_names_.end()) {
       if (from.empty()) from = "peer";
       from += "/" + Hex(routing);
-      if (caller_names_.size() >= kCallerNamesMax) caller_names_.clear();
+      if (caller_names_.size() >= kZmqCallerNamesMax) caller_names_.clear();
       known = caller_names_.emplace(routing, std::move(from)).first;
     }
     if (shape == Shape::kBatched) {
@@ -219,7 +218,7 @@ void ZmqTransport::StartServer() {
         RunJob(job);
       }
       if (servers->closed || env.stopping()) return;
-      if (servers->idle.size() >= kIdleServersMax) return;
+      if (servers->idle.size() >= kZmqIdleServersMax) return;
       Waiter wake;
       servers->idle.push_back(&wake);
       const Status woken = env.Wait(wake, kInstantMax);

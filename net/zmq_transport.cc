@@ -25,7 +25,6 @@ using zmq_frames::ForEachBatched;
 using zmq_frames::HostPort;
 using zmq_frames::IsLoopback;
 using zmq_frames::IsWildcard;
-using zmq_frames::kFrameBytesMax;
 using zmq_frames::Pack;
 using zmq_frames::PackedView;
 using zmq_frames::ParseHostPort;
@@ -57,7 +56,7 @@ Status ConfigureDealer(void* dealer, const ZmqTransportOptions& options, bool ip
              std::chrono::duration_cast<std::chrono::milliseconds>(options.reconnect_interval_max)
                  .count()));
   if (ipv6) SetInt(dealer, ZMQ_IPV6, 1);
-  zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &kFrameBytesMax, sizeof(kFrameBytesMax));
+  zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &kZmqFrameBytesMax, sizeof(kZmqFrameBytesMax));
   if (options.curve_client) {
     auto key = options.curve_peer_keys.find(to);
     const std::string& server_z85 =
@@ -285,8 +284,8 @@ Result<RpcReply> ZmqTransport::Call(const Address& to, RpcRequest request, Insta
   const Instant now = env_.Now();
   if (deadline <= now) return Status(StatusCode::kTimeout, "deadline already passed");
   GRANARY_ASSIGN_OR_RETURN(Peer * peer, GetPeer(to));
-  if (free_call_slots_.empty() && call_slots_.size() >= kPendingCallsMax) {
-    return Status(StatusCode::kUnavailable, "kPendingCallsMax calls in flight");
+  if (free_call_slots_.empty() && call_slots_.size() >= kZmqPendingCallsMax) {
+    return Status(StatusCode::kUnavailable, "kZmqPendingCallsMax calls in flight");
   }
   ++stats_.calls;
   PendingCall call;
@@ -378,11 +377,11 @@ uint64_t ZmqTransport::AddPendingCall(PendingCall& call) {
     slot = free_call_slots_.back();
     free_call_slots_.pop_back();
   } else {
-    assert(call_slots_.size() < kPendingCallsMax);
+    assert(call_slots_.size() < kZmqPendingCallsMax);
     slot = static_cast<uint32_t>(call_slots_.size());
     call_slots_.push_back(nullptr);
   }
-  call.id = (++next_request_id_ << kCallSlotBits) | slot;
+  call.id = (++next_request_id_ << kZmqCallSlotBits) | slot;
   call_slots_[slot] = &call;
   ++pending_calls_;
   earliest_deadline_ = std::min(earliest_deadline_, call.deadline);
@@ -390,7 +389,7 @@ uint64_t ZmqTransport::AddPendingCall(PendingCall& call) {
 }
 
 void ZmqTransport::RemovePendingCall(PendingCall& call) {
-  const uint32_t slot = static_cast<uint32_t>(call.id & ((uint64_t{1} << kCallSlotBits) - 1));
+  const uint32_t slot = static_cast<uint32_t>(call.id & ((uint64_t{1} << kZmqCallSlotBits) - 1));
   assert(call_slots_[slot] == &call);
   call_slots_[slot] = nullptr;
   free_call_slots_.push_back(slot);
@@ -398,7 +397,7 @@ void ZmqTransport::RemovePendingCall(PendingCall& call) {
 }
 
 ZmqTransport::PendingCall* ZmqTransport::FindPendingCall(uint64_t id) {
-  const uint64_t slot = id & ((uint64_t{1} << kCallSlotBits) - 1);
+  const uint64_t slot = id & ((uint64_t{1} << kZmqCallSlotBits) - 1);
   if (slot >= call_slots_.size()) return nullptr;
   PendingCall* call = call_slots_[slot];
   return call != nullptr && call->id == id ? call : nullptr;

@@ -33,7 +33,7 @@
 // Serving: every request runs the handler on a fiber of its own; the reply goes back through
 // the ROUTER (ZMQ_ROUTER_MANDATORY: a reply to a vanished caller is dropped and counted).
 // Serving fibers are reused: one that has answered takes the next queued request or waits,
-// idle, for one (at most kIdleServersMax idle; a request finding none idle starts a new
+// idle, for one (at most kZmqIdleServersMax idle; a request finding none idle starts a new
 // fiber), which saves creating and destroying a fiber per request. Idle ones end at Stop
 // and when the transport is destroyed.
 // Malformed messages (wrong frame count, frames past their limits, undecodable envelope) are
@@ -97,15 +97,6 @@ struct ZmqTransportOptions {
 
 // How a message came, and so how its reply may go (zmq_transport.h, above).
 enum class MessageShape : uint8_t { kFrames, kPacked, kBatched };
-
-// Serving fibers kept waiting for requests when there are none (ZmqTransport).
-inline constexpr size_t kIdleServersMax = 256;
-// Calls of one transport waiting for their replies at once, and the bits of a request id
-// that name a call's slot.
-inline constexpr uint32_t kCallSlotBits = 20;
-inline constexpr size_t kPendingCallsMax = size_t{1} << kCallSlotBits;
-// Caller names remembered by routing id; the cache starts over when full.
-inline constexpr size_t kCallerNamesMax = 4096;
 
 struct ZmqTransportStats {
   uint64_t calls = 0;
@@ -194,7 +185,7 @@ class ZmqTransport final : public Transport {
   std::list<Peer*> peers_lru_;  // front: most recently used
   uint64_t next_peer_serial_ = 0;
   uint64_t next_request_id_ = 0;
-  // Calls waiting for replies, by slot (the low kCallSlotBits of the request id; the rest
+  // Calls waiting for replies, by slot (the low kZmqCallSlotBits of the request id; the rest
   // counts calls, so a late reply never matches a later call in the same slot).
   std::vector<PendingCall*> call_slots_;
   std::vector<uint32_t> free_call_slots_;

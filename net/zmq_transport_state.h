@@ -62,7 +62,7 @@ struct ZmqTransport::Servers {
 struct ZmqTransport::PendingCall {
   Waiter waiter;
   Result<RpcReply> reply = Status(StatusCode::kTimeout, "no reply");
-  uint64_t id = 0;  // its slot in the low kCallSlotBits
+  uint64_t id = 0;  // its slot in the low kZmqCallSlotBits
   Instant deadline;
   bool expired = false;  // ended by ExpireCalls
 };

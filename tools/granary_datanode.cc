@@ -10,21 +10,19 @@
 // Logs one line per event on stderr (or --log-file). SIGTERM / SIGINT stop it cleanly.
 // Exit: 0 after a clean stop, 1 when it could not start or failed, 2 on a usage error.
 #include <chrono>
-#include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
 
 #include "core/datanode/datanode.h"
 #include "net/posix_disk.h"
 #include "net/real_env.h"
-#include "net/zmq_transport.h"
 #include "tools/common/log.h"
-#include "tools/common/tool_util.h"
+#include "tools/common/server_main.h"
 
 namespace {
 
 using granary::Status;
-using granary::StatusCode;
 using granary::tools::LogError;
 using granary::tools::LogInfo;
 using granary::tools::LogWarn;
@@ -78,7 +76,7 @@ class Observer {
 
 int main(int argc, char** argv) {
   CLI::App app{"granary-datanode: a storage server of a Granary cluster"};
-  granary::tools::ServerNetFlags net_flags;
+  granary::tools::ServerMain server(app, "granary-datanode");
   std::string namenode;
   std::string data_dir;
   std::string rack;
@@ -86,23 +84,13 @@ int main(int argc, char** argv) {
   uint64_t scan_period_ms = 24ull * 3600 * 1000;
   uint64_t rpc_timeout_ms = 10000;
   bool sync_every_packet = false;
-  std::string node_name;
-  std::string log_level = "info";
-  std::string log_file;
-  uint64_t seed = 0;
 
   auto host_port = [](const std::string& v) {
     return granary::tools::IsHostPort(v) ? std::string() : std::string("expected HOST:PORT");
   };
   app.add_option("--namenode", namenode, "HOST:PORT of the namenode")->required()->check(host_port);
-  app.add_option("--listen", net_flags.listen, "HOST:PORT to serve on")
-      ->required()
-      ->check([](const std::string& v) {
-        return granary::tools::IsHostPort(v) || v.ends_with(":0") ? "" : "expected HOST:PORT";
-      });
-  app.add_option("--advertise", net_flags.advertise,
-                 "HOST:PORT clients and datanodes reach this one at (needed with a wildcard "
-                 "--listen)");
+  server.AddListenFlags(
+      "HOST:PORT clients and datanodes reach this one at (needed with a wildcard --listen)");
   app.add_option("--data-dir", data_dir, "directory of the block replicas")->required();
   app.add_option("--rack", rack, "this datanode's rack, e.g. /rack-1");
   app.add_option("--scanner-bytes-per-second", scanner_bytes_per_second,
@@ -115,18 +103,9 @@ int main(int argc, char** argv) {
                  "deadline of calls to the namenode and other datanodes (ms)")
       ->check(CLI::Range(uint64_t{50}, uint64_t{600000}));
   app.add_flag("--sync-every-packet", sync_every_packet, "fdatasync every packet of a write");
-  app.add_option("--curve-keys", net_flags.curve_keys,
-                 "CURVE key directory (server.key/.pub, client.key/.pub, clients/*.pub)")
-      ->check(CLI::ExistingDirectory);
-  app.add_flag("--insecure-bind-any", net_flags.insecure_bind_any,
-               "allow a non-loopback --listen without CURVE keys (plaintext, unauthenticated)");
-  app.add_option("--name", node_name, "this node's name in the log (default datanode@<address>)");
-  granary::tools::AddLogLevelFlag(app, log_level);
-  app.add_option("--log-file", log_file, "append the log here instead of stderr");
-  app.add_option("--seed", seed, "seed of the datanode's generator (default: from the OS)");
-  if (const int code = granary::tools::ParseFlags(app, argc, argv, "granary-datanode"); code >= 0) {
-    return code;
-  }
+  server.AddCommonFlags("this node's name in the log (default datanode@<address>)",
+                        "seed of the datanode's generator (default: from the OS)");
+  if (const int code = server.Parse(argc, argv); code >= 0) return code;
 
   granary::DatanodeOptions options;
   options.namenode = granary::Address{namenode};
@@ -139,56 +118,27 @@ int main(int argc, char** argv) {
     std::cerr << "granary-datanode: " << valid.ToString() << std::endl;
     return 2;
   }
-  if (node_name.empty()) {
-    node_name =
-        "datanode@" + (net_flags.advertise.empty() ? net_flags.listen : net_flags.advertise);
+  granary::tools::ServerFlags& flags = server.flags();
+  if (flags.node_name.empty()) {
+    flags.node_name =
+        "datanode@" + (flags.net.advertise.empty() ? flags.net.listen : flags.net.advertise);
   }
-  if (!granary::tools::InitLog(node_name, *granary::tools::ParseLogLevel(log_level), log_file)) {
-    std::cerr << "granary-datanode: --log-file " << log_file << ": cannot open" << std::endl;
-    return 2;
-  }
-  if (seed == 0) seed = granary::tools::SeedFromDevice();
+  if (const int code = server.StartLog(); code >= 0) return code;
   LogInfo("starting: namenode " + namenode + ", data-dir " + data_dir +
           (rack.empty() ? "" : ", rack " + rack) + ", scanner " +
           std::to_string(scanner_bytes_per_second) + " B/s every " +
-          std::to_string(scan_period_ms) + " ms, seed " + std::to_string(seed));
+          std::to_string(scan_period_ms) + " ms, seed " + std::to_string(flags.seed));
 
-  std::error_code error;
-  std::filesystem::create_directories(data_dir, error);
-  if (error) {
-    LogError("cannot create --data-dir " + data_dir + ": " + error.message());
-    return 1;
-  }
+  if (!server.CreateDirectory("--data-dir", data_dir)) return 1;
 
-  granary::net::RealEnvOptions env_options;
-  env_options.node_name = node_name;
-  env_options.seed = seed;
-  granary::net::RealEnv env(env_options);
-  auto transport = granary::tools::CreateServerTransport(env, net_flags);
-  if (!transport.ok()) {
-    LogError("cannot listen: " + transport.status().ToString());
-    return 1;
-  }
-  auto disk = granary::net::PosixDisk::Open(env, data_dir);
-  if (!disk.ok()) {
-    LogError("cannot open --data-dir " + data_dir + ": " + disk.status().ToString());
-    transport->reset();
-    return 1;
-  }
-
-  granary::net::StopOnSignals(env);
-  const Status status = granary::tools::ServeUntilStopped(
-      env, [&] { return std::make_unique<granary::Datanode>(env, **transport, **disk, options); },
-      [](granary::Datanode& server) {
-        auto observer = std::make_shared<Observer>(server);
+  return server.Run(
+      "--data-dir " + data_dir,
+      [&](granary::net::RealEnv& env) { return granary::net::PosixDisk::Open(env, data_dir); },
+      [&](granary::net::RealEnv& env, granary::Transport& transport, granary::Disk& disk) {
+        return std::make_unique<granary::Datanode>(env, transport, disk, options);
+      },
+      [](granary::Env&, granary::Datanode& datanode) {
+        auto observer = std::make_shared<Observer>(datanode);
         return [observer] { observer->Check(); };
       });
-  transport->reset();
-  disk->reset();
-  if (!status.ok()) {
-    LogError("failed: " + status.ToString());
-    return 1;
-  }
-  LogInfo("stopped");
-  return 0;
 }

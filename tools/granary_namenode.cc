@@ -11,7 +11,7 @@
 // Exit: 0 after a clean stop, 1 when it could not start or failed, 2 on a usage error.
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,14 +21,11 @@
 #include "core/namenode/namenode.h"
 #include "net/real_env.h"
 #include "net/rocksdb_store.h"
-#include "net/zmq_transport.h"
 #include "tools/common/log.h"
-#include "tools/common/tool_util.h"
+#include "tools/common/server_main.h"
 
 namespace {
 
-using granary::Status;
-using granary::StatusCode;
 using granary::tools::LogError;
 using granary::tools::LogInfo;
 using granary::tools::LogWarn;
@@ -103,7 +100,8 @@ class Observer {
 
 int main(int argc, char** argv) {
   CLI::App app{"granary-namenode: the namespace and block map of a Granary cluster"};
-  granary::tools::ServerNetFlags net_flags;
+  granary::tools::ServerMain server(app, "granary-namenode");
+  server.flags().node_name = "namenode";
   std::string meta_dir;
   uint64_t inline_threshold = granary::kInlineThresholdBytesDefault;
   uint32_t replication = 3;
@@ -113,20 +111,11 @@ int main(int argc, char** argv) {
   uint64_t heartbeat_ms = 3000;
   uint64_t dead_after_ms = 30000;
   uint64_t lease_hard_limit_ms = 60000;
-  std::string node_name = "namenode";
-  std::string log_level = "info";
-  std::string log_file;
-  uint64_t seed = 0;
   uint32_t directory_cache = 65536;
   uint64_t blob_cache_bytes = 0;
 
-  app.add_option("--listen", net_flags.listen, "HOST:PORT to serve on")
-      ->required()
-      ->check([](const std::string& v) {
-        return granary::tools::IsHostPort(v) || v.ends_with(":0") ? "" : "expected HOST:PORT";
-      });
-  app.add_option("--advertise", net_flags.advertise,
-                 "HOST:PORT others reach this namenode at (needed with a wildcard --listen)");
+  server.AddListenFlags(
+      "HOST:PORT others reach this namenode at (needed with a wildcard --listen)");
   app.add_option("--meta-dir", meta_dir, "directory of the metadata store (RocksDB)")->required();
   app.add_option("--inline-threshold", inline_threshold,
                  "files up to this many bytes live with their metadata (0: never; max 1 MiB)")
@@ -161,29 +150,15 @@ int main(int argc, char** argv) {
   app.add_option("--lease-hard-limit-ms", lease_hard_limit_ms,
                  "a writer silent this long loses its files' leases (ms)")
       ->check(CLI::Range(uint64_t{100}, uint64_t{86400000}));
-  app.add_option("--curve-keys", net_flags.curve_keys,
-                 "CURVE key directory (server.key/.pub, client.key/.pub, clients/*.pub)")
-      ->check(CLI::ExistingDirectory);
-  app.add_flag("--insecure-bind-any", net_flags.insecure_bind_any,
-               "allow a non-loopback --listen without CURVE keys (plaintext, unauthenticated)");
-  app.add_option("--name", node_name, "this node's name in the log (default namenode)");
-  granary::tools::AddLogLevelFlag(app, log_level);
-  app.add_option("--log-file", log_file, "append the log here instead of stderr");
-  app.add_option("--seed", seed, "seed of the namenode's generator (default: from the OS)");
-  if (const int code = granary::tools::ParseFlags(app, argc, argv, "granary-namenode"); code >= 0) {
-    return code;
-  }
+  server.AddCommonFlags("this node's name in the log (default namenode)",
+                        "seed of the namenode's generator (default: from the OS)");
+  if (const int code = server.Parse(argc, argv); code >= 0) return code;
   if (dead_after_ms <= heartbeat_ms) {
     std::cerr << "granary-namenode: --dead-after-ms must be longer than --heartbeat-ms"
               << std::endl;
     return 2;
   }
-  if (!granary::tools::InitLog(node_name, *granary::tools::ParseLogLevel(log_level), log_file)) {
-    std::cerr << "granary-namenode: --log-file " << log_file << ": cannot open" << std::endl;
-    return 2;
-  }
-  if (seed == 0) seed = granary::tools::SeedFromDevice();
-
+  if (const int code = server.StartLog(); code >= 0) return code;
   granary::NamenodeOptions options;
   options.ns.inline_threshold_bytes = inline_threshold;
   options.ns.directory_cache_entries = directory_cache;
@@ -207,48 +182,24 @@ int main(int argc, char** argv) {
           std::to_string(inline_threshold) + " B, replication " + std::to_string(replication) +
           ", block size " + std::to_string(block_bytes) + " B, superuser " + superuser +
           ", heartbeat " + std::to_string(heartbeat_ms) + " ms, dead after " +
-          std::to_string(dead_after_ms) + " ms, seed " + std::to_string(seed));
+          std::to_string(dead_after_ms) + " ms, seed " + std::to_string(server.flags().seed));
 
-  std::error_code error;
-  std::filesystem::create_directories(meta_dir, error);
-  if (error) {
-    LogError("cannot create --meta-dir " + meta_dir + ": " + error.message());
-    return 1;
-  }
+  if (!server.CreateDirectory("--meta-dir", meta_dir)) return 1;
 
-  granary::net::RealEnvOptions env_options;
-  env_options.node_name = node_name;
-  env_options.seed = seed;
-  granary::net::RealEnv env(env_options);
-  auto transport = granary::tools::CreateServerTransport(env, net_flags);
-  if (!transport.ok()) {
-    LogError("cannot listen: " + transport.status().ToString());
-    return 1;
-  }
   granary::net::RocksDbStoreOptions store_options;
   store_options.blob_cache_bytes = blob_cache_bytes;
   // Inline file bytes are checked against the CRC32C in their inode (Namespace::Open).
   store_options.caller_checked_prefix = std::string(1, granary::meta_keys::kInlineKeyTag);
-  auto store = granary::net::RocksDbStore::Open(env, meta_dir, store_options);
-  if (!store.ok()) {
-    LogError("cannot open the metadata store in " + meta_dir + ": " + store.status().ToString());
-    transport->reset();
-    return 1;
-  }
-
-  granary::net::StopOnSignals(env);
-  const Status status = granary::tools::ServeUntilStopped(
-      env, [&] { return std::make_unique<granary::Namenode>(env, **transport, **store, options); },
-      [&env](granary::Namenode& server) {
-        auto observer = std::make_shared<Observer>(server);
+  return server.Run(
+      "the metadata store in " + meta_dir,
+      [&](granary::net::RealEnv& env) {
+        return granary::net::RocksDbStore::Open(env, meta_dir, store_options);
+      },
+      [&](granary::net::RealEnv& env, granary::Transport& transport, granary::MetaStore& store) {
+        return std::make_unique<granary::Namenode>(env, transport, store, options);
+      },
+      [](granary::Env& env, granary::Namenode& namenode) {
+        auto observer = std::make_shared<Observer>(namenode);
         return [observer, &env] { observer->Check(env); };
       });
-  transport->reset();
-  store->reset();
-  if (!status.ok()) {
-    LogError("failed: " + status.ToString());
-    return 1;
-  }
-  LogInfo("stopped");
-  return 0;
 }

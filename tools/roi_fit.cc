@@ -329,11 +329,11 @@ int main(int argc, char** argv) {
   if (!in) return Fail("cannot open " + flags.csv_path);
   std::stringstream text;
   text << in.rdbuf();
-  const ga::Expected<ga::CsvTable> table = ga::CsvTable::Parse(text.str());
-  if (!table.ok()) return Fail(flags.csv_path + ": " + table.error().message);
-  const ga::Expected<std::vector<ga::LearningCurve>> curves =
+  const granary::Result<ga::CsvTable> table = ga::CsvTable::Parse(text.str());
+  if (!table.ok()) return Fail(flags.csv_path + ": " + table.status().message());
+  const granary::Result<std::vector<ga::LearningCurve>> curves =
       ga::CurveLoader::Load(table.value(), flags.columns);
-  if (!curves.ok()) return Fail(flags.csv_path + ": " + curves.error().message);
+  if (!curves.ok()) return Fail(flags.csv_path + ": " + curves.status().message());
 
   ga::AnalysisOptions options;
   options.fit_size_max = flags.fit_size_max;
@@ -350,8 +350,8 @@ int main(int argc, char** argv) {
 
   std::vector<ga::CurveReport> reports;
   for (const ga::LearningCurve& curve : curves.value()) {
-    ga::Expected<ga::CurveReport> report = ga::CurveAnalysis::Run(curve, options);
-    if (!report.ok()) return Fail(flags.csv_path + ": " + report.error().message);
+    granary::Result<ga::CurveReport> report = ga::CurveAnalysis::Run(curve, options);
+    if (!report.ok()) return Fail(flags.csv_path + ": " + report.status().message());
     reports.push_back(std::move(report).value());
   }
   for (const ga::CurveReport& report : reports) {

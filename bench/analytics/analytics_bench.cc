@@ -8,21 +8,21 @@
 
 #include "analytics/curve_analysis.h"
 #include "analytics/fit_data.h"
-#include "analytics/random.h"
+#include "core/common/random.h"
 
 namespace granary::analytics {
 namespace {
 
 // err(m) = 3 m^-0.35 + 0.02 at 15 log-spaced sizes from 100 to 100,000, 5 seeds, 2% noise.
 LearningCurve BenchCurve() {
-  Rng rng(2024);
+  Random rng(2024);
   const CurveParams truth{ModelKind::kPowerLawFloor, 3.0, -0.35, 0.02, 0, 0};
   std::vector<Observation> observations;
   for (int i = 0; i < 15; ++i) {
     const double size = std::round(100 * std::pow(1000.0, i / 14.0));
     for (int seed = 0; seed < 5; ++seed) {
       observations.push_back(
-          Observation{size, PredictError(truth, size) * std::exp(0.02 * rng.NextGaussian())});
+          Observation{size, PredictError(truth, size) * std::exp(0.02 * rng.Normal(0.0, 1.0))});
     }
   }
   return LearningCurve("bench", observations);

@@ -94,4 +94,45 @@ inline constexpr size_t kCommandsPerHeartbeatMax = 64;
 // Datanodes the namenode knows.
 inline constexpr size_t kDatanodesMax = 100000;
 
+// Replica store (core/datanode/replica_store.cc).
+// The most chunks a replica can have: more CRCs in a meta file are garbage.
+inline constexpr uint64_t kReplicaChunksPerBlockMax =
+    (kBlockBytesMax + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
+// Load and reads move at most this much per disk call (a multiple of the chunk).
+inline constexpr uint64_t kReplicaDiskPieceBytes = 4 * 1024 * 1024;
+
+// Block scanner (core/datanode/block_scanner.cc): one read of the scanner, big enough to be
+// efficient, small enough to pace smoothly.
+inline constexpr uint64_t kScannerPieceBytes = 1024 * 1024;
+
+// ZeroMQ transport (net/zmq_transport.h, net/zmq_transport.cc).
+// Frames at least this large are handed to ZeroMQ without a copy.
+inline constexpr size_t kZmqZeroCopyFrameBytes = 4096;
+// The largest frame a peer may send: a bigger one makes ZeroMQ drop the connection.
+inline constexpr int64_t kZmqFrameBytesMax =
+    static_cast<int64_t>(kPayloadBytesMax > kMessageBodyBytesMax ? kPayloadBytesMax
+                                                                 : kMessageBodyBytesMax) +
+    1024;
+// A routing id of the ROUTER (ZeroMQ's own are 5 bytes).
+inline constexpr size_t kZmqRoutingIdBytesMax = 255;
+// A message whose body and payload together are at most this, and whose payload is at most
+// kZmqZeroCopyFrameBytes (a 4 KiB file's bytes included), travels packed in one frame
+// (ZmqTransport's header).
+inline constexpr size_t kZmqPackedBytesMax = 16 * 1024;
+// A batch frame (ZmqTransport's header) holds at most this many bytes and messages.
+inline constexpr size_t kZmqBatchBytesMax = 64 * 1024;
+inline constexpr uint32_t kZmqBatchMessagesMax = 256;
+// Serving fibers kept waiting for requests when there are none (ZmqTransport).
+inline constexpr size_t kZmqIdleServersMax = 256;
+// Calls of one transport waiting for their replies at once, and the bits of a request id
+// that name a call's slot.
+inline constexpr uint32_t kZmqCallSlotBits = 20;
+inline constexpr size_t kZmqPendingCallsMax = size_t{1} << kZmqCallSlotBits;
+// Caller names remembered by routing id; the cache starts over when full.
+inline constexpr size_t kZmqCallerNamesMax = 4096;
+
+// ZAP handler (net/zap_handler.cc): frames of one ZAP request, and bytes of each.
+inline constexpr size_t kZapFramesMax = 16;
+inline constexpr size_t kZapFrameBytesMax = 1024;
+
 }  // namespace granary

@@ -21,11 +21,16 @@ uint64_t HashBytes(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-Random::Random(uint64_t seed) : seed_(seed) {
+Random::Random(uint64_t seed, Seeding seeding) : seed_(seed) {
   uint64_t x = seed;
-  for (auto& word : state_) {
-    x = Mix64(x);
-    word = x;
+  for (uint64_t i = 0; i < state_.size(); ++i) {
+    if (seeding == Seeding::kChained) {
+      x = Mix64(x);
+      state_[i] = x;
+    } else {
+      // Mix64 adds splitmix64's increment itself: the i-th output is Mix64(seed + i * 0x9e37...).
+      state_[i] = Mix64(seed + i * 0x9e3779b97f4a7c15ull);
+    }
   }
   // xoshiro's state must not be all zero; splitmix64 of consecutive inputs never is.
   assert(state_[0] | state_[1] | state_[2] | state_[3]);

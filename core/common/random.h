@@ -26,12 +26,24 @@ uint64_t HashBytes(std::string_view bytes, uint64_t seed = 0xcbf29ce484222325ull
 
 class Random {
  public:
-  explicit Random(uint64_t seed);
+  // How a seed becomes the four state words; both go through splitmix64.
+  enum class Seeding {
+    // Each word is splitmix64 of the word before it (the first of the seed). Every stream in
+    // core/ and sim/ is seeded so: changing it would move every trace hash.
+    kChained,
+    // The words are four successive outputs of a splitmix64 generator started at the seed,
+    // as xoshiro's reference code seeds it. analytics/ draws its bootstrap resamples so, which
+    // keeps the figures it published before it shared this generator.
+    kSplitMixSequence,
+  };
+
+  explicit Random(uint64_t seed, Seeding seeding = Seeding::kChained);
 
   uint64_t seed() const { return seed_; }
 
   // A child generator whose stream depends only on this generator's seed and `stream`.
   // Does not advance this generator, so adding a component never shifts another's stream.
+  // The child is seeded kChained whatever this generator's seeding.
   Random Derive(uint64_t stream) const;
   Random Derive(std::string_view stream) const { return Derive(HashBytes(stream)); }
 

@@ -10,9 +10,7 @@
 namespace granary {
 namespace {
 
-// One read of the scanner: big enough to be efficient, small enough to pace smoothly.
-constexpr uint64_t kScanPieceBytes = 1024 * 1024;
-static_assert(kScanPieceBytes <= kDatanodeReadBytesMax);
+static_assert(kScannerPieceBytes <= kDatanodeReadBytesMax);
 
 bool SameReplica(const Replica& a, const Replica& b) {
   return a.generation_stamp == b.generation_stamp && a.length_bytes == b.length_bytes &&
@@ -49,7 +47,7 @@ Status BlockScanner::ScanReplica(const Replica& replica) {
   for (uint64_t offset = 0; offset < replica.length_bytes;) {
     const std::optional<Replica> now = store_.Get(replica.block_id);
     if (!now || now->corrupt || !SameReplica(*now, replica)) return Status::Ok();
-    const uint64_t length = std::min(kScanPieceBytes, replica.length_bytes - offset);
+    const uint64_t length = std::min(kScannerPieceBytes, replica.length_bytes - offset);
     Result<ReplicaRead> read = store_.Read(replica.block_id, offset, length);
     if (read.code() == StatusCode::kNodeDown) return read.status();
     if (read.code() == StatusCode::kCorruption) {

@@ -16,13 +16,8 @@ constexpr std::string_view kStorageIdFile = "storage_id";
 constexpr std::string_view kStorageIdTempFile = "storage_id.tmp";
 constexpr std::string_view kStorageIdPrefix = "DS-";
 constexpr size_t kStorageIdHexDigits = 16;
-// The most chunks a replica can have: more CRCs in a meta file are garbage.
-constexpr uint64_t kChunksPerBlockMax =
-    (kBlockBytesMax + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
-// Load and reads move at most this much per disk call (a multiple of the chunk).
-constexpr uint64_t kDiskPieceBytes = 4 * 1024 * 1024;
-static_assert(kDiskPieceBytes % kChecksumChunkBytes == 0);
-static_assert(kDiskPieceBytes <= kDiskReadBytesMax);
+static_assert(kReplicaDiskPieceBytes % kChecksumChunkBytes == 0);
+static_assert(kReplicaDiskPieceBytes <= kDiskReadBytesMax);
 
 enum class FileKind : uint8_t { kData, kMeta };
 
@@ -107,14 +102,14 @@ uint32_t DecodeCrc(std::string_view bytes, uint64_t index) {
 // Reads exactly [offset, offset + length) of a file in pieces; shorter at the end of the file.
 Result<std::string> ReadRange(Disk& disk, std::string_view name, uint64_t offset, uint64_t length) {
   std::string out;
-  if (length > 0 && length <= kDiskPieceBytes) {
+  if (length > 0 && length <= kReplicaDiskPieceBytes) {
     // One read covers it: its bytes are the answer, without a copy.
     GRANARY_ASSIGN_OR_RETURN(out, disk.Read(name, offset, length));
     return out;
   }
   out.reserve(length);
   while (out.size() < length) {
-    const uint64_t want = std::min<uint64_t>(length - out.size(), kDiskPieceBytes);
+    const uint64_t want = std::min<uint64_t>(length - out.size(), kReplicaDiskPieceBytes);
     GRANARY_ASSIGN_OR_RETURN(std::string piece, disk.Read(name, offset + out.size(), want));
     out += piece;
     if (piece.size() < want) break;
@@ -228,14 +223,14 @@ Status ReplicaStore::Reconcile(BlockId block_id, const std::vector<std::string>&
 Result<uint64_t> ReplicaStore::CheckedLength(const std::string& data_file,
                                              const std::string& meta_file) {
   GRANARY_ASSIGN_OR_RETURN(const uint64_t meta_bytes, disk_.Size(meta_file));
-  const uint64_t crc_count = std::min(meta_bytes / kCrcBytes, kChunksPerBlockMax);
+  const uint64_t crc_count = std::min(meta_bytes / kCrcBytes, kReplicaChunksPerBlockMax);
   GRANARY_ASSIGN_OR_RETURN(const std::string crcs,
                            ReadRange(disk_, meta_file, 0, crc_count * kCrcBytes));
   uint64_t length = 0;
   uint64_t chunk = 0;
   while (chunk < crc_count) {
     GRANARY_ASSIGN_OR_RETURN(const std::string piece,
-                             disk_.Read(data_file, length, kDiskPieceBytes));
+                             disk_.Read(data_file, length, kReplicaDiskPieceBytes));
     for (uint64_t at = 0; at < piece.size() && chunk < crc_count; ++chunk) {
       const std::string_view bytes = std::string_view(piece).substr(at, kChecksumChunkBytes);
       if (Crc32c(bytes) != DecodeCrc(crcs, chunk)) return length;
@@ -244,7 +239,7 @@ Result<uint64_t> ReplicaStore::CheckedLength(const std::string& data_file,
       // A partial chunk can only be the last.
       if (bytes.size() < kChecksumChunkBytes) return length;
     }
-    if (piece.size() < kDiskPieceBytes) break;
+    if (piece.size() < kReplicaDiskPieceBytes) break;
   }
   return length;
 }

@@ -5,14 +5,14 @@
 namespace granary::analytics {
 namespace {
 
-Expected<std::vector<LearningCurve>> Load(const std::string& text, const CurveColumns& columns) {
-  const Expected<CsvTable> table = CsvTable::Parse(text);
+Result<std::vector<LearningCurve>> Load(const std::string& text, const CurveColumns& columns) {
+  const Result<CsvTable> table = CsvTable::Parse(text);
   EXPECT_TRUE(table.ok());
   return CurveLoader::Load(table.value(), columns);
 }
 
 TEST(CurveLoader, DetectsCommonColumnNamesAndGroupsInFileOrder) {
-  const Expected<std::vector<LearningCurve>> curves =
+  const Result<std::vector<LearningCurve>> curves =
       Load("model,seed,Train_Size,Loss\nb,0,10,0.5\na,0,10,0.4\nb,1,10,0.7\nb,0,20,0.3\n",
            CurveColumns{"", "", {"model"}});
   ASSERT_TRUE(curves.ok());
@@ -29,16 +29,17 @@ TEST(CurveLoader, DetectsCommonColumnNamesAndGroupsInFileOrder) {
 
 TEST(CurveLoader, RejectsBadCellsNamingTheLine) {
   const CurveColumns columns;
-  EXPECT_EQ(Load("size,error\n10,0.5\n-3,0.4\n", columns).error().message,
+  EXPECT_EQ(Load("size,error\n10,0.5\n-3,0.4\n", columns).status().message(),
             "line 3: size -3 is not positive");
-  EXPECT_EQ(Load("size,error\n10,0\n", columns).error().message, "line 2: error 0 is not positive");
-  EXPECT_EQ(Load("size,error\n10,0.5\n20,nan\n", columns).error().message,
+  EXPECT_EQ(Load("size,error\n10,0\n", columns).status().message(),
+            "line 2: error 0 is not positive");
+  EXPECT_EQ(Load("size,error\n10,0.5\n20,nan\n", columns).status().message(),
             "line 3: error 'nan' is not a number");
-  EXPECT_EQ(Load("size,error\n10x,0.5\n", columns).error().message,
+  EXPECT_EQ(Load("size,error\n10x,0.5\n", columns).status().message(),
             "line 2: size '10x' is not a number");
-  EXPECT_EQ(Load("size,acc\n10,0.5\n", columns).error().message,
+  EXPECT_EQ(Load("size,acc\n10,0.5\n", columns).status().message(),
             "line 1: no error column found among (size, acc); name it with --error-col");
-  EXPECT_EQ(Load("size,error\n10,0.5\n", CurveColumns{"", "", {"model"}}).error().message,
+  EXPECT_EQ(Load("size,error\n10,0.5\n", CurveColumns{"", "", {"model"}}).status().message(),
             "line 1: no column 'model' (columns: size, error)");
 }
 

@@ -25,7 +25,7 @@ TEST(CurvePlot, SvgHasPointsFitBandTargetAndLabels) {
   options.bootstrap_resamples = 100;
   options.holdout_fraction = 0.2;
   options.roi.target_error = 0.05;
-  const Expected<CurveReport> report = CurveAnalysis::Run(curve, options);
+  const Result<CurveReport> report = CurveAnalysis::Run(curve, options);
   ASSERT_TRUE(report.ok());
   SvgCanvas canvas(CurvePlot::kWidthPx, CurvePlot::kHeightPx);
   CurvePlot::Draw({{&curve, &report.value()}}, options.roi.target_error, &canvas);

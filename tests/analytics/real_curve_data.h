@@ -21,10 +21,10 @@ inline std::vector<LearningCurve> LoadTestCurves(const std::string& file,
   EXPECT_TRUE(in.good()) << "missing test data " << path;
   std::stringstream text;
   text << in.rdbuf();
-  const Expected<CsvTable> table = CsvTable::Parse(text.str());
+  const Result<CsvTable> table = CsvTable::Parse(text.str());
   EXPECT_TRUE(table.ok()) << path;
   if (!table.ok()) return {};
-  Expected<std::vector<LearningCurve>> curves = CurveLoader::Load(table.value(), columns);
+  Result<std::vector<LearningCurve>> curves = CurveLoader::Load(table.value(), columns);
   EXPECT_TRUE(curves.ok()) << path;
   if (!curves.ok()) return {};
   return std::move(curves).value();

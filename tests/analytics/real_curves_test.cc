@@ -38,7 +38,7 @@ struct Medians {
 Medians Extrapolate(const std::vector<LearningCurve>& curves, const AnalysisOptions& options) {
   std::vector<double> ours, log_log;
   for (const LearningCurve& curve : curves) {
-    const Expected<CurveReport> report = CurveAnalysis::Run(curve, options);
+    const Result<CurveReport> report = CurveAnalysis::Run(curve, options);
     EXPECT_TRUE(report.ok()) << curve.name();
     if (!report.ok()) continue;
     EXPECT_TRUE(report.value().holdout_rmse_log.has_value());
@@ -91,8 +91,7 @@ TEST(RealCurves, BootstrapIntervalsOnARealCurveAreOrderedAndCoverThePointFit) {
   options.holdout_fraction = 1.0 / 3.0;
   options.bootstrap_resamples = 300;
   options.roi.target_error = 0.03;
-  const Expected<CurveReport> report =
-      CurveAnalysis::Run(LoadSklearnCurve("digits/logreg"), options);
+  const Result<CurveReport> report = CurveAnalysis::Run(LoadSklearnCurve("digits/logreg"), options);
   ASSERT_TRUE(report.ok());
   const CurveReport& r = report.value();
   EXPECT_EQ(r.resample_method, ResampleMethod::kSeeds);

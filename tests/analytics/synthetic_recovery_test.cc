@@ -38,7 +38,7 @@ Recovery Recover(const SyntheticSpec& spec, std::optional<ModelKind> model) {
   options.band_points = 0;
   Recovery recovery;
   for (int trial = 0; trial < kTrials; ++trial) {
-    const Expected<CurveReport> report =
+    const Result<CurveReport> report =
         CurveAnalysis::Run(MakeSyntheticCurve(spec, kSeed + trial), options);
     EXPECT_TRUE(report.ok());
     const double miss = std::abs(report.value().fit.params.b - spec.truth.b);
@@ -85,7 +85,7 @@ TEST(SyntheticRecovery, NinetyPercentIntervalCoversTrueExponent) {
   for (int trial = 0; trial < kTrials; ++trial) {
     options.seed = kSeed + 7 * trial;
     const LearningCurve curve = MakeSyntheticCurve(spec, kSeed + 1000 + trial);
-    const Expected<CurveReport> report = CurveAnalysis::Run(curve, options);
+    const Result<CurveReport> report = CurveAnalysis::Run(curve, options);
     ASSERT_TRUE(report.ok());
     const Interval& b_ci = report.value().b_ci;
     ASSERT_LE(b_ci.low, b_ci.high);
