@@ -17,7 +17,7 @@
 #include <string>
 
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 #include "core/namenode/namenode.h"
 #include "net/real_env.h"
 #include "net/rocksdb_store.h"
@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
   granary::net::RocksDbStoreOptions store_options;
   store_options.blob_cache_bytes = blob_cache_bytes;
   // Inline file bytes are checked against the CRC32C in their inode (Namespace::Open).
-  store_options.caller_checked_prefix = std::string(1, granary::meta_keys::kInlineKeyTag);
+  store_options.caller_checked_prefix = granary::InodeStore::InlinePrefix();
   auto store = granary::net::RocksDbStore::Open(env, meta_dir, store_options);
   if (!store.ok()) {
     LogError("cannot open the metadata store in " + meta_dir + ": " + store.status().ToString());

@@ -76,4 +76,8 @@ inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // dropped and a full report sent instead.
 inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
 
+// InodeStore (core/namenode/inode_store.h) and the namespace: entries or block records read by
+// one scan of a whole-store walk (loading, the block map) or of one orphan collection round.
+inline constexpr uint32_t kStoreScanPageEntries = 4096;
+
 }  // namespace granary

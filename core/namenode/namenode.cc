@@ -6,7 +6,7 @@
 
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 
 namespace granary {
 namespace {
@@ -219,9 +219,9 @@ Status Namenode::WriteInline(const proto::WriteInlineRequest& r, proto::WriteInl
         GRANARY_RETURN_IF_ERROR(CheckWriter(inode, r.client_name()));
         if (!inode.inline_data()) return Invalid(inode.name() + " is stored in blocks");
         if (data.empty()) {
-          batch.Delete(meta_keys::InlineKey(inode.id()));
+          InodeStore::DeleteInline(batch, InodeId(inode.id()));
         } else {
-          batch.Put(meta_keys::InlineKey(inode.id()), data);
+          InodeStore::PutInline(batch, InodeId(inode.id()), data);
         }
         inode.set_length_bytes(data.size());
         inode.set_inline_crc32c(Crc32c(data));
@@ -249,7 +249,7 @@ Status Namenode::ConvertToBlocks(const proto::ConvertToBlocksRequest& r,
                   [&](proto::Inode& inode, WriteBatch& batch) {
                     GRANARY_RETURN_IF_ERROR(CheckWriter(inode, r.client_name()));
                     if (!inode.inline_data()) return Status::Ok();
-                    batch.Delete(meta_keys::InlineKey(inode.id()));
+                    InodeStore::DeleteInline(batch, InodeId(inode.id()));
                     inode.set_inline_data(false);
                     inode.clear_inline_crc32c();
                     inode.set_length_bytes(0);
@@ -305,8 +305,7 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
           last->set_length_bytes(r.previous().length_bytes());
           last->set_generation_stamp(
               std::max(last->generation_stamp(), r.previous().generation_stamp()));
-          batch.Put(meta_keys::BlockKey(last->block_id()),
-                    Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+          InodeStore::PutBlock(batch, Stored(inode.id(), *last, inode.replication()));
           committed = *last;
         } else if (r.has_previous() && r.previous().block_id() != 0) {
           return Invalid("previous block given for a file without blocks");
@@ -318,8 +317,7 @@ Status Namenode::AddBlock(const proto::AddBlockRequest& r, proto::AddBlockReply*
         *inode.add_blocks() = fresh;
         inode.set_length_bytes(SumOfBlocks(inode));
         inode.set_mtime_ns(env_.CalendarNanos());
-        batch.Put(meta_keys::BlockKey(block_id),
-                  Stored(inode.id(), fresh, inode.replication()).SerializeAsString());
+        InodeStore::PutBlock(batch, Stored(inode.id(), fresh, inode.replication()));
         return Status::Ok();
       });
   if (!file.ok()) return file.status();
@@ -380,8 +378,7 @@ Status Namenode::Complete(const proto::CompleteRequest& r, proto::CompleteReply*
           if (last->block_id() != r.last().block_id()) return Invalid("last block changed");
           last->set_length_bytes(r.last().length_bytes());
           last->set_generation_stamp(r.last().generation_stamp());
-          batch.Put(meta_keys::BlockKey(last->block_id()),
-                    Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+          InodeStore::PutBlock(batch, Stored(inode.id(), *last, inode.replication()));
           completed = *last;
           inode.set_length_bytes(SumOfBlocks(inode));
         }
@@ -440,8 +437,7 @@ Status Namenode::UpdatePipeline(const proto::UpdatePipelineRequest& r, proto::Up
         }
         if (r.block().length_bytes() > inode.block_bytes()) return Invalid("block too long");
         *last = r.block();
-        batch.Put(meta_keys::BlockKey(last->block_id()),
-                  Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+        InodeStore::PutBlock(batch, Stored(inode.id(), *last, inode.replication()));
         return Status::Ok();
       });
   if (!file.ok()) return file.status();
@@ -660,19 +656,17 @@ Status Namenode::Register(const proto::RegisterRequest& r, proto::RegisterReply*
   GRANARY_RETURN_IF_ERROR(DatanodeManager::ValidateRegistration(r));
   // A datanode's id is stable for its storage id, across namenode restarts too: reports sent
   // with an id handed out by an earlier incarnation must not land on another datanode.
-  const std::string key = meta_keys::DatanodeKey(r.storage_id());
+  InodeStore records(store_);
   uint32_t id = 0;
-  Result<std::string> known = store_.Get(key);
+  Result<uint64_t> known = records.GetDatanodeId(r.storage_id());
   if (known.ok()) {
-    id = static_cast<uint32_t>(meta_keys::ReadBigEndian(*known));
+    id = static_cast<uint32_t>(*known);
   } else if (known.code() == StatusCode::kNotFound) {
     GRANARY_ASSIGN_OR_RETURN(uint64_t fresh, datanode_ids_.Next());
     if (fresh > UINT32_MAX) return Status(StatusCode::kLimitExceeded, "datanode ids exhausted");
-    std::string value;
-    meta_keys::AppendBigEndian(value, fresh);
     WriteBatch batch;
-    batch.Put(key, value);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    InodeStore::PutDatanodeId(batch, r.storage_id(), fresh);
+    GRANARY_RETURN_IF_ERROR(records.Write(batch));
     id = static_cast<uint32_t>(fresh);
   } else {
     return known.status();
@@ -740,8 +734,7 @@ Status Namenode::RecoveryDone(const proto::RecoveryDoneRequest& r, proto::Recove
         proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
         if (last->block_id() != r.block().block_id()) return Invalid("not the last block");
         *last = r.block();
-        batch.Put(meta_keys::BlockKey(last->block_id()),
-                  Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+        InodeStore::PutBlock(batch, Stored(inode.id(), *last, inode.replication()));
         inode.set_length_bytes(SumOfBlocks(inode));
         inode.set_under_construction(false);
         inode.set_lease_holder("");
@@ -839,7 +832,7 @@ void Namenode::RecoverFile(const std::string& client, uint64_t inode_id) {
         if (dropped_block != 0 && inode.blocks_size() > 0 &&
             inode.blocks(inode.blocks_size() - 1).block_id() == dropped_block) {
           released.blocks.push_back(inode.blocks(inode.blocks_size() - 1));
-          batch.Delete(meta_keys::BlockKey(dropped_block));
+          InodeStore::DeleteBlock(batch, BlockId(dropped_block));
           inode.mutable_blocks()->RemoveLast();
           inode.set_length_bytes(SumOfBlocks(inode));
         }

@@ -7,14 +7,9 @@
 
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
 
 namespace granary {
 namespace {
-
-using meta_keys::kRootInodeId;
-
-constexpr uint32_t kScanPageEntries = 4096;
 
 Status NotFound(const std::string& path) { return Status(StatusCode::kNotFound, path); }
 
@@ -37,9 +32,10 @@ Namespace::Namespace(Env& env, MetaStore& store, NamespaceOptions options)
     : env_(env),
       store_(store),
       options_(std::move(options)),
-      inode_ids_(store, "inode", kRootInodeId + 1),
-      block_ids_(store, "block", 1),
-      generation_stamps_(store, "generation", 1) {
+      records_(store),
+      inode_ids_(store, std::string(InodeStore::kInodeIdCounter), kRootInodeId.value() + 1),
+      block_ids_(store, std::string(InodeStore::kBlockIdCounter), 1),
+      generation_stamps_(store, std::string(InodeStore::kGenerationStampCounter), 1) {
   assert(options_.inline_threshold_bytes <= kInlineThresholdBytesMax);
   assert(options_.directory_cache_entries <= kDirectoryCacheEntriesMax);
 }
@@ -86,11 +82,11 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
   GRANARY_RETURN_IF_ERROR(inode_ids_.Load());
   GRANARY_RETURN_IF_ERROR(block_ids_.Load());
   GRANARY_RETURN_IF_ERROR(generation_stamps_.Load());
-  Result<std::string> root = store_.Get(meta_keys::EntryKey(meta_keys::kNoParent, ""));
+  Result<proto::Inode> root = records_.GetEntry(EntryName{kNoParentId, ""});
   if (root.code() == StatusCode::kNotFound) {
     proto::Inode inode;
-    inode.set_id(kRootInodeId);
-    inode.set_parent_id(meta_keys::kNoParent);
+    inode.set_id(kRootInodeId.value());
+    inode.set_parent_id(kNoParentId.value());
     inode.set_type(proto::INODE_TYPE_DIRECTORY);
     inode.set_owner(options_.permissions.superuser);
     inode.set_group(options_.permissions.supergroup);
@@ -104,28 +100,19 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
   // Count what is there and find the files writers left open.
   counts_ = NamespaceCounts{};
   const size_t first_open = under_construction != nullptr ? under_construction->size() : 0;
-  const std::string end = meta_keys::Keyed('e' + 1, 0).substr(0, 1);
-  std::string start = "e";
-  for (;;) {
-    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> page, store_.Scan(start, end, kScanPageEntries));
-    for (const KeyValue& kv : page) {
-      proto::Inode inode;
-      if (!inode.ParseFromString(kv.value)) {
-        return Status(StatusCode::kCorruption, "unparsable inode record in the store");
-      }
-      if (inode.id() == kRootInodeId) continue;
-      if (IsDirectory(inode)) {
-        ++counts_.directories;
-      } else {
-        ++counts_.files;
-        if (inode.under_construction() && under_construction != nullptr) {
-          under_construction->push_back(inode);
-        }
+  GRANARY_RETURN_IF_ERROR(records_.ForEachEntry([&](const StoredEntry& entry) {
+    const proto::Inode& inode = entry.inode;
+    if (InodeId(inode.id()) == kRootInodeId) return Status::Ok();
+    if (IsDirectory(inode)) {
+      ++counts_.directories;
+    } else {
+      ++counts_.files;
+      if (inode.under_construction() && under_construction != nullptr) {
+        under_construction->push_back(inode);
       }
     }
-    if (page.size() < kScanPageEntries) break;
-    start = page.back().key + '\0';
-  }
+    return Status::Ok();
+  }));
   if (under_construction != nullptr) {
     // Files below a deleted directory wait for collection, not for lease recovery.
     std::vector<proto::Inode> open(under_construction->begin() + first_open,
@@ -143,16 +130,12 @@ Status Namespace::Load(std::vector<proto::Inode>* under_construction) {
 
 Result<proto::Inode> Namespace::ReadEntry(uint64_t parent, std::string_view name,
                                           const Snapshot* snapshot, CacheTicket ticket) {
-  std::string key = meta_keys::EntryKey(parent, name);
+  EntryName key{InodeId(parent), std::string(name)};
   if (CacheValid(ticket)) {
     auto cached = directory_cache_.find(key);
     if (cached != directory_cache_.end()) return cached->second;
   }
-  GRANARY_ASSIGN_OR_RETURN(std::string value, store_.Get(key, snapshot));
-  proto::Inode inode;
-  if (!inode.ParseFromString(value)) {
-    return Status(StatusCode::kCorruption, "unparsable inode record");
-  }
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode inode, records_.GetEntry(key, snapshot));
   // Checked again after the read, which may have suspended while a write began.
   if (IsDirectory(inode) && CacheValid(ticket)) {
     if (directory_cache_.size() >= options_.directory_cache_entries) {
@@ -166,8 +149,7 @@ Result<proto::Inode> Namespace::ReadEntry(uint64_t parent, std::string_view name
 Result<Namespace::Chain> Namespace::Resolve(const ParsedPath& path, const Snapshot* snapshot,
                                             CacheTicket ticket) {
   Chain chain;
-  GRANARY_ASSIGN_OR_RETURN(proto::Inode root,
-                           ReadEntry(meta_keys::kNoParent, "", snapshot, ticket));
+  GRANARY_ASSIGN_OR_RETURN(proto::Inode root, ReadEntry(kNoParentId.value(), "", snapshot, ticket));
   chain.inodes.push_back(std::move(root));
   for (size_t i = 0; i < path.components.size(); ++i) {
     const proto::Inode& dir = chain.inodes.back();
@@ -198,9 +180,7 @@ Status Namespace::CheckTraverse(const User& user, const Chain& chain, size_t upt
 }
 
 Result<bool> Namespace::HasChildren(uint64_t directory) {
-  const std::string prefix = meta_keys::ChildrenPrefix(directory);
-  GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> one, store_.Scan(prefix, PrefixEnd(prefix), 1));
-  return !one.empty();
+  return records_.HasEntries(InodeId(directory));
 }
 
 proto::Inode Namespace::NewInode(uint64_t id, uint64_t parent, const std::string& name,
@@ -222,18 +202,14 @@ proto::Inode Namespace::NewInode(uint64_t id, uint64_t parent, const std::string
 }
 
 void Namespace::PutInode(WriteBatch& batch, const proto::Inode& inode) {
-  batch.Put(meta_keys::EntryKey(inode.parent_id(), inode.name()), inode.SerializeAsString());
-  if (inode.id() != kRootInodeId) {
-    batch.Put(meta_keys::LocationKey(inode.id()),
-              meta_keys::EncodeLocation(inode.parent_id(), inode.name()));
-  }
+  InodeStore::PutInode(batch, inode);
 }
 
 void Namespace::DropFileData(WriteBatch& batch, const proto::Inode& file,
                              ReleasedBlocks* released) {
-  if (file.inline_data()) batch.Delete(meta_keys::InlineKey(file.id()));
+  if (file.inline_data()) InodeStore::DeleteInline(batch, InodeId(file.id()));
   for (const proto::BlockRef& block : file.blocks()) {
-    batch.Delete(meta_keys::BlockKey(block.block_id()));
+    InodeStore::DeleteBlock(batch, BlockId(block.block_id()));
     if (released != nullptr) released->blocks.push_back(block);
   }
 }
@@ -271,23 +247,12 @@ Result<Namespace::ListPage> Namespace::List(const User& user, std::string_view p
       options_.permissions.Check(user, target, Access::kRead, parsed.normalized));
   GRANARY_RETURN_IF_ERROR(
       options_.permissions.Check(user, target, Access::kExecute, parsed.normalized));
-  const std::string prefix = meta_keys::ChildrenPrefix(target.id());
-  std::string start = prefix;
-  if (!start_after.empty()) {
-    start = meta_keys::EntryKey(target.id(), start_after);
-    start.push_back('\0');
-  }
-  GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> rows,
-                           store_.Scan(start, PrefixEnd(prefix), limit + 1, snapshot.get()));
+  GRANARY_ASSIGN_OR_RETURN(
+      std::vector<StoredEntry> rows,
+      records_.ScanEntries(InodeId(target.id()), start_after, limit + 1, snapshot.get()));
   page.has_more = rows.size() > limit;
   if (page.has_more) rows.pop_back();
-  for (const KeyValue& kv : rows) {
-    proto::Inode inode;
-    if (!inode.ParseFromString(kv.value)) {
-      return Status(StatusCode::kCorruption, "unparsable inode record");
-    }
-    page.entries.push_back(ToStatus(inode));
-  }
+  for (const StoredEntry& row : rows) page.entries.push_back(ToStatus(row.inode));
   return page;
 }
 
@@ -377,7 +342,7 @@ Result<Namespace::OpenResult> Namespace::OpenResolved(const User& user, const Pa
   if (result.inode.inline_data() && result.inode.length_bytes() > 0) {
     std::string& out = inline_out != nullptr ? *inline_out : result.inline_data;
     const size_t start = out.size();
-    const Status read = store_.GetAppend(meta_keys::InlineKey(result.inode.id()), out, snapshot);
+    const Status read = records_.AppendInline(InodeId(result.inode.id()), out, snapshot);
     if (read.code() == StatusCode::kNodeDown) return read;  // stopping, not damage
     if (!read.ok()) {
       return Status(StatusCode::kCorruption, "inline data missing for " + parsed.normalized);
@@ -419,10 +384,11 @@ Status Namespace::Mkdirs(const User& user, std::string_view path, uint32_t mode,
     }
     std::vector<LockRequest> wanted;
     for (const proto::Inode& dir : chain.inodes) {
-      wanted.push_back({meta_keys::InodeLock(dir.id()), LockMode::kShared});
+      wanted.push_back({InodeStore::InodeLockName(InodeId(dir.id())), LockMode::kShared});
     }
     wanted.push_back(
-        {meta_keys::EntryLock(chain.last().id(), parsed.components[depth]), LockMode::kExclusive});
+        {InodeStore::EntryLockName({InodeId(chain.last().id()), parsed.components[depth]}),
+         LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
@@ -495,10 +461,14 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
     }
     std::vector<LockRequest> wanted;
     for (size_t i = 0; i < depth; ++i) {
-      wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
+      wanted.push_back(
+          {InodeStore::InodeLockName(InodeId(chain.inodes[i].id())), LockMode::kShared});
     }
-    wanted.push_back({meta_keys::EntryLock(parent.id(), name), LockMode::kExclusive});
-    if (exists) wanted.push_back({meta_keys::InodeLock(chain.last().id()), LockMode::kExclusive});
+    wanted.push_back(
+        {InodeStore::EntryLockName({InodeId(parent.id()), name}), LockMode::kExclusive});
+    if (exists)
+      wanted.push_back(
+          {InodeStore::InodeLockName(InodeId(chain.last().id())), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
@@ -517,7 +487,7 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
                       parsed.normalized + " is being written by " + old.lease_holder());
       }
       DropFileData(batch, old, released);
-      batch.Delete(meta_keys::LocationKey(old.id()));
+      InodeStore::DeleteLocation(batch, InodeId(old.id()));
     }
     GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
     proto::Inode file = NewInode(id, locked_parent.id(), name, proto::INODE_TYPE_FILE, user,
@@ -531,7 +501,7 @@ Result<proto::Inode> Namespace::Create(const User& user, std::string_view path,
       file.set_under_construction(true);
       file.set_lease_holder(args.client_name);
     }
-    if (!args.inline_data.empty()) batch.Put(meta_keys::InlineKey(id), args.inline_data);
+    if (!args.inline_data.empty()) InodeStore::PutInline(batch, InodeId(id), args.inline_data);
     PutInode(batch, file);
     GRANARY_RETURN_IF_ERROR(Commit(batch));
     if (!exists) ++counts_.files;
@@ -552,11 +522,12 @@ Status Namespace::Delete(const User& user, std::string_view path, bool recursive
     const proto::Inode& parent = chain.inodes[depth - 1];
     std::vector<LockRequest> wanted;
     for (size_t i = 0; i < depth; ++i) {
-      wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
+      wanted.push_back(
+          {InodeStore::InodeLockName(InodeId(chain.inodes[i].id())), LockMode::kShared});
     }
-    wanted.push_back(
-        {meta_keys::EntryLock(parent.id(), chain.last().name()), LockMode::kExclusive});
-    wanted.push_back({meta_keys::InodeLock(chain.last().id()), LockMode::kExclusive});
+    wanted.push_back({InodeStore::EntryLockName({InodeId(parent.id()), chain.last().name()}),
+                      LockMode::kExclusive});
+    wanted.push_back({InodeStore::InodeLockName(InodeId(chain.last().id())), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
@@ -565,13 +536,13 @@ Status Namespace::Delete(const User& user, std::string_view path, bool recursive
         user, again.inodes[depth - 1], Access::kWrite, ParentPathOf(parsed, depth - 1)));
     const proto::Inode& target = again.last();
     WriteBatch batch;
-    batch.Delete(meta_keys::EntryKey(parent.id(), target.name()));
-    batch.Delete(meta_keys::LocationKey(target.id()));
+    InodeStore::DeleteEntry(batch, {InodeId(parent.id()), target.name()});
+    InodeStore::DeleteLocation(batch, InodeId(target.id()));
     if (IsDirectory(target)) {
       GRANARY_ASSIGN_OR_RETURN(bool has_children, HasChildren(target.id()));
       if (has_children) {
         if (!recursive) return Status(StatusCode::kDirectoryNotEmpty, parsed.normalized);
-        batch.Put(meta_keys::OrphanKey(target.id()), target.SerializeAsString());
+        InodeStore::PutOrphan(batch, target);
       }
     } else {
       DropFileData(batch, target, released);
@@ -617,17 +588,19 @@ Status Namespace::Rename(const User& user, std::string_view source, std::string_
     const bool replacing = to.found(dst);
     std::vector<LockRequest> wanted;
     for (size_t i = 0; i < src_depth; ++i) {
-      wanted.push_back({meta_keys::InodeLock(from.inodes[i].id()), LockMode::kShared});
+      wanted.push_back(
+          {InodeStore::InodeLockName(InodeId(from.inodes[i].id())), LockMode::kShared});
     }
     for (size_t i = 0; i < dst_depth; ++i) {
-      wanted.push_back({meta_keys::InodeLock(to.inodes[i].id()), LockMode::kShared});
+      wanted.push_back({InodeStore::InodeLockName(InodeId(to.inodes[i].id())), LockMode::kShared});
     }
-    wanted.push_back(
-        {meta_keys::EntryLock(src_parent.id(), src.components.back()), LockMode::kExclusive});
-    wanted.push_back(
-        {meta_keys::EntryLock(dst_parent.id(), dst.components.back()), LockMode::kExclusive});
-    wanted.push_back({meta_keys::InodeLock(from.last().id()), LockMode::kExclusive});
-    if (replacing) wanted.push_back({meta_keys::InodeLock(to.last().id()), LockMode::kExclusive});
+    wanted.push_back({InodeStore::EntryLockName({InodeId(src_parent.id()), src.components.back()}),
+                      LockMode::kExclusive});
+    wanted.push_back({InodeStore::EntryLockName({InodeId(dst_parent.id()), dst.components.back()}),
+                      LockMode::kExclusive});
+    wanted.push_back({InodeStore::InodeLockName(InodeId(from.last().id())), LockMode::kExclusive});
+    if (replacing)
+      wanted.push_back({InodeStore::InodeLockName(InodeId(to.last().id())), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain from_again, Resolve(src, nullptr));
     GRANARY_ASSIGN_OR_RETURN(Chain to_again, Resolve(dst, nullptr));
@@ -669,9 +642,9 @@ Status Namespace::Rename(const User& user, std::string_view source, std::string_
         DropFileData(batch, existing, released);
         replaced_file = true;
       }
-      batch.Delete(meta_keys::LocationKey(existing.id()));
+      InodeStore::DeleteLocation(batch, InodeId(existing.id()));
     }
-    batch.Delete(meta_keys::EntryKey(src_parent.id(), moving.name()));
+    InodeStore::DeleteEntry(batch, {InodeId(src_parent.id()), moving.name()});
     moving.set_parent_id(dst_parent.id());
     moving.set_name(dst.components.back());
     PutInode(batch, moving);
@@ -693,12 +666,13 @@ Result<proto::Inode> Namespace::MutateEntry(const User& user, std::string_view p
     if (!chain.found(parsed)) return NotFound(parsed.normalized);
     std::vector<LockRequest> wanted;
     for (size_t i = 0; i + 1 < chain.inodes.size(); ++i) {
-      wanted.push_back({meta_keys::InodeLock(chain.inodes[i].id()), LockMode::kShared});
+      wanted.push_back(
+          {InodeStore::InodeLockName(InodeId(chain.inodes[i].id())), LockMode::kShared});
     }
     const proto::Inode& target = chain.last();
-    wanted.push_back(
-        {meta_keys::EntryLock(target.parent_id(), target.name()), LockMode::kExclusive});
-    wanted.push_back({meta_keys::InodeLock(target.id()), LockMode::kExclusive});
+    wanted.push_back({InodeStore::EntryLockName({InodeId(target.parent_id()), target.name()}),
+                      LockMode::kExclusive});
+    wanted.push_back({InodeStore::InodeLockName(InodeId(target.id())), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     GRANARY_ASSIGN_OR_RETURN(Chain again, Resolve(parsed, nullptr));
     if (!again.SameIds(chain)) continue;
@@ -772,16 +746,16 @@ Result<proto::Inode> Namespace::SetReplication(const User& user, std::string_vie
 Result<std::vector<uint64_t>> Namespace::AncestorIds(uint64_t id) {
   std::vector<uint64_t> ids{id};
   uint64_t current = id;
-  while (current != kRootInodeId) {
+  while (current != kRootInodeId.value()) {
     if (ids.size() > kPathDepthMax + 1) {
       return Status(StatusCode::kCorruption, "location chain longer than kPathDepthMax");
     }
-    Result<std::string> location = store_.Get(meta_keys::LocationKey(current));
+    Result<EntryName> location = records_.GetLocation(InodeId(current));
     if (location.code() == StatusCode::kNotFound) {
       return Status(StatusCode::kNotFound, "inode " + std::to_string(id) + " is unlinked");
     }
     if (!location.ok()) return location.status();
-    current = meta_keys::ReadBigEndian(*location);
+    current = location->parent.value();
     ids.push_back(current);
   }
   std::reverse(ids.begin(), ids.end());
@@ -789,9 +763,8 @@ Result<std::vector<uint64_t>> Namespace::AncestorIds(uint64_t id) {
 }
 
 Result<proto::Inode> Namespace::ReadById(uint64_t id) {
-  GRANARY_ASSIGN_OR_RETURN(std::string location, store_.Get(meta_keys::LocationKey(id)));
-  const uint64_t parent = meta_keys::ReadBigEndian(location);
-  return ReadEntry(parent, std::string_view(location).substr(8), nullptr);
+  GRANARY_ASSIGN_OR_RETURN(EntryName location, records_.GetLocation(InodeId(id)));
+  return ReadEntry(location.parent.value(), location.name, nullptr);
 }
 
 Result<proto::Inode> Namespace::GetFile(InodeId id) {
@@ -802,15 +775,15 @@ Result<proto::Inode> Namespace::GetFile(InodeId id) {
 }
 
 Result<proto::Inode> Namespace::MutateFile(InodeId id, const FileMutation& mutate) {
-  if (id.value() == kRootInodeId) return Status(StatusCode::kIsADirectory, "/");
+  if (id == kRootInodeId) return Status(StatusCode::kIsADirectory, "/");
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     Result<std::vector<uint64_t>> ancestors = AncestorIds(id.value());
     if (!ancestors.ok()) return ancestors.status();
     std::vector<LockRequest> wanted;
     for (size_t i = 0; i + 1 < ancestors->size(); ++i) {
-      wanted.push_back({meta_keys::InodeLock((*ancestors)[i]), LockMode::kShared});
+      wanted.push_back({InodeStore::InodeLockName(InodeId((*ancestors)[i])), LockMode::kShared});
     }
-    wanted.push_back({meta_keys::InodeLock(id.value()), LockMode::kExclusive});
+    wanted.push_back({InodeStore::InodeLockName(InodeId(id.value())), LockMode::kExclusive});
     LockSet held = locks_.Acquire(std::move(wanted));
     Result<std::vector<uint64_t>> again = AncestorIds(id.value());
     if (!again.ok()) return again.status();
@@ -831,27 +804,20 @@ Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released
   // locks. Collectors take turns, or two would remove the same children.
   std::unique_lock<boost::fibers::mutex> collecting(collect_mutex_);
   size_t removed = 0;
-  const std::string orphan_prefix(1, 'g');
   while (removed < budget) {
-    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> orphans,
-                             store_.Scan(orphan_prefix, PrefixEnd(orphan_prefix), 1));
-    if (orphans.empty()) break;
-    const uint64_t dir = meta_keys::ReadBigEndian(std::string_view(orphans[0].key).substr(1));
-    const std::string prefix = meta_keys::ChildrenPrefix(dir);
+    GRANARY_ASSIGN_OR_RETURN(std::optional<InodeId> orphan, records_.FirstOrphan());
+    if (!orphan.has_value()) break;
     const uint32_t limit =
-        static_cast<uint32_t>(std::min<size_t>(budget - removed, kScanPageEntries)) + 1;
-    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> children,
-                             store_.Scan(prefix, PrefixEnd(prefix), limit));
+        static_cast<uint32_t>(std::min<size_t>(budget - removed, kStoreScanPageEntries)) + 1;
+    GRANARY_ASSIGN_OR_RETURN(std::vector<StoredEntry> children,
+                             records_.ScanEntries(*orphan, "", limit));
     bool last_page = children.size() < limit;
     if (!last_page) children.pop_back();
     WriteBatch batch;
     uint64_t files = 0, directories = 0;
     size_t taken = 0;
-    for (const KeyValue& kv : children) {
-      proto::Inode child;
-      if (!child.ParseFromString(kv.value)) {
-        return Status(StatusCode::kCorruption, "unparsable inode record");
-      }
+    for (const StoredEntry& row : children) {
+      const proto::Inode& child = row.inode;
       // Entry, location, and an orphan record or the file's data: the batch must stay
       // within the store's limit (one op is kept for the orphan's own record).
       const size_t ops = 3 + static_cast<size_t>(child.blocks_size());
@@ -860,18 +826,18 @@ Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released
         break;
       }
       ++taken;
-      batch.Delete(kv.key);
-      batch.Delete(meta_keys::LocationKey(child.id()));
+      InodeStore::DeleteEntry(batch, row.entry);
+      InodeStore::DeleteLocation(batch, InodeId(child.id()));
       if (IsDirectory(child)) {
         // The child becomes an orphan root of its own, collected in a later round.
-        batch.Put(meta_keys::OrphanKey(child.id()), kv.value);
+        InodeStore::PutOrphan(batch, child);
         ++directories;
       } else {
         DropFileData(batch, child, released);
         ++files;
       }
     }
-    if (last_page) batch.Delete(orphans[0].key);
+    if (last_page) InodeStore::DeleteOrphan(batch, *orphan);
     GRANARY_RETURN_IF_ERROR(Commit(batch));
     counts_.files -= std::min(counts_.files, files);
     counts_.directories -= std::min(counts_.directories, directories);
@@ -881,21 +847,7 @@ Result<size_t> Namespace::CollectOrphans(size_t budget, ReleasedBlocks* released
 }
 
 Status Namespace::ForEachBlock(const std::function<void(const proto::StoredBlock&)>& visit) {
-  const std::string prefix(1, 'b');
-  std::string start = prefix;
-  for (;;) {
-    GRANARY_ASSIGN_OR_RETURN(std::vector<KeyValue> page,
-                             store_.Scan(start, PrefixEnd(prefix), kScanPageEntries));
-    for (const KeyValue& kv : page) {
-      proto::StoredBlock block;
-      if (!block.ParseFromString(kv.value)) {
-        return Status(StatusCode::kCorruption, "unparsable block record");
-      }
-      visit(block);
-    }
-    if (page.size() < kScanPageEntries) return Status::Ok();
-    start = page.back().key + '\0';
-  }
+  return records_.ForEachBlock(visit);
 }
 
 }  // namespace granary

@@ -31,6 +31,7 @@
 #include "core/common/ids.h"
 #include "core/common/status.h"
 #include "core/namenode/id_allocator.h"
+#include "core/namenode/inode_store.h"
 #include "core/namenode/lock_manager.h"
 #include "core/namenode/path.h"
 #include "core/namenode/permission.h"
@@ -158,11 +159,12 @@ class Namespace {
   // The directory cache holds what the store's latest committed state says of directory
   // entries. Every namespace write goes through Commit, which empties the cache before its
   // batch is submitted, counts itself in writes_in_flight_ until it returns (the store may
-  // apply the batch at any point of that window) and then advances cache_epoch_. A reader takes a ticket when it takes its snapshot (or starts reading the
-  // latest state) and may use, or fill, the cache only while no write has started since:
-  // then the cache, its snapshot and the store's latest state agree. So a path never
-  // resolves partly through the cache and partly through a different point in time. The
-  // cache is a copy of durable state only; a restart starts with it empty.
+  // apply the batch at any point of that window) and then advances cache_epoch_. A reader takes a
+  // ticket when it takes its snapshot (or starts reading the latest state) and may use, or fill,
+  // the cache only while no write has started since: then the cache, its snapshot and the store's
+  // latest state agree. So a path never resolves partly through the cache and partly through a
+  // different point in time. The cache is a copy of durable state only; a restart starts with it
+  // empty.
   struct CacheTicket {  // {} (value-initialized): not usable
     uint64_t epoch;
     bool usable;
@@ -222,6 +224,7 @@ class Namespace {
   Env& env_;
   MetaStore& store_;
   const NamespaceOptions options_;
+  InodeStore records_;
   LockManager locks_;
   IdAllocator inode_ids_;
   IdAllocator block_ids_;
@@ -230,8 +233,8 @@ class Namespace {
   // Two collectors working on the same orphan would remove (and count, and release) its
   // children twice.
   boost::fibers::mutex collect_mutex_;
-  // Directory inodes by entry key (meta_keys::EntryKey); see CacheTicket.
-  std::map<std::string, proto::Inode, std::less<>> directory_cache_;
+  // Directory inodes by entry, in entry key order; see CacheTicket.
+  std::map<EntryName, proto::Inode> directory_cache_;
   uint64_t cache_epoch_ = 0;
   uint32_t writes_in_flight_ = 0;
 };
