@@ -22,6 +22,7 @@
 #include "core/client/namenode_client.h"
 #include "core/client/reader.h"
 #include "core/client/writer.h"
+#include "core/common/list_page.h"
 #include "core/common/status.h"
 #include "proto/namenode.pb.h"
 
@@ -33,11 +34,6 @@ struct CreateOptions {
   uint32_t replication = 0;  // 0: the cluster's default
   uint64_t block_bytes = 0;  // 0: the cluster's default
   uint32_t mode = 0;         // 0: 0644
-};
-
-struct ListPage {
-  std::vector<proto::FileStatus> entries;
-  bool has_more = false;
 };
 
 class FileSystem {
