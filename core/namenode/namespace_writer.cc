@@ -28,6 +28,11 @@ NamespaceWriter::NamespaceWriter(Env& env, NamespaceReader& reader, const Namesp
   assert(options_.inline_threshold_bytes <= kInlineThresholdBytesMax);
 }
 
+Result<InodeId> NamespaceWriter::NextInodeId() {
+  GRANARY_ASSIGN_OR_RETURN(const uint64_t id, inode_ids_.Next());
+  return InodeId(id);
+}
+
 proto::Inode NamespaceWriter::NewInode(InodeId id, const std::string& name, proto::InodeType type,
                                        const User& user, const proto::Inode& parent_inode,
                                        uint32_t mode) {
@@ -89,9 +94,9 @@ Status NamespaceWriter::Mkdirs(const User& user, std::string_view path, uint32_t
     WriteBatch batch;
     proto::Inode above = parent;
     for (size_t i = depth; i < parsed.components.size(); ++i) {
-      GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
-      proto::Inode dir = NewInode(InodeId(id), parsed.components[i], proto::INODE_TYPE_DIRECTORY,
-                                  user, above, mode);
+      GRANARY_ASSIGN_OR_RETURN(const InodeId id, NextInodeId());
+      proto::Inode dir =
+          NewInode(id, parsed.components[i], proto::INODE_TYPE_DIRECTORY, user, above, mode);
       InodeStore::PutInode(batch, dir);
       above = std::move(dir);
     }
@@ -203,9 +208,9 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
       DropFileData(batch, old, released);
       InodeStore::DeleteLocation(batch, InodeId(old.id()));
     }
-    GRANARY_ASSIGN_OR_RETURN(uint64_t id, inode_ids_.Next());
-    proto::Inode file = NewFile(InodeId(id), name, user, locked_parent, args, shape);
-    if (!args.inline_data.empty()) InodeStore::PutInline(batch, InodeId(id), args.inline_data);
+    GRANARY_ASSIGN_OR_RETURN(const InodeId id, NextInodeId());
+    proto::Inode file = NewFile(id, name, user, locked_parent, args, shape);
+    if (!args.inline_data.empty()) InodeStore::PutInline(batch, id, args.inline_data);
     InodeStore::PutInode(batch, file);
     GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
     if (!exists) ++counts_.files;

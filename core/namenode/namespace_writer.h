@@ -70,6 +70,8 @@ class NamespaceWriter {
   // Attribute changes share this path: lock the entry, check, edit, write.
   Result<proto::Inode> MutateEntry(const User& user, std::string_view path,
                                    const std::function<Status(proto::Inode&)>& edit);
+  // The next unused inode id (IdAllocator "inode").
+  Result<InodeId> NextInodeId();
   // A new file `name` in directory `parent_inode` as `args` and `shape` ask.
   proto::Inode NewFile(InodeId id, const std::string& name, const User& user,
                        const proto::Inode& parent_inode, const CreateArgs& args,
