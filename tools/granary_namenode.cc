@@ -17,7 +17,7 @@
 #include <string>
 
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 #include "core/namenode/namenode.h"
 #include "net/real_env.h"
 #include "net/rocksdb_store.h"
@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
   granary::net::RocksDbStoreOptions store_options;
   store_options.blob_cache_bytes = blob_cache_bytes;
   // Inline file bytes are checked against the CRC32C in their inode (Namespace::Open).
-  store_options.caller_checked_prefix = std::string(1, granary::meta_keys::kInlineKeyTag);
+  store_options.caller_checked_prefix = granary::InodeStore::InlinePrefix();
   return server.Run(
       "the metadata store in " + meta_dir,
       [&](granary::net::RealEnv& env) {

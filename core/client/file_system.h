@@ -27,15 +27,11 @@
 #include "core/client/namenode_client.h"
 #include "core/client/reader.h"
 #include "core/client/writer.h"
+#include "core/common/list_page.h"
 #include "core/common/status.h"
 #include "proto/namenode.pb.h"
 
 namespace granary {
-
-struct ListPage {
-  std::vector<proto::FileStatus> entries;
-  bool has_more = false;
-};
 
 class FileSystem {
  public:

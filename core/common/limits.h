@@ -135,4 +135,11 @@ inline constexpr size_t kZmqCallerNamesMax = 4096;
 inline constexpr size_t kZapFramesMax = 16;
 inline constexpr size_t kZapFrameBytesMax = 1024;
 
+// InodeStore (core/namenode/inode_store.h) and the namespace: entries or block records read by
+// one scan of a whole-store walk (loading, the block map) or of one orphan collection round.
+inline constexpr uint32_t kStoreScanPageEntries = 4096;
+// Namespace bulk load (core/namenode/bulk_loader.h): a batch is written once it holds this many
+// operations (under kMetaBatchOpsMax).
+inline constexpr size_t kBulkLoadBatchOps = 60000;
+
 }  // namespace granary

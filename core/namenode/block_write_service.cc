@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 
 namespace granary {
 namespace {
@@ -23,7 +23,7 @@ Status BlockWriteService::ConvertToBlocks(const proto::ConvertToBlocksRequest& r
                   [&](proto::Inode& inode, WriteBatch& batch) {
                     GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
                     if (!inode.inline_data()) return Status::Ok();
-                    batch.Delete(meta_keys::InlineKey(inode.id()));
+                    InodeStore::DeleteInline(batch, InodeId(inode.id()));
                     inode.set_inline_data(false);
                     inode.clear_inline_crc32c();
                     inode.set_length_bytes(0);
@@ -82,9 +82,7 @@ Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBl
       last->set_length_bytes(r.previous().length_bytes());
       last->set_generation_stamp(
           std::max(last->generation_stamp(), r.previous().generation_stamp()));
-      batch.Put(
-          meta_keys::BlockKey(last->block_id()),
-          NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+      InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), *last, inode.replication()));
       committed = *last;
     } else if (r.has_previous() && r.previous().block_id() != 0) {
       return Invalid("previous block given for a file without blocks");
@@ -96,8 +94,7 @@ Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBl
     *inode.add_blocks() = fresh;
     inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
     inode.set_mtime_ns(ctx_.env.CalendarNanos());
-    batch.Put(meta_keys::BlockKey(block_id),
-              NamenodeContext::Stored(inode.id(), fresh, inode.replication()).SerializeAsString());
+    InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), fresh, inode.replication()));
     return Status::Ok();
   });
   if (!file.ok()) return file.status();
@@ -154,25 +151,23 @@ Status BlockWriteService::Complete(const proto::CompleteRequest& r, proto::Compl
     }
   }
   std::optional<proto::BlockRef> completed;
-  Result<proto::Inode> file =
-      ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode, WriteBatch& batch) {
-        GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
-        if (inode.blocks_size() > 0) {
-          proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
-          if (last->block_id() != r.last().block_id()) return Invalid("last block changed");
-          last->set_length_bytes(r.last().length_bytes());
-          last->set_generation_stamp(r.last().generation_stamp());
-          batch.Put(
-              meta_keys::BlockKey(last->block_id()),
-              NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
-          completed = *last;
-          inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
-        }
-        inode.set_under_construction(false);
-        inode.set_lease_holder("");
-        inode.set_mtime_ns(ctx_.env.CalendarNanos());
-        return Status::Ok();
-      });
+  Result<proto::Inode> file = ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode,
+                                                                            WriteBatch& batch) {
+    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+    if (inode.blocks_size() > 0) {
+      proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
+      if (last->block_id() != r.last().block_id()) return Invalid("last block changed");
+      last->set_length_bytes(r.last().length_bytes());
+      last->set_generation_stamp(r.last().generation_stamp());
+      InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), *last, inode.replication()));
+      completed = *last;
+      inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+    }
+    inode.set_under_construction(false);
+    inode.set_lease_holder("");
+    inode.set_mtime_ns(ctx_.env.CalendarNanos());
+    return Status::Ok();
+  });
   if (!file.ok()) return file.status();
   assert(!file->under_construction());  // its lease ends here
   if (completed) ctx_.blocks.CompleteBlock(*completed);
@@ -224,8 +219,7 @@ Status BlockWriteService::UpdatePipeline(const proto::UpdatePipelineRequest& r,
     }
     if (r.block().length_bytes() > inode.block_bytes()) return Invalid("block too long");
     *last = r.block();
-    batch.Put(meta_keys::BlockKey(last->block_id()),
-              NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+    InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), *last, inode.replication()));
     return Status::Ok();
   });
   if (!file.ok()) return file.status();

@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 
 namespace granary {
 
@@ -11,19 +11,17 @@ Status DatanodeService::Register(const proto::RegisterRequest& r, proto::Registe
   GRANARY_RETURN_IF_ERROR(DatanodeManager::ValidateRegistration(r));
   // A datanode's id is stable for its storage id, across namenode restarts too: reports sent
   // with an id handed out by an earlier incarnation must not land on another datanode.
-  const std::string key = meta_keys::DatanodeKey(r.storage_id());
+  InodeStore records(store_);
   uint32_t id = 0;
-  Result<std::string> known = store_.Get(key);
+  Result<uint64_t> known = records.GetDatanodeId(r.storage_id());
   if (known.ok()) {
-    id = static_cast<uint32_t>(meta_keys::ReadBigEndian(*known));
+    id = static_cast<uint32_t>(*known);
   } else if (known.code() == StatusCode::kNotFound) {
     GRANARY_ASSIGN_OR_RETURN(uint64_t fresh, datanode_ids_.Next());
     if (fresh > UINT32_MAX) return Status(StatusCode::kLimitExceeded, "datanode ids exhausted");
-    std::string value;
-    meta_keys::AppendBigEndian(value, fresh);
     WriteBatch batch;
-    batch.Put(key, value);
-    GRANARY_RETURN_IF_ERROR(store_.Write(batch));
+    InodeStore::PutDatanodeId(batch, r.storage_id(), fresh);
+    GRANARY_RETURN_IF_ERROR(records.Write(batch));
     id = static_cast<uint32_t>(fresh);
   } else {
     return known.status();

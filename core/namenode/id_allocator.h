@@ -1,7 +1,7 @@
 // Allocates ids (inodes, blocks, generation stamps) that are never reused, even across
 // namenode restarts, without a store write per id: ranges of kIdReservationSize are
-// reserved durably ("m" keys) before any id in them is handed out. A restart skips what was
-// reserved and not used.
+// reserved durably (a counter record of InodeStore) before any id in them is handed out. A
+// restart skips what was reserved and not used.
 #pragma once
 
 #include <boost/fiber/mutex.hpp>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/common/status.h"
+#include "core/namenode/inode_store.h"
 #include "core/seams/meta_store.h"
 
 namespace granary {
@@ -24,8 +25,8 @@ class IdAllocator {
   Result<uint64_t> Next();
 
  private:
-  MetaStore& store_;
-  const std::string key_;
+  InodeStore records_;
+  const std::string counter_name_;
   uint64_t next_;
   uint64_t reserved_end_ = 0;
   boost::fibers::mutex reserve_mutex_;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 
 namespace granary {
 namespace {
@@ -33,8 +33,7 @@ Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
     proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
     if (last->block_id() != r.block().block_id()) return Invalid("not the last block");
     *last = r.block();
-    batch.Put(meta_keys::BlockKey(last->block_id()),
-              NamenodeContext::Stored(inode.id(), *last, inode.replication()).SerializeAsString());
+    InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), *last, inode.replication()));
     inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
     inode.set_under_construction(false);
     inode.set_lease_holder("");
@@ -106,7 +105,7 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
         if (dropped_block != 0 && inode.blocks_size() > 0 &&
             inode.blocks(inode.blocks_size() - 1).block_id() == dropped_block) {
           released.blocks.push_back(inode.blocks(inode.blocks_size() - 1));
-          batch.Delete(meta_keys::BlockKey(dropped_block));
+          InodeStore::DeleteBlock(batch, BlockId(dropped_block));
           inode.mutable_blocks()->RemoveLast();
           inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
         }

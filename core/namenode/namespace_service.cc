@@ -7,7 +7,7 @@
 
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 
 namespace granary {
 namespace {
@@ -61,9 +61,9 @@ Status NamespaceService::WriteInline(const proto::WriteInlineRequest& r, proto::
         GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
         if (!inode.inline_data()) return Invalid(inode.name() + " is stored in blocks");
         if (data.empty()) {
-          batch.Delete(meta_keys::InlineKey(inode.id()));
+          InodeStore::DeleteInline(batch, InodeId(inode.id()));
         } else {
-          batch.Put(meta_keys::InlineKey(inode.id()), data);
+          InodeStore::PutInline(batch, InodeId(inode.id()), data);
         }
         inode.set_length_bytes(data.size());
         inode.set_inline_crc32c(Crc32c(data));

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/bulk_loader.h"
 #include "core/namenode/permission.h"
 #include "proto/fs.pb.h"
 
@@ -115,57 +115,27 @@ std::string PopulatedFile(uint64_t index, uint32_t files_per_dir) {
 
 Status PrePopulate(MetaStore& store, uint64_t files, uint32_t files_per_dir,
                    const std::string& owner, const std::string& group) {
-  constexpr size_t kBatchOps = 60000;
-  const int64_t now = 0;
-  uint64_t next_id = meta_keys::kRootInodeId;
-  WriteBatch batch;
-  auto put = [&](uint64_t parent, const std::string& name, proto::InodeType type,
-                 uint32_t mode) -> Result<uint64_t> {
-    proto::Inode inode;
-    const uint64_t id = next_id++;
-    inode.set_id(id);
-    inode.set_parent_id(parent);
-    inode.set_name(name);
-    inode.set_type(type);
-    inode.set_owner(owner);
-    inode.set_group(group);
-    inode.set_mode(mode);
-    inode.set_mtime_ns(now);
-    inode.set_atime_ns(now);
-    if (type == proto::INODE_TYPE_FILE) {
-      inode.set_replication(3);
-      inode.set_block_bytes(kBlockBytesDefault);
-    }
-    batch.Put(meta_keys::EntryKey(parent, name), inode.SerializeAsString());
-    if (id != meta_keys::kRootInodeId) {
-      batch.Put(meta_keys::LocationKey(id), meta_keys::EncodeLocation(parent, name));
-    }
-    if (batch.size() >= kBatchOps) {
-      GRANARY_RETURN_IF_ERROR(store.Write(batch));
-      batch = WriteBatch();
-    }
-    return id;
-  };
-  GRANARY_ASSIGN_OR_RETURN(uint64_t root, put(meta_keys::kNoParent, "", proto::INODE_TYPE_DIRECTORY,
-                                              kDirectoryModeDefault));
-  GRANARY_ASSIGN_OR_RETURN(uint64_t pre,
-                           put(root, "pre", proto::INODE_TYPE_DIRECTORY, kDirectoryModeDefault));
+  BulkLoadOptions options;
+  options.owner = owner;
+  options.group = group;
+  options.time_ns = 0;
+  options.file_replication = 3;
+  options.file_block_bytes = kBlockBytesDefault;
+  BulkLoader loader(store, options);
+  GRANARY_ASSIGN_OR_RETURN(InodeId pre,
+                           loader.AddDirectory(loader.root(), "pre", kDirectoryModeDefault));
   const uint64_t dirs = (files + files_per_dir - 1) / files_per_dir;
   for (uint64_t d = 0; d < dirs; ++d) {
-    GRANARY_ASSIGN_OR_RETURN(uint64_t dir, put(pre, "d" + std::to_string(d),
-                                               proto::INODE_TYPE_DIRECTORY, kDirectoryModeDefault));
+    GRANARY_ASSIGN_OR_RETURN(
+        InodeId dir, loader.AddDirectory(pre, "d" + std::to_string(d), kDirectoryModeDefault));
     const uint64_t first = d * files_per_dir;
     const uint64_t last = std::min<uint64_t>(files, first + files_per_dir);
     for (uint64_t f = first; f < last; ++f) {
       GRANARY_RETURN_IF_ERROR(
-          put(dir, "f" + std::to_string(f - first), proto::INODE_TYPE_FILE, kFileModeDefault)
-              .status());
+          loader.AddFile(dir, "f" + std::to_string(f - first), kFileModeDefault).status());
     }
   }
-  std::string reserved;
-  meta_keys::AppendBigEndian(reserved, next_id);
-  batch.Put(meta_keys::CounterKey("inode"), reserved);
-  return store.Write(batch);
+  return loader.Finish();
 }
 
 }  // namespace granary::sim

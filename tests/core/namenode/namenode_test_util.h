@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "tests/test_seed.h"
 #include "core/common/limits.h"
 #include "core/common/random.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 #include "core/namenode/namespace.h"
 #include "sim/mem_store.h"
 #include "sim/sim_process.h"
 #include "sim/simulator.h"
+#include "tests/test_seed.h"
 
 namespace granary {
 // Status codes print by name in test failures.
@@ -132,10 +132,6 @@ struct StoreCensus {
   std::map<std::string, proto::Inode> by_path;  // every entry reachable from the root
 };
 
-inline uint64_t KeyId(const std::string& key) {
-  return meta_keys::ReadBigEndian(std::string_view(key).substr(1));
-}
-
 // Checks the store's structure and returns its census. Always: one root; every entry's key
 // matches its inode; ids are unique; every location key names an entry with that id and
 // every non-root entry has its location key. When `settled` (no orphans are expected): every
@@ -143,44 +139,46 @@ inline uint64_t KeyId(const std::string& key) {
 inline StoreCensus CheckStore(const std::vector<KeyValue>& dump, bool settled) {
   StoreCensus census;
   std::map<uint64_t, proto::Inode> by_id;
-  std::map<uint64_t, std::string> location;
+  std::map<uint64_t, EntryName> location;
   std::set<uint64_t> inline_keys;
   std::map<uint64_t, proto::StoredBlock> blocks;
   for (const KeyValue& kv : dump) {
-    const char tag = kv.key[0];
-    if (tag == 'e') {
+    const RecordKey key = InodeStore::Classify(kv.key);
+    if (key.kind == RecordKind::kEntry) {
       proto::Inode inode;
       EXPECT_TRUE(inode.ParseFromString(kv.value));
-      EXPECT_EQ(kv.key, meta_keys::EntryKey(inode.parent_id(), inode.name()))
+      EXPECT_TRUE(key.id == inode.parent_id() && key.name == inode.name())
           << "entry key does not match inode " << inode.id();
       EXPECT_TRUE(by_id.emplace(inode.id(), inode).second) << "duplicate inode id " << inode.id();
-      if (inode.id() == meta_keys::kRootInodeId) continue;
+      if (InodeId(inode.id()) == kRootInodeId) continue;
       if (inode.type() == proto::INODE_TYPE_DIRECTORY) {
         ++census.directories;
       } else {
         ++census.files;
       }
-    } else if (tag == 'n') {
-      location[KeyId(kv.key)] = kv.value;
-    } else if (tag == 'x') {
-      inline_keys.insert(KeyId(kv.key));
-    } else if (tag == 'g') {
+    } else if (key.kind == RecordKind::kLocation) {
+      Result<EntryName> where = InodeStore::DecodeLocation(kv.value);
+      EXPECT_TRUE(where.ok()) << "unreadable location of inode " << key.id;
+      if (where.ok()) location[key.id] = *where;
+    } else if (key.kind == RecordKind::kInline) {
+      inline_keys.insert(key.id);
+    } else if (key.kind == RecordKind::kOrphan) {
       ++census.orphans;
-    } else if (tag == 'b') {
+    } else if (key.kind == RecordKind::kBlock) {
       proto::StoredBlock block;
       EXPECT_TRUE(block.ParseFromString(kv.value));
-      blocks[KeyId(kv.key)] = block;
+      blocks[key.id] = block;
     } else {
-      EXPECT_EQ(tag, 'm') << "unexpected key tag";
+      EXPECT_EQ(key.kind, RecordKind::kCounter) << "unexpected key " << kv.key;
     }
   }
-  EXPECT_EQ(by_id.count(meta_keys::kRootInodeId), 1u) << "no root";
+  EXPECT_EQ(by_id.count(kRootInodeId.value()), 1u) << "no root";
   for (const auto& [id, inode] : by_id) {
-    if (id == meta_keys::kRootInodeId) continue;
+    if (InodeId(id) == kRootInodeId) continue;
     auto it = location.find(id);
     EXPECT_TRUE(it != location.end()) << "inode " << id << " has no location key";
     if (it != location.end()) {
-      EXPECT_EQ(it->second, meta_keys::EncodeLocation(inode.parent_id(), inode.name()))
+      EXPECT_TRUE(it->second.parent.value() == inode.parent_id() && it->second.name == inode.name())
           << "location of inode " << id << " disagrees with its entry";
     }
   }
@@ -190,7 +188,7 @@ inline StoreCensus CheckStore(const std::vector<KeyValue>& dump, bool settled) {
   if (!settled) return census;
   EXPECT_EQ(census.orphans, 0u);
   // Reachability: paths from the root; every entry must get one.
-  std::map<uint64_t, std::string> path_of{{meta_keys::kRootInodeId, "/"}};
+  std::map<uint64_t, std::string> path_of{{kRootInodeId.value(), "/"}};
   for (bool grew = true; grew;) {
     grew = false;
     for (const auto& [id, inode] : by_id) {

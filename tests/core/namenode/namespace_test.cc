@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/common/limits.h"
-#include "core/namenode/meta_keys.h"
+#include "core/namenode/inode_store.h"
 #include "tests/core/namenode/namenode_test_util.h"
 
 namespace granary {
@@ -70,7 +70,7 @@ std::vector<uint64_t> AddBlocks(Namespace& ns, uint64_t id, int count) {
       stored.set_inode_id(inode.id());
       *stored.mutable_block() = *ref;
       stored.set_replication(inode.replication());
-      b.Put(meta_keys::BlockKey(*block_id), stored.SerializeAsString());
+      InodeStore::PutBlock(b, stored);
       ids.push_back(*block_id);
     }
     inode.set_inline_data(false);
@@ -103,7 +103,7 @@ TEST(NamespaceTest, NewStoreHasOnlyTheRoot) {
     Result<proto::FileStatus> root = ns.Stat(Super(), "/");
     ASSERT_TRUE(root.ok());
     EXPECT_EQ(root->type(), proto::INODE_TYPE_DIRECTORY);
-    EXPECT_EQ(root->inode_id(), meta_keys::kRootInodeId);
+    EXPECT_EQ(root->inode_id(), kRootInodeId.value());
     EXPECT_EQ(root->owner(), "granary");
     EXPECT_EQ(root->mode(), kDirectoryModeDefault);
     EXPECT_EQ(ns.counts().files, 0u);
@@ -471,7 +471,7 @@ TEST(NamespaceTest, InlineBytesThatFailTheirChecksumAreCorrupt) {
     EXPECT_EQ(ns.Open(Super(), "/f")->inline_data, "hello world");
     // One flipped bit of the stored bytes, the length unchanged.
     WriteBatch rot;
-    rot.Put(meta_keys::InlineKey(file->id()), "hello wosld");
+    InodeStore::PutInline(rot, InodeId(file->id()), "hello wosld");
     ASSERT_TRUE(h.store().Write(rot).ok());
     Result<Namespace::OpenResult> opened = ns.Open(Super(), "/f");
     EXPECT_EQ(opened.code(), StatusCode::kCorruption);
@@ -480,7 +480,7 @@ TEST(NamespaceTest, InlineBytesThatFailTheirChecksumAreCorrupt) {
     EXPECT_EQ(ns.Open(Super(), "/f", *view).status(), opened.status());
     // And bytes of another length.
     WriteBatch shorter;
-    shorter.Put(meta_keys::InlineKey(file->id()), "hello");
+    InodeStore::PutInline(shorter, InodeId(file->id()), "hello");
     ASSERT_TRUE(h.store().Write(shorter).ok());
     EXPECT_EQ(ns.Open(Super(), "/f").code(), StatusCode::kCorruption);
   });
@@ -1069,8 +1069,7 @@ TEST(NamespaceTest, MutateFileFollowsRenamesAndFailsOnceTheFileIsGone) {
     // Directories and the root are not files.
     const uint64_t dir_id = ns.Stat(Super(), "/c")->inode_id();
     EXPECT_EQ(ns.MutateFile(InodeId(dir_id), grow(1)).code(), StatusCode::kIsADirectory);
-    EXPECT_EQ(ns.MutateFile(InodeId(meta_keys::kRootInodeId), grow(1)).code(),
-              StatusCode::kIsADirectory);
+    EXPECT_EQ(ns.MutateFile(kRootInodeId, grow(1)).code(), StatusCode::kIsADirectory);
     EXPECT_EQ(ns.MutateFile(InodeId(999999), grow(1)).code(), StatusCode::kNotFound);
     // Deleting the file ends it.
     ASSERT_TRUE(ns.Delete(Super(), "/c/g", false, nullptr).ok());
