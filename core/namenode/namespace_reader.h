@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "core/common/ids.h"
+#include "core/common/path.h"
 #include "core/common/status.h"
 #include "core/namenode/inode_store.h"
 #include "core/namenode/namespace_types.h"
-#include "core/namenode/path.h"
 #include "core/seams/meta_store.h"
 #include "proto/fs.pb.h"
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/common/list_page.h"
+#include "core/common/path.h"
 #include "core/namenode/inode_store.h"
-#include "core/namenode/path.h"
 #include "core/namenode/permission.h"
 #include "core/seams/meta_store.h"
 #include "proto/fs.pb.h"

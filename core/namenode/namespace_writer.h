@@ -16,12 +16,12 @@
 #include <string_view>
 
 #include "core/common/ids.h"
+#include "core/common/path.h"
 #include "core/common/status.h"
 #include "core/namenode/id_allocator.h"
 #include "core/namenode/lock_manager.h"
 #include "core/namenode/namespace_reader.h"
 #include "core/namenode/namespace_types.h"
-#include "core/namenode/path.h"
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
 #include "proto/fs.pb.h"
