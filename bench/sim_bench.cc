@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/sim_network.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
 
 namespace granary::sim {
 namespace {

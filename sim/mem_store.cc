@@ -3,7 +3,7 @@
 #include <cassert>
 
 #include "core/common/limits.h"
-#include "sim/sim_process.h"
+#include "sim/kernel/sim_process.h"
 
 namespace granary::sim {
 

@@ -248,9 +248,9 @@ Status ValidateScenario(const proto::Scenario& s) {
   if (y.block_report_us_per_block() < 0) {
     return Invalid("system.block_report_us_per_block", "must be >= 0");
   }
-  for (const auto& [name, costs] : {std::pair<std::string, const Message*>{
-                                        "system.namenode_costs.", &y.namenode_costs()},
-                                    {"system.client_costs.", &y.client_costs()}}) {
+  for (const auto& [name, costs] :
+       {std::pair<std::string, const Message*>{"system.namenode_costs.", &y.namenode_costs()},
+        {"system.client_costs.", &y.client_costs()}}) {
     for (int i = 0; i < costs->GetDescriptor()->field_count(); ++i) {
       const FieldDescriptor* f = costs->GetDescriptor()->field(i);
       if (costs->GetReflection()->GetDouble(*costs, f) < 0) {

@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "core/namenode/namenode.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/mem_store.h"
 #include "sim/scenario.h"
 #include "sim/sim_cluster.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
 #include "sim/workload/trace_replay.h"
 #include "sim/workload/workload.h"
 

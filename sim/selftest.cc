@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/sim_network.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
 
 namespace granary::sim {
 namespace {
@@ -67,8 +67,8 @@ Result<RpcReply> Echo(Env& env, RpcRequest& request) {
   }
   std::memcpy(&size, request.body.data(), sizeof(size));
   if (size > kReplyBytesMax) return Status(StatusCode::kInvalidArgument, "size too large");
-  GRANARY_RETURN_IF_ERROR(env.ChargeCpu(std::chrono::microseconds(20) +
-                                        std::chrono::nanoseconds(size)));
+  GRANARY_RETURN_IF_ERROR(
+      env.ChargeCpu(std::chrono::microseconds(20) + std::chrono::nanoseconds(size)));
   return RpcReply{"", Pattern(size)};
 }
 
@@ -133,8 +133,8 @@ void RpcLoop(SimProcess& process, SelftestState& state, uint32_t index) {
     const uint64_t size = std::min<uint64_t>(
         kReplyBytesMax, static_cast<uint64_t>(random.LogNormal(std::log(4096.0), 2.0)));
     RpcRequest request{"echo", EncodeSize(size), RandomBytes(random, random.Below(4096))};
-    Result<RpcReply> reply =
-        process.transport().Call(state.addresses[peer], std::move(request), env.Now() + kRpcTimeout);
+    Result<RpcReply> reply = process.transport().Call(state.addresses[peer], std::move(request),
+                                                      env.Now() + kRpcTimeout);
     if (reply.code() == StatusCode::kNodeDown) return;
     if (!reply.ok()) {
       ++state.result.rpcs_failed;
@@ -192,8 +192,7 @@ void ScheduleChaos(Simulator& sim, SelftestState& state) {
         break;
       default:
         sim.network().SetDelaySpikes(0.05, std::chrono::milliseconds(20));
-        sim.At(sim.Now() + heal_after,
-               [&sim] { sim.network().SetDelaySpikes(0, Duration(0)); });
+        sim.At(sim.Now() + heal_after, [&sim] { sim.network().SetDelaySpikes(0, Duration(0)); });
         break;
     }
     ScheduleChaos(sim, state);
@@ -215,9 +214,8 @@ SelftestResult RunSelftest(const SelftestOptions& options) {
     node.name = "node-" + std::to_string(i);
     node.cores = 2;
     DiskProfileByName(kDisks[i % 3], &node.disk);
-    const NodeId id = sim.AddNode(node, [&state, i](SimProcess& process) {
-      StartSelftestNode(process, state, i);
-    });
+    const NodeId id = sim.AddNode(
+        node, [&state, i](SimProcess& process) { StartSelftestNode(process, state, i); });
     state.addresses.push_back(sim.node(id).address());
     sim.StartNode(id);
   }

@@ -15,8 +15,8 @@
 #include "core/client/namenode_client.h"
 #include "core/datanode/datanode_options.h"
 #include "core/namenode/namenode.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 
 namespace granary::sim {
 

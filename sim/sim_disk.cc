@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/common/limits.h"
-#include "sim/sim_process.h"
+#include "sim/kernel/sim_process.h"
 
 namespace granary::sim {
 namespace {
@@ -171,11 +171,13 @@ Status SimDiskStorage::Corrupt(std::string_view name, uint64_t offset) {
   auto it = files_.find(name);
   if (it == files_.end()) return NoFile(name);
   if (it->second.hollow) {
-    return Status(StatusCode::kInvalidArgument, "a content-free file cannot rot: " + std::string(name));
+    return Status(StatusCode::kInvalidArgument,
+                  "a content-free file cannot rot: " + std::string(name));
   }
   std::string& data = it->second.data;
   if (offset >= data.size()) {
-    return Status(StatusCode::kInvalidArgument, "corrupt offset past the end of " + std::string(name));
+    return Status(StatusCode::kInvalidArgument,
+                  "corrupt offset past the end of " + std::string(name));
   }
   data[offset] = static_cast<char>(data[offset] ^ static_cast<char>(1 + random_.Below(255)));
   return Status::Ok();
@@ -231,8 +233,7 @@ Status SimDisk::Truncate(std::string_view name, uint64_t length) {
 Status SimDisk::Rename(std::string_view from, std::string_view to) {
   if (!IsValidDiskFileName(from)) return BadName(from);
   if (!IsValidDiskFileName(to)) return BadName(to);
-  GRANARY_RETURN_IF_ERROR(
-      Service(DirectorySync(), 0, HashBytes(from) ^ HashBytes(to)));
+  GRANARY_RETURN_IF_ERROR(Service(DirectorySync(), 0, HashBytes(from) ^ HashBytes(to)));
   return storage_.Rename(from, to);
 }
 

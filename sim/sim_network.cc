@@ -4,8 +4,8 @@
 #include <cassert>
 #include <cmath>
 
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 
 namespace granary::sim {
 namespace {

@@ -11,11 +11,11 @@
 #include "core/client/file_system.h"
 #include "core/datanode/datanode.h"
 #include "core/namenode/namenode.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/sim_cluster.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
 
 namespace granary::sim {
 namespace {
@@ -33,8 +33,8 @@ constexpr size_t kProblemsKept = 8;
 // The small-file size mix of ../shared/workloads/small_file_sizes.csv (hammer-bench's
 // configuration around the HopsFS small-files work), as (bytes, percent).
 constexpr std::pair<uint64_t, double> kSmallFileSizes[] = {
-    {0, 0.3},    {1024, 6.3},  {2048, 7.2},   {3072, 8.5},   {4096, 9.6},   {5120, 10.2},
-    {6144, 10.5}, {7168, 10.8}, {8192, 11.0},  {16384, 11.9}, {32768, 13.7}, {65536, 0.0}};
+    {0, 0.3},     {1024, 6.3},  {2048, 7.2},  {3072, 8.5},   {4096, 9.6},   {5120, 10.2},
+    {6144, 10.5}, {7168, 10.8}, {8192, 11.0}, {16384, 11.9}, {32768, 13.7}, {65536, 0.0}};
 
 // What the clients were told, per path. A path is certain while the last operation on it
 // was acknowledged; an operation that failed (or never finished) leaves it uncertain until
@@ -102,7 +102,6 @@ uint64_t SmallFileBytes(Random& random) {
   const uint64_t low = i == 0 ? 0 : kSmallFileSizes[i - 1].first;
   return low + random.Below(kSmallFileSizes[i].first - low + 1);
 }
-
 
 // ---- the clients ----
 
@@ -307,9 +306,9 @@ class SwarmChecker {
     Result<proto::ClusterReportReply> report = Status(StatusCode::kUnavailable, "no report yet");
     while (env_.Now() < state_.check_at) {
       report = fs_.Report();
-      if (report.ok() && report->under_replicated_blocks() == 0 &&
-          report->missing_blocks() == 0 && report->pending_replications() == 0 &&
-          state_.namenode() != nullptr && state_.namenode()->leases().open_files() == 0) {
+      if (report.ok() && report->under_replicated_blocks() == 0 && report->missing_blocks() == 0 &&
+          report->pending_replications() == 0 && state_.namenode() != nullptr &&
+          state_.namenode()->leases().open_files() == 0) {
         break;
       }
       if (!env_.SleepFor(milliseconds(250)).ok()) return;
@@ -322,8 +321,9 @@ class SwarmChecker {
     }
     state_.result.under_replicated += report->under_replicated_blocks() + report->missing_blocks();
     if (report->under_replicated_blocks() + report->missing_blocks() > 0) {
-      state_.Problem(std::to_string(report->under_replicated_blocks()) + " blocks under-replicated, " +
-                     std::to_string(report->missing_blocks()) + " missing after healing");
+      state_.Problem(std::to_string(report->under_replicated_blocks()) +
+                     " blocks under-replicated, " + std::to_string(report->missing_blocks()) +
+                     " missing after healing");
       if (state_.namenode() != nullptr) {
         for (uint64_t id : state_.namenode()->blocks().UnderReplicated(2)) {
           state_.Problem(state_.namenode()->blocks().Describe(id));

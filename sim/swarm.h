@@ -55,8 +55,8 @@ struct SwarmResult {
   std::string problems;
 
   bool passed() const {
-    return checker_finished && acked_lost == 0 && corrupt_reads == 0 &&
-           under_replicated == 0 && namespace_errors == 0;
+    return checker_finished && acked_lost == 0 && corrupt_reads == 0 && under_replicated == 0 &&
+           namespace_errors == 0;
   }
 };
 

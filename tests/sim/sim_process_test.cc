@@ -1,4 +1,4 @@
-#include "sim/sim_process.h"
+#include "sim/kernel/sim_process.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/kernel/simulator.h"
 #include "sim/sim_disk.h"
-#include "sim/simulator.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace granary::sim {

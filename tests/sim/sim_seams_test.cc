@@ -4,9 +4,9 @@
 
 #include <functional>
 
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/sim_disk.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
 #include "tests/seams/disk_contract.h"
 #include "tests/seams/meta_store_contract.h"
 #include "tests/seams/seam_world.h"

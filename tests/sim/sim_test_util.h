@@ -9,10 +9,10 @@
 #include <functional>
 #include <string>
 
-#include "tests/test_seed.h"
 #include "core/common/random.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
+#include "tests/test_seed.h"
 
 namespace granary::sim::testing {
 

@@ -1,4 +1,4 @@
-#include "sim/simulator.h"
+#include "sim/kernel/simulator.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/sim_process.h"
+#include "sim/kernel/sim_process.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace granary::sim {
@@ -201,6 +201,28 @@ TEST(SimulatorTest, StartAndRestartCountIncarnations) {
   EXPECT_FALSE(sim.node(id).up());
   sim.StartNode(id);  // refused once shutting down
   EXPECT_FALSE(sim.node(id).up());
+}
+
+TEST(SimulatorTest, EnvOfFindsTheRunningIncarnationByName) {
+  Simulator sim(1);
+  const NodeId a = sim.AddNode(Node("a"), [](SimProcess&) {});
+  sim.AddNode(Node("b"), [](SimProcess&) {});
+  EXPECT_EQ(sim.FindNode("a"), a);
+  EXPECT_EQ(sim.FindNode("nobody"), std::nullopt);
+  EXPECT_EQ(sim.EnvOf("a"), nullptr);  // down
+  EXPECT_EQ(sim.EnvOf("nobody"), nullptr);
+  sim.StartNode(a);
+  granary::Env* env = sim.EnvOf("a");
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env, &sim.node(a).process()->env());
+  EXPECT_EQ(env->node_name(), "a");
+  EXPECT_EQ(sim.EnvOf("b"), nullptr);  // never started
+  sim.RestartNode(a);
+  ASSERT_NE(sim.EnvOf("a"), nullptr);
+  EXPECT_EQ(sim.EnvOf("a"), &sim.node(a).process()->env());  // the new incarnation's
+  sim.CrashNode(a);
+  EXPECT_EQ(sim.EnvOf("a"), nullptr);
+  ASSERT_TRUE(sim.Shutdown().ok());
 }
 
 }  // namespace

@@ -21,9 +21,9 @@
 #include "core/rpc/router.h"
 #include "proto/datanode.pb.h"
 #include "proto/namenode.pb.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/sim_disk.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
 
 namespace granary::testing {
 

@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "tests/test_seed.h"
 #include "core/common/limits.h"
 #include "core/common/random.h"
 #include "core/namenode/meta_keys.h"
 #include "core/namenode/namespace.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "sim/mem_store.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "tests/test_seed.h"
 
 namespace granary {
 // Status codes print by name in test failures.

@@ -19,11 +19,14 @@
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
 #include "core/seams/transport.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_node.h"
+#include "sim/kernel/simulator.h"
 
 namespace granary::sim {
 
 class MemStore;
+class SimEnv;
+class SimNode;
 class SimDiskStorage;
 class SimTransport;
 
@@ -50,55 +53,6 @@ class Waiter {
   Waiter* next_ = nullptr;
 };
 
-class SimNode {
- public:
-  SimNode(Simulator& simulator, NodeId id, NodeOptions options, StartFunction start);
-  ~SimNode();
-
-  NodeId id() const { return id_; }
-  const NodeOptions& options() const { return options_; }
-  const std::string& name() const { return options_.name; }
-  Address address() const { return Address{options_.name}; }
-  bool up() const;
-  uint64_t incarnation() const { return incarnation_; }
-  // The running incarnation; null when the node is down.
-  const std::shared_ptr<SimProcess>& process() const { return process_; }
-
-  // The machine's durable state, shared by its incarnations.
-  SimDiskStorage& disk_storage() { return *disk_storage_; }
-  MemStore& meta_store() { return *meta_store_; }
-
-  // Called by the simulator.
-  void Start();
-  void Crash();
-
-  // The node's modelled cores: each is free from the given time on.
-  // (Its own cores: with a shared host, the threads of its process.)
-  std::vector<Instant>& core_free_at() {
-    return options_.shared_threads ? *options_.shared_threads : core_free_at_;
-  }
-  // Its helper thread, on a shared host.
-  std::vector<Instant>& helper_free_at() {
-    return options_.shared_helper_threads ? *options_.shared_helper_threads : helper_free_at_;
-  }
-  // CPU time charged to the node's cores so far, over all incarnations (for utilisation).
-  Duration cpu_charged() const { return cpu_charged_; }
-  void AddCpuCharged(Duration cpu_time) { cpu_charged_ += cpu_time; }
-
- private:
-  Simulator& simulator_;
-  const NodeId id_;
-  const NodeOptions options_;
-  const StartFunction start_;
-  uint64_t incarnation_ = 0;
-  std::shared_ptr<SimProcess> process_;
-  std::unique_ptr<SimDiskStorage> disk_storage_;
-  std::unique_ptr<MemStore> meta_store_;
-  std::vector<Instant> core_free_at_;
-  std::vector<Instant> helper_free_at_;
-  Duration cpu_charged_{0};
-};
-
 class SimProcess : public std::enable_shared_from_this<SimProcess> {
  public:
   SimProcess(Simulator& simulator, SimNode& node, uint64_t incarnation);
@@ -111,6 +65,8 @@ class SimProcess : public std::enable_shared_from_this<SimProcess> {
   uint64_t live_fibers() const { return live_fibers_; }
 
   Env& env();
+  // The incarnation's generator, derived from the root seed, the node's name and incarnation.
+  Random& random() { return random_; }
   Transport& transport();
   SimTransport& sim_transport() { return *transport_; }
   Disk& disk();
@@ -129,7 +85,6 @@ class SimProcess : public std::enable_shared_from_this<SimProcess> {
   void Crash();
 
  private:
-  class ProcessEnv;
   Simulator& simulator_;
   SimNode& node_;
   const uint64_t incarnation_;
@@ -137,7 +92,7 @@ class SimProcess : public std::enable_shared_from_this<SimProcess> {
   uint64_t live_fibers_ = 0;
   Waiter waiters_;  // sentinel of the intrusive list of pending waits
   Random random_;
-  std::unique_ptr<ProcessEnv> env_;
+  std::unique_ptr<SimEnv> env_;
   std::unique_ptr<SimTransport> transport_;
   std::unique_ptr<Disk> disk_;
   std::unique_ptr<MetaStore> meta_store_;

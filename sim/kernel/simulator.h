@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "core/common/random.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
+#include "core/seams/env.h"
 #include "sim/profiles.h"
 
 namespace granary::sim {
@@ -143,6 +145,11 @@ class Simulator {
   // Nodes.
   NodeId AddNode(NodeOptions options, StartFunction start);
   SimNode& node(NodeId id);
+  // The node called `name`; nullopt when there is none (names are unique).
+  std::optional<NodeId> FindNode(std::string_view name) const;
+  // The Env of the running incarnation of the node called `name`; null when there is no such
+  // node or it is down. Owned by that incarnation: valid while a fiber of it runs.
+  granary::Env* EnvOf(std::string_view name);
   size_t node_count() const { return nodes_.size(); }
   // Starts a new process incarnation of a node that is down, at once (its start fiber runs
   // before the next event); part of the trace.
@@ -213,6 +220,7 @@ class Simulator {
 
   std::unique_ptr<SimNetwork> network_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
+  std::map<std::string, NodeId, std::less<>> by_name_;
 };
 
 }  // namespace granary::sim

@@ -1,4 +1,4 @@
-#include "sim/simulator.h"
+#include "sim/kernel/simulator.h"
 
 #include <algorithm>
 #include <boost/fiber/fiber.hpp>
@@ -9,9 +9,10 @@
 #include <exception>
 
 #include "core/common/limits.h"
+#include "sim/kernel/sim_node.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/sim_scheduling.h"
 #include "sim/sim_network.h"
-#include "sim/sim_process.h"
-#include "sim/sim_scheduling.h"
 
 namespace granary::sim {
 namespace {
@@ -84,6 +85,9 @@ void Simulator::Cancel(TimerId id) {
 
 NodeId Simulator::AddNode(NodeOptions options, StartFunction start) {
   const NodeId id(static_cast<uint32_t>(nodes_.size()));
+  const bool named = by_name_.emplace(options.name, id).second;
+  assert(named);  // a second node of one name could not be addressed
+  (void)named;
   nodes_.push_back(std::make_unique<SimNode>(*this, id, std::move(options), std::move(start)));
   network_->AddNode(*nodes_.back());
   return id;
@@ -92,6 +96,19 @@ NodeId Simulator::AddNode(NodeOptions options, StartFunction start) {
 SimNode& Simulator::node(NodeId id) {
   assert(id.value() < nodes_.size());
   return *nodes_[id.value()];
+}
+
+std::optional<NodeId> Simulator::FindNode(std::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+granary::Env* Simulator::EnvOf(std::string_view name) {
+  const std::optional<NodeId> id = FindNode(name);
+  if (!id) return nullptr;
+  const std::shared_ptr<SimProcess>& process = node(*id).process();
+  return process ? &process->env() : nullptr;
 }
 
 void Simulator::StartNode(NodeId id) {

@@ -1,4 +1,4 @@
-#include "sim/sim_scheduling.h"
+#include "sim/kernel/sim_scheduling.h"
 
 #include <boost/fiber/operations.hpp>
 #include <cassert>
@@ -43,7 +43,8 @@ boost::fibers::context* SimScheduling::pick_next() noexcept {
 
 bool SimScheduling::has_ready_fibers() const noexcept { return !ready_queue_.empty(); }
 
-void SimScheduling::suspend_until(std::chrono::steady_clock::time_point const&) noexcept {  // tidy: allow (signature)
+void SimScheduling::suspend_until(
+    std::chrono::steady_clock::time_point const&) noexcept {  // tidy: allow (signature)
   std::fprintf(stderr,
                "granary-sim: every fiber is blocked, the event loop included; a simulated wait "
                "used a Boost timed wait or the loop itself blocked\n");
