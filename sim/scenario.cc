@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "core/common/limits.h"
-#include "sim/calibration.h"
-#include "sim/profiles.h"
+#include "sim/models/calibration.h"
+#include "sim/models/profiles.h"
 
 namespace granary::sim {
 namespace {

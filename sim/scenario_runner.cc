@@ -11,11 +11,11 @@
 #include "core/namenode/namenode.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
-#include "sim/mem_store.h"
+#include "sim/models/mem_store.h"
+#include "sim/models/sim_disk.h"
+#include "sim/models/sim_network.h"
 #include "sim/scenario.h"
 #include "sim/sim_cluster.h"
-#include "sim/sim_disk.h"
-#include "sim/sim_network.h"
 #include "sim/workload/trace_replay.h"
 #include "sim/workload/workload.h"
 
@@ -182,16 +182,18 @@ struct ClassUse {
 
 class ClassMeter {
  public:
-  ClassMeter(Simulator& sim, std::vector<NodeId> nodes) : sim_(sim), nodes_(std::move(nodes)) {}
+  ClassMeter(SimCluster& cluster, std::vector<NodeId> nodes)
+      : sim_(cluster.sim()), hardware_(cluster.hardware()), nodes_(std::move(nodes)) {}
 
   std::vector<NodeCounters> Read() const {
     std::vector<NodeCounters> out;
     out.reserve(nodes_.size());
     for (NodeId id : nodes_) {
       SimNode& node = sim_.node(id);
+      const SimNetwork& network = hardware_.network();
       out.push_back(NodeCounters{node.cpu_charged().count(),
-                                 std::max(sim_.network().tx_bytes(id), sim_.network().rx_bytes(id)),
-                                 node.disk_storage().bytes_moved()});
+                                 std::max(network.tx_bytes(id), network.rx_bytes(id)),
+                                 hardware_.machine(id).disk_storage().bytes_moved()});
     }
     return out;
   }
@@ -202,13 +204,14 @@ class ClassMeter {
     if (nodes_.empty() || seconds <= 0) return use;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const NodeOptions& o = sim_.node(nodes_[i]).options();
+      const MachineProfile& m = hardware_.machine(nodes_[i]).profile();
       const double cpu = o.cores == 0 ? 0
                                       : static_cast<double>(after[i].cpu_ns - before[i].cpu_ns) /
                                             1e9 / (o.cores * seconds);
       const double nic = static_cast<double>(after[i].nic_bytes - before[i].nic_bytes) * 8 /
-                         (o.nic.bandwidth_bits_per_second * seconds);
+                         (m.nic.bandwidth_bits_per_second * seconds);
       const double disk = static_cast<double>(after[i].disk_bytes - before[i].disk_bytes) /
-                          (o.disk.bandwidth_bytes_per_second * seconds);
+                          (m.disk.bandwidth_bytes_per_second * seconds);
       use.cpu_mean += cpu;
       use.nic_mean += nic;
       use.disk_mean += disk;
@@ -230,6 +233,7 @@ class ClassMeter {
 
  private:
   Simulator& sim_;
+  Hardware& hardware_;
   std::vector<NodeId> nodes_;
 };
 
@@ -278,9 +282,9 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   LinkProfile link;
   link.latency_fixed = Micros(s.cluster().link_latency_us());
   link.latency_jitter_mean = Micros(s.cluster().link_jitter_us());
-  sim.network().SetDefaultLink(link);
   const SimClusterOptions cluster_options = ClusterOptionsFor(s);
   SimCluster cluster(sim, cluster_options);
+  cluster.network().SetDefaultLink(link);
 
   // Time 0 of the workload is known only once the datanodes are up; workloads keep a
   // reference to the context and read the times when their clients start.
@@ -309,7 +313,7 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   }
   if (s.workload().populate().files() > 0) {
     GRANARY_RETURN_IF_ERROR(PrePopulate(
-        sim.node(cluster.namenode_id()).meta_store(), s.workload().populate().files(),
+        cluster.machine(cluster.namenode_id()).meta_store(), s.workload().populate().files(),
         s.workload().populate().files_per_dir(), cluster_options.namenode.ns.permissions.superuser,
         cluster_options.namenode.ns.permissions.supergroup));
   }
@@ -340,15 +344,15 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
       if (kind == "restart_datanode") sim.RestartNode(dn);
       if (kind == "crash_namenode") sim.CrashNode(nn);
       if (kind == "restart_namenode") sim.RestartNode(nn);
-      if (kind == "partition") sim.network().Partition(dn, cluster.namenode_id());
-      if (kind == "heal") sim.network().HealAll();
+      if (kind == "partition") cluster.network().Partition(dn, cluster.namenode_id());
+      if (kind == "heal") cluster.network().HealAll();
     });
   }
 
   // Sampling.
-  ClassMeter namenode_meter(sim, {cluster.namenode_id()});
-  ClassMeter datanode_meter(sim, cluster.datanode_ids());
-  ClassMeter client_meter(sim, clients);
+  ClassMeter namenode_meter(cluster, {cluster.namenode_id()});
+  ClassMeter datanode_meter(cluster, cluster.datanode_ids());
+  ClassMeter client_meter(cluster, clients);
   auto nn_prev = namenode_meter.Read();
   auto dn_prev = datanode_meter.Read();
   auto cl_prev = client_meter.Read();
@@ -470,7 +474,7 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   summary["bytes_read"] = metrics->bytes_read();
   summary["write_mib_per_s"] = metrics->bytes_written() / measured / (1 << 20);
   summary["read_mib_per_s"] = metrics->bytes_read() / measured / (1 << 20);
-  summary["network_bytes"] = sim.network().stats().bytes_sent;
+  summary["network_bytes"] = cluster.network().stats().bytes_sent;
   if (window_open) {
     const double window = ToSeconds(run_end - measure_from);
     summary["utilisation"] = {

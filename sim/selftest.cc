@@ -9,7 +9,8 @@
 
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
-#include "sim/sim_network.h"
+#include "sim/models/hardware.h"
+#include "sim/models/sim_network.h"
 
 namespace granary::sim {
 namespace {
@@ -156,10 +157,10 @@ void StartSelftestNode(SimProcess& process, SelftestState& state, uint32_t index
 }
 
 // One random fault now, and the next one scheduled; every fault heals by itself.
-void ScheduleChaos(Simulator& sim, SelftestState& state) {
+void ScheduleChaos(Simulator& sim, SimNetwork& network, SelftestState& state) {
   const Instant next = sim.Now() + Duration(static_cast<int64_t>(state.chaos.Exponential(300e6)));
   if (next >= state.end) return;
-  sim.At(next, [&sim, &state] {
+  sim.At(next, [&sim, &network, &state] {
     Random& r = state.chaos;
     const uint32_t n = state.options.nodes;
     const NodeId victim(static_cast<uint32_t>(r.Below(n)));
@@ -177,25 +178,25 @@ void ScheduleChaos(Simulator& sim, SelftestState& state) {
         if (other != victim) {
           ++state.result.partitions;
           if (r.Bernoulli(0.5)) {
-            sim.network().Partition(victim, other);
+            network.Partition(victim, other);
           } else {
-            sim.network().PartitionOneWay(victim, other);
+            network.PartitionOneWay(victim, other);
           }
           sim.At(sim.Now() + heal_after,
-                 [&sim, victim, other] { sim.network().Heal(victim, other); });
+                 [&network, victim, other] { network.Heal(victim, other); });
         }
         break;
       }
       case 2:
-        sim.network().SetExtraLossProbability(0.01 + 0.04 * r.UniformDouble());
-        sim.At(sim.Now() + heal_after, [&sim] { sim.network().SetExtraLossProbability(0); });
+        network.SetExtraLossProbability(0.01 + 0.04 * r.UniformDouble());
+        sim.At(sim.Now() + heal_after, [&network] { network.SetExtraLossProbability(0); });
         break;
       default:
-        sim.network().SetDelaySpikes(0.05, std::chrono::milliseconds(20));
-        sim.At(sim.Now() + heal_after, [&sim] { sim.network().SetDelaySpikes(0, Duration(0)); });
+        network.SetDelaySpikes(0.05, std::chrono::milliseconds(20));
+        sim.At(sim.Now() + heal_after, [&network] { network.SetDelaySpikes(0, Duration(0)); });
         break;
     }
-    ScheduleChaos(sim, state);
+    ScheduleChaos(sim, network, state);
   });
 }
 
@@ -207,33 +208,36 @@ SelftestResult RunSelftest(const SelftestOptions& options) {
   state.result.seed = options.seed;
   state.durable.resize(options.nodes);
   Simulator sim(options.seed);
+  Hardware hardware(sim);
+  SimNetwork& network = hardware.network();
   state.chaos = sim.DeriveRandom("chaos");
   const char* kDisks[] = {"nvme", "ssd", "hdd"};
   for (uint32_t i = 0; i < options.nodes; ++i) {
     NodeOptions node;
     node.name = "node-" + std::to_string(i);
     node.cores = 2;
-    DiskProfileByName(kDisks[i % 3], &node.disk);
-    const NodeId id = sim.AddNode(
-        node, [&state, i](SimProcess& process) { StartSelftestNode(process, state, i); });
+    MachineProfile machine;
+    DiskProfileByName(kDisks[i % 3], &machine.disk);
+    const NodeId id = hardware.AddNode(
+        node, machine, [&state, i](SimProcess& process) { StartSelftestNode(process, state, i); });
     state.addresses.push_back(sim.node(id).address());
     sim.StartNode(id);
   }
   const Duration run(static_cast<int64_t>(options.virtual_seconds * 1e9));
   state.end = sim.Now() + run;
-  if (options.faults) ScheduleChaos(sim, state);
+  if (options.faults) ScheduleChaos(sim, network, state);
   sim.RunUntil(state.end);
   // Faults stop: heal the network and bring every node back, which re-verifies its disk.
-  sim.network().HealAll();
-  sim.network().SetExtraLossProbability(0);
-  sim.network().SetDelaySpikes(0, Duration(0));
+  network.HealAll();
+  network.SetExtraLossProbability(0);
+  network.SetDelaySpikes(0, Duration(0));
   for (uint32_t i = 0; i < options.nodes; ++i) sim.StartNode(NodeId(i));
   sim.RunFor(std::chrono::seconds(1));
 
   state.result.trace_hash = sim.trace_hash();
   state.result.events = sim.events_fired();
   state.result.virtual_seconds = ToSeconds(sim.Now().time_since_epoch());
-  state.result.messages_dropped = sim.network().stats().messages_dropped;
+  state.result.messages_dropped = network.stats().messages_dropped;
   state.result.fibers_started = sim.fibers_started();
   const Status shutdown = sim.Shutdown();
   state.result.leaked_fibers = shutdown.ok() ? 0 : sim.live_fibers();

@@ -36,18 +36,19 @@ SimClusterOptions FastClusterOptions() {
 }
 
 SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
-    : sim_(sim), options_(std::move(options)) {
+    : sim_(sim), hardware_(sim), options_(std::move(options)) {
   if (options_.shared_host_cores > 0) {
     host_cores_ = std::make_shared<std::vector<Instant>>(options_.shared_host_cores, Instant{});
   }
   NodeOptions nn;
   nn.name = "namenode";
   nn.cores = options_.namenode_cores;
-  nn.rpc_cpu = options_.namenode_rpc_cpu;
   ShareHost(nn, options_.namenode_main_thread_share);
-  nn.nic = options_.namenode_nic.value_or(options_.nic);
-  nn.meta_store = options_.namenode_meta_store;
-  namenode_id_ = sim_.AddNode(nn, [this](SimProcess& p) {
+  MachineProfile nn_machine;
+  nn_machine.rpc_cpu = options_.namenode_rpc_cpu;
+  nn_machine.nic = options_.namenode_nic.value_or(options_.nic);
+  nn_machine.meta_store = options_.namenode_meta_store;
+  namenode_id_ = hardware_.AddNode(nn, nn_machine, [this](SimProcess& p) {
     Namenode namenode(p.env(), p.transport(), p.meta_store(), options_.namenode);
     namenode_ = &namenode;
     (void)namenode.Run();
@@ -59,13 +60,14 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
     NodeOptions dn;
     dn.name = "dn-" + std::to_string(i + 1);
     dn.cores = options_.datanode_cores;
-    dn.rpc_cpu = options_.datanode_rpc_cpu;
     ShareHost(dn, options_.datanode_main_thread_share);
-    dn.disk = options_.datanode_disk;
-    dn.nic = options_.nic;
+    MachineProfile dn_machine;
+    dn_machine.rpc_cpu = options_.datanode_rpc_cpu;
+    dn_machine.disk = options_.datanode_disk;
+    dn_machine.nic = options_.nic;
     DatanodeOptions datanode_options = options_.datanode;
     if (options_.racks > 0) datanode_options.rack = "/rack-" + std::to_string(i % options_.racks);
-    datanode_ids_.push_back(sim_.AddNode(dn, [datanode_options](SimProcess& p) {
+    datanode_ids_.push_back(hardware_.AddNode(dn, dn_machine, [datanode_options](SimProcess& p) {
       Datanode datanode(p.env(), p.transport(), p.disk(), datanode_options);
       (void)datanode.Run();
     }));
@@ -80,9 +82,10 @@ void SimCluster::Start() {
 NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProcess&)> body) {
   NodeOptions client;
   client.name = name;
-  client.nic = options_.client_nic;
   client.cores = options_.client_cores;
-  client.rpc_cpu = options_.client_rpc_cpu;
+  MachineProfile client_machine;
+  client_machine.nic = options_.client_nic;
+  client_machine.rpc_cpu = options_.client_rpc_cpu;
   ShareHost(client, options_.client_main_thread_share);
   if (host_cores_ && options_.clients_in_one_process) {
     if (!client_threads_) {
@@ -92,7 +95,7 @@ NodeId SimCluster::AddClient(const std::string& name, std::function<void(SimProc
     client.shared_threads = client_threads_;
     client.shared_helper_threads = client_helper_threads_;
   }
-  return sim_.AddNode(client, std::move(body));
+  return hardware_.AddNode(client, client_machine, std::move(body));
 }
 
 void SimCluster::ShareHost(NodeOptions& node, double main_thread_share) const {

@@ -1,6 +1,9 @@
 // A Granary cluster in the simulator: one namenode and N datanodes running the real core
 // code, plus client nodes running whatever a test or workload gives them.
 //
+// The cluster builds its models (Hardware: the network and each node's machine) beside the
+// simulator it is given; the simulator must be shut down before the cluster is destroyed.
+//
 // The namenode object of the running incarnation is reachable (namenode()) for checkers;
 // it is null while the namenode is down. Node names: "namenode", "dn-1".., and the names
 // given to AddClient.
@@ -17,6 +20,8 @@
 #include "core/namenode/namenode.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
+#include "sim/models/hardware.h"
+#include "sim/models/profiles.h"
 
 namespace granary::sim {
 
@@ -36,7 +41,7 @@ struct SimClusterOptions {
   uint32_t client_cores = 0;
   // The namenode's NIC when it differs from the datanodes' (`nic`).
   std::optional<NicProfile> namenode_nic;
-  // RPC message CPU of each class (simulator.h, RpcCpuCost); zero: not modelled.
+  // RPC message CPU of each class (profiles.h, RpcCpuCost); zero: not modelled.
   RpcCpuCost namenode_rpc_cpu;
   RpcCpuCost datanode_rpc_cpu;
   RpcCpuCost client_rpc_cpu;
@@ -72,6 +77,10 @@ class SimCluster {
   ClientOptions ClientOptionsFor(SimProcess& process) const;
 
   Simulator& sim() { return sim_; }
+  // The cluster's models: its network and each node's machine.
+  Hardware& hardware() { return hardware_; }
+  SimNetwork& network() { return hardware_.network(); }
+  SimMachine& machine(NodeId node) { return hardware_.machine(node); }
   NodeId namenode_id() const { return namenode_id_; }
   const std::vector<NodeId>& datanode_ids() const { return datanode_ids_; }
   Address namenode_address() const { return namenode_address_; }
@@ -85,6 +94,7 @@ class SimCluster {
   void ShareHost(NodeOptions& node, double main_thread_share) const;
 
   Simulator& sim_;
+  Hardware hardware_;
   SimClusterOptions options_;
   NodeId namenode_id_;
   Address namenode_address_;

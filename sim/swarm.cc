@@ -13,9 +13,9 @@
 #include "core/namenode/namenode.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
+#include "sim/models/sim_disk_storage.h"
+#include "sim/models/sim_network.h"
 #include "sim/sim_cluster.h"
-#include "sim/sim_disk.h"
-#include "sim/sim_network.h"
 
 namespace granary::sim {
 namespace {
@@ -468,12 +468,13 @@ void ScheduleFault(Simulator& sim, SwarmState& state) {
       // Bit rot in one stored replica of a datanode nobody else is damaging.
       const size_t i = r.Below(state.datanode_ids.size());
       SimNode& node = sim.node(state.datanode_ids[i]);
+      SimDiskStorage& disk = state.cluster->machine(node.id()).disk_storage();
       if (node.up() && !Impaired(state, i, now) && ImpairedCount(state, now) < kReplication - 1) {
         // Only a replica of a block that is fully replicated right now: rotting the last good
         // copy of a block is beyond what any replication tolerates.
         std::vector<std::string> files;
         Namenode* namenode = state.namenode();
-        for (const std::string& name : node.disk_storage().List("blk_")) {
+        for (const std::string& name : disk.List("blk_")) {
           if (namenode == nullptr) break;
           if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".data") != 0) continue;
           const uint64_t block_id = std::strtoull(name.c_str() + 4, nullptr, 10);
@@ -483,9 +484,9 @@ void ScheduleFault(Simulator& sim, SwarmState& state) {
         }
         if (!files.empty()) {
           const std::string& victim = files[r.Below(files.size())];
-          Result<uint64_t> size = node.disk_storage().Size(victim);
+          Result<uint64_t> size = disk.Size(victim);
           if (size.ok() && *size > 0) {
-            (void)node.disk_storage().Corrupt(victim, r.Below(*size));
+            (void)disk.Corrupt(victim, r.Below(*size));
             ++state.result.corruptions;
             state.impaired_until[i] = now + seconds(15);
           }
@@ -500,16 +501,16 @@ void ScheduleFault(Simulator& sim, SwarmState& state) {
       if (a != b) {
         ++state.result.partitions;
         if (r.Bernoulli(0.7)) {
-          sim.network().Partition(a, b);
+          state.cluster->network().Partition(a, b);
         } else {
-          sim.network().PartitionOneWay(a, b);
+          state.cluster->network().PartitionOneWay(a, b);
         }
         const Duration heal(static_cast<int64_t>(r.Exponential(1e9)));
-        sim.At(now + heal, [&sim, a, b] { sim.network().Heal(a, b); });
+        sim.At(now + heal, [&state, a, b] { state.cluster->network().Heal(a, b); });
       }
     } else {
-      sim.network().SetExtraLossProbability(0.01 + 0.02 * r.UniformDouble());
-      sim.At(now + seconds(1), [&sim] { sim.network().SetExtraLossProbability(0); });
+      state.cluster->network().SetExtraLossProbability(0.01 + 0.02 * r.UniformDouble());
+      sim.At(now + seconds(1), [&state] { state.cluster->network().SetExtraLossProbability(0); });
     }
     ScheduleFault(sim, state);
   });
@@ -565,8 +566,8 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   if (options.faults) ScheduleFault(sim, state);
   sim.RunUntil(state.workload_end);
   // Faults stop: the network heals and every node comes back.
-  sim.network().HealAll();
-  sim.network().SetExtraLossProbability(0);
+  cluster.network().HealAll();
+  cluster.network().SetExtraLossProbability(0);
   sim.StartNode(state.namenode_id);
   for (NodeId id : state.datanode_ids) sim.StartNode(id);
   for (NodeId id : state.client_ids) sim.StartNode(id);

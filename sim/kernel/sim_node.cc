@@ -3,20 +3,18 @@
 #include <algorithm>
 #include <cassert>
 
+#include "sim/kernel/machine.h"
 #include "sim/kernel/sim_process.h"
-#include "sim/mem_store.h"
-#include "sim/sim_disk.h"
 
 namespace granary::sim {
 
-SimNode::SimNode(Simulator& simulator, NodeId id, NodeOptions options, StartFunction start)
+SimNode::SimNode(Simulator& simulator, NodeId id, NodeOptions options, StartFunction start,
+                 Machine* machine)
     : simulator_(simulator),
       id_(id),
       options_(std::move(options)),
       start_(std::move(start)),
-      disk_storage_(std::make_unique<SimDiskStorage>(
-          options_.disk, simulator.DeriveRandom("disk/" + options_.name))),
-      meta_store_(std::make_unique<MemStore>()),
+      machine_(machine),
       core_free_at_(options_.cores, Instant{}),
       helper_free_at_(1, Instant{}) {}
 
@@ -37,7 +35,7 @@ void SimNode::Start() {
 void SimNode::Crash() {
   assert(up());
   process_->Crash();
-  disk_storage_->Crash();
+  if (machine_ != nullptr) machine_->Crash();
   // Work queued on the node's own cores dies with the process (on a shared host's cores the
   // crashed process's queued work still occupies them: a simplification, see simulator.h).
   std::fill(core_free_at_.begin(), core_free_at_.end(), simulator_.Now());

@@ -1,6 +1,7 @@
 // SimNode: one simulated machine (DESIGN.md §4). It outlives its process incarnations: its
-// name, its modelled cores and the CPU time charged to them, and its durable state survive a
-// crash; Start and Crash (called by the Simulator) begin and end an incarnation.
+// name, its modelled cores and the CPU time charged to them, and its Machine (the models of its
+// hardware, owned by whoever built the cluster) survive a crash; Start and Crash (called by the
+// Simulator) begin and end an incarnation.
 #pragma once
 
 #include <cstdint>
@@ -15,13 +16,14 @@
 
 namespace granary::sim {
 
-class MemStore;
-class SimDiskStorage;
+class Machine;
 class SimProcess;
 
 class SimNode {
  public:
-  SimNode(Simulator& simulator, NodeId id, NodeOptions options, StartFunction start);
+  // `machine` (may be null) outlives the node's incarnations (Simulator::AddNode).
+  SimNode(Simulator& simulator, NodeId id, NodeOptions options, StartFunction start,
+          Machine* machine);
   ~SimNode();
 
   NodeId id() const { return id_; }
@@ -33,9 +35,8 @@ class SimNode {
   // The running incarnation; null when the node is down.
   const std::shared_ptr<SimProcess>& process() const { return process_; }
 
-  // The machine's durable state, shared by its incarnations.
-  SimDiskStorage& disk_storage() { return *disk_storage_; }
-  MemStore& meta_store() { return *meta_store_; }
+  // What models the node's hardware (its incarnations' seams); null when nothing does.
+  Machine* machine() const { return machine_; }
 
   // Called by the simulator.
   void Start();
@@ -61,8 +62,7 @@ class SimNode {
   const StartFunction start_;
   uint64_t incarnation_ = 0;
   std::shared_ptr<SimProcess> process_;
-  std::unique_ptr<SimDiskStorage> disk_storage_;
-  std::unique_ptr<MemStore> meta_store_;
+  Machine* const machine_;
   std::vector<Instant> core_free_at_;
   std::vector<Instant> helper_free_at_;
   Duration cpu_charged_{0};

@@ -5,9 +5,6 @@
 
 #include "sim/kernel/sim_env.h"
 #include "sim/kernel/sim_node.h"
-#include "sim/mem_store.h"
-#include "sim/sim_disk.h"
-#include "sim/sim_network.h"
 
 namespace granary::sim {
 
@@ -35,9 +32,7 @@ SimProcess::SimProcess(Simulator& simulator, SimNode& node, uint64_t incarnation
   waiters_.prev_ = &waiters_;
   waiters_.next_ = &waiters_;
   env_ = std::make_unique<SimEnv>(*this);
-  transport_ = std::make_unique<SimTransport>(*this, simulator.network());
-  disk_ = std::make_unique<SimDisk>(*this, node.disk_storage());
-  meta_store_ = std::make_unique<SimMetaStore>(*this, node.meta_store(), node.options().meta_store);
+  if (Machine* machine = node.machine()) seams_ = machine->Bind(*this);
 }
 
 SimProcess::~SimProcess() {
@@ -46,9 +41,21 @@ SimProcess::~SimProcess() {
 }
 
 granary::Env& SimProcess::env() { return *env_; }
-Transport& SimProcess::transport() { return *transport_; }
-Disk& SimProcess::disk() { return *disk_; }
-MetaStore& SimProcess::meta_store() { return *meta_store_; }
+
+Transport& SimProcess::transport() {
+  assert(seams_.transport != nullptr);
+  return *seams_.transport;
+}
+
+Disk& SimProcess::disk() {
+  assert(seams_.disk != nullptr);
+  return *seams_.disk;
+}
+
+MetaStore& SimProcess::meta_store() {
+  assert(seams_.meta_store != nullptr);
+  return *seams_.meta_store;
+}
 
 Status SimProcess::Wait(Waiter& waiter) {
   if (!alive_) return Status(StatusCode::kNodeDown, node_.name() + " crashed");

@@ -1,9 +1,11 @@
-// Simulated machines (SimNode) and the process incarnations running on them (SimProcess).
+// SimProcess: one incarnation of the software on a simulated node (SimNode, sim_node.h), and
+// Waiter, one pending wait of one of its fibers.
 //
-// A SimProcess owns the four seams handed to core code — Env, Transport, Disk, MetaStore —
-// all bound to that incarnation: once it crashes, each of them fails every pending and later
-// wait with kNodeDown. The process object lives until its last fiber has finished, so
-// fibers of a crashed incarnation unwind safely while a new incarnation runs beside them.
+// A SimProcess owns the four seams handed to core code: its Env (SimEnv), and the Transport,
+// Disk and MetaStore its node's Machine built for it (machine.h), all bound to that
+// incarnation: once it crashes, each of them fails every pending and later wait with
+// kNodeDown. The process object lives until its last fiber has finished, so fibers of a
+// crashed incarnation unwind safely while a new incarnation runs beside them.
 #pragma once
 
 #include <boost/fiber/context.hpp>
@@ -19,16 +21,14 @@
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
 #include "core/seams/transport.h"
+#include "sim/kernel/machine.h"
 #include "sim/kernel/sim_node.h"
 #include "sim/kernel/simulator.h"
 
 namespace granary::sim {
 
-class MemStore;
 class SimEnv;
 class SimNode;
-class SimDiskStorage;
-class SimTransport;
 
 // One pending wait of one fiber. Lives on the waiting fiber's stack.
 class Waiter {
@@ -65,10 +65,11 @@ class SimProcess : public std::enable_shared_from_this<SimProcess> {
   uint64_t live_fibers() const { return live_fibers_; }
 
   Env& env();
+  // The seams its node's Machine gave this incarnation (machine.h); a node without a Machine,
+  // or without that part, has none, and asking for it is a bug (asserted).
   // The incarnation's generator, derived from the root seed, the node's name and incarnation.
   Random& random() { return random_; }
   Transport& transport();
-  SimTransport& sim_transport() { return *transport_; }
   Disk& disk();
   MetaStore& meta_store();
 
@@ -93,9 +94,7 @@ class SimProcess : public std::enable_shared_from_this<SimProcess> {
   Waiter waiters_;  // sentinel of the intrusive list of pending waits
   Random random_;
   std::unique_ptr<SimEnv> env_;
-  std::unique_ptr<SimTransport> transport_;
-  std::unique_ptr<Disk> disk_;
-  std::unique_ptr<MetaStore> meta_store_;
+  ProcessSeams seams_;
 };
 
 }  // namespace granary::sim

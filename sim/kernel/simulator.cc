@@ -12,7 +12,6 @@
 #include "sim/kernel/sim_node.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/sim_scheduling.h"
-#include "sim/sim_network.h"
 
 namespace granary::sim {
 namespace {
@@ -34,9 +33,7 @@ Simulator::Simulator(uint64_t seed, SimulatorOptions options)
       root_random_(seed),
       scheduling_(SimScheduling::ForThisThread()),
       pooled_stacks_(kFiberStackBytes),
-      guarded_stacks_(kFiberStackBytes) {
-  network_ = std::make_unique<SimNetwork>(*this, DeriveRandom("network"));
-}
+      guarded_stacks_(kFiberStackBytes) {}
 
 Simulator::~Simulator() {
   if (live_fibers_ != 0) {
@@ -83,13 +80,13 @@ void Simulator::Cancel(TimerId id) {
   s.fire = nullptr;
 }
 
-NodeId Simulator::AddNode(NodeOptions options, StartFunction start) {
+NodeId Simulator::AddNode(NodeOptions options, StartFunction start, Machine* machine) {
   const NodeId id(static_cast<uint32_t>(nodes_.size()));
   const bool named = by_name_.emplace(options.name, id).second;
   assert(named);  // a second node of one name could not be addressed
   (void)named;
-  nodes_.push_back(std::make_unique<SimNode>(*this, id, std::move(options), std::move(start)));
-  network_->AddNode(*nodes_.back());
+  nodes_.push_back(
+      std::make_unique<SimNode>(*this, id, std::move(options), std::move(start), machine));
   return id;
 }
 

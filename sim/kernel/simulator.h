@@ -10,9 +10,10 @@
 //     gives the same hash on any machine.
 //   - Nothing reads a wall clock or a nondeterministic seed, or iterates an unordered container.
 //
-// Nodes and processes: a SimNode is a machine (its disk, its NIC, its metadata store survive
-// crashes); a SimProcess is one incarnation of the software on it. CrashNode ends the
-// incarnation: every pending and later wait of its fibers returns kNodeDown (so they unwind)
+// Nodes and processes: a SimNode is a machine (what its Machine models, such as its disk and
+// its metadata store, survives crashes); a SimProcess is one incarnation of the software on it.
+// The simulator owns no model: whoever builds a cluster creates them (sim/models/). CrashNode ends
+// the incarnation: every pending and later wait of its fibers returns kNodeDown (so they unwind)
 // and its disk loses what was not synced. RestartNode runs the node's start function again on
 // a new incarnation, on the same disk.
 #pragma once
@@ -33,14 +34,13 @@
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/seams/env.h"
-#include "sim/profiles.h"
 
 namespace granary::sim {
 
 class SimNode;
 class SimProcess;
 class SimScheduling;
-class SimNetwork;
+class Machine;
 
 // What an event stands for; part of the trace hash.
 enum class EventKind : uint8_t {
@@ -67,30 +67,6 @@ struct SimulatorOptions {
   bool guarded_stacks = false;
 };
 
-// The CPU a node spends on RPC messages (serialising, copying, the socket work of the
-// kernel and of the messaging library): each message it sends or receives costs
-// `per_message` plus `ns_per_byte` for each byte; each call it makes costs, besides,
-// `per_call` of its method (or `per_call_default`), and `ns_per_byte_sent_by_call` /
-// `ns_per_byte_received_by_call` per byte of that call's payloads (the client library's
-// work around a call). All charged on the node's cores. Zero: not modelled.
-struct RpcCpuCost {
-  Duration per_message{0};
-  double ns_per_byte = 0;
-  // Besides, a message that arrives while the node's own cores are all idle costs
-  // `wakeup` (the thread was asleep in poll: the kernel's and the messaging library's
-  // wake-ups); one that arrives while it works is picked up in passing.
-  Duration wakeup{0};
-  std::map<std::string, Duration, std::less<>> per_call;
-  Duration per_call_default{0};
-  std::map<std::string, double, std::less<>> ns_per_byte_sent_by_call;
-  std::map<std::string, double, std::less<>> ns_per_byte_received_by_call;
-  bool modelled() const {
-    return per_message > Duration(0) || ns_per_byte > 0 || wakeup > Duration(0) ||
-           !per_call.empty() || per_call_default > Duration(0) ||
-           !ns_per_byte_sent_by_call.empty() || !ns_per_byte_received_by_call.empty();
-  }
-};
-
 struct NodeOptions {
   std::string name;
   // Modelled cores for Env::ChargeCpu; 0 means CPU time is not modelled.
@@ -108,11 +84,6 @@ struct NodeOptions {
   // (clients of one benchmark process).
   std::shared_ptr<std::vector<Instant>> shared_threads;
   std::shared_ptr<std::vector<Instant>> shared_helper_threads;
-  RpcCpuCost rpc_cpu;
-  NicProfile nic;
-  DiskProfile disk;
-  // The latencies of the node's metadata store (the namenode's RocksDB model).
-  MetaStoreProfile meta_store;
 };
 
 // Runs on a fiber of a new process incarnation; gets everything the process owns.
@@ -142,8 +113,9 @@ class Simulator {
     Schedule(at, EventKind::kControl, kNoNode, 0, std::move(fire));
   }
 
-  // Nodes.
-  NodeId AddNode(NodeOptions options, StartFunction start);
+  // Nodes. `machine` (not owned; may be null) gives the node's incarnations their seams
+  // besides the Env (machine.h); it must outlive every incarnation of the node.
+  NodeId AddNode(NodeOptions options, StartFunction start, Machine* machine = nullptr);
   SimNode& node(NodeId id);
   // The node called `name`; nullopt when there is none (names are unique).
   std::optional<NodeId> FindNode(std::string_view name) const;
@@ -158,7 +130,6 @@ class Simulator {
   void CrashNode(NodeId id);
   // Crashes the node if it is up, then starts a new incarnation.
   void RestartNode(NodeId id);
-  SimNetwork& network() { return *network_; }
 
   // Runs fibers and events until the next event lies after `until`; the clock ends at
   // `until`. Events at exactly `until` fire.
@@ -218,7 +189,6 @@ class Simulator {
   uint64_t fibers_started_ = 0;
   bool shutting_down_ = false;
 
-  std::unique_ptr<SimNetwork> network_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
   std::map<std::string, NodeId, std::less<>> by_name_;
 };

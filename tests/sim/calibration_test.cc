@@ -1,17 +1,17 @@
 // The message counts that sim/calibration.h's fit relies on, checked against the protocol the
 // core actually runs: every message costs its node 1 us of CPU and nothing else does, so the
 // CPU each class was charged for an operation is its message count in microseconds.
-#include "sim/calibration.h"
+#include "sim/models/calibration.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <utility>
 
-#include "sim/mem_store.h"
+#include "sim/models/mem_store.h"
+#include "sim/models/sim_disk_storage.h"
 #include "sim/scenario.h"
 #include "sim/scenario_runner.h"
-#include "sim/sim_disk.h"
 #include "tests/core/client/cluster_test_util.h"
 
 namespace granary::sim {
@@ -77,11 +77,12 @@ SyncCounts CountSyncs(ClusterHarness& h, SimProcess& client, const std::function
   const auto [before, after] = BeforeAndAfter(client, op, [&] {
     SyncCounts c;
     c.namenode_commits =
-        static_cast<double>(h.sim().node(h.cluster().namenode_id()).meta_store().sequence());
+        static_cast<double>(h.cluster().machine(h.cluster().namenode_id()).meta_store().sequence());
     for (NodeId id : h.cluster().datanode_ids()) {
-      c.datanode_file_syncs += static_cast<double>(h.sim().node(id).disk_storage().file_syncs());
+      c.datanode_file_syncs +=
+          static_cast<double>(h.cluster().machine(id).disk_storage().file_syncs());
       c.datanode_directory_syncs +=
-          static_cast<double>(h.sim().node(id).disk_storage().directory_syncs());
+          static_cast<double>(h.cluster().machine(id).disk_storage().directory_syncs());
     }
     return c;
   });

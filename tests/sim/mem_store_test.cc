@@ -1,4 +1,4 @@
-#include "sim/mem_store.h"
+#include "sim/models/mem_store.h"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +15,7 @@ namespace granary::sim {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::ModelledSim;
 using testing::Node;
 
 Status Put(MetaStore& store, const std::string& key, const std::string& value) {
@@ -143,7 +144,7 @@ TEST(SimMetaStoreTest, ChargesTheProfileLatencies) {
 }
 
 TEST(SimMetaStoreTest, ABatchInterruptedByACrashIsLostWhole) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   Status write_status;
   const NodeId id = sim.AddNode(Node("n"), [&](SimProcess& process) {
     if (process.incarnation() > 1) return;
@@ -157,13 +158,13 @@ TEST(SimMetaStoreTest, ABatchInterruptedByACrashIsLostWhole) {
   sim.RestartNode(id);
   sim.RunFor(1s);
   EXPECT_EQ(write_status.code(), StatusCode::kNodeDown);
-  EXPECT_EQ(sim.node(id).meta_store().key_count(), 0u);
-  EXPECT_EQ(sim.node(id).meta_store().Get("a").code(), StatusCode::kNotFound);
+  EXPECT_EQ(sim.machine(id).meta_store().key_count(), 0u);
+  EXPECT_EQ(sim.machine(id).meta_store().Get("a").code(), StatusCode::kNotFound);
   ASSERT_TRUE(sim.Shutdown().ok());
 }
 
 TEST(SimMetaStoreTest, AcknowledgedBatchesSurviveCrashes) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   int acknowledged = 0;
   const NodeId id = sim.AddNode(Node("n"), [&](SimProcess& process) {
     for (;;) {
@@ -176,7 +177,7 @@ TEST(SimMetaStoreTest, AcknowledgedBatchesSurviveCrashes) {
     sim.RunFor(1ms + std::chrono::microseconds(37 * i));
     sim.RestartNode(id);
     // Every acknowledged key is there, and nothing past it.
-    MemStore& store = sim.node(id).meta_store();
+    MemStore& store = sim.machine(id).meta_store();
     ASSERT_EQ(store.key_count(), static_cast<size_t>(acknowledged)) << "crash " << i;
   }
   EXPECT_GT(acknowledged, 50);

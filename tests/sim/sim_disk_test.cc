@@ -1,5 +1,3 @@
-#include "sim/sim_disk.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,6 +5,7 @@
 
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
+#include "sim/models/sim_disk_storage.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace granary::sim {
@@ -14,6 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FinishAndShutDown;
+using testing::ModelledSim;
 using testing::Node;
 using testing::RunOnOneNode;
 
@@ -84,7 +84,7 @@ TEST(SimDiskTest, CrashKeepsSyncedBytesAndAPrefixOfTheRest) {
 TEST(SimDiskTest, SyncedDataSurvivesNodeCrashes) {
   const uint64_t seed = testing::SeedForTest();
   SCOPED_TRACE(testing::SeedTrace(seed));
-  Simulator sim(seed);
+  ModelledSim sim(seed);
   std::string synced;    // what the last completed Sync covered
   std::string appended;  // everything appended, synced or not
   int incarnations_checked = 0;
@@ -135,7 +135,7 @@ TEST(SimDiskTest, SyncedDataSurvivesNodeCrashes) {
 
 // A disk operation in service when the process crashes has no effect and returns kNodeDown.
 TEST(SimDiskTest, OperationsInServiceAtACrashHaveNoEffect) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   Status append_status;
   const NodeId id = sim.AddNode(Node("n", 0, HddProfile()), [&](SimProcess& process) {
     if (process.incarnation() > 1) return;
@@ -147,8 +147,8 @@ TEST(SimDiskTest, OperationsInServiceAtACrashHaveNoEffect) {
   sim.CrashNode(id);
   sim.RunFor(1s);
   EXPECT_EQ(append_status.code(), StatusCode::kNodeDown);
-  EXPECT_EQ(*sim.node(id).disk_storage().Size("f"), 0u);
-  EXPECT_EQ(sim.node(id).disk_storage().Usage().used_bytes, 0u);
+  EXPECT_EQ(*sim.machine(id).disk_storage().Size("f"), 0u);
+  EXPECT_EQ(sim.machine(id).disk_storage().Usage().used_bytes, 0u);
   ASSERT_TRUE(sim.Shutdown().ok());
 }
 
@@ -174,12 +174,12 @@ TEST(SimDiskTest, FullDiskRejectsAppendsAndWritesNothing) {
 }
 
 TEST(SimDiskTest, FullDiskThroughTheSeam) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   const NodeId id = sim.AddNode(Node("n"), [](SimProcess& process) {
     Disk& disk = process.disk();
     ASSERT_TRUE(disk.Create("f").ok());
     ASSERT_TRUE(disk.Append("f", "kept").ok());
-    process.node().disk_storage().SetFull(true);
+    testing::MachineOf(process).disk_storage().SetFull(true);
     EXPECT_EQ(disk.Append("f", "lost").code(), StatusCode::kNoSpace);
     EXPECT_EQ(*disk.Read("f", 0, 100), "kept");
     EXPECT_EQ(disk.Usage()->used_bytes, 4u);
@@ -251,8 +251,9 @@ std::vector<Duration> ConcurrentReads(const DiskProfile& profile, int count, uin
     Disk& disk = process.disk();
     Env& env = process.env();
     // Set up without the timing model, so that all reads start at the same instant.
-    ASSERT_TRUE(process.node().disk_storage().Create("f").ok());
-    ASSERT_TRUE(process.node().disk_storage().Append("f", std::string(bytes, 'r')).ok());
+    ASSERT_TRUE(testing::MachineOf(process).disk_storage().Create("f").ok());
+    ASSERT_TRUE(
+        testing::MachineOf(process).disk_storage().Append("f", std::string(bytes, 'r')).ok());
     const Instant start = env.Now();
     int finished = 0;
     for (int i = 0; i < count; ++i) {

@@ -1,4 +1,4 @@
-#include "sim/sim_network.h"
+#include "sim/models/sim_network.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
+#include "sim/models/hardware.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace granary::sim {
@@ -16,6 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ExactLink;
 using testing::FinishAndShutDown;
+using testing::ModelledSim;
 using testing::Node;
 
 constexpr uint64_t kMebibyte = 1 << 20;
@@ -24,8 +26,8 @@ constexpr Duration kMebibyteAt10Gbit = 838861ns;
 constexpr Duration kLatency = 50us;
 
 // A simulator of `count` idle nodes with 10 Gbit/s NICs and exact 50 µs links.
-std::unique_ptr<Simulator> Idle(uint64_t seed, int count) {
-  auto sim = std::make_unique<Simulator>(seed);
+std::unique_ptr<ModelledSim> Idle(uint64_t seed, int count) {
+  auto sim = std::make_unique<ModelledSim>(seed);
   for (int i = 0; i < count; ++i) sim->AddNode(Node("node-" + std::to_string(i)), nullptr);
   sim->network().SetDefaultLink(ExactLink(kLatency));
   return sim;
@@ -67,9 +69,9 @@ TEST(SimNetworkTest, NicsFreeUpOnceTheirBytesAreThrough) {
 }
 
 TEST(SimNetworkTest, SlowerNicsTakeLonger) {
-  Simulator sim(1);
-  NodeOptions slow = Node("slow");
-  slow.nic.bandwidth_bits_per_second = 1e9;
+  ModelledSim sim(1);
+  testing::NodeSpec slow = Node("slow");
+  slow.machine.nic.bandwidth_bits_per_second = 1e9;
   sim.AddNode(Node("fast"), nullptr);
   sim.AddNode(slow, nullptr);
   sim.network().SetDefaultLink(ExactLink(kLatency));
@@ -89,7 +91,7 @@ TEST(SimNetworkTest, LoopbackTakesAMicrosecond) {
 // cross both NICs, then a small reply comes back.
 TEST(SimNetworkTest, AMebibyteRpcTakesWireTimePlusTwoLatencies) {
   Instant replied{};
-  Simulator rpc(2);
+  ModelledSim rpc(2);
   rpc.AddNode(Node("client"), [&replied](SimProcess& process) {
     Result<RpcReply> reply = process.transport().Call(
         Address{"server"}, RpcRequest{"m", "", std::string(kMebibyte, 'x')},
@@ -129,7 +131,7 @@ struct RpcPair {
     sim.RunFor(1ms);
   }
 
-  Simulator sim;
+  ModelledSim sim;
   int handled = 0;
 };
 
@@ -150,7 +152,7 @@ Status CallAndWait(Simulator& sim, NodeId from, const std::string& to, Duration 
 
 TEST(SimNetworkTest, PartitionsBlockBothWaysUntilHealed) {
   RpcPair pair(1);
-  Simulator& sim = pair.sim;
+  ModelledSim& sim = pair.sim;
   ASSERT_TRUE(CallAndWait(sim, NodeId(0), "server", 10ms).ok());
   EXPECT_EQ(pair.handled, 1);
 
@@ -169,7 +171,7 @@ TEST(SimNetworkTest, PartitionsBlockBothWaysUntilHealed) {
 
 TEST(SimNetworkTest, OneWayPartitionLetsTheRequestThroughButNotTheReply) {
   RpcPair pair(1);
-  Simulator& sim = pair.sim;
+  ModelledSim& sim = pair.sim;
   sim.network().PartitionOneWay(NodeId(1), NodeId(0));
   EXPECT_FALSE(sim.network().Blocked(NodeId(0), NodeId(1)));
   EXPECT_TRUE(sim.network().Blocked(NodeId(1), NodeId(0)));
@@ -183,7 +185,7 @@ TEST(SimNetworkTest, OneWayPartitionLetsTheRequestThroughButNotTheReply) {
 }
 
 TEST(SimNetworkTest, IsolationCutsEveryLinkOfANode) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   for (int i = 0; i < 3; ++i) sim.AddNode(Node("n" + std::to_string(i)), nullptr);
   sim.network().Isolate(NodeId(1), true);
   EXPECT_TRUE(sim.network().Blocked(NodeId(0), NodeId(1)));
@@ -278,7 +280,7 @@ TEST(SimNetworkTest, JitterIsExponentialAroundItsMean) {
 
 TEST(SimNetworkTest, UnknownAddressesAreUnavailableAndDownNodesTimeOut) {
   RpcPair pair(1);
-  Simulator& sim = pair.sim;
+  ModelledSim& sim = pair.sim;
   EXPECT_EQ(CallAndWait(sim, NodeId(0), "nowhere", 10ms).code(), StatusCode::kUnavailable);
   sim.CrashNode(NodeId(1));
   EXPECT_EQ(CallAndWait(sim, NodeId(0), "server", 10ms).code(), StatusCode::kTimeout);
@@ -291,7 +293,7 @@ TEST(SimNetworkTest, UnknownAddressesAreUnavailableAndDownNodesTimeOut) {
 // A reply that arrives for an incarnation that has crashed meanwhile goes nowhere, and never
 // completes a call of the next incarnation.
 TEST(SimNetworkTest, RepliesToACrashedCallerAreDropped) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   int handled = 0;
   std::vector<StatusCode> codes;
   sim.AddNode(Node("client"), [&codes](SimProcess& process) {

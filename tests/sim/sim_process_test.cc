@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sim/kernel/simulator.h"
-#include "sim/sim_disk.h"
+#include "sim/models/sim_disk.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace granary::sim {
@@ -16,6 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FinishAndShutDown;
+using testing::ModelledSim;
 using testing::Node;
 
 // What the crash test's fibers saw, kept outside the simulator.
@@ -76,7 +77,7 @@ void StartCrashTestNode(SimProcess& process, Observed& observed) {
 }
 
 TEST(SimProcessTest, CrashUnwindsEveryBlockedFiberAndRestartSeesTheSyncedDisk) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   Observed observed;
   const NodeId id = sim.AddNode(Node("node-0", 2, HddProfile()), [&](SimProcess& process) {
     StartCrashTestNode(process, observed);
@@ -121,7 +122,7 @@ TEST(SimProcessTest, CrashUnwindsEveryBlockedFiberAndRestartSeesTheSyncedDisk) {
 }
 
 TEST(SimProcessTest, ACrashedProcessFailsEveryLaterWaitAtOnce) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   std::shared_ptr<SimProcess> kept;
   const NodeId id =
       sim.AddNode(Node("n", 1), [&](SimProcess& process) { kept = process.shared_from_this(); });
@@ -152,7 +153,7 @@ TEST(SimProcessTest, ACrashedProcessFailsEveryLaterWaitAtOnce) {
 
 // Two cores, four 10 ms charges at once: two run at once, the other two after them.
 TEST(SimProcessTest, CpuChargesQueueOnTheNodesCores) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   std::vector<Duration> done;
   const NodeId id = sim.AddNode(Node("n", 2), [&](SimProcess& process) {
     Env& env = process.env();
@@ -169,7 +170,7 @@ TEST(SimProcessTest, CpuChargesQueueOnTheNodesCores) {
 }
 
 TEST(SimProcessTest, CpuChargesStartWhenACoreIsFree) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   std::vector<Duration> done;
   const NodeId id = sim.AddNode(Node("n", 1), [&](SimProcess& process) {
     Env& env = process.env();
@@ -198,7 +199,7 @@ TEST(SimProcessTest, WithoutModelledCoresCpuIsFree) {
 }
 
 TEST(SimProcessTest, EachIncarnationHasItsOwnRandomStream) {
-  Simulator sim(1);
+  ModelledSim sim(1);
   std::vector<uint64_t> draws;
   std::vector<std::string> names;
   const NodeId id = sim.AddNode(Node("datanode-3"), [&](SimProcess& process) {

@@ -6,7 +6,7 @@
 
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
-#include "sim/sim_disk.h"
+#include "sim/models/sim_disk.h"
 #include "tests/seams/disk_contract.h"
 #include "tests/seams/meta_store_contract.h"
 #include "tests/seams/seam_world.h"
@@ -21,7 +21,8 @@ using seams_test::SeamWorld;
 // node-0 runs the body (env, disk, store, client); node-1 is the server.
 class SimWorld final : public SeamWorld {
  public:
-  SimWorld(SimProcess& client, SimProcess& server) : client_(client), server_(server) {}
+  SimWorld(SimProcess& client, SimDiskStorage& client_disk, SimProcess& server)
+      : client_(client), client_disk_(client_disk), server_(server) {}
 
   Env& env() override { return client_.env(); }
   Disk& disk() override { return client_.disk(); }
@@ -35,12 +36,13 @@ class SimWorld final : public SeamWorld {
   // the disk keeps is exactly what a crash of the node would keep. The MemStore holds only
   // acknowledged (durable) batches, so it has nothing to lose.
   bool Reopen() override {
-    client_.node().disk_storage().Crash();
+    client_disk_.Crash();
     return true;
   }
 
  private:
   SimProcess& client_;
+  SimDiskStorage& client_disk_;
   SimProcess& server_;
 };
 
@@ -48,10 +50,11 @@ struct SimHarness {
   static void Run(const std::function<void(SeamWorld&)>& body) {
     const uint64_t seed = testing::SeedForTest();
     SCOPED_TRACE(testing::SeedTrace(seed));
-    Simulator sim(seed);
+    testing::ModelledSim sim(seed);
     bool finished = false;
     const NodeId client = sim.AddNode(testing::Node("node-0", 2), [&](SimProcess& process) {
-      SimWorld world(process, *sim.node(NodeId(1)).process());
+      SimWorld world(process, sim.machine(process.node().id()).disk_storage(),
+                     *sim.node(NodeId(1)).process());
       body(world);
       finished = true;
     });

@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FinishAndShutDown;
-using testing::Node;
+using testing::KernelNode;
 
 Instant At(Duration d) { return Instant(d); }
 
@@ -102,7 +102,7 @@ TEST(SimulatorTest, RunUntilFiresEventsAtUntilAndLeavesTheClockThere) {
 TEST(SimulatorTest, SleepsWakeAtExactVirtualTimes) {
   Simulator sim(1);
   std::vector<Instant> woke;
-  const NodeId id = sim.AddNode(Node("n"), [&](SimProcess& process) {
+  const NodeId id = sim.AddNode(KernelNode("n"), [&](SimProcess& process) {
     Env& env = process.env();
     ASSERT_TRUE(env.SleepFor(1500us).ok());
     woke.push_back(env.Now());
@@ -121,7 +121,7 @@ TEST(SimulatorTest, SleepsWakeAtExactVirtualTimes) {
 TEST(SimulatorTest, ReadyFibersRunBeforeTheClockMoves) {
   Simulator sim(1);
   std::vector<std::string> order;
-  const NodeId id = sim.AddNode(Node("n"), [&](SimProcess& process) {
+  const NodeId id = sim.AddNode(KernelNode("n"), [&](SimProcess& process) {
     Env& env = process.env();
     env.Spawn("child", [&] { order.push_back("child@" + std::to_string(ToNanos(env.Now()))); });
     order.push_back("parent-before-suspending");
@@ -138,7 +138,7 @@ TEST(SimulatorTest, SameSeedSameTraceOtherSeedOtherTrace) {
   auto run = [](uint64_t seed) {
     Simulator sim(seed);
     for (int n = 0; n < 3; ++n) {
-      sim.AddNode(Node("n" + std::to_string(n)), [](SimProcess& process) {
+      sim.AddNode(KernelNode("n" + std::to_string(n)), [](SimProcess& process) {
         Env& env = process.env();
         for (int i = 0; i < 50; ++i) {
           const Duration pause(static_cast<int64_t>(env.random().Below(1000000)));
@@ -160,7 +160,7 @@ TEST(SimulatorTest, ShutdownReportsFibersThatNoCrashCanWake) {
   boost::fibers::mutex mutex;
   boost::fibers::condition_variable wake;
   bool go = false;
-  const NodeId id = sim.AddNode(Node("n"), [&](SimProcess&) {
+  const NodeId id = sim.AddNode(KernelNode("n"), [&](SimProcess&) {
     std::unique_lock<boost::fibers::mutex> lock(mutex);
     wake.wait(lock, [&] { return go; });
   });
@@ -183,7 +183,7 @@ TEST(SimulatorTest, StartAndRestartCountIncarnations) {
   Simulator sim(1);
   std::vector<uint64_t> started;
   const NodeId id = sim.AddNode(
-      Node("n"), [&](SimProcess& process) { started.push_back(process.incarnation()); });
+      KernelNode("n"), [&](SimProcess& process) { started.push_back(process.incarnation()); });
   EXPECT_FALSE(sim.node(id).up());
   sim.StartNode(id);
   sim.StartNode(id);  // already up: no-op
@@ -205,8 +205,8 @@ TEST(SimulatorTest, StartAndRestartCountIncarnations) {
 
 TEST(SimulatorTest, EnvOfFindsTheRunningIncarnationByName) {
   Simulator sim(1);
-  const NodeId a = sim.AddNode(Node("a"), [](SimProcess&) {});
-  sim.AddNode(Node("b"), [](SimProcess&) {});
+  const NodeId a = sim.AddNode(KernelNode("a"), [](SimProcess&) {});
+  sim.AddNode(KernelNode("b"), [](SimProcess&) {});
   EXPECT_EQ(sim.FindNode("a"), a);
   EXPECT_EQ(sim.FindNode("nobody"), std::nullopt);
   EXPECT_EQ(sim.EnvOf("a"), nullptr);  // down

@@ -1,123 +1,15 @@
-#include "sim/sim_network.h"
+#include "sim/models/sim_transport.h"
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
+#include <string>
+#include <vector>
 
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
+#include "sim/models/sim_network.h"
 
 namespace granary::sim {
-namespace {
-
-constexpr Duration kLoopbackLatency = std::chrono::microseconds(1);
-constexpr size_t kPayloadDigestSampleBytes = 256;
-
-}  // namespace
-
-SimNetwork::SimNetwork(Simulator& simulator, Random random)
-    : simulator_(simulator), random_(random) {}
-
-void SimNetwork::AddNode(const SimNode& node) {
-  assert(node.id().value() == nics_.size());
-  const bool inserted = by_address_.emplace(node.address().value, node.id()).second;
-  assert(inserted);
-  (void)inserted;
-  nics_.push_back(Nic{node.options().nic.bandwidth_bits_per_second, Instant{}, Instant{}, 0, 0});
-  isolated_.push_back(false);
-}
-
-std::optional<NodeId> SimNetwork::Resolve(const Address& address) const {
-  auto it = by_address_.find(address.value);
-  if (it == by_address_.end()) return std::nullopt;
-  return it->second;
-}
-
-void SimNetwork::SetLink(NodeId from, NodeId to, const LinkProfile& profile) {
-  links_[{from.value(), to.value()}] = profile;
-}
-
-const LinkProfile& SimNetwork::Link(NodeId from, NodeId to) const {
-  auto it = links_.find({from.value(), to.value()});
-  return it == links_.end() ? default_link_ : it->second;
-}
-
-void SimNetwork::Partition(NodeId a, NodeId b) {
-  PartitionOneWay(a, b);
-  PartitionOneWay(b, a);
-}
-
-void SimNetwork::PartitionOneWay(NodeId from, NodeId to) {
-  blocked_.insert({from.value(), to.value()});
-}
-
-void SimNetwork::Heal(NodeId a, NodeId b) {
-  blocked_.erase({a.value(), b.value()});
-  blocked_.erase({b.value(), a.value()});
-}
-
-void SimNetwork::HealAll() {
-  blocked_.clear();
-  std::fill(isolated_.begin(), isolated_.end(), false);
-}
-
-void SimNetwork::Isolate(NodeId node, bool isolated) { isolated_[node.value()] = isolated; }
-
-bool SimNetwork::Blocked(NodeId from, NodeId to) const {
-  if (isolated_[from.value()] || isolated_[to.value()]) return from != to;
-  return blocked_.count({from.value(), to.value()}) != 0;
-}
-
-Duration SimNetwork::WireTime(uint64_t bytes, double bits_per_second) {
-  assert(bits_per_second > 0);
-  const double seconds = static_cast<double>(bytes) * 8.0 / bits_per_second;
-  return Duration(static_cast<int64_t>(std::llround(seconds * 1e9)));
-}
-
-std::optional<Instant> SimNetwork::Transmit(NodeId from, NodeId to, uint64_t bytes) {
-  ++stats_.messages_sent;
-  stats_.bytes_sent += bytes;
-  const Instant now = simulator_.Now();
-  if (from == to) return now + kLoopbackLatency;
-  if (Blocked(from, to)) {
-    ++stats_.messages_dropped;
-    return std::nullopt;
-  }
-  Nic& tx = nics_[from.value()];
-  Nic& rx = nics_[to.value()];
-  const Instant departed =
-      std::max(now, tx.tx_free) + WireTime(bytes, tx.bandwidth_bits_per_second);
-  tx.tx_free = departed;
-  tx.tx_bytes += bytes;
-
-  const LinkProfile& link = Link(from, to);
-  Duration latency = link.latency_fixed;
-  if (link.latency_jitter_mean.count() > 0) {
-    latency += Duration(static_cast<int64_t>(
-        random_.Exponential(static_cast<double>(link.latency_jitter_mean.count()))));
-  }
-  if (spike_probability_ > 0 && random_.Bernoulli(spike_probability_)) latency += spike_delay_;
-  const double loss = 1.0 - (1.0 - link.loss_probability) * (1.0 - extra_loss_);
-  if (loss > 0 && random_.Bernoulli(loss)) {
-    ++stats_.messages_dropped;
-    return std::nullopt;
-  }
-  const Instant arrived =
-      std::max(departed + latency, rx.rx_free + WireTime(bytes, rx.bandwidth_bits_per_second));
-  rx.rx_free = arrived;
-  rx.rx_bytes += bytes;
-  return arrived;
-}
-
-uint64_t DigestMessage(const rpc::WireMessage& message) {
-  uint64_t h = HashBytes(message.envelope);
-  h = HashBytes(message.body, h);
-  const std::string_view payload = message.payload;
-  h = Mix64(h ^ payload.size());
-  if (payload.size() <= 2 * kPayloadDigestSampleBytes) return HashBytes(payload, h);
-  h = HashBytes(payload.substr(0, kPayloadDigestSampleBytes), h);
-  return HashBytes(payload.substr(payload.size() - kPayloadDigestSampleBytes), h);
-}
 
 struct SimTransport::PendingCall {
   Waiter waiter;
@@ -126,7 +18,7 @@ struct SimTransport::PendingCall {
 };
 
 Status SimTransport::ChargeReceived(uint64_t bytes) {
-  const RpcCpuCost& cost = process_.node().options().rpc_cpu;
+  const RpcCpuCost& cost = rpc_cpu_;
   if (cost.wakeup > Duration(0)) {
     const std::vector<Instant>& cores = process_.node().core_free_at();
     const Instant now = process_.simulator().Now();
@@ -138,16 +30,17 @@ Status SimTransport::ChargeReceived(uint64_t bytes) {
 }
 
 Status SimTransport::ChargeMessage(uint64_t bytes) {
-  const RpcCpuCost& cost = process_.node().options().rpc_cpu;
+  const RpcCpuCost& cost = rpc_cpu_;
   if (cost.per_message <= Duration(0) && cost.ns_per_byte <= 0) return Status::Ok();
   return process_.env().ChargeCpu(
       cost.per_message +
       Duration(static_cast<int64_t>(static_cast<double>(bytes) * cost.ns_per_byte)));
 }
 
-SimTransport::SimTransport(SimProcess& process, SimNetwork& network)
+SimTransport::SimTransport(SimProcess& process, SimNetwork& network, const RpcCpuCost& rpc_cpu)
     : process_(process),
       network_(network),
+      rpc_cpu_(rpc_cpu),
       self_(process.node().address()),
       // Ids of different incarnations never meet: a stale reply cannot match a new call.
       next_request_id_(process.incarnation() << 40) {}
@@ -169,7 +62,7 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
   if (deadline <= now) return Status(StatusCode::kTimeout, "deadline already passed");
 
   const uint64_t id = ++next_request_id_;
-  const RpcCpuCost& cost = process_.node().options().rpc_cpu;
+  const RpcCpuCost& cost = rpc_cpu_;
   if (cost.modelled()) {
     // The caller's work around the call: by method, and by the payload it sends.
     auto per_call = cost.per_call.find(request.method);
@@ -188,12 +81,13 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
   const NodeId self_node = process_.node().id();
   if (std::optional<Instant> arrival = network_.Transmit(self_node, *to_node, message.bytes())) {
     sim.Schedule(*arrival, EventKind::kDeliverRequest, to_node->value(), digest,
-                 [&sim, node = *to_node, self_node, from = self_, msg = std::move(message),
-                  caller = process_.weak_from_this()]() mutable {
-                   SimNode& target = sim.node(node);
-                   if (!target.up()) return;
-                   target.process()->sim_transport().DeliverRequest(std::move(msg), self_node,
-                                                                    std::move(from), caller);
+                 [&sim, &network = network_, node = *to_node, self_node, from = self_,
+                  msg = std::move(message), caller = process_.weak_from_this(),
+                  caller_transport = this]() mutable {
+                   // The transport the network knows is the running incarnation's.
+                   if (!sim.node(node).up()) return;
+                   network.transport(node)->DeliverRequest(
+                       std::move(msg), self_node, std::move(from), caller, caller_transport);
                  });
   }
   PendingCall call;
@@ -218,15 +112,16 @@ Result<RpcReply> SimTransport::Call(const Address& to, RpcRequest request, Insta
 }
 
 void SimTransport::DeliverRequest(rpc::WireMessage message, NodeId from_node, Address from,
-                                  std::weak_ptr<SimProcess> caller) {
+                                  std::weak_ptr<SimProcess> caller,
+                                  SimTransport* caller_transport) {
   process_.Spawn("rpc", [this, message = std::move(message), from_node, from = std::move(from),
-                         caller = std::move(caller)]() mutable {
-    Handle(std::move(message), from_node, std::move(from), caller);
+                         caller = std::move(caller), caller_transport]() mutable {
+    Handle(std::move(message), from_node, std::move(from), caller, caller_transport);
   });
 }
 
 void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address from,
-                          const std::weak_ptr<SimProcess>& caller) {
+                          const std::weak_ptr<SimProcess>& caller, SimTransport* caller_transport) {
   Simulator& sim = process_.simulator();
   const uint64_t message_bytes = message.bytes();
   Result<rpc::IncomingRequest> incoming = rpc::DecodeRequest(std::move(message));
@@ -247,10 +142,11 @@ void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address fr
   const NodeId self_node = process_.node().id();
   if (std::optional<Instant> arrival = network_.Transmit(self_node, from_node, reply.bytes())) {
     sim.Schedule(*arrival, EventKind::kDeliverReply, from_node.value(), digest,
-                 [caller, msg = std::move(reply)]() mutable {
+                 [caller, caller_transport, msg = std::move(reply)]() mutable {
                    std::shared_ptr<SimProcess> target = caller.lock();
                    if (!target || !target->alive()) return;
-                   target->sim_transport().DeliverReply(std::move(msg));
+                   // The calling process lives, and with it the transport it owns.
+                   caller_transport->DeliverReply(std::move(msg));
                  });
   }
 }

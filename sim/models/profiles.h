@@ -1,9 +1,12 @@
-// The parameters of the simulator's models: NICs, links, disks, metadata stores.
+// The parameters of the simulator's models: NICs, links, disks, metadata stores, and the CPU
+// a node spends on RPC messages.
 // Defaults describe a plain datacentre rack: 10 Gbit/s NICs, ~50 µs one-way latency.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/common/time.h"
@@ -50,6 +53,30 @@ DiskProfile NvmeProfile();
 DiskProfile PageCacheProfile();
 // "hdd", "ssd", "nvme", "page_cache"; false for any other name.
 bool DiskProfileByName(std::string_view name, DiskProfile* profile);
+
+// The CPU a node spends on RPC messages (serialising, copying, the socket work of the
+// kernel and of the messaging library): each message it sends or receives costs
+// `per_message` plus `ns_per_byte` for each byte; each call it makes costs, besides,
+// `per_call` of its method (or `per_call_default`), and `ns_per_byte_sent_by_call` /
+// `ns_per_byte_received_by_call` per byte of that call's payloads (the client library's
+// work around a call). All charged on the node's cores. Zero: not modelled.
+struct RpcCpuCost {
+  Duration per_message{0};
+  double ns_per_byte = 0;
+  // Besides, a message that arrives while the node's own cores are all idle costs
+  // `wakeup` (the thread was asleep in poll: the kernel's and the messaging library's
+  // wake-ups); one that arrives while it works is picked up in passing.
+  Duration wakeup{0};
+  std::map<std::string, Duration, std::less<>> per_call;
+  Duration per_call_default{0};
+  std::map<std::string, double, std::less<>> ns_per_byte_sent_by_call;
+  std::map<std::string, double, std::less<>> ns_per_byte_received_by_call;
+  bool modelled() const {
+    return per_message > Duration(0) || ns_per_byte > 0 || wakeup > Duration(0) ||
+           !per_call.empty() || per_call_default > Duration(0) ||
+           !ns_per_byte_sent_by_call.empty() || !ns_per_byte_received_by_call.empty();
+  }
+};
 
 struct MetaStoreProfile {
   Duration read_latency = 5us;

@@ -1,6 +1,6 @@
 // MemStore: an ordered in-memory MetaStore with atomic batches and MVCC snapshots; the
-// simulator's model of the namenode's RocksDB. SimMetaStore binds it to a process and
-// charges the latencies of a MetaStoreProfile.
+// simulator's model of the namenode's RocksDB. SimMetaStore (sim_meta_store.h) binds it to a
+// process and charges the latencies of a MetaStoreProfile.
 //
 // MemStore itself never suspends: a Write is applied in one step, so it is atomic with
 // respect to every fiber. It belongs to a machine and survives process crashes, as a store
@@ -16,11 +16,8 @@
 #include <vector>
 
 #include "core/seams/meta_store.h"
-#include "sim/profiles.h"
 
 namespace granary::sim {
-
-class SimProcess;
 
 class MemStore final : public MetaStore {
  public:
@@ -55,28 +52,6 @@ class MemStore final : public MetaStore {
   uint64_t sequence_ = 0;
   size_t live_keys_ = 0;
   std::multiset<uint64_t> live_snapshots_;
-};
-
-// The MetaStore seam of one simulated process over its machine's MemStore.
-class SimMetaStore final : public MetaStore {
- public:
-  SimMetaStore(SimProcess& process, MemStore& store, MetaStoreProfile profile);
-
-  Result<std::string> Get(std::string_view key, const Snapshot* snapshot = nullptr) override;
-  // As Get: the same latency, then the machine's store appends in place.
-  Status GetAppend(std::string_view key, std::string& out,
-                   const Snapshot* snapshot = nullptr) override;
-  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end, uint32_t limit,
-                                     const Snapshot* snapshot = nullptr) override;
-  Status Write(const WriteBatch& batch) override;
-  std::shared_ptr<const Snapshot> GetSnapshot() override { return store_.GetSnapshot(); }
-
- private:
-  Status Wait(Duration latency, uint64_t digest);
-
-  SimProcess& process_;
-  MemStore& store_;
-  const MetaStoreProfile profile_;
 };
 
 }  // namespace granary::sim

@@ -1,4 +1,4 @@
-#include "sim/profiles.h"
+#include "sim/models/profiles.h"
 
 namespace granary::sim {
 

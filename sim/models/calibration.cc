@@ -1,4 +1,4 @@
-#include "sim/calibration.h"
+#include "sim/models/calibration.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>

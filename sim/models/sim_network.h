@@ -1,4 +1,5 @@
-// The modelled network and the simulated Transport (DESIGN.md §3, §7).
+// The modelled network (DESIGN.md §3, §7); SimTransport (sim_transport.h) is the Transport
+// seam of one process over it.
 //
 // Model: every node has one NIC; each direction serialises its messages FIFO at the NIC's
 // bandwidth. A message leaves the sender once its bytes are through the sender's NIC, spends
@@ -25,13 +26,12 @@
 #include "core/common/random.h"
 #include "core/rpc/wire.h"
 #include "core/seams/transport.h"
-#include "sim/profiles.h"
+#include "sim/models/profiles.h"
 
 namespace granary::sim {
 
 class Simulator;
-class SimNode;
-class SimProcess;
+class SimTransport;
 
 struct NetworkStats {
   uint64_t messages_sent = 0;
@@ -43,8 +43,14 @@ class SimNetwork {
  public:
   SimNetwork(Simulator& simulator, Random random);
 
-  void AddNode(const SimNode& node);
+  // Puts the node `id` of the simulator on the network at `address`, behind `nic`.
+  void AddNode(NodeId id, const Address& address, const NicProfile& nic);
   std::optional<NodeId> Resolve(const Address& address) const;
+  // The transport of the node's newest process incarnation (set by its machine as the
+  // incarnation begins; SimMachine::Bind); null before the first. Valid only while the node
+  // is up: the simulator's node(id).up() says so.
+  void SetTransport(NodeId node, SimTransport* transport);
+  SimTransport* transport(NodeId node) const;
 
   void SetDefaultLink(const LinkProfile& profile) { default_link_ = profile; }
   // The link from `from` to `to` (one direction).
@@ -88,7 +94,9 @@ class SimNetwork {
   Simulator& simulator_;
   Random random_;
   std::map<std::string, NodeId> by_address_;
-  std::vector<Nic> nics_;
+  std::vector<Nic> nics_;  // by NodeId; nodes that are not on the network keep a default
+  std::vector<SimTransport*> transports_;
+  std::vector<bool> attached_;
   std::vector<bool> isolated_;
   LinkProfile default_link_;
   std::map<std::pair<uint32_t, uint32_t>, LinkProfile> links_;
@@ -102,40 +110,5 @@ class SimNetwork {
 // A digest of a message for the trace hash: every byte of envelope and body, the payload's
 // length and its first and last bytes (hashing megabytes per message would dominate a run).
 uint64_t DigestMessage(const rpc::WireMessage& message);
-
-// The Transport of one simulated process.
-class SimTransport final : public Transport {
- public:
-  SimTransport(SimProcess& process, SimNetwork& network);
-  ~SimTransport() override;
-
-  Result<RpcReply> Call(const Address& to, RpcRequest request, Instant deadline) override;
-  Status Serve(RpcHandler handler) override;
-  const Address& self() const override { return self_; }
-
-  // Called on the event loop when a message for this process arrives.
-  void DeliverRequest(rpc::WireMessage message, NodeId from_node, Address from,
-                      std::weak_ptr<SimProcess> caller);
-  void DeliverReply(rpc::WireMessage message);
-
-  uint64_t bad_messages() const { return bad_messages_; }
-
- private:
-  struct PendingCall;
-  // Charges this node's RPC CPU cost of one message of `bytes` (NodeOptions::rpc_cpu).
-  Status ChargeMessage(uint64_t bytes);
-  // The same for a message received: plus the wake-up when the node was idle.
-  Status ChargeReceived(uint64_t bytes);
-  void Handle(rpc::WireMessage message, NodeId from_node, Address from,
-              const std::weak_ptr<SimProcess>& caller);
-
-  SimProcess& process_;
-  SimNetwork& network_;
-  const Address self_;
-  RpcHandler handler_;
-  uint64_t next_request_id_;
-  std::map<uint64_t, PendingCall*> pending_;
-  uint64_t bad_messages_ = 0;
-};
 
 }  // namespace granary::sim
