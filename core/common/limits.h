@@ -76,4 +76,15 @@ inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // dropped and a full report sent instead.
 inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
 
+// Simulator (sim/runs/: swarm.cc, selftest.cc, workload/workload.cc).
+// The swarm's report of a run's problems: one appended past this length is not kept.
+inline constexpr size_t kSimSwarmProblemsBytesMax = 600;
+// The self-test's reply size, each node's log file and one append to it.
+inline constexpr uint64_t kSimSelftestReplyBytesMax = 1 << 20;
+inline constexpr uint64_t kSimSelftestLogBytesMax = 4 << 20;
+inline constexpr uint64_t kSimSelftestAppendBytesMax = 64 << 10;
+// Operations per MetaStore batch when a workload pre-populates the namespace.
+inline constexpr size_t kSimPrePopulateBatchOpsMax = 60000;
+static_assert(kSimPrePopulateBatchOpsMax <= kMetaBatchOpsMax);
+
 }  // namespace granary

@@ -1,4 +1,5 @@
-// Helpers shared by the simulator's tests.
+// Helpers shared by the simulator's tests: the kernel's alone (the models' tests add
+// tests/sim/models/models_test_util.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,8 +13,6 @@
 #include "core/common/random.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
-#include "sim/models/hardware.h"
-#include "sim/models/profiles.h"
 #include "tests/test_seed.h"
 
 namespace granary::sim::testing {
@@ -21,15 +20,6 @@ namespace granary::sim::testing {
 using granary::test::SeedForTest;
 
 inline std::string SeedTrace(uint64_t seed) { return "seed " + std::to_string(seed); }
-
-// A link without jitter or loss: arrival times become exact.
-inline LinkProfile ExactLink(Duration latency = std::chrono::microseconds(50)) {
-  LinkProfile link;
-  link.latency_fixed = latency;
-  link.latency_jitter_mean = Duration(0);
-  link.loss_probability = 0;
-  return link;
-}
 
 // A node of the kernel alone: a name and its cores, no machine.
 inline NodeOptions KernelNode(std::string name, uint32_t cores = 0) {
@@ -39,64 +29,12 @@ inline NodeOptions KernelNode(std::string name, uint32_t cores = 0) {
   return options;
 }
 
-// A node with its machine's models (sim/models/hardware.h).
-struct NodeSpec {
-  NodeOptions node;
-  MachineProfile machine;
-};
-
-inline NodeSpec Node(std::string name, uint32_t cores = 0, DiskProfile disk = {}) {
-  NodeSpec spec;
-  spec.node = KernelNode(std::move(name), cores);
-  spec.machine.disk = disk;
-  return spec;
-}
-
-// A Simulator with a cluster's models beside it (Hardware), as a cluster's builder holds them:
-// every node added through it gets a machine and a place on the network.
-class ModelledSim : public Simulator {
- public:
-  explicit ModelledSim(uint64_t seed) : Simulator(seed), hardware_(*this) {}
-
-  NodeId AddNode(NodeSpec spec, StartFunction start) {
-    return hardware_.AddNode(std::move(spec.node), std::move(spec.machine), std::move(start));
-  }
-  Hardware& hardware() { return hardware_; }
-  SimNetwork& network() { return hardware_.network(); }
-  SimMachine& machine(NodeId id) { return hardware_.machine(id); }
-
- private:
-  Hardware hardware_;
-};
-
-// The machine of a process's node, when it was added with one (asserted).
-inline SimMachine& MachineOf(SimProcess& process) {
-  auto* machine = dynamic_cast<SimMachine*>(process.node().machine());
-  EXPECT_NE(machine, nullptr) << process.node().name() << " has no SimMachine";
-  if (machine == nullptr) std::abort();
-  return *machine;
-}
-
 // Runs the simulator until `limit`, then shuts it down, expecting every fiber to unwind.
 inline void FinishAndShutDown(Simulator& sim, Duration limit = std::chrono::hours(1)) {
   sim.RunUntil(sim.Now() + limit);
   const Status shutdown = sim.Shutdown();
   EXPECT_TRUE(shutdown.ok()) << shutdown.ToString();
   EXPECT_EQ(sim.live_fibers(), 0u);
-}
-
-// Runs `body` on the start fiber of a lone node (with a machine) and expects it to finish.
-inline void RunOnOneNode(uint64_t seed, NodeSpec options,
-                         const std::function<void(SimProcess&)>& body) {
-  ModelledSim sim(seed);
-  bool finished = false;
-  const NodeId id = sim.AddNode(std::move(options), [&](SimProcess& process) {
-    body(process);
-    finished = true;
-  });
-  sim.StartNode(id);
-  FinishAndShutDown(sim);
-  EXPECT_TRUE(finished) << "the body never finished";
 }
 
 }  // namespace granary::sim::testing

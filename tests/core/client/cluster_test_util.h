@@ -12,7 +12,7 @@
 
 #include "core/client/file_system.h"
 #include "sim/kernel/simulator.h"
-#include "sim/sim_cluster.h"
+#include "sim/runs/sim_cluster.h"
 #include "tests/test_seed.h"
 
 namespace granary::cluster_testing {
