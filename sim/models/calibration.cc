@@ -41,34 +41,49 @@ Status Op(const json& doc, const std::string& section, const std::string& op, Pe
 
 double AtLeastZero(double v) { return std::max(0.0, v); }
 
-}  // namespace
-
-Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& json_text) {
-  const json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return Bad("document", "not a JSON object");
+// What a calibration file of format 2 measured.
+struct Measured {
   PerClass stat, create, open, create_blocks, open_blocks, write, read;
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "stat_inline", &stat));
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "create_inline", &create));
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_inline", &open));
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "create_blocks", &create_blocks));
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_blocks", &open_blocks));
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "write", &write));
-  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "read", &read));
   double rpc_call = 0, rpc_loaded = 0, sync = 0, large_bytes = 0;
-  GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call", &rpc_call));
-  GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call_loaded", &rpc_loaded));
-  GRANARY_RETURN_IF_ERROR(Number(doc, "large_file_bytes", &large_bytes));
-  if (large_bytes < (1 << 20)) return Bad("large_file_bytes", "less than 1 MiB");
-  GRANARY_RETURN_IF_ERROR(Number(doc, "sync_us", &sync));
   // The syncs' own CPU (optional: older files lack it).
   double sync_cpu = 0, dir_sync_cpu = 0;
-  if (doc.contains("sync_cpu_us")) GRANARY_RETURN_IF_ERROR(Number(doc, "sync_cpu_us", &sync_cpu));
+};
+
+// The model's costs derived from them.
+struct Costs {
+  double m = 0, w = 0, w_client = 0;
+  double write_block = 0, read_block = 0, client_write_per_mib = 0, client_read_per_mib = 0;
+  double stat_us = 0, create_us = 0, open_us = 0, block_op_us = 0, replica_us = 0;
+  double write_us_per_mib = 0, read_us_per_mib = 0;
+};
+
+Status ReadMeasured(const json& doc, Measured& r) {
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "stat_inline", &r.stat));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "create_inline", &r.create));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_inline", &r.open));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "create_blocks", &r.create_blocks));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op", "open_blocks", &r.open_blocks));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "write", &r.write));
+  GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_mib", "read", &r.read));
+  GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call", &r.rpc_call));
+  GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call_loaded", &r.rpc_loaded));
+  GRANARY_RETURN_IF_ERROR(Number(doc, "large_file_bytes", &r.large_bytes));
+  if (r.large_bytes < (1 << 20)) return Bad("large_file_bytes", "less than 1 MiB");
+  GRANARY_RETURN_IF_ERROR(Number(doc, "sync_us", &r.sync));
+  if (doc.contains("sync_cpu_us")) GRANARY_RETURN_IF_ERROR(Number(doc, "sync_cpu_us", &r.sync_cpu));
   if (doc.contains("dir_sync_cpu_us")) {
-    GRANARY_RETURN_IF_ERROR(Number(doc, "dir_sync_cpu_us", &dir_sync_cpu));
+    GRANARY_RETURN_IF_ERROR(Number(doc, "dir_sync_cpu_us", &r.dir_sync_cpu));
   }
-  auto syncs_cpu = [&](const SyncCounts& n, double datanode_share) {
-    return n.namenode_commits * sync_cpu * (1 - datanode_share) +
-           (n.datanode_file_syncs * sync_cpu + n.datanode_directory_syncs * dir_sync_cpu) *
+  return Status::Ok();
+}
+
+Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
+  const PerClass &stat = r.stat, &create = r.create, &open = r.open;
+  const PerClass &create_blocks = r.create_blocks, &open_blocks = r.open_blocks;
+  const PerClass &write = r.write, &read = r.read;
+  auto syncs_cpu = [&r](const SyncCounts& n, double datanode_share) {
+    return n.namenode_commits * r.sync_cpu * (1 - datanode_share) +
+           (n.datanode_file_syncs * r.sync_cpu + n.datanode_directory_syncs * r.dir_sync_cpu) *
                datanode_share;
   };
 
@@ -77,8 +92,8 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   // The wake-up is each class's fall in CPU per stat from one client to the most measured
   // (a stat is one call: one message received at each end), when the file has those
   // figures; else both ends' share of the RPC layer's fall from one call in flight to 64.
-  const double m = rpc_loaded / 4;
-  double w = AtLeastZero((rpc_call - rpc_loaded) / 2);
+  const double m = r.rpc_loaded / 4;
+  double w = AtLeastZero((r.rpc_call - r.rpc_loaded) / 2);
   double w_client = w, w_namenode = w;
   if (doc.contains("cpu_us_per_op_loaded")) {
     PerClass loaded_stat;
@@ -116,14 +131,34 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
       AtLeastZero(handler(create_blocks.datanodes, kCreateBlocksMessages.datanodes) -
                   syncs_cpu(kCreateBlocksSyncs, 1)) /
       3;
-  const double large_mib = large_bytes / (1 << 20);
+  const double large_mib = r.large_bytes / (1 << 20);
   const double write_us_per_mib =
       AtLeastZero((handler(write.datanodes, kWritePacketMessages.datanodes) -
                    (3 * replica_us + syncs_cpu(kCreateBlocksSyncs, 1)) / large_mib) /
                   3);
   const double read_us_per_mib = handler(read.datanodes, kReadPieceMessages.datanodes);
 
-  proto::ClusterSpec& c = *scenario.mutable_cluster();
+  k.m = m;
+  k.w = w;
+  k.w_client = w_client;
+  k.write_block = write_block;
+  k.read_block = read_block;
+  k.client_write_per_mib = client_write_per_mib;
+  k.client_read_per_mib = client_read_per_mib;
+  k.stat_us = stat_us;
+  k.create_us = create_us;
+  k.open_us = open_us;
+  k.block_op_us = block_op_us;
+  k.replica_us = replica_us;
+  k.write_us_per_mib = write_us_per_mib;
+  k.read_us_per_mib = read_us_per_mib;
+  return Status::Ok();
+}
+
+// The cluster's RPC, disk, store and thread figures, where the scenario leaves them unset.
+Status ApplyToCluster(const json& doc, const Measured& r, const Costs& costs,
+                      proto::ClusterSpec& c) {
+  const double m = costs.m, w = costs.w, w_client = costs.w_client, sync = r.sync;
   for (proto::NodeClass* node : {c.mutable_namenode(), c.mutable_datanode()}) {
     if (!node->has_rpc_cpu_us()) node->set_rpc_cpu_us(m);
   }
@@ -158,7 +193,18 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   // already in its figures.
   if (!c.meta_store().has_read_us()) c.mutable_meta_store()->set_read_us(0);
 
-  proto::SystemSpec& y = *scenario.mutable_system();
+  return Status::Ok();
+}
+
+// The system's per-operation costs, where the scenario leaves them unset.
+void ApplyToSystem(const Measured& r, const Costs& costs, proto::SystemSpec& y) {
+  const PerClass &stat = r.stat, &create = r.create, &open = r.open;
+  const double w_client = costs.w_client, write_block = costs.write_block,
+               read_block = costs.read_block, client_write_per_mib = costs.client_write_per_mib,
+               client_read_per_mib = costs.client_read_per_mib;
+  const double stat_us = costs.stat_us, create_us = costs.create_us, open_us = costs.open_us,
+               block_op_us = costs.block_op_us, replica_us = costs.replica_us;
+  const double write_us_per_mib = costs.write_us_per_mib, read_us_per_mib = costs.read_us_per_mib;
   proto::ClientCosts& k = *y.mutable_client_costs();
   if (!k.has_call_us()) k.set_call_us(AtLeastZero(stat.client - w_client));
   if (!k.has_stat_us()) k.set_stat_us(AtLeastZero(stat.client - w_client));
@@ -182,6 +228,19 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   if (!d.has_write_us_per_mib()) d.set_write_us_per_mib(std::max(write_us_per_mib, 1e-3));
   if (!d.has_read_us_per_mib()) d.set_read_us_per_mib(std::max(read_us_per_mib, 1e-3));
   if (!d.has_replica_us()) d.set_replica_us(replica_us);
+}
+
+}  // namespace
+
+Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& json_text) {
+  const json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Bad("document", "not a JSON object");
+  Measured measured;
+  GRANARY_RETURN_IF_ERROR(ReadMeasured(doc, measured));
+  Costs costs;
+  GRANARY_RETURN_IF_ERROR(DeriveCosts(doc, measured, costs));
+  GRANARY_RETURN_IF_ERROR(ApplyToCluster(doc, measured, costs, *scenario.mutable_cluster()));
+  ApplyToSystem(measured, costs, *scenario.mutable_system());
   return Status::Ok();
 }
 

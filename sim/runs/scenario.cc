@@ -98,6 +98,25 @@ Status ApplyOverride(proto::Scenario& scenario, std::string_view assignment) {
   }
 }
 
+namespace {
+
+// Sets a cost from `section[key]` of a calibration file, unless `has()` says the scenario
+// sets it already; an absent key is no error, one that is not a non-negative number is.
+template <typename Has, typename Set>
+Status CalibrationNumber(const nlohmann::json& section, const char* section_name, const char* key,
+                         Has has, Set set) {
+  if (!section.contains(key)) return Status::Ok();
+  const nlohmann::json& v = section[key];
+  if (!v.is_number() || v.get<double>() < 0) {
+    return Invalid(std::string("system.calibration: ") + section_name + "." + key,
+                   "not a non-negative number");
+  }
+  if (!has()) set(v.get<double>());
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text) {
   nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -108,17 +127,9 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
   if (doc.value("format", "") == "granary-calibration/2") {
     return ApplyMeasuredCalibration(scenario, json_text);
   }
-  auto number = [&](const nlohmann::json& section, const char* section_name, const char* key,
-                    auto has, auto set) -> Status {
-    if (!section.contains(key)) return Status::Ok();
-    const nlohmann::json& v = section[key];
-    if (!v.is_number() || v.get<double>() < 0) {
-      return Invalid(std::string("system.calibration: ") + section_name + "." + key,
-                     "not a non-negative number");
-    }
-    if (!has()) set(v.get<double>());
-    return Status::Ok();
-  };
+  auto number = [](const nlohmann::json& section, const char* section_name, const char* key,
+                   auto has,
+                   auto set) { return CalibrationNumber(section, section_name, key, has, set); };
   proto::NamenodeCosts* n = scenario.mutable_system()->mutable_namenode_costs();
   proto::DatanodeCosts* d = scenario.mutable_system()->mutable_datanode_costs();
   if (doc.contains("namenode")) {
@@ -180,8 +191,9 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
   return Status::Ok();
 }
 
-Status ValidateScenario(const proto::Scenario& s) {
-  const proto::ClusterSpec& c = s.cluster();
+namespace {
+
+Status ValidateCluster(const proto::ClusterSpec& c) {
   if (c.namenodes() != 1) return Invalid("cluster.namenodes", "must be 1 (one active namenode)");
   if (c.datanodes() < 1 || c.datanodes() > 100000)
     return Invalid("cluster.datanodes", "must be 1..100000");
@@ -226,8 +238,10 @@ Status ValidateScenario(const proto::Scenario& s) {
   if (c.link_latency_us() < 0) return Invalid("cluster.link_latency_us", "must be >= 0");
   if (c.shared_host_cores() > 4096) return Invalid("cluster.shared_host_cores", "must be 0..4096");
   if (c.link_jitter_us() < 0) return Invalid("cluster.link_jitter_us", "must be >= 0");
+  return Status::Ok();
+}
 
-  const proto::SystemSpec& y = s.system();
+Status ValidateSystem(const proto::SystemSpec& y, const proto::ClusterSpec& c) {
   if (y.kind() != "granary" && y.kind() != "hdfs") {
     return Invalid("system.kind", "must be granary or hdfs, not '" + y.kind() + "'");
   }
@@ -278,8 +292,11 @@ Status ValidateScenario(const proto::Scenario& s) {
   if (y.datanode_dead_after_s() <= y.heartbeat_interval_s()) {
     return Invalid("system.datanode_dead_after_s", "must exceed system.heartbeat_interval_s");
   }
+  return Status::Ok();
+}
 
-  const proto::WorkloadSpec& w = s.workload();
+Status ValidateWorkload(const proto::WorkloadSpec& w, const proto::ClusterSpec& c,
+                        const proto::SystemSpec& y) {
   if (w.populate().files() > 1000000000ull)
     return Invalid("workload.populate.files", "at most 10^9");
   if (w.populate().files_per_dir() < 1 || w.populate().files_per_dir() > 10000000) {
@@ -333,6 +350,16 @@ Status ValidateScenario(const proto::Scenario& s) {
                    "trace, not '" +
                        w.kind() + "'");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateScenario(const proto::Scenario& s) {
+  const proto::ClusterSpec& c = s.cluster();
+  GRANARY_RETURN_IF_ERROR(ValidateCluster(c));
+  GRANARY_RETURN_IF_ERROR(ValidateSystem(s.system(), c));
+  GRANARY_RETURN_IF_ERROR(ValidateWorkload(s.workload(), c, s.system()));
   for (int i = 0; i < s.faults_size(); ++i) {
     const proto::Fault& f = s.faults(i);
     const std::string field = "faults[" + std::to_string(i) + "]";
