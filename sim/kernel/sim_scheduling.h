@@ -26,8 +26,9 @@ class SimScheduling final : public boost::fibers::algo::algorithm {
   void awakened(boost::fibers::context* ctx) noexcept override;
   boost::fibers::context* pick_next() noexcept override;
   bool has_ready_fibers() const noexcept override;
-  void suspend_until(std::chrono::steady_clock::time_point const& until) noexcept
-      override;  // tidy: allow (Boost's signature; never reads it)
+  // clang-format off
+  void suspend_until(std::chrono::steady_clock::time_point const& until) noexcept override;  // tidy: allow (Boost's signature; never reads it)
+  // clang-format on
   void notify() noexcept override;
 
   // Ready worker fibers, not counting the main and dispatcher contexts.
