@@ -13,7 +13,7 @@
 //   - server handlers: the namenode's per-method costs, the datanodes' per-replica cost and
 //     per-MiB write and read costs.
 // To split the servers' figures the mapping needs how many messages each class handles per
-// operation in the core's protocol; those counts are below, and tests/sim/calibration_test.cc
+// operation in the core's protocol; those counts are below, and tests/sim/models/calibration_test.cc
 // checks them against the simulator (a protocol change that alters them fails there).
 //
 // The fit (C, N, D = CPU of client, namenode, datanodes per operation or per MiB):

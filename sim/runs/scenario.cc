@@ -122,7 +122,7 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
   if (doc.is_discarded() || !doc.is_object()) {
     return Invalid("system.calibration", "not a JSON object");
   }
-  // CPU measured per operation and class (sim/calibration.h); the fields of format 1 that
+  // CPU measured per operation and class (sim/models/calibration.h); the fields of format 1 that
   // such a file also carries (latencies less a round trip) are then ignored.
   if (doc.value("format", "") == "granary-calibration/2") {
     return ApplyMeasuredCalibration(scenario, json_text);

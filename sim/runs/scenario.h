@@ -12,7 +12,7 @@
 //                 "delete_us": 80, "rename_us": 100, "mkdir_us": 80},
 //    "datanode": {"write_us_per_mib": 450, "read_us_per_mib": 300}}
 // What granary-bench writes now ("format": "granary-calibration/2": CPU measured per
-// operation and per process) is fitted to the model by sim/calibration.h. Its older format
+// operation and per process) is fitted to the model by sim/models/calibration.h. Its older format
 // ("granary-calibration/1": "namenode_service_us" {"create", "stat", "open", "list"} and
 // "datanode_us_per_mib" {"write", "read"}, latencies less a round trip, upper bounds of the
 // CPU cost) is read too.

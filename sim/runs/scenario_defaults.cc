@@ -7,7 +7,7 @@
 // global lock, the edit log).
 //
 // Hardware:
-//   namenode 32 cores, datanode 16 cores, 10 Gbit/s NICs, SATA SSDs (sim/profiles.cc): a
+//   namenode 32 cores, datanode 16 cores, 10 Gbit/s NICs, SATA SSDs (sim/models/profiles.cc): a
 //     common two-socket datacentre server of the HopsFS papers' era (assumed).
 //   link latency 50 us one way + 5 us mean jitter: one datacentre rack/row (assumed).
 //   metadata store: 5 us reads, 200 us synced batch writes (a RocksDB WAL fsync on an SSD,

@@ -1,4 +1,4 @@
-// `granary-sim run`: one scenario (proto/scenario.proto, sim/scenario.h) on a simulated
+// `granary-sim run`: one scenario (proto/scenario.proto, sim/runs/scenario.h) on a simulated
 // Granary cluster running the real core code.
 //
 // The run: build the cluster of the scenario's system kind; pre-populate the namenode's

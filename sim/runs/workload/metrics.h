@@ -1,4 +1,4 @@
-// What a scenario run measures (sim/scenario.h): per-operation counts, bytes and latencies,
+// What a scenario run measures (sim/runs/scenario.h): per-operation counts, bytes and latencies,
 // and, optionally, a trace of every operation issued (the trace workload's CSV format).
 //
 // Operations count in the measured window when they start at or after `measure_from`;

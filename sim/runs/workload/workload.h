@@ -1,4 +1,4 @@
-// The workloads of `granary-sim run` (sim/scenario.h) and what they share.
+// The workloads of `granary-sim run` (sim/runs/scenario.h) and what they share.
 //
 // A Workload is built from the scenario before the cluster starts; Prepare may write
 // straight into the namenode's store (pre-population); RunClient is the body of client
