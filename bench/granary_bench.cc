@@ -75,7 +75,7 @@
 //     "main_thread_share": {"client", "namenode", "datanodes"}: the share of each class's CPU
 //         in those phases that its processes' main threads (where the fibers run) spent
 //   }
-// sim/scenario.cc (ApplyCalibration) says how the simulator turns these into its costs.
+// sim/runs/scenario.cc (ApplyCalibration) says how the simulator turns these into its costs.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

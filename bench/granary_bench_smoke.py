@@ -59,7 +59,7 @@ def main():
         assert op in calib["namenode_service_us"], op
     for op in ["write", "read"]:
         assert op in calib["datanode_us_per_mib"], op
-    # The CPU measurements the simulator's fit needs (sim/calibration.h): every process that
+    # The CPU measurements the simulator's fit needs (sim/models/calibration.h): every process that
     # took part in an operation used some CPU for it.
     assert calib["format"] == "granary-calibration/2", calib["format"]
     ops = calib["cpu_us_per_op"]

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "sim/sim_network.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
+#include "sim/models/hardware.h"
 
 namespace granary::sim {
 namespace {
@@ -92,6 +92,7 @@ void BM_SimulatedRpcs(benchmark::State& state) {
   const uint32_t nodes = static_cast<uint32_t>(state.range(0));
   constexpr int kCallersPerNode = 4;
   Simulator sim(1);
+  Hardware hardware(sim);
   uint64_t rpcs_ok = 0;
   uint64_t rpcs_failed = 0;
   std::vector<Address> addresses;
@@ -99,7 +100,7 @@ void BM_SimulatedRpcs(benchmark::State& state) {
     addresses.push_back(Address{"node-" + std::to_string(i)});
   }
   for (uint32_t i = 0; i < nodes; ++i) {
-    sim.AddNode(Named(addresses[i].value), [&, i](SimProcess& process) {
+    hardware.AddNode(Named(addresses[i].value), [&, i](SimProcess& process) {
       Env& env = process.env();
       ExpectOk(
           process.transport().Serve([](const RpcContext&, RpcRequest& request) -> Result<RpcReply> {

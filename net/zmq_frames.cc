@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace granary::net::zmq_frames {
+namespace granary::net {
 namespace {
 
 void FreeString(void*, void* hint) { delete static_cast<std::string*>(hint); }
@@ -153,8 +153,8 @@ bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
 }
 
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    Shape& shape, std::string* peer_address) {
-  shape = Shape::kFrames;
+                    MessageShape& shape, std::string* peer_address) {
+  shape = MessageShape::kFrames;
   const size_t data_start = routing_id != nullptr ? 1 : 0;
   size_t index = 0;
   bool ok = true;
@@ -175,11 +175,11 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
       switch (index - data_start) {
         case 0:
           if (!more && IsBatch(data, size)) {
-            shape = Shape::kBatched;
+            shape = MessageShape::kBatched;
             ok = size <= kZmqBatchBytesMax;
             if (ok) out.payload.assign(data, size);
           } else if (!more) {
-            shape = Shape::kPacked;
+            shape = MessageShape::kPacked;
             ok = Unpack(data, size, out);
           } else {
             ok = size <= rpc::kEnvelopeBytesMax;
@@ -212,7 +212,7 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
     msg = &next;
   }
   if (!ok || index <= data_start) return false;
-  return shape != Shape::kFrames || index - data_start == 3;
+  return shape != MessageShape::kFrames || index - data_start == 3;
 }
 
-}  // namespace granary::net::zmq_frames
+}  // namespace granary::net

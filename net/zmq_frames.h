@@ -16,9 +16,7 @@
 #include "core/rpc/wire.h"
 #include "net/zmq_transport.h"
 
-namespace granary::net::zmq_frames {
-
-using Shape = MessageShape;
+namespace granary::net {
 
 // The packed frame's header: envelope bytes (u16 LE), body bytes (u32 LE).
 inline constexpr size_t kPackedHeaderBytes = 6;
@@ -113,6 +111,6 @@ bool ForEachBatched(std::string_view frame, Fn&& fn) {
 // part past its limit; it is consumed all the same. `shape` tells the shape; `peer_address`,
 // when given, receives the connection's peer IP (ZeroMQ metadata).
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    Shape& shape, std::string* peer_address = nullptr);
+                    MessageShape& shape, std::string* peer_address = nullptr);
 
-}  // namespace granary::net::zmq_frames
+}  // namespace granary::net

@@ -17,22 +17,6 @@ namespace granary::net {
 namespace {
 
 using Shape = MessageShape;
-using zmq_frames::AppendToBatch;
-using zmq_frames::BatchHasRoom;
-using zmq_frames::CloseSocket;
-using zmq_frames::Endpoint;
-using zmq_frames::ForEachBatched;
-using zmq_frames::HostPort;
-using zmq_frames::IsLoopback;
-using zmq_frames::IsWildcard;
-using zmq_frames::Pack;
-using zmq_frames::PackedView;
-using zmq_frames::ParseHostPort;
-using zmq_frames::ReceiveMessage;
-using zmq_frames::SendFrame;
-using zmq_frames::SetInt;
-using zmq_frames::ShouldPack;
-using zmq_frames::ZmqError;
 
 // How long a reply waits between retries while the caller's queue is full.
 constexpr Duration kReplyRetryInterval = std::chrono::milliseconds(1);

@@ -10,7 +10,7 @@ cat > "$dir/core/bad.cc" <<'CC'
 #include <zmq.h>
 #include <rocksdb/db.h>
 #include <fcntl.h>
-#include "sim/simulator.h"
+#include "sim/kernel/simulator.h"
 #include <thread>
 auto t = std::chrono::steady_clock::now();
 std::random_device rd;

@@ -6,7 +6,7 @@
 //   granary-sim run SCENARIO [--seed N] [--set FIELD=VALUE ...] [--out DIR]
 //                   [--record-trace FILE]
 //
-// `run` prints one JSON summary line (sim/scenario_runner.h) with the wall time, the peak
+// `run` prints one JSON summary line (sim/runs/scenario_runner.h) with the wall time, the peak
 // resident memory and the simulated operations per wall-clock second added; a scenario
 // that does not parse or validate is a usage error naming the field (exit 2).
 //
@@ -16,17 +16,17 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
-#include <iostream>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "sim/scenario_runner.h"
-#include "sim/selftest.h"
-#include "sim/swarm.h"
+#include "sim/runs/scenario_runner.h"
+#include "sim/runs/selftest.h"
+#include "sim/runs/swarm.h"
 
 namespace {
 
@@ -162,8 +162,7 @@ int RunScenarioCommand(const RunCommand& command) {
   line["peak_rss_mib"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
   const double ops = line["ops_ok"].get<double>() + line["ops_failed"].get<double>();
   line["sim_ops_per_wall_s"] = wall_seconds > 0 ? ops / wall_seconds : 0.0;
-  line["events_per_wall_s"] =
-      wall_seconds > 0 ? line["events"].get<double>() / wall_seconds : 0.0;
+  line["events_per_wall_s"] = wall_seconds > 0 ? line["events"].get<double>() / wall_seconds : 0.0;
   if (!options.out_dir.empty()) {
     std::ofstream out(options.out_dir + "/summary.json");
     out << line.dump(2) << std::endl;
@@ -221,8 +220,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 200u));
   swarm_cmd->add_option("--seconds", swarm.fault_seconds, "virtual seconds of workload and faults")
       ->check(CLI::Range(1.0, 3600.0));
-  swarm_cmd->add_option("--inline-threshold", swarm.inline_threshold_bytes,
-                        "inline threshold in bytes (0: every file in blocks)")
+  swarm_cmd
+      ->add_option("--inline-threshold", swarm.inline_threshold_bytes,
+                   "inline threshold in bytes (0: every file in blocks)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
   swarm_cmd->add_flag("--no-faults", swarm_no_faults, "no crashes, partitions, loss or rot");
 

@@ -142,4 +142,12 @@ inline constexpr uint32_t kStoreScanPageEntries = 4096;
 // operations (under kMetaBatchOpsMax).
 inline constexpr size_t kBulkLoadBatchOps = 60000;
 
+// Simulator (sim/runs/: swarm.cc, selftest.cc).
+// The swarm's report of a run's problems: one appended past this length is not kept.
+inline constexpr size_t kSimSwarmProblemsBytesMax = 600;
+// The self-test's reply size, each node's log file and one append to it.
+inline constexpr uint64_t kSimSelftestReplyBytesMax = 1 << 20;
+inline constexpr uint64_t kSimSelftestLogBytesMax = 4 << 20;
+inline constexpr uint64_t kSimSelftestAppendBytesMax = 64 << 10;
+
 }  // namespace granary

@@ -85,7 +85,7 @@ def machine_scenario(machine, calibration):
 #   one thread (`cores: 1`), which the measured main-thread share of its CPU needs; the
 #   clients are fibers of one process, as in granary-bench (clients_in_one_process).
 # - CPU costs: calibration.json, CPU per operation and per MiB measured on the real
-#   processes and split between RPC messages and handlers as sim/calibration.h says.
+#   processes and split between RPC messages and handlers as sim/models/calibration.h says.
 # - Loopback: its cost is CPU (copies in the kernel), which the calibration already counts, so
 #   the NICs are made fast (1 Tbit/s) and the one-way link latency is what is left of a
 #   one-client stat's latency ({stat_us} us) after the CPU it used ({busy_us:.1f} us), halved:

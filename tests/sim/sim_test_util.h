@@ -1,4 +1,5 @@
-// Helpers shared by the simulator's tests.
+// Helpers shared by the simulator's tests: the kernel's alone (the models' tests add
+// tests/sim/models/models_test_util.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,10 +10,10 @@
 #include <functional>
 #include <string>
 
-#include "tests/test_seed.h"
 #include "core/common/random.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
+#include "tests/test_seed.h"
 
 namespace granary::sim::testing {
 
@@ -20,20 +21,11 @@ using granary::test::SeedForTest;
 
 inline std::string SeedTrace(uint64_t seed) { return "seed " + std::to_string(seed); }
 
-// A link without jitter or loss: arrival times become exact.
-inline LinkProfile ExactLink(Duration latency = std::chrono::microseconds(50)) {
-  LinkProfile link;
-  link.latency_fixed = latency;
-  link.latency_jitter_mean = Duration(0);
-  link.loss_probability = 0;
-  return link;
-}
-
-inline NodeOptions Node(std::string name, uint32_t cores = 0, DiskProfile disk = {}) {
+// A node of the kernel alone: a name and its cores, no machine.
+inline NodeOptions KernelNode(std::string name, uint32_t cores = 0) {
   NodeOptions options;
   options.name = std::move(name);
   options.cores = cores;
-  options.disk = disk;
   return options;
 }
 
@@ -43,20 +35,6 @@ inline void FinishAndShutDown(Simulator& sim, Duration limit = std::chrono::hour
   const Status shutdown = sim.Shutdown();
   EXPECT_TRUE(shutdown.ok()) << shutdown.ToString();
   EXPECT_EQ(sim.live_fibers(), 0u);
-}
-
-// Runs `body` on the start fiber of a lone node and expects it to finish.
-inline void RunOnOneNode(uint64_t seed, NodeOptions options,
-                         const std::function<void(SimProcess&)>& body) {
-  Simulator sim(seed);
-  bool finished = false;
-  const NodeId id = sim.AddNode(std::move(options), [&](SimProcess& process) {
-    body(process);
-    finished = true;
-  });
-  sim.StartNode(id);
-  FinishAndShutDown(sim);
-  EXPECT_TRUE(finished) << "the body never finished";
 }
 
 }  // namespace granary::sim::testing

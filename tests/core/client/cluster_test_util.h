@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "tests/test_seed.h"
 #include "core/client/file_system.h"
-#include "sim/sim_cluster.h"
-#include "sim/simulator.h"
+#include "sim/kernel/simulator.h"
+#include "sim/runs/sim_cluster.h"
+#include "tests/test_seed.h"
 
 namespace granary::cluster_testing {
 

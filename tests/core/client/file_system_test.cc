@@ -8,8 +8,8 @@
 #include "core/common/limits.h"
 #include "core/rpc/router.h"
 #include "proto/namenode.pb.h"
-#include "sim/sim_disk.h"
-#include "sim/sim_network.h"
+#include "sim/models/sim_disk.h"
+#include "sim/models/sim_network.h"
 #include "tests/core/client/cluster_test_util.h"
 
 namespace granary {
@@ -31,14 +31,14 @@ TEST(FileSystemTest, SmallFileIsOneRoundTripEachWayAndTouchesNoDatanode) {
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
     ASSERT_TRUE(fs.Defaults().ok());  // asked once per FileSystem, before the measurement
     const std::string data = Pattern(1, 10000);
-    const uint64_t before = h.sim().network().stats().messages_sent;
+    const uint64_t before = h.cluster().network().stats().messages_sent;
     ASSERT_TRUE(fs.WriteFile("/small", data, {}).ok());
-    EXPECT_EQ(h.sim().network().stats().messages_sent - before, 2u);  // request, reply
-    const uint64_t read_before = h.sim().network().stats().messages_sent;
+    EXPECT_EQ(h.cluster().network().stats().messages_sent - before, 2u);  // request, reply
+    const uint64_t read_before = h.cluster().network().stats().messages_sent;
     Result<std::string> back = fs.ReadFile("/small");
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(*back, data);
-    EXPECT_EQ(h.sim().network().stats().messages_sent - read_before, 2u);
+    EXPECT_EQ(h.cluster().network().stats().messages_sent - read_before, 2u);
     Result<proto::FileStatus> stat = fs.Stat("/small");
     ASSERT_TRUE(stat.ok());
     EXPECT_TRUE(stat->inline_data());
@@ -46,8 +46,8 @@ TEST(FileSystemTest, SmallFileIsOneRoundTripEachWayAndTouchesNoDatanode) {
     EXPECT_EQ(stat->length_bytes(), data.size());
   });
   for (NodeId dn : h.cluster().datanode_ids()) {
-    EXPECT_TRUE(h.sim().node(dn).disk_storage().List("blk_").empty());
-    EXPECT_TRUE(h.sim().node(dn).disk_storage().List("rbw_").empty());
+    EXPECT_TRUE(h.cluster().machine(dn).disk_storage().List("blk_").empty());
+    EXPECT_TRUE(h.cluster().machine(dn).disk_storage().List("rbw_").empty());
   }
 }
 
@@ -139,7 +139,7 @@ TEST(FileSystemTest, WriteSurvivesThePipelineLosingADatanode) {
     bool killed = false;
     for (int wait = 0; !killed && wait < 1000; ++wait) {
       for (NodeId dn : h.cluster().datanode_ids()) {
-        if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+        if (!killed && !h.cluster().machine(dn).disk_storage().List("rbw_").empty()) {
           h.sim().CrashNode(dn);
           killed = true;
         }
@@ -165,7 +165,7 @@ TEST(FileSystemTest, ReadFailsOverFromACorruptReplicaWhichIsThenReplaced) {
       [&](sim::SimProcess&, FileSystem& fs) { ASSERT_TRUE(fs.WriteFile("/rot", data, {}).ok()); });
   // Flip a byte in every stored copy on one datanode.
   const NodeId victim = h.cluster().datanode_ids()[0];
-  sim::SimDiskStorage& disk = h.sim().node(victim).disk_storage();
+  sim::SimDiskStorage& disk = h.cluster().machine(victim).disk_storage();
   int corrupted = 0;
   for (const std::string& name : disk.List("blk_")) {
     if (name.size() > 5 && name.substr(name.size() - 5) == ".data") {
@@ -200,7 +200,7 @@ TEST(FileSystemTest, DeadDatanodesBlocksRegainTheirReplication) {
     }
   });
   const NodeId victim = h.cluster().datanode_ids()[1];
-  ASSERT_FALSE(h.sim().node(victim).disk_storage().List("blk_").empty());
+  ASSERT_FALSE(h.cluster().machine(victim).disk_storage().List("blk_").empty());
   h.sim().CrashNode(victim);
   const Instant died = h.sim().Now();
   Namenode* nn = h.cluster().namenode();
@@ -349,10 +349,10 @@ TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
     const std::vector<std::string> paths = {"/d/small",  "/d/missing", "/d/big",    "/d/private",
                                             "/d",        "/d/small/x", "relative",  "/d/empty",
                                             "/closed/f", "/d/small",   "/nothing/x"};
-    const uint64_t before = h.sim().network().stats().messages_sent;
+    const uint64_t before = h.cluster().network().stats().messages_sent;
     Result<std::vector<FileSystem::Opened>> opened = stranger.OpenMany(paths);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    EXPECT_EQ(h.sim().network().stats().messages_sent - before, 2u);  // one round trip
+    EXPECT_EQ(h.cluster().network().stats().messages_sent - before, 2u);  // one round trip
     ASSERT_EQ(opened->size(), paths.size());
     const std::vector<StatusCode> codes = {StatusCode::kOk,
                                            StatusCode::kNotFound,
@@ -372,7 +372,7 @@ TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
       EXPECT_EQ((*opened)[i].status(), alone.status()) << paths[i];
     }
     // Inline files came with their bytes: reading them asks nobody.
-    const uint64_t before_reads = h.sim().network().stats().messages_sent;
+    const uint64_t before_reads = h.cluster().network().stats().messages_sent;
     for (size_t i : {0, 9}) {
       Reader& reader = *(*opened)[i].value();
       EXPECT_TRUE(reader.status().inline_data());
@@ -388,7 +388,7 @@ TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
     Result<std::string> empty = (*opened)[7].value()->ReadAt(0, 100);
     ASSERT_TRUE(empty.ok());
     EXPECT_TRUE(empty->empty());
-    EXPECT_EQ(h.sim().network().stats().messages_sent, before_reads);
+    EXPECT_EQ(h.cluster().network().stats().messages_sent, before_reads);
     // A file in blocks came with its locations: its bytes are a datanode read away.
     Reader& blocks = *(*opened)[2].value();
     EXPECT_FALSE(blocks.status().inline_data());
@@ -396,7 +396,7 @@ TEST(FileSystemTest, OpenManyAnswersEachPathAsOpenWouldInOneRoundTrip) {
     Result<std::string> data = blocks.ReadAt(0, blocks.Size());
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     EXPECT_EQ(*data, big);
-    EXPECT_GT(h.sim().network().stats().messages_sent, before_reads);
+    EXPECT_GT(h.cluster().network().stats().messages_sent, before_reads);
   });
 }
 
@@ -405,10 +405,10 @@ TEST(FileSystemTest, OpenManyPastItsLimits) {
   h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
     // One path too many is refused whole, before anything is sent.
     const std::vector<std::string> too_many(kOpenManyPathsMax + 1, "/x");
-    const uint64_t before = h.sim().network().stats().messages_sent;
+    const uint64_t before = h.cluster().network().stats().messages_sent;
     Result<std::vector<FileSystem::Opened>> refused = fs.OpenMany(too_many);
     EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
-    EXPECT_EQ(h.sim().network().stats().messages_sent, before);
+    EXPECT_EQ(h.cluster().network().stats().messages_sent, before);
     Result<std::vector<FileSystem::Opened>> none = fs.OpenMany({});
     ASSERT_TRUE(none.ok());
     EXPECT_TRUE(none->empty());
@@ -432,10 +432,10 @@ TEST(FileSystemTest, OpenManyPastItsLimits) {
                     .ok());
     EXPECT_EQ(static_cast<size_t>(reply.files_size()), fit);
     EXPECT_EQ(payload.size(), fit * file_bytes);
-    const uint64_t before_all = h.sim().network().stats().messages_sent;
+    const uint64_t before_all = h.cluster().network().stats().messages_sent;
     Result<std::vector<FileSystem::Opened>> all = fs.OpenMany(paths);
     ASSERT_TRUE(all.ok()) << all.status().ToString();
-    EXPECT_EQ(h.sim().network().stats().messages_sent - before_all, 4u);  // two round trips
+    EXPECT_EQ(h.cluster().network().stats().messages_sent - before_all, 4u);  // two round trips
     ASSERT_EQ(all->size(), paths.size());
     for (size_t i = 0; i < paths.size(); ++i) {
       ASSERT_TRUE((*all)[i].ok()) << paths[i];
@@ -532,7 +532,7 @@ TEST(FileSystemTest, ReadAheadStartsSmallAndGrowsWhileReadsStaySequential) {
   // Bytes the datanodes have sent so far (replies to reads, and their small heartbeats).
   auto datanode_tx = [&] {
     uint64_t total = 0;
-    for (NodeId id : h.cluster().datanode_ids()) total += h.sim().network().tx_bytes(id);
+    for (NodeId id : h.cluster().datanode_ids()) total += h.cluster().network().tx_bytes(id);
     return total;
   };
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
@@ -609,7 +609,7 @@ TEST(FileSystemTest, ReaderCatchesReplicasThatRottedAndReportsThem) {
   // verifies), so the reader must see every mismatch, fail, and report every replica.
   int corrupted = 0;
   for (NodeId dn : h.cluster().datanode_ids()) {
-    sim::SimDiskStorage& disk = h.sim().node(dn).disk_storage();
+    sim::SimDiskStorage& disk = h.cluster().machine(dn).disk_storage();
     for (const std::string& name : disk.List("blk_")) {
       if (name.size() > 5 && name.substr(name.size() - 5) == ".data") {
         ASSERT_TRUE(disk.Corrupt(name, 70000).ok());
@@ -653,7 +653,7 @@ TEST(FileSystemTest, PacketsInFlightSurviveADatanodeDyingAmongThem) {
       at += n;
       if (!killed && at > 600 * 1024) {
         for (NodeId dn : h.cluster().datanode_ids()) {
-          if (!killed && !h.sim().node(dn).disk_storage().List("rbw_").empty()) {
+          if (!killed && !h.cluster().machine(dn).disk_storage().List("rbw_").empty()) {
             h.sim().CrashNode(dn);
             killed = true;
           }
@@ -722,8 +722,8 @@ TEST(FileSystemTest, TheOneCreateOfASmallFileRefusesWhatIoOpenMust) {
       EXPECT_EQ((*writer)->Close().code(), c.code) << c.path;
       NamenodeClient::CallCounts after = c.fs->namenode().call_counts();
       EXPECT_EQ(TotalCalls(after), TotalCalls(before) + 1) << c.path;
-      EXPECT_EQ(after["nn.Create"], before.count("nn.Create") ? before.at("nn.Create") + 1 : 1)
-          << c.path;
+      const std::string create(rpc::nn::kCreate.name);
+      EXPECT_EQ(after[create], before.count(create) ? before.at(create) + 1 : 1) << c.path;
     }
     EXPECT_EQ(*fs.ReadFile("/f"), "data");
     EXPECT_EQ(*fs.ReadFile("/new"), "data");

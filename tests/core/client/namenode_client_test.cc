@@ -11,8 +11,9 @@
 
 #include "core/rpc/methods.h"
 #include "core/rpc/router.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
+#include "sim/models/hardware.h"
 
 namespace granary {
 namespace {
@@ -27,9 +28,10 @@ class NamenodeClientTest : public ::testing::Test {
  protected:
   void Run(std::function<void(NamenodeClient&, Env&)> body) {
     sim::Simulator sim(kSeed);
+    sim::Hardware hardware(sim);
     sim::NodeOptions nn;
     nn.name = "nn";
-    sim.AddNode(nn, [this](sim::SimProcess& process) {
+    hardware.AddNode(nn, [this](sim::SimProcess& process) {
       router_.Add(rpc::nn::kStat,
                   [this](const proto::StatRequest& request, proto::StatReply* reply,
                          rpc::Exchange&) -> Status {
@@ -47,7 +49,7 @@ class NamenodeClientTest : public ::testing::Test {
     sim::NodeOptions client;
     client.name = "client";
     bool finished = false;
-    sim.AddNode(client, [&](sim::SimProcess& process) {
+    hardware.AddNode(client, [&](sim::SimProcess& process) {
       NamenodeClient namenode(process.env(), process.transport(), options_);
       body(namenode, process.env());
       finished = true;
@@ -85,7 +87,8 @@ TEST_F(NamenodeClientTest, RetriesUnavailableAndTimeoutUntilAnAnswer) {
     EXPECT_TRUE(retried);
     EXPECT_EQ(served_, 4);
     // Every attempt is a request sent, and counted.
-    EXPECT_EQ(namenode.call_counts(), (NamenodeClient::CallCounts{{"nn.Stat", 4}}));
+    EXPECT_EQ(namenode.call_counts(),
+              (NamenodeClient::CallCounts{{std::string(rpc::nn::kStat.name), 4}}));
   });
 }
 
@@ -98,7 +101,7 @@ TEST_F(NamenodeClientTest, AnyOtherStatusIsTheAnswer) {
     EXPECT_EQ(Stat(namenode).code(), StatusCode::kPermissionDenied);
     EXPECT_TRUE(Stat(namenode).ok());
     EXPECT_EQ(served_, 3);
-    EXPECT_EQ(namenode.call_counts().at("nn.Stat"), 3u);
+    EXPECT_EQ(namenode.call_counts().at(std::string(rpc::nn::kStat.name)), 3u);
   });
 }
 
@@ -111,7 +114,7 @@ TEST_F(NamenodeClientTest, GivesUpAfterItsAttempts) {
     EXPECT_NE(status.ToString().find("failed after retries"), std::string::npos)
         << status.ToString();
     EXPECT_EQ(served_, 3);
-    EXPECT_EQ(namenode.call_counts().at("nn.Stat"), 3u);
+    EXPECT_EQ(namenode.call_counts().at(std::string(rpc::nn::kStat.name)), 3u);
   });
 }
 
@@ -124,7 +127,8 @@ TEST_F(NamenodeClientTest, AnUnreachableNamenodeCountsEveryAttempt) {
     proto::ServerDefaultsReply reply;
     EXPECT_FALSE(namenode.Call(rpc::nn::kServerDefaults, request, &reply).ok());
     EXPECT_EQ(namenode.call_counts(),
-              (NamenodeClient::CallCounts{{"nn.ServerDefaults", 2}, {"nn.Stat", 2}}));
+              (NamenodeClient::CallCounts{{std::string(rpc::nn::kServerDefaults.name), 2},
+                                          {std::string(rpc::nn::kStat.name), 2}}));
     EXPECT_EQ(served_, 0);
   });
 }

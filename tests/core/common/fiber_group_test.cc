@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 
 namespace granary {
 namespace {

@@ -35,7 +35,7 @@ std::string Crcs(std::string_view data) {
 class ScannerFixture : public ::testing::Test {
  protected:
   ScannerFixture() : sim_(kSeed) {
-    node_ = sim_.AddNode(NodeNamed("dn"), [this](sim::SimProcess& process) {
+    node_ = hardware_.AddNode(NodeNamed("dn"), [this](sim::SimProcess& process) {
       store_ = std::make_unique<ReplicaStore>(process.disk());
       ASSERT_TRUE(store_->Load().ok());
       if (writing_block_) {
@@ -54,7 +54,7 @@ class ScannerFixture : public ::testing::Test {
   }
   ~ScannerFixture() override { EXPECT_TRUE(sim_.Shutdown().ok()); }
 
-  sim::SimDiskStorage& storage() { return sim_.node(node_).disk_storage(); }
+  sim::SimDiskStorage& storage() { return hardware_.machine(node_).disk_storage(); }
 
   // A finalized replica of `bytes` bytes, written straight to the disk.
   void PutFinalized(uint64_t id, uint64_t bytes) {
@@ -72,6 +72,7 @@ class ScannerFixture : public ::testing::Test {
   void Start() { sim_.StartNode(node_); }
 
   sim::Simulator sim_;
+  sim::Hardware hardware_{sim_};
   NodeId node_;
   uint64_t rate_ = kRate;
   bool writing_block_ = false;

@@ -21,9 +21,10 @@
 #include "core/rpc/router.h"
 #include "proto/datanode.pb.h"
 #include "proto/namenode.pb.h"
-#include "sim/sim_disk.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
+#include "sim/models/hardware.h"
+#include "sim/models/sim_disk.h"
 
 namespace granary::testing {
 
@@ -147,14 +148,14 @@ class DatanodeCluster {
   DatanodeCluster(uint64_t seed, int datanodes, DatanodeOptions options = TestOptions())
       : sim(seed), options_(std::move(options)) {
     options_.namenode = Address{"nn"};
-    nn_node = sim.AddNode(NodeNamed("nn"), [this](sim::SimProcess& process) {
+    nn_node = hardware.AddNode(NodeNamed("nn"), [this](sim::SimProcess& process) {
       (void)process.transport().Serve(nn.handler());
     });
-    client_node = sim.AddNode(NodeNamed("client"), [](sim::SimProcess&) {});
+    client_node = hardware.AddNode(NodeNamed("client"), [](sim::SimProcess&) {});
     running.resize(datanodes, nullptr);
     for (int i = 0; i < datanodes; ++i) {
-      const NodeId id =
-          sim.AddNode(NodeNamed("dn-" + std::to_string(i)), [this, i](sim::SimProcess& process) {
+      const NodeId id = hardware.AddNode(
+          NodeNamed("dn-" + std::to_string(i)), [this, i](sim::SimProcess& process) {
             Datanode datanode(process.env(), process.transport(), process.disk(), options_);
             running[i] = &datanode;
             (void)datanode.Run();
@@ -185,7 +186,7 @@ class DatanodeCluster {
     auto it = nn.ids.find(dn(i).value);
     return it == nn.ids.end() ? 0 : it->second;
   }
-  sim::SimDiskStorage& disk(int i) { return sim.node(dn_nodes[i]).disk_storage(); }
+  sim::SimDiskStorage& disk(int i) { return hardware.machine(dn_nodes[i]).disk_storage(); }
   proto::DatanodeInfo info(int i) const {
     proto::DatanodeInfo out;
     out.set_datanode_id(dn_id(i));
@@ -235,6 +236,7 @@ class DatanodeCluster {
 
   FakeNamenode nn;  // outlives the simulator, whose fibers use its router
   sim::Simulator sim;
+  sim::Hardware hardware{sim};
   NodeId nn_node;
   NodeId client_node;
   std::vector<NodeId> dn_nodes;

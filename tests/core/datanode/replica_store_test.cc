@@ -27,7 +27,7 @@ std::string Crcs(std::string_view data) {
 class StoreFixture : public ::testing::Test {
  protected:
   StoreFixture() : sim_(kSeed) {
-    node_ = sim_.AddNode(NodeNamed("dn"), [this](sim::SimProcess& process) {
+    node_ = hardware_.AddNode(NodeNamed("dn"), [this](sim::SimProcess& process) {
       if (body_) body_(process.env(), process.disk());
       done_ = true;
     });
@@ -46,7 +46,7 @@ class StoreFixture : public ::testing::Test {
     ASSERT_TRUE(done_);
   }
 
-  sim::SimDiskStorage& storage() { return sim_.node(node_).disk_storage(); }
+  sim::SimDiskStorage& storage() { return hardware_.machine(node_).disk_storage(); }
 
   void Put(const std::string& name, std::string_view bytes) {
     ASSERT_TRUE(storage().Create(name).ok());
@@ -55,6 +55,7 @@ class StoreFixture : public ::testing::Test {
   }
 
   sim::Simulator sim_;
+  sim::Hardware hardware_{sim_};
   NodeId node_;
   std::function<void(Env&, Disk&)> body_;
   bool done_ = false;

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "core/namenode/namespace.h"
-#include "sim/mem_store.h"
+#include "sim/models/hardware.h"
+#include "sim/models/mem_store.h"
 #include "tests/core/namenode/namenode_test_util.h"
 
 namespace granary {
@@ -144,11 +145,12 @@ TEST(BulkLoaderTest, RefusesBadNames) {
 // A namenode opening a bulk-loaded store sees the tree, counts it and allocates past it.
 TEST(BulkLoaderTest, ANamespaceLoadsWhatWasBulkLoaded) {
   sim::Simulator sim(1);
+  sim::Hardware hardware(sim);
   sim::NodeOptions node;
   node.name = "namenode";
-  const NodeId id = sim.AddNode(node, [](sim::SimProcess&) {});
+  const NodeId id = hardware.AddNode(node, [](sim::SimProcess&) {});
   {
-    BulkLoader loader(sim.node(id).meta_store(), Options());
+    BulkLoader loader(hardware.machine(id).meta_store(), Options());
     Result<InodeId> pre = loader.AddDirectory(loader.root(), "pre", 0755);
     ASSERT_TRUE(pre.ok());
     for (int d = 0; d < 3; ++d) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/namenode/inode_store.h"
-#include "sim/mem_store.h"
+#include "sim/models/mem_store.h"
 
 namespace granary {
 namespace {

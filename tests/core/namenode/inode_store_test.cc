@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/common/limits.h"
-#include "sim/mem_store.h"
+#include "sim/models/mem_store.h"
 
 namespace granary {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
 #include "tests/core/namenode/namenode_test_util.h"
 
 namespace granary {

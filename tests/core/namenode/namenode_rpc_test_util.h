@@ -12,7 +12,7 @@
 #include "core/rpc/methods.h"
 #include "core/rpc/router.h"
 #include "proto/namenode.pb.h"
-#include "sim/sim_process.h"
+#include "sim/kernel/sim_process.h"
 #include "tests/core/client/cluster_test_util.h"
 
 namespace granary::namenode_rpc_testing {

@@ -6,7 +6,7 @@
 #include "core/namenode/namenode.h"
 #include "core/rpc/router.h"
 #include "proto/namenode.pb.h"
-#include "sim/mem_store.h"
+#include "sim/models/mem_store.h"
 #include "tests/core/client/cluster_test_util.h"
 
 namespace granary {
@@ -15,9 +15,9 @@ namespace {
 using cluster_testing::ClusterHarness;
 
 // Every key and value of the namenode's store.
-std::vector<KeyValue> Dump(sim::Simulator& sim, NodeId namenode) {
+std::vector<KeyValue> Dump(sim::SimCluster& cluster, NodeId namenode) {
   Result<std::vector<KeyValue>> all =
-      sim.node(namenode).meta_store().Scan(std::string(1, '\0'), "", kMetaScanEntriesMax);
+      cluster.machine(namenode).meta_store().Scan(std::string(1, '\0'), "", kMetaScanEntriesMax);
   EXPECT_TRUE(all.ok());
   return all.ok() ? *all : std::vector<KeyValue>{};
 }
@@ -35,7 +35,7 @@ TEST(NamenodeServiceTest, HostileRequestsGetClearErrorsAndChangeNothing) {
     ASSERT_TRUE(fs.WriteFile("/a/b/f", "data", {}).ok());
   });
   h.RunFor(std::chrono::seconds(2));
-  const std::vector<KeyValue> before = Dump(h.sim(), h.cluster().namenode_id());
+  const std::vector<KeyValue> before = Dump(h.cluster(), h.cluster().namenode_id());
   ASSERT_FALSE(before.empty());
 
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
@@ -191,7 +191,7 @@ TEST(NamenodeServiceTest, HostileRequestsGetClearErrorsAndChangeNothing) {
     ASSERT_EQ(told.commands_size(), 1);  // a stranger is told to register, nothing more
     EXPECT_EQ(told.commands(0).kind(), proto::DatanodeCommand::KIND_REREGISTER);
   });
-  EXPECT_EQ(Dump(h.sim(), h.cluster().namenode_id()), before);
+  EXPECT_EQ(Dump(h.cluster(), h.cluster().namenode_id()), before);
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
     Result<std::string> data = fs.ReadFile("/a/b/f");
     ASSERT_TRUE(data.ok());

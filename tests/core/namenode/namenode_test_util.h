@@ -19,9 +19,10 @@
 #include "core/common/random.h"
 #include "core/namenode/inode_store.h"
 #include "core/namenode/namespace.h"
-#include "sim/mem_store.h"
-#include "sim/sim_process.h"
-#include "sim/simulator.h"
+#include "sim/kernel/sim_process.h"
+#include "sim/kernel/simulator.h"
+#include "sim/models/hardware.h"
+#include "sim/models/mem_store.h"
 #include "tests/test_seed.h"
 
 namespace granary {
@@ -50,7 +51,7 @@ class NamenodeHarness {
       : sim_(seed), options_(std::move(options)) {
     sim::NodeOptions node;
     node.name = "namenode";
-    id_ = sim_.AddNode(node, [](sim::SimProcess&) {});
+    id_ = hardware_.AddNode(node, [](sim::SimProcess&) {});
     sim_.StartNode(id_);
     sim_.RunUntilIdle();
     MakeNamespace();
@@ -63,7 +64,7 @@ class NamenodeHarness {
 
   sim::Simulator& sim() { return sim_; }
   Namespace& ns() { return *namespace_; }
-  sim::MemStore& store() { return sim_.node(id_).meta_store(); }
+  sim::MemStore& store() { return hardware_.machine(id_).meta_store(); }
   sim::SimProcess& process() { return *sim_.node(id_).process(); }
   const std::vector<proto::Inode>& under_construction() const { return under_construction_; }
   const Status& load_status() const { return load_status_; }
@@ -117,6 +118,7 @@ class NamenodeHarness {
   }
 
   sim::Simulator sim_;
+  sim::Hardware hardware_{sim_};
   const NamespaceOptions options_;
   NodeId id_;
   std::unique_ptr<Namespace> namespace_;

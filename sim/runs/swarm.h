@@ -1,0 +1,65 @@
+// `granary-sim swarm`: the file system under a fault swarm (issue "the file system itself").
+//
+// One namenode, `datanodes` datanodes and `clients` clients run the real core code in the
+// simulator. Clients write small (inline) and large (multi-block) files, read them back,
+// delete, rename and list, each in a directory of its own, while the controller crashes and
+// restarts datanodes, the namenode and clients, partitions links, drops messages and flips
+// bytes of stored blocks — never damaging more than replication - 1 datanodes at once. Then
+// the faults stop, the cluster heals, and a checker on a node of its own verifies:
+//   acked_lost        files (or deletes) a client saw acknowledged that are not so now;
+//   corrupt_reads     reads that returned bytes that were never written there;
+//   under_replicated  blocks below their replication (or missing) once healed, or healed later
+//                     than the dead-datanode timeout plus the recheck interval plus copy time;
+//   namespace_errors  a listing that contradicts acknowledged operations, an entry that is
+//                     not reachable, a file still open after its writer's lease expired, or
+//                     namenode counters that disagree with a full walk.
+// A run passes exactly when all four are zero.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace granary::sim {
+
+struct SwarmOptions {
+  uint64_t seed = 1;
+  uint32_t datanodes = 6;
+  uint32_t clients = 4;
+  double fault_seconds = 20;
+  bool faults = true;
+  uint64_t inline_threshold_bytes = 64 * 1024;
+};
+
+struct SwarmResult {
+  uint64_t seed = 0;
+  uint64_t trace_hash = 0;
+  uint64_t events = 0;
+  double virtual_seconds = 0;
+  uint64_t ops_ok = 0;
+  uint64_t ops_failed = 0;
+  uint64_t acked_lost = 0;
+  uint64_t corrupt_reads = 0;
+  uint64_t under_replicated = 0;
+  uint64_t namespace_errors = 0;
+  uint64_t files_checked = 0;
+  uint64_t bytes_acked = 0;
+  uint64_t datanode_crashes = 0;
+  uint64_t namenode_crashes = 0;
+  uint64_t client_crashes = 0;
+  uint64_t corruptions = 0;
+  uint64_t partitions = 0;
+  double replication_restore_seconds = 0;
+  double replication_restore_bound_seconds = 0;
+  bool checker_finished = false;
+  // The first few problems, for a person.
+  std::string problems;
+
+  bool passed() const {
+    return checker_finished && acked_lost == 0 && corrupt_reads == 0 && under_replicated == 0 &&
+           namespace_errors == 0;
+  }
+};
+
+SwarmResult RunSwarm(const SwarmOptions& options);
+
+}  // namespace granary::sim
