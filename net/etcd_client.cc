@@ -169,15 +169,12 @@ Status EtcdClient::Compact(int64_t revision, Instant deadline) {
   // defragmentation that follows finds their pages free.
   request.set_physical(true);
   etcdserverpb::CompactionResponse response;
-  bool compacted_already = false;
-  Status status = Call("compact", deadline, [&](grpc::ClientContext& context) {
+  return Call("compact", deadline, [&](grpc::ClientContext& context) {
     grpc::Status result = kv_->Compact(&context, request, &response);
     // etcd answers OUT_OF_RANGE ("required revision has been compacted") when a compaction at
     // or past this revision ran before: the history is gone either way.
-    compacted_already = result.error_code() == grpc::StatusCode::OUT_OF_RANGE;
-    return compacted_already ? grpc::Status::OK : result;
+    return result.error_code() == grpc::StatusCode::OUT_OF_RANGE ? grpc::Status::OK : result;
   });
-  return status;
 }
 
 Result<int64_t> EtcdClient::LeaseGrant(int64_t ttl_seconds, Instant deadline) {

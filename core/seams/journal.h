@@ -31,9 +31,11 @@
 //   - Limits. An entry is 1..kJournalEntryBytesMax bytes (larger or empty: kInvalidArgument,
 //     nothing written); a candidate name is 1..kJournalCandidateBytesMax bytes; Read returns
 //     at most kJournalReadEntriesMax entries.
-//   - Errors. kTimeout: the deadline passed (for Append, typically because no majority of the
-//     members answered). kUnavailable: no member could be reached. kNotFound from Read: the
-//     entries asked for were truncated. kNodeDown: this process is stopping.
+//   - Errors. kTimeout: the deadline passed (no majority of the members answered in time, or
+//     none could be reached); kUnavailable: the journal gave up before the deadline for want
+//     of reachable members. Callers treat both alike: the outcome of an Append is unknown.
+//     kNotFound from Read: the entries asked for were truncated. kNodeDown: this process is
+//     stopping.
 //   - Threads and fibers. All calls are made from fibers of the owning process's Env and
 //     suspend only the calling fiber. Concurrent calls are allowed; concurrent Appends under
 //     one token get distinct consecutive numbers in an unspecified order.

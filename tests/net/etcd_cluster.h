@@ -1,6 +1,8 @@
 // A real etcd cluster for tests: members named journal-1..N on 127.0.0.1 (Debian's
 // /usr/bin/etcd), ports chosen free, data and logs under a directory the test owns, every
-// process stopped by its PID (SIGKILL) and reaped when the cluster is destroyed.
+// process stopped by its PID (SIGKILL) and reaped when the cluster is destroyed, or killed by
+// the kernel when the thread that started it ends (PR_SET_PDEATHSIG): members restarted from
+// a test's own thread end with that thread at the latest.
 //
 // Timing: a 50 ms heartbeat and a 500 ms election timeout, so that a new raft leader is there
 // within about a second of a crash; etcd then grants leases of at least 1 s.
@@ -9,12 +11,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -83,47 +86,48 @@ class EtcdCluster {
       if (i > 0) cluster += ',';
       cluster += Name(i) + "=http://127.0.0.1:" + std::to_string(members_[i].peer_port);
     }
-    std::vector<std::string> args = {kEtcdBinary,
-                                     "--name",
-                                     name,
-                                     "--data-dir",
-                                     directory_ + "/" + name,
-                                     "--listen-client-urls",
-                                     client,
-                                     "--advertise-client-urls",
-                                     client,
-                                     "--listen-peer-urls",
-                                     peer,
-                                     "--initial-advertise-peer-urls",
-                                     peer,
-                                     "--initial-cluster",
-                                     cluster,
-                                     "--initial-cluster-state",
-                                     "new",
-                                     "--initial-cluster-token",
-                                     "granary-test",
-                                     "--heartbeat-interval",
-                                     "50",
-                                     "--election-timeout",
-                                     "500",
-                                     "--logger",
-                                     "zap",
-                                     "--log-outputs",
-                                     "stderr",
-                                     "--log-level",
-                                     "warn"};
+    const std::vector<std::pair<std::string, std::string>> flags = {
+        {"--name", name},
+        {"--data-dir", directory_ + "/" + name},
+        {"--listen-client-urls", client},
+        {"--advertise-client-urls", client},
+        {"--listen-peer-urls", peer},
+        {"--initial-advertise-peer-urls", peer},
+        {"--initial-cluster", cluster},
+        {"--initial-cluster-state", "new"},
+        {"--initial-cluster-token", "granary-test"},
+        {"--heartbeat-interval", "50"},
+        {"--election-timeout", "500"},
+        {"--logger", "zap"},
+        {"--log-outputs", "stderr"},
+        {"--log-level", "warn"},
+    };
+    std::vector<std::string> args = {kEtcdBinary};
+    for (const auto& [flag, value] : flags) {
+      args.push_back(flag);
+      args.push_back(value);
+    }
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     const std::string log = directory_ + "/" + name + ".log";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = -1;
-    const int error = posix_spawn(&pid, kEtcdBinary, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) return false;
+    // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: when the test process dies
+    // (a crash, ctest's timeout), its members die with it instead of running on. Between fork
+    // and exec only async-signal-safe calls.
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      execve(kEtcdBinary, argv.data(), environ);
+      _exit(127);
+    }
     member.pid = pid;
     return true;
   }
