@@ -150,4 +150,16 @@ inline constexpr uint64_t kSimSelftestReplyBytesMax = 1 << 20;
 inline constexpr uint64_t kSimSelftestLogBytesMax = 4 << 20;
 inline constexpr uint64_t kSimSelftestAppendBytesMax = 64 << 10;
 
+// Journal (core/seams/journal.h; owner: the etcd-journal branch). An entry is one etcd
+// transaction: etcd 3.4 refuses a request above 1.5 MiB (--max-request-bytes) and a
+// transaction of more than 128 operations or compares (--max-txn-ops). An append spends 2
+// compares and 2 puts, and its keys and framing stay far below the 512 KiB left over.
+inline constexpr size_t kJournalRequestBytesMax = 1536 * 1024;
+inline constexpr uint32_t kJournalTxnOpsMax = 128;
+inline constexpr size_t kJournalEntryBytesMax = 1024 * 1024;
+// Entries one Read returns at most (a reply of at most 32 MiB); a follower reads again.
+inline constexpr uint32_t kJournalReadEntriesMax = 32;
+// A candidate's name (a namenode's address), stored as the leader key's value.
+inline constexpr size_t kJournalCandidateBytesMax = 256;
+
 }  // namespace granary

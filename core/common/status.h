@@ -41,7 +41,8 @@ namespace granary {
   X(kBadMessage, 20, "malformed message")                                            \
   X(kCancelled, 21, "cancelled")                                                     \
   X(kUnimplemented, 22, "unimplemented")                                             \
-  X(kInternal, 23, "internal error")
+  X(kInternal, 23, "internal error")                                                 \
+  X(kFenced, 24, "fenced by a newer leader")
 
 enum class StatusCode : int32_t {
 #define GRANARY_STATUS_ENUM(name, value, text) name = value,
