@@ -150,7 +150,7 @@ inline constexpr uint64_t kSimSelftestReplyBytesMax = 1 << 20;
 inline constexpr uint64_t kSimSelftestLogBytesMax = 4 << 20;
 inline constexpr uint64_t kSimSelftestAppendBytesMax = 64 << 10;
 
-// Journal (core/seams/journal.h; owner: the etcd-journal branch). An entry is one etcd
+// Journal (core/seams/journal.h, net/etcd_journal.cc). An entry is one etcd
 // transaction: etcd 3.4 refuses a request above 1.5 MiB (--max-request-bytes) and a
 // transaction of more than 128 operations or compares (--max-txn-ops). An append spends 2
 // compares and 2 puts, and its keys and framing stay far below the 512 KiB left over.
