@@ -66,7 +66,7 @@ void Walk(CommandContext& ctx, const std::string& root, const proto::FileStatus&
       continue;
     }
     for (auto it = entries->rbegin(); it != entries->rend(); ++it) {
-      stack.push_back({JoinRemote(item.path, it->name()), std::move(*it)});
+      stack.push_back({JoinPath(item.path, it->name()), std::move(*it)});
     }
   }
 }
@@ -212,7 +212,7 @@ int Mv(CommandContext& ctx, std::vector<std::string> operands) {
   }
   for (const std::string& raw : operands) {
     const std::string source = NormalizeRemote(raw);
-    const std::string target = into_dir ? JoinRemote(dest, BaseName(source)) : dest;
+    const std::string target = into_dir ? JoinPath(dest, BaseName(source)) : dest;
     if (Status s = ctx.fs.Rename(source, target); !s.ok()) ctx.Fail(source, s);
   }
   return ctx.ExitCode();
@@ -268,7 +268,7 @@ int Du(CommandContext& ctx, const std::vector<std::string>& paths, bool summary,
       continue;
     }
     for (const proto::FileStatus& entry : *entries) {
-      const std::string child = JoinRemote(path, entry.name());
+      const std::string child = JoinPath(path, entry.name());
       print(TreeBytes(ctx, child, entry), child);
     }
   }

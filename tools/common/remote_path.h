@@ -11,9 +11,5 @@ namespace granary::tools {
 // An absolute, normalized path: a relative one is taken from the root; "//", "." and ".."
 // are resolved lexically; no trailing slash except for "/" itself.
 std::string NormalizeRemote(const std::string& path);
-// `dir` + "/" + `name` without doubling the slash (JoinPath under the CLI's name).
-inline std::string JoinRemote(const std::string& dir, const std::string& name) {
-  return JoinPath(dir, name);
-}
 
 }  // namespace granary::tools

@@ -265,7 +265,7 @@ int Put(CommandContext& ctx, std::vector<std::string> operands, const TransferFl
   uint64_t total = 0;
   for (const std::string& source : operands) {
     if (source == "-") {
-      jobs.push_back({source, into_dir ? JoinRemote(dest, "stdin") : dest, 0});
+      jobs.push_back({source, into_dir ? JoinPath(dest, "stdin") : dest, 0});
       continue;
     }
     std::error_code error;
@@ -274,7 +274,7 @@ int Put(CommandContext& ctx, std::vector<std::string> operands, const TransferFl
       ctx.Fail(source, error.message());
       continue;
     }
-    const std::string top = into_dir ? JoinRemote(dest, LocalBaseName(source)) : dest;
+    const std::string top = into_dir ? JoinPath(dest, LocalBaseName(source)) : dest;
     if (stdfs::is_regular_file(status)) {
       const uint64_t bytes = stdfs::file_size(source, error);
       jobs.push_back({source, top, error ? 0 : bytes});
@@ -295,7 +295,7 @@ int Put(CommandContext& ctx, std::vector<std::string> operands, const TransferFl
              base, stdfs::directory_options::follow_directory_symlink, error);
          !error && it != stdfs::recursive_directory_iterator(); it.increment(error)) {
       const std::string relative = stdfs::relative(it->path(), base).generic_string();
-      const std::string target = JoinRemote(top, relative);
+      const std::string target = JoinPath(top, relative);
       if (it->is_directory()) {
         directories.push_back(target);
       } else if (it->is_regular_file()) {
@@ -366,7 +366,7 @@ int Get(CommandContext& ctx, std::vector<std::string> operands, const TransferFl
         continue;
       }
       for (const proto::FileStatus& entry : *entries) {
-        const std::string child_remote = JoinRemote(remote, entry.name());
+        const std::string child_remote = JoinPath(remote, entry.name());
         const std::string child_local = (stdfs::path(local) / entry.name()).string();
         if (IsDir(entry)) {
           stack.emplace_back(child_remote, child_local);
