@@ -255,6 +255,14 @@ Status EtcdJournal::WaitForLoss(FencingToken token, Instant deadline) {
   }
 }
 
+Result<std::string> EtcdJournal::Leader(Instant deadline) {
+  etcdserverpb::RangeRequest request;
+  request.set_key(LeaderKey());
+  GRANARY_ASSIGN_OR_RETURN(etcdserverpb::RangeResponse range, client_->Range(request, deadline));
+  if (range.kvs_size() == 0) return std::string();
+  return range.kvs(0).value();
+}
+
 Status EtcdJournal::Resign(Instant deadline) {
   const std::shared_ptr<Leadership> leadership = leadership_;
   if (!leadership || leadership->closed) return Status::Ok();

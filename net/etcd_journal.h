@@ -68,6 +68,7 @@ class EtcdJournal final : public Journal {
   Result<FencingToken> Campaign(std::string_view candidate, Instant deadline) override;
   Status WaitForLoss(FencingToken token, Instant deadline) override;
   Status Resign(Instant deadline) override;
+  Result<std::string> Leader(Instant deadline) override;
   Result<uint64_t> Append(FencingToken token, std::string_view payload, Instant deadline) override;
   Result<std::vector<JournalEntry>> Read(uint64_t from_seq, uint32_t max_entries,
                                          Instant deadline) override;

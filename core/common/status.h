@@ -17,32 +17,33 @@ namespace granary {
 
 // The one table of status codes. Add a code only when some caller branches on it.
 // The numeric values travel on the wire: never renumber, only append.
-#define GRANARY_STATUS_CODES(X)                                                      \
-  X(kOk, 0, "ok")                                                                    \
-  X(kInvalidArgument, 1, "invalid argument")                                         \
-  X(kNotFound, 2, "not found")                                                       \
-  X(kAlreadyExists, 3, "already exists")                                             \
-  X(kPermissionDenied, 4, "permission denied")                                       \
-  X(kNotADirectory, 5, "not a directory")                                            \
-  X(kIsADirectory, 6, "is a directory")                                              \
-  X(kDirectoryNotEmpty, 7, "directory not empty")                                    \
-  X(kNoSpace, 8, "no space left")                                                    \
-  X(kTimeout, 9, "deadline exceeded")                                                \
-  X(kUnavailable, 10, "peer unavailable")                                            \
-  X(kNodeDown, 11, "node is down")                                                   \
-  X(kCorruption, 12, "data corruption")                                              \
-  X(kIoError, 13, "i/o error")                                                       \
-  X(kLeaseConflict, 14, "lease held by another writer")                              \
-  X(kStale, 15, "stale generation or lease")                                         \
-  X(kNameTooLong, 16, "name too long")                                               \
-  X(kPathTooLong, 17, "path too long")                                               \
-  X(kInvalidPath, 18, "invalid path")                                                \
-  X(kLimitExceeded, 19, "limit exceeded")                                            \
-  X(kBadMessage, 20, "malformed message")                                            \
-  X(kCancelled, 21, "cancelled")                                                     \
-  X(kUnimplemented, 22, "unimplemented")                                             \
-  X(kInternal, 23, "internal error")                                                 \
-  X(kFenced, 24, "fenced by a newer leader")
+#define GRANARY_STATUS_CODES(X)                         \
+  X(kOk, 0, "ok")                                       \
+  X(kInvalidArgument, 1, "invalid argument")            \
+  X(kNotFound, 2, "not found")                          \
+  X(kAlreadyExists, 3, "already exists")                \
+  X(kPermissionDenied, 4, "permission denied")          \
+  X(kNotADirectory, 5, "not a directory")               \
+  X(kIsADirectory, 6, "is a directory")                 \
+  X(kDirectoryNotEmpty, 7, "directory not empty")       \
+  X(kNoSpace, 8, "no space left")                       \
+  X(kTimeout, 9, "deadline exceeded")                   \
+  X(kUnavailable, 10, "peer unavailable")               \
+  X(kNodeDown, 11, "node is down")                      \
+  X(kCorruption, 12, "data corruption")                 \
+  X(kIoError, 13, "i/o error")                          \
+  X(kLeaseConflict, 14, "lease held by another writer") \
+  X(kStale, 15, "stale generation or lease")            \
+  X(kNameTooLong, 16, "name too long")                  \
+  X(kPathTooLong, 17, "path too long")                  \
+  X(kInvalidPath, 18, "invalid path")                   \
+  X(kLimitExceeded, 19, "limit exceeded")               \
+  X(kBadMessage, 20, "malformed message")               \
+  X(kCancelled, 21, "cancelled")                        \
+  X(kUnimplemented, 22, "unimplemented")                \
+  X(kInternal, 23, "internal error")                    \
+  X(kFenced, 24, "fenced by a newer leader")            \
+  X(kNotActive, 25, "not the active namenode")
 
 enum class StatusCode : int32_t {
 #define GRANARY_STATUS_ENUM(name, value, text) name = value,
@@ -82,7 +83,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(state_).ok());
   }
@@ -118,17 +119,17 @@ class [[nodiscard]] Result {
 }  // namespace granary
 
 // Returns early with the status when an expression yields a non-ok Status.
-#define GRANARY_RETURN_IF_ERROR(expr)        \
-  do {                                       \
-    ::granary::Status granary_status_ = (expr); \
+#define GRANARY_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::granary::Status granary_status_ = (expr);        \
     if (!granary_status_.ok()) return granary_status_; \
   } while (0)
 
 #define GRANARY_CONCAT_INNER(a, b) a##b
 #define GRANARY_CONCAT(a, b) GRANARY_CONCAT_INNER(a, b)
 // `GRANARY_ASSIGN_OR_RETURN(auto x, Foo());` binds the value or returns the error.
-#define GRANARY_ASSIGN_OR_RETURN(lhs, expr)                          \
-  auto GRANARY_CONCAT(granary_result_, __LINE__) = (expr);           \
-  if (!GRANARY_CONCAT(granary_result_, __LINE__).ok())               \
-    return GRANARY_CONCAT(granary_result_, __LINE__).status();       \
+#define GRANARY_ASSIGN_OR_RETURN(lhs, expr)                    \
+  auto GRANARY_CONCAT(granary_result_, __LINE__) = (expr);     \
+  if (!GRANARY_CONCAT(granary_result_, __LINE__).ok())         \
+    return GRANARY_CONCAT(granary_result_, __LINE__).status(); \
   lhs = std::move(GRANARY_CONCAT(granary_result_, __LINE__)).value()

@@ -41,6 +41,7 @@ Status DatanodeService::Register(const proto::RegisterRequest& r, proto::Registe
 
 Status DatanodeService::Heartbeat(const proto::HeartbeatRequest& r, proto::HeartbeatReply* reply,
                                   rpc::Exchange&) {
+  reply->set_fencing_token(ctx_.options.fencing_token);
   const Status known = ctx_.datanodes.Heartbeat(r, ctx_.env.Now());
   if (known.code() == StatusCode::kNotFound) {
     reply->add_commands()->set_kind(proto::DatanodeCommand::KIND_REREGISTER);

@@ -15,6 +15,8 @@ constexpr char kBlockTag = 'b';
 constexpr char kCounterTag = 'm';
 constexpr char kDatanodeTag = 'd';
 constexpr char kInodeLockTag = 'i';
+constexpr char kJournalTag = 'j';
+constexpr std::string_view kAppliedSeqName = "applied";
 constexpr size_t kIdBytes = 8;
 
 void AppendBigEndian(std::string& out, uint64_t value) {
@@ -241,6 +243,19 @@ Result<uint64_t> InodeStore::GetDatanodeId(std::string_view storage_id) {
   return DecodeCounter(value);
 }
 
+// ---- the journal's position ----
+
+void InodeStore::PutAppliedSeq(WriteBatch& batch, uint64_t seq) {
+  batch.Put(Named(kJournalTag, kAppliedSeqName), EncodeCounter(seq));
+}
+
+Result<uint64_t> InodeStore::GetAppliedSeq() {
+  Result<std::string> value = store_.Get(Named(kJournalTag, kAppliedSeqName));
+  if (value.code() == StatusCode::kNotFound) return uint64_t{0};
+  GRANARY_RETURN_IF_ERROR(value.status());
+  return DecodeCounter(*value);
+}
+
 // ---- lock names ----
 
 std::string InodeStore::InodeLockName(InodeId id) { return Keyed(kInodeLockTag, id.value()); }
@@ -254,6 +269,11 @@ RecordKey InodeStore::Classify(std::string_view key) {
   if (key.empty()) return out;
   const char tag = key[0];
   const std::string_view rest = key.substr(1);
+  if (tag == kJournalTag) {
+    out.kind = RecordKind::kJournal;
+    out.name = std::string(rest);
+    return out;
+  }
   if (tag == kCounterTag || tag == kDatanodeTag) {
     out.kind = tag == kCounterTag ? RecordKind::kCounter : RecordKind::kDatanode;
     out.name = std::string(rest);

@@ -9,6 +9,7 @@
 //   "b" block id(8)                  -> proto::StoredBlock
 //   "m" name                         -> counter (8)     id reservations (IdAllocator)
 //   "d" storage id                   -> datanode id (8) a datanode's stable id
+//   "j" "applied"                    -> sequence (8)    the last journal entry applied (HA)
 //
 // Big-endian ids make a directory's entries one contiguous, name-ordered range: listing is a
 // prefix scan, and the (parent id, name) key is HopsFS's partitioning key. The root's entry
@@ -58,6 +59,7 @@ enum class RecordKind : uint8_t {
   kBlock,
   kCounter,
   kDatanode,
+  kJournal,
   kUnknown,
 };
 struct RecordKey {
@@ -125,6 +127,11 @@ class InodeStore {
   static void PutDatanodeId(WriteBatch& batch, std::string_view storage_id, uint64_t id);
   // kNotFound when the storage id was never registered.
   Result<uint64_t> GetDatanodeId(std::string_view storage_id);
+
+  // ---- the journal's position (HA, journaled_store.h): the last entry applied ----
+  static void PutAppliedSeq(WriteBatch& batch, uint64_t seq);
+  // 0 when no entry was ever applied (a store without a journal, or a new one).
+  Result<uint64_t> GetAppliedSeq();
 
   // ---- lock names (LockManager): not stored, but named in the same space ----
   static std::string InodeLockName(InodeId id);

@@ -92,6 +92,21 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kHeartbeat, datanode_service_, Heartbeat, kNone);
   GRANARY_ROUTE(rpc::nn::kBlockReport, datanode_service_, BlockReport, kUpdate);
   GRANARY_ROUTE(rpc::nn::kRecoveryDone, datanode_service_, RecoveryDone, kUpdate);
+  // Without a journal this namenode is the only one. With one, HaNamenode answers both
+  // methods before they reach this router (ha_namenode.h).
+  router_.Add(rpc::nn::kHaStatus,
+              [this](const proto::HaStatusRequest&, proto::HaStatusReply* reply, rpc::Exchange&) {
+                reply->set_role("single");
+                reply->set_address(transport_.self().value);
+                reply->set_active(transport_.self().value);
+                return Status::Ok();
+              });
+  router_.Add(rpc::nn::kFailover,
+              [](const proto::FailoverRequest&, proto::FailoverReply*, rpc::Exchange&) {
+                return Status(StatusCode::kInvalidArgument,
+                              "this namenode runs without a journal: there is no standby to "
+                              "fail over to (granary-namenode --journal)");
+              });
 }
 
 #undef GRANARY_ROUTE

@@ -26,6 +26,10 @@ struct NamenodeOptions {
   Duration recovery_timeout = std::chrono::seconds(20);
   Duration orphan_collect_interval = std::chrono::milliseconds(500);
   uint32_t min_replication = 1;
+  // The journal's fencing token this namenode serves under as the active (HaNamenode sets
+  // it); 0 without a journal. Sent with every heartbeat reply: datanodes obey block commands
+  // only under the newest token they have seen, so a deposed active cannot order deletions.
+  uint64_t fencing_token = 0;
   // CPU time charged per request (the simulator's CPU model; 0 in the real world).
   Duration cpu_per_request{0};
   // Further CPU time charged per request of a method (rpc::nn::kCreate), on top of

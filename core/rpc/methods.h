@@ -56,6 +56,9 @@ GRANARY_METHOD(kRegister, "nn.Register", RegisterRequest, RegisterReply);
 GRANARY_METHOD(kHeartbeat, "nn.Heartbeat", HeartbeatRequest, HeartbeatReply);
 GRANARY_METHOD(kBlockReport, "nn.BlockReport", BlockReportRequest, BlockReportReply);
 GRANARY_METHOD(kRecoveryDone, "nn.RecoveryDone", RecoveryDoneRequest, RecoveryDoneReply);
+// High availability (issue 13): every namenode answers these, whatever its role.
+GRANARY_METHOD(kHaStatus, "nn.HaStatus", HaStatusRequest, HaStatusReply);
+GRANARY_METHOD(kFailover, "nn.Failover", FailoverRequest, FailoverReply);
 }  // namespace nn
 
 // The datanode's methods.
@@ -98,6 +101,8 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kBlockReport);
   visit(nn::kRecoveryDone);
   visit(nn::kOpenMany);
+  visit(nn::kHaStatus);
+  visit(nn::kFailover);
 }
 
 template <typename Visitor>

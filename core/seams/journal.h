@@ -75,6 +75,11 @@ class Journal {
   // is still held; kNodeDown when the process stops.
   virtual Status WaitForLoss(FencingToken token, Instant deadline) = 0;
 
+  // The candidate name of the current leader, "" when nobody holds leadership. What a standby
+  // tells a client that asked it for a write (the active's address is its candidate name).
+  // Only a hint: leadership may change the moment after.
+  virtual Result<std::string> Leader(Instant deadline) = 0;
+
   // Gives leadership up at once (a successor need not wait for the lease to expire). Ok
   // when this client holds nothing. After it, Appends under the old token return kFenced.
   virtual Status Resign(Instant deadline) = 0;

@@ -96,6 +96,12 @@ inline uint64_t MustLastSeq(Env& env, Journal& journal) {
   return last.ok() ? *last : ~uint64_t{0};
 }
 
+// The current leader's name, or the error in angle brackets (never a name).
+inline std::string LeaderOf(Env& env, Journal& journal) {
+  Result<std::string> leader = journal.Leader(In(env, kPatience));
+  return leader.ok() ? *leader : "<" + leader.status().ToString() + ">";
+}
+
 }  // namespace journal_contract
 
 // Dense numbers from 1 in append order; reads return exactly what was appended.
@@ -224,8 +230,10 @@ TYPED_TEST_P(JournalContractTest, FencedAfterResign) {
     Env& env = world.env();
     Journal& first = world.client(0);
     Journal& second = world.client(1);
+    EXPECT_EQ(LeaderOf(env, second), "");  // nobody leads yet
     const FencingToken old_token = MustLead(env, first, "nn-a");
     EXPECT_EQ(MustLead(env, first, "nn-a"), old_token);  // campaigning again while leader
+    EXPECT_EQ(LeaderOf(env, second), "nn-a");
     EXPECT_EQ(MustAppend(env, first, old_token, Payload(1)), 1u);
     EXPECT_EQ(first.WaitForLoss(old_token, In(env, std::chrono::milliseconds(100))).code(),
               StatusCode::kTimeout);
@@ -235,6 +243,7 @@ TYPED_TEST_P(JournalContractTest, FencedAfterResign) {
     ASSERT_TRUE(first.Resign(In(env, kPatience)).ok());
     const FencingToken new_token = MustLead(env, second, "nn-b");
     EXPECT_GT(new_token, old_token);
+    EXPECT_EQ(LeaderOf(env, first), "nn-b");
     EXPECT_EQ(first.WaitForLoss(old_token, In(env, kPatience)).code(), StatusCode::kFenced);
     EXPECT_EQ(first.Append(old_token, Payload(99), In(env, kPatience)).code(), StatusCode::kFenced);
     EXPECT_EQ(first.Truncate(old_token, 2, In(env, kPatience)).code(), StatusCode::kFenced);
@@ -261,6 +270,7 @@ TYPED_TEST_P(JournalContractTest, FencedAfterLeaseExpiry) {
     if (!world.PauseRenewal(0)) GTEST_SKIP() << "cannot pause a client";
     const FencingToken new_token = MustLead(env, second, "nn-b");
     EXPECT_GT(new_token, old_token);
+    EXPECT_EQ(LeaderOf(env, first), "nn-b");
     EXPECT_EQ(first.WaitForLoss(old_token, In(env, kPatience)).code(), StatusCode::kFenced);
     EXPECT_EQ(first.Append(old_token, Payload(99), In(env, kPatience)).code(), StatusCode::kFenced);
     EXPECT_EQ(MustLastSeq(env, second), 1u);

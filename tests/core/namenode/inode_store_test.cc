@@ -244,6 +244,15 @@ TEST_F(InodeStoreTest, UnparsableRecordsAreCorruption) {
   EXPECT_EQ(records_.GetLocation(InodeId(3)).code(), StatusCode::kCorruption);
 }
 
+TEST_F(InodeStoreTest, AppliedSeqIsZeroUntilWrittenThenWhatWasWritten) {
+  EXPECT_EQ(*records_.GetAppliedSeq(), 0u);
+  WriteBatch batch;
+  InodeStore::PutAppliedSeq(batch, 0x0102030405060708ull);
+  Write(batch);
+  EXPECT_EQ(*records_.GetAppliedSeq(), 0x0102030405060708ull);
+  EXPECT_EQ(*store_.Get("japplied"), "\x01\x02\x03\x04\x05\x06\x07\x08"s);  // the format
+}
+
 TEST_F(InodeStoreTest, ClassifyNamesEveryRecordKind) {
   RecordKey entry = InodeStore::Classify("e"s + Id8(7) + "name");
   EXPECT_EQ(entry.kind, RecordKind::kEntry);
@@ -259,6 +268,7 @@ TEST_F(InodeStoreTest, ClassifyNamesEveryRecordKind) {
   EXPECT_EQ(counter.kind, RecordKind::kCounter);
   EXPECT_EQ(counter.name, "inode");
   EXPECT_EQ(InodeStore::Classify("dstorage").kind, RecordKind::kDatanode);
+  EXPECT_EQ(InodeStore::Classify("japplied").kind, RecordKind::kJournal);
   // Not records of this format.
   EXPECT_EQ(InodeStore::Classify("").kind, RecordKind::kUnknown);
   EXPECT_EQ(InodeStore::Classify("n"s + Id8(7) + "x").kind, RecordKind::kUnknown);
