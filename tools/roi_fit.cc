@@ -45,6 +45,8 @@ struct Flags {
   uint64_t seed = 1;
   double ci_level = 0.9;
   ga::RoiInputs roi;
+  bool backtest = false;
+  std::string intervals = "backtest";
   bool json = false;
   std::string plot_path;
 };
@@ -67,6 +69,11 @@ nlohmann::ordered_json Number(double value) {
 
 nlohmann::ordered_json Pair(const ga::Interval& interval) {
   return nlohmann::ordered_json::array({Number(interval.low), Number(interval.high)});
+}
+
+// "holdout_coverage_90" for the 90 % level: the coverage of the intervals at that level.
+std::string CoverageName(double level) {
+  return "holdout_coverage_" + std::to_string(std::lround(100 * level));
 }
 
 nlohmann::ordered_json ToJson(const ga::CurveReport& report, const Flags& flags) {
@@ -107,9 +114,19 @@ nlohmann::ordered_json ToJson(const ga::CurveReport& report, const Flags& flags)
   line["small_data_sizes_dropped"] = report.small_data_size_count;
   line["fit_size_max"] = report.fit_size_max;
   line["fit_rmse_log"] = report.fit.rmse_log;
+  line["extrapolation_spread"] = report.extrapolation_spread;
   if (report.holdout_rmse_log) {
     line["holdout_rmse_log"] = *report.holdout_rmse_log;
+    line[CoverageName(report.ci_level)] = *report.holdout_coverage;
     line["loglog_holdout_rmse_log"] = *report.loglog_holdout_rmse_log;
+    nlohmann::ordered_json points = nlohmann::ordered_json::array();
+    for (const ga::HoldoutPoint& point : report.holdout) {
+      points.push_back({{"size", point.size},
+                        {"observed", point.observed},
+                        {"predicted", point.predicted},
+                        {"ci", Pair(point.ci)}});
+    }
+    line["holdout"] = points;
   }
   if (!std::isnan(flags.roi.target_error)) {
     line["target_error"] = flags.roi.target_error;
@@ -199,7 +216,12 @@ void PrintTable(const ga::CurveReport& report, const Flags& flags) {
     row("held-out RMSE of log error",
         Figure(*report.holdout_rmse_log) + " on " + std::to_string(report.holdout_size_count) +
             " sizes (log-log line: " + Figure(*report.loglog_holdout_rmse_log) + ")");
+    row("held-out coverage", Figure(*report.holdout_coverage) +
+                                 " of the held-out mean errors inside their " +
+                                 Figure(100 * report.ci_level) + "% intervals");
   }
+  row("extrapolation spread", Figure(report.extrapolation_spread) +
+                                  " (log-error sd per unit of log distance past the fit)");
   if (!std::isnan(flags.roi.target_error)) {
     row("target error",
         Figure(flags.roi.target_error) + (std::isfinite(report.roi.samples_for_target)
@@ -262,6 +284,10 @@ void DefineFlags(CLI::App* app, Flags* flags) {
   auto* holdout = app->add_option("--holdout-fraction", flags->holdout_fraction,
                                   "hold out this fraction of the largest sizes")
                       ->check(CLI::Range(0.0, 0.99));
+  app->add_flag("--backtest", flags->backtest,
+                "hold out the largest third of the sizes (unless --fit-max-size or "
+                "--holdout-fraction says otherwise) and score them: holdout_rmse_log and "
+                "holdout_coverage_90");
   fit_max->excludes(holdout);
   holdout->excludes(fit_max);
   app->add_option("--target-error", flags->roi.target_error, "target test error")
@@ -293,6 +319,11 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->capture_default_str();
   app->add_option("--e0", flags->error_zero, "m4: the error with no data (default 1 for rates)")
       ->check(CLI::PositiveNumber);
+  app->add_option("--intervals", flags->intervals,
+                  "backtest: bootstrap widened by the extrapolation spread of rolling-origin "
+                  "backtests; bootstrap: the bootstrap percentile interval alone")
+      ->check(CLI::IsMember({"backtest", "bootstrap"}))
+      ->capture_default_str();
   app->add_flag("--keep-small-data", flags->keep_small_data,
                 "fit every size (no small-data detection)");
   app->add_option("--bootstrap", flags->bootstrap_resamples, "bootstrap resamples (0: none)")
@@ -338,6 +369,11 @@ int main(int argc, char** argv) {
   ga::AnalysisOptions options;
   options.fit_size_max = flags.fit_size_max;
   options.holdout_fraction = flags.holdout_fraction;
+  if (flags.backtest && !flags.fit_size_max && !flags.holdout_fraction) {
+    options.holdout_fraction = 1.0 / 3.0;
+  }
+  options.intervals = flags.intervals == "backtest" ? ga::IntervalMethod::kBacktestSpread
+                                                    : ga::IntervalMethod::kBootstrapOnly;
   if (flags.model != "auto") options.model = ga::ModelFromName(flags.model);
   options.selection = *ga::SelectionFromName(flags.selection);
   options.error_zero = flags.error_zero;
