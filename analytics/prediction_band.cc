@@ -11,7 +11,8 @@ namespace granary::analytics {
 namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
-constexpr int kSizeSearchSteps = 60;  // bisection steps on log size: far below 1e-6 relative
+constexpr int kSizeScanPoints = 256;  // log grid scanned for an edge's first crossing
+constexpr int kSizeSearchSteps = 50;  // bisection steps within a grid cell
 
 }  // namespace
 
@@ -50,22 +51,32 @@ void PredictionBand::At(double size, double* low, double* high) const {
 void PredictionBand::SizesFor(double error, double size_from, double size_max, double* low_size,
                               double* high_size) const {
   assert(size_from > 0 && size_max >= size_from);
-  // Each edge is taken as decreasing in size (as every model is); the first size where it is
-  // at or below `error` by bisection on log size.
+  // The high edge is not monotone: past the fitted sizes the extrapolation spread widens it
+  // faster than a flattening curve falls. So scan a log grid for the first size at or below
+  // `error`, then bisect between it and the grid point before.
   const auto first_reaching = [&](bool low_edge) {
-    const auto edge = [&](double size) {
+    const auto reaches = [&](double log_size) {
       double low = 0, high = 0;
-      At(size, &low, &high);
-      return low_edge ? low : high;
+      At(std::exp(log_size), &low, &high);
+      return (low_edge ? low : high) <= error;
     };
-    if (edge(size_from) <= error) return size_from;
-    if (edge(size_max) > error) return kInfinity;
-    double lo = std::log(size_from), hi = std::log(size_max);
-    for (int step = 0; step < kSizeSearchSteps; ++step) {
-      const double mid = (lo + hi) / 2;
-      (edge(std::exp(mid)) <= error ? hi : lo) = mid;
+    const double log_from = std::log(size_from), log_max = std::log(size_max);
+    if (reaches(log_from)) return size_from;
+    double before = log_from;
+    for (int i = 1; i <= kSizeScanPoints; ++i) {
+      const double at = log_from + (log_max - log_from) * i / kSizeScanPoints;
+      if (!reaches(at)) {
+        before = at;
+        continue;
+      }
+      double lo = before, hi = at;
+      for (int step = 0; step < kSizeSearchSteps; ++step) {
+        const double mid = (lo + hi) / 2;
+        (reaches(mid) ? hi : lo) = mid;
+      }
+      return std::exp(hi);
     }
-    return std::exp(hi);
+    return kInfinity;
   };
   *low_size = first_reaching(true);
   *high_size = first_reaching(false);

@@ -37,8 +37,8 @@ class PredictionBand {
   void At(double size, double* low, double* high) const;
 
   // Sizes at which the band's low and high edges first reach `error` (the optimistic and the
-  // pessimistic number of samples), searched up to size_max; +infinity when an edge stays
-  // above `error` there (or the point fit never reaches it, for the point size).
+  // pessimistic number of samples), searched from size_from up to size_max on a log grid then
+  // by bisection; +infinity when an edge stays above `error` on the whole grid.
   void SizesFor(double error, double size_from, double size_max, double* low_size,
                 double* high_size) const;
 

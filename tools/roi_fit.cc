@@ -24,6 +24,7 @@
 #include "analytics/curve_plot.h"
 #include "analytics/limits.h"
 #include "analytics/svg_canvas.h"
+#include "tools/roi_fit_plan.h"
 
 namespace ga = granary::analytics;
 
@@ -49,6 +50,8 @@ struct Flags {
   std::string intervals = "backtest";
   bool json = false;
   std::string plot_path;
+  std::string group;  // analyse only this group
+  granary::tools::PlanFlags plan;
 };
 
 int Fail(const std::string& message) {
@@ -271,6 +274,18 @@ int WritePlot(const Flags& flags, const std::vector<ga::LearningCurve>& curves,
   return 0;
 }
 
+// Prices and budgets: a number >= 0, said plainly (CLI11's range message prints DBL_MAX).
+const CLI::Validator kNonNegative(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !(value >= 0)) {
+        return text + " is not a number >= 0 (prices and budgets cannot be negative)";
+      }
+      return "";
+    },
+    "NUMBER >= 0");
+
 void DefineFlags(CLI::App* app, Flags* flags) {
   app->add_option("csv", flags->csv_path, "learning-curve CSV (one row per run)")->required();
   app->add_option("--size-col", flags->columns.size_column,
@@ -296,7 +311,7 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->check(CLI::PositiveNumber);
   app->add_option("--cost-per-gb-month", flags->roi.cost_per_gb_month,
                   "storage price per GB (1e9 bytes) per month")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app->add_option("--storage-months", flags->roi.storage_months, "months the data is held")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -305,9 +320,9 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->capture_default_str();
   app->add_option("--cost-per-sample", flags->roi.cost_per_sample,
                   "cost of collecting one more sample")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app->add_option("--budget", flags->roi.budget, "money for collecting and storing")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app->add_option("--samples-per-second", flags->roi.samples_per_second,
                   "training read rate, samples per second")
       ->check(CLI::PositiveNumber);
@@ -335,6 +350,8 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->capture_default_str();
   app->add_flag("--json", flags->json, "one JSON object per line per group");
   app->add_option("--plot", flags->plot_path, "write a log-log plot to FILE.svg or FILE.png");
+  app->add_option("--group", flags->group, "analyse only this group (e.g. digits/logreg)");
+  granary::tools::DefinePlanFlags(app, &flags->plan);
 }
 
 }  // namespace
@@ -355,6 +372,9 @@ int main(int argc, char** argv) {
       !EndsWith(flags.plot_path, ".png")) {
     return Fail("--plot " + flags.plot_path + ": the name must end in .svg or .png");
   }
+
+  const std::string plan_problem = granary::tools::CheckPlanFlags(&flags.plan, flags.roi);
+  if (!plan_problem.empty()) return Fail(plan_problem);
 
   std::ifstream in(flags.csv_path, std::ios::binary);
   if (!in) return Fail("cannot open " + flags.csv_path);
@@ -384,20 +404,43 @@ int main(int argc, char** argv) {
   options.ci_level = flags.ci_level;
   options.roi = flags.roi;
 
-  std::vector<ga::CurveReport> reports;
+  std::vector<ga::LearningCurve> chosen;
   for (const ga::LearningCurve& curve : curves.value()) {
+    if (flags.group.empty() || curve.name() == flags.group) chosen.push_back(curve);
+  }
+  if (chosen.empty()) return Fail(flags.csv_path + ": no group " + flags.group);
+  if (flags.plan.plan && chosen.size() != 1) {
+    return Fail("--plan plans one curve; " + flags.csv_path + " has " +
+                std::to_string(chosen.size()) + " groups: name one with --group");
+  }
+  std::vector<ga::CurveReport> reports;
+  for (const ga::LearningCurve& curve : chosen) {
     granary::Result<ga::CurveReport> report = ga::CurveAnalysis::Run(curve, options);
     if (!report.ok()) return Fail(flags.csv_path + ": " + report.status().message());
     reports.push_back(std::move(report).value());
   }
+  nlohmann::ordered_json plan;
+  std::string plan_table;
+  if (flags.plan.plan) {
+    std::string error;
+    const int code =
+        granary::tools::RunPlan(flags.plan, reports[0], options, &plan, &plan_table, &error);
+    if (code != 0) {
+      std::cerr << "roi-fit: " << error << "\n";
+      return code;
+    }
+  }
   for (const ga::CurveReport& report : reports) {
     if (flags.json) {
-      std::cout << ToJson(report, flags).dump() << "\n";
+      nlohmann::ordered_json line = ToJson(report, flags);
+      if (flags.plan.plan) line["plan"] = plan;
+      std::cout << line.dump() << "\n";
     } else {
       PrintTable(report, flags);
+      std::cout << plan_table;
     }
   }
   std::cout.flush();
-  if (!flags.plot_path.empty()) return WritePlot(flags, curves.value(), reports);
+  if (!flags.plot_path.empty()) return WritePlot(flags, chosen, reports);
   return 0;
 }
