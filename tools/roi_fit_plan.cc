@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
+#include "analytics/limits.h"
 #include "tools/plan_runner.h"
 
 namespace granary::tools {
@@ -183,6 +185,16 @@ std::string CheckPlanFlags(PlanFlags* flags, const ga::RoiInputs& roi) {
     if (!(value > 0)) return std::string(name) + " " + Figure(value) + " must be positive";
   }
   if (in.files_per_sample < 1) return "--files-per-sample must be at least 1";
+  const std::tuple<const char*, int64_t, int64_t> limited[] = {
+      {"--max-datanodes", in.max_datanodes, ga::kPlanDatanodesMax},
+      {"--accelerators", in.accelerators, ga::kPlanAcceleratorsMax},
+      {"--sim-files", in.sim_files, ga::kPlanSimFilesMax}};
+  for (const auto& [name, value, limit] : limited) {
+    if (value > limit) {
+      return std::string(name) + " " + std::to_string(value) + " is above the limit " +
+             std::to_string(limit);
+    }
+  }
   if (roi.replication != std::floor(roi.replication)) {
     return "--replication " + Figure(roi.replication) + " must be a whole number for --plan";
   }
@@ -191,6 +203,15 @@ std::string CheckPlanFlags(PlanFlags* flags, const ga::RoiInputs& roi) {
   in.bytes_per_sample = roi.bytes_per_sample;
   if (!flags->datanodes_grid.empty() && !ParseGrid(flags->datanodes_grid, &in.datanodes_grid)) {
     return "--datanodes-grid " + flags->datanodes_grid + ": a list of positive counts, e.g. 3,4,6";
+  }
+  if (static_cast<int64_t>(in.datanodes_grid.size()) > ga::kPlanGridPointsMax) {
+    return "--datanodes-grid has more than " + std::to_string(ga::kPlanGridPointsMax) + " counts";
+  }
+  for (int64_t d : in.datanodes_grid) {
+    if (d > ga::kPlanDatanodesMax) {
+      return "--datanodes-grid " + std::to_string(d) + " is above the limit " +
+             std::to_string(ga::kPlanDatanodesMax);
+    }
   }
   if (flags->jobs < 0) return "--jobs must be positive";
   if (flags->jobs == 0)
