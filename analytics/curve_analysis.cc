@@ -5,10 +5,15 @@
 #include <cmath>
 
 #include "analytics/limits.h"
+#include "analytics/prediction_band.h"
 #include "analytics/small_data_detector.h"
 
 namespace granary::analytics {
 namespace {
+
+// The band's edges are searched for the target up to this multiple of the current size; an
+// edge that has not reached it there is reported as infinite.
+constexpr double kTargetSearchFactor = 1e6;
 
 // Percentile interval of `values` at `level`, ignoring NaN (figures not applicable).
 Interval PercentileInterval(std::vector<double> values, double level) {
@@ -39,7 +44,7 @@ int64_t FitSizeCount(const LearningCurve& curve, const AnalysisOptions& options)
 }
 
 void TabulateBand(const LearningCurve& curve, const CurveReport& report,
-                  const std::vector<CurveParams>& samples, const AnalysisOptions& options,
+                  const PredictionBand& prediction, const AnalysisOptions& options,
                   std::vector<BandPoint>* band) {
   const int points = std::min(options.band_points, kPlotGridPointsMax);
   if (points < 2) return;
@@ -55,11 +60,62 @@ void TabulateBand(const LearningCurve& curve, const CurveReport& report,
     BandPoint point;
     point.size = size_min * std::pow(size_max / size_min, fraction);
     point.error = PredictError(report.fit.params, point.size);
-    point.ci = IntervalOf(samples, options.ci_level, [&](const CurveParams& sample) {
-      return PredictError(sample, point.size);
-    });
+    prediction.At(point.size, &point.ci.low, &point.ci.high);
     band->push_back(point);
   }
+}
+
+int FieldIndex(double RoiFigures::*member) {
+  for (int f = 0; f < RoiFigures::kFieldCount; ++f) {
+    if (RoiFigures::kFields[f].member == member) return f;
+  }
+  assert(false);
+  return 0;
+}
+
+// Replaces the bootstrap intervals of the figures that follow from the target with the sizes
+// where the prediction band reaches it, and those of errors at a size with the band there.
+void BandIntervals(const PredictionBand& prediction, const AnalysisOptions& options,
+                   double size_from, CurveReport* report) {
+  const double current_size = report->roi.current_size;
+  prediction.At(current_size, &report->roi_ci[FieldIndex(&RoiFigures::current_error)].low,
+                &report->roi_ci[FieldIndex(&RoiFigures::current_error)].high);
+  if (!std::isnan(report->roi.samples_at_budget)) {
+    Interval& ci = report->roi_ci[FieldIndex(&RoiFigures::error_at_budget)];
+    prediction.At(report->roi.samples_at_budget, &ci.low, &ci.high);
+  }
+  if (std::isnan(options.roi.target_error)) return;
+  double low_size = 0, high_size = 0;
+  prediction.SizesFor(options.roi.target_error, size_from, current_size * kTargetSearchFactor,
+                      &low_size, &high_size);
+  RoiFigures low, high;
+  RoiCalculator::SetTargetFigures(low_size, options.roi, current_size, &low);
+  RoiCalculator::SetTargetFigures(high_size, options.roi, current_size, &high);
+  for (double RoiFigures::*member :
+       {&RoiFigures::samples_for_target, &RoiFigures::additional_samples,
+        &RoiFigures::bytes_for_target, &RoiFigures::stored_bytes, &RoiFigures::storage_cost,
+        &RoiFigures::collection_cost, &RoiFigures::total_cost, &RoiFigures::epoch_seconds}) {
+    if (std::isnan(report->roi.*member)) continue;
+    report->roi_ci[FieldIndex(member)] = Interval{low.*member, high.*member};
+  }
+}
+
+void ScoreHoldout(const LearningCurve& curve, int64_t fit_sizes, const PredictionBand& prediction,
+                  CurveReport* report) {
+  std::vector<double> observed, low, high;
+  for (int64_t i = fit_sizes; i < curve.size_count(); ++i) {
+    const LearningCurve::SizeGroup& group = curve.size_groups()[i];
+    HoldoutPoint point;
+    point.size = group.size;
+    point.observed = group.mean_error;
+    point.predicted = PredictError(report->fit.params, group.size);
+    prediction.At(group.size, &point.ci.low, &point.ci.high);
+    report->holdout.push_back(point);
+    observed.push_back(point.observed);
+    low.push_back(point.ci.low);
+    high.push_back(point.ci.high);
+  }
+  if (!observed.empty()) report->holdout_coverage = Coverage(observed, low, high);
 }
 
 }  // namespace
@@ -156,7 +212,17 @@ Result<CurveReport> CurveAnalysis::Run(const LearningCurve& curve, const Analysi
     for (const RoiFigures& figures : sample_figures) values.push_back(figures.*member);
     report.roi_ci.push_back(PercentileInterval(std::move(values), level));
   }
-  TabulateBand(curve, report, samples, options, &report.band);
+  const ModelSelector selector(&fitter, options.weighting);
+  report.extrapolation_spread =
+      options.intervals == IntervalMethod::kBacktestSpread
+          ? PredictionBand::LearnSpread(fitter, options.weighting, fitted, report.choice.kind,
+                                        options.model ? nullptr : &selector, options.selection)
+          : 0.0;
+  const PredictionBand prediction(report.fit.params, &samples, report.fit_size_max,
+                                  report.extrapolation_spread, level);
+  BandIntervals(prediction, options, report.small_data_cutoff, &report);
+  ScoreHoldout(curve, fit_sizes, prediction, &report);
+  TabulateBand(curve, report, prediction, options, &report.band);
   return report;
 }
 

@@ -192,7 +192,7 @@ void CurvePlot::Draw(const std::vector<PlottedCurve>& curves, double target_erro
                11, Anchor::kEnd, kGrey);
   canvas->Text({x, y + 14},
                "line: fit (dashed: extrapolated); band: " +
-                   Format("%.0f%%", 100 * curves.front().report->ci_level) + " bootstrap interval",
+                   Format("%.0f%%", 100 * curves.front().report->ci_level) + " interval (bootstrap + extrapolation)",
                11, Anchor::kEnd, kGrey);
   canvas->Text({kWidthPx / 2.0, 30}, "Learning curve and projection (roi-fit)", 17, Anchor::kMiddle,
                kBlack);

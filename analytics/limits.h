@@ -22,4 +22,11 @@ inline constexpr int kBisectionStepsMax = 200;  // implicit M4 solve
 inline constexpr int64_t kBootstrapResamplesMax = 100'000;
 inline constexpr int kPlotGridPointsMax = 256;
 
+// Storage plans (--plan). The simulator's own limits bound the cluster (100,000 datanodes,
+// 100,000 clients); a simulated dataset past a million files would take minutes per run.
+inline constexpr int64_t kPlanDatanodesMax = 100'000;
+inline constexpr int64_t kPlanAcceleratorsMax = 100'000;
+inline constexpr int64_t kPlanGridPointsMax = 64;
+inline constexpr int64_t kPlanSimFilesMax = 1'000'000;
+
 }  // namespace granary::analytics

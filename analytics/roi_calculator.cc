@@ -51,6 +51,26 @@ double RoiCalculator::TotalCost(const RoiInputs& inputs, double current_size, do
          samples * StorageCostPerSample(inputs);
 }
 
+void RoiCalculator::SetTargetFigures(double samples, const RoiInputs& inputs, double current_size,
+                                     RoiFigures* figures) {
+  figures->samples_for_target = samples;
+  figures->additional_samples = std::max(samples - current_size, 0.0);
+  if (Given(inputs.bytes_per_sample)) {
+    figures->bytes_for_target = samples * inputs.bytes_per_sample;
+    figures->stored_bytes = figures->bytes_for_target * inputs.replication;
+    if (Given(inputs.cost_per_gb_month)) {
+      figures->storage_cost =
+          figures->stored_bytes / kBytesPerGb * inputs.cost_per_gb_month * inputs.storage_months;
+    }
+  }
+  if (Given(inputs.cost_per_sample)) {
+    figures->collection_cost = figures->additional_samples * inputs.cost_per_sample;
+  }
+  if (AnyPrice(inputs)) figures->total_cost = TotalCost(inputs, current_size, samples);
+  if (Given(inputs.samples_per_second))
+    figures->epoch_seconds = samples / inputs.samples_per_second;
+}
+
 RoiFigures RoiCalculator::Compute(const CurveParams& params, const RoiInputs& inputs,
                                   double current_size) {
   assert(current_size > 0);
@@ -71,24 +91,8 @@ RoiFigures RoiCalculator::Compute(const CurveParams& params, const RoiInputs& in
   }
 
   if (Given(inputs.target_error)) {
-    const double samples = std::max(SizeForError(params, inputs.target_error), 0.0);
-    figures.samples_for_target = samples;
-    figures.additional_samples = std::max(samples - current_size, 0.0);
-    if (Given(inputs.bytes_per_sample)) {
-      figures.bytes_for_target = samples * inputs.bytes_per_sample;
-      figures.stored_bytes = figures.bytes_for_target * inputs.replication;
-      if (Given(inputs.cost_per_gb_month)) {
-        figures.storage_cost =
-            figures.stored_bytes / kBytesPerGb * inputs.cost_per_gb_month * inputs.storage_months;
-      }
-    }
-    if (Given(inputs.cost_per_sample)) {
-      figures.collection_cost = figures.additional_samples * inputs.cost_per_sample;
-    }
-    if (AnyPrice(inputs)) figures.total_cost = TotalCost(inputs, current_size, samples);
-    if (Given(inputs.samples_per_second)) {
-      figures.epoch_seconds = samples / inputs.samples_per_second;
-    }
+    SetTargetFigures(std::max(SizeForError(params, inputs.target_error), 0.0), inputs, current_size,
+                     &figures);
   }
 
   if (Given(inputs.budget) && AnyPrice(inputs)) {

@@ -59,6 +59,10 @@ class RoiCalculator {
   // Requires current_size > 0 and inputs whose given prices are >= 0 and replication >= 1.
   static RoiFigures Compute(const CurveParams& params, const RoiInputs& inputs,
                             double current_size);
+  // Sets the figures that follow from a dataset of `samples` reaching the target
+  // (samples_for_target through total_cost, and epoch_seconds); others are left alone.
+  static void SetTargetFigures(double samples, const RoiInputs& inputs, double current_size,
+                               RoiFigures* figures);
   // The total cost (collecting beyond current_size plus storing everything) of a dataset of
   // `samples`; NaN when prices are missing.
   static double TotalCost(const RoiInputs& inputs, double current_size, double samples);

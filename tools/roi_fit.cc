@@ -24,6 +24,7 @@
 #include "analytics/curve_plot.h"
 #include "analytics/limits.h"
 #include "analytics/svg_canvas.h"
+#include "tools/roi_fit_plan.h"
 
 namespace ga = granary::analytics;
 
@@ -45,8 +46,12 @@ struct Flags {
   uint64_t seed = 1;
   double ci_level = 0.9;
   ga::RoiInputs roi;
+  bool backtest = false;
+  std::string intervals = "backtest";
   bool json = false;
   std::string plot_path;
+  std::string group;  // analyse only this group
+  granary::tools::PlanFlags plan;
 };
 
 int Fail(const std::string& message) {
@@ -67,6 +72,11 @@ nlohmann::ordered_json Number(double value) {
 
 nlohmann::ordered_json Pair(const ga::Interval& interval) {
   return nlohmann::ordered_json::array({Number(interval.low), Number(interval.high)});
+}
+
+// "holdout_coverage_90" for the 90 % level: the coverage of the intervals at that level.
+std::string CoverageName(double level) {
+  return "holdout_coverage_" + std::to_string(std::lround(100 * level));
 }
 
 nlohmann::ordered_json ToJson(const ga::CurveReport& report, const Flags& flags) {
@@ -107,9 +117,19 @@ nlohmann::ordered_json ToJson(const ga::CurveReport& report, const Flags& flags)
   line["small_data_sizes_dropped"] = report.small_data_size_count;
   line["fit_size_max"] = report.fit_size_max;
   line["fit_rmse_log"] = report.fit.rmse_log;
+  line["extrapolation_spread"] = report.extrapolation_spread;
   if (report.holdout_rmse_log) {
     line["holdout_rmse_log"] = *report.holdout_rmse_log;
+    line[CoverageName(report.ci_level)] = *report.holdout_coverage;
     line["loglog_holdout_rmse_log"] = *report.loglog_holdout_rmse_log;
+    nlohmann::ordered_json points = nlohmann::ordered_json::array();
+    for (const ga::HoldoutPoint& point : report.holdout) {
+      points.push_back({{"size", point.size},
+                        {"observed", point.observed},
+                        {"predicted", point.predicted},
+                        {"ci", Pair(point.ci)}});
+    }
+    line["holdout"] = points;
   }
   if (!std::isnan(flags.roi.target_error)) {
     line["target_error"] = flags.roi.target_error;
@@ -199,7 +219,12 @@ void PrintTable(const ga::CurveReport& report, const Flags& flags) {
     row("held-out RMSE of log error",
         Figure(*report.holdout_rmse_log) + " on " + std::to_string(report.holdout_size_count) +
             " sizes (log-log line: " + Figure(*report.loglog_holdout_rmse_log) + ")");
+    row("held-out coverage", Figure(*report.holdout_coverage) +
+                                 " of the held-out mean errors inside their " +
+                                 Figure(100 * report.ci_level) + "% intervals");
   }
+  row("extrapolation spread", Figure(report.extrapolation_spread) +
+                                  " (log-error sd per unit of log distance past the fit)");
   if (!std::isnan(flags.roi.target_error)) {
     row("target error",
         Figure(flags.roi.target_error) + (std::isfinite(report.roi.samples_for_target)
@@ -249,6 +274,18 @@ int WritePlot(const Flags& flags, const std::vector<ga::LearningCurve>& curves,
   return 0;
 }
 
+// Prices and budgets: a number >= 0, said plainly (CLI11's range message prints DBL_MAX).
+const CLI::Validator kNonNegative(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !(value >= 0)) {
+        return text + " is not a number >= 0 (prices and budgets cannot be negative)";
+      }
+      return "";
+    },
+    "NUMBER >= 0");
+
 void DefineFlags(CLI::App* app, Flags* flags) {
   app->add_option("csv", flags->csv_path, "learning-curve CSV (one row per run)")->required();
   app->add_option("--size-col", flags->columns.size_column,
@@ -262,6 +299,10 @@ void DefineFlags(CLI::App* app, Flags* flags) {
   auto* holdout = app->add_option("--holdout-fraction", flags->holdout_fraction,
                                   "hold out this fraction of the largest sizes")
                       ->check(CLI::Range(0.0, 0.99));
+  app->add_flag("--backtest", flags->backtest,
+                "hold out the largest third of the sizes (unless --fit-max-size or "
+                "--holdout-fraction says otherwise) and score them: holdout_rmse_log and "
+                "holdout_coverage_90");
   fit_max->excludes(holdout);
   holdout->excludes(fit_max);
   app->add_option("--target-error", flags->roi.target_error, "target test error")
@@ -270,7 +311,7 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->check(CLI::PositiveNumber);
   app->add_option("--cost-per-gb-month", flags->roi.cost_per_gb_month,
                   "storage price per GB (1e9 bytes) per month")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app->add_option("--storage-months", flags->roi.storage_months, "months the data is held")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -279,9 +320,9 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->capture_default_str();
   app->add_option("--cost-per-sample", flags->roi.cost_per_sample,
                   "cost of collecting one more sample")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app->add_option("--budget", flags->roi.budget, "money for collecting and storing")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app->add_option("--samples-per-second", flags->roi.samples_per_second,
                   "training read rate, samples per second")
       ->check(CLI::PositiveNumber);
@@ -293,6 +334,11 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->capture_default_str();
   app->add_option("--e0", flags->error_zero, "m4: the error with no data (default 1 for rates)")
       ->check(CLI::PositiveNumber);
+  app->add_option("--intervals", flags->intervals,
+                  "backtest: bootstrap widened by the extrapolation spread of rolling-origin "
+                  "backtests; bootstrap: the bootstrap percentile interval alone")
+      ->check(CLI::IsMember({"backtest", "bootstrap"}))
+      ->capture_default_str();
   app->add_flag("--keep-small-data", flags->keep_small_data,
                 "fit every size (no small-data detection)");
   app->add_option("--bootstrap", flags->bootstrap_resamples, "bootstrap resamples (0: none)")
@@ -304,6 +350,8 @@ void DefineFlags(CLI::App* app, Flags* flags) {
       ->capture_default_str();
   app->add_flag("--json", flags->json, "one JSON object per line per group");
   app->add_option("--plot", flags->plot_path, "write a log-log plot to FILE.svg or FILE.png");
+  app->add_option("--group", flags->group, "analyse only this group (e.g. digits/logreg)");
+  granary::tools::DefinePlanFlags(app, &flags->plan);
 }
 
 }  // namespace
@@ -325,6 +373,9 @@ int main(int argc, char** argv) {
     return Fail("--plot " + flags.plot_path + ": the name must end in .svg or .png");
   }
 
+  const std::string plan_problem = granary::tools::CheckPlanFlags(&flags.plan, flags.roi);
+  if (!plan_problem.empty()) return Fail(plan_problem);
+
   std::ifstream in(flags.csv_path, std::ios::binary);
   if (!in) return Fail("cannot open " + flags.csv_path);
   std::stringstream text;
@@ -338,6 +389,11 @@ int main(int argc, char** argv) {
   ga::AnalysisOptions options;
   options.fit_size_max = flags.fit_size_max;
   options.holdout_fraction = flags.holdout_fraction;
+  if (flags.backtest && !flags.fit_size_max && !flags.holdout_fraction) {
+    options.holdout_fraction = 1.0 / 3.0;
+  }
+  options.intervals = flags.intervals == "backtest" ? ga::IntervalMethod::kBacktestSpread
+                                                    : ga::IntervalMethod::kBootstrapOnly;
   if (flags.model != "auto") options.model = ga::ModelFromName(flags.model);
   options.selection = *ga::SelectionFromName(flags.selection);
   options.error_zero = flags.error_zero;
@@ -348,20 +404,43 @@ int main(int argc, char** argv) {
   options.ci_level = flags.ci_level;
   options.roi = flags.roi;
 
-  std::vector<ga::CurveReport> reports;
+  std::vector<ga::LearningCurve> chosen;
   for (const ga::LearningCurve& curve : curves.value()) {
+    if (flags.group.empty() || curve.name() == flags.group) chosen.push_back(curve);
+  }
+  if (chosen.empty()) return Fail(flags.csv_path + ": no group " + flags.group);
+  if (flags.plan.plan && chosen.size() != 1) {
+    return Fail("--plan plans one curve; " + flags.csv_path + " has " +
+                std::to_string(chosen.size()) + " groups: name one with --group");
+  }
+  std::vector<ga::CurveReport> reports;
+  for (const ga::LearningCurve& curve : chosen) {
     granary::Result<ga::CurveReport> report = ga::CurveAnalysis::Run(curve, options);
     if (!report.ok()) return Fail(flags.csv_path + ": " + report.status().message());
     reports.push_back(std::move(report).value());
   }
+  nlohmann::ordered_json plan;
+  std::string plan_table;
+  if (flags.plan.plan) {
+    std::string error;
+    const int code =
+        granary::tools::RunPlan(flags.plan, reports[0], options, &plan, &plan_table, &error);
+    if (code != 0) {
+      std::cerr << "roi-fit: " << error << "\n";
+      return code;
+    }
+  }
   for (const ga::CurveReport& report : reports) {
     if (flags.json) {
-      std::cout << ToJson(report, flags).dump() << "\n";
+      nlohmann::ordered_json line = ToJson(report, flags);
+      if (flags.plan.plan) line["plan"] = plan;
+      std::cout << line.dump() << "\n";
     } else {
       PrintTable(report, flags);
+      std::cout << plan_table;
     }
   }
   std::cout.flush();
-  if (!flags.plot_path.empty()) return WritePlot(flags, curves.value(), reports);
+  if (!flags.plot_path.empty()) return WritePlot(flags, chosen, reports);
   return 0;
 }

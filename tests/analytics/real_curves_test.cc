@@ -86,6 +86,34 @@ TEST(RealCurves, NmtExtrapolatesBetterThanLogLogAndCurveFit) {
   EXPECT_LE(medians.ours, kNmtCurveFitReference);
 }
 
+// The bar for honest intervals: the 90 % intervals of the held-out sizes cover between
+// 80 % and 97 % of them, pooled over all shared curves (45 sklearn sizes and 5 NMT ones).
+TEST(RealCurves, HeldOutIntervalsCoverBetween80And97Percent) {
+  AnalysisOptions options;
+  options.bootstrap_resamples = 300;
+  options.band_points = 0;
+  int inside = 0, total = 0;
+  const auto pool = [&](const std::vector<LearningCurve>& curves) {
+    for (const LearningCurve& curve : curves) {
+      const Result<CurveReport> report = CurveAnalysis::Run(curve, options);
+      ASSERT_TRUE(report.ok()) << curve.name();
+      for (const HoldoutPoint& point : report.value().holdout) {
+        inside += point.observed >= point.ci.low && point.observed <= point.ci.high;
+        ++total;
+      }
+    }
+  };
+  options.holdout_fraction = 1.0 / 3.0;
+  pool(LoadSklearnCurves());
+  options.holdout_fraction.reset();
+  options.fit_size_max = kNmtFitSizeMax;
+  pool(LoadNmtCurves());
+  std::printf("held-out sizes inside their 90%% intervals: %d of %d\n", inside, total);
+  ASSERT_EQ(total, 50);
+  EXPECT_GE(inside, 40);  // 80 %
+  EXPECT_LE(inside, 48);  // 97 %
+}
+
 TEST(RealCurves, BootstrapIntervalsOnARealCurveAreOrderedAndCoverThePointFit) {
   AnalysisOptions options;
   options.holdout_fraction = 1.0 / 3.0;
