@@ -269,7 +269,7 @@ void MountServer::SetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino, struct s
     // a file being written is what its close will do anyway.
     const bool only_now = (!(to_set & FUSE_SET_ATTR_ATIME) || (to_set & FUSE_SET_ATTR_ATIME_NOW)) &&
                           (!(to_set & FUSE_SET_ATTR_MTIME) || (to_set & FUSE_SET_ATTR_MTIME_NOW));
-    if (!(writing && only_now)) return (void)fuse_reply_err(req, EOPNOTSUPP);
+    if (!(writing && only_now) && !options_.ignore_utimes) return (void)fuse_reply_err(req, EOPNOTSUPP);
   }
   Status status;
   if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -41,6 +41,10 @@ struct MountOptions {
   double attr_timeout_s = 1.0;
   double negative_timeout_s = 0.0;
   uint64_t write_window_bytes = 8 << 20;
+  // -o ignore_utimes: setting a file's times succeeds and changes nothing (Granary keeps the
+  // time of the last change and has no call to set it). Off: EOPNOTSUPP, so that tar, rsync -a,
+  // cp -p and shutil.copytree say they could not keep the times.
+  bool ignore_utimes = false;
 };
 
 // Granary's status codes as errno values.

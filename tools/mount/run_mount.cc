@@ -89,7 +89,9 @@ int RunMount(const std::string& mountpoint, bool foreground,
         return Status::Ok();
       });
       (*loop)->Stop();
-      code = served == 0 ? 0 : 1;
+      // A termination signal ends the loop with its number: a clean stop.
+      const bool signalled = served == SIGTERM || served == SIGINT || served == SIGHUP;
+      code = served == 0 || signalled ? 0 : 1;
     }
     fuse_session_unmount(session);
     fuse_remove_signal_handlers(session);
