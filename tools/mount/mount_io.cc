@@ -24,6 +24,7 @@ std::shared_ptr<MountServer::Handle> MountServer::HandleOf(uint64_t fh) {
 }
 
 void MountServer::DropHandles() {
+  stash_.clear();
   handles_.clear();
   writing_.clear();
   dirs_.clear();
@@ -63,6 +64,7 @@ Status MountServer::Finish(Handle& handle) {
     status =
         handle.fs->SetOwner(handle.path, handle.pending_owner->first, handle.pending_owner->second);
   }
+  DropStashed(handle.path);  // a lookup's reader of the file this one replaced
   // Only now may others find the path in the cluster instead of in writing_.
   if (auto it = writing_.find(handle.path); it != writing_.end() && it->second.get() == &handle) {
     writing_.erase(it);
@@ -135,7 +137,9 @@ void MountServer::Open(fuse_req_t req, FileSystem& fs, uint64_t ino, fuse_file_i
   // read as the cluster has it, and cannot be written by a second writer.
   const Status idle = AwaitWriter(*path, handle->may_write ? Await::kAny : Await::kClosedOnly);
   if (!idle.ok()) return (void)fuse_reply_err(req, ErrnoOf(idle));
-  Result<std::unique_ptr<Reader>> reader = fs.Open(*path);
+  std::unique_ptr<Reader> stashed = TakeStashed(ino);
+  Result<std::unique_ptr<Reader>> reader =
+      stashed != nullptr && !handle->may_write ? std::move(stashed) : fs.Open(*path);
   if (!reader.ok()) return (void)fuse_reply_err(req, ErrnoOf(reader.status()));
   const proto::FileStatus status = (*reader)->status();
   handle->mode = status.mode() & 07777;
@@ -269,11 +273,13 @@ void MountServer::SetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino, struct s
     // a file being written is what its close will do anyway.
     const bool only_now = (!(to_set & FUSE_SET_ATTR_ATIME) || (to_set & FUSE_SET_ATTR_ATIME_NOW)) &&
                           (!(to_set & FUSE_SET_ATTR_MTIME) || (to_set & FUSE_SET_ATTR_MTIME_NOW));
-    if (!(writing && only_now) && !options_.ignore_utimes) return (void)fuse_reply_err(req, EOPNOTSUPP);
+    if (!(writing && only_now) && !options_.ignore_utimes)
+      return (void)fuse_reply_err(req, EOPNOTSUPP);
   }
   Status status;
   if (to_set & FUSE_SET_ATTR_SIZE) {
     const uint64_t size = static_cast<uint64_t>(attr.st_size);
+    stash_.erase(ino);
     if (writing) {
       std::lock_guard<boost::fibers::mutex> lock(writing->mutex);
       std::string released;

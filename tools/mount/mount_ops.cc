@@ -10,6 +10,7 @@
 #include "core/common/limits.h"
 #include "core/common/path.h"
 #include "net/local_user.h"
+#include "net/real_env.h"
 #include "tools/mount/mount_server.h"
 
 namespace granary::mount {
@@ -180,32 +181,73 @@ std::optional<std::string> MountServer::PathOr(fuse_req_t req, uint64_t ino) {
   return path;
 }
 
-void MountServer::ReplyEntry(fuse_req_t req, const std::string& path, const struct stat& st) {
+uint64_t MountServer::ReplyEntry(fuse_req_t req, const std::string& path, const struct stat& st) {
   fuse_entry_param entry{};
   entry.ino = inodes_.Ref(path);
   entry.attr = st;
   entry.attr.st_ino = entry.ino;
   entry.attr_timeout = options_.attr_timeout_s;
   entry.entry_timeout = options_.entry_timeout_s;
-  if (fuse_reply_entry(req, &entry) != 0) inodes_.Forget(entry.ino, 1);
+  if (fuse_reply_entry(req, &entry) != 0) {
+    inodes_.Forget(entry.ino, 1);
+    return 0;
+  }
+  return entry.ino;
+}
+
+void MountServer::Stash(uint64_t ino, std::unique_ptr<Reader> reader) {
+  if (ino == 0 || options_.attr_timeout_s <= 0) return;
+  while (stash_.size() >= kStashedReadersMax) stash_.erase(stash_.begin());
+  const auto ttl =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options_.attr_timeout_s));
+  stash_[ino] = Stashed{std::move(reader), loop_->env().Now() + ttl};
+}
+
+std::unique_ptr<Reader> MountServer::TakeStashed(uint64_t ino) {
+  auto it = stash_.find(ino);
+  if (it == stash_.end()) return nullptr;
+  Stashed stashed = std::move(it->second);
+  stash_.erase(it);
+  if (loop_->env().Now() > stashed.expires) return nullptr;
+  return std::move(stashed.reader);
+}
+
+void MountServer::DropStashed(const std::string& path) {
+  if (std::optional<uint64_t> ino = inodes_.Find(path)) stash_.erase(*ino);
 }
 
 void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const std::string& name) {
   std::optional<std::string> dir = PathOr(req, parent);
   if (!dir) return;
   const std::string path = JoinPath(*dir, name);
-  Result<struct stat> st = StatPath(fs, path, 0);
-  if (!st.ok()) {
-    if (st.status().code() == StatusCode::kNotFound && options_.negative_timeout_s > 0) {
-      fuse_entry_param entry{};
-      entry.entry_timeout = options_.negative_timeout_s;
-      fuse_reply_entry(req, &entry);
+  if (!writing_.contains(path)) {
+    // Opened rather than stat'ed: the same one round trip brings a small file's bytes, kept
+    // for the open that usually follows. Directories (and files this user may not read)
+    // answer with an error and are stat'ed instead.
+    Result<std::unique_ptr<Reader>> opened = fs.Open(path);
+    if (opened.ok()) {
+      const uint64_t ino = ReplyEntry(req, path, ToStat((*opened)->status(), 0));
+      Stash(ino, std::move(*opened));
       return;
     }
-    fuse_reply_err(req, ErrnoOf(st.status()));
+    const StatusCode code = opened.status().code();
+    if (code != StatusCode::kIsADirectory && code != StatusCode::kPermissionDenied) {
+      return ReplyLookupError(req, opened.status());
+    }
+  }
+  Result<struct stat> st = StatPath(fs, path, 0);
+  if (!st.ok()) return ReplyLookupError(req, st.status());
+  ReplyEntry(req, path, *st);
+}
+
+void MountServer::ReplyLookupError(fuse_req_t req, const Status& status) {
+  if (status.code() == StatusCode::kNotFound && options_.negative_timeout_s > 0) {
+    fuse_entry_param entry{};
+    entry.entry_timeout = options_.negative_timeout_s;  // a cached "no such entry"
+    fuse_reply_entry(req, &entry);
     return;
   }
-  ReplyEntry(req, path, *st);
+  fuse_reply_err(req, ErrnoOf(status));
 }
 
 void MountServer::GetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino) {
@@ -243,6 +285,7 @@ void MountServer::Remove(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
     return (void)fuse_reply_err(req, ErrnoOf(idle));
   }
   if (writing_.contains(path)) return (void)fuse_reply_err(req, EBUSY);
+  DropStashed(path);
   const Status deleted = fs.Delete(path, /*recursive=*/false);
   if (deleted.ok()) inodes_.Removed(path);
   fuse_reply_err(req, ErrnoOf(deleted));
@@ -274,6 +317,8 @@ void MountServer::Rename(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
       return (void)fuse_reply_err(req, ErrnoOf(existing.status()));
     }
   }
+  DropStashed(from);
+  DropStashed(to);
   const Status renamed = fs.Rename(from, to);
   if (renamed.ok()) inodes_.Renamed(from, to);
   fuse_reply_err(req, ErrnoOf(renamed));

@@ -130,7 +130,14 @@ class MountServer {
   struct stat PendingStat(const Handle& handle);
   // Stats `path` (the file being written there answers for itself).
   Result<struct stat> StatPath(FileSystem& fs, const std::string& path, uint64_t ino);
-  void ReplyEntry(fuse_req_t req, const std::string& path, const struct stat& st);
+  // Replies with an entry for `path` and returns its inode number (0 when the reply failed).
+  uint64_t ReplyEntry(fuse_req_t req, const std::string& path, const struct stat& st);
+  // A reader opened by a lookup, kept for the open that usually follows it (at most
+  // attr_timeout later): a small file is then looked up, opened and read in one round trip.
+  void Stash(uint64_t ino, std::unique_ptr<Reader> reader);
+  std::unique_ptr<Reader> TakeStashed(uint64_t ino);
+  void DropStashed(const std::string& path);
+  void ReplyLookupError(fuse_req_t req, const Status& status);
   std::optional<std::string> PathOr(fuse_req_t req, uint64_t ino);
   std::shared_ptr<Handle> HandleOf(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> handle);
@@ -147,6 +154,14 @@ class MountServer {
   uint32_t GidOf(const std::string& group);
 
   static constexpr Duration kAwaitWriterMax = std::chrono::seconds(30);
+  // Readers kept from lookups: at most this many (inline files are at most the cluster's
+  // inline threshold each), the oldest inode numbers dropped first.
+  static constexpr size_t kStashedReadersMax = 1024;
+  struct Stashed {
+    std::unique_ptr<Reader> reader;
+    Instant expires{};
+  };
+  std::map<uint64_t, Stashed> stash_;
 
   ClientLoop* loop_ = nullptr;
   const MountOptions options_;
