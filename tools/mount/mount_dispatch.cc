@@ -83,12 +83,31 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
       });
 }
 
+// Reading opens of small files cached by their lookup are answered here, on the FUSE thread.
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto* self = static_cast<Server*>(fuse_req_userdata(req));
+  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+    const InlineCache::Opened cached = self->inline_cache().Open(ino);
+    if (cached.fh != 0) {
+      fi->fh = cached.fh;
+      fi->keep_cache = cached.keep_cache ? 1 : 0;
+      if (fuse_reply_open(req, fi) != 0) self->inline_cache().Release(cached.fh);
+      return;
+    }
+  }
   Server::Dispatch(req,
                    [req, ino, fi = *fi](Server& s, FileSystem& fs) { s.Open(req, fs, ino, fi); });
 }
 
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  auto* self = static_cast<Server*>(fuse_req_userdata(req));
+  if (InlineCache::Owns(fi->fh)) {
+    std::string bytes;
+    if (!self->inline_cache().Read(fi->fh, static_cast<uint64_t>(offset), size, &bytes)) {
+      return (void)fuse_reply_err(req, EBADF);
+    }
+    return (void)fuse_reply_buf(req, bytes.data(), bytes.size());
+  }
   Server::Dispatch(req, [req, fh = fi->fh, size, offset](Server& s, FileSystem&) {
     s.Read(req, fh, size, offset);
   });
@@ -102,14 +121,20 @@ void Write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t offse
 }
 
 void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  if (InlineCache::Owns(fi->fh)) return (void)fuse_reply_err(req, 0);
   Server::Dispatch(req, [req, fh = fi->fh](Server& s, FileSystem&) { s.Flush(req, fh); });
 }
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  if (InlineCache::Owns(fi->fh)) {
+    static_cast<Server*>(fuse_req_userdata(req))->inline_cache().Release(fi->fh);
+    return (void)fuse_reply_err(req, 0);
+  }
   Server::Dispatch(req, [req, fh = fi->fh](Server& s, FileSystem&) { s.Release(req, fh); });
 }
 
 void Fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  if (InlineCache::Owns(fi->fh)) return (void)fuse_reply_err(req, 0);
   Server::Dispatch(req, [req, fh = fi->fh](Server& s, FileSystem&) { s.Fsync(req, fh); });
 }
 

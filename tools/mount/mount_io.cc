@@ -25,6 +25,7 @@ std::shared_ptr<MountServer::Handle> MountServer::HandleOf(uint64_t fh) {
 
 void MountServer::DropHandles() {
   stash_.clear();
+  inline_cache_.Clear();
   handles_.clear();
   writing_.clear();
   dirs_.clear();
@@ -109,6 +110,7 @@ void MountServer::Create(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
   if (!started.ok()) return (void)fuse_reply_err(req, ErrnoOf(started));
   fuse_entry_param entry{};
   entry.ino = inodes_.Ref(handle->path);
+  inline_cache_.Drop(entry.ino);
   handle->ino = entry.ino;
   entry.attr = PendingStat(*handle);
   entry.attr_timeout = options_.attr_timeout_s;
@@ -138,6 +140,7 @@ void MountServer::Open(fuse_req_t req, FileSystem& fs, uint64_t ino, fuse_file_i
   const Status idle = AwaitWriter(*path, handle->may_write ? Await::kAny : Await::kClosedOnly);
   if (!idle.ok()) return (void)fuse_reply_err(req, ErrnoOf(idle));
   std::unique_ptr<Reader> stashed = TakeStashed(ino);
+  if (handle->may_write) inline_cache_.Drop(ino);
   Result<std::unique_ptr<Reader>> reader =
       stashed != nullptr && !handle->may_write ? std::move(stashed) : fs.Open(*path);
   if (!reader.ok()) return (void)fuse_reply_err(req, ErrnoOf(reader.status()));
@@ -280,6 +283,7 @@ void MountServer::SetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino, struct s
   if (to_set & FUSE_SET_ATTR_SIZE) {
     const uint64_t size = static_cast<uint64_t>(attr.st_size);
     stash_.erase(ino);
+    inline_cache_.Drop(ino);
     if (writing) {
       std::lock_guard<boost::fibers::mutex> lock(writing->mutex);
       std::string released;

@@ -86,7 +86,16 @@ int ErrnoOf(const Status& status) {
   }
 }
 
-MountServer::MountServer(MountOptions options) : options_(std::move(options)) {}
+namespace {
+
+InlineCache::Clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<InlineCache::Clock::duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+MountServer::MountServer(MountOptions options)
+    : options_(std::move(options)), inline_cache_(Seconds(options_.attr_timeout_s)) {}
 
 Result<FileSystem*> MountServer::FileSystemOf(const Caller& caller) {
   if (!options_.fixed_user.empty()) {
@@ -213,7 +222,10 @@ std::unique_ptr<Reader> MountServer::TakeStashed(uint64_t ino) {
 }
 
 void MountServer::DropStashed(const std::string& path) {
-  if (std::optional<uint64_t> ino = inodes_.Find(path)) stash_.erase(*ino);
+  if (std::optional<uint64_t> ino = inodes_.Find(path)) {
+    stash_.erase(*ino);
+    inline_cache_.Drop(*ino);
+  }
 }
 
 void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const std::string& name) {
@@ -226,8 +238,15 @@ void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
     // answer with an error and are stat'ed instead.
     Result<std::unique_ptr<Reader>> opened = fs.Open(path);
     if (opened.ok()) {
-      const uint64_t ino = ReplyEntry(req, path, ToStat((*opened)->status(), 0));
-      Stash(ino, std::move(*opened));
+      Reader& reader = **opened;
+      const proto::FileStatus status = reader.status();
+      const uint64_t ino = ReplyEntry(req, path, ToStat(status, 0));
+      if (ino == 0) return;
+      if (status.inline_data() || status.length_bytes() == 0) {
+        inline_cache_.Put(ino, status.mtime_ns(), reader.TakeInlineData());
+      } else {
+        Stash(ino, std::move(*opened));
+      }
       return;
     }
     const StatusCode code = opened.status().code();

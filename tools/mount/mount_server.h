@@ -29,6 +29,7 @@
 
 #include "core/client/file_system.h"
 #include "tools/mount/client_loop.h"
+#include "tools/mount/inline_cache.h"
 #include "tools/mount/inode_table.h"
 #include "tools/mount/write_window.h"
 
@@ -120,6 +121,8 @@ class MountServer {
   void Forget(uint64_t ino, uint64_t references) { inodes_.Forget(ino, references); }
 
   ClientLoop& loop() { return *loop_; }
+  // Thread-safe: the FUSE thread answers cached small files from it (mount_dispatch.cc).
+  InlineCache& inline_cache() { return inline_cache_; }
   const MountOptions& options() const { return options_; }
 
  private:
@@ -165,6 +168,7 @@ class MountServer {
 
   ClientLoop* loop_ = nullptr;
   const MountOptions options_;
+  InlineCache inline_cache_;  // after options_, which sizes it
   InodeTable inodes_;
   std::map<uint64_t, std::shared_ptr<Handle>> handles_;
   std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;
