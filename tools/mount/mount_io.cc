@@ -147,6 +147,8 @@ void MountServer::Open(fuse_req_t req, FileSystem& fs, uint64_t ino, fuse_file_i
   const proto::FileStatus status = (*reader)->status();
   handle->mode = status.mode() & 07777;
   if (handle->may_write && (fi.flags & O_TRUNC)) {
+    // Another open for writing may have started while this one waited for the namenode.
+    if (writing_.contains(*path)) return (void)fuse_reply_err(req, EBUSY);
     const Status started = StartWriter(*handle, /*overwrite=*/true);
     if (!started.ok()) return (void)fuse_reply_err(req, ErrnoOf(started));
     writing_[*path] = handle;
