@@ -33,6 +33,10 @@ packages=(
   python3-matplotlib
   # the structure check (tests/structure.sh) finds where functions end with universal-ctags
   universal-ctags
+  # granary-mount (FUSE) and the programs its tests run on the mount
+  libfuse3-dev fuse3 fio rsync
+  # granary.torch and its tests (DataLoader, torchvision's DatasetFolder)
+  python3-torch python3-torchvision
   # libFuzzer targets (fuzz/): clang++ with -fsanitize=fuzzer,address,undefined
   clang libclang-rt-14-dev
 )

@@ -26,6 +26,7 @@ import io as _io
 import os as _os
 import posixpath as _posixpath
 import re as _re
+import weakref as _weakref
 
 from . import _granary
 
@@ -203,13 +204,39 @@ def _check_path(path):
 
 
 class FileSystem:
-    """A connection to one Granary cluster. Thread-safe; close() (or ``with``) ends it."""
+    """A connection to one Granary cluster. Thread-safe; close() (or ``with``) ends it.
 
-    def __init__(self, client):
-        self._client = client
+    Fork-safe: in a child process (a DataLoader worker, multiprocessing's fork) the
+    connection made by the parent cannot run (its thread and ZeroMQ context stayed in the
+    parent), so the child leaves it alone and connects again on first use, with the same
+    arguments (os.register_at_fork)."""
+
+    def __init__(self, client, connect_args=None):
+        self._client_obj = client
+        self._connect_args = connect_args
+        self._user_closed = False
+        _live.add(self)
+
+    @property
+    def _client(self):
+        client = self._client_obj
+        if client is None:
+            if self._user_closed or self._connect_args is None:
+                raise ValueError("I/O operation on a closed Granary connection")
+            client = self._client_obj = _granary.connect(*self._connect_args)
+        return client
+
+    def _after_fork_in_child(self):
+        client, self._client_obj = self._client_obj, None
+        if client is not None:
+            client.abandon_after_fork()
+        if self._connect_args is None:
+            self._user_closed = True
 
     @property
     def address(self):
+        if self._connect_args is not None:
+            return self._connect_args[0]
         return self._client.address
 
     # ---- files -----------------------------------------------------------------------
@@ -468,11 +495,15 @@ class FileSystem:
         return self._client.namenode_calls()
 
     def close(self):
-        self._client.close()
+        self._user_closed = True
+        if self._client_obj is not None:
+            self._client_obj.close()
 
     @property
     def closed(self):
-        return self._client.closed
+        if self._user_closed:
+            return True
+        return self._client_obj is not None and self._client_obj.closed
 
     def __enter__(self):
         return self
@@ -493,9 +524,20 @@ def connect(address, user=None, groups=None, timeout=10.0, attempts=8):
     (default $USER) and returns a FileSystem."""
     if address.startswith("granary://"):
         address = split_url(address)[0]
-    client = _granary.connect(address, user or "", list(groups or []), float(timeout),
-                              int(attempts))
-    return FileSystem(client)
+    args = (address, user or "", list(groups or []), float(timeout), int(attempts))
+    return FileSystem(_granary.connect(*args), args)
+
+
+# Every FileSystem alive, for the fork hook.
+_live = _weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for fs in list(_live):
+        fs._after_fork_in_child()
+
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _register_fsspec():

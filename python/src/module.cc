@@ -486,10 +486,20 @@ class Client {
   }
 
   void Close() {
+    if (abandoned_) return;
     py::gil_scoped_release release;
     connection_->Close();
   }
-  bool closed() const { return connection_->closed(); }
+  bool closed() const { return abandoned_ || connection_->closed(); }
+  // In a child after fork(): the connection's thread did not survive the fork and its ZeroMQ
+  // context belongs to the parent, so the connection is left as it is, never closed nor
+  // destroyed (one leaked reference), and this client reports itself closed. The Python
+  // layer (granary.FileSystem, os.register_at_fork) then connects afresh.
+  void AbandonAfterFork() {
+    if (abandoned_) return;
+    abandoned_ = true;
+    new std::shared_ptr<Connection>(connection_);  // NOLINT: deliberately leaked
+  }
   std::string address() const { return connection_->options().namenode; }
   std::string user() const { return user_; }
   void set_user(std::string user) { user_ = std::move(user); }
@@ -497,6 +507,7 @@ class Client {
  private:
   std::shared_ptr<Connection> connection_;
   std::string user_;
+  bool abandoned_ = false;
 };
 
 Client* Connect(const std::string& address, const std::string& user,
@@ -573,6 +584,7 @@ PYBIND11_MODULE(_granary, m) {
       .def("defaults", &Client::Defaults)
       .def("namenode_calls", &Client::NamenodeCalls)
       .def("close", &Client::Close)
+      .def("abandon_after_fork", &Client::AbandonAfterFork)
       .def_property_readonly("closed", &Client::closed)
       .def_property_readonly("address", &Client::address);
   m.def("connect", &Connect, py::arg("address"), py::arg("user") = "",

@@ -1,0 +1,225 @@
+"""granary-mount on a real local cluster, exercised with programs nobody here wrote: tar,
+diff, rsync, fio, Python's shutil and os. Skipped (not failed) only when the machine has no
+FUSE (/dev/fuse, fusermount3)."""
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+
+import pytest
+
+from granary.testing import LocalCluster
+from mount_util import Mount, fuse_available
+
+pytestmark = pytest.mark.skipif(not fuse_available(), reason="no /dev/fuse or fusermount3")
+
+BLOCK = 1 << 20  # small blocks: a few MiB make multi-block files
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = LocalCluster(datanodes=3, inline_threshold=64 * 1024, block_size=BLOCK,
+                     directory=str(tmp_path_factory.mktemp("cluster")))
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def mnt(cluster, tmp_path_factory):
+    m = Mount(cluster, str(tmp_path_factory.mktemp("m") / "mnt"), options=["ignore_utimes"])
+    m.start()
+    yield m
+    m.stop()
+
+
+def make_tree(root):
+    """Small, empty, multi-block files, nested directories and odd names."""
+    os.makedirs(os.path.join(root, "d", "e", "f"))
+    os.makedirs(os.path.join(root, "empty dir"))
+    with open(os.path.join(root, "small.txt"), "w") as f:
+        f.write("hello\n")
+    open(os.path.join(root, "d", "empty"), "w").close()
+    with open(os.path.join(root, "d", "e", "multi.bin"), "wb") as f:
+        f.write(os.urandom(3 * BLOCK + 12345))
+    with open(os.path.join(root, "d", "e", "f", "inline-edge.bin"), "wb") as f:
+        f.write(os.urandom(64 * 1024))  # the inline threshold itself
+    for name in ["sp ace", "ünïcödé-名前", "quote'\"", "-dash", "#hash%", "a" * 200,
+                 "new\nline"]:
+        with open(os.path.join(root, "d", name), "wb") as f:
+            f.write(name.encode() * 3)
+    os.chmod(os.path.join(root, "small.txt"), 0o600)
+
+
+def diff(a, b):
+    result = subprocess.run(["diff", "-r", a, b], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tar_extract_then_diff(mnt, tmp_path):
+    src = str(tmp_path / "src")
+    make_tree(src)
+    archive = str(tmp_path / "tree.tar")
+    with tarfile.open(archive, "w") as t:
+        t.add(src, arcname=".")
+    target = mnt.path("tar")
+    os.mkdir(target)
+    subprocess.run(["tar", "-x", "-f", archive, "-C", target], check=True)
+    diff(src, target)
+    assert os.stat(os.path.join(target, "small.txt")).st_mode & 0o777 == 0o600
+    assert os.path.getsize(os.path.join(target, "d", "e", "multi.bin")) == 3 * BLOCK + 12345
+
+
+def test_rsync_there_and_back(mnt, tmp_path):
+    src = str(tmp_path / "src")
+    make_tree(src)
+    there = mnt.path("rsync")
+    back = str(tmp_path / "back")
+    subprocess.run(["rsync", "-a", src + "/", there + "/"], check=True)
+    diff(src, there)
+    subprocess.run(["rsync", "-a", there + "/", back + "/"], check=True)
+    diff(src, back)
+    # A second pass over changed sources replaces files through rsync's temp-and-rename.
+    with open(os.path.join(src, "small.txt"), "w") as f:
+        f.write("changed\n")
+    subprocess.run(["rsync", "-a", "--checksum", src + "/", there + "/"], check=True)
+    diff(src, there)
+
+
+def fio(*args):
+    return subprocess.run(["fio", "--ioengine=psync", "--fallocate=none", "--bs=1M",
+                           "--size=12M", "--verify=crc32c", *args],
+                          capture_output=True, text=True)
+
+
+def test_fio_sequential_write_then_verified_read(mnt):
+    directory = mnt.path("fio")
+    os.mkdir(directory)
+    written = fio("--name=seq", "--directory=" + directory, "--rw=write", "--do_verify=0",
+                  "--end_fsync=1")
+    assert written.returncode == 0, written.stdout + written.stderr
+    read = fio("--name=seq", "--directory=" + directory, "--rw=read")
+    assert read.returncode == 0, read.stdout + read.stderr
+    # The read job does verify: bytes fio did not write fail it.
+    with open(os.path.join(directory, "seq.0.0"), "wb") as f:
+        f.write(os.urandom(12 * BLOCK))
+    bad = fio("--name=seq", "--directory=" + directory, "--rw=read")
+    assert bad.returncode != 0
+
+
+def test_python_tree_operations(mnt, tmp_path):
+    src = str(tmp_path / "src")
+    make_tree(src)
+    copy = mnt.path("py", "copy")
+    shutil.copytree(src, copy)
+    diff(src, copy)
+    seen = sorted(os.path.relpath(os.path.join(d, f), copy)
+                  for d, _, files in os.walk(copy) for f in files)
+    expected = sorted(os.path.relpath(os.path.join(d, f), src)
+                      for d, _, files in os.walk(src) for f in files)
+    assert seen == expected
+    with os.scandir(os.path.join(copy, "d")) as it:
+        entries = {e.name: e for e in it}
+    assert entries["e"].is_dir() and entries["empty"].is_file()
+    assert entries["sp ace"].stat().st_size == len("sp ace") * 3
+    # os.replace: the atomic-checkpoint pattern, over an existing file.
+    tmp = os.path.join(copy, "ckpt.tmp")
+    final = os.path.join(copy, "ckpt")
+    for generation in range(3):
+        with open(tmp, "wb") as f:
+            f.write(b"generation %d" % generation)
+        os.replace(tmp, final)
+        with open(final, "rb") as f:
+            assert f.read() == b"generation %d" % generation
+    assert not os.path.exists(tmp)
+    os.rename(os.path.join(copy, "d"), os.path.join(copy, "moved"))
+    assert os.path.getsize(os.path.join(copy, "moved", "e", "multi.bin")) == 3 * BLOCK + 12345
+    shutil.rmtree(copy)
+    assert not os.path.exists(copy)
+
+
+def test_seek_back_within_the_window_and_refusals(mnt):
+    d = mnt.path("posix")
+    os.mkdir(d)
+    p = os.path.join(d, "header-last")
+    with open(p, "wb") as f:
+        f.write(b"\0" * 8)
+        f.write(os.urandom(3 * BLOCK))
+        f.seek(0)
+        f.write(b"HEADER!!")  # filled in at the end, as zip and numpy writers do
+    with open(p, "rb") as f:
+        assert f.read(8) == b"HEADER!!"
+    assert os.path.getsize(p) == 8 + 3 * BLOCK
+    # A closed file's bytes do not change: EOPNOTSUPP, never silent corruption.
+    with pytest.raises(OSError) as e:
+        os.open(p, os.O_WRONLY | os.O_APPEND)
+    assert e.value.errno == errno.EOPNOTSUPP
+    fd = os.open(p, os.O_WRONLY)
+    with pytest.raises(OSError) as e:
+        os.pwrite(fd, b"x", 5)
+    os.close(fd)
+    assert e.value.errno == errno.EOPNOTSUPP
+    with pytest.raises(OSError) as e:
+        os.truncate(p, 3)
+    assert e.value.errno == errno.EOPNOTSUPP
+    with pytest.raises(OSError) as e:
+        os.link(p, os.path.join(d, "hard"))
+    assert e.value.errno == errno.EPERM
+    with pytest.raises(OSError) as e:
+        os.symlink(p, os.path.join(d, "soft"))
+    assert e.value.errno == errno.EPERM
+    # Truncating to zero on open rewrites the file.
+    with open(p, "wb") as f:
+        f.write(b"short")
+    with open(p, "rb") as f:
+        assert f.read() == b"short"
+    # RENAME_NOREPLACE through mv -n is refused when the target exists... and shell
+    # redirections (dup2 then close before the first write) work.
+    subprocess.run(["sh", "-c", "{ echo a; /bin/echo b; } > '%s'" % os.path.join(d, "sh")],
+                   check=True)
+    with open(os.path.join(d, "sh")) as f:
+        assert f.read() == "a\nb\n"
+    st = os.statvfs(d)
+    assert st.f_blocks > 0 and st.f_bavail <= st.f_blocks
+
+
+def test_times_are_refused_without_ignore_utimes(cluster, tmp_path):
+    with Mount(cluster, str(tmp_path / "strict")) as strict:
+        p = strict.path("t")
+        with open(p, "w") as f:
+            f.write("x")
+        with pytest.raises(OSError) as e:
+            os.utime(p, (1, 1))
+        assert e.value.errno == errno.EOPNOTSUPP
+
+
+def test_read_only_mount(cluster, tmp_path):
+    with Mount(cluster, str(tmp_path / "ro"), options=["ro"]) as ro:
+        assert os.path.isdir(ro.path())
+        with pytest.raises(OSError) as e:
+            open(ro.path("nope"), "w")
+        assert e.value.errno == errno.EROFS
+
+
+def test_sigterm_unmounts_and_sigkill_gives_enotconn(cluster, tmp_path):
+    m = Mount(cluster, str(tmp_path / "k"))
+    m.start()
+    with open(m.path("f"), "w") as f:
+        f.write("x")
+    m.process.send_signal(signal.SIGKILL)
+    m.process.wait(timeout=10)
+    try:
+        with pytest.raises(OSError) as e:
+            os.listdir(m.path())
+        assert e.value.errno == errno.ENOTCONN
+    finally:
+        m.stop()
+    assert not os.path.ismount(m.path())
+    m2 = Mount(cluster, str(tmp_path / "t"))
+    m2.start()
+    m2.process.send_signal(signal.SIGTERM)
+    assert m2.process.wait(timeout=20) == 0
+    assert not os.path.ismount(m2.path())
