@@ -32,15 +32,20 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
                        HaOptions ha_options, NamenodeOptions options)
     : env_(env),
       transport_(transport),
+      local_(local),
       journal_(journal),
       ha_options_(std::move(ha_options)),
       options_(std::move(options)),
       store_(env, local, journal, ha_options_.journal_timeout),
+      checkpoint_(env, local),
       slot_(std::make_unique<ServeSlot>(*this)),
       fibers_(env) {
   router_.Add(rpc::nn::kHaStatus, [this](const auto& request, auto* reply, rpc::Exchange& e) {
     return HaStatus(request, reply, e);
   });
+  router_.Add(rpc::nn::kCheckpointPage,
+              [this](const proto::CheckpointPageRequest& request, proto::CheckpointPageReply* reply,
+                     rpc::Exchange&) { return checkpoint_.ServePage(request, reply); });
   router_.Add(rpc::nn::kFailover, [this](const auto& request, auto* reply, rpc::Exchange& e) {
     return Failover(request, reply, e);
   });
@@ -80,7 +85,8 @@ Status HaNamenode::Run() {
 }
 
 Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& request) {
-  if (request.method == rpc::nn::kHaStatus.name || request.method == rpc::nn::kFailover.name) {
+  if (request.method == rpc::nn::kHaStatus.name || request.method == rpc::nn::kFailover.name ||
+      request.method == rpc::nn::kCheckpointPage.name) {
     return router_.AsHandler()(context, request);
   }
   if (active_handler_) {
@@ -117,14 +123,31 @@ void HaNamenode::RefreshActiveHint() {
   store_.EndActive(active_hint_);
 }
 
+Status HaNamenode::Bootstrap() {
+  RefreshActiveHint();
+  if (active_hint_.empty()) return env_.SleepFor(ha_options_.follow_wait);
+  const Status copied = StoreCheckpoint::CopyFrom(env_, transport_, Address{active_hint_}, local_,
+                                                  ha_options_.journal_timeout);
+  if (copied.code() == StatusCode::kNodeDown) return copied;
+  if (!copied.ok()) return env_.SleepFor(ha_options_.follow_wait);  // the next round again
+  ++bootstraps_;
+  return store_.Load();
+}
+
 Result<FencingToken> HaNamenode::Standby() {
   RefreshActiveHint();
   for (;;) {
+    // A store that is incomplete (a copy cut short) or behind the journal's oldest entry is
+    // replaced by a checkpoint first; it must not campaign before, as it lacks entries.
+    GRANARY_ASSIGN_OR_RETURN(bool incomplete, StoreCheckpoint::Incomplete(local_));
+    if (incomplete) {
+      GRANARY_RETURN_IF_ERROR(Bootstrap());
+      continue;
+    }
     Status followed = FollowOnce();
     if (followed.code() == StatusCode::kNotFound) {
-      return followed.WithContext(
-          "this namenode's store is behind the journal's oldest entry; bootstrap it from "
-          "another namenode's checkpoint");
+      GRANARY_RETURN_IF_ERROR(Bootstrap());
+      continue;
     }
     GRANARY_RETURN_IF_ERROR(followed);
     const Instant now = env_.Now();
@@ -165,6 +188,7 @@ Status HaNamenode::Active(FencingToken token) {
       return;
     }
   });
+  fibers_.Spawn("journal-truncate", [this, token] { TruncateLoop(token); });
   const Status ran = namenode_->Run();
   active_handler_ = nullptr;
   store_.EndActive();
@@ -172,6 +196,16 @@ Status HaNamenode::Active(FencingToken token) {
   token_ = FencingToken();
   (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
   return ran.code() == StatusCode::kNodeDown ? ran : Status::Ok();
+}
+
+void HaNamenode::TruncateLoop(FencingToken token) {
+  while (env_.SleepFor(ha_options_.truncate_interval).ok() && token_ == token && !stepping_down_) {
+    const uint64_t applied = store_.applied_seq();
+    if (applied <= ha_options_.retain_entries) continue;
+    // A failure changes nothing: kFenced ends this leadership through the watch anyway.
+    (void)journal_.Truncate(token, applied - ha_options_.retain_entries + 1,
+                            env_.Now() + ha_options_.journal_timeout);
+  }
 }
 
 void HaNamenode::StepDown(const Status& why) {

@@ -38,11 +38,13 @@
 #include <string>
 
 #include "core/common/fiber_group.h"
+#include "core/common/limits.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/namenode/journaled_store.h"
 #include "core/namenode/namenode.h"
 #include "core/namenode/namenode_options.h"
+#include "core/namenode/store_checkpoint.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
 #include "core/seams/journal.h"
@@ -66,6 +68,11 @@ struct HaOptions {
   // After handing over, how long this namenode leaves the election to the others; and how
   // long a standby named by a handover campaigns without pause.
   Duration handover_holdoff = std::chrono::seconds(3);
+  // The active truncates the journal every `truncate_interval` to the last `retain_entries`
+  // entries; a namenode further behind (or new, or wiped) copies a checkpoint of the
+  // active's store (store_checkpoint.h) and follows the journal from there.
+  uint64_t retain_entries = kJournalRetainEntriesDefault;
+  Duration truncate_interval = std::chrono::seconds(10);
 };
 
 class HaNamenode {
@@ -84,8 +91,9 @@ class HaNamenode {
   // The running Namenode while active, else null.
   Namenode* namenode() { return namenode_.get(); }
   uint64_t applied_seq() const { return store_.applied_seq(); }
-  // Times this namenode became active.
+  // Times this namenode became active, and copied a checkpoint.
   uint64_t activations() const { return activations_; }
+  uint64_t bootstraps() const { return bootstraps_; }
   const JournaledStore& store() const { return store_; }
 
  private:
@@ -98,6 +106,10 @@ class HaNamenode {
   Status Active(FencingToken token);
   void StepDown(const Status& why);
   Status FollowOnce();
+  // Replaces the local store with a checkpoint of the active's; Ok when the active is not
+  // known yet (the caller tries again).
+  Status Bootstrap();
+  void TruncateLoop(FencingToken token);
   void RefreshActiveHint();
 
   Status HaStatus(const proto::HaStatusRequest&, proto::HaStatusReply* reply, rpc::Exchange&);
@@ -106,10 +118,12 @@ class HaNamenode {
 
   Env& env_;
   Transport& transport_;
+  MetaStore& local_;
   Journal& journal_;
   const HaOptions ha_options_;
   const NamenodeOptions options_;
   JournaledStore store_;
+  StoreCheckpoint checkpoint_;
   std::unique_ptr<ServeSlot> slot_;
   std::unique_ptr<Namenode> namenode_;
   // The running Namenode's handler while it may take requests; empty otherwise.
@@ -120,6 +134,7 @@ class HaNamenode {
   std::string active_hint_;
   uint64_t journal_last_seq_ = 0;
   uint64_t activations_ = 0;
+  uint64_t bootstraps_ = 0;
   bool stepping_down_ = false;
   Instant eager_until_{};
   Instant holdoff_until_{};

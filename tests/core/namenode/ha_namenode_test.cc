@@ -44,7 +44,7 @@ proto::UserContext Super() {
 // Three namenodes "nn-1".."nn-3" sharing one MemoryJournal, and client bodies.
 class HaCluster {
  public:
-  HaCluster() : sim_(11), hardware_(sim_) {
+  explicit HaCluster(HaOptions base = {}) : sim_(11), hardware_(sim_) {
     NamenodeOptions options;
     options.heartbeat_interval = milliseconds(500);
     options.datanode_dead_after = seconds(3);
@@ -52,10 +52,10 @@ class HaCluster {
       sim::NodeOptions node;
       node.name = "nn-" + std::to_string(i + 1);
       node.cores = 4;
-      ids_[i] = hardware_.AddNode(node, [this, i, options](sim::SimProcess& p) {
+      ids_[i] = hardware_.AddNode(node, [this, i, options, base](sim::SimProcess& p) {
         auto journal = std::make_unique<testing::MemoryJournal>(p.env(), state_, kLease);
         journals_[i] = journal.get();
-        HaOptions ha;
+        HaOptions ha = base;
         ha.candidate = p.transport().self().value;
         HaNamenode namenode(p.env(), p.transport(), p.meta_store(), *journal, ha, options);
         nodes_[i] = &namenode;
@@ -123,14 +123,15 @@ class HaCluster {
   int clients_ = 0;
 };
 
-Status Create(sim::SimProcess& p, const Address& to, const std::string& path) {
+Status Create(sim::SimProcess& p, const Address& to, const std::string& path, size_t bytes = 0) {
   proto::CreateRequest create;
   *create.mutable_user() = Super();
   create.set_path(path);
   create.set_complete(true);
   create.set_client_name("test");
   proto::CreateReply reply;
-  return rpc::Call(p.transport(), to, rpc::nn::kCreate, create, "bytes of " + path,
+  return rpc::Call(p.transport(), to, rpc::nn::kCreate, create,
+                   bytes == 0 ? "bytes of " + path : std::string(bytes, 'b'),
                    p.env().Now() + seconds(2), &reply);
 }
 
@@ -172,6 +173,7 @@ TEST(HaNamenodeTest, OneActiveStandbysRedirectAndAFailoverKeepsEveryAcknowledged
   const uint64_t acknowledged_seq = cluster.journal_state().last_seq;
 
   cluster.sim().CrashNode(cluster.id(first));
+  cluster.sim().RunFor(milliseconds(100));
   const int second = cluster.WaitForActive(kLease + seconds(10));
   ASSERT_GE(second, 0);
   ASSERT_NE(second, first);
@@ -233,6 +235,53 @@ TEST(HaNamenodeTest, HandoverMovesTheActiveToTheNamedStandby) {
   EXPECT_EQ(cluster.WaitForActive(seconds(10)), static_cast<int>(named));
   cluster.RunClient(
       [&](sim::SimProcess& p) { EXPECT_TRUE(Stat(p, cluster.address(named), "/before").ok()); });
+}
+
+// A namenode whose store was wiped, and one that fell behind the journal's truncation
+// point, both copy a checkpoint of the active's store (several pages of it), catch up to the
+// same bytes, and can take over with every file.
+TEST(HaNamenodeTest, WipedAndFarBehindNamenodesCopyACheckpointAndCatchUp) {
+  HaOptions ha;
+  ha.retain_entries = 5;
+  ha.truncate_interval = seconds(1);
+  HaCluster cluster(ha);
+  const int active = cluster.WaitForActive(seconds(10));
+  ASSERT_GE(active, 0);
+  const size_t wiped = (active + 1) % 3;
+  const size_t behind = (active + 2) % 3;
+  cluster.sim().CrashNode(cluster.id(wiped));
+  cluster.sim().CrashNode(cluster.id(behind));
+  cluster.RunClient([&](sim::SimProcess& p) {
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_TRUE(Create(p, cluster.address(active), "/big" + std::to_string(i), 60000).ok());
+    }
+  });
+  cluster.sim().RunFor(seconds(3));  // the active truncates
+  EXPECT_GT(cluster.journal_state().first_seq, 10u);
+  MetaStore& store = cluster.store(wiped);
+  Result<std::vector<KeyValue>> all = store.Scan("", "", kMetaScanEntriesMax);
+  ASSERT_TRUE(all.ok());
+  WriteBatch wipe;
+  for (const KeyValue& kv : *all) wipe.Delete(kv.key);
+  ASSERT_TRUE(store.Write(wipe).ok());
+  cluster.sim().RestartNode(cluster.id(wiped));
+  cluster.sim().RestartNode(cluster.id(behind));
+  cluster.sim().RunFor(seconds(10));
+  for (size_t i : {wiped, behind}) {
+    ASSERT_NE(cluster.node(i), nullptr);
+    EXPECT_GE(cluster.node(i)->bootstraps(), 1u) << i;
+    EXPECT_EQ(cluster.node(i)->applied_seq(), cluster.journal_state().last_seq) << i;
+    EXPECT_EQ(Dump(cluster.store(i)), Dump(cluster.store(active))) << i;
+  }
+  cluster.sim().CrashNode(cluster.id(active));
+  cluster.sim().RunFor(milliseconds(100));
+  const int next = cluster.WaitForActive(kLease + seconds(10));
+  ASSERT_GE(next, 0);
+  cluster.RunClient([&](sim::SimProcess& p) {
+    for (int i = 0; i < 60; ++i) {
+      EXPECT_TRUE(Stat(p, cluster.address(next), "/big" + std::to_string(i)).ok()) << i;
+    }
+  });
 }
 
 }  // namespace
