@@ -2,6 +2,7 @@
 // internal state past one is a bug.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -161,5 +162,17 @@ inline constexpr size_t kJournalEntryBytesMax = 1024 * 1024;
 inline constexpr uint32_t kJournalReadEntriesMax = 32;
 // A candidate's name (a namenode's address), stored as the leader key's value.
 inline constexpr size_t kJournalCandidateBytesMax = 256;
+// Entries the active keeps in the journal behind its own position (ha_namenode.h): a
+// standby further behind copies a checkpoint instead. At ~1-5 KiB an entry (a small file
+// inline) this keeps etcd far below its 2 GiB default quota.
+inline constexpr uint64_t kJournalRetainEntriesDefault = 100000;
+
+// Checkpoint copies between namenodes (core/namenode/store_checkpoint.cc): a page's records
+// (the reply stays under kMessageBodyBytesMax with one 64 KiB inline file past the bound),
+// the records one scan reads, copies open at once, and how long an idle one is kept.
+inline constexpr size_t kCheckpointPageBytes = 2 * 1024 * 1024;
+inline constexpr uint32_t kCheckpointScanEntries = 256;
+inline constexpr size_t kCheckpointsOpenMax = 4;
+inline constexpr std::chrono::seconds kCheckpointIdle{60};
 
 }  // namespace granary

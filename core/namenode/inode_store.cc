@@ -17,6 +17,7 @@ constexpr char kDatanodeTag = 'd';
 constexpr char kInodeLockTag = 'i';
 constexpr char kJournalTag = 'j';
 constexpr std::string_view kAppliedSeqName = "applied";
+constexpr std::string_view kBootstrapName = "bootstrap";
 constexpr size_t kIdBytes = 8;
 
 void AppendBigEndian(std::string& out, uint64_t value) {
@@ -254,6 +255,19 @@ Result<uint64_t> InodeStore::GetAppliedSeq() {
   if (value.code() == StatusCode::kNotFound) return uint64_t{0};
   GRANARY_RETURN_IF_ERROR(value.status());
   return DecodeCounter(*value);
+}
+
+void InodeStore::PutBootstrapMark(WriteBatch& batch) { batch.Put(BootstrapMarkKey(), "copying"); }
+
+void InodeStore::DeleteBootstrapMark(WriteBatch& batch) { batch.Delete(BootstrapMarkKey()); }
+
+std::string InodeStore::BootstrapMarkKey() { return Named(kJournalTag, kBootstrapName); }
+
+Result<bool> InodeStore::HasBootstrapMark() {
+  Result<std::string> value = store_.Get(BootstrapMarkKey());
+  if (value.code() == StatusCode::kNotFound) return false;
+  GRANARY_RETURN_IF_ERROR(value.status());
+  return true;
 }
 
 // ---- lock names ----

@@ -10,6 +10,7 @@
 //   "m" name                         -> counter (8)     id reservations (IdAllocator)
 //   "d" storage id                   -> datanode id (8) a datanode's stable id
 //   "j" "applied"                    -> sequence (8)    the last journal entry applied (HA)
+//   "j" "bootstrap"                  -> "copying"       a checkpoint copy is under way (HA)
 //
 // Big-endian ids make a directory's entries one contiguous, name-ordered range: listing is a
 // prefix scan, and the (parent id, name) key is HopsFS's partitioning key. The root's entry
@@ -132,6 +133,13 @@ class InodeStore {
   static void PutAppliedSeq(WriteBatch& batch, uint64_t seq);
   // 0 when no entry was ever applied (a store without a journal, or a new one).
   Result<uint64_t> GetAppliedSeq();
+  // The mark of a store being filled from another namenode's checkpoint: present from before
+  // the first copied record until after the last, so that a copy cut short is never taken
+  // for a store (store_checkpoint.h).
+  static void PutBootstrapMark(WriteBatch& batch);
+  static void DeleteBootstrapMark(WriteBatch& batch);
+  static std::string BootstrapMarkKey();
+  Result<bool> HasBootstrapMark();
 
   // ---- lock names (LockManager): not stored, but named in the same space ----
   static std::string InodeLockName(InodeId id);

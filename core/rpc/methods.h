@@ -59,6 +59,7 @@ GRANARY_METHOD(kRecoveryDone, "nn.RecoveryDone", RecoveryDoneRequest, RecoveryDo
 // High availability (issue 13): every namenode answers these, whatever its role.
 GRANARY_METHOD(kHaStatus, "nn.HaStatus", HaStatusRequest, HaStatusReply);
 GRANARY_METHOD(kFailover, "nn.Failover", FailoverRequest, FailoverReply);
+GRANARY_METHOD(kCheckpointPage, "nn.CheckpointPage", CheckpointPageRequest, CheckpointPageReply);
 }  // namespace nn
 
 // The datanode's methods.
@@ -103,6 +104,7 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kOpenMany);
   visit(nn::kHaStatus);
   visit(nn::kFailover);
+  visit(nn::kCheckpointPage);
 }
 
 template <typename Visitor>
