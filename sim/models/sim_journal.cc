@@ -39,6 +39,18 @@ bool SimJournal::Holds(FencingToken token) const {
          process_.env().Now() < leadership_->renewed_at + service_.options().lease_ttl;
 }
 
+FencingToken SimJournal::Won(FencingToken token, Instant sent) {
+  if (leadership_ != nullptr && leadership_->token == token && !leadership_->lost) {
+    return token;  // campaigning again while leader
+  }
+  if (leadership_ != nullptr) leadership_->closed = true;
+  leadership_ = std::make_shared<Leadership>();
+  leadership_->token = token;
+  leadership_->renewed_at = sent;
+  StartRenewing(leadership_);
+  return token;
+}
+
 Result<FencingToken> SimJournal::Campaign(std::string_view candidate, Instant deadline) {
   if (candidate.empty() || candidate.size() > kJournalCandidateBytesMax) {
     return Status(
@@ -47,21 +59,16 @@ Result<FencingToken> SimJournal::Campaign(std::string_view candidate, Instant de
   }
   Env& env = process_.env();
   for (;;) {
-    JournalRequest request = Request(JournalOp::kCampaign);
-    request.text = std::string(candidate);
-    request.deadline = deadline;
-    const Instant sent = env.Now();
-    GRANARY_ASSIGN_OR_RETURN(JournalReply reply, Run(request, deadline));
-    if (reply.token.value() != 0) {
-      if (leadership_ != nullptr && leadership_->token == reply.token && !leadership_->lost) {
-        return reply.token;  // campaigning again while leader
-      }
-      if (leadership_ != nullptr) leadership_->closed = true;
-      leadership_ = std::make_shared<Leadership>();
-      leadership_->token = reply.token;
-      leadership_->renewed_at = sent;
-      StartRenewing(leadership_);
-      return reply.token;
+    // While another candidate holds the lease, poll with reads: they cost the members no sync.
+    const bool leading = leadership_ != nullptr && !leadership_->lost;
+    GRANARY_ASSIGN_OR_RETURN(JournalReply holder, Run(Request(JournalOp::kLeader), deadline));
+    if (leading || holder.text.empty()) {
+      JournalRequest request = Request(JournalOp::kCampaign);
+      request.text = std::string(candidate);
+      request.deadline = deadline;
+      const Instant sent = env.Now();
+      GRANARY_ASSIGN_OR_RETURN(JournalReply reply, Run(request, deadline));
+      if (reply.token.value() != 0) return Won(reply.token, sent);
     }
     const Instant next = env.Now() + service_.options().poll_interval;
     if (next >= deadline) {

@@ -7,13 +7,14 @@
 //   SimJournal client(process, journal);                    // its calls cost simulated time
 //
 // Every call is one or more service calls (Call in the service header: round trips on the
-// simulated network, syncs on the members). Campaign retries every poll_interval while
-// another holder keeps leadership. A won leadership is renewed by a fiber of the process
-// every lease_ttl / 3 (a ReadIndex round, no sync); the renewal stops when the process
-// crashes, the client is destroyed, its renewals are paused (PauseRenewal or the service's
-// PauseRenewals) or the service answers that the lease is gone. WaitForLoss watches this
-// client's own view: the renewal's answer, a Resign, and the local rule of the contract
-// (lease_ttl since the last renewal known to have been served, counted from when it was sent).
+// simulated network, syncs on the members). Campaign polls with reads every poll_interval while
+// another holder keeps leadership, and writes its claim only when the lease is free. A won
+// leadership is renewed by a fiber of the process every lease_ttl / 3 (a ReadIndex round, no sync);
+// the renewal stops when the process crashes, the client is destroyed, its renewals are paused
+// (PauseRenewal or the service's PauseRenewals) or the service answers that the lease is gone.
+// WaitForLoss watches this client's own view: the renewal's answer, a Resign, and the local rule of
+// the contract (lease_ttl since the last renewal known to have been served, counted from when it
+// was sent).
 //
 // Errors as the contract says: no majority reachable -> kUnavailable at the deadline; a write
 // sent but unanswered -> kTimeout (outcome unknown); the process crashed -> kNodeDown.
@@ -67,6 +68,8 @@ class SimJournal final : public Journal {
   JournalRequest Request(JournalOp op) const;
   // Runs a request and returns its reply, or the reply's own status when it is an error.
   Result<JournalReply> Run(const JournalRequest& request, Instant deadline);
+  // Records leadership under `token`, won by a campaign sent at `sent`, and starts renewing.
+  FencingToken Won(FencingToken token, Instant sent);
   void StartRenewing(const std::shared_ptr<Leadership>& leadership);
   // Whether `token` is this client's and its lease still counts by the local rule.
   bool Holds(FencingToken token) const;
