@@ -97,6 +97,9 @@ class Writer {
   // the pipeline (an inline file's bytes are stored in the namenode's store either way).
   Status Flush(Durability durability = Durability::kVisible);
   Status Sync() { return Flush(Durability::kDurable); }
+  // Renews the writer's lease when it is due (Write does it on its own): a writer idle for
+  // long, waiting for its input, calls it so that its file is not taken from it.
+  Status KeepAlive() { return RenewLeaseIfDue(); }
   // Closes the file; the writer is unusable afterwards, whatever the result.
   Status Close();
   uint64_t bytes_written() const { return bytes_written_; }

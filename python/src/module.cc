@@ -171,6 +171,24 @@ class RawReader {
   uint64_t tell() const { return position_; }
   uint64_t size() const { return size_; }
 
+  // Asks again how long the file is (a file being written grows with its writer's flushes);
+  // returns the new size.
+  uint64_t Refresh() {
+    EnsureOpen();
+    std::shared_ptr<Reader> reader = reader_;
+    Result<uint64_t> size = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<uint64_t>([reader]() -> Result<uint64_t> {
+        GRANARY_RETURN_IF_ERROR(reader->Refresh());
+        return reader->Size();
+      });
+    }();
+    size_ = Check(std::move(size), path_);
+    return size_;
+  }
+  // Whether the file is still open for writing (as of the open or the last refresh).
+  bool growing() const { return reader_ != nullptr && reader_->status().under_construction(); }
+
  private:
   void EnsureOpen() const {
     if (reader_ == nullptr) throw py::value_error("I/O operation on closed file");
@@ -179,7 +197,7 @@ class RawReader {
   std::shared_ptr<Connection> connection_;
   std::shared_ptr<Reader> reader_;
   const std::string path_;
-  const uint64_t size_;
+  uint64_t size_;
   uint64_t position_ = 0;
 };
 
@@ -210,16 +228,19 @@ class RawWriter {
     return bytes;
   }
 
-  void Flush() {
+  // Every byte written so far becomes visible to new readers (kVisible) and, with kDurable,
+  // synced on every datanode of the pipeline.
+  void Flush(Durability durability = Durability::kDurable) {
     EnsureOpen();
     std::shared_ptr<Writer> writer = writer_;
     Status status;
     {
       py::gil_scoped_release release;
-      status = connection_->CallStatus([writer] { return writer->Flush(); });
+      status = connection_->CallStatus([writer, durability] { return writer->Flush(durability); });
     }
     Check(status, path_);
   }
+  void FlushVisible() { Flush(Durability::kVisible); }
 
   void Close() {
     if (writer_ == nullptr) return;
@@ -424,6 +445,20 @@ class Client {
   RawWriter* OpenWriter(const std::string& path, bool exclusive, bool create_parents) {
     return new RawWriter(connection_, CreateWriter(path, exclusive, create_parents), path);
   }
+  // Opens an existing file for appending (nn.Append: errors surface here, at once).
+  RawWriter* OpenAppender(const std::string& path) {
+    auto writer = Check(
+        Run<std::shared_ptr<Writer>>([path](FileSystem& fs) -> Result<std::shared_ptr<Writer>> {
+          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Append(path));
+          return std::shared_ptr<Writer>(std::move(writer));
+        }),
+        path);
+    return new RawWriter(connection_, std::move(writer), path);
+  }
+  // Starts lease recovery of a file whose writer died; true once it is closed.
+  bool RecoverLease(const std::string& path) {
+    return Check(Run<bool>([path](FileSystem& fs) { return fs.RecoverLease(path); }), path);
+  }
   PyTFRecordWriter* OpenTFRecordWriter(const std::string& path) {
     return new PyTFRecordWriter(connection_, CreateWriter(path, false, false), path);
   }
@@ -536,11 +571,14 @@ PYBIND11_MODULE(_granary, m) {
       .def("seek", &RawReader::Seek, py::arg("offset"), py::arg("whence") = 0)
       .def("tell", &RawReader::tell)
       .def("size", &RawReader::size)
+      .def("refresh", &RawReader::Refresh)
+      .def_property_readonly("growing", &RawReader::growing)
       .def("close", &RawReader::Close)
       .def_property_readonly("closed", &RawReader::closed);
   py::class_<RawWriter>(m, "RawWriter")
       .def("write", &RawWriter::Write)
-      .def("flush", &RawWriter::Flush)
+      .def("flush", &RawWriter::FlushVisible)
+      .def("sync", [](RawWriter& w) { w.Flush(granary::Durability::kDurable); })
       .def("tell", &RawWriter::tell)
       .def("close", &RawWriter::Close)
       .def_property_readonly("closed", &RawWriter::closed);
@@ -567,6 +605,8 @@ PYBIND11_MODULE(_granary, m) {
       .def("open_reader", &Client::OpenReader)
       .def("open_writer", &Client::OpenWriter, py::arg("path"), py::arg("exclusive") = false,
            py::arg("create_parents") = false)
+      .def("open_appender", &Client::OpenAppender)
+      .def("recover_lease", &Client::RecoverLease)
       .def("open_tfrecord_writer", &Client::OpenTFRecordWriter)
       .def("start_loader", &Client::StartLoader)
       .def("report", &Client::Report)
