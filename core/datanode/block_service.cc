@@ -314,6 +314,10 @@ Status BlockService::ReadBlock(const proto::ReadBlockRequest& request, proto::Re
   }
   // A reader that verifies the CRCs itself spares the datanode the second pass over the bytes.
   const CrcCheck check = request.verified_by_reader() ? CrcCheck::kByReader : CrcCheck::kHere;
+  // A replica being written may have its trailing partial chunk rewritten (after a flush),
+  // its CRC cut and appended again: a read of it waits for the packet being written.
+  std::optional<BlockLockTable::Guard> writing;
+  if (replica->state == ReplicaState::kWriting) writing.emplace(locks_, id);
   Result<ReplicaRead> read = store_.Read(id, request.offset_bytes(), request.length_bytes(), check);
   if (read.code() == StatusCode::kCorruption) {
     const std::optional<Replica> now = store_.Get(id);

@@ -39,7 +39,9 @@
 // rot is then found by that reader or by the block scanner.
 //
 // Concurrency: the caller serializes the mutations of one block id (BlockLockTable); reads
-// need no lock (they retry when a rename or truncate ran meanwhile).
+// need no lock (they retry when a rename or truncate ran meanwhile), except of a replica
+// being written, whose AppendFrom cuts and regrows its meta file: the caller holds the
+// block's lock for those.
 #pragma once
 
 #include <cstdint>

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -267,6 +268,53 @@ class RawWriter {
   uint64_t position_ = 0;
 };
 
+// Reads a TFRecord file while it is written (TFRecordReader in follow mode): next() gives
+// the next whole record or None when none is flushed whole yet; refresh() asks for more.
+class PyTFRecordFollower {
+ public:
+  PyTFRecordFollower(std::shared_ptr<Connection> connection, std::shared_ptr<TFRecordReader> reader,
+                     std::string path)
+      : connection_(std::move(connection)), reader_(std::move(reader)), path_(std::move(path)) {}
+  ~PyTFRecordFollower() { DestroyOnLoop(*connection_, reader_); }
+
+  py::object Next() {
+    EnsureOpen();
+    std::shared_ptr<TFRecordReader> reader = reader_;
+    Result<std::optional<std::string>> next = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<std::optional<std::string>>(
+          [reader]() -> Result<std::optional<std::string>> { return reader->Next(); });
+    }();
+    std::optional<std::string> record = Check(std::move(next), path_);
+    if (!record) return py::none();
+    return py::bytes(*record);
+  }
+  // Returns whether the file is still being written.
+  bool Refresh() {
+    EnsureOpen();
+    std::shared_ptr<TFRecordReader> reader = reader_;
+    Result<bool> growing = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<bool>([reader]() -> Result<bool> {
+        GRANARY_RETURN_IF_ERROR(reader->Refresh());
+        return reader->growing();
+      });
+    }();
+    return Check(std::move(growing), path_);
+  }
+  bool growing() const { return reader_ != nullptr && reader_->growing(); }
+  void Close() { DestroyOnLoop(*connection_, reader_); }
+
+ private:
+  void EnsureOpen() const {
+    if (reader_ == nullptr) throw py::value_error("I/O operation on a closed follower");
+  }
+
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<TFRecordReader> reader_;
+  const std::string path_;
+};
+
 // Frames records on the calling thread and sends them in 1 MiB writes.
 class PyTFRecordWriter {
  public:
@@ -459,6 +507,19 @@ class Client {
   bool RecoverLease(const std::string& path) {
     return Check(Run<bool>([path](FileSystem& fs) { return fs.RecoverLease(path); }), path);
   }
+  PyTFRecordFollower* FollowTFRecords(const std::string& path) {
+    auto reader =
+        Check(Run<std::shared_ptr<TFRecordReader>>(
+                  [path](FileSystem& fs) -> Result<std::shared_ptr<TFRecordReader>> {
+                    GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> opened, fs.Open(path));
+                    auto reader = std::make_shared<TFRecordReader>(std::move(opened), path,
+                                                                   CorruptRecords::kFail);
+                    reader->set_follow(true);
+                    return reader;
+                  }),
+              path);
+    return new PyTFRecordFollower(connection_, std::move(reader), path);
+  }
   PyTFRecordWriter* OpenTFRecordWriter(const std::string& path) {
     return new PyTFRecordWriter(connection_, CreateWriter(path, false, false), path);
   }
@@ -587,6 +648,11 @@ PYBIND11_MODULE(_granary, m) {
       .def("flush", &PyTFRecordWriter::Flush)
       .def("close", &PyTFRecordWriter::Close)
       .def_property_readonly("records", &PyTFRecordWriter::records);
+  py::class_<PyTFRecordFollower>(m, "TFRecordFollower")
+      .def("next", &PyTFRecordFollower::Next)
+      .def("refresh", &PyTFRecordFollower::Refresh)
+      .def("close", &PyTFRecordFollower::Close)
+      .def_property_readonly("growing", &PyTFRecordFollower::growing);
   py::class_<PyLoader>(m, "Loader")
       .def("next", &PyLoader::Next, py::arg("max_items") = 256)
       .def("close", &PyLoader::Close)
@@ -608,6 +674,7 @@ PYBIND11_MODULE(_granary, m) {
       .def("open_appender", &Client::OpenAppender)
       .def("recover_lease", &Client::RecoverLease)
       .def("open_tfrecord_writer", &Client::OpenTFRecordWriter)
+      .def("follow_tfrecords", &Client::FollowTFRecords)
       .def("start_loader", &Client::StartLoader)
       .def("report", &Client::Report)
       .def("defaults", &Client::Defaults)
