@@ -6,7 +6,7 @@
 //                 [--files N] [--sizes 4096,65536] [--clients 1,32] [--large-bytes B]
 //                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
 //                 [--moosefs-script PATH]
-//                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,moosefs]
+//                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,append,moosefs]
 //
 // Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
 // this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
@@ -141,7 +141,7 @@ struct Flags {
   std::string moosefs_script = "/work/shared/peers/moosefs.sh";
   bool no_moosefs = false;
   std::string user;
-  std::vector<std::string> only = {"rpc", "tcp", "small", "large", "moosefs"};
+  std::vector<std::string> only = {"rpc", "tcp", "small", "large", "append", "moosefs"};
   bool Runs(std::string_view part) const {
     return std::find(only.begin(), only.end(), part) != only.end();
   }
@@ -705,7 +705,9 @@ void RunTcpBench(BenchRun& run) {
 // into run.clusters. False after printing an error line (the clusters started are stopped).
 bool StartClusters(BenchRun& run) {
   Flags& flags = run.flags;
-  if (!flags.Runs("small") && !flags.Runs("large")) return true;  // no group needs one
+  if (!flags.Runs("small") && !flags.Runs("large") && !flags.Runs("append")) {
+    return true;  // no group needs one
+  }
   if (!flags.namenode.empty()) {
     run.clusters.push_back(Cluster{"", flags.namenode, 0, false});
     return true;
@@ -919,6 +921,87 @@ void RunLargeFileBench(BenchRun& run) {
   RecordLargeFileCalibration(run, *times);
 }
 
+// Files that grow: one writer appending 1 KiB records to a file in blocks with a Flush after
+// each, and with a Sync after each, against creating 1 KiB files (one round trip each) on
+// the same cluster; interleaved rounds, medians; and the latency of one Flush.
+struct AppendTimes {
+  std::vector<double> create_rate, flush_rate, sync_rate;
+  std::vector<double> flush_us;  // every Flush of every round
+};
+
+Status MeasureAppendRound(FileSystem& fs, const std::string& dir, uint32_t round, uint32_t records,
+                          AppendTimes& out) {
+  const std::string record(1024, 'r');
+  Clock::time_point start = Clock::now();
+  for (uint32_t i = 0; i < records; ++i) {
+    GRANARY_RETURN_IF_ERROR(
+        fs.WriteFile(dir + "/c" + std::to_string(round) + "-" + std::to_string(i), record, {}));
+  }
+  out.create_rate.push_back(records / SecondsSince(start));
+  for (Durability durability : {Durability::kVisible, Durability::kDurable}) {
+    const std::string path = dir + "/log" + std::to_string(round) +
+                             (durability == Durability::kVisible ? "-flush" : "-sync");
+    // Past the inline threshold first: the appends continue a block.
+    GRANARY_RETURN_IF_ERROR(fs.WriteFile(path, std::string(128 * 1024, 'h'), {}));
+    GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Append(path));
+    start = Clock::now();
+    for (uint32_t i = 0; i < records; ++i) {
+      GRANARY_RETURN_IF_ERROR(writer->Write(record));
+      const Clock::time_point flush_start = Clock::now();
+      GRANARY_RETURN_IF_ERROR(writer->Flush(durability));
+      if (durability == Durability::kVisible)
+        out.flush_us.push_back(SecondsSince(flush_start) * 1e6);
+    }
+    const double rate = records / SecondsSince(start);
+    (durability == Durability::kVisible ? out.flush_rate : out.sync_rate).push_back(rate);
+    GRANARY_RETURN_IF_ERROR(writer->Close());
+  }
+  return Status::Ok();
+}
+
+void RunAppendBench(BenchRun& run) {
+  const Flags& flags = run.flags;
+  constexpr uint32_t kRounds = 3;
+  const uint32_t records = std::clamp<uint32_t>(flags.files / 4, 50, 2000);
+  AppendTimes times;
+  const Status status = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) {
+    FileSystem fs(env, transport, MakeClientOptions(flags, run.clusters[0].address, 0));
+    const std::string dir = "/granary-bench-" + run.run_id + "/append";
+    GRANARY_RETURN_IF_ERROR(fs.Mkdirs(dir));
+    // A warm-up round, not counted.
+    AppendTimes warm;
+    GRANARY_RETURN_IF_ERROR(MeasureAppendRound(fs, dir, 99, records / 5 + 1, warm));
+    for (uint32_t round = 0; round < kRounds; ++round) {
+      GRANARY_RETURN_IF_ERROR(MeasureAppendRound(fs, dir, round, records, times));
+    }
+    return Status::Ok();
+  });
+  json line{{"bench", "append"}, {"record_bytes", 1024}, {"records", records}, {"rounds", kRounds}};
+  if (!status.ok()) {
+    line["error"] = status.ToString();
+    run.failed = 1;
+    Print(line);
+    return;
+  }
+  std::vector<double> latencies = times.flush_us;
+  std::sort(latencies.begin(), latencies.end());
+  line["create_1kib_files_per_s"] = Round(Median(times.create_rate), 1);
+  line["append_flush_records_per_s"] = Round(Median(times.flush_rate), 1);
+  line["append_sync_records_per_s"] = Round(Median(times.sync_rate), 1);
+  line["flush_latency_us_median"] = Round(Median(latencies), 1);
+  line["flush_latency_us_p99"] = Round(latencies[latencies.size() * 99 / 100], 1);
+  Print(line);
+  const double create = Median(times.create_rate);
+  Print(json{{"bench", "ratio"},
+             {"name", "append_flush_vs_create_1kib"},
+             {"value", Round(create > 0 ? Median(times.flush_rate) / create : 0)},
+             {"of", "records/s appending 1 KiB with a flush each / 1 KiB files created per s"}});
+  Print(json{{"bench", "ratio"},
+             {"name", "append_sync_vs_create_1kib"},
+             {"value", Round(create > 0 ? Median(times.sync_rate) / create : 0)},
+             {"of", "records/s appending 1 KiB with a sync each / 1 KiB files created per s"}});
+}
+
 // The sync latency of the file system the clusters live on (a RocksDB commit and a block
 // file's sync each wait for one), probed before the calibrated phases and after them and the
 // two medians averaged (it moves with the machine's other work); and the main threads' shares
@@ -1046,6 +1129,7 @@ int Run(Flags& flags) {
       run.compare_inline ? DirectorySyncProbe(flags.dir) : SyncProbe{};
   if (flags.Runs("small")) RunSmallFilesBench(run);
   if (flags.Runs("large")) RunLargeFileBench(run);
+  if (flags.Runs("append")) RunAppendBench(run);
   if (run.compare_inline) RecordSyncCalibration(run, sync_before, dir_sync_before);
 
   // The files the bench wrote are left to the clusters it stops (or to the given cluster's
@@ -1087,9 +1171,9 @@ int main(int argc, char** argv) {
   app.add_option("--calibrate", flags.calibrate, "write the simulator's calibration JSON here");
   app.add_option("--moosefs-script", flags.moosefs_script, "MooseFS start/stop script");
   app.add_flag("--no-moosefs", flags.no_moosefs, "do not try MooseFS");
-  app.add_option("--only", flags.only, "parts to run: rpc, tcp, small, large, moosefs")
+  app.add_option("--only", flags.only, "parts to run: rpc, tcp, small, large, append, moosefs")
       ->delimiter(',')
-      ->check(CLI::IsMember({"rpc", "tcp", "small", "large", "moosefs"}));
+      ->check(CLI::IsMember({"rpc", "tcp", "small", "large", "append", "moosefs"}));
   app.add_option("--user", flags.user, "user the bench acts as (default $USER)");
   CLI11_PARSE(app, argc, argv);
   if (flags.user.empty()) {

@@ -17,12 +17,15 @@ EXPECTED = {
     "tcp_loopback": ["mb_s"],
     "small_files": ["inline", "file_bytes", "clients", "create_per_s", "read_per_s", "stat_per_s"],
     "large_file": ["write_mb_s", "read_mb_s", "replication"],
+    "append": ["create_1kib_files_per_s", "append_flush_records_per_s",
+               "append_sync_records_per_s", "flush_latency_us_median"],
     "moosefs": [],
     "ratio": ["name", "value"],
     "calibration": ["file"],
 }
 RATIOS = {"rpc_vs_zmq_echo", "large_read_vs_tcp_loopback", "inline_vs_blocks_create_per_s",
-          "inline_vs_blocks_read_per_s"}
+          "inline_vs_blocks_read_per_s", "append_flush_vs_create_1kib",
+          "append_sync_vs_create_1kib"}
 
 
 def main():

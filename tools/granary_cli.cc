@@ -5,6 +5,7 @@
 //           [--timeout-ms MS] [--datanode-timeout-ms MS] [--retries N] COMMAND ...
 //   commands: ls [-R] [-l] [PATH...] | mkdir [-p] PATH... | put [-r] [-f] [-j N] LOCAL... DEST
 //             get [-r] [-f] [-j N] SRC... LOCALDEST | cat PATH... | rm [-r] [-f] PATH...
+//             append LOCAL|- DEST | cat --follow PATH | recover-lease PATH
 //             mv SRC... DEST | stat [--json] PATH... | du [-s] [-h] [PATH...]
 //             chmod [-R] MODE PATH... | chown [-R] OWNER[:GROUP] PATH... | setrep N PATH...
 //             report [--json] | fsck [PATH] [--read] [--json] | keygen DIR [--server-pub FILE]
@@ -93,8 +94,25 @@ int main(int argc, char** argv) {
   get->add_option("operands", get_operands, "SRC... LOCALDEST")->required();
 
   std::vector<std::string> cat_paths;
+  bool cat_follow = false;
+  uint32_t cat_poll_ms = 200;
   CLI::App* cat = app.add_subcommand("cat", "write files to standard output");
+  cat->add_flag("-f,--follow", cat_follow,
+                "print one file as it grows, until it is closed and read to its end");
+  cat->add_option("--poll-ms", cat_poll_ms, "with --follow: how often to look for more")
+      ->check(CLI::Range(10u, 60000u));
   cat->add_option("paths", cat_paths)->required();
+
+  std::vector<std::string> append_operands;
+  CLI::App* append = app.add_subcommand("append", "append a local file or standard input");
+  append->add_option("operands", append_operands, "LOCAL|- DEST")->required();
+
+  std::string recover_path;
+  uint32_t recover_timeout_ms = 120000;
+  CLI::App* recover = app.add_subcommand("recover-lease", "close a file whose writer died");
+  recover->add_option("path", recover_path)->required();
+  recover->add_option("--timeout-ms", recover_timeout_ms, "give up after this long")
+      ->check(CLI::Range(1u, 3600000u));
 
   bool rm_recursive = false, rm_force = false;
   std::vector<std::string> rm_paths;
@@ -182,6 +200,8 @@ int main(int argc, char** argv) {
   if (*put && put_operands.size() < 2) return Usage("put: expected LOCAL... DEST");
   if (*get && get_operands.size() < 2) return Usage("get: expected SRC... LOCALDEST");
   if (*mv && mv_operands.size() < 2) return Usage("mv: expected SRC... DEST");
+  if (*append && append_operands.size() != 2) return Usage("append: expected LOCAL|- DEST");
+  if (*cat && cat_follow && cat_paths.size() != 1) return Usage("cat --follow: expected one PATH");
   uint32_t mode = 0;
   if (*chmod) {
     if (!std::regex_match(chmod_mode, std::regex("[0-7]{1,4}"))) {
@@ -213,7 +233,10 @@ int main(int argc, char** argv) {
     if (chosen == mkdir) return tools::Mkdir(ctx, mkdir_paths, mkdir_parents);
     if (chosen == put) return tools::Put(ctx, put_operands, put_flags);
     if (chosen == get) return tools::Get(ctx, get_operands, get_flags);
+    if (chosen == cat && cat_follow) return tools::CatFollow(ctx, cat_paths[0], cat_poll_ms);
     if (chosen == cat) return tools::Cat(ctx, cat_paths);
+    if (chosen == append) return tools::Append(ctx, append_operands[0], append_operands[1]);
+    if (chosen == recover) return tools::RecoverLease(ctx, recover_path, recover_timeout_ms);
     if (chosen == rm) return tools::Rm(ctx, rm_paths, rm_recursive, rm_force);
     if (chosen == mv) return tools::Mv(ctx, mv_operands);
     if (chosen == stat) return tools::Stat(ctx, stat_paths, stat_json);

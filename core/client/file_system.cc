@@ -2,7 +2,10 @@
 
 #include <optional>
 
+#include "core/common/crc32c.h"
 #include "core/common/limits.h"
+#include "core/rpc/router.h"
+#include "proto/datanode.pb.h"
 
 namespace granary {
 
@@ -37,6 +40,92 @@ Result<std::unique_ptr<Writer>> FileSystem::Create(std::string_view path,
                                   defaults.inline_threshold_bytes(), defaults.block_bytes());
 }
 
+Result<std::string> FileSystem::ReadBlockTail(const proto::LocatedBlock& block) {
+  const uint64_t length = block.block().length_bytes();
+  const uint64_t tail = length % kChecksumChunkBytes;
+  if (tail == 0) return std::string();
+  Status last_error(StatusCode::kUnavailable, "last block has no replica");
+  for (const proto::DatanodeInfo& replica : block.replicas()) {
+    proto::ReadBlockRequest request;
+    *request.mutable_block() = block.block();
+    request.set_offset_bytes(length - tail);
+    request.set_length_bytes(tail);
+    request.set_verified_by_reader(true);
+    proto::ReadBlockReply reply;
+    std::string payload;
+    const Status status =
+        rpc::Call(context_.transport(), Address{replica.address()}, rpc::dn::kReadBlock, request,
+                  {}, context_.env().Now() + options().datanode_timeout, &reply, &payload);
+    if (status.code() == StatusCode::kNodeDown) return status;
+    if (!status.ok()) {
+      last_error = status;
+      continue;
+    }
+    // The replica's last chunk, exactly: it is finalized at the block's length.
+    if (reply.offset_bytes() != length - tail || payload.size() != tail ||
+        reply.chunk_crc32c_size() != 1 || Crc32c(payload) != reply.chunk_crc32c(0)) {
+      last_error = Status(StatusCode::kCorruption, "last chunk from " + replica.address());
+      continue;
+    }
+    return payload;
+  }
+  return last_error;
+}
+
+Result<std::unique_ptr<Writer>> FileSystem::Append(std::string_view path) {
+  if (path.size() > kPathBytesMax) return Status(StatusCode::kPathTooLong, std::string(path));
+  proto::AppendRequest request;
+  *request.mutable_user() = options().user;
+  request.set_path(std::string(path));
+  request.set_client_name(options().client_name);
+  request.set_client_address(options().client_address);
+  proto::AppendReply reply;
+  std::string inline_bytes;
+  GRANARY_RETURN_IF_ERROR(
+      context_.namenode().Call(rpc::nn::kAppend, request, &reply, {}, &inline_bytes));
+  AppendStart start;
+  start.inode_id = reply.status().inode_id();
+  start.replication = reply.status().replication();
+  start.block_bytes = reply.status().block_bytes();
+  if (start.inode_id == 0 || start.block_bytes == 0) {
+    return Status(StatusCode::kBadMessage, "nn.Append reply without a file");
+  }
+  if (reply.status().inline_data()) {
+    start.inline_data = true;
+    start.inline_bytes = std::move(inline_bytes);
+  } else if (reply.new_generation_stamp() != 0) {
+    Result<std::string> tail = ReadBlockTail(reply.last_block());
+    if (!tail.ok()) {
+      // Give the file back as it was: its last block is untouched.
+      proto::CompleteRequest complete;
+      *complete.mutable_user() = options().user;
+      complete.set_path(std::string(path));
+      complete.set_inode_id(start.inode_id);
+      complete.set_client_name(options().client_name);
+      *complete.mutable_last() = reply.last_block().block();
+      proto::CompleteReply completed;
+      (void)context_.namenode().Call(rpc::nn::kComplete, complete, &completed);
+      return tail.status().WithContext(std::string(path));
+    }
+    start.last_block = reply.last_block();
+    start.new_generation_stamp = reply.new_generation_stamp();
+    start.last_block_tail = std::move(*tail);
+  } else if (reply.has_last_block()) {
+    start.full_last_block = reply.last_block().block();
+  }
+  return std::make_unique<Writer>(context_, std::string(path), std::move(start),
+                                  reply.inline_threshold_bytes());
+}
+
+Result<bool> FileSystem::RecoverLease(std::string_view path) {
+  proto::RecoverLeaseRequest request;
+  *request.mutable_user() = options().user;
+  request.set_path(std::string(path));
+  proto::RecoverLeaseReply reply;
+  GRANARY_RETURN_IF_ERROR(context_.namenode().Call(rpc::nn::kRecoverLease, request, &reply));
+  return reply.closed();
+}
+
 Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
   proto::OpenRequest request;
   *request.mutable_user() = context_.options().user;
@@ -46,8 +135,10 @@ Result<std::unique_ptr<Reader>> FileSystem::Open(std::string_view path) {
   std::string inline_data;
   GRANARY_RETURN_IF_ERROR(
       context_.namenode().Call(rpc::nn::kOpen, request, &reply, {}, &inline_data));
-  return std::make_unique<Reader>(context_, std::string(path), std::move(reply),
-                                  std::move(inline_data));
+  auto reader = std::make_unique<Reader>(context_, std::string(path), std::move(reply),
+                                         std::move(inline_data));
+  GRANARY_RETURN_IF_ERROR(reader->MeasureLastBlock());
+  return reader;
 }
 
 Result<std::vector<FileSystem::Opened>> FileSystem::OpenMany(

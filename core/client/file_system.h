@@ -39,7 +39,17 @@ class FileSystem {
 
   Status Mkdirs(std::string_view path, uint32_t mode = 0, bool create_parents = true);
   Result<std::unique_ptr<Writer>> Create(std::string_view path, const CreateOptions& options);
+  // Opens an existing file for appending (one writer: kLeaseConflict names the holder when
+  // it is open for writing). The writer continues the file where it ends: an inline file
+  // grows in place (and moves to blocks past the threshold), a file in blocks continues its
+  // last block or, when that is full, starts a new one.
+  Result<std::unique_ptr<Writer>> Append(std::string_view path);
+  // A file being written reads up to what its writer flushed (the last block's visible
+  // length, asked of its datanodes); Reader::Refresh asks again.
   Result<std::unique_ptr<Reader>> Open(std::string_view path);
+  // Starts lease recovery of a file whose writer died (nn.RecoverLease); true once the file
+  // is closed, else ask again a little later.
+  Result<bool> RecoverLease(std::string_view path);
   // Opens many files (at most kOpenManyPathsMax) in as few nn.OpenMany round trips as the
   // reply limits allow, all of one reply on one namenode snapshot. Each path gets, in
   // order, its reader (an inline file's bytes already in it: reading it asks nobody) or the
@@ -72,6 +82,9 @@ class FileSystem {
   Result<proto::ServerDefaultsReply> Defaults();
 
  private:
+  // The bytes [aligned end, end) of `block`'s trailing partial chunk, read from its replicas.
+  Result<std::string> ReadBlockTail(const proto::LocatedBlock& block);
+
   ClientContext context_;
   bool have_defaults_ = false;
   proto::ServerDefaultsReply defaults_;

@@ -299,6 +299,55 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
   return payload;
 }
 
+Status Reader::MeasureLastBlock() {
+  if (!opened_.status().under_construction() || opened_.status().inline_data() ||
+      opened_.blocks_size() == 0) {
+    return Status::Ok();
+  }
+  proto::LocatedBlock& last = *opened_.mutable_blocks(opened_.blocks_size() - 1);
+  proto::GetReplicaRequest request;
+  request.mutable_block()->set_block_id(last.block().block_id());
+  Status last_error = Status::Ok();
+  for (const proto::DatanodeInfo& replica : last.replicas()) {
+    proto::GetReplicaReply reply;
+    const Status status =
+        rpc::Call(context_.transport(), Address{replica.address()}, rpc::dn::kGetReplica, request,
+                  {}, context_.env().Now() + context_.options().datanode_timeout, &reply);
+    if (status.code() == StatusCode::kNodeDown) return status;
+    if (status.code() == StatusCode::kNotFound) continue;  // the pipeline not reached yet
+    if (!status.ok()) {
+      last_error = status;
+      continue;
+    }
+    const uint64_t visible =
+        std::max(last.block().length_bytes(),
+                 std::min<uint64_t>(reply.visible_length_bytes(), kBlockBytesMax));
+    last.mutable_block()->set_length_bytes(visible);
+    size_ = last.offset_bytes() + visible;
+    return Status::Ok();
+  }
+  size_ = last.offset_bytes() + last.block().length_bytes();
+  return last_error.WithContext(path_);
+}
+
+Status Reader::Refresh() {
+  ResetWindow(position_);
+  proto::OpenRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(path_);
+  request.set_client_address(context_.options().client_address);
+  proto::OpenReply reply;
+  std::string data;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kOpen, request, &reply, {}, &data));
+  if (reply.status().inode_id() != opened_.status().inode_id()) {
+    return Status(StatusCode::kNotFound, path_ + " was replaced while being read");
+  }
+  opened_ = std::move(reply);
+  inline_data_ = std::move(data);
+  size_ = opened_.status().inline_data() ? inline_data_.size() : opened_.status().length_bytes();
+  return MeasureLastBlock();
+}
+
 Status Reader::RefreshLocations() {
   proto::OpenRequest request;
   *request.mutable_user() = context_.options().user;
@@ -311,7 +360,7 @@ Status Reader::RefreshLocations() {
     return Status(StatusCode::kNotFound, path_ + " was replaced while being read");
   }
   opened_ = std::move(reply);
-  return Status::Ok();
+  return MeasureLastBlock();
 }
 
 }  // namespace granary

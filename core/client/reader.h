@@ -6,6 +6,9 @@
 // namenode so that the bad replica is replaced. When every replica failed it asks the
 // namenode for fresh locations once before giving up.
 //
+// A file being written (status().under_construction()) reads up to what its writer flushed:
+// the last block's visible length, which its datanodes report; Refresh asks again.
+//
 // Checksums are verified here, once, end to end: the datanode sends the CRCs it stored at
 // write time without checking its bytes against them (its block scanner covers data at rest),
 // so a replica that rotted on disk is caught by the reader, which fails over and reports it.
@@ -51,6 +54,14 @@ class Reader {
   std::string TakeInlineData();
   Status Seek(uint64_t offset);
   uint64_t Tell() const { return position_; }
+  // Asks the namenode (and, for a file being written, the last block's datanodes) for the
+  // file's length again, keeping the position: a reader of a growing file calls it at the
+  // end of what it has to see more. kNotFound when the path now names another file.
+  Status Refresh();
+  // For a file being written: the last block's visible length, asked of its replicas (the
+  // first that answers), becomes its length here (never less than the namenode's).
+  // FileSystem::Open calls it; a no-op for a closed file.
+  Status MeasureLastBlock();
   uint64_t Size() const { return size_; }
   const proto::FileStatus& status() const { return opened_.status(); }
 

@@ -28,6 +28,39 @@ Writer::Writer(ClientContext& context, std::string path, const CreateOptions& op
       inline_threshold_bytes_(inline_threshold_bytes),
       block_bytes_(options.block_bytes ? options.block_bytes : default_block_bytes) {}
 
+Writer::Writer(ClientContext& context, std::string path, AppendStart start,
+               uint64_t inline_threshold_bytes)
+    : context_(context),
+      namenode_(context.namenode()),
+      path_(std::move(path)),
+      overwrite_(false),
+      create_parents_(false),
+      replication_(start.replication),
+      mode_(0),
+      inline_threshold_bytes_(inline_threshold_bytes),
+      block_bytes_(start.block_bytes) {
+  assert(start.inode_id != 0);
+  created_ = true;
+  inode_id_ = start.inode_id;
+  last_namenode_contact_ = context_.env().Now();
+  if (start.inline_data) {
+    inline_on_namenode_ = true;
+    buffer_ = std::move(start.inline_bytes);
+    return;
+  }
+  mode_state_ = Mode::kBlocks;
+  last_complete_block_ = start.full_last_block;
+  if (start.last_block) {
+    const uint64_t length = start.last_block->block().length_bytes();
+    assert(start.last_block_tail.size() == length % kChecksumChunkBytes);
+    block_ = std::move(start.last_block);
+    block_->mutable_block()->set_generation_stamp(start.new_generation_stamp);
+    block_bytes_acked_ = length - start.last_block_tail.size();
+    buffer_ = std::move(start.last_block_tail);
+    reopen_pending_ = true;
+  }
+}
+
 Writer::~Writer() = default;
 
 Status Writer::Fail(Status status) {
@@ -85,7 +118,7 @@ Status Writer::Write(std::string_view data) {
       sent = in_flight_.empty() ? SendPacket(true, false) : AwaitPackets(0);
     } else if (in_flight_.size() >= in_flight_max) {
       sent = AwaitPackets(in_flight_max - 1);
-    } else if (!block_ || block_bytes_acked_ == 0) {
+    } else if (!block_ || block_bytes_acked_ == 0 || reopen_pending_) {
       // A block's first packet goes alone: it connects the pipeline, and packets sent while
       // a connection is being made can overtake one another (the datanode refuses them).
       sent = SendPacket(false, false);
@@ -160,7 +193,7 @@ Status Writer::AwaitPackets(size_t keep) {
 
 Status Writer::SwitchToBlocks() {
   GRANARY_RETURN_IF_ERROR(EnsureCreated(""));
-  if (inline_threshold_bytes_ > 0) {
+  if (inline_threshold_bytes_ > 0 || inline_on_namenode_) {
     proto::ConvertToBlocksRequest request;
     *request.mutable_user() = context_.options().user;
     request.set_path(path_);
@@ -209,7 +242,7 @@ Status Writer::RenewLeaseIfDue() {
 }
 
 proto::WriteBlockRequest Writer::PacketRequest(std::string_view data, uint64_t offset, bool last,
-                                               bool sync, bool recovering) const {
+                                               bool sync, bool recovering, bool flush) const {
   const ClientOptions& options = context_.options();
   proto::WriteBlockRequest request;
   *request.mutable_block() = block_->block();
@@ -222,35 +255,44 @@ proto::WriteBlockRequest Writer::PacketRequest(std::string_view data, uint64_t o
   request.set_last_packet(last);
   request.set_sync(sync || last || options.sync_every_packet);
   request.set_recovery(recovering);
+  request.set_flush(flush);
   request.set_client_name(options.client_name);
   return request;
 }
 
-Status Writer::SendPacket(bool last, bool sync, bool recovering) {
+Status Writer::SendPacket(bool last, bool sync, bool recovering, bool flush) {
   assert(in_flight_.empty());
   if (!block_) GRANARY_RETURN_IF_ERROR(AllocateBlock());
   GRANARY_RETURN_IF_ERROR(RenewLeaseIfDue());
   const uint64_t room = block_bytes_ - block_bytes_acked_;
   uint64_t length = std::min<uint64_t>({context_.options().packet_bytes, room, buffer_.size()});
-  if (!last) length -= length % kChecksumChunkBytes;  // whole chunks only, but in the last
+  // Whole chunks only, but in the last packet and a flush.
+  if (!last && !flush) length -= length % kChecksumChunkBytes;
+  assert(!flush || length == buffer_.size());
+  // A flush keeps its trailing partial chunk in the buffer: the next packet starts there.
+  const uint64_t done = last ? length : length - length % kChecksumChunkBytes;
   const std::string_view data(buffer_.data(), length);
   const ClientOptions& options = context_.options();
-  bool recovery = recovering;
+  bool recovery = recovering || reopen_pending_;
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     const proto::WriteBlockRequest request =
-        PacketRequest(data, block_bytes_acked_, last, sync, recovery);
+        PacketRequest(data, block_bytes_acked_, last, sync, recovery, flush);
     proto::WriteBlockReply reply;
     const Status status = rpc::Call(context_.transport(), AddressOf(block_->replicas(0)),
                                     rpc::dn::kWriteBlock, request, std::string(data),
                                     context_.env().Now() + options.datanode_timeout, &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (status.ok() && reply.failed_index() == -1) {
-      block_bytes_acked_ += length;
-      buffer_.erase(0, length);
       // Only now that the survivors hold the block at its new stamp does the namenode learn
       // of it (HDFS's order): a writer dying before this leaves the namenode's older stamp,
       // which lease recovery then accepts on the datanodes.
-      if (recovery) GRANARY_RETURN_IF_ERROR(UpdatePipeline());
+      const uint64_t on_datanodes = block_bytes_acked_ + length;
+      block_bytes_acked_ += done;
+      buffer_.erase(0, done);
+      if (recovery) {
+        GRANARY_RETURN_IF_ERROR(UpdatePipeline(on_datanodes));
+        reopen_pending_ = false;
+      }
       if (last) {
         proto::BlockRef done = block_->block();
         done.set_length_bytes(block_bytes_acked_);
@@ -290,13 +332,13 @@ Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
   return Status::Ok();
 }
 
-Status Writer::UpdatePipeline() {
+Status Writer::UpdatePipeline(uint64_t length_bytes) {
   proto::UpdatePipelineRequest update;
   *update.mutable_user() = context_.options().user;
   update.set_inode_id(inode_id_);
   update.set_client_name(context_.options().client_name);
   *update.mutable_block() = block_->block();
-  update.mutable_block()->set_length_bytes(block_bytes_acked_);
+  update.mutable_block()->set_length_bytes(length_bytes);
   for (const proto::DatanodeInfo& replica : block_->replicas()) {
     update.add_datanodes(replica.datanode_id());
   }
@@ -306,11 +348,40 @@ Status Writer::UpdatePipeline() {
   return Status::Ok();
 }
 
-Status Writer::Flush() {
+Status Writer::FlushBlocks(Durability durability) {
+  GRANARY_RETURN_IF_ERROR(AwaitPackets(0));
+  // After a recovery the buffer may hold more than a packet: full packets go first.
+  for (;;) {
+    const uint64_t room = block_bytes_ - block_bytes_acked_;
+    const uint64_t packet = std::min<uint64_t>(context_.options().packet_bytes, room);
+    if (buffer_.size() < packet) break;
+    GRANARY_RETURN_IF_ERROR(SendPacket(packet == room, false));
+  }
+  const bool sync = durability == Durability::kDurable;
+  if (buffer_.empty() && !block_) return Status::Ok();  // every block so far is finalized
+  return SendPacket(false, sync, false, /*flush=*/true);
+}
+
+Status Writer::Flush(Durability durability) {
   if (mode_state_ == Mode::kClosed || mode_state_ == Mode::kFailed) {
     return Status(StatusCode::kInvalidArgument, path_ + ": flush after close or failure");
   }
-  if (mode_state_ == Mode::kInline) {
+  // Nothing new since a flush at least as strong.
+  if (synced_at_ == bytes_written_ ||
+      (durability == Durability::kVisible && flushed_at_ == bytes_written_)) {
+    if (created_) return Status::Ok();
+  }
+  const uint64_t written = bytes_written_;
+  if (mode_state_ != Mode::kInline) {
+    const Status sent = FlushBlocks(durability);
+    if (!sent.ok()) return Fail(sent);
+    flushed_at_ = written;
+    if (durability == Durability::kDurable) synced_at_ = written;
+    return Status::Ok();
+  }
+  // Inline bytes are stored in the namenode's store: visible and durable at once.
+  flushed_at_ = synced_at_ = written;
+  {
     Status status;
     if (!created_) {
       status = EnsureCreated(buffer_);
@@ -325,12 +396,6 @@ Status Writer::Flush() {
     }
     return status.ok() ? status : Fail(status);
   }
-  // Whole chunks go now, synced on every datanode of the pipeline.
-  Status sent = AwaitPackets(0);
-  if (!sent.ok()) return Fail(sent);
-  if (buffer_.size() < kChecksumChunkBytes && !block_) return Status::Ok();
-  sent = SendPacket(false, true);
-  return sent.ok() ? sent : Fail(sent);
 }
 
 Status Writer::CompleteFile() {

@@ -10,8 +10,14 @@
 // every datanode of the pipeline has it. When a datanode of the pipeline fails, the writer
 // asks the namenode for a new generation stamp, rebuilds the pipeline from the survivors,
 // resends the unacknowledged packet there and carries on; it fails only when no datanode
-// of the pipeline is left. Flush in block mode syncs the whole chunks written so far; a
-// trailing partial chunk becomes durable at Close.
+// of the pipeline is left. Flush in block mode sends every byte written so far, a trailing
+// partial chunk included (the next packet starts at that chunk again and the datanodes
+// rewrite it), and Sync has every datanode of the pipeline sync it too.
+//
+// Append: the writer starts from where nn.Append left the file: an inline file's bytes in
+// its buffer, or the last block reopened at a new stamp (its first packet is a recovery
+// packet, then nn.UpdatePipeline, as after a pipeline failure), or a new block after a full
+// last one.
 //
 // Up to `packets_in_flight` full packets of a block travel at once (each on a fiber of its
 // own, which touches nothing of the writer's), and are acknowledged in order: the
@@ -50,17 +56,50 @@ struct CreateOptions {
   uint32_t mode = 0;         // 0: 0644
 };
 
+// Where an append starts (FileSystem::Append builds it from nn.Append's reply).
+struct AppendStart {
+  uint64_t inode_id = 0;
+  uint32_t replication = 0;
+  uint64_t block_bytes = 0;
+  // An inline file: its bytes so far, which the writer keeps and stores again with its own.
+  bool inline_data = false;
+  std::string inline_bytes;
+  // A last block with room, to continue under `new_generation_stamp` on its replicas, and
+  // the bytes of its trailing partial chunk (sent again with the first packet).
+  std::optional<proto::LocatedBlock> last_block;
+  uint64_t new_generation_stamp = 0;
+  std::string last_block_tail;
+  // A full last block: the next block follows it.
+  std::optional<proto::BlockRef> full_last_block;
+};
+
+// How far Flush carries the bytes written so far.
+enum class Durability : uint8_t {
+  kVisible = 1,  // readers that open the file afterwards see them
+  kDurable = 2,  // and every datanode of the pipeline has synced them
+};
+
 class Writer {
  public:
   // `context` must outlive the writer.
   Writer(ClientContext& context, std::string path, const CreateOptions& options,
          uint64_t inline_threshold_bytes, uint64_t default_block_bytes);
+  // A writer appending to an existing file, opened for it by nn.Append.
+  Writer(ClientContext& context, std::string path, AppendStart start,
+         uint64_t inline_threshold_bytes);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
   Status Write(std::string_view data);
-  Status Flush();
+  // Every byte written so far, a trailing partial chunk included, becomes visible to readers
+  // that open the file afterwards (kVisible) and, with kDurable, synced on every datanode of
+  // the pipeline (an inline file's bytes are stored in the namenode's store either way).
+  Status Flush(Durability durability = Durability::kVisible);
+  Status Sync() { return Flush(Durability::kDurable); }
+  // Renews the writer's lease when it is due (Write does it on its own): a writer idle for
+  // long, waiting for its input, calls it so that its file is not taken from it.
+  Status KeepAlive() { return RenewLeaseIfDue(); }
   // Closes the file; the writer is unusable afterwards, whatever the result.
   Status Close();
   uint64_t bytes_written() const { return bytes_written_; }
@@ -82,10 +121,14 @@ class Writer {
   // Sends a packet from the front of `buffer_` (whole chunks unless `last`) to the current
   // block's pipeline and waits for its acknowledgement; `recovering` when the pipeline was
   // just rebuilt.
-  Status SendPacket(bool last, bool sync, bool recovering = false);
+  // A `flush` packet holds every byte of the buffer (a trailing partial chunk included, kept
+  // in the buffer to be sent again with what follows it).
+  Status SendPacket(bool last, bool sync, bool recovering = false, bool flush = false);
   // The request of a packet of `data` at the block's offset `offset`.
   proto::WriteBlockRequest PacketRequest(std::string_view data, uint64_t offset, bool last,
-                                         bool sync, bool recovering) const;
+                                         bool sync, bool recovering, bool flush = false) const;
+  // Block mode's Flush: the buffer's full packets, then the rest as a flush packet.
+  Status FlushBlocks(Durability durability);
   // Starts sending a full packet (not the block's last) of the bytes after those in flight.
   Status StartPacket(uint64_t length);
   // Waits for the oldest packets until at most `keep` are in flight; on a failure drains
@@ -94,8 +137,9 @@ class Writer {
   Status AllocateBlock();
   // Drops the failed datanode and takes a new generation stamp for the survivors.
   Status RecoverPipeline(int failed_index, const std::string& why);
-  // Tells the namenode the block's new stamp, length and pipeline after a recovery.
-  Status UpdatePipeline();
+  // Tells the namenode the block's new stamp, length (what the datanodes now hold) and
+  // pipeline after a recovery.
+  Status UpdatePipeline(uint64_t length_bytes);
   Status CompleteFile();
   Status RenewLeaseIfDue();
   Status Fail(Status status);
@@ -124,6 +168,14 @@ class Writer {
   std::vector<uint32_t> excluded_;
   std::optional<proto::BlockRef> last_complete_block_;
   Instant last_namenode_contact_{};
+  // The namenode holds the file inline (it was created or opened so): leaving inline mode
+  // converts it.
+  bool inline_on_namenode_ = false;
+  // Appending to the last block: the first packet reopens it at the new stamp.
+  bool reopen_pending_ = false;
+  // bytes_written_ when the last Flush of each kind returned.
+  uint64_t flushed_at_ = 0;
+  uint64_t synced_at_ = 0;
 };
 
 }  // namespace granary

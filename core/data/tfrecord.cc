@@ -47,8 +47,8 @@ TFRecordWriter::TFRecordWriter(std::unique_ptr<Writer> writer) : writer_(std::mo
 
 Status TFRecordWriter::Write(std::string_view record) {
   if (record.size() > kTFRecordBytesMax) {
-    return Status(StatusCode::kLimitExceeded, writer_->path() + ": record of " +
-                                                  std::to_string(record.size()) + " bytes");
+    return Status(StatusCode::kLimitExceeded,
+                  writer_->path() + ": record of " + std::to_string(record.size()) + " bytes");
   }
   AppendTFRecord(record, buffer_);
   ++records_;
@@ -102,6 +102,12 @@ Status TFRecordReader::Fill(uint64_t bytes) {
   return Status::Ok();
 }
 
+Status TFRecordReader::Refresh() {
+  GRANARY_RETURN_IF_ERROR(reader_->Refresh().WithContext(path_));
+  at_end_ = false;
+  return Status::Ok();
+}
+
 Status TFRecordReader::Corrupt(std::string what) {
   return Status(StatusCode::kCorruption,
                 path_ + ": " + what + " at offset " + std::to_string(offset_));
@@ -112,6 +118,9 @@ Result<std::optional<std::string>> TFRecordReader::Next() {
     if (!failed_.ok()) return failed_;
     GRANARY_RETURN_IF_ERROR(Fill(kTFRecordHeaderBytes));
     if (available() == 0) return std::optional<std::string>();
+    // A record the writer has not flushed whole yet: wait for it (Refresh), keep its bytes.
+    const bool may_grow = follow_ && growing();
+    if (available() < kTFRecordHeaderBytes && may_grow) return std::optional<std::string>();
     if (available() < kTFRecordHeaderBytes) {
       if (policy_ == CorruptRecords::kSkip) {
         ++corrupt_skipped_;
@@ -126,6 +135,10 @@ Result<std::optional<std::string>> TFRecordReader::Next() {
     const bool length_ok =
         MaskCrc32c(Crc32c(std::string_view(header, 8))) == GetFixed32(header + 8);
     const uint64_t remaining_in_file = reader_->Size() - offset_;
+    if (length_ok && length <= kTFRecordBytesMax && may_grow &&
+        length + kTFRecordHeaderBytes + kTFRecordFooterBytes > remaining_in_file) {
+      return std::optional<std::string>();
+    }
     if (!length_ok || length > kTFRecordBytesMax ||
         length + kTFRecordHeaderBytes + kTFRecordFooterBytes > remaining_in_file) {
       Status bad = Corrupt(!length_ok ? "length checksum mismatch" : "truncated record");
@@ -146,8 +159,8 @@ Result<std::optional<std::string>> TFRecordReader::Next() {
       return failed_;
     }
     const char* data = buffer_.data() + buffer_position_ + kTFRecordHeaderBytes;
-    const bool data_ok = MaskCrc32c(Crc32c(std::string_view(data, length))) ==
-                         GetFixed32(data + length);
+    const bool data_ok =
+        MaskCrc32c(Crc32c(std::string_view(data, length))) == GetFixed32(data + length);
     if (!data_ok) {
       Status bad = Corrupt("data checksum mismatch");
       buffer_position_ += framed;

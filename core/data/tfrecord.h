@@ -68,7 +68,16 @@ class TFRecordReader {
 
   // The next record; nullopt at the clean end of the file. A truncated or corrupt record is
   // kCorruption "<path>: ... at offset N" (under kFail), and so is every later call.
+  // Following a file being written (set_follow(true) and the file under construction), a
+  // record cut short by the end of what the writer flushed is not an error: Next stops
+  // before it (nullopt) and, after Refresh, goes on from there (how TensorBoard reads event
+  // files).
   Result<std::optional<std::string>> Next();
+  void set_follow(bool follow) { follow_ = follow; }
+  // Asks for the file's visible length again (Reader::Refresh) so that Next sees more.
+  Status Refresh();
+  // Whether the file was being written at the open or the last Refresh.
+  bool growing() const { return reader_->status().under_construction(); }
   // File offset of the next record.
   uint64_t offset() const { return offset_; }
   uint64_t corrupt_skipped() const { return corrupt_skipped_; }
@@ -86,6 +95,7 @@ class TFRecordReader {
   uint64_t buffer_position_ = 0;
   uint64_t offset_ = 0;
   bool at_end_ = false;  // the Reader has nothing more
+  bool follow_ = false;
   Status failed_;
   uint64_t corrupt_skipped_ = 0;
 };

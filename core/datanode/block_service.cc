@@ -26,6 +26,14 @@ uint64_t ChunkCount(uint64_t bytes) {
   return (bytes + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
 }
 
+// Whether a packet at `offset` continues `replica`: at its end, or from the start of the
+// partial chunk it ends in (after a flush), covering that chunk's bytes.
+bool RewritesTail(const Replica& replica, uint64_t offset, uint64_t payload_bytes) {
+  if (offset == replica.length_bytes) return true;
+  return offset < replica.length_bytes && replica.length_bytes - offset < kChecksumChunkBytes &&
+         offset + payload_bytes >= replica.length_bytes;
+}
+
 }  // namespace
 
 proto::BlockRef ToBlockRef(const Replica& replica) {
@@ -98,9 +106,11 @@ Status BlockService::ValidateWrite(const proto::WriteBlockRequest& request,
                    std::to_string(payload.size()) + ")");
   }
   if (!request.last_packet()) {
-    if (payload.empty()) return Invalid("empty packet that is not the last");
-    if (payload.size() % kChecksumChunkBytes != 0) {
-      return Invalid("a packet other than the last must hold whole chunks");
+    if (payload.empty() && !request.flush()) {
+      return Invalid("empty packet that is neither the last nor a flush");
+    }
+    if (payload.size() % kChecksumChunkBytes != 0 && !request.flush()) {
+      return Invalid("a packet other than the last or a flush must hold whole chunks");
     }
   }
   if (static_cast<uint64_t>(request.chunk_crc32c_size()) != ChunkCount(payload.size())) {
@@ -126,8 +136,8 @@ Status BlockService::ValidateWrite(const proto::WriteBlockRequest& request,
   return Status::Ok();
 }
 
-Result<BlockService::WritePlan> BlockService::PlanWrite(
-    const proto::WriteBlockRequest& request) const {
+Result<BlockService::WritePlan> BlockService::PlanWrite(const proto::WriteBlockRequest& request,
+                                                        uint64_t payload_bytes) const {
   const BlockId id(request.block().block_id());
   const GenerationStamp stamp(request.block().generation_stamp());
   const uint64_t offset = request.offset_bytes();
@@ -150,7 +160,8 @@ Result<BlockService::WritePlan> BlockService::PlanWrite(
       return Invalid("offset gap: replica holds " + std::to_string(replica->length_bytes) +
                      " bytes, offset " + std::to_string(offset));
     }
-    const bool unchanged = stamp == replica->generation_stamp && offset == replica->length_bytes &&
+    const bool unchanged = stamp == replica->generation_stamp &&
+                           RewritesTail(*replica, offset, payload_bytes) &&
                            replica->state == ReplicaState::kWriting;
     return unchanged ? WritePlan::kAppend : WritePlan::kReopen;
   }
@@ -161,7 +172,7 @@ Result<BlockService::WritePlan> BlockService::PlanWrite(
     return Status(StatusCode::kStale, BlockName(id.value()) + ": replica has stamp " +
                                           std::to_string(replica->generation_stamp.value()));
   }
-  if (offset != replica->length_bytes) {
+  if (!RewritesTail(*replica, offset, payload_bytes)) {
     return Invalid("offset " + std::to_string(offset) + " but the replica holds " +
                    std::to_string(replica->length_bytes) + " bytes");
   }
@@ -178,13 +189,21 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
     case WritePlan::kCreate:
       GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
       break;
-    case WritePlan::kReopen:
-      GRANARY_RETURN_IF_ERROR(store_.Reopen(id, stamp, request.offset_bytes()));
+    case WritePlan::kReopen: {
+      // The replica keeps a trailing partial chunk the packet sends again (an append to it,
+      // or a recovery after a flush): cutting it first would lose flushed bytes to a crash.
+      const std::optional<Replica> replica = store_.Get(id);
+      assert(replica.has_value());
+      const uint64_t keep = RewritesTail(*replica, request.offset_bytes(), payload.size())
+                                ? replica->length_bytes
+                                : request.offset_bytes();
+      GRANARY_RETURN_IF_ERROR(store_.Reopen(id, stamp, keep));
       break;
+    }
     case WritePlan::kAppend:
       break;
   }
-  GRANARY_RETURN_IF_ERROR(store_.Append(id, payload, crcs));
+  GRANARY_RETURN_IF_ERROR(store_.AppendFrom(id, request.offset_bytes(), payload, crcs));
   if (request.last_packet()) return store_.Finalize(id);
   if (request.sync() || options_.sync_every_packet) return store_.Sync(id);
   return Status::Ok();
@@ -226,7 +245,7 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
   std::optional<Handoff<PipelineOutcome>> forwarded;
   {
     BlockLockTable::Guard guard(locks_, BlockId(request.block().block_id()));
-    Result<WritePlan> plan = PlanWrite(request);
+    Result<WritePlan> plan = PlanWrite(request, payload.size());
     if (!plan.ok()) {
       --writes_in_progress_;
       return plan.status();
@@ -258,6 +277,13 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
     const std::optional<Replica> replica = store_.Get(BlockId(request.block().block_id()));
     if (replica && replica->state == ReplicaState::kFinalized) events_.finalized(*replica);
   }
+  if (first.failed_index < 0 && !request.last_packet()) {
+    // Every datanode after this one has the packet: readers may see it.
+    uint64_t& visible = visible_bytes_[BlockId(request.block().block_id())];
+    visible = std::max(visible, request.block().length_bytes());
+  } else if (request.last_packet()) {
+    visible_bytes_.erase(BlockId(request.block().block_id()));
+  }
   return Status::Ok();
 }
 
@@ -288,6 +314,10 @@ Status BlockService::ReadBlock(const proto::ReadBlockRequest& request, proto::Re
   }
   // A reader that verifies the CRCs itself spares the datanode the second pass over the bytes.
   const CrcCheck check = request.verified_by_reader() ? CrcCheck::kByReader : CrcCheck::kHere;
+  // A replica being written may have its trailing partial chunk rewritten (after a flush),
+  // its CRC cut and appended again: a read of it waits for the packet being written.
+  std::optional<BlockLockTable::Guard> writing;
+  if (replica->state == ReplicaState::kWriting) writing.emplace(locks_, id);
   Result<ReplicaRead> read = store_.Read(id, request.offset_bytes(), request.length_bytes(), check);
   if (read.code() == StatusCode::kCorruption) {
     const std::optional<Replica> now = store_.Get(id);
@@ -317,6 +347,13 @@ Status BlockService::GetReplica(const proto::GetReplicaRequest& request,
   }
   *reply->mutable_block() = ToBlockRef(*replica);
   reply->set_finalized(replica->state == ReplicaState::kFinalized);
+  uint64_t visible = replica->length_bytes;
+  if (replica->state == ReplicaState::kWriting && !replica->reloaded) {
+    const auto it = visible_bytes_.find(id);
+    visible = it == visible_bytes_.end() ? 0 : std::min(it->second, replica->length_bytes);
+  }
+  reply->set_visible_length_bytes(visible);
+  reply->set_reloaded(replica->reloaded);
   return Status::Ok();
 }
 
@@ -352,6 +389,7 @@ Status BlockService::FinalizeReplica(const proto::FinalizeReplicaRequest& reques
                    std::to_string(replica->length_bytes) + " bytes");
   }
   GRANARY_RETURN_IF_ERROR(store_.FinalizeAt(id, stamp, block.length_bytes()));
+  visible_bytes_.erase(id);
   const std::optional<Replica> finalized = store_.Get(id);
   assert(finalized && finalized->state == ReplicaState::kFinalized);
   events_.finalized(*finalized);

@@ -3,7 +3,8 @@
 //   dn.WriteBlock       one packet of a pipeline write: validated, checksums verified,
 //                       forwarded to the rest of the pipeline while written locally.
 //   dn.ReadBlock        a chunk-aligned range of a replica with its CRCs, verified.
-//   dn.GetReplica       a replica's stamp, length and state (recovery).
+//   dn.GetReplica       a replica's stamp, length, state (recovery) and visible length
+//                       (readers of a file being written).
 //   dn.FinalizeReplica  cut, restamp, sync and finalize a replica (lease recovery).
 //
 // Every request is checked against limits.h and the replica's state before anything is
@@ -16,13 +17,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
+#include "core/common/fiber_group.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/datanode/block_lock_table.h"
 #include "core/datanode/datanode_options.h"
-#include "core/common/fiber_group.h"
 #include "core/datanode/replica_store.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
@@ -74,7 +76,8 @@ class BlockService {
   };
 
   Status ValidateWrite(const proto::WriteBlockRequest& request, const std::string& payload) const;
-  Result<WritePlan> PlanWrite(const proto::WriteBlockRequest& request) const;
+  Result<WritePlan> PlanWrite(const proto::WriteBlockRequest& request,
+                              uint64_t payload_bytes) const;
   Status WriteLocally(const proto::WriteBlockRequest& request, const std::string& payload,
                       const std::vector<uint32_t>& crcs, WritePlan plan);
   PipelineOutcome Forward(const proto::WriteBlockRequest& request, std::string payload,
@@ -89,6 +92,10 @@ class BlockService {
   const DatanodeOptions& options_;
   BlockEvents events_;
   uint32_t writes_in_progress_ = 0;
+  // Per replica being written: the length every datanode after this one acknowledged (the
+  // visible length readers get from dn.GetReplica). Dropped when the replica is finalized;
+  // one entry per replica under construction here.
+  std::map<BlockId, uint64_t> visible_bytes_;
 };
 
 }  // namespace granary

@@ -446,6 +446,7 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
     std::optional<Address> address;  // nullopt: this datanode
     uint64_t generation_stamp;
     uint64_t length_bytes;
+    bool reloaded;
   };
   std::vector<Participant> participants;
   proto::GetReplicaRequest ask;
@@ -454,8 +455,8 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
     proto::GetReplicaReply own;
     if (service_.GetReplica(ask, &own).ok() &&
         GenerationStamp(own.block().generation_stamp()) >= known) {
-      participants.push_back(
-          {datanode_id_, std::nullopt, own.block().generation_stamp(), own.block().length_bytes()});
+      participants.push_back({datanode_id_, std::nullopt, own.block().generation_stamp(),
+                              own.block().length_bytes(), own.reloaded()});
     }
   }
   for (const proto::DatanodeInfo& target : command.targets()) {
@@ -470,7 +471,15 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
       continue;
     }
     participants.push_back({target.datanode_id(), Address{target.address()},
-                            reply.block().generation_stamp(), reply.block().length_bytes()});
+                            reply.block().generation_stamp(), reply.block().length_bytes(),
+                            reply.reloaded()});
+  }
+  // A replica reloaded after a restart may have lost unsynced (even flushed-over) bytes: the
+  // replicas that stayed up decide the length when there are any (HDFS's RBW before RWR).
+  const bool any_stayed_up = std::any_of(participants.begin(), participants.end(),
+                                         [](const Participant& p) { return !p.reloaded; });
+  if (any_stayed_up) {
+    std::erase_if(participants, [](const Participant& p) { return p.reloaded; });
   }
   proto::RecoveryDoneRequest done;
   proto::BlockRef* block = done.mutable_block();

@@ -90,6 +90,17 @@ std::string EncodeCrcs(const std::vector<uint32_t>& crcs) {
   return out;
 }
 
+// The longest prefix of `bytes` (shorter than all of it) whose CRC32C is `crc`; 0 for none.
+uint64_t MatchingPrefix(std::string_view bytes, uint32_t crc) {
+  uint64_t longest = 0;
+  uint32_t running = 0;
+  for (uint64_t i = 0; i + 1 < bytes.size(); ++i) {
+    running = Crc32c(bytes.substr(i, 1), running);
+    if (running == crc) longest = i + 1;
+  }
+  return longest;
+}
+
 uint32_t DecodeCrc(std::string_view bytes, uint64_t index) {
   assert(bytes.size() >= (index + 1) * kCrcBytes);
   uint32_t crc = 0;
@@ -215,6 +226,7 @@ Status ReplicaStore::Reconcile(BlockId block_id, const std::vector<std::string>&
     GRANARY_RETURN_IF_ERROR(TruncateTo(record, length));
     GRANARY_RETURN_IF_ERROR(disk_.Sync(record.data_file));
     GRANARY_RETURN_IF_ERROR(disk_.Sync(record.meta_file));
+    record.replica.reloaded = true;
   }
   records_[block_id] = std::move(record);
   return Status::Ok();
@@ -233,7 +245,11 @@ Result<uint64_t> ReplicaStore::CheckedLength(const std::string& data_file,
                              disk_.Read(data_file, length, kReplicaDiskPieceBytes));
     for (uint64_t at = 0; at < piece.size() && chunk < crc_count; ++chunk) {
       const std::string_view bytes = std::string_view(piece).substr(at, kChecksumChunkBytes);
-      if (Crc32c(bytes) != DecodeCrc(crcs, chunk)) return length;
+      if (Crc32c(bytes) != DecodeCrc(crcs, chunk)) {
+        // The last CRC may cover a prefix of its chunk (AppendFrom interrupted).
+        return chunk + 1 == crc_count ? length + MatchingPrefix(bytes, DecodeCrc(crcs, chunk))
+                                      : length;
+      }
       length += bytes.size();
       at += bytes.size();
       // A partial chunk can only be the last.
@@ -352,6 +368,9 @@ Status ReplicaStore::Reopen(BlockId block_id, GenerationStamp generation_stamp,
   assert(generation_stamp >= record->replica.generation_stamp);
   assert(length_bytes <= record->replica.length_bytes);
   GRANARY_RETURN_IF_ERROR(RenameTo(*record, ReplicaState::kWriting, generation_stamp));
+  record = Find(block_id);
+  assert(record != nullptr);
+  record->replica.reloaded = false;  // written again: in the pipeline
   if (length_bytes == record->replica.length_bytes) return Status::Ok();
   return TruncateTo(*record, length_bytes);
 }
@@ -390,6 +409,54 @@ Status ReplicaStore::Append(BlockId block_id, std::string_view data,
   assert(record != nullptr);
   assert(record->replica.length_bytes == old_length);
   record->replica.length_bytes = old_length + data.size();
+  return Status::Ok();
+}
+
+Status ReplicaStore::AppendFrom(BlockId block_id, uint64_t offset_bytes, std::string_view data,
+                                const std::vector<uint32_t>& chunk_crc32c) {
+  Record* record = Find(block_id);
+  assert(record != nullptr);
+  assert(record->replica.state == ReplicaState::kWriting);
+  assert(chunk_crc32c.size() == ChunkCount(data.size()));
+  const uint64_t old_length = record->replica.length_bytes;
+  if (offset_bytes == old_length) return Append(block_id, data, chunk_crc32c);
+  if (offset_bytes % kChecksumChunkBytes != 0 || offset_bytes > old_length ||
+      old_length - offset_bytes >= kChecksumChunkBytes || offset_bytes + data.size() < old_length) {
+    return Status(StatusCode::kInvalidArgument,
+                  "offset " + std::to_string(offset_bytes) + " is not the start of the partial " +
+                      "chunk ending the replica's " + std::to_string(old_length) + " bytes");
+  }
+  const uint64_t held = old_length - offset_bytes;
+  const uint64_t crc_offset = offset_bytes / kChecksumChunkBytes * kCrcBytes;
+  const std::string data_file = record->data_file;
+  const std::string meta_file = record->meta_file;
+  GRANARY_ASSIGN_OR_RETURN(const std::string stored, disk_.Read(meta_file, crc_offset, kCrcBytes));
+  if (stored.size() != kCrcBytes) return Corrupt(block_id, "meta file shorter than its record");
+  const uint32_t held_crc = DecodeCrc(stored, 0);
+  if (Crc32c(data.substr(0, held)) != held_crc) {
+    return Status(StatusCode::kInvalidArgument, "packet rewrites the partial chunk of block " +
+                                                    std::to_string(block_id.value()) +
+                                                    " with other bytes");
+  }
+  // Reads that overlap the change retry (the meta file is cut and grown under them).
+  record->version = next_version_++;
+  Status status = disk_.Append(data_file, data.substr(held));
+  if (status.ok()) status = disk_.Truncate(meta_file, crc_offset);
+  if (status.ok()) status = disk_.Append(meta_file, EncodeCrcs(chunk_crc32c));
+  record = Find(block_id);
+  assert(record != nullptr);
+  record->version = next_version_++;
+  if (!status.ok()) {
+    if (status.code() != StatusCode::kNodeDown) {
+      (void)disk_.Truncate(data_file, old_length);
+      if (disk_.Truncate(meta_file, crc_offset).ok()) {
+        (void)disk_.Append(meta_file, EncodeCrcs({held_crc}));
+      }
+    }
+    return status;
+  }
+  assert(record->replica.length_bytes == old_length);
+  record->replica.length_bytes = offset_bytes + data.size();
   return Status::Ok();
 }
 

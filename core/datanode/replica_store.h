@@ -13,7 +13,9 @@
 //     even after a failed rename.
 //   - For a record of length L, the data file holds at least L bytes and the meta file at
 //     least ceil(L / chunk) CRCs; bytes beyond are a failed append's leftovers, never read.
-//   - Appends happen only at a chunk-aligned length, in whole chunks but for the last one.
+//   - Appends happen only at a chunk-aligned length, in whole chunks but for the last one;
+//     AppendFrom continues a replica ending in a partial chunk from that chunk's start (a
+//     flush made the partial chunk visible, the next packet sends it again with what follows).
 //   - A finalized replica is synced and never appended to; only Reopen (pipeline recovery)
 //     and FinalizeAt (lease recovery) change it, through the rbw state.
 //
@@ -25,7 +27,11 @@
 //   - A restamp (Reopen, FinalizeAt) renames data, then meta, to the new stamp; Load takes the
 //     newest stamp among the files of a block id and renames the other file to it.
 //   - An under-construction replica's length after a crash is the longest prefix whose
-//     chunks match their CRCs; Load truncates both files beyond it.
+//     chunks match their CRCs (for the last CRC stored: the longest prefix of its chunk that
+//     matches it, since AppendFrom appends data before it replaces that CRC); Load truncates
+//     both files beyond it. A crash between AppendFrom's cut of the meta file and its append
+//     can leave the replica without its trailing partial chunk: lease recovery then prefers
+//     the replicas that were not restarted (Replica::reloaded).
 //   - A block id with only one of its two files (a crash between the creates) is removed.
 // The disk may rot silently: Read verifies every chunk it returns and marks the replica
 // corrupt on a mismatch, after which it is never served again; a read for a reader that
@@ -33,7 +39,9 @@
 // rot is then found by that reader or by the block scanner.
 //
 // Concurrency: the caller serializes the mutations of one block id (BlockLockTable); reads
-// need no lock (they retry when a rename or truncate ran meanwhile).
+// need no lock (they retry when a rename or truncate ran meanwhile), except of a replica
+// being written, whose AppendFrom cuts and regrows its meta file: the caller holds the
+// block's lock for those.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +69,9 @@ struct Replica {
   uint64_t length_bytes = 0;
   ReplicaState state = ReplicaState::kWriting;
   bool corrupt = false;
+  // Under construction and loaded after a restart (not written since): its length may have
+  // lost unsynced bytes, so recovery trusts the replicas that stayed up first.
+  bool reloaded = false;
 };
 
 // Who checks a read's bytes against their stored CRCs.
@@ -113,6 +124,13 @@ class ReplicaStore {
   // under-construction replica whose length is chunk-aligned. On failure (kNoSpace, ...)
   // the replica keeps its length.
   Status Append(BlockId block_id, std::string_view data, const std::vector<uint32_t>& chunk_crc32c);
+  // Continues an under-construction replica from `offset_bytes`: its length, or the start of
+  // its trailing partial chunk, whose bytes `data` begins with (checked against their CRC:
+  // kInvalidArgument when they differ). The rest is appended and the partial chunk's CRC
+  // replaced by `chunk_crc32c` (one per chunk of `data`). On failure the replica keeps its
+  // length.
+  Status AppendFrom(BlockId block_id, uint64_t offset_bytes, std::string_view data,
+                    const std::vector<uint32_t>& chunk_crc32c);
   Status Sync(BlockId block_id);
   // Syncs an under-construction replica and makes it finalized.
   Status Finalize(BlockId block_id);

@@ -50,6 +50,15 @@ void BlockManager::CompleteBlock(const proto::BlockRef& block) {
   Attend(info.id);
 }
 
+void BlockManager::ReopenBlock(BlockId block, std::vector<uint32_t> pipeline) {
+  auto it = blocks_.find(block);
+  if (it == blocks_.end()) return;
+  assert(pipeline.size() <= kReplicationMax);
+  it->second.state = BlockState::kUnderConstruction;
+  it->second.pipeline = std::move(pipeline);
+  pending_.erase(block);
+}
+
 void BlockManager::UpdatePipeline(const proto::BlockRef& block, std::vector<uint32_t> pipeline) {
   auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) return;

@@ -80,6 +80,9 @@ class BlockManager {
                 BlockState state, std::vector<uint32_t> pipeline);
   // The writer closed the block at `block` (length, stamp): it now needs its replication.
   void CompleteBlock(const proto::BlockRef& block);
+  // Append: the complete block is written again, on `pipeline` (its good replicas), until a
+  // Complete or a lease recovery completes it once more.
+  void ReopenBlock(BlockId block, std::vector<uint32_t> pipeline);
   // Pipeline recovery: the block continues at a new stamp on `pipeline`.
   void UpdatePipeline(const proto::BlockRef& block, std::vector<uint32_t> pipeline);
   void SetReplication(BlockId block, uint32_t replication);

@@ -7,6 +7,7 @@
 
 #include "core/common/limits.h"
 #include "core/namenode/inode_store.h"
+#include "core/namenode/permission.h"
 
 namespace granary {
 namespace {
@@ -234,6 +235,76 @@ Status BlockWriteService::RenewLease(const proto::RenewLeaseRequest& r, proto::R
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
   ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
   return Status::Ok();
+}
+
+Status BlockWriteService::Append(const proto::AppendRequest& r, proto::AppendReply* reply,
+                                 rpc::Exchange& exchange) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  if (r.client_name().empty()) return Invalid("append names no client");
+  if (r.client_name().size() > kNameBytesMax || r.client_address().size() > kNameBytesMax) {
+    return Invalid("client name or address too long");
+  }
+  for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
+    GRANARY_ASSIGN_OR_RETURN(OpenResult opened, ctx_.ns.Open(r.user(), r.path()));
+    const proto::Inode& seen = opened.inode;
+    GRANARY_RETURN_IF_ERROR(
+        ctx_.ns.options().permissions.Check(r.user(), seen, Access::kWrite, r.path()));
+    if (seen.under_construction()) {
+      return Status(StatusCode::kLeaseConflict,
+                    r.path() + " is being written by " + seen.lease_holder());
+    }
+    // The last block continues when it has room; its good replicas are where.
+    std::optional<proto::BlockRef> last;
+    std::vector<uint32_t> holders;
+    if (!seen.inline_data() && seen.blocks_size() > 0 &&
+        seen.blocks(seen.blocks_size() - 1).length_bytes() < seen.block_bytes()) {
+      last = seen.blocks(seen.blocks_size() - 1);
+      holders = ctx_.blocks.GoodReplicas(BlockId(last->block_id()));
+      if (holders.empty()) {
+        return Status(StatusCode::kUnavailable,
+                      r.path() + ": no live replica of its last block to append to");
+      }
+    }
+    bool changed = false;
+    Result<proto::Inode> file =
+        ctx_.ns.MutateFile(InodeId(seen.id()), [&](proto::Inode& inode, WriteBatch&) {
+          // What was opened must still be the file: else its bytes or blocks are stale.
+          if (inode.under_construction() || inode.mtime_ns() != seen.mtime_ns() ||
+              inode.length_bytes() != seen.length_bytes() ||
+              inode.blocks_size() != seen.blocks_size()) {
+            changed = true;
+            return Status(StatusCode::kUnavailable, "changed while opened for append");
+          }
+          inode.set_under_construction(true);
+          inode.set_lease_holder(r.client_name());
+          return Status::Ok();
+        });
+    if (changed) continue;
+    if (!file.ok()) return file.status();
+    ctx_.leases.Add(r.client_name(), InodeId(file->id()), ctx_.env.Now());
+    *reply->mutable_status() = Namespace::ToStatus(*file);
+    reply->set_inline_threshold_bytes(ctx_.options.ns.inline_threshold_bytes);
+    if (!last && !file->inline_data() && file->blocks_size() > 0) {
+      // A full last block: the writer's next block follows it.
+      *reply->mutable_last_block()->mutable_block() = file->blocks(file->blocks_size() - 1);
+    }
+    if (last) {
+      GRANARY_ASSIGN_OR_RETURN(uint64_t stamp, ctx_.ns.generation_stamps().Next());
+      ctx_.blocks.ReopenBlock(BlockId(last->block_id()), holders);
+      proto::LocatedBlock* located = reply->mutable_last_block();
+      *located->mutable_block() = *last;
+      located->set_offset_bytes(file->length_bytes() - last->length_bytes());
+      ctx_.datanodes.SortByDistance(holders, r.client_address());
+      for (uint32_t id : holders) {
+        if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
+          *located->add_replicas() = record->Info();
+      }
+      reply->set_new_generation_stamp(stamp);
+    }
+    exchange.reply_payload = std::move(opened.inline_data);
+    return Status::Ok();
+  }
+  return Status(StatusCode::kUnavailable, r.path() + " kept changing while opened for append");
 }
 
 }  // namespace granary

@@ -40,6 +40,11 @@ class BlockWriteService {
   Status UpdatePipeline(const proto::UpdatePipelineRequest&, proto::UpdatePipelineReply*,
                         rpc::Exchange&);
   Status RenewLease(const proto::RenewLeaseRequest&, proto::RenewLeaseReply*, rpc::Exchange&);
+  // Opens a closed file for appending under a new lease (proto/namenode.proto's AppendRequest):
+  // write permission on the file; kLeaseConflict naming the holder when it is open already.
+  // A last block with room is reopened in the block map on its good replicas (kUnavailable
+  // when it has none) and its writer gets a new generation stamp for it.
+  Status Append(const proto::AppendRequest&, proto::AppendReply*, rpc::Exchange&);
 
  private:
   // Datanodes for a new block of `current`: kUnavailable when none is live, or when the

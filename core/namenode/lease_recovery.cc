@@ -7,6 +7,7 @@
 
 #include "core/common/limits.h"
 #include "core/namenode/inode_store.h"
+#include "core/namenode/permission.h"
 
 namespace granary {
 namespace {
@@ -119,6 +120,24 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
     ctx_.Release(released);
     ctx_.leases.Remove(client_name, inode_id);
   }
+}
+
+Status LeaseRecovery::RecoverLease(const proto::RecoverLeaseRequest& r,
+                                   proto::RecoverLeaseReply* reply, rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  GRANARY_ASSIGN_OR_RETURN(const proto::FileStatus status, ctx_.ns.Stat(r.user(), r.path()));
+  if (status.type() != proto::INODE_TYPE_FILE) {
+    return Status(StatusCode::kIsADirectory, r.path());
+  }
+  const InodeId id(status.inode_id());
+  GRANARY_ASSIGN_OR_RETURN(const proto::Inode file, ctx_.ns.GetFile(id));
+  GRANARY_RETURN_IF_ERROR(
+      ctx_.ns.options().permissions.Check(r.user(), file, Access::kWrite, r.path()));
+  reply->set_lease_holder(file.lease_holder());
+  if (file.under_construction()) RecoverFile(file.lease_holder(), id);
+  GRANARY_ASSIGN_OR_RETURN(const proto::Inode now, ctx_.ns.GetFile(id));
+  reply->set_closed(!now.under_construction());
+  return Status::Ok();
 }
 
 void LeaseRecovery::ExpireOverdue(Instant now) {

@@ -21,6 +21,7 @@
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/namenode/namenode_context.h"
+#include "core/rpc/router.h"
 #include "proto/namenode.pb.h"
 
 namespace granary {
@@ -35,6 +36,10 @@ class LeaseRecovery {
   // A datanode's answer to a recovery command. Late, duplicate and stale answers change
   // nothing; a failure counts against the block.
   Status Finish(const proto::RecoveryDoneRequest& request);
+  // nn.RecoverLease: starts recovering the file at `path` now, whoever holds it (write
+  // permission on the file); the reply says whether it is closed yet.
+  Status RecoverLease(const proto::RecoverLeaseRequest& request, proto::RecoverLeaseReply* reply,
+                      rpc::Exchange& exchange);
   // Forgets recoveries whose deadline passed before `now`.
   void ExpireOverdue(Instant now);
   // Recoveries waiting for a datanode's answer.

@@ -92,6 +92,8 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kHeartbeat, datanode_service_, Heartbeat, kNone);
   GRANARY_ROUTE(rpc::nn::kBlockReport, datanode_service_, BlockReport, kUpdate);
   GRANARY_ROUTE(rpc::nn::kRecoveryDone, datanode_service_, RecoveryDone, kUpdate);
+  GRANARY_ROUTE(rpc::nn::kAppend, block_write_, Append, kWrite);
+  GRANARY_ROUTE(rpc::nn::kRecoverLease, lease_recovery_, RecoverLease, kWrite);
   // Without a journal this namenode is the only one. With one, HaNamenode answers both
   // methods before they reach this router (ha_namenode.h).
   router_.Add(rpc::nn::kHaStatus,

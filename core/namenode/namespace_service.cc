@@ -91,16 +91,22 @@ proto::LocatedBlock NamespaceService::Locate(const proto::BlockRef& block, uint6
   *located.mutable_block() = block;
   located.set_offset_bytes(offset);
   std::vector<uint32_t> good = ctx_.blocks.GoodReplicas(BlockId(block.block_id()));
+  // A block being written is also read from its pipeline (readers of a flushed file), whose
+  // datanodes report its replicas only once finalized.
+  const BlockInfo* info = ctx_.blocks.Find(BlockId(block.block_id()));
+  if (info != nullptr && info->state == BlockState::kUnderConstruction) {
+    for (uint32_t id : info->pipeline) {
+      if (ctx_.datanodes.IsLive(id) && std::find(good.begin(), good.end(), id) == good.end()) {
+        good.push_back(id);
+      }
+    }
+  }
   ctx_.datanodes.SortByDistance(good, client_address);
   for (uint32_t id : good) {
     if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
       *located.add_replicas() = record->Info();
   }
-  if (good.empty()) {
-    if (const BlockInfo* info = ctx_.blocks.Find(BlockId(block.block_id()))) {
-      located.set_corrupt(!info->replicas.empty());
-    }
-  }
+  if (good.empty() && info != nullptr) located.set_corrupt(!info->replicas.empty());
   return located;
 }
 

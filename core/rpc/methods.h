@@ -51,6 +51,8 @@ GRANARY_METHOD(kComplete, "nn.Complete", CompleteRequest, CompleteReply);
 GRANARY_METHOD(kBumpGeneration, "nn.BumpGeneration", BumpGenerationRequest, BumpGenerationReply);
 GRANARY_METHOD(kUpdatePipeline, "nn.UpdatePipeline", UpdatePipelineRequest, UpdatePipelineReply);
 GRANARY_METHOD(kRenewLease, "nn.RenewLease", RenewLeaseRequest, RenewLeaseReply);
+GRANARY_METHOD(kAppend, "nn.Append", AppendRequest, AppendReply);
+GRANARY_METHOD(kRecoverLease, "nn.RecoverLease", RecoverLeaseRequest, RecoverLeaseReply);
 // Datanode-facing service:
 GRANARY_METHOD(kRegister, "nn.Register", RegisterRequest, RegisterReply);
 GRANARY_METHOD(kHeartbeat, "nn.Heartbeat", HeartbeatRequest, HeartbeatReply);
@@ -105,6 +107,8 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kHaStatus);
   visit(nn::kFailover);
   visit(nn::kCheckpointPage);
+  visit(nn::kAppend);
+  visit(nn::kRecoverLease);
 }
 
 template <typename Visitor>

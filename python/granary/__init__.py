@@ -18,6 +18,13 @@ one namenode call at close, and a larger one is created with its first block. So
 of the create (the path is a directory, the parent is missing or a file, "x" and the file
 exists, permission) surface at close, or at the write that fills the first block, not at
 open: the price of one round trip, as with object stores.
+
+Files that grow: ``fs.open(path, "ab")`` (or ``"a"``) appends to an existing file (one
+writer at a time: an ``OSError`` with ``errno.EBUSY`` names the holder); its ``flush()``
+makes every byte written so far visible to readers that open the file afterwards, and
+``sync()`` (any writer) also makes them durable on every replica. A reader of a file being written sees up to the
+last flush; ``refresh()`` asks again (``growing`` says whether the writer is still at it).
+``fs.recover_lease(path)`` closes a file whose writer died.
 """
 
 import errno as _errno
@@ -56,6 +63,7 @@ class GranaryRawFile(_io.RawIOBase):
         self.name = path
         self.mode = mode
         self._reading = "r" in mode
+        self._appending = "a" in mode
 
     def readable(self):
         self._checkClosed()
@@ -91,14 +99,28 @@ class GranaryRawFile(_io.RawIOBase):
         return self._raw.size() if self._reading else self._raw.tell()
 
     def flush(self):
-        # Not a Granary Flush RPC: the buffered layer calls this at close, and close alone
-        # makes the bytes durable. sync() asks for durability of what is written so far.
-        pass
+        """A file opened for appending ('ab', 'a'): every byte written so far becomes visible
+        to readers that open the file afterwards (Writer::Flush). A file opened with 'wb' or
+        'xb' sends nothing here (its bytes go with the one create a small file costs; close
+        makes them durable): sync() makes them visible and durable at any time."""
+        if self._appending and not self.closed and not self._raw.closed:
+            self._raw.flush()
 
     def sync(self):
-        """Makes what was written so far visible and durable (Writer::Flush)."""
+        """Makes what was written so far visible and durable on every replica (Writer::Sync)."""
         if not self._reading and not self._raw.closed:
-            self._raw.flush()
+            self._raw.sync()
+
+    def refresh(self):
+        """A file being written: asks again how far it is visible; returns the new size."""
+        if not self._reading:
+            raise _io.UnsupportedOperation("refresh of a file being written here")
+        return self._raw.refresh()
+
+    @property
+    def growing(self):
+        """Whether the file was still open for writing at the open or the last refresh."""
+        return self._reading and self._raw.growing
 
     def close(self):
         if self.closed:
@@ -167,15 +189,30 @@ class GranaryFile(_io.BufferedIOBase):
         return self._inner.tell()
 
     def flush(self):
+        """Hands the buffer to the file; a file opened for appending then makes every byte
+        written so far visible to new readers (GranaryRawFile.flush)."""
         if not self._inner.closed:
             self._inner.flush()
+            if self.writable() and not getattr(self, "_closing", False):
+                self.raw.flush()
 
     def sync(self):
-        """Makes what was written so far visible and durable (Writer::Flush)."""
+        """Makes what was written so far visible and durable on every replica (Writer::Sync)."""
         self._inner.flush()
         self.raw.sync()
 
+    def refresh(self):
+        """A file being read while it is written: asks again how far it is visible (what
+        its writer flushed) and returns the new size; reads then go on past the old end."""
+        return self.raw.refresh()
+
+    @property
+    def growing(self):
+        return self.raw.growing
+
     def close(self):
+        # Close alone makes the bytes durable: no flush RPC before it.
+        self._closing = True
         self._inner.close()
 
     def detach(self):
@@ -189,6 +226,22 @@ class GranaryFile(_io.BufferedIOBase):
 
     def __repr__(self):
         return "<granary.GranaryFile %r mode=%r>" % (self.name, self.mode)
+
+
+class _GranaryText(_io.TextIOWrapper):
+    """Text mode over a GranaryFile: its close sends no flush RPC before the close."""
+
+    def sync(self):
+        self.flush()
+        self.buffer.sync()
+
+    def refresh(self):
+        return self.buffer.refresh()
+
+    def close(self):
+        if not self.closed:
+            self.buffer._closing = True
+        super().close()
 
 
 def _check_path(path):
@@ -255,10 +308,10 @@ class FileSystem:
         path = _check_path(path)
         if not isinstance(mode, str) or len(set(mode)) != len(mode):
             raise ValueError("invalid mode: %r" % (mode,))
-        allowed = set("rwxbt")
-        if not set(mode) <= allowed or sum(c in mode for c in "rwx") != 1 or (
+        allowed = set("rwxabt")
+        if not set(mode) <= allowed or sum(c in mode for c in "rwxa") != 1 or (
                 "b" in mode and "t" in mode):
-            raise ValueError("invalid mode: %r (Granary files open with r, w or x, "
+            raise ValueError("invalid mode: %r (Granary files open with r, w, x or a, "
                              "b or t)" % (mode,))
         binary = "b" in mode
         if binary and (encoding is not None or errors is not None or newline is not None):
@@ -266,6 +319,9 @@ class FileSystem:
         reading = "r" in mode
         if reading:
             raw = GranaryRawFile(self._client.open_reader(path), path, "rb")
+        elif "a" in mode:
+            # Unlike io.open, the file must exist: nn.Append opens it (errors surface here).
+            raw = GranaryRawFile(self._client.open_appender(path), path, "ab")
         else:
             raw = GranaryRawFile(self._client.open_writer(path, "x" in mode, parents), path,
                                  "wb")
@@ -280,10 +336,16 @@ class FileSystem:
             buffered = GranaryFile(_io.BufferedWriter(raw, buffer_size=size), raw)
         if binary:
             return buffered
-        text = _io.TextIOWrapper(buffered, encoding=encoding or "utf-8", errors=errors,
-                                 newline=newline, line_buffering=buffering == 1)
+        text = _GranaryText(buffered, encoding=encoding or "utf-8", errors=errors,
+                            newline=newline, line_buffering=buffering == 1)
         text.mode = mode
         return text
+
+    def recover_lease(self, path):
+        """Starts lease recovery of a file whose writer died (HDFS's recoverLease); True once
+        the file is closed (at the length its replicas agree on), else ask again later."""
+        path = _check_path(path)
+        return self._client.recover_lease(path)
 
     def read_bytes(self, path):
         """The whole file (one round trip for an inline file)."""

@@ -16,7 +16,8 @@ shard after shard, when cycle_length is 1).
 
 import granary
 
-__all__ = ["TFRecordDataset", "TFRecordWriter", "FileDataset", "CorruptRecordError"]
+__all__ = ["TFRecordDataset", "TFRecordWriter", "FileDataset", "CorruptRecordError",
+           "follow_tfrecords"]
 
 # A corrupt record surfaces as OSError(EIO) whose message names the file and the offset.
 CorruptRecordError = OSError
@@ -119,6 +120,33 @@ class FileDataset(_Dataset):
                  batch_size=None, drop_remainder=False, prefetch=256):
         super().__init__(files, fs, True, 1, num_parallel_reads, 0, shuffle, seed,
                          batch_size, drop_remainder, prefetch, False, 1 << 20)
+
+
+def follow_tfrecords(path, fs=None, poll_seconds=0.2, idle_timeout=None):
+    """Yields the records of a TFRecord file while it is written (as TensorBoard reads
+    event files): each record once, in order, as soon as its writer flushed it whole; a record
+    cut by the end of what is flushed is waited for. Ends when the file is closed and read to
+    its end, or after `idle_timeout` seconds without a new record (None: never)."""
+    import time
+    fs, paths = _resolve([path], fs)
+    follower = fs._client.follow_tfrecords(paths[0])
+    try:
+        idle_since = time.monotonic()
+        while True:
+            record = follower.next()
+            if record is not None:
+                idle_since = time.monotonic()
+                yield record
+                continue
+            if not follower.growing:
+                # Closed: what the refresh that saw it closed made visible is all there is.
+                return
+            if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
+                return
+            time.sleep(poll_seconds)
+            follower.refresh()
+    finally:
+        follower.close()
 
 
 class TFRecordWriter:

@@ -101,10 +101,11 @@ class GranaryFileSystem(AbstractFileSystem):
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None,
               **kwargs):
         path = self._strip_protocol(path)
-        if mode not in ("rb", "wb", "xb"):
-            raise ValueError("granary:// files open with rb, wb or xb (text through fsspec's "
-                             "wrapper), not %r" % (mode,))
-        parents = self._make_pending(None if mode == "rb" else self._parent(path))
+        if mode not in ("rb", "wb", "xb", "ab"):
+            raise ValueError("granary:// files open with rb, wb, xb or ab (text through "
+                             "fsspec's wrapper), not %r" % (mode,))
+        # Appending opens an existing file: no parent to make.
+        parents = self._make_pending(None if mode in ("rb", "ab") else self._parent(path))
         return self.fs._open_file(path, mode, block_size or -1, None, None, None, parents)
 
     def mkdir(self, path, create_parents=True, **kwargs):

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -171,6 +172,24 @@ class RawReader {
   uint64_t tell() const { return position_; }
   uint64_t size() const { return size_; }
 
+  // Asks again how long the file is (a file being written grows with its writer's flushes);
+  // returns the new size.
+  uint64_t Refresh() {
+    EnsureOpen();
+    std::shared_ptr<Reader> reader = reader_;
+    Result<uint64_t> size = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<uint64_t>([reader]() -> Result<uint64_t> {
+        GRANARY_RETURN_IF_ERROR(reader->Refresh());
+        return reader->Size();
+      });
+    }();
+    size_ = Check(std::move(size), path_);
+    return size_;
+  }
+  // Whether the file is still open for writing (as of the open or the last refresh).
+  bool growing() const { return reader_ != nullptr && reader_->status().under_construction(); }
+
  private:
   void EnsureOpen() const {
     if (reader_ == nullptr) throw py::value_error("I/O operation on closed file");
@@ -179,7 +198,7 @@ class RawReader {
   std::shared_ptr<Connection> connection_;
   std::shared_ptr<Reader> reader_;
   const std::string path_;
-  const uint64_t size_;
+  uint64_t size_;
   uint64_t position_ = 0;
 };
 
@@ -210,16 +229,19 @@ class RawWriter {
     return bytes;
   }
 
-  void Flush() {
+  // Every byte written so far becomes visible to new readers (kVisible) and, with kDurable,
+  // synced on every datanode of the pipeline.
+  void Flush(Durability durability = Durability::kDurable) {
     EnsureOpen();
     std::shared_ptr<Writer> writer = writer_;
     Status status;
     {
       py::gil_scoped_release release;
-      status = connection_->CallStatus([writer] { return writer->Flush(); });
+      status = connection_->CallStatus([writer, durability] { return writer->Flush(durability); });
     }
     Check(status, path_);
   }
+  void FlushVisible() { Flush(Durability::kVisible); }
 
   void Close() {
     if (writer_ == nullptr) return;
@@ -244,6 +266,53 @@ class RawWriter {
   std::shared_ptr<Writer> writer_;
   const std::string path_;
   uint64_t position_ = 0;
+};
+
+// Reads a TFRecord file while it is written (TFRecordReader in follow mode): next() gives
+// the next whole record or None when none is flushed whole yet; refresh() asks for more.
+class PyTFRecordFollower {
+ public:
+  PyTFRecordFollower(std::shared_ptr<Connection> connection, std::shared_ptr<TFRecordReader> reader,
+                     std::string path)
+      : connection_(std::move(connection)), reader_(std::move(reader)), path_(std::move(path)) {}
+  ~PyTFRecordFollower() { DestroyOnLoop(*connection_, reader_); }
+
+  py::object Next() {
+    EnsureOpen();
+    std::shared_ptr<TFRecordReader> reader = reader_;
+    Result<std::optional<std::string>> next = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<std::optional<std::string>>(
+          [reader]() -> Result<std::optional<std::string>> { return reader->Next(); });
+    }();
+    std::optional<std::string> record = Check(std::move(next), path_);
+    if (!record) return py::none();
+    return py::bytes(*record);
+  }
+  // Returns whether the file is still being written.
+  bool Refresh() {
+    EnsureOpen();
+    std::shared_ptr<TFRecordReader> reader = reader_;
+    Result<bool> growing = [&] {
+      py::gil_scoped_release release;
+      return connection_->Call<bool>([reader]() -> Result<bool> {
+        GRANARY_RETURN_IF_ERROR(reader->Refresh());
+        return reader->growing();
+      });
+    }();
+    return Check(std::move(growing), path_);
+  }
+  bool growing() const { return reader_ != nullptr && reader_->growing(); }
+  void Close() { DestroyOnLoop(*connection_, reader_); }
+
+ private:
+  void EnsureOpen() const {
+    if (reader_ == nullptr) throw py::value_error("I/O operation on a closed follower");
+  }
+
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<TFRecordReader> reader_;
+  const std::string path_;
 };
 
 // Frames records on the calling thread and sends them in 1 MiB writes.
@@ -424,6 +493,33 @@ class Client {
   RawWriter* OpenWriter(const std::string& path, bool exclusive, bool create_parents) {
     return new RawWriter(connection_, CreateWriter(path, exclusive, create_parents), path);
   }
+  // Opens an existing file for appending (nn.Append: errors surface here, at once).
+  RawWriter* OpenAppender(const std::string& path) {
+    auto writer = Check(
+        Run<std::shared_ptr<Writer>>([path](FileSystem& fs) -> Result<std::shared_ptr<Writer>> {
+          GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Append(path));
+          return std::shared_ptr<Writer>(std::move(writer));
+        }),
+        path);
+    return new RawWriter(connection_, std::move(writer), path);
+  }
+  // Starts lease recovery of a file whose writer died; true once it is closed.
+  bool RecoverLease(const std::string& path) {
+    return Check(Run<bool>([path](FileSystem& fs) { return fs.RecoverLease(path); }), path);
+  }
+  PyTFRecordFollower* FollowTFRecords(const std::string& path) {
+    auto reader =
+        Check(Run<std::shared_ptr<TFRecordReader>>(
+                  [path](FileSystem& fs) -> Result<std::shared_ptr<TFRecordReader>> {
+                    GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> opened, fs.Open(path));
+                    auto reader = std::make_shared<TFRecordReader>(std::move(opened), path,
+                                                                   CorruptRecords::kFail);
+                    reader->set_follow(true);
+                    return reader;
+                  }),
+              path);
+    return new PyTFRecordFollower(connection_, std::move(reader), path);
+  }
   PyTFRecordWriter* OpenTFRecordWriter(const std::string& path) {
     return new PyTFRecordWriter(connection_, CreateWriter(path, false, false), path);
   }
@@ -547,11 +643,14 @@ PYBIND11_MODULE(_granary, m) {
       .def("seek", &RawReader::Seek, py::arg("offset"), py::arg("whence") = 0)
       .def("tell", &RawReader::tell)
       .def("size", &RawReader::size)
+      .def("refresh", &RawReader::Refresh)
+      .def_property_readonly("growing", &RawReader::growing)
       .def("close", &RawReader::Close)
       .def_property_readonly("closed", &RawReader::closed);
   py::class_<RawWriter>(m, "RawWriter")
       .def("write", &RawWriter::Write)
-      .def("flush", &RawWriter::Flush)
+      .def("flush", &RawWriter::FlushVisible)
+      .def("sync", [](RawWriter& w) { w.Flush(granary::Durability::kDurable); })
       .def("tell", &RawWriter::tell)
       .def("close", &RawWriter::Close)
       .def_property_readonly("closed", &RawWriter::closed);
@@ -560,6 +659,11 @@ PYBIND11_MODULE(_granary, m) {
       .def("flush", &PyTFRecordWriter::Flush)
       .def("close", &PyTFRecordWriter::Close)
       .def_property_readonly("records", &PyTFRecordWriter::records);
+  py::class_<PyTFRecordFollower>(m, "TFRecordFollower")
+      .def("next", &PyTFRecordFollower::Next)
+      .def("refresh", &PyTFRecordFollower::Refresh)
+      .def("close", &PyTFRecordFollower::Close)
+      .def_property_readonly("growing", &PyTFRecordFollower::growing);
   py::class_<PyLoader>(m, "Loader")
       .def("next", &PyLoader::Next, py::arg("max_items") = 256)
       .def("close", &PyLoader::Close)
@@ -578,7 +682,10 @@ PYBIND11_MODULE(_granary, m) {
       .def("open_reader", &Client::OpenReader)
       .def("open_writer", &Client::OpenWriter, py::arg("path"), py::arg("exclusive") = false,
            py::arg("create_parents") = false)
+      .def("open_appender", &Client::OpenAppender)
+      .def("recover_lease", &Client::RecoverLease)
       .def("open_tfrecord_writer", &Client::OpenTFRecordWriter)
+      .def("follow_tfrecords", &Client::FollowTFRecords)
       .def("start_loader", &Client::StartLoader)
       .def("report", &Client::Report)
       .def("defaults", &Client::Defaults)

@@ -60,7 +60,7 @@ def test_text_modes_encoding_newline(fs, base):
     with pytest.raises(ValueError):
         fs.open(base + "/t.txt", "rb", encoding="utf-8")
     with pytest.raises(ValueError):
-        fs.open(base + "/t.txt", "a")
+        fs.open(base + "/t.txt", "r+")  # "a" appends (test_append.py); "+" is not offered
 
 
 def test_numpy_save_load(fs, base):

@@ -43,6 +43,15 @@ int Chown(CommandContext& ctx, const std::string& owner, const std::string& grou
           const std::vector<std::string>& paths, bool recursive);
 int Setrep(CommandContext& ctx, uint32_t replication, const std::vector<std::string>& paths);
 int Cat(CommandContext& ctx, const std::vector<std::string>& paths);
+// append LOCAL|- DEST: appends a local file, or standard input ("-", flushed as each read
+// returns, so that followers see lines as they come), to an existing file.
+int Append(CommandContext& ctx, const std::string& local, const std::string& dest);
+// cat --follow PATH: prints the file as it grows (asking again every `poll_ms`) until it is
+// closed and read to its end.
+int CatFollow(CommandContext& ctx, const std::string& path, uint32_t poll_ms);
+// recover-lease PATH: closes a file whose writer died (lease recovery now); fails when it is
+// not closed within `timeout_ms`.
+int RecoverLease(CommandContext& ctx, const std::string& path, uint32_t timeout_ms);
 int Report(CommandContext& ctx, bool json);
 int Fsck(CommandContext& ctx, const std::string& path, bool read, bool json);
 

@@ -211,3 +211,58 @@ TEST(TFRecordTest, ATruncatedTailIsReportedOrCounted) {
 
 }  // namespace
 }  // namespace granary
+
+namespace granary {
+namespace {
+
+// A TensorBoard-style reader of a growing file: records flushed one at a time, some cut in
+// two by a flush, are each read once, in order; a cut record is waited for, not an error.
+TEST(TFRecordTest, FollowingAGrowingFileStopsBeforeACutRecordAndResumes) {
+  cluster_testing::ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::vector<std::string> records = SampleRecords();
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/events.tfrecord", {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Flush().ok());  // the file exists, empty, being written
+    Result<std::unique_ptr<Reader>> opened = fs.Open("/events.tfrecord");
+    ASSERT_TRUE(opened.ok());
+    TFRecordReader reader(std::move(*opened), "/events.tfrecord", CorruptRecords::kFail);
+    reader.set_follow(true);
+    std::vector<std::string> seen;
+    auto drain = [&] {
+      for (;;) {
+        Result<std::optional<std::string>> next = reader.Next();
+        ASSERT_TRUE(next.ok()) << next.status().ToString();
+        if (!next->has_value()) return;
+        seen.push_back(std::move(**next));
+      }
+    };
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::string framed;
+      AppendTFRecord(records[i], framed);
+      // Every third record reaches the reader in two flushes, cut inside its header or data.
+      const size_t cut = i % 3 == 0 ? std::min<size_t>(framed.size() - 1, 5 + i * 13) : 0;
+      if (cut > 0) {
+        ASSERT_TRUE((*writer)->Write(framed.substr(0, cut)).ok());
+        ASSERT_TRUE((*writer)->Flush().ok());
+        ASSERT_TRUE(reader.Refresh().ok());
+        drain();
+        ASSERT_EQ(seen.size(), i) << "a cut record was returned";
+      }
+      ASSERT_TRUE((*writer)->Write(framed.substr(cut)).ok());
+      ASSERT_TRUE((*writer)->Flush().ok());
+      ASSERT_TRUE(reader.Refresh().ok());
+      EXPECT_TRUE(reader.growing());
+      drain();
+      ASSERT_EQ(seen.size(), i + 1);
+    }
+    ASSERT_TRUE((*writer)->Close().ok());
+    ASSERT_TRUE(reader.Refresh().ok());
+    EXPECT_FALSE(reader.growing());
+    drain();
+    EXPECT_EQ(seen, records);
+  });
+}
+
+}  // namespace
+}  // namespace granary

@@ -169,6 +169,59 @@ TEST_F(StoreFixture, LoadCutsATornTailToTheLastMatchingChunk) {
   EXPECT_EQ(*storage().Size("rbw_9_2.meta"), 5u * 4);
 }
 
+TEST_F(StoreFixture, AppendFromRewritesTheTrailingPartialChunkAfterAFlush) {
+  Random random(kSeed + 10);
+  const std::string data = RandomBytes(random, 2 * kChunk + 300);
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    ASSERT_TRUE(store.Create(BlockId(3), GenerationStamp(1)).ok());
+    // A flush of 100 bytes, then of 1,000 more (same chunk), then across the chunk's end.
+    const std::string first = data.substr(0, 100);
+    ASSERT_TRUE(store.AppendFrom(BlockId(3), 0, first, ChunkCrcs(first)).ok());
+    const std::string again = data.substr(0, 1100);
+    ASSERT_TRUE(store.AppendFrom(BlockId(3), 0, again, ChunkCrcs(again)).ok());
+    EXPECT_EQ(store.Get(BlockId(3))->length_bytes, 1100u);
+    // Other bytes where the replica holds some, or an offset that is not the partial
+    // chunk's start, are refused and change nothing.
+    std::string wrong = data.substr(0, 1200);
+    wrong[5] ^= 1;
+    EXPECT_EQ(store.AppendFrom(BlockId(3), 0, wrong, ChunkCrcs(wrong)).code(),
+              StatusCode::kInvalidArgument);
+    const std::string shorter = data.substr(0, 50);
+    EXPECT_EQ(store.AppendFrom(BlockId(3), 0, shorter, ChunkCrcs(shorter)).code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(store.Get(BlockId(3))->length_bytes, 1100u);
+    const std::string rest = data;
+    ASSERT_TRUE(store.AppendFrom(BlockId(3), 0, rest, ChunkCrcs(rest)).ok());
+    Result<ReplicaRead> read = store.Read(BlockId(3), 0, kDatanodeReadBytesMax);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(read->data == data);
+    EXPECT_EQ(read->chunk_crc32c, ChunkCrcs(data));
+    ASSERT_TRUE(store.Sync(BlockId(3)).ok());
+  });
+  EXPECT_EQ(*storage().Size("rbw_3_1.meta"), 3u * 4);
+}
+
+TEST_F(StoreFixture, LoadKeepsAFlushedPartialChunkWhoseRewriteWasCutShort) {
+  // A crash after AppendFrom appended data (in part) but before it replaced the last CRC:
+  // the old CRC covers a prefix of the last chunk, which is kept.
+  Random random(kSeed + 11);
+  const std::string data = RandomBytes(random, kChunk + 5000);
+  Put("rbw_8_2.data", data.substr(0, kChunk + 3000));
+  Put("rbw_8_2.meta", Crcs(data.substr(0, kChunk + 1234)));
+  Run([&](Env&, Disk& disk) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    const Replica replica = *store.Get(BlockId(8));
+    EXPECT_EQ(replica.length_bytes, kChunk + 1234);
+    EXPECT_TRUE(replica.reloaded);
+    Result<ReplicaRead> read = store.Read(BlockId(8), 0, kDatanodeReadBytesMax);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(read->data == data.substr(0, kChunk + 1234));
+  });
+}
+
 TEST_F(StoreFixture, FinalizeAtCutsMidChunkAndRestamps) {
   Random random(kSeed + 3);
   const std::string data = RandomBytes(random, 4 * kChunk);

@@ -1,0 +1,221 @@
+// Files that grow while others read them (issue 16) against a simulated cluster: append to
+// inline files and to files in blocks (a partial last chunk, a full last block), flush with
+// a visible length that new readers see, sync, refresh, lease recovery on demand, and the
+// one-writer rule for appends.
+#include <gtest/gtest.h>
+
+#include "core/client/file_system.h"
+#include "core/common/limits.h"
+#include "sim/models/sim_network.h"
+#include "tests/core/client/cluster_test_util.h"
+
+namespace granary {
+namespace {
+
+using cluster_testing::ClusterHarness;
+using cluster_testing::Pattern;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr uint64_t kBlock = 512 * 1024;  // FastClusterOptions' block size
+
+// Appends `data` to `path` in one writer and closes it.
+Status AppendAll(FileSystem& fs, std::string_view path, std::string_view data) {
+  GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Append(path));
+  GRANARY_RETURN_IF_ERROR(writer->Write(data));
+  return writer->Close();
+}
+
+TEST(AppendTest, InlineFileGrowsInPlaceThenMovesToBlocks) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(1, 150000);
+    ASSERT_TRUE(fs.WriteFile("/log", data.substr(0, 1000), {}).ok());
+    uint64_t at = 1000;
+    // Small appends stay inline, byte-exact after each.
+    for (uint64_t piece : {1u, 999u, 30000u}) {
+      ASSERT_TRUE(AppendAll(fs, "/log", std::string_view(data).substr(at, piece)).ok());
+      at += piece;
+      Result<std::string> back = fs.ReadFile("/log");
+      ASSERT_TRUE(back.ok());
+      EXPECT_EQ(*back, data.substr(0, at));
+      EXPECT_TRUE(fs.Stat("/log")->inline_data());
+    }
+    // Past the threshold: the file moves to blocks, nothing lost or doubled.
+    ASSERT_TRUE(AppendAll(fs, "/log", std::string_view(data).substr(at)).ok());
+    Result<proto::FileStatus> stat = fs.Stat("/log");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_FALSE(stat->inline_data());
+    EXPECT_FALSE(stat->under_construction());
+    EXPECT_EQ(stat->length_bytes(), data.size());
+    EXPECT_EQ(*fs.ReadFile("/log"), data);
+  });
+}
+
+TEST(AppendTest, FileInBlocksContinuesItsLastBlockOrStartsANewOne) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    // 1.5 blocks and a partial chunk: the last block is reopened, its partial chunk sent again.
+    const std::string data = Pattern(2, 3 * kBlock + 777);
+    const uint64_t first = kBlock + kBlock / 2 + 1234;
+    ASSERT_TRUE(fs.WriteFile("/big", data.substr(0, first), {}).ok());
+    ASSERT_TRUE(AppendAll(fs, "/big", std::string_view(data).substr(first, 100)).ok());
+    EXPECT_EQ(*fs.ReadFile("/big"), data.substr(0, first + 100));
+    EXPECT_EQ(fs.Stat("/big")->block_count(), 2u);
+    // Past the end of the reopened block: it completes and new blocks follow.
+    ASSERT_TRUE(AppendAll(fs, "/big", std::string_view(data).substr(first + 100)).ok());
+    Result<proto::FileStatus> stat = fs.Stat("/big");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_EQ(stat->length_bytes(), data.size());
+    EXPECT_EQ(stat->block_count(), 4u);
+    EXPECT_EQ(*fs.ReadFile("/big"), data);
+    // A file ending exactly at a block boundary starts a new block; an empty append changes
+    // nothing.
+    const std::string exact = Pattern(3, 2 * kBlock);
+    ASSERT_TRUE(fs.WriteFile("/exact", exact.substr(0, kBlock), {}).ok());
+    ASSERT_TRUE(AppendAll(fs, "/exact", "").ok());
+    EXPECT_EQ(*fs.ReadFile("/exact"), exact.substr(0, kBlock));
+    ASSERT_TRUE(AppendAll(fs, "/exact", std::string_view(exact).substr(kBlock)).ok());
+    EXPECT_EQ(fs.Stat("/exact")->block_count(), 2u);
+    EXPECT_EQ(*fs.ReadFile("/exact"), exact);
+  });
+  // Every replica of every block is finalized and counted after the appends.
+  h.RunFor(seconds(5));
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    Result<proto::ClusterReportReply> report = fs.Report();
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->under_replicated_blocks(), 0u);
+    EXPECT_EQ(report->missing_blocks(), 0u);
+  });
+}
+
+TEST(AppendTest, OneWriterAtATimeAndTheHolderIsNamed) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/one", "abc", {}).ok());
+    Result<std::unique_ptr<Writer>> first = fs.Append("/one");
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    Result<std::unique_ptr<Writer>> second = fs.Append("/one");
+    ASSERT_EQ(second.code(), StatusCode::kLeaseConflict);
+    EXPECT_NE(second.status().ToString().find(fs.options().client_name), std::string::npos)
+        << second.status().ToString();
+    EXPECT_EQ(fs.Append("/missing").code(), StatusCode::kNotFound);
+    ASSERT_TRUE(fs.Mkdirs("/dir").ok());
+    EXPECT_FALSE(fs.Append("/dir").ok());
+    ASSERT_TRUE((*first)->Write("def").ok());
+    ASSERT_TRUE((*first)->Close().ok());
+    EXPECT_EQ(*fs.ReadFile("/one"), "abcdef");
+  });
+}
+
+TEST(AppendTest, FlushedBytesPartialChunksIncludedAreVisibleToNewReaders) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(4, 2 * kBlock + 5000);
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/growing", {});
+    ASSERT_TRUE(writer.ok());
+    // Past the threshold into blocks, then records of odd sizes with a flush each: every
+    // new reader sees exactly what was flushed, across a block boundary.
+    uint64_t at = 0;
+    Result<std::unique_ptr<Reader>> follower = Status(StatusCode::kNotFound, "not yet");
+    for (uint64_t piece : {70000u, 1u, 1000u, 65535u, 70000u, 400000u, 100000u, 300000u}) {
+      ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(at, piece)).ok());
+      at += piece;
+      ASSERT_TRUE((*writer)->Flush().ok());
+      Result<std::string> seen = fs.ReadFile("/growing");
+      ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+      EXPECT_EQ(*seen, data.substr(0, at)) << "after " << at << " bytes";
+      // A reader opened early follows the file by refreshing.
+      if (!follower.ok()) {
+        follower = fs.Open("/growing");
+        ASSERT_TRUE(follower.ok());
+      } else {
+        ASSERT_TRUE((*follower)->Refresh().ok());
+      }
+      EXPECT_EQ((*follower)->Size(), at);
+      Result<std::string> more = (*follower)->Read(at);
+      ASSERT_TRUE(more.ok()) << more.status().ToString();
+      EXPECT_EQ((*follower)->Tell(), at);
+    }
+    ASSERT_TRUE((*writer)->Sync().ok());
+    ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(at)).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    EXPECT_EQ(*fs.ReadFile("/growing"), data);
+    ASSERT_TRUE((*follower)->Refresh().ok());
+    EXPECT_FALSE((*follower)->status().under_construction());
+    EXPECT_EQ((*follower)->Size(), data.size());
+  });
+}
+
+TEST(AppendTest, FlushOnAnAppendedBlockAndANewReaderMidway) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(5, 300000);
+    ASSERT_TRUE(fs.WriteFile("/events", data.substr(0, 100001), {}).ok());
+    Result<std::unique_ptr<Writer>> writer = fs.Append("/events");
+    ASSERT_TRUE(writer.ok());
+    // Before anything is flushed, readers see the file as it was closed.
+    EXPECT_EQ(*fs.ReadFile("/events"), data.substr(0, 100001));
+    uint64_t at = 100001;
+    for (uint64_t piece : {10u, 20000u, 3u}) {
+      ASSERT_TRUE((*writer)->Write(std::string_view(data).substr(at, piece)).ok());
+      at += piece;
+      ASSERT_TRUE(((piece % 2) ? (*writer)->Sync() : (*writer)->Flush()).ok());
+      EXPECT_EQ(*fs.ReadFile("/events"), data.substr(0, at));
+    }
+    ASSERT_TRUE((*writer)->Close().ok());
+    EXPECT_EQ(*fs.ReadFile("/events"), data.substr(0, at));
+  });
+}
+
+TEST(AppendTest, RecoverLeaseClosesADeadWritersFileWithEverySyncedByte) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.namenode.lease_soft_limit = std::chrono::minutes(10);
+  options.namenode.lease_hard_limit = std::chrono::minutes(20);  // never reached here
+  ClusterHarness h(options);
+  const std::string data = Pattern(6, 700 * 1024);
+  const uint64_t synced = 600 * 1024 + 17;
+  bool wrote = false;
+  const NodeId writer_node = h.cluster().AddClient("doomed", [&](sim::SimProcess& p) {
+    FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/synced", {});
+    if (!writer.ok()) return;
+    if (!(*writer)->Write(std::string_view(data).substr(0, synced)).ok()) return;
+    if (!(*writer)->Sync().ok()) return;
+    // Written but neither flushed nor synced: may or may not survive.
+    if (!(*writer)->Write(std::string_view(data).substr(synced)).ok()) return;
+    wrote = true;
+    (void)p.env().SleepFor(std::chrono::hours(1));
+  });
+  h.sim().StartNode(writer_node);
+  while (!wrote && h.sim().Now() < Instant(seconds(60))) h.RunFor(milliseconds(100));
+  ASSERT_TRUE(wrote);
+  h.sim().CrashNode(writer_node);
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    // Another writer is refused, naming the holder, until the lease is recovered.
+    EXPECT_EQ(fs.Append("/synced").code(), StatusCode::kLeaseConflict);
+    bool closed = false;
+    for (int attempt = 0; attempt < 100 && !closed; ++attempt) {
+      Result<bool> recovered = fs.RecoverLease("/synced");
+      ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+      closed = *recovered;
+      if (!closed) {
+        ASSERT_TRUE(p.env().SleepFor(milliseconds(200)).ok());
+      }
+    }
+    ASSERT_TRUE(closed);
+    Result<std::string> back = fs.ReadFile("/synced");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_GE(back->size(), synced);
+    EXPECT_LE(back->size(), data.size());
+    EXPECT_EQ(*back, data.substr(0, back->size()));
+    // Closed: it can be appended to again.
+    ASSERT_TRUE(AppendAll(fs, "/synced", "tail").ok());
+    EXPECT_EQ(fs.ReadFile("/synced")->substr(back->size()), "tail");
+    EXPECT_EQ(*fs.RecoverLease("/synced"), true);
+    EXPECT_EQ(fs.RecoverLease("/nothing").code(), StatusCode::kNotFound);
+  });
+}
+
+}  // namespace
+}  // namespace granary
