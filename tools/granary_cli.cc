@@ -1,7 +1,7 @@
 // granary: the file system's command line, in the spirit of `hdfs dfs`. Flags and wiring
 // only; the commands are in tools/common/fs_commands.cc and transfer.cc.
 //
-//   granary [--namenode HOST:PORT] [--user NAME] [--group G]... [--curve-keys DIR]
+//   granary [--namenode HOST:PORT[,HOST:PORT...]] [--user NAME] [--group G]... [--curve-keys DIR]
 //           [--timeout-ms MS] [--datanode-timeout-ms MS] [--retries N] COMMAND ...
 //   commands: ls [-R] [-l] [PATH...] | mkdir [-p] PATH... | put [-r] [-f] [-j N] LOCAL... DEST
 //             get [-r] [-f] [-j N] SRC... LOCALDEST | cat PATH... | rm [-r] [-f] PATH...
@@ -10,10 +10,11 @@
 //             chmod [-R] MODE PATH... | chown [-R] OWNER[:GROUP] PATH... | setrep N PATH...
 //             report [--json] | fsck [PATH] [--read] [--json] | keygen DIR [--server-pub FILE]
 //
-// The namenode comes from --namenode or $GRANARY_NAMENODE, the user from --user or $USER, the
-// key directory from --curve-keys or $GRANARY_CURVE_KEYS. Exit: 0 on success, 1 when an
-// operation failed (one line per failure on stderr naming the path and the reason), 2 on a
-// usage error.
+// The namenode comes from --namenode or $GRANARY_NAMENODE: one address, or the list of an HA
+// cluster's namenodes, passed to the client as it is (it finds the active one). The user from
+// --user or $USER, the key directory from --curve-keys or $GRANARY_CURVE_KEYS. Exit: 0 on success,
+// 1 when an operation failed (one line per failure on stderr naming the path and the reason), 2 on
+// a usage error.
 #include <iostream>
 #include <regex>
 #include <string>
@@ -42,7 +43,9 @@ int main(int argc, char** argv) {
   tools::ClientConfig config;
   uint64_t timeout_ms = 10000;
   uint64_t datanode_timeout_ms = 30000;
-  app.add_option("--namenode", config.namenode, "HOST:PORT of the namenode")
+  app.add_option("--namenode", config.namenode,
+                 "HOST:PORT of the namenode, or HOST:PORT,HOST:PORT,... of an HA cluster's "
+                 "namenodes (calls follow the active one and wait through a failover)")
       ->envname("GRANARY_NAMENODE");
   app.add_option("--user", config.user, "act as this user (default $USER)");
   app.add_option("--group", config.groups,
@@ -55,7 +58,9 @@ int main(int argc, char** argv) {
   app.add_option("--datanode-timeout-ms", datanode_timeout_ms,
                  "deadline of each call to a datanode (ms); a silent pipeline is rebuilt after it")
       ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}));
-  app.add_option("--retries", config.attempts, "attempts per call to the namenode (1..16)")
+  app.add_option("--retries", config.attempts,
+                 "attempts per call to a single namenode (1..16); with a list of namenodes a "
+                 "call keeps trying through a failover for up to 30 s")
       ->check(CLI::Range(1u, 16u));
 
   tools::LsFlags ls_flags;
@@ -218,8 +223,9 @@ int main(int argc, char** argv) {
   }
   if (config.namenode.empty())
     return Usage("no namenode: pass --namenode HOST:PORT or set GRANARY_NAMENODE");
-  if (!tools::IsHostPort(config.namenode)) {
-    return Usage("--namenode: expected HOST:PORT, got '" + config.namenode + "'");
+  if (!tools::IsHostPortList(config.namenode)) {
+    return Usage("--namenode: expected HOST:PORT or HOST:PORT,HOST:PORT,..., got '" +
+                 config.namenode + "'");
   }
   config.rpc_timeout = std::chrono::milliseconds(timeout_ms);
   config.datanode_timeout = std::chrono::milliseconds(datanode_timeout_ms);

@@ -1,6 +1,6 @@
 // granary-datanode: one datanode process. Flags and wiring only (net/README.md).
 //
-//   granary-datanode --namenode HOST:PORT --listen HOST:PORT --data-dir DIR
+//   granary-datanode --namenode HOST:PORT[,HOST:PORT...] --listen HOST:PORT --data-dir DIR
 //                    [--advertise HOST:PORT] [--rack R] [--scanner-bytes-per-second B]
 //                    [--scan-period-ms MS] [--rpc-timeout-ms MS] [--sync-every-packet]
 //                    [--curve-keys DIR] [--insecure-bind-any] [--log-level LEVEL]
@@ -37,9 +37,10 @@ class Observer {
     if (datanode_.registered() != registered_) {
       registered_ = datanode_.registered();
       if (registered_) {
-        LogInfo("registered with the namenode as datanode " +
-                std::to_string(datanode_.datanode_id()) + " (storage " + datanode_.storage_id() +
-                ", " + std::to_string(datanode_.store().size()) + " replicas)");
+        LogInfo("registered with the namenode " + datanode_.namenode().current().value +
+                " as datanode " + std::to_string(datanode_.datanode_id()) + " (storage " +
+                datanode_.storage_id() + ", " + std::to_string(datanode_.store().size()) +
+                " replicas)");
       } else {
         LogWarn("lost the namenode's registration; registering again");
       }
@@ -57,6 +58,13 @@ class Observer {
                                " bytes scanned in all");
       passes_ = passes;
     }
+    const uint64_t refused = datanode_.stale_commands_refused();
+    if (refused != refused_) {
+      LogWarn("refused " + std::to_string(refused - refused_) +
+              " command(s) of a deposed namenode (fencing token older than " +
+              std::to_string(datanode_.fencing_token()) + ")");
+      refused_ = refused;
+    }
     const size_t replicas = datanode_.store().size();
     if (replicas != replicas_) {
       granary::tools::LogDebug("replicas: " + std::to_string(replicas));
@@ -69,6 +77,7 @@ class Observer {
   bool registered_ = false;
   uint64_t corrupt_ = 0;
   uint64_t passes_ = 0;
+  uint64_t refused_ = 0;
   size_t replicas_ = 0;
 };
 
@@ -86,9 +95,14 @@ int main(int argc, char** argv) {
   bool sync_every_packet = false;
 
   auto host_port = [](const std::string& v) {
-    return granary::tools::IsHostPort(v) ? std::string() : std::string("expected HOST:PORT");
+    return granary::tools::IsHostPortList(v) ? std::string()
+                                             : std::string("expected HOST:PORT[,HOST:PORT...]");
   };
-  app.add_option("--namenode", namenode, "HOST:PORT of the namenode")->required()->check(host_port);
+  app.add_option("--namenode", namenode,
+                 "HOST:PORT of the namenode, or HOST:PORT,HOST:PORT,... of an HA cluster's "
+                 "namenodes (the datanode follows the active one)")
+      ->required()
+      ->check(host_port);
   server.AddListenFlags(
       "HOST:PORT clients and datanodes reach this one at (needed with a wildcard --listen)");
   app.add_option("--data-dir", data_dir, "directory of the block replicas")->required();

@@ -8,6 +8,11 @@ TFRecord input pipelines (``granary.data``).
     pandas.read_csv(fs.open("/data/x.csv"))
     pandas.read_csv("granary://127.0.0.1:7000/data/x.csv")   # through fsspec
 
+An HA cluster is named by the list of its namenodes, "HOST:PORT,HOST:PORT,..." (in
+``connect`` and in URLs: ``granary://h:7000,h:7010,h:7020/data/x.csv``): calls go to the
+active namenode, follow a standby's redirect, and wait through a failover (up to the
+client's failover timeout, 30 s) instead of failing.
+
 Every call that talks to the cluster runs on the connection's own C++ thread while the
 calling thread waits with the GIL released. Errors are the built-in ``OSError`` subclasses
 (``FileNotFoundError``, ``PermissionError``, ``IsADirectoryError``, ``FileExistsError``,
@@ -47,7 +52,8 @@ _URL = _re.compile(r"^granary://([^/]+)(/.*)?$")
 
 
 def split_url(url):
-    """'granary://HOST:PORT/a/b' -> ('HOST:PORT', '/a/b')."""
+    """'granary://HOST:PORT/a/b' -> ('HOST:PORT', '/a/b'); a list of namenodes
+    'granary://H1:P1,H2:P2/a' -> ('H1:P1,H2:P2', '/a')."""
     match = _URL.match(url)
     if not match:
         raise ValueError("not a granary:// URL: %r" % (url,))
@@ -581,11 +587,22 @@ def _glob_magic(text):
     return any(c in text for c in "*?[")
 
 
+def _check_namenodes(address):
+    for i, item in enumerate(address.split(","), 1):
+        if not item.strip():
+            raise ValueError("namenode list %r: item %d is empty (expected HOST:PORT or "
+                             "HOST:PORT,HOST:PORT,...)" % (address, i))
+
+
 def connect(address, user=None, groups=None, timeout=10.0, attempts=8):
     """Connects to the namenode at "HOST:PORT" (or "granary://HOST:PORT") as `user`
-    (default $USER) and returns a FileSystem."""
+    (default $USER) and returns a FileSystem. `address` may list the namenodes of an HA
+    cluster, "HOST:PORT,HOST:PORT,...": calls find the active one. `timeout` bounds each
+    call to a namenode; `attempts`, the tries of a call to a single namenode (a list keeps
+    trying through a failover)."""
     if address.startswith("granary://"):
         address = split_url(address)[0]
+    _check_namenodes(address)
     args = (address, user or "", list(groups or []), float(timeout), int(attempts))
     return FileSystem(_granary.connect(*args), args)
 

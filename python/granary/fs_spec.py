@@ -1,5 +1,9 @@
 """fsspec filesystem for ``granary://HOST:PORT/path`` URLs.
 
+The host part may list the namenodes of an HA cluster, ``granary://H1:P1,H2:P2,H3:P3/path``:
+everything between ``granary://`` and the first "/" is the namenode list, handed to
+``granary.connect`` as it is (fsspec itself never splits it: this class parses its URLs).
+
 Registered under the protocol "granary" by the package's entry point (fsspec.specs) and by
 ``import granary``, so that ``pandas.read_csv("granary://h:p/x.csv")``,
 ``DataFrame.to_csv("granary://...")`` and ``fsspec.open_files("granary://h:p/d/*.csv")`` work.
@@ -30,7 +34,8 @@ class GranaryFileSystem(AbstractFileSystem):
     def __init__(self, host=None, user=None, timeout=10.0, **kwargs):
         super().__init__(**kwargs)
         if not host:
-            raise ValueError("granary:// URLs name the namenode: granary://HOST:PORT/path")
+            raise ValueError("granary:// URLs name the namenode: granary://HOST:PORT/path "
+                             "(or granary://HOST:PORT,HOST:PORT,.../path)")
         self.host = host
         self.fs = granary.connect(host, user=user, timeout=timeout)
         # Directories asked for by makedirs(exist_ok=True) and not made yet (see above).

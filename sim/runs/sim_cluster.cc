@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/datanode/datanode.h"
+#include "sim/models/sim_journal.h"
 
 namespace granary::sim {
 
@@ -48,13 +49,17 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
   nn_machine.rpc_cpu = options_.namenode_rpc_cpu;
   nn_machine.nic = options_.namenode_nic.value_or(options_.nic);
   nn_machine.meta_store = options_.namenode_meta_store;
-  namenode_id_ = hardware_.AddNode(nn, nn_machine, [this](SimProcess& p) {
-    Namenode namenode(p.env(), p.transport(), p.meta_store(), options_.namenode);
-    namenode_ = &namenode;
-    (void)namenode.Run();
-    namenode_ = nullptr;
-  });
-  namenode_address_ = sim_.node(namenode_id_).address();
+  if (options_.namenodes > 1) {
+    AddHaNamenodes(nn, nn_machine);
+  } else {
+    namenode_id_ = hardware_.AddNode(nn, nn_machine, [this](SimProcess& p) {
+      Namenode namenode(p.env(), p.transport(), p.meta_store(), options_.namenode);
+      namenode_ = &namenode;
+      (void)namenode.Run();
+      namenode_ = nullptr;
+    });
+    namenode_address_ = sim_.node(namenode_id_).address();
+  }
   options_.datanode.namenode = namenode_address_;
   for (uint32_t i = 0; i < options_.datanodes; ++i) {
     NodeOptions dn;
@@ -74,8 +79,41 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
   }
 }
 
+void SimCluster::AddHaNamenodes(const NodeOptions& node, const MachineProfile& machine) {
+  journal_ = std::make_unique<SimJournalService>(hardware_, options_.journal);
+  ha_namenodes_.assign(options_.namenodes, nullptr);
+  for (uint32_t i = 0; i < options_.namenodes; ++i) {
+    NodeOptions named = node;
+    named.name = "namenode-" + std::to_string(i + 1);
+    namenode_ids_.push_back(hardware_.AddNode(named, machine, [this, i](SimProcess& p) {
+      SimJournal journal(p, *journal_);
+      HaOptions ha = options_.ha;
+      ha.candidate = p.transport().self().value;
+      HaNamenode namenode(p.env(), p.transport(), p.meta_store(), journal, ha, options_.namenode);
+      ha_namenodes_[i] = &namenode;
+      (void)namenode.Run();
+      ha_namenodes_[i] = nullptr;
+    }));
+    namenode_address_.value +=
+        (i == 0 ? "" : ",") + sim_.node(namenode_ids_.back()).address().value;
+  }
+  namenode_id_ = namenode_ids_.front();
+}
+
+Namenode* SimCluster::namenode() const {
+  if (namenode_ids_.empty()) return namenode_;
+  for (size_t i = 0; i < ha_namenodes_.size(); ++i) {
+    const auto& process = sim_.node(namenode_ids_[i]).process();
+    if (ha_namenodes_[i] != nullptr && process && process->alive() && ha_namenodes_[i]->active()) {
+      return ha_namenodes_[i]->namenode();
+    }
+  }
+  return nullptr;
+}
+
 void SimCluster::Start() {
-  sim_.StartNode(namenode_id_);
+  for (NodeId id : namenode_ids_) sim_.StartNode(id);
+  if (namenode_ids_.empty()) sim_.StartNode(namenode_id_);
   for (NodeId id : datanode_ids_) sim_.StartNode(id);
 }
 
@@ -127,8 +165,9 @@ ClientOptions SimCluster::ClientOptionsFor(SimProcess& process) const {
 bool SimCluster::WaitForDatanodes(Duration limit) {
   const Instant end = sim_.Now() + limit;
   while (sim_.Now() < end) {
-    if (namenode_ != nullptr && namenode_->ready() &&
-        namenode_->datanodes().live_count() == datanode_ids_.size()) {
+    Namenode* namenode = this->namenode();
+    if (namenode != nullptr && namenode->ready() &&
+        namenode->datanodes().live_count() == datanode_ids_.size()) {
       return true;
     }
     sim_.RunFor(milliseconds(100));

@@ -1,12 +1,15 @@
-// A Granary cluster in the simulator: one namenode and N datanodes running the real core
-// code, plus client nodes running whatever a test or workload gives them.
+// A Granary cluster in the simulator: one namenode (or several over a SimJournal: high
+// availability, issue 13) and N datanodes running the real core code, plus client nodes
+// running whatever a test or workload gives them.
 //
 // The cluster builds its models (Hardware: the network and each node's machine) beside the
 // simulator it is given; the simulator must be shut down before the cluster is destroyed.
 //
 // The namenode object of the running incarnation is reachable (namenode()) for checkers;
 // it is null while the namenode is down. Node names: "namenode", "dn-1".., and the names
-// given to AddClient.
+// given to AddClient. With `namenodes` > 1: "namenode-1".., the journal's members
+// "journal-1".., and namenode() is the active one's (null while none is); clients and
+// datanodes get the comma-separated list of the namenodes' addresses.
 #pragma once
 
 #include <functional>
@@ -17,16 +20,22 @@
 
 #include "core/client/namenode_client.h"
 #include "core/datanode/datanode_options.h"
+#include "core/namenode/ha_namenode.h"
 #include "core/namenode/namenode.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
 #include "sim/models/hardware.h"
 #include "sim/models/profiles.h"
+#include "sim/models/sim_journal_service.h"
 
 namespace granary::sim {
 
 struct SimClusterOptions {
   uint32_t datanodes = 3;
+  // More than one: HaNamenodes sharing a SimJournal of `journal`'s members.
+  uint32_t namenodes = 1;
+  SimJournalOptions journal;
+  HaOptions ha;  // `candidate` is filled in per namenode
   NamenodeOptions namenode;
   DatanodeOptions datanode;  // `namenode` is filled in by the cluster
   uint32_t namenode_cores = 8;
@@ -84,12 +93,19 @@ class SimCluster {
   NodeId namenode_id() const { return namenode_id_; }
   const std::vector<NodeId>& datanode_ids() const { return datanode_ids_; }
   Address namenode_address() const { return namenode_address_; }
-  // The running namenode, or null.
-  Namenode* namenode() const { return namenode_; }
+  // The running namenode (with several: the active one), or null.
+  Namenode* namenode() const;
+  // With several namenodes: node ids, the running HaNamenode of each (null while down),
+  // and the journal's members. Empty / null with one.
+  const std::vector<NodeId>& namenode_ids() const { return namenode_ids_; }
+  HaNamenode* ha_namenode(size_t i) const { return ha_namenodes_.at(i); }
+  SimJournalService* journal() { return journal_.get(); }
   // Runs until every datanode has registered with a live namenode (or `limit` passes).
   bool WaitForDatanodes(Duration limit);
 
  private:
+  // The namenodes of an HA cluster, over a journal of their own.
+  void AddHaNamenodes(const NodeOptions& node, const MachineProfile& machine);
   // Puts `node` on the shared host's cores, when there is one.
   void ShareHost(NodeOptions& node, double main_thread_share) const;
 
@@ -100,6 +116,9 @@ class SimCluster {
   Address namenode_address_;
   std::vector<NodeId> datanode_ids_;
   Namenode* namenode_ = nullptr;
+  std::vector<NodeId> namenode_ids_;
+  std::vector<HaNamenode*> ha_namenodes_;
+  std::unique_ptr<SimJournalService> journal_;
   std::shared_ptr<std::vector<Instant>> host_cores_;
   std::shared_ptr<std::vector<Instant>> client_threads_;
   std::shared_ptr<std::vector<Instant>> client_helper_threads_;

@@ -1,5 +1,6 @@
 # pandas and fsspec over Granary: file objects, granary:// URLs, globs, the entry point.
 import os
+import socket
 import subprocess
 import sys
 
@@ -8,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+
+import granary
 
 
 def _frame(rows=5000):
@@ -95,3 +98,70 @@ def test_entry_point_registers_protocol_without_import(cluster, fs, base):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert "granary.fs_spec:GranaryFileSystem" in out.stdout
+
+
+def _unused_port():
+    """A 127.0.0.1 port nobody listens on (bound, then released; nothing here listens)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_url_naming_a_namenode_list_parses_into_the_list_and_the_path():
+    from granary.fs_spec import GranaryFileSystem
+    url = "granary://127.0.0.1:7000,127.0.0.1:7010,nn-3:7020/data/x.csv"
+    assert GranaryFileSystem._strip_protocol(url) == "/data/x.csv"
+    assert GranaryFileSystem._get_kwargs_from_urls(url) == {
+        "host": "127.0.0.1:7000,127.0.0.1:7010,nn-3:7020"}
+    assert granary.split_url(url) == ("127.0.0.1:7000,127.0.0.1:7010,nn-3:7020", "/data/x.csv")
+    # fsspec's own splitting keeps the list whole too.
+    protocol, rest = fsspec.core.split_protocol(url)
+    assert protocol == "granary" and rest.startswith("127.0.0.1:7000,127.0.0.1:7010,nn-3:7020/")
+    for bad in ("127.0.0.1:7000,,127.0.0.1:7010", "granary://a:1,/x", ","):
+        with pytest.raises(ValueError, match="is empty"):
+            granary.connect(bad)
+
+
+def test_a_list_whose_first_namenode_is_down_reaches_the_next(cluster, fs, base, tmp_path):
+    dead = "127.0.0.1:%d" % _unused_port()
+    namenodes = "%s,%s" % (dead, cluster.address)
+    frame = _frame(200)
+    local = tmp_path / "ha.csv"
+    frame.to_csv(local, index=False)
+    fs.put(str(local), base + "/ha.csv")
+    # A call to the dead namenode times out (1 s), then goes to the next of the list.
+    listed = granary.connect(namenodes, user=cluster.superuser, timeout=1.0)
+    try:
+        assert listed.address == namenodes
+        with listed.open(base + "/ha.csv") as f:
+            pdt.assert_frame_equal(pd.read_csv(f), frame)
+        listed.write_bytes(base + "/written.txt", b"through the list")
+        assert fs.read_bytes(base + "/written.txt") == b"through the list"
+    finally:
+        listed.close()
+    url = "granary://%s%s/ha.csv" % (namenodes, base)
+    options = {"user": cluster.superuser, "timeout": 1.0}
+    pdt.assert_frame_equal(pd.read_csv(url, storage_options=options), frame)
+    files = fsspec.open_files("granary://%s%s/*.csv" % (namenodes, base), **options)
+    assert [os.path.basename(f.path) for f in files] == ["ha.csv"]
+
+
+def test_the_cli_takes_a_namenode_list_from_the_flag_and_the_environment(cluster, fs, base):
+    from granary.testing import find_binary
+    fs.write_bytes(base + "/cli.txt", b"listed")
+    cli = find_binary("granary")
+    namenodes = "127.0.0.1:%d,%s" % (_unused_port(), cluster.address)
+    common = ["--user", cluster.superuser, "--timeout-ms", "1000"]
+    out = subprocess.run([cli, "--namenode", namenodes] + common + ["cat", base + "/cli.txt"],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == b"listed"
+    env = dict(os.environ, GRANARY_NAMENODE=namenodes)
+    out = subprocess.run([cli] + common + ["cat", base + "/cli.txt"], capture_output=True,
+                         timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == b"listed"
+    out = subprocess.run([cli, "--namenode", cluster.address + ",", "ls", "/"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "expected HOST:PORT or HOST:PORT,HOST:PORT" in out.stderr

@@ -46,7 +46,8 @@ int RunClient(const ClientConfig& config,
   gethostname(host, sizeof(host) - 1);
   options.client_name = config.program + "/" + host + "/" + std::to_string(getpid()) + "/" +
                         std::to_string(seed % 1000000);
-  options.client_address = LocalAddressToward(config.namenode);
+  // Every namenode of a list is reached the same way: the first tells the route.
+  options.client_address = LocalAddressToward(FirstOfList(config.namenode));
   options.rpc_timeout = config.rpc_timeout;
   options.datanode_timeout = config.datanode_timeout;
   options.attempts = config.attempts;

@@ -15,7 +15,7 @@
 namespace granary::tools {
 
 struct ClientConfig {
-  std::string namenode;             // HOST:PORT
+  std::string namenode;             // HOST:PORT, or HOST:PORT,HOST:PORT,... (HA)
   std::string user;                 // empty: $USER, else the login name of the process
   std::vector<std::string> groups;  // empty: the local groups of `user`, when it exists here
   std::string curve_keys;           // key directory (client.key/.pub, server.pub); empty: none
