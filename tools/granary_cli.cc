@@ -8,8 +8,10 @@
 //             mv SRC... DEST | stat [--json] PATH... | du [-s] [-h] [PATH...]
 //             chmod [-R] MODE PATH... | chown [-R] OWNER[:GROUP] PATH... | setrep N PATH...
 //             report [--json] | fsck [PATH] [--read] [--json] | keygen DIR [--server-pub FILE]
+//             failover [--to HOST:PORT] [--wait-seconds S]
 //
-// The namenode comes from --namenode or $GRANARY_NAMENODE, the user from --user or $USER, the
+// The namenode comes from --namenode or $GRANARY_NAMENODE (one HOST:PORT, or every namenode of
+// an HA cluster, comma-separated), the user from --user or $USER, the
 // key directory from --curve-keys or $GRANARY_CURVE_KEYS. Exit: 0 on success, 1 when an
 // operation failed (one line per failure on stderr naming the path and the reason), 2 on a
 // usage error.
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   tools::ClientConfig config;
   uint64_t timeout_ms = 10000;
   uint64_t datanode_timeout_ms = 30000;
-  app.add_option("--namenode", config.namenode, "HOST:PORT of the namenode")
+  app.add_option("--namenode", config.namenode, "HOST:PORT of the namenode (HA: a,b,c)")
       ->envname("GRANARY_NAMENODE");
   app.add_option("--user", config.user, "act as this user (default $USER)");
   app.add_option("--group", config.groups,
@@ -149,6 +151,14 @@ int main(int argc, char** argv) {
   CLI::App* report = app.add_subcommand("report", "datanodes, capacity, blocks needing repair");
   report->add_flag("--json", report_json, "one JSON object");
 
+  std::string failover_to;
+  uint32_t failover_wait_seconds = 30;
+  CLI::App* failover = app.add_subcommand(
+      "failover", "hand the active namenode's role to a standby; print the new active");
+  failover->add_option("--to", failover_to, "HOST:PORT of the standby to hand over to");
+  failover->add_option("--wait-seconds", failover_wait_seconds, "how long to wait for it")
+      ->check(CLI::Range(1u, 3600u));
+
   std::string fsck_path = "/";
   bool fsck_read = false, fsck_json = false;
   CLI::App* fsck = app.add_subcommand(
@@ -198,8 +208,8 @@ int main(int argc, char** argv) {
   }
   if (config.namenode.empty())
     return Usage("no namenode: pass --namenode HOST:PORT or set GRANARY_NAMENODE");
-  if (!tools::IsHostPort(config.namenode)) {
-    return Usage("--namenode: expected HOST:PORT, got '" + config.namenode + "'");
+  if (std::string problem; !tools::IsNamenodeList(config.namenode, &problem)) {
+    return Usage("--namenode: " + problem);
   }
   config.rpc_timeout = std::chrono::milliseconds(timeout_ms);
   config.datanode_timeout = std::chrono::milliseconds(datanode_timeout_ms);
@@ -222,6 +232,7 @@ int main(int argc, char** argv) {
     if (chosen == chown) return tools::Chown(ctx, owner, group, chown_paths, chown_recursive);
     if (chosen == setrep) return tools::Setrep(ctx, setrep_replication, setrep_paths);
     if (chosen == report) return tools::Report(ctx, report_json);
+    if (chosen == failover) return tools::Failover(ctx, failover_to, failover_wait_seconds);
     if (chosen == fsck) return tools::Fsck(ctx, fsck_path, fsck_read, fsck_json);
     return 2;
   });
