@@ -6,6 +6,11 @@
 //                    [--dead-after-ms MS] [--lease-hard-limit-ms MS] [--curve-keys DIR]
 //                    [--insecure-bind-any] [--log-level LEVEL] [--log-file FILE]
 //                    [--name NAME] [--seed N]
+//                    [--journal etcd://HOST:PORT,... [--journal-prefix P] [--journal-lease-ms MS]]
+//
+// With --journal this namenode is one of several sharing that journal (high availability,
+// core/namenode/ha_namenode.h): it is active or a standby, and its name in the election is
+// its address (--advertise, else --listen). Without it, it is the only namenode.
 //
 // Logs one line per event on stderr (or --log-file). SIGTERM / SIGINT stop it cleanly.
 // Exit: 0 after a clean stop, 1 when it could not start or failed, 2 on a usage error.
@@ -17,8 +22,10 @@
 #include <string>
 
 #include "core/common/limits.h"
+#include "core/namenode/ha_namenode.h"
 #include "core/namenode/inode_store.h"
 #include "core/namenode/namenode.h"
+#include "net/etcd_journal.h"
 #include "net/real_env.h"
 #include "net/rocksdb_store.h"
 #include "tools/common/log.h"
@@ -41,6 +48,11 @@ class Observer {
   // every kCountInterval and never takes more than about 5% of the namenode's thread.
   void Check(granary::Env& env) {
     if (!namenode_.ready()) return;
+    CheckServing(env);
+  }
+
+ private:
+  void CheckServing(granary::Env& env) {
     if (!serving_) {
       serving_ = true;
       LogInfo("serving: " + std::to_string(namenode_.ns().counts().files) + " files, " +
@@ -73,7 +85,6 @@ class Observer {
     Report("missing blocks", counts.missing, missing_);
   }
 
- private:
   static void Report(const std::string& what, uint64_t now, uint64_t& before) {
     if (now == before) return;
     const std::string line = what + ": " + std::to_string(before) + " -> " + std::to_string(now);
@@ -96,6 +107,71 @@ class Observer {
   uint64_t missing_ = 0;
 };
 
+// One namenode process: the only namenode, or one of several over a journal.
+struct NamenodeProcess {
+  granary::Status open_error;
+  std::unique_ptr<granary::net::EtcdJournal> journal;
+  std::unique_ptr<granary::HaNamenode> ha;
+  std::unique_ptr<granary::Namenode> single;
+
+  granary::Status Run() {
+    if (!open_error.ok()) return open_error;
+    return ha ? ha->Run() : single->Run();
+  }
+  // The namenode serving now (null while a standby).
+  granary::Namenode* serving() { return ha ? ha->namenode() : single.get(); }
+};
+
+// Logs role changes of an HA namenode, and what Observer logs while it serves.
+class ProcessObserver {
+ public:
+  explicit ProcessObserver(NamenodeProcess& process) : process_(process) {}
+
+  void Check(granary::Env& env) {
+    granary::Namenode* serving = process_.serving();
+    if (serving != current_) {
+      current_ = serving;
+      observer_ = serving ? std::make_unique<Observer>(*serving) : nullptr;
+      if (process_.ha && serving) {
+        LogInfo("active: won the election; serving from journal entry " +
+                std::to_string(process_.ha->applied_seq()));
+      } else if (process_.ha && was_active_) {
+        LogWarn("standby: lost the leadership; following the journal");
+      }
+      was_active_ = serving != nullptr;
+    }
+    if (observer_) observer_->Check(env);
+  }
+
+ private:
+  NamenodeProcess& process_;
+  granary::Namenode* current_ = nullptr;
+  std::unique_ptr<Observer> observer_;
+  bool was_active_ = false;
+};
+
+// "etcd://H:P,H:P" -> {"H:P", "H:P"}; kInvalidArgument with the reason for anything else.
+granary::Result<std::vector<std::string>> ParseJournal(const std::string& url) {
+  const std::string scheme = "etcd://";
+  if (url.rfind(scheme, 0) != 0) {
+    return granary::Status(granary::StatusCode::kInvalidArgument,
+                           "--journal must be etcd://HOST:PORT,HOST:PORT,...");
+  }
+  std::vector<std::string> endpoints;
+  size_t start = scheme.size();
+  while (start <= url.size()) {
+    const size_t comma = std::min(url.find(',', start), url.size());
+    const std::string endpoint = url.substr(start, comma - start);
+    if (!granary::tools::IsHostPort(endpoint)) {
+      return granary::Status(granary::StatusCode::kInvalidArgument,
+                             "--journal: '" + endpoint + "' is not HOST:PORT");
+    }
+    endpoints.push_back(endpoint);
+    start = comma + 1;
+  }
+  return endpoints;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +189,9 @@ int main(int argc, char** argv) {
   uint64_t lease_hard_limit_ms = 60000;
   uint32_t directory_cache = 65536;
   uint64_t blob_cache_bytes = 0;
+  std::string journal_url;
+  std::string journal_prefix = "/granary/journal/";
+  uint64_t journal_lease_ms = 5000;
 
   server.AddListenFlags(
       "HOST:PORT others reach this namenode at (needed with a wildcard --listen)");
@@ -150,6 +229,15 @@ int main(int argc, char** argv) {
   app.add_option("--lease-hard-limit-ms", lease_hard_limit_ms,
                  "a writer silent this long loses its files' leases (ms)")
       ->check(CLI::Range(uint64_t{100}, uint64_t{86400000}));
+  app.add_option("--journal", journal_url,
+                 "etcd://HOST:PORT,...: share this journal with other namenodes (high "
+                 "availability); without it this namenode is the only one");
+  app.add_option("--journal-prefix", journal_prefix,
+                 "key prefix of this cluster's journal in etcd (ends with /)");
+  app.add_option("--journal-lease-ms", journal_lease_ms,
+                 "the active's leadership lease: a standby takes over this long after the "
+                 "active stops renewing it (ms; etcd counts whole seconds)")
+      ->check(CLI::Range(uint64_t{1000}, uint64_t{600000}));
   server.AddCommonFlags("this node's name in the log (default namenode)",
                         "seed of the namenode's generator (default: from the OS)");
   if (const int code = server.Parse(argc, argv); code >= 0) return code;
@@ -157,6 +245,28 @@ int main(int argc, char** argv) {
     std::cerr << "granary-namenode: --dead-after-ms must be longer than --heartbeat-ms"
               << std::endl;
     return 2;
+  }
+  std::vector<std::string> journal_endpoints;
+  if (!journal_url.empty()) {
+    granary::Result<std::vector<std::string>> parsed = ParseJournal(journal_url);
+    if (!parsed.ok()) {
+      std::cerr << "granary-namenode: " << parsed.status().message() << std::endl;
+      return 2;
+    }
+    journal_endpoints = *parsed;
+    if (journal_prefix.empty() || journal_prefix.back() != '/') {
+      std::cerr << "granary-namenode: --journal-prefix must end with /" << std::endl;
+      return 2;
+    }
+    if (inline_threshold > granary::kJournalEntryBytesMax / 2) {
+      std::cerr << "granary-namenode: with --journal, --inline-threshold is at most "
+                << granary::kJournalEntryBytesMax / 2 << " bytes (half a journal entry)"
+                << std::endl;
+      return 2;
+    }
+    // The journal's calls (appends, the follower's reads, the lease) wait on gRPC from the
+    // blocking pool beside the store's.
+    server.flags().blocking_threads = 8;
   }
   if (const int code = server.StartLog(); code >= 0) return code;
   granary::NamenodeOptions options;
@@ -196,10 +306,32 @@ int main(int argc, char** argv) {
         return granary::net::RocksDbStore::Open(env, meta_dir, store_options);
       },
       [&](granary::net::RealEnv& env, granary::Transport& transport, granary::MetaStore& store) {
-        return std::make_unique<granary::Namenode>(env, transport, store, options);
+        auto process = std::make_unique<NamenodeProcess>();
+        if (journal_endpoints.empty()) {
+          process->single = std::make_unique<granary::Namenode>(env, transport, store, options);
+          return process;
+        }
+        granary::net::EtcdJournalOptions journal_options;
+        journal_options.endpoints = journal_endpoints;
+        journal_options.prefix = journal_prefix;
+        journal_options.lease_ttl = milliseconds(journal_lease_ms);
+        auto journal = granary::net::EtcdJournal::Open(env, journal_options);
+        if (!journal.ok()) {
+          process->open_error = journal.status().WithContext("cannot open the journal");
+          return process;
+        }
+        process->journal = std::move(*journal);
+        granary::HaOptions ha_options;
+        ha_options.candidate = transport.self().value;
+        LogInfo("journal: etcd " + journal_url.substr(7) + ", prefix " + journal_prefix +
+                ", lease " + std::to_string(journal_lease_ms) + " ms; standby until elected as " +
+                ha_options.candidate);
+        process->ha = std::make_unique<granary::HaNamenode>(env, transport, store,
+                                                            *process->journal, ha_options, options);
+        return process;
       },
-      [](granary::Env& env, granary::Namenode& namenode) {
-        auto observer = std::make_shared<Observer>(namenode);
+      [](granary::Env& env, NamenodeProcess& process) {
+        auto observer = std::make_shared<ProcessObserver>(process);
         return [observer, &env] { observer->Check(env); };
       });
 }

@@ -35,9 +35,10 @@ LockSet LockManager::Acquire(std::vector<LockRequest> requests) {
     return a.mode == LockMode::kExclusive && b.mode != LockMode::kExclusive;
   });
   // After sorting, the first of equal keys is the strongest mode: keep it alone.
-  requests.erase(std::unique(requests.begin(), requests.end(),
-                             [](const LockRequest& a, const LockRequest& b) { return a.key == b.key; }),
-                 requests.end());
+  requests.erase(
+      std::unique(requests.begin(), requests.end(),
+                  [](const LockRequest& a, const LockRequest& b) { return a.key == b.key; }),
+      requests.end());
   LockSet set;
   set.manager_ = this;
   std::unique_lock<boost::fibers::mutex> guard(mutex_);

@@ -63,6 +63,12 @@ class Namenode final : public NamenodeInspection {
   // True once loaded and serving.
   bool ready() const { return ready_; }
 
+  // Makes Run return (with kCancelled) as if the process stopped, but leaves the process
+  // running: what a namenode that lost its leadership does (ha_namenode.h). The monitors end
+  // after their current sleep; requests already admitted finish first. The caller must stop
+  // routing requests here before calling it.
+  void Stop() { stop_requested_ = true; }
+
   // NamenodeInspection: what the simulator's checkers read.
   NamespaceCounts namespace_counts() const override { return ns_.counts(); }
   BlockCounts block_counts() const override { return blocks_.Counts(); }
@@ -85,7 +91,8 @@ class Namenode final : public NamenodeInspection {
   enum class RequestClass : uint8_t { kNone, kRead, kWrite, kUpdate };
 
   NamenodeContext Context() {
-    return NamenodeContext{env_, options_, ns_, datanodes_, blocks_, leases_, started_};
+    return NamenodeContext{env_,    options_, ns_,      datanodes_,
+                           blocks_, leases_,  started_, stop_requested_};
   }
   Status Start();
   // Routes every namenode method of core/rpc/methods.h to its service, inside Guarded.
@@ -106,6 +113,7 @@ class Namenode final : public NamenodeInspection {
   BlockManager blocks_;
   LeaseManager leases_;
   Instant started_{};
+  bool stop_requested_ = false;
   // The protocols, over the state above (each holds a NamenodeContext).
   NamespaceService namespace_service_;
   BlockWriteService block_write_;

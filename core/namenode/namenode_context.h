@@ -33,6 +33,8 @@ struct NamenodeContext {
   LeaseManager& leases;
   // When the namenode started serving (set by Namenode::Start before any request).
   const Instant& started;
+  // Set by Namenode::Stop: the monitors end after their current sleep.
+  const bool& stop_requested;
 
   // Just after a start the datanodes are still registering and reporting: replication work
   // waits, and a new block refuses a short pipeline.

@@ -5,10 +5,16 @@
 #include "core/common/limits.h"
 
 namespace granary {
+namespace {
+
+Status Stopped() { return Status(StatusCode::kCancelled, "namenode stopped"); }
+
+}  // namespace
 
 Status NamenodeMonitors::HeartbeatMonitor() {
   for (;;) {
     GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.heartbeat_interval));
+    if (ctx_.stop_requested) return Stopped();
     for (uint32_t dead :
          ctx_.datanodes.ExpireSilent(ctx_.env.Now(), ctx_.options.datanode_dead_after)) {
       assert(!ctx_.datanodes.IsLive(dead));
@@ -20,6 +26,7 @@ Status NamenodeMonitors::HeartbeatMonitor() {
 Status NamenodeMonitors::ReplicationMonitor() {
   for (;;) {
     GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.replication_check_interval));
+    if (ctx_.stop_requested) return Stopped();
     if (ctx_.Starting()) continue;  // reports first
     ctx_.blocks.Monitor(ctx_.env.Now());
   }
@@ -28,6 +35,7 @@ Status NamenodeMonitors::ReplicationMonitor() {
 Status NamenodeMonitors::LeaseMonitor() {
   for (;;) {
     GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.lease_check_interval));
+    if (ctx_.stop_requested) return Stopped();
     const Instant now = ctx_.env.Now();
     recovery_.ExpireOverdue(now);
     for (const auto& [client_name, inode] :
@@ -40,6 +48,7 @@ Status NamenodeMonitors::LeaseMonitor() {
 Status NamenodeMonitors::OrphanCollector() {
   for (;;) {
     GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.orphan_collect_interval));
+    if (ctx_.stop_requested) return Stopped();
     ReleasedBlocks released;
     Result<size_t> removed = ctx_.ns.CollectOrphans(kOrphanCollectBatch, &released);
     ctx_.Release(released);

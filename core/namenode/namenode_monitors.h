@@ -9,8 +9,8 @@
 //     lease_hard_limit (lease_recovery.h).
 //   - OrphanCollector removes the subtrees of deleted directories in bounded batches.
 // Each loop sleeps on the Env between rounds and returns the status that ended the sleep
-// (kNodeDown when the namenode crashed); the Namenode runs the first on its own fiber and
-// spawns the others.
+// (kNodeDown when the namenode crashed), or kCancelled after Namenode::Stop; the Namenode runs
+// the first on its own fiber and spawns the others.
 #pragma once
 
 #include "core/common/status.h"

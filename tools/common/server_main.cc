@@ -60,6 +60,7 @@ net::RealEnvOptions ServerMain::EnvOptions() const {
   net::RealEnvOptions options;
   options.node_name = flags_.node_name;
   options.seed = flags_.seed;
+  options.blocking_threads = flags_.blocking_threads;
   return options;
 }
 

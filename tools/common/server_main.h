@@ -34,6 +34,8 @@ struct ServerFlags {
   std::string log_level = "info";
   std::string log_file;
   uint64_t seed = 0;  // 0: drawn from the OS by StartLog
+  // Threads that run blocking calls (the store's, the journal's gRPC calls) for the fibers.
+  uint32_t blocking_threads = 2;
 };
 
 class ServerMain {

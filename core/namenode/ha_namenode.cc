@@ -1,0 +1,224 @@
+#include "core/namenode/ha_namenode.h"
+
+#include <cassert>
+#include <utility>
+
+#include "core/common/limits.h"
+#include "core/rpc/methods.h"
+
+namespace granary {
+
+// The Transport the running Namenode sees: calls go out through the real one; its Serve
+// installs the handler HaNamenode dispatches to while active.
+class HaNamenode::ServeSlot final : public Transport {
+ public:
+  explicit ServeSlot(HaNamenode& owner) : transport_(owner.transport_), owner_(owner) {}
+  Result<RpcReply> Call(const Address& to, RpcRequest request, Instant deadline) override {
+    return transport_.Call(to, std::move(request), deadline);
+  }
+  Status Serve(RpcHandler handler) override {
+    // A Namenode that lost its leadership while it was loading takes no requests.
+    if (!owner_.stepping_down_) owner_.active_handler_ = std::move(handler);
+    return Status::Ok();
+  }
+  const Address& self() const override { return transport_.self(); }
+
+ private:
+  Transport& transport_;
+  HaNamenode& owner_;
+};
+
+HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal& journal,
+                       HaOptions ha_options, NamenodeOptions options)
+    : env_(env),
+      transport_(transport),
+      journal_(journal),
+      ha_options_(std::move(ha_options)),
+      options_(std::move(options)),
+      store_(env, local, journal, ha_options_.journal_timeout),
+      slot_(std::make_unique<ServeSlot>(*this)),
+      fibers_(env) {
+  router_.Add(rpc::nn::kHaStatus, [this](const auto& request, auto* reply, rpc::Exchange& e) {
+    return HaStatus(request, reply, e);
+  });
+  router_.Add(rpc::nn::kFailover, [this](const auto& request, auto* reply, rpc::Exchange& e) {
+    return Failover(request, reply, e);
+  });
+}
+
+HaNamenode::~HaNamenode() = default;
+
+Status HaNamenode::Run() {
+  if (ha_options_.candidate.empty() || ha_options_.candidate.size() > kJournalCandidateBytesMax) {
+    return Status(StatusCode::kInvalidArgument,
+                  "the namenode's candidate name (its address) is "
+                  "empty or too long for the journal");
+  }
+  if (options_.ns.inline_threshold_bytes > kJournalEntryBytesMax / 2) {
+    return Status(StatusCode::kInvalidArgument,
+                  "inline threshold too large for a journal entry: at most " +
+                      std::to_string(kJournalEntryBytesMax / 2) + " bytes with a journal");
+  }
+  GRANARY_RETURN_IF_ERROR(store_.Load());
+  GRANARY_RETURN_IF_ERROR(
+      transport_.Serve(fibers_.Wrap([this](const RpcContext& context, RpcRequest& request) {
+        return Handle(context, request);
+      })));
+  Status status;
+  for (;;) {
+    Result<FencingToken> token = Standby();
+    if (!token.ok()) {
+      status = token.status();
+      break;
+    }
+    status = Active(*token);
+    if (!status.ok()) break;
+  }
+  fibers_.Close();
+  fibers_.Drain();
+  return status;
+}
+
+Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& request) {
+  if (request.method == rpc::nn::kHaStatus.name || request.method == rpc::nn::kFailover.name) {
+    return router_.AsHandler()(context, request);
+  }
+  if (active_handler_) {
+    RpcHandler handler = active_handler_;  // the Namenode may step down while it runs
+    return handler(context, request);
+  }
+  if (token_.value() != 0 && !stepping_down_) {
+    return Status(StatusCode::kUnavailable, "namenode starting as active");
+  }
+  // A standby that does not know the active yet asks the journal once, so that the caller
+  // is sent on rather than left to try every namenode.
+  if (active_hint_.empty() && token_.value() == 0) RefreshActiveHint();
+  return Status(StatusCode::kNotActive, active_hint_);
+}
+
+Status HaNamenode::FollowOnce() {
+  Result<std::vector<JournalEntry>> entries = journal_.Read(
+      store_.applied_seq() + 1, kJournalReadEntriesMax, env_.Now() + ha_options_.follow_wait);
+  if (entries.code() == StatusCode::kNotFound || entries.code() == StatusCode::kNodeDown) {
+    return entries.status();
+  }
+  if (!entries.ok()) {
+    // The journal is out of reach: nothing to apply; the loop tries again after a pause.
+    return env_.SleepFor(ha_options_.follow_wait);
+  }
+  for (const JournalEntry& entry : *entries) GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
+  if (!entries->empty()) journal_last_seq_ = std::max(journal_last_seq_, entries->back().seq);
+  return Status::Ok();
+}
+
+void HaNamenode::RefreshActiveHint() {
+  Result<std::string> leader = journal_.Leader(env_.Now() + ha_options_.journal_timeout);
+  if (leader.ok()) active_hint_ = *leader == ha_options_.candidate ? std::string() : *leader;
+  store_.EndActive(active_hint_);
+}
+
+Result<FencingToken> HaNamenode::Standby() {
+  RefreshActiveHint();
+  for (;;) {
+    Status followed = FollowOnce();
+    if (followed.code() == StatusCode::kNotFound) {
+      return followed.WithContext(
+          "this namenode's store is behind the journal's oldest entry; bootstrap it from "
+          "another namenode's checkpoint");
+    }
+    GRANARY_RETURN_IF_ERROR(followed);
+    const Instant now = env_.Now();
+    if (now < holdoff_until_) continue;
+    const Duration window = now < eager_until_ ? eager_until_ - now : ha_options_.campaign_window;
+    Result<FencingToken> won = journal_.Campaign(ha_options_.candidate, now + window);
+    if (won.ok()) return won;
+    if (won.code() == StatusCode::kNodeDown) return won.status();
+    RefreshActiveHint();
+  }
+}
+
+Status HaNamenode::Active(FencingToken token) {
+  token_ = token;
+  stepping_down_ = false;
+  // Everything appended before this leadership, so that the store the Namenode loads is the
+  // namespace as the last active left it.
+  const Instant deadline = env_.Now() + ha_options_.journal_timeout;
+  Result<uint64_t> last = journal_.LastSeq(deadline);
+  Status caught_up = last.ok() ? store_.CatchUp(*last, deadline) : last.status();
+  if (!caught_up.ok()) {
+    token_ = FencingToken();
+    (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
+    return caught_up.code() == StatusCode::kNodeDown ? caught_up : Status::Ok();
+  }
+  journal_last_seq_ = *last;
+  NamenodeOptions options = options_;
+  options.fencing_token = token.value();
+  namenode_ = std::make_unique<Namenode>(env_, *slot_, store_, options);
+  store_.BeginActive(token, [this](const Status& why) { StepDown(why); });
+  active_hint_.clear();
+  ++activations_;
+  fibers_.Spawn("leadership-watch", [this, token] {
+    while (token_ == token && !stepping_down_) {
+      const Status held = journal_.WaitForLoss(token, env_.Now() + ha_options_.loss_check);
+      if (held.code() == StatusCode::kTimeout) continue;
+      if (token_ == token) StepDown(held);
+      return;
+    }
+  });
+  const Status ran = namenode_->Run();
+  active_handler_ = nullptr;
+  store_.EndActive();
+  namenode_.reset();
+  token_ = FencingToken();
+  (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
+  return ran.code() == StatusCode::kNodeDown ? ran : Status::Ok();
+}
+
+void HaNamenode::StepDown(const Status& why) {
+  (void)why;
+  if (stepping_down_ || namenode_ == nullptr) return;
+  stepping_down_ = true;
+  active_handler_ = nullptr;
+  store_.EndActive();
+  namenode_->Stop();
+}
+
+Status HaNamenode::HaStatus(const proto::HaStatusRequest&, proto::HaStatusReply* reply,
+                            rpc::Exchange&) {
+  const bool is_active = active();
+  reply->set_role(is_active ? "active" : "standby");
+  reply->set_address(ha_options_.candidate);
+  reply->set_active(is_active ? ha_options_.candidate : active_hint_);
+  reply->set_fencing_token(is_active ? token_.value() : 0);
+  reply->set_applied_seq(store_.applied_seq());
+  reply->set_journal_last_seq(std::max(journal_last_seq_, store_.applied_seq()));
+  return Status::Ok();
+}
+
+Status HaNamenode::Failover(const proto::FailoverRequest& request, proto::FailoverReply* reply,
+                            rpc::Exchange&) {
+  if (!active()) {
+    if (request.to() == ha_options_.candidate) {
+      eager_until_ = env_.Now() + ha_options_.handover_holdoff;  // named: campaign at once
+      return Status::Ok();
+    }
+    return Status(StatusCode::kNotActive, active_hint_);
+  }
+  if (request.to() == ha_options_.candidate) {
+    reply->set_active(ha_options_.candidate);  // already there
+    return Status::Ok();
+  }
+  if (!request.to().empty()) {
+    proto::FailoverRequest named;
+    named.set_to(request.to());
+    proto::FailoverReply ignored;
+    GRANARY_RETURN_IF_ERROR(rpc::Call(transport_, Address{request.to()}, rpc::nn::kFailover, named,
+                                      {}, env_.Now() + ha_options_.journal_timeout, &ignored)
+                                .WithContext("asking " + request.to() + " to take over"));
+  }
+  holdoff_until_ = env_.Now() + ha_options_.handover_holdoff;
+  StepDown(Status(StatusCode::kCancelled, "handover requested"));
+  return Status::Ok();
+}
+
+}  // namespace granary

@@ -1,0 +1,128 @@
+// HaNamenode: one namenode of several that share a journal (issue 13; DESIGN.md §5a).
+//
+// Roles. Exactly one namenode is active: it won the journal's election, holds a fencing
+// token, and runs a Namenode whose MetaStore is a JournaledStore under that token, so every
+// mutation is in the journal before it is acknowledged. The others are standbys: they follow
+// the journal into their own stores (JournaledStore::Apply) and answer every request but
+// nn.HaStatus and nn.Failover with kNotActive, whose message names the active's address when
+// they know it, so that clients and datanodes go there.
+//
+// Failover. A standby campaigns between reads of the journal. When it wins it reads the
+// journal to its end, then starts a fresh Namenode over its store: the path a single
+// namenode takes after a restart, which already rebuilds the soft state (leases of files
+// under construction from the store; the block map from the store and from the datanodes,
+// which a namenode that does not know them tells to register again and report). Block
+// commands carry the new token (NamenodeOptions::fencing_token) and datanodes obey only the
+// newest token they have seen.
+//
+// Stepping down. The active stops serving at once when the journal says its leadership is
+// gone (WaitForLoss: resigned, lease expired while paused or cut off, a newer leader) or
+// when an append fails (JournaledStore: fenced, or an outcome it cannot know). It stops the
+// Namenode (its monitors end within their intervals; requests in flight finish with an
+// error, since their writes fail with kNotActive), then becomes a standby again and follows
+// the journal, which also applies any entry whose append it could not confirm.
+//
+// Handover. nn.Failover at the active (`granary failover [--to ADDRESS]`) makes it resign
+// and stand aside for `handover_holdoff`; with `to` named, it first tells that standby to
+// campaign eagerly, so that the named one, not another standby, most likely wins.
+//
+// Why the standby does not keep a hot block map here: datanodes report to the active only
+// (they find it through kNotActive), so a new active learns replicas from re-registration
+// and full reports, a few heartbeat intervals after it starts; the Namenode's start-up grace
+// (datanode_dead_after) keeps replication work from acting on the gap. Reads of inline files
+// and every namespace operation work at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/common/fiber_group.h"
+#include "core/common/status.h"
+#include "core/common/time.h"
+#include "core/namenode/journaled_store.h"
+#include "core/namenode/namenode.h"
+#include "core/namenode/namenode_options.h"
+#include "core/rpc/router.h"
+#include "core/seams/env.h"
+#include "core/seams/journal.h"
+#include "core/seams/meta_store.h"
+#include "core/seams/transport.h"
+
+namespace granary {
+
+struct HaOptions {
+  // This namenode's name in the election: its own address as clients reach it (what
+  // kNotActive and nn.HaStatus carry to them).
+  std::string candidate;
+  // Deadline of each journal append and read.
+  Duration journal_timeout = std::chrono::seconds(5);
+  // A standby's cycle: it waits up to this long for new entries, then campaigns for up to
+  // `campaign_window`.
+  Duration follow_wait = std::chrono::milliseconds(500);
+  Duration campaign_window = std::chrono::milliseconds(200);
+  // How long the active checks at most between two looks at its leadership.
+  Duration loss_check = std::chrono::milliseconds(500);
+  // After handing over, how long this namenode leaves the election to the others; and how
+  // long a standby named by a handover campaigns without pause.
+  Duration handover_holdoff = std::chrono::seconds(3);
+};
+
+class HaNamenode {
+ public:
+  // `local` and `journal` must outlive this object.
+  HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal& journal,
+             HaOptions ha_options, NamenodeOptions options);
+  ~HaNamenode();
+
+  // Serves until the process stops (kNodeDown) or the journal cannot be followed
+  // (kNotFound: entries this store needs were truncated).
+  Status Run();
+
+  // Serving as the active: elected, caught up, loaded, and not stepping down.
+  bool active() const { return namenode_ != nullptr && namenode_->ready() && !stepping_down_; }
+  // The running Namenode while active, else null.
+  Namenode* namenode() { return namenode_.get(); }
+  uint64_t applied_seq() const { return store_.applied_seq(); }
+  // Times this namenode became active.
+  uint64_t activations() const { return activations_; }
+  const JournaledStore& store() const { return store_; }
+
+ private:
+  class ServeSlot;
+
+  Result<RpcReply> Handle(const RpcContext& context, RpcRequest& request);
+  // Follows the journal and campaigns until it wins; returns the token.
+  Result<FencingToken> Standby();
+  // Catches up, serves as the active until leadership is lost; Ok then, or kNodeDown.
+  Status Active(FencingToken token);
+  void StepDown(const Status& why);
+  Status FollowOnce();
+  void RefreshActiveHint();
+
+  Status HaStatus(const proto::HaStatusRequest&, proto::HaStatusReply* reply, rpc::Exchange&);
+  Status Failover(const proto::FailoverRequest& request, proto::FailoverReply* reply,
+                  rpc::Exchange&);
+
+  Env& env_;
+  Transport& transport_;
+  Journal& journal_;
+  const HaOptions ha_options_;
+  const NamenodeOptions options_;
+  JournaledStore store_;
+  std::unique_ptr<ServeSlot> slot_;
+  std::unique_ptr<Namenode> namenode_;
+  // The running Namenode's handler while it may take requests; empty otherwise.
+  RpcHandler active_handler_;
+  rpc::Router router_;
+  FiberGroup fibers_;
+  FencingToken token_{};
+  std::string active_hint_;
+  uint64_t journal_last_seq_ = 0;
+  uint64_t activations_ = 0;
+  bool stepping_down_ = false;
+  Instant eager_until_{};
+  Instant holdoff_until_{};
+};
+
+}  // namespace granary

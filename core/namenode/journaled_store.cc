@@ -1,0 +1,185 @@
+#include "core/namenode/journaled_store.h"
+
+#include <cassert>
+#include <utility>
+
+#include "core/common/limits.h"
+#include "core/namenode/inode_store.h"
+#include "proto/namenode.pb.h"
+
+namespace granary {
+namespace {
+
+// What one batch adds to an entry's encoded size, an upper bound: each op's key and value
+// plus the protobuf framing of the op and its two fields.
+size_t EncodedBound(const WriteBatch& batch) {
+  size_t bytes = 0;
+  for (const WriteBatch::Op& op : batch.ops()) bytes += op.key.size() + op.value.size() + 32;
+  return bytes;
+}
+
+}  // namespace
+
+JournaledStore::JournaledStore(Env& env, MetaStore& local, Journal& journal,
+                               Duration journal_timeout)
+    : env_(env), local_(local), journal_(journal), journal_timeout_(journal_timeout) {}
+
+Status JournaledStore::Load() {
+  InodeStore records(local_);
+  GRANARY_ASSIGN_OR_RETURN(applied_seq_, records.GetAppliedSeq());
+  return Status::Ok();
+}
+
+void JournaledStore::BeginActive(FencingToken token, std::function<void(const Status&)> on_loss) {
+  assert(token.value() != 0);
+  token_ = token;
+  on_loss_ = std::move(on_loss);
+  hint_.clear();
+}
+
+void JournaledStore::EndActive(std::string hint) {
+  token_ = FencingToken();
+  hint_ = std::move(hint);
+}
+
+std::string JournaledStore::Encode(const std::vector<const WriteBatch*>& batches) {
+  proto::JournalPayload payload;
+  payload.set_batches(static_cast<uint32_t>(batches.size()));
+  for (const WriteBatch* batch : batches) {
+    for (const WriteBatch::Op& op : batch->ops()) {
+      proto::JournalOp* out = payload.add_ops();
+      out->set_is_delete(op.kind == WriteBatch::Op::Kind::kDelete);
+      out->set_key(op.key);
+      if (op.kind == WriteBatch::Op::Kind::kPut) out->set_value(op.value);
+    }
+  }
+  return payload.SerializeAsString();
+}
+
+Status JournaledStore::ApplyLocally(const std::string& payload, uint64_t seq) {
+  proto::JournalPayload parsed;
+  if (!parsed.ParseFromString(payload)) {
+    return Status(StatusCode::kCorruption,
+                  "journal entry " + std::to_string(seq) + " does not parse");
+  }
+  WriteBatch batch;
+  for (const proto::JournalOp& op : parsed.ops()) {
+    if (op.is_delete()) {
+      batch.Delete(op.key());
+    } else {
+      batch.Put(op.key(), op.value());
+    }
+  }
+  InodeStore::PutAppliedSeq(batch, seq);
+  GRANARY_RETURN_IF_ERROR(local_.Write(batch));
+  applied_seq_ = seq;
+  return Status::Ok();
+}
+
+Status JournaledStore::Apply(const JournalEntry& entry) {
+  if (entry.seq <= applied_seq_) return Status::Ok();  // applied before (a re-read)
+  if (entry.seq != applied_seq_ + 1) {
+    return Status(StatusCode::kInvalidArgument, "journal entry " + std::to_string(entry.seq) +
+                                                    " after " + std::to_string(applied_seq_) +
+                                                    ": entries are missing");
+  }
+  return ApplyLocally(entry.payload, entry.seq);
+}
+
+Status JournaledStore::CatchUp(uint64_t target, Instant deadline) {
+  while (applied_seq_ < target) {
+    if (env_.Now() >= deadline) {
+      return Status(StatusCode::kTimeout, "caught up to " + std::to_string(applied_seq_) + " of " +
+                                              std::to_string(target));
+    }
+    GRANARY_ASSIGN_OR_RETURN(std::vector<JournalEntry> entries,
+                             journal_.Read(applied_seq_ + 1, kJournalReadEntriesMax, deadline));
+    for (const JournalEntry& entry : entries) GRANARY_RETURN_IF_ERROR(Apply(entry));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> JournaledStore::Get(std::string_view key, const Snapshot* snapshot) {
+  return local_.Get(key, snapshot);
+}
+
+Status JournaledStore::GetAppend(std::string_view key, std::string& out, const Snapshot* snapshot) {
+  return local_.GetAppend(key, out, snapshot);
+}
+
+Result<std::vector<KeyValue>> JournaledStore::Scan(std::string_view start, std::string_view end,
+                                                   uint32_t limit, const Snapshot* snapshot) {
+  return local_.Scan(start, end, limit, snapshot);
+}
+
+Status JournaledStore::Write(const WriteBatch& batch) {
+  GRANARY_RETURN_IF_ERROR(batch.Validate());
+  if (!writable()) return NotActive();
+  Pending mine{&batch, EncodedBound(batch), false, Status::Ok()};
+  if (mine.bytes > kJournalEntryBytesMax) {
+    return Status(StatusCode::kInvalidArgument, "a batch of " + std::to_string(mine.bytes) +
+                                                    " bytes does not fit one journal entry");
+  }
+  std::unique_lock lock(mutex_);
+  queue_.push_back(&mine);
+  // Whoever finds nobody flushing flushes the queue's head group (its own batch may be in a
+  // later one); a writer whose batch went out with another's waits to be told.
+  while (!mine.done) {
+    if (flushing_) {
+      changed_.wait(lock);
+      continue;
+    }
+    flushing_ = true;
+    FlushOneGroup(lock);
+    flushing_ = false;
+    changed_.notify_all();
+  }
+  return mine.status;
+}
+
+void JournaledStore::FlushOneGroup(std::unique_lock<boost::fibers::mutex>& lock) {
+  std::vector<Pending*> group;
+  std::vector<const WriteBatch*> batches;
+  size_t bytes = 0;
+  while (!queue_.empty() &&
+         (group.empty() || bytes + queue_.front()->bytes <= kJournalEntryBytesMax)) {
+    bytes += queue_.front()->bytes;
+    group.push_back(queue_.front());
+    batches.push_back(queue_.front()->batch);
+    queue_.pop_front();
+  }
+  const FencingToken token = token_;
+  Status status = token.value() == 0 ? NotActive() : Status::Ok();
+  if (status.ok()) {
+    lock.unlock();
+    const std::string payload = Encode(batches);
+    Result<uint64_t> seq = journal_.Append(token, payload, env_.Now() + journal_timeout_);
+    status = seq.ok() ? ApplyLocally(payload, *seq) : seq.status();
+    lock.lock();
+    if (status.ok()) {
+      batches_appended_ += batches.size();
+      ++entries_appended_;
+    }
+  }
+  for (Pending* pending : group) {
+    pending->status = status;
+    pending->done = true;
+  }
+  if (status.ok() || token.value() == 0) return;
+  // Lost the right to write (see the header): fail what queued behind, then tell the owner.
+  for (Pending* pending : queue_) {
+    pending->status = status;
+    pending->done = true;
+  }
+  queue_.clear();
+  if (token_ == token) {
+    token_ = FencingToken();
+    std::function<void(const Status&)> on_loss = std::move(on_loss_);
+    on_loss_ = nullptr;
+    lock.unlock();
+    if (on_loss) on_loss(status);
+    lock.lock();
+  }
+}
+
+}  // namespace granary
