@@ -13,6 +13,9 @@
 namespace granary {
 
 struct ClientOptions {
+  // The namenode, or a comma-separated list of them for a highly available cluster
+  // ("127.0.0.1:7000,127.0.0.1:7010,127.0.0.1:7020"): the client finds the active one
+  // (core/rpc/namenode_locator.h).
   Address namenode;
   proto::UserContext user;
   // Names this client's leases; unique per client process.
@@ -21,7 +24,12 @@ struct ClientOptions {
   std::string client_address;
   Duration rpc_timeout = std::chrono::seconds(10);
   Duration datanode_timeout = std::chrono::seconds(30);
+  // Tries of one call to a single namenode that times out or is unreachable.
   uint32_t attempts = 8;
+  // With a list of namenodes, a call keeps trying (every namenode at least once, backing off
+  // between tries) until this long has passed since it began, instead of `attempts` times:
+  // long enough for a standby to take over (its journal lease expiring, catching up).
+  Duration failover_timeout = std::chrono::seconds(30);
   Duration backoff_initial = std::chrono::milliseconds(50);
   Duration backoff_max = std::chrono::seconds(2);
   // Data per dn.WriteBlock packet: a multiple of the 64 KiB checksum chunk.

@@ -6,12 +6,10 @@
 
 namespace granary {
 
-bool IsRetryable(const Status& status) {
-  return status.code() == StatusCode::kTimeout || status.code() == StatusCode::kUnavailable;
-}
+bool IsRetryable(const Status& status) { return NamenodeLocator::Rotated(status); }
 
 NamenodeClient::NamenodeClient(Env& env, Transport& transport, const ClientOptions& options)
-    : env_(env), transport_(transport), options_(options) {}
+    : env_(env), transport_(transport), options_(options), locator_(transport, options.namenode) {}
 
 Status NamenodeClient::Backoff(uint32_t attempt) {
   const int64_t base = options_.backoff_initial.count();
@@ -30,22 +28,56 @@ void NamenodeClient::CountCall(std::string_view method) {
   ++it->second;
 }
 
+bool NamenodeClient::MayTryAgain(Instant start, uint32_t tries) const {
+  if (locator_.namenodes().size() <= 1) return tries < std::max(options_.attempts, 1u);
+  return tries < locator_.namenodes().size() || env_.Now() - start < options_.failover_timeout;
+}
+
+Status NamenodeClient::GiveUp(std::string_view method, const Status& last,
+                              const std::vector<Address>& tried, Instant start) const {
+  if (locator_.namenodes().size() <= 1) {
+    return last.WithContext(std::string(method) + " failed after retries");
+  }
+  // Name each namenode once, in the order first tried.
+  std::vector<Address> unique;
+  for (const Address& address : tried) {
+    if (std::find(unique.begin(), unique.end(), address) == unique.end()) {
+      unique.push_back(address);
+    }
+  }
+  std::string names;
+  for (const Address& address : unique) names += (names.empty() ? "" : ", ") + address.value;
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(env_.Now() - start);
+  return last.WithContext(std::string(method) + " failed after retries for " +
+                          std::to_string(waited.count()) + " ms (failover_timeout " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             options_.failover_timeout)
+                                             .count()) +
+                          " ms) on the namenodes " + names);
+}
+
 Status NamenodeClient::CallByName(std::string_view method, const google::protobuf::Message& request,
                                   google::protobuf::Message* reply, std::string request_payload,
                                   std::string* reply_payload, bool* retried) {
   if (retried != nullptr) *retried = false;
+  const Instant start = env_.Now();
+  std::vector<Address> tried;
+  bool may_have_run = false;
   Status status;
-  for (uint32_t attempt = 0; attempt < std::max(options_.attempts, 1u); ++attempt) {
-    if (attempt > 0) {
-      GRANARY_RETURN_IF_ERROR(Backoff(attempt));
-      if (retried != nullptr) *retried = true;
+  for (uint32_t tries = 0; tries == 0 || MayTryAgain(start, tries); ++tries) {
+    if (tries > 0) {
+      GRANARY_RETURN_IF_ERROR(Backoff(tries));
+      if (retried != nullptr && may_have_run) *retried = true;
     }
-    CountCall(method);
-    status = rpc::CallByName(transport_, options_.namenode, method, request, request_payload,
-                             env_.Now() + options_.rpc_timeout, reply, reply_payload);
-    if (!IsRetryable(status)) return status;
+    const size_t before = tried.size();
+    status = locator_.CallByName(method, request, request_payload,
+                                 env_.Now() + options_.rpc_timeout, reply, reply_payload, &tried);
+    for (size_t i = before; i < tried.size(); ++i) CountCall(method);
+    if (!NamenodeLocator::Rotated(status)) return status;
+    // A request that timed out or was cut off may have run; a standby's refusal did not.
+    if (status.code() != StatusCode::kNotActive) may_have_run = true;
   }
-  return status.WithContext(std::string(method) + " failed after retries");
+  return GiveUp(method, status, tried, start);
 }
 
 }  // namespace granary

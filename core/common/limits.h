@@ -76,6 +76,12 @@ inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // dropped and a full report sent instead.
 inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
 
+// Namenode lists (core/rpc/namenode_locator.h): namenodes one list may name, the bytes of
+// each address, and the redirects (kNotActive naming the active) one call follows at once.
+inline constexpr size_t kNamenodeListMax = 16;
+inline constexpr size_t kNamenodeAddressBytesMax = 256;
+inline constexpr uint32_t kNamenodeRedirectsMax = 4;
+
 // Namenode (core/namenode/namenode.h, moved here).
 // Groups a request's user may name.
 inline constexpr size_t kGroupsPerUserMax = 64;

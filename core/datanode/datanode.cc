@@ -13,9 +13,8 @@
 namespace granary {
 namespace {
 
-bool MayNotHaveRun(const Status& status) {
-  return status.code() == StatusCode::kTimeout || status.code() == StatusCode::kUnavailable;
-}
+// The namenode may not have run the call, or was not the active one: call again.
+bool MayNotHaveRun(const Status& status) { return NamenodeLocator::Rotated(status); }
 
 }  // namespace
 
@@ -24,6 +23,7 @@ Datanode::Datanode(Env& env, Transport& transport, Disk& disk, DatanodeOptions o
       transport_(transport),
       disk_(disk),
       options_(std::move(options)),
+      namenode_(transport, options_.namenode),
       store_(disk),
       fibers_(env),
       service_(env, transport, store_, locks_, fibers_, options_,
@@ -106,10 +106,11 @@ Status Datanode::Register() {
       request.set_used_bytes(usage->used_bytes);
     }
     proto::RegisterReply reply;
-    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kRegister, request, "",
-                                    Deadline(), &reply);
+    const Status status = namenode_.Call(rpc::nn::kRegister, request, Deadline(), &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (status.ok()) {
+      // The call answered: the locator did not move, so current() is who registered us.
+      registered_with_ = namenode_.current();
       datanode_id_ = reply.datanode_id();
       const Duration interval(reply.heartbeat_interval_ns());
       heartbeat_interval_ = interval > Duration(0) && interval <= rpc::kRpcTimeoutMax
@@ -150,8 +151,7 @@ Status Datanode::SendFullReport() {
       report->set_finalized(replica.state == ReplicaState::kFinalized);
     }
     proto::BlockReportReply reply;
-    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kBlockReport, request,
-                                    "", Deadline(), &reply);
+    const Status status = namenode_.Call(rpc::nn::kBlockReport, request, Deadline(), &reply);
     if (!status.ok()) {
       full_report_wanted_ = true;
       return status;
@@ -164,6 +164,9 @@ Status Datanode::SendFullReport() {
 Status Datanode::HeartbeatLoop() {
   for (;;) {
     GRANARY_RETURN_IF_ERROR(env_.SleepFor(heartbeat_interval_));
+    // Calls moved to another namenode (a failover): registration is per namenode, so
+    // register with this one and report in full, whether or not it would have asked.
+    if (namenode_.current() != registered_with_) return Status::Ok();
     if (full_report_wanted_) {
       const Status reported = SendFullReport();
       if (reported.code() == StatusCode::kNodeDown) return reported;
@@ -179,11 +182,17 @@ Status Datanode::HeartbeatLoop() {
     }
     request.set_active_transfers(transfers_running_ + service_.writes_in_progress());
     proto::HeartbeatReply reply;
-    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kHeartbeat, request, "",
-                                    Deadline(), &reply);
+    const Status status = namenode_.Call(rpc::nn::kHeartbeat, request, Deadline(), &reply);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (MayNotHaveRun(status)) continue;
     if (!status.ok()) return Status::Ok();  // the namenode does not know us: register again
+    // Commands only from the newest active seen: a deposed one (an older token) may order
+    // what its successor no longer wants, such as deleting a replica it now counts on.
+    if (reply.fencing_token() < fencing_token_) {
+      stale_commands_refused_ += static_cast<uint64_t>(reply.commands_size());
+      continue;
+    }
+    fencing_token_ = reply.fencing_token();
     bool reregister = false;
     const int commands =
         std::min(reply.commands_size(), static_cast<int>(kDatanodeCommandsPerHeartbeatMax));
@@ -276,8 +285,7 @@ Status Datanode::SendReports() {
     *request.mutable_block() = pending_bad_.front();
     request.set_datanode_id(datanode_id_);
     proto::ReportBadBlockReply reply;
-    GRANARY_RETURN_IF_ERROR(rpc::Call(transport_, options_.namenode, rpc::nn::kReportBadBlock,
-                                      request, "", Deadline(), &reply));
+    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kReportBadBlock, request, Deadline(), &reply));
     // Only this fiber removes from the queue, and others append only: the front is the same.
     if (!pending_bad_.empty()) pending_bad_.pop_front();
     return Status::Ok();
@@ -292,8 +300,7 @@ Status Datanode::SendReports() {
   for (size_t i = 0; i < deleted; ++i) *request.add_deleted() = pending_deleted_[i];
   const uint64_t epoch = report_epoch_;
   proto::BlockReportReply reply;
-  GRANARY_RETURN_IF_ERROR(rpc::Call(transport_, options_.namenode, rpc::nn::kBlockReport, request,
-                                    "", Deadline(), &reply));
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kBlockReport, request, Deadline(), &reply));
   // A full report meanwhile emptied the queues; what they hold now was not sent.
   if (epoch == report_epoch_) {
     assert(pending_finalized_.size() >= finalized);
@@ -498,8 +505,7 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
   Duration backoff = options_.register_backoff_initial;
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
     proto::RecoveryDoneReply reply;
-    const Status status = rpc::Call(transport_, options_.namenode, rpc::nn::kRecoveryDone, done, "",
-                                    Deadline(), &reply);
+    const Status status = namenode_.Call(rpc::nn::kRecoveryDone, done, Deadline(), &reply);
     if (status.ok() || !MayNotHaveRun(status)) return;
     if (!env_.SleepFor(Jittered(backoff)).ok()) return;
     backoff = std::min(backoff * 2, options_.register_backoff_max);

@@ -12,6 +12,14 @@
 //      KIND_RECOVER (lease recovery, below), KIND_REREGISTER (back to step 1). A heartbeat
 //      the namenode refuses (any error but a timeout or an unreachable namenode) also leads
 //      back to step 1.
+// The namenode may be a list ("a,b,c", DatanodeOptions::namenode): every call to it goes
+// through a NamenodeLocator (core/rpc/namenode_locator.h), which follows kNotActive redirects
+// to the active and moves to the next namenode when one is unreachable; when calls have
+// moved to another namenode than the one the datanode registered with, it registers again
+// and sends a full report (step 1). Fencing: each heartbeat reply carries the fencing token
+// of the active that sent it; the datanode remembers the newest it has seen and refuses
+// (counts, stale_commands_refused()) every command of a reply under an older token, so a
+// deposed active can never make it delete a replica. A newer token is obeyed.
 // Replica events go to the namenode from one reporter fiber, in order, retried with backoff:
 // nn.BlockReport full=false when a replica is finalized (last packet, FinalizeReplica,
 // recovery) or deleted, and nn.ReportBadBlock when a read or the block scanner finds a replica
@@ -37,14 +45,15 @@
 #include <string>
 #include <utility>
 
+#include "core/common/fiber_group.h"
 #include "core/common/ids.h"
 #include "core/common/status.h"
 #include "core/datanode/block_lock_table.h"
 #include "core/datanode/block_scanner.h"
 #include "core/datanode/block_service.h"
 #include "core/datanode/datanode_options.h"
-#include "core/common/fiber_group.h"
 #include "core/datanode/replica_store.h"
+#include "core/rpc/namenode_locator.h"
 #include "core/rpc/router.h"
 #include "core/seams/disk.h"
 #include "core/seams/env.h"
@@ -71,6 +80,11 @@ class Datanode {
   const std::string& storage_id() const { return storage_id_; }
   const ReplicaStore& store() const { return store_; }
   const BlockScanner& scanner() const { return scanner_; }
+  // The newest fencing token seen on a heartbeat reply, and the commands refused because
+  // their reply carried an older one.
+  uint64_t fencing_token() const { return fencing_token_; }
+  uint64_t stale_commands_refused() const { return stale_commands_refused_; }
+  const NamenodeLocator& namenode() const { return namenode_; }
 
  private:
   // Startup and the namenode protocol.
@@ -106,6 +120,7 @@ class Datanode {
   Transport& transport_;
   Disk& disk_;
   const DatanodeOptions options_;
+  NamenodeLocator namenode_;
 
   ReplicaStore store_;
   BlockLockTable locks_;
@@ -119,6 +134,10 @@ class Datanode {
   std::string storage_id_;
   bool registered_ = false;
   uint32_t datanode_id_ = 0;
+  // The namenode that answered the last registration.
+  Address registered_with_;
+  uint64_t fencing_token_ = 0;
+  uint64_t stale_commands_refused_ = 0;
   Duration heartbeat_interval_;
 
   // Events not yet acknowledged by the namenode, oldest first.

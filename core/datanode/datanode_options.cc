@@ -1,6 +1,7 @@
 #include "core/datanode/datanode_options.h"
 
 #include "core/common/limits.h"
+#include "core/rpc/namenode_locator.h"
 
 namespace granary {
 namespace {
@@ -11,8 +12,8 @@ Status Bad(std::string what) { return Status(StatusCode::kInvalidArgument, std::
 
 Status ValidateDatanodeOptions(const DatanodeOptions& options) {
   if (options.namenode.value.empty()) return Bad("namenode address is empty");
-  if (options.namenode.value.size() > kDatanodeAddressBytesMax)
-    return Bad("namenode address too long");
+  const Result<std::vector<Address>> namenodes = NamenodeLocator::Parse(options.namenode);
+  if (!namenodes.ok()) return namenodes.status();
   if (options.rack.size() > kDatanodeAddressBytesMax) return Bad("rack too long");
   if (options.heartbeat_interval <= Duration(0)) return Bad("heartbeat_interval must be positive");
   if (options.rpc_timeout <= Duration(0)) return Bad("rpc_timeout must be positive");

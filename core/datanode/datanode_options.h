@@ -12,7 +12,8 @@
 namespace granary {
 
 struct DatanodeOptions {
-  // Where the namenode listens.
+  // Where the namenode listens, or a comma-separated list of namenodes ("a,b,c", each at most
+  // kNamenodeAddressBytesMax): the datanode follows the active (datanode.h).
   Address namenode;
   // This datanode's rack, for the namenode's placement ("/rack-1"); may be empty.
   std::string rack;

@@ -59,6 +59,7 @@ class FakeNamenode {
   FakeNamenode() {
     router_.Add(rpc::nn::kRegister, [this](const proto::RegisterRequest& request,
                                            proto::RegisterReply* reply, rpc::Exchange&) {
+      if (standby) return Status(StatusCode::kNotActive, active_hint);
       registrations.push_back(request);
       auto [it, added] = ids.emplace(request.address(), static_cast<uint32_t>(ids.size() + 1));
       reply->set_datanode_id(it->second);
@@ -66,7 +67,9 @@ class FakeNamenode {
     });
     router_.Add(rpc::nn::kHeartbeat, [this](const proto::HeartbeatRequest& request,
                                             proto::HeartbeatReply* reply, rpc::Exchange&) {
+      if (standby) return Status(StatusCode::kNotActive, active_hint);
       heartbeats.push_back(request);
+      reply->set_fencing_token(fencing_token);
       std::deque<proto::DatanodeCommand>& queue = commands[request.datanode_id()];
       while (!queue.empty()) {
         *reply->add_commands() = queue.front();
@@ -76,16 +79,19 @@ class FakeNamenode {
     });
     router_.Add(rpc::nn::kBlockReport, [this](const proto::BlockReportRequest& request,
                                               proto::BlockReportReply*, rpc::Exchange&) {
+      if (standby) return Status(StatusCode::kNotActive, active_hint);
       reports.push_back(request);
       return Status::Ok();
     });
     router_.Add(rpc::nn::kReportBadBlock, [this](const proto::ReportBadBlockRequest& request,
                                                  proto::ReportBadBlockReply*, rpc::Exchange&) {
+      if (standby) return Status(StatusCode::kNotActive, active_hint);
       bad_blocks.push_back(request);
       return Status::Ok();
     });
     router_.Add(rpc::nn::kRecoveryDone, [this](const proto::RecoveryDoneRequest& request,
                                                proto::RecoveryDoneReply*, rpc::Exchange&) {
+      if (standby) return Status(StatusCode::kNotActive, active_hint);
       recoveries.push_back(request);
       return Status::Ok();
     });
@@ -137,20 +143,35 @@ class FakeNamenode {
   std::vector<proto::RecoveryDoneRequest> recoveries;
   std::map<std::string, uint32_t> ids;  // address -> datanode id
   std::map<uint32_t, std::deque<proto::DatanodeCommand>> commands;
+  // HA (issue 13): the token heartbeat replies carry; a standby answers every call with
+  // kNotActive naming `active_hint` (empty: it knows no active) and records nothing.
+  uint64_t fencing_token = 0;
+  bool standby = false;
+  std::string active_hint;
 
  private:
   rpc::Router router_;
 };
 
-// A namenode, `datanodes` datanodes "dn-0"..., and a client, in one simulator.
+// A namenode, `datanodes` datanodes "dn-0"..., and a client, in one simulator. With
+// Namenodes::kTwo a second namenode "nn-2" (nn2) joins, and the datanodes are given the list
+// "nn,nn-2".
+enum class Namenodes { kOne, kTwo };
 class DatanodeCluster {
  public:
-  DatanodeCluster(uint64_t seed, int datanodes, DatanodeOptions options = TestOptions())
+  DatanodeCluster(uint64_t seed, int datanodes, DatanodeOptions options = TestOptions(),
+                  Namenodes namenodes = Namenodes::kOne)
       : sim(seed), options_(std::move(options)) {
-    options_.namenode = Address{"nn"};
+    options_.namenode = Address{namenodes == Namenodes::kOne ? "nn" : "nn,nn-2"};
     nn_node = hardware.AddNode(NodeNamed("nn"), [this](sim::SimProcess& process) {
       (void)process.transport().Serve(nn.handler());
     });
+    if (namenodes == Namenodes::kTwo) {
+      nn2_node = hardware.AddNode(NodeNamed("nn-2"), [this](sim::SimProcess& process) {
+        (void)process.transport().Serve(nn2.handler());
+      });
+      sim.StartNode(nn2_node);
+    }
     client_node = hardware.AddNode(NodeNamed("client"), [](sim::SimProcess&) {});
     running.resize(datanodes, nullptr);
     for (int i = 0; i < datanodes; ++i) {
@@ -235,9 +256,11 @@ class DatanodeCluster {
   }
 
   FakeNamenode nn;  // outlives the simulator, whose fibers use its router
+  FakeNamenode nn2;
   sim::Simulator sim;
   sim::Hardware hardware{sim};
   NodeId nn_node;
+  NodeId nn2_node;
   NodeId client_node;
   std::vector<NodeId> dn_nodes;
   std::vector<Datanode*> running;  // the live Datanode of each node, while its Run lasts

@@ -23,7 +23,10 @@ DatanodeOptions Valid() {
 TEST(DatanodeOptionsTest, DefaultsWithANamenodeAreValid) {
   EXPECT_TRUE(ValidateDatanodeOptions(Valid()).ok());
   DatanodeOptions edges = Valid();
-  edges.namenode.value = std::string(kDatanodeAddressBytesMax, 'n');
+  edges.namenode.value = std::string(kNamenodeAddressBytesMax, 'n');
+  EXPECT_TRUE(ValidateDatanodeOptions(edges).ok());
+  // A list of namenodes, each item within the limit (the whole may be longer).
+  edges.namenode.value += "," + std::string(kNamenodeAddressBytesMax, 'm');
   edges.rack = std::string(kDatanodeAddressBytesMax, 'r');
   edges.scanner_bytes_per_second = 0;  // the scanner off
   edges.register_backoff_max = edges.register_backoff_initial;
@@ -42,8 +45,10 @@ TEST(DatanodeOptionsTest, EachOptionOutOfRangeIsRefusedByName) {
       {"namenode", [](DatanodeOptions& o) { o.namenode.value.clear(); }},
       {"namenode",
        [](DatanodeOptions& o) {
-         o.namenode.value = std::string(kDatanodeAddressBytesMax + 1, 'n');
+         o.namenode.value = std::string(kNamenodeAddressBytesMax + 1, 'n');
        }},
+      {"namenode list", [](DatanodeOptions& o) { o.namenode.value = "nn-a,,nn-b"; }},
+      {"namenode list", [](DatanodeOptions& o) { o.namenode.value = "nn-a,"; }},
       {"rack", [](DatanodeOptions& o) { o.rack = std::string(kDatanodeAddressBytesMax + 1, 'r'); }},
       {"heartbeat_interval", [](DatanodeOptions& o) { o.heartbeat_interval = Duration(0); }},
       {"rpc_timeout", [](DatanodeOptions& o) { o.rpc_timeout = -std::chrono::seconds(1); }},
