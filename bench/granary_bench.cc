@@ -7,6 +7,9 @@
 //                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
 //                 [--moosefs-script PATH]
 //                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,append,moosefs]
+//   granary-bench --ha [--dir DIR] [--datanodes N] [--port-base P] [--files N] [--clients 1,32]
+//                 [--ha-rounds R] [--ha-failovers K]   (bench/ha_bench.h: one namenode
+//                 against three on etcd, and the time to fail over)
 //
 // Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
 // this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
@@ -104,6 +107,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "bench/ha_bench.h"
 #include "bench/plain_echo.h"
 #include "bench/process_cpu.h"
 #include "core/client/file_system.h"
@@ -142,6 +146,9 @@ struct Flags {
   bool no_moosefs = false;
   std::string user;
   std::vector<std::string> only = {"rpc", "tcp", "small", "large", "append", "moosefs"};
+  bool ha = false;
+  uint32_t ha_rounds = 3;
+  uint32_t ha_failovers = 5;
   bool Runs(std::string_view part) const {
     return std::find(only.begin(), only.end(), part) != only.end();
   }
@@ -1117,6 +1124,21 @@ int Run(Flags& flags) {
   Print(machine);
   if (flags.dir.empty()) flags.dir = "/tmp/granary-bench-" + std::to_string(getpid());
   stdfs::create_directories(flags.dir);
+  if (flags.ha) {
+    if (flags.cluster_bin.empty()) {
+      flags.cluster_bin =
+          (stdfs::read_symlink("/proc/self/exe").parent_path() / "granary-cluster").string();
+    }
+    return RunHaBench(HaBenchFlags{.dir = flags.dir,
+                                   .cluster_bin = flags.cluster_bin,
+                                   .user = flags.user,
+                                   .datanodes = flags.datanodes,
+                                   .port_base = flags.port_base,
+                                   .files = flags.files,
+                                   .clients = flags.clients,
+                                   .rounds = flags.ha_rounds,
+                                   .failovers = flags.ha_failovers});
+  }
   BenchRun run{.flags = flags,
                .calibration = json{{"format", "granary-calibration/1"}, {"machine", machine}}};
   if (flags.Runs("rpc")) RunRpcBench(run);
@@ -1175,6 +1197,12 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"rpc", "tcp", "small", "large", "append", "moosefs"}));
   app.add_option("--user", flags.user, "user the bench acts as (default $USER)");
+  app.add_flag("--ha", flags.ha,
+               "only the HA group: one namenode against three on etcd, and failover time");
+  app.add_option("--ha-rounds", flags.ha_rounds, "interleaved rounds of the HA creates")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--ha-failovers", flags.ha_failovers, "SIGKILL trials of the HA failover")
+      ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
   if (flags.user.empty()) {
     const char* user = std::getenv("USER");

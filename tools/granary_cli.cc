@@ -9,6 +9,7 @@
 //             mv SRC... DEST | stat [--json] PATH... | du [-s] [-h] [PATH...]
 //             chmod [-R] MODE PATH... | chown [-R] OWNER[:GROUP] PATH... | setrep N PATH...
 //             report [--json] | fsck [PATH] [--read] [--json] | keygen DIR [--server-pub FILE]
+//             failover [--to HOST:PORT] [--wait-seconds S]
 //
 // The namenode comes from --namenode or $GRANARY_NAMENODE: one address, or the list of an HA
 // cluster's namenodes, passed to the client as it is (it finds the active one). The user from
@@ -172,6 +173,14 @@ int main(int argc, char** argv) {
   CLI::App* report = app.add_subcommand("report", "datanodes, capacity, blocks needing repair");
   report->add_flag("--json", report_json, "one JSON object");
 
+  std::string failover_to;
+  uint32_t failover_wait_seconds = 30;
+  CLI::App* failover = app.add_subcommand(
+      "failover", "hand the active namenode's role to a standby; print the new active");
+  failover->add_option("--to", failover_to, "HOST:PORT of the standby to hand over to");
+  failover->add_option("--wait-seconds", failover_wait_seconds, "how long to wait for it")
+      ->check(CLI::Range(1u, 3600u));
+
   std::string fsck_path = "/";
   bool fsck_read = false, fsck_json = false;
   CLI::App* fsck = app.add_subcommand(
@@ -223,9 +232,8 @@ int main(int argc, char** argv) {
   }
   if (config.namenode.empty())
     return Usage("no namenode: pass --namenode HOST:PORT or set GRANARY_NAMENODE");
-  if (!tools::IsHostPortList(config.namenode)) {
-    return Usage("--namenode: expected HOST:PORT or HOST:PORT,HOST:PORT,..., got '" +
-                 config.namenode + "'");
+  if (std::string problem; !tools::IsNamenodeList(config.namenode, &problem)) {
+    return Usage("--namenode: " + problem);
   }
   config.rpc_timeout = std::chrono::milliseconds(timeout_ms);
   config.datanode_timeout = std::chrono::milliseconds(datanode_timeout_ms);
@@ -251,6 +259,7 @@ int main(int argc, char** argv) {
     if (chosen == chown) return tools::Chown(ctx, owner, group, chown_paths, chown_recursive);
     if (chosen == setrep) return tools::Setrep(ctx, setrep_replication, setrep_paths);
     if (chosen == report) return tools::Report(ctx, report_json);
+    if (chosen == failover) return tools::Failover(ctx, failover_to, failover_wait_seconds);
     if (chosen == fsck) return tools::Fsck(ctx, fsck_path, fsck_read, fsck_json);
     return 2;
   });

@@ -1,20 +1,25 @@
 // granary-cluster: a whole cluster on this machine (127.0.0.1) for tests, demos and
 // experiments, with everything under one directory. Flags and wiring only.
 //
-//   granary-cluster start DIR [--datanodes N] [--port-base P] [--inline-threshold B]
+//   granary-cluster start DIR [--namenodes 1|3] [--datanodes N] [--port-base P]
+//                   [--inline-threshold B]
 //                   [--block-size B] [--replication R] [--heartbeat-ms MS] [--dead-after-ms MS]
 //                   [--scan-period-ms MS] [--scanner-bytes-per-second B] [--superuser NAME]
 //                   [--curve] [--namenode-arg ARG]... [--datanode-arg ARG]...
 //                   [--wait-seconds S] [--log-level LEVEL]
 //   granary-cluster stop DIR [--wait-seconds S]
-//   granary-cluster kill DIR NODE            (SIGKILL; NODE = namenode | datanode-K, K from 1)
+//   granary-cluster kill DIR NODE            (SIGKILL; NODE = namenode | datanode-K, K from 1;
+//                                             with --namenodes 3: namenode-K | journal-K)
 //   granary-cluster restart DIR NODE [--wait-seconds S]
 //   granary-cluster status DIR [--json]
 //   granary-cluster keys DIR                 (a new CURVE key directory, docs/deploy.md)
 //
 // DIR holds cluster.json (ports and flags), namenode/meta, datanode-K/data, logs/<node>.log,
-// run/<node>.pid and, with --curve, keys/. `start` prints the namenode's address once every
-// datanode has registered. Processes are signalled only through their PID files (and only
+// run/<node>.pid and, with --curve, keys/. With --namenodes 3: three etcd members journal-1..3
+// (DIR/journal-K) and namenode-1..3 (DIR/namenode-K/meta) on that journal
+// (tools/common/cluster_dir.h). `start` prints the namenodes' addresses, comma-separated (what
+// --namenode and GRANARY_NAMENODE take), once one namenode serves and every datanode has
+// registered with it. Processes are signalled only through their PID files (and only
 // while the PID still runs our binary on this DIR), never by name.
 #include <iostream>
 #include <string>
@@ -32,14 +37,18 @@ int main(int argc, char** argv) {
 
   tools::ClusterStartFlags flags;
   std::string start_dir;
-  CLI::App* start =
-      app.add_subcommand("start", "start a namenode and datanodes; print its address");
+  CLI::App* start = app.add_subcommand(
+      "start", "start the namenode(s) and datanodes; print the namenode addresses");
   start->add_option("dir", start_dir, "the cluster's directory")->required();
+  start
+      ->add_option("--namenodes", flags.namenodes,
+                   "namenodes: 1 (default, no journal) or more (HA on a 3-member etcd journal)")
+      ->check(CLI::Range(1u, 5u));
   start->add_option("--datanodes", flags.datanodes, "datanodes (1..64, default 3)")
       ->check(CLI::Range(1u, 64u));
   start
       ->add_option("--port-base", flags.port_base,
-                   "namenode port; datanode K listens on base+K (default: a free range)")
+                   "first port; nodes take consecutive ports from it (default: a free range)")
       ->check(CLI::Range(0u, 65000u));
   start->add_option("--inline-threshold", flags.inline_threshold, "inline threshold (bytes)")
       ->transform(CLI::AsSizeValue(false));
@@ -74,12 +83,12 @@ int main(int argc, char** argv) {
   std::string kill_dir, kill_node;
   CLI::App* kill = app.add_subcommand("kill", "SIGKILL one node");
   kill->add_option("dir", kill_dir)->required();
-  kill->add_option("node", kill_node, "namenode or datanode-K")->required();
+  kill->add_option("node", kill_node, "namenode[-K], datanode-K or journal-K")->required();
 
   std::string restart_dir, restart_node;
   CLI::App* restart = app.add_subcommand("restart", "stop (if running) and start one node");
   restart->add_option("dir", restart_dir)->required();
-  restart->add_option("node", restart_node, "namenode or datanode-K")->required();
+  restart->add_option("node", restart_node, "namenode[-K], datanode-K or journal-K")->required();
   restart->add_option("--wait-seconds", wait_seconds, "how long to wait")
       ->check(CLI::Range(1u, 3600u));
 

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "core/client/file_system.h"
 #include "net/real_env.h"
+#include "tools/common/ha_status.h"
 
 namespace granary::tools {
 
@@ -52,7 +54,18 @@ int CatFollow(CommandContext& ctx, const std::string& path, uint32_t poll_ms);
 // recover-lease PATH: closes a file whose writer died (lease recovery now); fails when it is
 // not closed within `timeout_ms`.
 int RecoverLease(CommandContext& ctx, const std::string& path, uint32_t timeout_ms);
+// The namenodes' roles (nn.HaStatus of every namenode of the list) and the serving one's
+// nn.ClusterReport.
 int Report(CommandContext& ctx, bool json);
+// Asks the active namenode to hand over (nn.Failover), to `to` when not empty (one of the
+// list), then polls nn.HaStatus until another (or that) namenode is active, up to
+// `wait_seconds`, and prints its address.
+int Failover(CommandContext& ctx, const std::string& to, uint32_t wait_seconds);
+// nn.HaStatus of every namenode of the client's list, each with the client's rpc timeout.
+std::vector<NamenodeHa> AskNamenodes(CommandContext& ctx);
+// The `namenodes` array of `report --json`, and its text lines.
+nlohmann::json NamenodesJson(const std::vector<NamenodeHa>& namenodes);
+void PrintNamenodes(const std::vector<NamenodeHa>& namenodes);
 int Fsck(CommandContext& ctx, const std::string& path, bool read, bool json);
 
 struct TransferFlags {

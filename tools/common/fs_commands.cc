@@ -344,11 +344,26 @@ int Cat(CommandContext& ctx, const std::vector<std::string>& paths) {
 }
 
 int Report(CommandContext& ctx, bool json) {
-  auto report = ctx.fs.Report();
+  const std::vector<NamenodeHa> namenodes = AskNamenodes(ctx);
+  const NamenodeHa* serving = ServingNamenode(namenodes);
+  // The serving namenode is asked directly; with no namenode serving, a lone namenode is
+  // asked through the client (its retries and its error).
+  auto report = serving != nullptr      ? ClusterReportOf(ctx.env, ctx.fs.context().transport(),
+                                                          serving->address, ctx.fs.options().rpc_timeout)
+                : namenodes.size() == 1 ? ctx.fs.Report()
+                                        : Result<proto::ClusterReportReply>(Status(
+                                              StatusCode::kUnavailable, "no namenode is active"));
   if (!report.ok()) {
+    if (json) {
+      std::printf("%s\n", nlohmann::json{{"namenodes", NamenodesJson(namenodes)}}.dump().c_str());
+    } else {
+      PrintNamenodes(namenodes);
+    }
     ctx.Fail(ctx.fs.options().namenode.value, report.status());
     return ctx.ExitCode();
   }
+  const std::string serving_address =
+      serving != nullptr ? serving->address : ctx.fs.options().namenode.value;
   const proto::ClusterReportReply& r = *report;
   uint64_t capacity = 0, used = 0, live = 0;
   nlohmann::json datanodes = nlohmann::json::array();
@@ -370,7 +385,8 @@ int Report(CommandContext& ctx, bool json) {
   const uint64_t dead = static_cast<uint64_t>(r.datanodes_size()) - live;
   if (json) {
     const nlohmann::json out = {
-        {"namenode", ctx.fs.options().namenode.value},
+        {"namenode", serving_address},
+        {"namenodes", NamenodesJson(namenodes)},
         {"live_datanodes", live},
         {"dead_datanodes", dead},
         {"capacity_bytes", capacity},
@@ -387,7 +403,7 @@ int Report(CommandContext& ctx, bool json) {
     std::printf("%s\n", out.dump().c_str());
     return ctx.ExitCode();
   }
-  std::printf("namenode: %s\n", ctx.fs.options().namenode.value.c_str());
+  PrintNamenodes(namenodes);
   std::printf("capacity: %s (live datanodes), used: %s\n", HumanBytes(capacity).c_str(),
               HumanBytes(used).c_str());
   std::printf("files: %llu, directories: %llu, blocks: %llu\n",

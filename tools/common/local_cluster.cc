@@ -1,4 +1,5 @@
-// The commands of granary-cluster (tools/granary_cluster.cc parses their flags).
+// The commands of granary-cluster (tools/granary_cluster.cc parses their flags; the directory's
+// layout is cluster_dir.h).
 #include "tools/common/local_cluster.h"
 
 #include <netinet/in.h>
@@ -8,7 +9,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -19,7 +19,10 @@
 #include <vector>
 
 #include "tools/common/client_session.h"
+#include "tools/common/cluster_dir.h"
 #include "tools/common/curve_keys.h"
+#include "tools/common/etcd_member.h"
+#include "tools/common/ha_status.h"
 #include "tools/common/process_control.h"
 #include "tools/common/tool_util.h"
 
@@ -29,100 +32,9 @@ namespace {
 namespace stdfs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
+using Cluster = ClusterDir;
 
-// Everything about one cluster directory.
-class Cluster {
- public:
-  explicit Cluster(const std::string& dir) : dir_(stdfs::absolute(dir).lexically_normal()) {}
-
-  const std::string& dir() const { return dir_; }
-  std::string ConfigPath() const { return dir_ + "/cluster.json"; }
-  std::string KeysDir() const { return dir_ + "/keys"; }
-  bool Exists() const { return stdfs::exists(ConfigPath()); }
-
-  bool Load() {
-    std::ifstream in(ConfigPath());
-    if (!in) return false;
-    try {
-      config_ = json::parse(in);
-    } catch (const std::exception&) {
-      return false;
-    }
-    return config_.contains("namenode_port") && config_.contains("datanode_ports");
-  }
-  bool Save() const {
-    std::ofstream out(ConfigPath(), std::ios::trunc);
-    out << config_.dump(2) << "\n";
-    return static_cast<bool>(out);
-  }
-  json& config() { return config_; }
-
-  uint32_t datanodes() const { return static_cast<uint32_t>(config_["datanode_ports"].size()); }
-  std::string NamenodeAddress() const {
-    return "127.0.0.1:" + std::to_string(config_["namenode_port"].get<uint32_t>());
-  }
-  std::vector<std::string> Nodes() const {
-    std::vector<std::string> nodes{"namenode"};
-    for (uint32_t k = 1; k <= datanodes(); ++k) nodes.push_back("datanode-" + std::to_string(k));
-    return nodes;
-  }
-  bool IsNode(const std::string& node) const {
-    for (const std::string& n : Nodes()) {
-      if (n == node) return true;
-    }
-    return false;
-  }
-  std::string Address(const std::string& node) const {
-    if (node == "namenode") return NamenodeAddress();
-    const uint32_t k = std::stoul(node.substr(9));
-    return "127.0.0.1:" + std::to_string(config_["datanode_ports"][k - 1].get<uint32_t>());
-  }
-  std::string DataPath(const std::string& node) const {
-    return dir_ + "/" + node + (node == "namenode" ? "/meta" : "/data");
-  }
-  std::string PidFile(const std::string& node) const { return dir_ + "/run/" + node + ".pid"; }
-  std::string LogFile(const std::string& node) const { return dir_ + "/logs/" + node + ".log"; }
-  // What /proc/<pid>/cmdline of this node's process contains.
-  std::string Marker(const std::string& node) const {
-    return (node == "namenode" ? " --meta-dir " : " --data-dir ") + DataPath(node) + " ";
-  }
-
-  std::vector<std::string> Argv(const std::string& node, const std::string& bin_dir) const {
-    std::vector<std::string> argv;
-    const json& flags = config_["flags"];
-    if (node == "namenode") {
-      argv = {bin_dir + "/granary-namenode", "--listen", Address(node), "--meta-dir",
-              DataPath(node)};
-      for (const auto& arg : flags["namenode"]) argv.push_back(arg.get<std::string>());
-    } else {
-      argv = {bin_dir + "/granary-datanode",
-              "--namenode",
-              NamenodeAddress(),
-              "--listen",
-              Address(node),
-              "--data-dir",
-              DataPath(node)};
-      for (const auto& arg : flags["datanode"]) argv.push_back(arg.get<std::string>());
-    }
-    argv.push_back("--name");
-    argv.push_back(node);
-    if (config_.value("curve", false)) {
-      argv.push_back("--curve-keys");
-      argv.push_back(KeysDir());
-    }
-    return argv;
-  }
-
-  std::optional<pid_t> RunningPid(const std::string& node) const {
-    const std::optional<pid_t> pid = ReadPidFile(PidFile(node));
-    if (pid && IsOurProcess(*pid, Marker(node))) return pid;
-    return std::nullopt;
-  }
-
- private:
-  std::string dir_;
-  json config_;
-};
+constexpr milliseconds kProbeTimeout(1000);
 
 std::string BinDir() {
   std::error_code error;
@@ -178,11 +90,13 @@ granary::Status StartNode(Cluster& cluster, const std::string& node) {
   return granary::Status::Ok();
 }
 
-// Stops one node: SIGTERM, wait, then SIGKILL. True when it is gone.
+// Stops one node: SIGTERM, wait, then SIGKILL. True when it is gone. A stopped (SIGSTOP)
+// process gets SIGCONT too, or it could not act on the SIGTERM.
 bool StopNode(Cluster& cluster, const std::string& node, milliseconds wait) {
   const std::optional<pid_t> pid = cluster.RunningPid(node);
   if (!pid) return true;
   SignalOurProcess(*pid, cluster.Marker(node), SIGTERM);
+  SignalOurProcess(*pid, cluster.Marker(node), SIGCONT);
   if (WaitGone(*pid, cluster.Marker(node), wait)) return true;
   std::cerr << "granary-cluster: " << node << " (pid " << *pid
             << ") did not stop after SIGTERM; sending SIGKILL" << std::endl;
@@ -192,43 +106,79 @@ bool StopNode(Cluster& cluster, const std::string& node, milliseconds wait) {
 
 ClientConfig ClientFor(Cluster& cluster) {
   ClientConfig config;
-  config.namenode = cluster.NamenodeAddress();
+  config.namenode = cluster.Address(cluster.Namenodes().front());
   config.program = "granary-cluster";
-  config.rpc_timeout = milliseconds(1000);
+  config.rpc_timeout = kProbeTimeout;
   config.attempts = 1;
   if (cluster.config().value("curve", false)) config.curve_keys = cluster.KeysDir();
   return config;
 }
 
-// Polls nn.ClusterReport until the namenode answers and every datanode address in
-// `want_live` is live, up to `wait`; fails early when the namenode or one of those exits.
-int WaitForCluster(Cluster& cluster, const std::set<std::string>& want_live, milliseconds wait) {
+std::vector<std::string> NamenodeAddresses(const Cluster& cluster) {
+  std::vector<std::string> out;
+  for (const std::string& nn : cluster.Namenodes()) out.push_back(cluster.Address(nn));
+  return out;
+}
+
+// The nodes a wait requires: these namenodes answer nn.HaStatus (and one of the cluster's
+// namenodes serves), these datanode addresses are live at the serving namenode.
+struct Readiness {
+  std::set<std::string> namenodes;
+  std::set<std::string> live_datanodes;
+};
+
+// One look at the cluster: "" when `want` holds, else what is missing. Fatal problems (a
+// required node exited) set `fatal`.
+std::string CheckReady(Cluster& cluster, net::RealEnv& env, FileSystem& fs, const Readiness& want,
+                       bool* fatal) {
+  for (const std::string& node : cluster.Nodes()) {
+    const bool required =
+        want.namenodes.count(node) > 0 ||
+        (Cluster::IsDatanode(node) && want.live_datanodes.count(cluster.Address(node)) > 0);
+    if (required && !cluster.RunningPid(node)) {
+      *fatal = true;
+      return node + " exited; the end of " + cluster.LogFile(node) + ":\n" +
+             TailOfFile(cluster.LogFile(node), 15);
+    }
+  }
+  Transport& transport = fs.context().transport();
+  const std::vector<NamenodeHa> ha =
+      QueryHaStatus(env, transport, NamenodeAddresses(cluster), kProbeTimeout);
+  for (const NamenodeHa& nn : ha) {
+    for (const std::string& node : want.namenodes) {
+      if (cluster.Address(node) == nn.address && nn.role == "unreachable") {
+        return node + " does not answer: " + nn.error;
+      }
+    }
+  }
+  const NamenodeHa* serving = ServingNamenode(ha);
+  if (serving == nullptr) return "no namenode is active yet";
+  auto report = ClusterReportOf(env, transport, serving->address, kProbeTimeout);
+  if (!report.ok()) {
+    return "the active namenode " + serving->address +
+           " does not report: " + report.status().ToString();
+  }
+  std::set<std::string> live;
+  for (const auto& dn : report->datanodes()) {
+    if (dn.live()) live.insert(dn.info().address());
+  }
+  size_t missing = 0;
+  for (const std::string& address : want.live_datanodes) missing += live.count(address) == 0;
+  if (missing == 0) return "";
+  return std::to_string(missing) + " datanode(s) not registered with " + serving->address + " yet";
+}
+
+// Polls until CheckReady holds, up to `wait`.
+int WaitForCluster(Cluster& cluster, const Readiness& want, milliseconds wait) {
   std::string last_problem = "the namenode has not answered";
   const int code =
       RunClient(ClientFor(cluster), [&](granary::net::RealEnv& env, granary::FileSystem& fs) {
         const auto end = std::chrono::steady_clock::now() + wait;
         while (std::chrono::steady_clock::now() < end) {
-          for (const std::string& node : cluster.Nodes()) {
-            if (node != "namenode" && want_live.count(cluster.Address(node)) == 0) continue;
-            if (!cluster.RunningPid(node)) {
-              last_problem = node + " exited; the end of " + cluster.LogFile(node) + ":\n" +
-                             TailOfFile(cluster.LogFile(node), 15);
-              return 1;
-            }
-          }
-          auto report = fs.Report();
-          if (report.ok()) {
-            std::set<std::string> live;
-            for (const auto& dn : report->datanodes()) {
-              if (dn.live()) live.insert(dn.info().address());
-            }
-            size_t missing = 0;
-            for (const std::string& address : want_live) missing += live.count(address) == 0;
-            if (missing == 0) return 0;
-            last_problem = std::to_string(missing) + " datanode(s) not registered yet";
-          } else {
-            last_problem = "the namenode does not answer: " + report.status().ToString();
-          }
+          bool fatal = false;
+          last_problem = CheckReady(cluster, env, fs, want, &fatal);
+          if (last_problem.empty()) return 0;
+          if (fatal) return 1;
           if (!env.SleepFor(milliseconds(100)).ok()) return 1;
         }
         return 1;
@@ -240,12 +190,94 @@ int WaitForCluster(Cluster& cluster, const std::set<std::string>& want_live, mil
   return 0;
 }
 
-std::set<std::string> DatanodeAddresses(const Cluster& cluster) {
-  std::set<std::string> out;
-  for (const std::string& node : cluster.Nodes()) {
-    if (node != "namenode") out.insert(cluster.Address(node));
+// Waits until every journal member in `members` answers /health with true.
+int WaitForJournal(Cluster& cluster, const std::vector<std::string>& members, milliseconds wait) {
+  const auto end = std::chrono::steady_clock::now() + wait;
+  std::string problem;
+  for (;;) {
+    problem.clear();
+    for (const std::string& j : members) {
+      if (!cluster.RunningPid(j)) {
+        return Fail(j + " exited; the end of " + cluster.LogFile(j) + ":\n" +
+                    TailOfFile(cluster.LogFile(j), 15));
+      }
+      std::string detail;
+      if (!EtcdHealthy(cluster.JournalClientPort(j), 1000, &detail)) {
+        problem = j + " not healthy: " + detail;
+        break;
+      }
+    }
+    if (problem.empty()) return 0;
+    if (std::chrono::steady_clock::now() >= end) {
+      return Fail("journal of " + cluster.dir() + " not ready after " +
+                  std::to_string(wait.count() / 1000) + " s: " + problem);
+    }
+    usleep(200 * 1000);
   }
-  return out;
+}
+
+Readiness EveryNode(const Cluster& cluster) {
+  Readiness want;
+  for (const std::string& node : cluster.Nodes()) {
+    if (Cluster::IsNamenode(node)) want.namenodes.insert(node);
+    if (Cluster::IsDatanode(node)) want.live_datanodes.insert(cluster.Address(node));
+  }
+  return want;
+}
+
+// Records a new cluster's settings in cluster.json.
+int CreateCluster(Cluster& cluster, const ClusterStartFlags& flags) {
+  uint32_t base = flags.port_base;
+  const uint32_t ports = Cluster::PortsNeeded(flags.namenodes, flags.datanodes);
+  if (base == 0) {
+    const std::optional<uint32_t> found = FindFreePorts(ports);
+    if (!found) return Fail("no free range of ports found; pass --port-base");
+    base = *found;
+  }
+  if (base + ports > 65536) return Fail("--port-base too high");
+  cluster.Layout(flags.namenodes, flags.datanodes, base);
+  json& c = cluster.config();
+  c["curve"] = flags.curve;
+  std::vector<std::string> nn = {"--log-level", flags.log_level};
+  std::vector<std::string> dn = {"--log-level", flags.log_level};
+  const uint32_t replication =
+      flags.replication != 0 ? flags.replication : std::min<uint32_t>(3, flags.datanodes);
+  nn.insert(nn.end(), {"--replication", std::to_string(replication), "--inline-threshold",
+                       std::to_string(flags.inline_threshold), "--superuser",
+                       flags.superuser.empty() ? DefaultUser() : flags.superuser});
+  if (flags.block_bytes != 0)
+    nn.insert(nn.end(), {"--block-size", std::to_string(flags.block_bytes)});
+  if (flags.heartbeat_ms != 0) {
+    nn.insert(nn.end(), {"--heartbeat-ms", std::to_string(flags.heartbeat_ms)});
+  }
+  if (flags.dead_after_ms != 0) {
+    nn.insert(nn.end(), {"--dead-after-ms", std::to_string(flags.dead_after_ms)});
+  }
+  if (flags.scan_period_ms != 0) {
+    dn.insert(dn.end(), {"--scan-period-ms", std::to_string(flags.scan_period_ms)});
+  }
+  if (flags.scanner_rate_set) {
+    dn.insert(dn.end(),
+              {"--scanner-bytes-per-second", std::to_string(flags.scanner_bytes_per_second)});
+  }
+  nn.insert(nn.end(), flags.namenode_args.begin(), flags.namenode_args.end());
+  dn.insert(dn.end(), flags.datanode_args.begin(), flags.datanode_args.end());
+  c["flags"] = {{"namenode", nn}, {"datanode", dn}};
+  if (flags.curve && !stdfs::exists(cluster.KeysDir() + "/server.key")) {
+    const granary::Status keys = GenerateClusterKeys(cluster.KeysDir());
+    if (!keys.ok()) return Fail("keys: " + keys.ToString());
+  }
+  if (!cluster.Save()) return Fail("cannot write " + cluster.ConfigPath());
+  return 0;
+}
+
+int StartNodes(Cluster& cluster, const std::vector<std::string>& nodes) {
+  for (const std::string& node : nodes) {
+    if (const granary::Status s = StartNode(cluster, node); !s.ok()) {
+      return Fail("cannot start " + node + ": " + s.ToString());
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -255,6 +287,10 @@ int ClusterStart(const std::string& dir, const ClusterStartFlags& flags, uint32_
   std::error_code error;
   stdfs::create_directories(cluster.dir(), error);
   if (error) return Fail(dir + ": " + error.message());
+  if (flags.namenodes > 1 && access(kEtcdBinary, X_OK) != 0) {
+    return Fail(std::string("--namenodes ") + std::to_string(flags.namenodes) + " needs " +
+                kEtcdBinary + " (Debian package etcd-server) for the journal");
+  }
   if (cluster.Exists()) {
     if (!cluster.Load()) return Fail(cluster.ConfigPath() + " is not a cluster description");
     for (const std::string& node : cluster.Nodes()) {
@@ -262,62 +298,22 @@ int ClusterStart(const std::string& dir, const ClusterStartFlags& flags, uint32_
     }
     std::cerr << "granary-cluster: starting the existing cluster of " << cluster.dir()
               << " with its recorded settings" << std::endl;
-  } else {
-    uint32_t base = flags.port_base;
-    if (base == 0) {
-      const std::optional<uint32_t> found = FindFreePorts(flags.datanodes + 1);
-      if (!found) return Fail("no free range of ports found; pass --port-base");
-      base = *found;
-    }
-    if (base + flags.datanodes > 65535) return Fail("--port-base too high");
-    json& c = cluster.config();
-    c["namenode_port"] = base;
-    c["datanode_ports"] = json::array();
-    for (uint32_t k = 1; k <= flags.datanodes; ++k) c["datanode_ports"].push_back(base + k);
-    c["curve"] = flags.curve;
-    std::vector<std::string> nn = {"--log-level", flags.log_level};
-    std::vector<std::string> dn = {"--log-level", flags.log_level};
-    const uint32_t replication =
-        flags.replication != 0 ? flags.replication : std::min<uint32_t>(3, flags.datanodes);
-    nn.insert(nn.end(), {"--replication", std::to_string(replication), "--inline-threshold",
-                         std::to_string(flags.inline_threshold), "--superuser",
-                         flags.superuser.empty() ? DefaultUser() : flags.superuser});
-    if (flags.block_bytes != 0) {
-      nn.insert(nn.end(), {"--block-size", std::to_string(flags.block_bytes)});
-    }
-    if (flags.heartbeat_ms != 0) {
-      nn.insert(nn.end(), {"--heartbeat-ms", std::to_string(flags.heartbeat_ms)});
-    }
-    if (flags.dead_after_ms != 0) {
-      nn.insert(nn.end(), {"--dead-after-ms", std::to_string(flags.dead_after_ms)});
-    }
-    if (flags.scan_period_ms != 0) {
-      dn.insert(dn.end(), {"--scan-period-ms", std::to_string(flags.scan_period_ms)});
-    }
-    if (flags.scanner_rate_set) {
-      dn.insert(dn.end(),
-                {"--scanner-bytes-per-second", std::to_string(flags.scanner_bytes_per_second)});
-    }
-    nn.insert(nn.end(), flags.namenode_args.begin(), flags.namenode_args.end());
-    dn.insert(dn.end(), flags.datanode_args.begin(), flags.datanode_args.end());
-    c["flags"] = {{"namenode", nn}, {"datanode", dn}};
-    if (flags.curve && !stdfs::exists(cluster.KeysDir() + "/server.key")) {
-      const granary::Status keys = GenerateClusterKeys(cluster.KeysDir());
-      if (!keys.ok()) return Fail("keys: " + keys.ToString());
-    }
-    if (!cluster.Save()) return Fail("cannot write " + cluster.ConfigPath());
-  }
-  for (const std::string& node : cluster.Nodes()) {
-    if (const granary::Status s = StartNode(cluster, node); !s.ok()) {
-      return Fail("cannot start " + node + ": " + s.ToString());
-    }
-  }
-  if (const int code =
-          WaitForCluster(cluster, DatanodeAddresses(cluster), milliseconds(wait_seconds * 1000));
-      code != 0) {
+  } else if (const int code = CreateCluster(cluster, flags); code != 0) {
     return code;
   }
-  std::cout << cluster.NamenodeAddress() << std::endl;
+  const milliseconds wait(wait_seconds * 1000);
+  const std::vector<std::string> journals = cluster.Journals();
+  if (const int code = StartNodes(cluster, journals); code != 0) return code;
+  if (!journals.empty()) {
+    if (const int code = WaitForJournal(cluster, journals, wait); code != 0) return code;
+  }
+  std::vector<std::string> rest;
+  for (const std::string& node : cluster.Nodes()) {
+    if (!Cluster::IsJournal(node)) rest.push_back(node);
+  }
+  if (const int code = StartNodes(cluster, rest); code != 0) return code;
+  if (const int code = WaitForCluster(cluster, EveryNode(cluster), wait); code != 0) return code;
+  std::cout << cluster.NamenodeList() << std::endl;
   return 0;
 }
 
@@ -325,25 +321,40 @@ int ClusterStop(const std::string& dir, uint32_t wait_seconds) {
   Cluster cluster(dir);
   if (!cluster.Load()) return Fail(dir + ": no cluster here (cluster.json missing)");
   bool ok = true;
-  // Datanodes first, so that they do not spend their last seconds calling a dead namenode.
-  std::vector<std::string> nodes = cluster.Nodes();
-  std::rotate(nodes.begin(), nodes.begin() + 1, nodes.end());
-  for (const std::string& node : nodes) {
-    if (const std::optional<pid_t> pid = cluster.RunningPid(node)) {
-      SignalOurProcess(*pid, cluster.Marker(node), SIGTERM);
-    }
+  // Datanodes first, so that they do not spend their last seconds calling a dead namenode;
+  // the journal last, so that the namenodes can still reach it while they stop.
+  std::vector<std::vector<std::string>> phases(2);
+  for (const std::string& node : cluster.Nodes()) {
+    (Cluster::IsJournal(node) ? phases[1] : phases[0]).push_back(node);
   }
-  for (const std::string& node : nodes) {
-    ok = StopNode(cluster, node, milliseconds(wait_seconds * 1000)) && ok;
-    if (!cluster.RunningPid(node)) stdfs::remove(cluster.PidFile(node));
+  std::reverse(phases[0].begin(), phases[0].end());
+  for (const std::vector<std::string>& phase : phases) {
+    for (const std::string& node : phase) {
+      if (const std::optional<pid_t> pid = cluster.RunningPid(node)) {
+        SignalOurProcess(*pid, cluster.Marker(node), SIGTERM);
+        SignalOurProcess(*pid, cluster.Marker(node), SIGCONT);
+      }
+    }
+    for (const std::string& node : phase) {
+      ok = StopNode(cluster, node, milliseconds(wait_seconds * 1000)) && ok;
+      if (!cluster.RunningPid(node)) stdfs::remove(cluster.PidFile(node));
+    }
   }
   return ok ? 0 : Fail("some processes of " + cluster.dir() + " did not stop");
 }
 
+namespace {
+
+std::string NodeNames(const Cluster& cluster) {
+  return cluster.HighlyAvailable() ? "journal-K, namenode-K, datanode-K" : "namenode, datanode-1..";
+}
+
+}  // namespace
+
 int ClusterKill(const std::string& dir, const std::string& node) {
   Cluster cluster(dir);
   if (!cluster.Load()) return Fail(dir + ": no cluster here (cluster.json missing)");
-  if (!cluster.IsNode(node)) return Fail("no node '" + node + "' (namenode, datanode-1..)");
+  if (!cluster.IsNode(node)) return Fail("no node '" + node + "' (" + NodeNames(cluster) + ")");
   const std::optional<pid_t> pid = cluster.RunningPid(node);
   if (!pid) return Fail(node + " is not running");
   SignalOurProcess(*pid, cluster.Marker(node), SIGKILL);
@@ -357,101 +368,159 @@ int ClusterKill(const std::string& dir, const std::string& node) {
 int ClusterRestart(const std::string& dir, const std::string& node, uint32_t wait_seconds) {
   Cluster cluster(dir);
   if (!cluster.Load()) return Fail(dir + ": no cluster here (cluster.json missing)");
-  if (!cluster.IsNode(node)) return Fail("no node '" + node + "' (namenode, datanode-1..)");
-  if (!StopNode(cluster, node, milliseconds(wait_seconds * 1000))) {
-    return Fail(node + " did not stop");
-  }
+  if (!cluster.IsNode(node)) return Fail("no node '" + node + "' (" + NodeNames(cluster) + ")");
+  const milliseconds wait(wait_seconds * 1000);
+  if (!StopNode(cluster, node, wait)) return Fail(node + " did not stop");
   if (const granary::Status s = StartNode(cluster, node); !s.ok()) {
     return Fail("cannot start " + node + ": " + s.ToString());
   }
-  // A restarted namenode is ready when it answers; a datanode when it is live again. The
-  // other nodes must still be running for either (WaitForCluster checks them all).
-  std::set<std::string> want;
+  // A journal member is ready when it is healthy (which needs a majority of members up).
+  if (Cluster::IsJournal(node)) return WaitForJournal(cluster, {node}, wait);
+  // A restarted namenode is ready when it answers and one namenode serves; a datanode when
+  // it is live at the serving namenode. The running datanodes must stay live meanwhile.
+  Readiness want;
+  if (Cluster::IsNamenode(node)) want.namenodes.insert(node);
   for (const std::string& other : cluster.Nodes()) {
-    if (other != "namenode" && (other == node || cluster.RunningPid(other))) {
-      want.insert(cluster.Address(other));
+    if (Cluster::IsDatanode(other) && (other == node || cluster.RunningPid(other))) {
+      want.live_datanodes.insert(cluster.Address(other));
     }
   }
-  return WaitForCluster(cluster, want, milliseconds(wait_seconds * 1000));
+  return WaitForCluster(cluster, want, wait);
 }
+
+namespace {
+
+// What the status command learns from the namenodes: their roles, the serving one's report.
+struct ClusterView {
+  std::map<std::string, NamenodeHa> namenodes;  // by address
+  std::string serving;
+  std::map<std::string, bool> live;  // datanode address -> live at the serving namenode
+  json report;
+  std::string report_error;
+};
+
+ClusterView LookAtCluster(Cluster& cluster) {
+  ClusterView view;
+  RunClient(ClientFor(cluster), [&](granary::net::RealEnv& env, granary::FileSystem& fs) {
+    Transport& transport = fs.context().transport();
+    const std::vector<NamenodeHa> ha =
+        QueryHaStatus(env, transport, NamenodeAddresses(cluster), kProbeTimeout);
+    for (const NamenodeHa& nn : ha) view.namenodes[nn.address] = nn;
+    const NamenodeHa* serving = ServingNamenode(ha);
+    if (serving == nullptr) {
+      view.report_error = "no namenode is active";
+      return 1;
+    }
+    view.serving = serving->address;
+    auto report = ClusterReportOf(env, transport, serving->address, kProbeTimeout);
+    if (!report.ok()) {
+      view.report_error = report.status().ToString();
+      return 1;
+    }
+    for (const auto& dn : report->datanodes()) view.live[dn.info().address()] = dn.live();
+    view.report = {{"files", report->files()},
+                   {"directories", report->directories()},
+                   {"blocks", report->blocks()},
+                   {"under_replicated_blocks", report->under_replicated_blocks()},
+                   {"corrupt_blocks", report->corrupt_blocks()},
+                   {"missing_blocks", report->missing_blocks()}};
+    return 0;
+  });
+  return view;
+}
+
+json NodeEntry(Cluster& cluster, const ClusterView& view, const std::string& node) {
+  const std::optional<pid_t> pid = cluster.RunningPid(node);
+  const std::string address = cluster.Address(node);
+  json entry = {{"node", node},
+                {"address", address},
+                {"running", pid.has_value()},
+                {"pid", pid ? *pid : 0},
+                {"log", cluster.LogFile(node)}};
+  if (Cluster::IsNamenode(node) && view.namenodes.count(address)) {
+    const NamenodeHa& nn = view.namenodes.at(address);
+    entry["role"] = nn.role;
+    if (nn.role != "unreachable") entry["applied_seq"] = nn.reply.applied_seq();
+  }
+  if (Cluster::IsDatanode(node) && view.report_error.empty()) {
+    entry["registered_live"] = view.live.count(address) ? view.live.at(address) : false;
+  }
+  if (Cluster::IsJournal(node) && pid) {
+    std::string detail;
+    entry["healthy"] = EtcdHealthy(cluster.JournalClientPort(node), 1000, &detail);
+    if (!entry["healthy"].get<bool>()) entry["health"] = detail;
+  }
+  return entry;
+}
+
+void PrintStatusText(Cluster& cluster, const ClusterView& view, const json& nodes) {
+  std::cout << "cluster " << cluster.dir() << ", namenode"
+            << (cluster.HighlyAvailable() ? "s " : " ") << cluster.NamenodeList()
+            << (cluster.config().value("curve", false)
+                    ? " (CURVE keys in " + cluster.KeysDir() + ")"
+                    : "")
+            << "\n";
+  for (const json& n : nodes) {
+    std::string state = n["running"].get<bool>()
+                            ? "running (pid " + std::to_string(n["pid"].get<int>()) + ")"
+                            : "stopped";
+    if (n.contains("role")) state += ", " + n["role"].get<std::string>();
+    if (n.contains("applied_seq")) {
+      state += ", applied " + std::to_string(n["applied_seq"].get<uint64_t>());
+    }
+    if (n.contains("healthy")) {
+      state += n["healthy"].get<bool>() ? ", healthy" : ", unhealthy";
+    }
+    if (n.contains("registered_live")) {
+      state += n["registered_live"].get<bool>() ? ", live" : ", not live at the namenode";
+    }
+    std::cout << "  " << n["node"].get<std::string>() << "  " << n["address"].get<std::string>()
+              << "  " << state << "\n";
+  }
+  if (view.report_error.empty()) {
+    const json& r = view.report;
+    std::cout << "  files " << r["files"] << ", blocks " << r["blocks"] << ", under-replicated "
+              << r["under_replicated_blocks"] << ", corrupt " << r["corrupt_blocks"] << ", missing "
+              << r["missing_blocks"] << "\n";
+  } else {
+    std::cout << "  report: " << view.report_error << "\n";
+  }
+}
+
+}  // namespace
 
 int ClusterStatus(const std::string& dir, bool as_json) {
   Cluster cluster(dir);
   if (!cluster.Load()) return Fail(dir + ": no cluster here (cluster.json missing)");
-  std::map<std::string, bool> live;
-  std::string report_error;
-  json report_json;
-  ClientConfig client = ClientFor(cluster);
-  if (cluster.RunningPid("namenode")) {
-    RunClient(client, [&](granary::net::RealEnv&, granary::FileSystem& fs) {
-      auto report = fs.Report();
-      if (!report.ok()) {
-        report_error = report.status().ToString();
-        return 1;
-      }
-      for (const auto& dn : report->datanodes()) live[dn.info().address()] = dn.live();
-      report_json = {{"files", report->files()},
-                     {"directories", report->directories()},
-                     {"blocks", report->blocks()},
-                     {"under_replicated_blocks", report->under_replicated_blocks()},
-                     {"corrupt_blocks", report->corrupt_blocks()},
-                     {"missing_blocks", report->missing_blocks()}};
-      return 0;
-    });
+  bool any_namenode = false;
+  for (const std::string& nn : cluster.Namenodes())
+    any_namenode |= cluster.RunningPid(nn).has_value();
+  ClusterView view;
+  if (any_namenode) {
+    view = LookAtCluster(cluster);
   } else {
-    report_error = "namenode not running";
+    view.report_error = "no namenode running";
   }
   bool all_running = true;
   json nodes = json::array();
   for (const std::string& node : cluster.Nodes()) {
-    const std::optional<pid_t> pid = cluster.RunningPid(node);
-    all_running = all_running && pid.has_value();
-    json entry = {{"node", node},
-                  {"address", cluster.Address(node)},
-                  {"running", pid.has_value()},
-                  {"pid", pid ? *pid : 0},
-                  {"log", cluster.LogFile(node)}};
-    if (node != "namenode" && report_error.empty()) {
-      entry["registered_live"] =
-          live.count(cluster.Address(node)) ? live[cluster.Address(node)] : false;
-    }
-    nodes.push_back(entry);
+    nodes.push_back(NodeEntry(cluster, view, node));
+    all_running = all_running && nodes.back()["running"].get<bool>();
   }
   if (as_json) {
     json out = {{"dir", cluster.dir()},
-                {"namenode", cluster.NamenodeAddress()},
+                {"namenode", cluster.NamenodeList()},
                 {"curve", cluster.config().value("curve", false)},
                 {"nodes", nodes}};
-    if (report_error.empty()) {
-      out["report"] = report_json;
+    if (!view.serving.empty()) out["active"] = view.serving;
+    if (view.report_error.empty()) {
+      out["report"] = view.report;
     } else {
-      out["report_error"] = report_error;
+      out["report_error"] = view.report_error;
     }
     std::cout << out.dump() << std::endl;
   } else {
-    std::cout << "cluster " << cluster.dir() << ", namenode " << cluster.NamenodeAddress()
-              << (cluster.config().value("curve", false)
-                      ? " (CURVE keys in " + cluster.KeysDir() + ")"
-                      : "")
-              << "\n";
-    for (const json& n : nodes) {
-      std::string state = n["running"].get<bool>()
-                              ? "running (pid " + std::to_string(n["pid"].get<int>()) + ")"
-                              : "stopped";
-      if (n.contains("registered_live")) {
-        state += n["registered_live"].get<bool>() ? ", live" : ", not live at the namenode";
-      }
-      std::cout << "  " << n["node"].get<std::string>() << "  " << n["address"].get<std::string>()
-                << "  " << state << "\n";
-    }
-    if (report_error.empty()) {
-      std::cout << "  files " << report_json["files"] << ", blocks " << report_json["blocks"]
-                << ", under-replicated " << report_json["under_replicated_blocks"] << ", corrupt "
-                << report_json["corrupt_blocks"] << ", missing " << report_json["missing_blocks"]
-                << "\n";
-    } else {
-      std::cout << "  report: " << report_error << "\n";
-    }
+    PrintStatusText(cluster, view, nodes);
   }
   return all_running ? 0 : 1;
 }
