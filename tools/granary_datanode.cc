@@ -17,6 +17,7 @@
 #include "core/datanode/datanode.h"
 #include "net/posix_disk.h"
 #include "net/real_env.h"
+#include "tools/common/ha_status.h"
 #include "tools/common/log.h"
 #include "tools/common/server_main.h"
 
@@ -95,8 +96,8 @@ int main(int argc, char** argv) {
   bool sync_every_packet = false;
 
   auto host_port = [](const std::string& v) {
-    return granary::tools::IsHostPortList(v) ? std::string()
-                                             : std::string("expected HOST:PORT[,HOST:PORT...]");
+    std::string problem;
+    return granary::tools::IsNamenodeList(v, &problem) ? std::string() : problem;
   };
   app.add_option("--namenode", namenode,
                  "HOST:PORT of the namenode, or HOST:PORT,HOST:PORT,... of an HA cluster's "

@@ -98,7 +98,10 @@ Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& reque
   }
   // A standby that does not know the active yet asks the journal once, so that the caller
   // is sent on rather than left to try every namenode.
-  if (active_hint_.empty() && token_.value() == 0) RefreshActiveHint();
+  if (active_hint_.empty() && token_.value() == 0 && env_.Now() >= next_hint_refresh_) {
+    next_hint_refresh_ = env_.Now() + ha_options_.follow_wait;  // not once per request
+    RefreshActiveHint();
+  }
   return Status(StatusCode::kNotActive, active_hint_);
 }
 

@@ -137,6 +137,7 @@ class HaNamenode {
   uint64_t bootstraps_ = 0;
   bool stepping_down_ = false;
   Instant eager_until_{};
+  Instant next_hint_refresh_{};
   Instant holdoff_until_{};
 };
 

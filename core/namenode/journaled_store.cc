@@ -18,6 +18,22 @@ size_t EncodedBound(const WriteBatch& batch) {
   return bytes;
 }
 
+// What a writer (and so its client) is told when its batch's append failed. A fenced append
+// means a newer active exists: kNotActive sends the client on to find it. A journal out of
+// reach (no majority of its members) is not something a retry on another namenode cures
+// within a call's patience: a clear error at once, rather than a client rotating through
+// namenodes that all wait on the same journal.
+Status ForCaller(const Status& status) {
+  if (status.code() == StatusCode::kFenced) return Status(StatusCode::kNotActive, "");
+  if (status.code() == StatusCode::kTimeout || status.code() == StatusCode::kUnavailable) {
+    return Status(StatusCode::kIoError,
+                  "the namenodes' journal did not take the write (" + status.ToString() +
+                      "); it was not acknowledged; writes resume once a majority of the "
+                      "journal's members is back");
+  }
+  return status;
+}
+
 }  // namespace
 
 JournaledStore::JournaledStore(Env& env, MetaStore& local, Journal& journal,
@@ -161,14 +177,15 @@ void JournaledStore::FlushOneGroup(std::unique_lock<boost::fibers::mutex>& lock)
       ++entries_appended_;
     }
   }
+  const Status answer = ForCaller(status);
   for (Pending* pending : group) {
-    pending->status = status;
+    pending->status = answer;
     pending->done = true;
   }
   if (status.ok() || token.value() == 0) return;
   // Lost the right to write (see the header): fail what queued behind, then tell the owner.
   for (Pending* pending : queue_) {
-    pending->status = status;
+    pending->status = answer;
     pending->done = true;
   }
   queue_.clear();

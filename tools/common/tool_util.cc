@@ -96,16 +96,6 @@ bool IsHostPort(const std::string& text) {
   return value >= 1 && value <= 65535;
 }
 
-bool IsHostPortList(const std::string& text) {
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = text.find(',', start);
-    if (!IsHostPort(text.substr(start, comma - start))) return false;
-    if (comma == std::string::npos) return true;
-    start = comma + 1;
-  }
-}
-
 std::string FirstOfList(const std::string& text) { return text.substr(0, text.find(',')); }
 
 std::string LocalAddressToward(const std::string& address) {

@@ -49,9 +49,6 @@ std::string LocalAddressToward(const std::string& address);
 
 // True when `text` is "host:port" with a port in 1..65535.
 bool IsHostPort(const std::string& text);
-// True when `text` is one "host:port" or a comma-separated list of them (the namenodes of a
-// highly available cluster; ClientOptions::namenode carries the list as it is).
-bool IsHostPortList(const std::string& text);
 // The first item of a comma-separated list (the whole text when it has no comma).
 std::string FirstOfList(const std::string& text);
 
