@@ -16,6 +16,7 @@
 #include "core/client/file_system.h"
 #include "core/common/limits.h"
 #include "core/common/path.h"
+#include "core/common/posix_errno.h"
 #include "core/data/tfrecord.h"
 #include "python/src/connection.h"
 #include "python/src/loader.h"
@@ -24,45 +25,6 @@ namespace py = pybind11;
 
 namespace granary::python {
 namespace {
-
-int ErrnoOf(StatusCode code) {
-  switch (code) {
-    case StatusCode::kNotFound:
-      return ENOENT;
-    case StatusCode::kAlreadyExists:
-      return EEXIST;
-    case StatusCode::kPermissionDenied:
-      return EACCES;
-    case StatusCode::kNotADirectory:
-      return ENOTDIR;
-    case StatusCode::kIsADirectory:
-      return EISDIR;
-    case StatusCode::kDirectoryNotEmpty:
-      return ENOTEMPTY;
-    case StatusCode::kNoSpace:
-      return ENOSPC;
-    case StatusCode::kTimeout:
-      return ETIMEDOUT;
-    case StatusCode::kUnavailable:
-      return ECONNREFUSED;
-    case StatusCode::kNodeDown:
-      return ESHUTDOWN;
-    case StatusCode::kNameTooLong:
-    case StatusCode::kPathTooLong:
-      return ENAMETOOLONG;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kInvalidPath:
-      return EINVAL;
-    case StatusCode::kLeaseConflict:
-      return EBUSY;
-    case StatusCode::kUnimplemented:
-      return ENOTSUP;
-    case StatusCode::kCancelled:
-      return ECANCELED;
-    default:
-      return EIO;
-  }
-}
 
 // Raises OSError(errno, message[, path]); Python picks the subclass from the errno.
 [[noreturn]] void Raise(const Status& status, const std::string& path = {}) {

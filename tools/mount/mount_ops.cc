@@ -47,45 +47,6 @@ std::string GroupNameOf(uint32_t gid) {
   return "gid" + std::to_string(gid);
 }
 
-int ErrnoOf(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return 0;
-    case StatusCode::kNotFound:
-      return ENOENT;
-    case StatusCode::kAlreadyExists:
-      return EEXIST;
-    case StatusCode::kPermissionDenied:
-      return EACCES;
-    case StatusCode::kNotADirectory:
-      return ENOTDIR;
-    case StatusCode::kIsADirectory:
-      return EISDIR;
-    case StatusCode::kDirectoryNotEmpty:
-      return ENOTEMPTY;
-    case StatusCode::kNoSpace:
-      return ENOSPC;
-    case StatusCode::kTimeout:
-      return ETIMEDOUT;
-    case StatusCode::kNameTooLong:
-    case StatusCode::kPathTooLong:
-      return ENAMETOOLONG;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kInvalidPath:
-      return EINVAL;
-    case StatusCode::kLeaseConflict:
-      return EBUSY;
-    case StatusCode::kUnimplemented:
-      return EOPNOTSUPP;
-    case StatusCode::kCancelled:
-      return ECANCELED;
-    case StatusCode::kLimitExceeded:
-      return EFBIG;
-    default:
-      return EIO;
-  }
-}
-
 namespace {
 
 InlineCache::Clock::duration Seconds(double s) {

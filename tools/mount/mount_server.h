@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/client/file_system.h"
+#include "core/common/posix_errno.h"
 #include "tools/mount/client_loop.h"
 #include "tools/mount/inline_cache.h"
 #include "tools/mount/inode_table.h"
@@ -48,8 +49,6 @@ struct MountOptions {
   bool ignore_utimes = false;
 };
 
-// Granary's status codes as errno values.
-int ErrnoOf(const Status& status);
 // The local names of a uid and a gid ("uid1234" when the system has none).
 std::string UserNameOf(uint32_t uid);
 std::string GroupNameOf(uint32_t gid);
