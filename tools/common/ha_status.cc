@@ -20,23 +20,25 @@ std::vector<std::string> SplitNamenodeList(const std::string& list) {
 }
 
 bool IsNamenodeList(const std::string& list, std::string* problem) {
-  const std::vector<std::string> items = SplitNamenodeList(list);
-  if (items.empty()) {
-    *problem = "expected HOST:PORT[,HOST:PORT...], got '" + list + "'";
-    return false;
-  }
+  // Every item, empty ones included: the client's NamenodeLocator refuses "a,,b" and "a,", so
+  // the tools refuse them first, with a usage error.
   std::set<std::string> seen;
-  for (const std::string& item : items) {
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string item = list.substr(start, comma - start);
     if (!IsHostPort(item)) {
-      *problem = "expected HOST:PORT[,HOST:PORT...], got '" + item + "' in '" + list + "'";
+      *problem = "expected HOST:PORT or HOST:PORT,HOST:PORT,..., got '" + item + "' in '" +
+                 list + "'";
       return false;
     }
     if (!seen.insert(item).second) {
       *problem = "'" + item + "' is named twice in '" + list + "'";
       return false;
     }
+    if (comma == list.size()) return true;
+    start = comma + 1;
   }
-  return true;
 }
 
 std::vector<NamenodeHa> QueryHaStatus(Env& env, Transport& transport,

@@ -20,8 +20,8 @@ namespace granary::tools {
 // "a,b,c" -> {"a", "b", "c"}; empty items are dropped (so "a," is {"a"}).
 std::vector<std::string> SplitNamenodeList(const std::string& list);
 
-// True when `list` is one or more comma-separated "host:port" with no duplicates; otherwise
-// false and `problem` says which item is wrong.
+// True when `list` is one or more comma-separated "host:port", none empty, none twice;
+// otherwise false and `problem` says which item is wrong.
 bool IsNamenodeList(const std::string& list, std::string* problem);
 
 struct NamenodeHa {
