@@ -99,8 +99,15 @@ Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& reque
   // A standby that does not know the active yet asks the journal once, so that the caller
   // is sent on rather than left to try every namenode.
   if (active_hint_.empty() && token_.value() == 0 && env_.Now() >= next_hint_refresh_) {
-    next_hint_refresh_ = env_.Now() + ha_options_.follow_wait;  // not once per request
-    RefreshActiveHint();
+    // On a fiber of its own: a request never waits for the journal (which may be out of
+    // reach), and at most one look per follow interval.
+    next_hint_refresh_ = env_.Now() + ha_options_.follow_wait;
+    fibers_.Spawn("active-hint", [this] { RefreshActiveHint(); });
+  }
+  if (active_hint_.empty() && !journal_error_.ok()) {
+    return Status(StatusCode::kUnavailable,
+                  "no active namenode: the namenodes cannot reach their journal (" +
+                      journal_error_.ToString() + ")");
   }
   return Status(StatusCode::kNotActive, active_hint_);
 }
@@ -113,8 +120,10 @@ Status HaNamenode::FollowOnce() {
   }
   if (!entries.ok()) {
     // The journal is out of reach: nothing to apply; the loop tries again after a pause.
+    journal_error_ = entries.status();
     return env_.SleepFor(ha_options_.follow_wait);
   }
+  journal_error_ = Status::Ok();
   for (const JournalEntry& entry : *entries) GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
   if (!entries->empty()) journal_last_seq_ = std::max(journal_last_seq_, entries->back().seq);
   return Status::Ok();
@@ -122,6 +131,7 @@ Status HaNamenode::FollowOnce() {
 
 void HaNamenode::RefreshActiveHint() {
   Result<std::string> leader = journal_.Leader(env_.Now() + ha_options_.journal_timeout);
+  if (token_.value() != 0) return;  // became the active meanwhile
   if (leader.ok()) active_hint_ = *leader == ha_options_.candidate ? std::string() : *leader;
   store_.EndActive(active_hint_);
 }

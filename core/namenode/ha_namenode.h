@@ -138,6 +138,9 @@ class HaNamenode {
   bool stepping_down_ = false;
   Instant eager_until_{};
   Instant next_hint_refresh_{};
+  // The last failure of the standby's reads of the journal (ok once one succeeds): what a
+  // client is told when no namenode can be active for want of a journal.
+  Status journal_error_;
   Instant holdoff_until_{};
 };
 
