@@ -132,6 +132,7 @@ Status HaNamenode::FollowOnce() {
 void HaNamenode::RefreshActiveHint() {
   Result<std::string> leader = journal_.Leader(env_.Now() + ha_options_.journal_timeout);
   if (token_.value() != 0) return;  // became the active meanwhile
+  journal_error_ = leader.status();
   if (leader.ok()) active_hint_ = *leader == ha_options_.candidate ? std::string() : *leader;
   store_.EndActive(active_hint_);
 }
