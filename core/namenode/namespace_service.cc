@@ -121,9 +121,23 @@ Status NamespaceService::Open(const proto::OpenRequest& r, proto::OpenReply* rep
     return Status::Ok();
   }
   uint64_t offset = 0;
+  bool unreported = false;
   for (const proto::BlockRef& block : opened.inode.blocks()) {
     *reply->add_blocks() = Locate(block, offset, r.client_address());
+    const proto::LocatedBlock& located = reply->blocks(reply->blocks_size() - 1);
+    unreported |= located.replicas().empty() && !located.corrupt();
     offset += block.length_bytes();
+  }
+  // A namenode that just became the active (HA) knows the blocks from the journal but learns
+  // their replicas from the datanodes' reports, a few heartbeats later: until then a block
+  // without a known replica means "not reported yet", not "lost", so the client is told to
+  // retry (kUnavailable) rather than fail the read. HDFS's safe mode, for the same reason.
+  // A lone namenode keeps its behaviour after a restart (and the simulator's traces theirs).
+  if (unreported && ctx_.options.fencing_token != 0 && ctx_.Starting()) {
+    return Status(StatusCode::kUnavailable,
+                  "the namenode just became active: the datanodes have not reported the "
+                  "replicas of " +
+                      r.path() + " yet");
   }
   return Status::Ok();
 }
