@@ -107,6 +107,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "bench/bench_client.h"
 #include "bench/ha_bench.h"
 #include "bench/plain_echo.h"
 #include "bench/process_cpu.h"
@@ -207,18 +208,8 @@ json Machine() {
 
 // ---- a client runtime ----
 
-// Runs `body` on the main fiber of a fresh RealEnv with a calling-only transport.
 Status RunClient(const std::function<Status(net::RealEnv&, net::ZmqTransport&)>& body) {
-  net::RealEnvOptions env_options;
-  env_options.node_name = "granary-bench";
-  env_options.seed = 1;
-  net::RealEnv env(env_options);
-  Result<std::unique_ptr<net::ZmqTransport>> transport =
-      net::ZmqTransport::Create(env, net::ZmqTransportOptions{});
-  if (!transport.ok()) return transport.status();
-  const Status status = env.RunMain([&] { return body(env, **transport); });
-  transport->reset();
-  return status;
+  return bench::RunClient("granary-bench", 1, body);
 }
 
 // Runs fn(0..fibers-1) on that many fibers and returns the seconds until the last finished.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_client.h"
 #include "core/client/file_system.h"
 #include "core/rpc/methods.h"
 #include "core/rpc/router.h"
@@ -48,16 +49,7 @@ double Median(std::vector<double> values) {
 double Round1(double value) { return static_cast<double>(static_cast<int64_t>(value * 10)) / 10; }
 
 Status RunClient(const std::function<Status(net::RealEnv&, net::ZmqTransport&)>& body) {
-  net::RealEnvOptions env_options;
-  env_options.node_name = "granary-bench-ha";
-  env_options.seed = 3;
-  net::RealEnv env(env_options);
-  Result<std::unique_ptr<net::ZmqTransport>> transport =
-      net::ZmqTransport::Create(env, net::ZmqTransportOptions{});
-  if (!transport.ok()) return transport.status();
-  const Status status = env.RunMain([&] { return body(env, **transport); });
-  transport->reset();
-  return status;
+  return bench::RunClient("granary-bench-ha", 3, body);
 }
 
 Result<std::string> Capture(const std::string& command) {

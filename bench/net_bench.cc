@@ -22,7 +22,6 @@
 #include <zmq.hpp>
 
 #include "bench/plain_echo.h"
-
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
 

@@ -16,24 +16,10 @@ import fsspec  # noqa: E402
 import granary  # noqa: E402
 import granary.torch as gtorch  # noqa: E402
 from granary.data import TFRecordWriter  # noqa: E402
-from granary.testing import LocalCluster  # noqa: E402
 from mount_util import Mount, fuse_available  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = LocalCluster(datanodes=3, inline_threshold=64 * 1024,
-                     directory=str(tmp_path_factory.mktemp("cluster")))
-    c.start()
-    yield c
-    c.stop()
-
-
-@pytest.fixture(scope="module")
-def fs(cluster):
-    f = cluster.connect()
-    yield f
-    f.close()
+# `cluster` and `fs` come from conftest.py.
 
 
 def sample_bytes(i):
