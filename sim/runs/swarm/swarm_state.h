@@ -1,0 +1,81 @@
+// What the swarm's clients, checker and fault controller share (swarm.h): the ledger of what
+// clients were told, the result being filled in, and the cluster's nodes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/common/limits.h"
+#include "core/common/random.h"
+#include "core/common/time.h"
+#include "sim/runs/sim_cluster.h"
+#include "sim/runs/swarm.h"
+
+namespace granary::sim::swarm {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr uint32_t kNamesPerClient = 16;
+constexpr uint32_t kReplication = 3;
+constexpr uint64_t kBlockBytes = 512 * 1024;
+constexpr uint64_t kLargeFileBytesMax = 1536 * 1024;
+constexpr Duration kHealTime = seconds(40);
+
+// The small-file size mix of ../shared/workloads/small_file_sizes.csv (hammer-bench's
+// configuration around the HopsFS small-files work), as (bytes, percent).
+constexpr std::pair<uint64_t, double> kSmallFileSizes[] = {
+    {0, 0.3},     {1024, 6.3},  {2048, 7.2},  {3072, 8.5},   {4096, 9.6},   {5120, 10.2},
+    {6144, 10.5}, {7168, 10.8}, {8192, 11.0}, {16384, 11.9}, {32768, 13.7}, {65536, 0.0}};
+
+// What the clients were told, per path. A path is certain while the last operation on it
+// was acknowledged; an operation that failed (or never finished) leaves it uncertain until
+// the next acknowledged one.
+struct LedgerEntry {
+  bool certain = true;
+  bool exists = false;
+  uint64_t length = 0;
+  uint64_t digest = 0;
+  // Every content ever written to the path, as (path it was written under, version, length):
+  // an uncertain path may hold any of them, or a prefix of one (a writer that died has its
+  // file closed by lease recovery at the length its replicas agree on).
+  std::set<std::tuple<std::string, uint64_t, uint64_t>> written;
+};
+
+struct SwarmState {
+  SwarmOptions options;
+  SwarmResult result;
+  std::map<std::string, LedgerEntry> ledger;
+  SimCluster* cluster = nullptr;
+  const NamenodeInspection* namenode() const { return cluster->namenode(); }
+  Instant workload_end{};
+  Instant check_at{};
+  std::vector<Instant> impaired_until;  // per datanode index
+  std::vector<NodeId> datanode_ids;
+  std::vector<NodeId> client_ids;
+  NodeId namenode_id;
+  Random faults{0};
+  uint64_t versions = 0;
+  // Client loops still running: the checker starts once none is.
+  uint32_t active_clients = 0;
+
+  void Problem(const std::string& what) {
+    if (result.problems.size() < kSimSwarmProblemsBytesMax) {
+      if (!result.problems.empty()) result.problems += "; ";
+      result.problems += what;
+    }
+  }
+};
+
+// The bytes of version `version` of `path` (deterministic from both).
+std::string Content(const std::string& path, uint64_t version, uint64_t length);
+// Whether `data` is one of the contents ever written to the entry's path, or a prefix of one.
+bool Plausible(const LedgerEntry& entry, const std::string& data);
+// A size drawn from the small-file size mix.
+uint64_t SmallFileBytes(Random& random);
+
+}  // namespace granary::sim::swarm
