@@ -11,6 +11,7 @@
 #include "sim/runs/swarm/swarm_checker.h"
 #include "sim/runs/swarm/swarm_client.h"
 #include "sim/runs/swarm/swarm_faults.h"
+#include "sim/runs/swarm/swarm_ha.h"
 #include "sim/runs/swarm/swarm_state.h"
 
 namespace granary::sim {
@@ -30,6 +31,12 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   cluster_options.namenode.ns.inline_threshold_bytes = options.inline_threshold_bytes;
   cluster_options.namenode.ns.default_replication = swarm::kReplication;
   cluster_options.namenode.ns.default_block_bytes = swarm::kBlockBytes;
+  if (options.namenodes > 1) {
+    cluster_options.namenodes = options.namenodes;
+    // A short journal, so that a wiped or lagging namenode must copy a checkpoint.
+    cluster_options.ha.retain_entries = swarm::kSwarmJournalRetainEntries;
+    cluster_options.ha.truncate_interval = seconds(2);
+  }
   const NamenodeOptions& namenode_options = cluster_options.namenode;
   // The bound on healing, from the moment faults stop: a datanode restarted last is seen
   // dead only after the timeout, a namenode restarted last waits out its start-up grace
@@ -42,9 +49,22 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
       namenode_options.replication_check_interval * 2 + namenode_options.lease_hard_limit +
       namenode_options.lease_check_interval * kRecoveryAttemptsMax +
       namenode_options.recovery_timeout + seconds(2));
+  if (options.namenodes > 1) {
+    // A failover at the very end: the lease runs out, an election, the new active's catch-up.
+    const SimJournalOptions& journal = cluster_options.journal;
+    state.result.replication_restore_bound_seconds +=
+        ToSeconds(journal.lease_ttl * 2 + journal.election_delay * 2 +
+                  cluster_options.ha.follow_wait + cluster_options.ha.campaign_window);
+  }
   SimCluster cluster(sim, cluster_options);
   state.cluster = &cluster;
   state.namenode_id = cluster.namenode_id();
+  state.namenode_ids = cluster.namenode_ids();
+  state.namenode_impaired_until.assign(state.namenode_ids.size(), Instant{});
+  state.bootstraps_seen.assign(state.namenode_ids.size(), {0, 0});
+  if (cluster.journal() != nullptr) {
+    state.member_impaired_until.assign(cluster.journal()->members(), Instant{});
+  }
   state.datanode_ids = cluster.datanode_ids();
   state.impaired_until.assign(options.datanodes, Instant{});
   for (uint32_t i = 0; i < options.clients; ++i) {
@@ -59,11 +79,16 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   for (NodeId id : state.client_ids) sim.StartNode(id);
   sim.StartNode(checker);
   if (options.faults) swarm::ScheduleFault(sim, state);
+  if (state.ha()) swarm::WatchActives(sim, state);
   sim.RunUntil(state.workload_end);
   // Faults stop: the network heals and every node comes back.
   cluster.network().HealAll();
   cluster.network().SetExtraLossProbability(0);
-  sim.StartNode(state.namenode_id);
+  if (state.ha()) {
+    swarm::HealHa(sim, state);
+  } else {
+    sim.StartNode(state.namenode_id);
+  }
   for (NodeId id : state.datanode_ids) sim.StartNode(id);
   for (NodeId id : state.client_ids) sim.StartNode(id);
   while (!state.result.checker_finished && sim.Now() < state.check_at + seconds(120)) {

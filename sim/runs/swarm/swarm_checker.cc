@@ -6,6 +6,7 @@
 
 #include "core/client/file_system.h"
 #include "sim/kernel/sim_process.h"
+#include "sim/runs/swarm/swarm_ha.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -25,6 +26,7 @@ class SwarmChecker {
     WaitForReplication();
     CheckLedger();
     CheckTree();
+    if (state_.ha()) CheckStores(env_, state_);
     state_.result.checker_finished = true;
   }
 

@@ -6,6 +6,7 @@
 
 #include "sim/models/sim_disk_storage.h"
 #include "sim/models/sim_network.h"
+#include "sim/runs/swarm/swarm_ha.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -54,7 +55,11 @@ void RotReplica(Simulator& sim, SwarmState& state, Random& r, Instant now) {
 void PartitionPair(Simulator& sim, SwarmState& state, Random& r, Instant now) {
   std::vector<NodeId> all = state.datanode_ids;
   all.insert(all.end(), state.client_ids.begin(), state.client_ids.end());
-  all.push_back(state.namenode_id);
+  if (state.ha()) {
+    all.insert(all.end(), state.namenode_ids.begin(), state.namenode_ids.end());
+  } else {
+    all.push_back(state.namenode_id);
+  }
   const NodeId a = all[r.Below(all.size())];
   const NodeId b = all[r.Below(all.size())];
   if (a != b) {
@@ -69,6 +74,48 @@ void PartitionPair(Simulator& sim, SwarmState& state, Random& r, Instant now) {
   }
 }
 
+// One fault of the kinds every swarm has (with several namenodes, a namenode crash is one
+// of swarm_ha.h's faults).
+void OneFault(Simulator& sim, SwarmState& state, Random& r, Instant now) {
+  const uint64_t dice = r.Below(100);
+  if (dice < 30) {
+    // A datanode crashes; sometimes for longer than the dead timeout.
+    const size_t i = r.Below(state.datanode_ids.size());
+    if (!Impaired(state, i, now) && ImpairedCount(state, now) < kReplication - 1) {
+      const Duration down(static_cast<int64_t>((0.3 + 6.0 * r.UniformDouble()) * 1e9));
+      state.impaired_until[i] = now + down + seconds(1);
+      ++state.result.datanode_crashes;
+      const NodeId id = state.datanode_ids[i];
+      sim.CrashNode(id);
+      sim.At(now + down, [&sim, id] { sim.StartNode(id); });
+    }
+  } else if (dice < 38) {
+    if (state.ha()) {
+      HaFault(sim, state, r, now);
+    } else if (sim.node(state.namenode_id).up()) {
+      ++state.result.namenode_crashes;
+      sim.CrashNode(state.namenode_id);
+      const Duration down(static_cast<int64_t>((0.2 + 1.5 * r.UniformDouble()) * 1e9));
+      sim.At(now + down, [&sim, &state] { sim.StartNode(state.namenode_id); });
+    }
+  } else if (dice < 50) {
+    const NodeId id = state.client_ids[r.Below(state.client_ids.size())];
+    if (sim.node(id).up()) {
+      ++state.result.client_crashes;
+      sim.CrashNode(id);
+      const Duration down(static_cast<int64_t>((0.2 + 2.0 * r.UniformDouble()) * 1e9));
+      sim.At(now + down, [&sim, id] { sim.StartNode(id); });
+    }
+  } else if (dice < 62) {
+    RotReplica(sim, state, r, now);
+  } else if (dice < 88) {
+    PartitionPair(sim, state, r, now);
+  } else {
+    state.cluster->network().SetExtraLossProbability(0.01 + 0.02 * r.UniformDouble());
+    sim.At(now + seconds(1), [&state] { state.cluster->network().SetExtraLossProbability(0); });
+  }
+}
+
 }  // namespace
 
 void ScheduleFault(Simulator& sim, SwarmState& state) {
@@ -77,40 +124,10 @@ void ScheduleFault(Simulator& sim, SwarmState& state) {
   sim.At(next, [&sim, &state] {
     Random& r = state.faults;
     const Instant now = sim.Now();
-    const uint64_t dice = r.Below(100);
-    if (dice < 30) {
-      // A datanode crashes; sometimes for longer than the dead timeout.
-      const size_t i = r.Below(state.datanode_ids.size());
-      if (!Impaired(state, i, now) && ImpairedCount(state, now) < kReplication - 1) {
-        const Duration down(static_cast<int64_t>((0.3 + 6.0 * r.UniformDouble()) * 1e9));
-        state.impaired_until[i] = now + down + seconds(1);
-        ++state.result.datanode_crashes;
-        const NodeId id = state.datanode_ids[i];
-        sim.CrashNode(id);
-        sim.At(now + down, [&sim, id] { sim.StartNode(id); });
-      }
-    } else if (dice < 38) {
-      if (sim.node(state.namenode_id).up()) {
-        ++state.result.namenode_crashes;
-        sim.CrashNode(state.namenode_id);
-        const Duration down(static_cast<int64_t>((0.2 + 1.5 * r.UniformDouble()) * 1e9));
-        sim.At(now + down, [&sim, &state] { sim.StartNode(state.namenode_id); });
-      }
-    } else if (dice < 50) {
-      const NodeId id = state.client_ids[r.Below(state.client_ids.size())];
-      if (sim.node(id).up()) {
-        ++state.result.client_crashes;
-        sim.CrashNode(id);
-        const Duration down(static_cast<int64_t>((0.2 + 2.0 * r.UniformDouble()) * 1e9));
-        sim.At(now + down, [&sim, id] { sim.StartNode(id); });
-      }
-    } else if (dice < 62) {
-      RotReplica(sim, state, r, now);
-    } else if (dice < 88) {
-      PartitionPair(sim, state, r, now);
+    if (state.ha() && r.Bernoulli(0.3)) {
+      HaFault(sim, state, r, now);
     } else {
-      state.cluster->network().SetExtraLossProbability(0.01 + 0.02 * r.UniformDouble());
-      sim.At(now + seconds(1), [&state] { state.cluster->network().SetExtraLossProbability(0); });
+      OneFault(sim, state, r, now);
     }
     ScheduleFault(sim, state);
   });

@@ -25,6 +25,9 @@ constexpr uint32_t kReplication = 3;
 constexpr uint64_t kBlockBytes = 512 * 1024;
 constexpr uint64_t kLargeFileBytesMax = 1536 * 1024;
 constexpr Duration kHealTime = seconds(40);
+// The journal the swarm's namenodes keep (entries): short, so that a wiped or lagging
+// namenode must copy a checkpoint rather than replay from the start.
+constexpr uint64_t kSwarmJournalRetainEntries = 300;
 
 // The small-file size mix of ../shared/workloads/small_file_sizes.csv (hammer-bench's
 // configuration around the HopsFS small-files work), as (bytes, percent).
@@ -58,6 +61,17 @@ struct SwarmState {
   std::vector<NodeId> datanode_ids;
   std::vector<NodeId> client_ids;
   NodeId namenode_id;
+  // With several namenodes (swarm_ha.h): every namenode and journal member, what each fault
+  // left impaired until when, and the fencing tokens seen active, with the namenodes that
+  // held each.
+  std::vector<NodeId> namenode_ids;
+  std::vector<Instant> namenode_impaired_until;
+  std::vector<Instant> member_impaired_until;
+  std::map<uint64_t, std::set<size_t>> actives_by_token;
+  uint64_t newest_active_token = 0;
+  // Per namenode: the incarnation last watched and the checkpoint copies it had made.
+  std::vector<std::pair<uint64_t, uint64_t>> bootstraps_seen;
+  bool ha() const { return !namenode_ids.empty(); }
   Random faults{0};
   uint64_t versions = 0;
   // Client loops still running: the checker starts once none is.
