@@ -18,14 +18,11 @@ namespace granary::sim {
 
 using std::chrono::seconds;
 
-SwarmResult RunSwarm(const SwarmOptions& options) {
-  swarm::SwarmState state;
-  state.options = options;
-  state.result.seed = options.seed;
-  Simulator sim(options.seed);
-  state.faults = sim.DeriveRandom("swarm-faults");
-  state.workload_end = sim.Now() + Duration(static_cast<int64_t>(options.fault_seconds * 1e9));
-  state.check_at = state.workload_end + swarm::kHealTime;
+namespace {
+
+// The swarm's cluster: fast timeouts, its replication and block size, the journal for high
+// availability; and (in `restore_bound_seconds`) how long healing may take once faults stop.
+SimClusterOptions SwarmClusterOptions(const SwarmOptions& options, double* restore_bound_seconds) {
   SimClusterOptions cluster_options = FastClusterOptions();
   cluster_options.datanodes = options.datanodes;
   cluster_options.namenode.ns.inline_threshold_bytes = options.inline_threshold_bytes;
@@ -44,7 +41,7 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   // itself (1.5 MiB over 10 Gbit/s and an SSD) takes well under a second; blocks of files
   // whose writers died complete only after the lease hard limit and up to
   // kRecoveryAttemptsMax recovery rounds.
-  state.result.replication_restore_bound_seconds = ToSeconds(
+  *restore_bound_seconds = ToSeconds(
       namenode_options.datanode_dead_after * 2 + namenode_options.heartbeat_interval * 2 +
       namenode_options.replication_check_interval * 2 + namenode_options.lease_hard_limit +
       namenode_options.lease_check_interval * kRecoveryAttemptsMax +
@@ -52,10 +49,25 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   if (options.namenodes > 1) {
     // A failover at the very end: the lease runs out, an election, the new active's catch-up.
     const SimJournalOptions& journal = cluster_options.journal;
-    state.result.replication_restore_bound_seconds +=
+    *restore_bound_seconds +=
         ToSeconds(journal.lease_ttl * 2 + journal.election_delay * 2 +
                   cluster_options.ha.follow_wait + cluster_options.ha.campaign_window);
   }
+  return cluster_options;
+}
+
+}  // namespace
+
+SwarmResult RunSwarm(const SwarmOptions& options) {
+  swarm::SwarmState state;
+  state.options = options;
+  state.result.seed = options.seed;
+  Simulator sim(options.seed);
+  state.faults = sim.DeriveRandom("swarm-faults");
+  state.workload_end = sim.Now() + Duration(static_cast<int64_t>(options.fault_seconds * 1e9));
+  state.check_at = state.workload_end + swarm::kHealTime;
+  const SimClusterOptions cluster_options =
+      SwarmClusterOptions(options, &state.result.replication_restore_bound_seconds);
   SimCluster cluster(sim, cluster_options);
   state.cluster = &cluster;
   state.namenode_id = cluster.namenode_id();

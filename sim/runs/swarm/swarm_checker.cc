@@ -6,6 +6,7 @@
 
 #include "core/client/file_system.h"
 #include "sim/kernel/sim_process.h"
+#include "sim/runs/swarm/swarm_appender.h"
 #include "sim/runs/swarm/swarm_ha.h"
 
 namespace granary::sim::swarm {
@@ -25,6 +26,7 @@ class SwarmChecker {
     }
     WaitForReplication();
     CheckLedger();
+    CheckLogs(env_, fs_, state_);
     CheckTree();
     if (state_.ha()) CheckStores(env_, state_);
     state_.result.checker_finished = true;
@@ -127,7 +129,7 @@ class SwarmChecker {
           ++state_.result.namespace_errors;
           state_.Problem(path + " still open after its writer's lease expired");
         }
-        if (!state_.ledger.count(path)) {
+        if (!state_.ledger.count(path) && !state_.IsLog(path)) {
           ++state_.result.namespace_errors;
           state_.Problem("unexpected file " + path);
         }

@@ -6,6 +6,7 @@
 
 #include "core/client/file_system.h"
 #include "sim/kernel/sim_process.h"
+#include "sim/runs/swarm/swarm_appender.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -16,7 +17,8 @@ class SwarmClient {
       : env_(process.env()),
         state_(state),
         dir_("/c" + std::to_string(index)),
-        fs_(process.env(), process.transport(), state.cluster->ClientOptionsFor(process)) {}
+        fs_(process.env(), process.transport(), state.cluster->ClientOptionsFor(process)),
+        appender_(process.env(), state, fs_, index, dir_) {}
 
   void Run() {
     ++state_.active_clients;
@@ -32,6 +34,7 @@ class SwarmClient {
         return;
       }
     }
+    (void)appender_.Finish();
   }
 
  private:
@@ -64,7 +67,9 @@ class SwarmClient {
 
   Status Step() {
     const uint64_t dice = env_.random().Below(100);
-    if (dice < 35) return Write(false);
+    if (state_.options.appenders && dice < 8) return appender_.Step();
+    if (state_.options.appenders && dice < 12) return appender_.TailRead();
+    if (dice < 38) return Write(false);
     if (dice < 45) return Write(true);
     if (dice < 75) return Read();
     if (dice < 85) return Delete();
@@ -183,6 +188,7 @@ class SwarmClient {
   SwarmState& state_;
   const std::string dir_;
   FileSystem fs_;
+  SwarmAppender appender_;
 };
 
 }  // namespace

@@ -49,10 +49,35 @@ struct LedgerEntry {
   std::set<std::tuple<std::string, uint64_t, uint64_t>> written;
 };
 
+// One client's growing log file (swarm_appender.h). `expected` is every byte appended since
+// the last resynchronisation, in order; within one `epoch` it only grows, so a reader's
+// bytes must be a prefix of it. Lengths are positions in it.
+struct AppendLog {
+  std::string path;
+  std::string expected;
+  uint64_t epoch = 0;
+  uint64_t flushed = 0;    // acknowledged by the live session's last Flush, Sync or Close
+  uint64_t synced = 0;     // acknowledged by its last Sync or Close (or held by a recovered file)
+  uint64_t session = 0;    // sessions begun
+  bool created = false;    // the file may exist
+  bool open = false;       // a session is live: its writer holds the lease
+  bool uncertain = false;  // a session failed or its writer died: recover and read back first
+  // An inline log grew past the inline threshold and no Flush, Sync or Close has returned
+  // since. A KNOWN DEFECT lives here (swarm_appender.h): see SwarmResult::conversion_gaps.
+  bool converting = false;
+};
+
 struct SwarmState {
   SwarmOptions options;
   SwarmResult result;
   std::map<std::string, LedgerEntry> ledger;
+  std::map<uint32_t, AppendLog> logs;  // by client index
+  bool IsLog(const std::string& path) const {
+    for (const auto& [index, log] : logs) {
+      if (log.path == path) return true;
+    }
+    return false;
+  }
   SimCluster* cluster = nullptr;
   const NamenodeInspection* namenode() const { return cluster->namenode(); }
   Instant workload_end{};
