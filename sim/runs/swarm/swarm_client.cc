@@ -69,7 +69,7 @@ class SwarmClient {
     const uint64_t dice = env_.random().Below(100);
     if (state_.options.appenders && dice < 8) return appender_.Step();
     if (state_.options.appenders && dice < 12) return appender_.TailRead();
-    if (dice < 38) return Write(false);
+    if (dice < 35) return Write(false);
     if (dice < 45) return Write(true);
     if (dice < 75) return Read();
     if (dice < 85) return Delete();
