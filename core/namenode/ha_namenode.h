@@ -91,6 +91,8 @@ class HaNamenode {
   // The running Namenode while active, else null.
   Namenode* namenode() { return namenode_.get(); }
   uint64_t applied_seq() const { return store_.applied_seq(); }
+  // The fencing token it serves writes under while active (0 otherwise).
+  FencingToken token() const { return token_; }
   // Times this namenode became active, and copied a checkpoint.
   uint64_t activations() const { return activations_; }
   uint64_t bootstraps() const { return bootstraps_; }
