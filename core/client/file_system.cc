@@ -264,6 +264,16 @@ Status FileSystem::Rename(std::string_view source, std::string_view destination)
   return status;
 }
 
+Status FileSystem::SetTimes(std::string_view path, int64_t mtime_ns, int64_t atime_ns) {
+  proto::SetTimesRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(std::string(path));
+  request.set_mtime_ns(mtime_ns);
+  request.set_atime_ns(atime_ns);
+  proto::SetAttributeReply reply;
+  return context_.namenode().Call(rpc::nn::kSetTimes, request, &reply);
+}
+
 Status FileSystem::SetPermission(std::string_view path, uint32_t mode) {
   proto::SetPermissionRequest request;
   *request.mutable_user() = context_.options().user;

@@ -83,6 +83,7 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kDelete, namespace_service_, Delete, kWrite);
   GRANARY_ROUTE(rpc::nn::kRename, namespace_service_, Rename, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetPermission, namespace_service_, SetPermission, kWrite);
+  GRANARY_ROUTE(rpc::nn::kSetTimes, namespace_service_, SetTimes, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetOwner, namespace_service_, SetOwner, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetReplication, namespace_service_, SetReplication, kWrite);
   GRANARY_ROUTE(rpc::nn::kReportBadBlock, namespace_service_, ReportBadBlock, kUpdate);

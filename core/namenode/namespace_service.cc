@@ -247,6 +247,12 @@ Status NamespaceService::SetPermission(const proto::SetPermissionRequest& r,
   return ctx_.ns.SetPermission(r.user(), r.path(), r.mode());
 }
 
+Status NamespaceService::SetTimes(const proto::SetTimesRequest& r, proto::SetAttributeReply*,
+                                  rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  return ctx_.ns.SetTimes(r.user(), r.path(), r.mtime_ns(), r.atime_ns());
+}
+
 Status NamespaceService::SetOwner(const proto::SetOwnerRequest& r, proto::SetAttributeReply*,
                                   rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));

@@ -40,6 +40,7 @@ GRANARY_METHOD(kRename, "nn.Rename", RenameRequest, RenameReply);
 GRANARY_METHOD(kSetPermission, "nn.SetPermission", SetPermissionRequest, SetAttributeReply);
 GRANARY_METHOD(kSetOwner, "nn.SetOwner", SetOwnerRequest, SetAttributeReply);
 GRANARY_METHOD(kSetReplication, "nn.SetReplication", SetReplicationRequest, SetAttributeReply);
+GRANARY_METHOD(kSetTimes, "nn.SetTimes", SetTimesRequest, SetAttributeReply);
 GRANARY_METHOD(kClusterReport, "nn.ClusterReport", ClusterReportRequest, ClusterReportReply);
 GRANARY_METHOD(kServerDefaults, "nn.ServerDefaults", ServerDefaultsRequest, ServerDefaultsReply);
 GRANARY_METHOD(kReportBadBlock, "nn.ReportBadBlock", ReportBadBlockRequest, ReportBadBlockReply);
@@ -109,6 +110,7 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kCheckpointPage);
   visit(nn::kAppend);
   visit(nn::kRecoverLease);
+  visit(nn::kSetTimes);
 }
 
 template <typename Visitor>
