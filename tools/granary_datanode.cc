@@ -38,10 +38,14 @@ class Observer {
     if (datanode_.registered() != registered_) {
       registered_ = datanode_.registered();
       if (registered_) {
-        LogInfo("registered with the namenode " + datanode_.namenode().current().value +
-                " as datanode " + std::to_string(datanode_.datanode_id()) + " (storage " +
-                datanode_.storage_id() + ", " + std::to_string(datanode_.store().size()) +
-                " replicas)");
+        // With several namenodes the datanode registers with each (namenode_actor.h).
+        const std::string with =
+            datanode_.actors() > 1
+                ? "the first of its " + std::to_string(datanode_.actors()) + " namenodes"
+                : "the namenode " + datanode_.namenode().current().value;
+        LogInfo("registered with " + with + " as datanode " +
+                std::to_string(datanode_.datanode_id()) + " (storage " + datanode_.storage_id() +
+                ", " + std::to_string(datanode_.store().size()) + " replicas)");
       } else {
         LogWarn("lost the namenode's registration; registering again");
       }
