@@ -66,7 +66,7 @@ class Observer {
     const uint64_t refused = datanode_.stale_commands_refused();
     if (refused != refused_) {
       LogWarn("refused " + std::to_string(refused - refused_) +
-              " command(s) of a deposed namenode (fencing token older than " +
+              " command(s) of a deposed or standby namenode (fencing token 0 or older than " +
               std::to_string(datanode_.fencing_token()) + ")");
       refused_ = refused;
     }
