@@ -4,8 +4,8 @@
 // token, and runs a Namenode whose MetaStore is a JournaledStore under that token, so every
 // mutation is in the journal before it is acknowledged. The others are standbys: they follow
 // the journal into their own stores (JournaledStore::Apply) and answer every request but
-// nn.HaStatus and nn.Failover with kNotActive, whose message names the active's address when
-// they know it, so that clients and datanodes go there.
+// nn.HaStatus, nn.Failover and the datanodes' (the hot block map, below) with kNotActive,
+// whose message names the active's address when they know it, so that clients go there.
 //
 // Failover. A standby campaigns between reads of the journal. When it wins it reads the
 // journal to its end, then starts a fresh Namenode over its store: the path a single

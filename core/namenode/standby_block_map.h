@@ -22,7 +22,9 @@
 // datanode the store does not know yet is answered kUnavailable (it tries again). Heartbeat
 // replies carry fencing token 0 and no commands but KIND_REREGISTER; the BlockManager is in
 // standby mode, queues nothing and runs no replication. Silent datanodes expire as on the
-// active (ExpireSilent, called by the owner's loop).
+// active (ExpireSilent, called by the owner's loop). nn.ReportBadBlock is taken here whoever
+// sends it: a client whose calls still reach a standby (it sends that report to the namenode
+// it follows, normally the active) marks the replica corrupt here only, not on the active.
 #pragma once
 
 #include <cstdint>
