@@ -38,10 +38,14 @@ class Observer {
     if (datanode_.registered() != registered_) {
       registered_ = datanode_.registered();
       if (registered_) {
-        LogInfo("registered with the namenode " + datanode_.namenode().current().value +
-                " as datanode " + std::to_string(datanode_.datanode_id()) + " (storage " +
-                datanode_.storage_id() + ", " + std::to_string(datanode_.store().size()) +
-                " replicas)");
+        // With several namenodes the datanode registers with each (namenode_actor.h).
+        const std::string with =
+            datanode_.actors() > 1
+                ? "the first of its " + std::to_string(datanode_.actors()) + " namenodes"
+                : "the namenode " + datanode_.namenode().current().value;
+        LogInfo("registered with " + with + " as datanode " +
+                std::to_string(datanode_.datanode_id()) + " (storage " + datanode_.storage_id() +
+                ", " + std::to_string(datanode_.store().size()) + " replicas)");
       } else {
         LogWarn("lost the namenode's registration; registering again");
       }
@@ -62,7 +66,7 @@ class Observer {
     const uint64_t refused = datanode_.stale_commands_refused();
     if (refused != refused_) {
       LogWarn("refused " + std::to_string(refused - refused_) +
-              " command(s) of a deposed namenode (fencing token older than " +
+              " command(s) of a deposed or standby namenode (fencing token 0 or older than " +
               std::to_string(datanode_.fencing_token()) + ")");
       refused_ = refused;
     }

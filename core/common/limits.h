@@ -76,6 +76,9 @@ inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // Replica events (finalized, deleted, corrupt) queued for the namenode; past it the queue is
 // dropped and a full report sent instead.
 inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
+// Replicas a standby namenode keeps aside because it has not applied their block's journal
+// entry yet (block_manager.h, standby); past it they wait for the datanode's next full report.
+inline constexpr size_t kStandbyUnmatchedReplicasMax = 1000000;
 
 // Namenode lists (core/rpc/namenode_locator.h): namenodes one list may name, the bytes of
 // each address, and the redirects (kNotActive naming the active) one call follows at once.

@@ -38,6 +38,7 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
       options_(std::move(options)),
       store_(env, local, journal, ha_options_.journal_timeout),
       checkpoint_(env, local),
+      standby_blocks_(env, store_, options_),
       slot_(std::make_unique<ServeSlot>(*this)),
       fibers_(env) {
   router_.Add(rpc::nn::kHaStatus, [this](const auto& request, auto* reply, rpc::Exchange& e) {
@@ -93,6 +94,9 @@ Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& reque
     RpcHandler handler = active_handler_;  // the Namenode may step down while it runs
     return handler(context, request);
   }
+  // Datanodes talk to every namenode (namenode_actor.h) and are never redirected: while the
+  // map is handed over (starting as active, stepping down) they are told to try again.
+  if (StandbyBlockMap::Serves(request.method)) return standby_blocks_.Handle(context, request);
   if (token_.value() != 0 && !stepping_down_) {
     return Status(StatusCode::kUnavailable, "namenode starting as active");
   }
@@ -124,7 +128,11 @@ Status HaNamenode::FollowOnce() {
     return env_.SleepFor(ha_options_.follow_wait);
   }
   journal_error_ = Status::Ok();
-  for (const JournalEntry& entry : *entries) GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
+  for (const JournalEntry& entry : *entries) {
+    GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
+    GRANARY_RETURN_IF_ERROR(standby_blocks_.OnApplied(entry));
+  }
+  standby_blocks_.ExpireSilent();
   if (!entries->empty()) journal_last_seq_ = std::max(journal_last_seq_, entries->back().seq);
   return Status::Ok();
 }
@@ -145,10 +153,12 @@ Status HaNamenode::Bootstrap() {
   if (copied.code() == StatusCode::kNodeDown) return copied;
   if (!copied.ok()) return env_.SleepFor(ha_options_.follow_wait);  // the next round again
   ++bootstraps_;
-  return store_.Load();
+  GRANARY_RETURN_IF_ERROR(store_.Load());
+  return standby_blocks_.Load();
 }
 
 Result<FencingToken> HaNamenode::Standby() {
+  if (standby_blocks_.map() == nullptr) GRANARY_RETURN_IF_ERROR(standby_blocks_.Load());
   RefreshActiveHint();
   for (;;) {
     // A store that is incomplete (a copy cut short) or behind the journal's oldest entry is
@@ -190,7 +200,7 @@ Status HaNamenode::Active(FencingToken token) {
   journal_last_seq_ = *last;
   NamenodeOptions options = options_;
   options.fencing_token = token.value();
-  namenode_ = std::make_unique<Namenode>(env_, *slot_, store_, options);
+  namenode_ = std::make_unique<Namenode>(env_, *slot_, store_, options, standby_blocks_.Release());
   store_.BeginActive(token, [this](const Status& why) { StepDown(why); });
   active_hint_.clear();
   ++activations_;

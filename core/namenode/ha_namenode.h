@@ -4,8 +4,8 @@
 // token, and runs a Namenode whose MetaStore is a JournaledStore under that token, so every
 // mutation is in the journal before it is acknowledged. The others are standbys: they follow
 // the journal into their own stores (JournaledStore::Apply) and answer every request but
-// nn.HaStatus and nn.Failover with kNotActive, whose message names the active's address when
-// they know it, so that clients and datanodes go there.
+// nn.HaStatus, nn.Failover and the datanodes' (the hot block map, below) with kNotActive,
+// whose message names the active's address when they know it, so that clients go there.
 //
 // Failover. A standby campaigns between reads of the journal. When it wins it reads the
 // journal to its end, then starts a fresh Namenode over its store: the path a single
@@ -26,11 +26,14 @@
 // and stand aside for `handover_holdoff`; with `to` named, it first tells that standby to
 // campaign eagerly, so that the named one, not another standby, most likely wins.
 //
-// Why the standby does not keep a hot block map here: datanodes report to the active only
-// (they find it through kNotActive), so a new active learns replicas from re-registration
-// and full reports, a few heartbeat intervals after it starts; the Namenode's start-up grace
-// (datanode_dead_after) keeps replication work from acting on the gap. Reads of inline files
-// and every namespace operation work at once.
+// The standby's hot block map (standby_block_map.h): datanodes register with, heartbeat to
+// and report to every namenode, so a standby answers them (nn.Register, nn.Heartbeat,
+// nn.BlockReport, nn.ReportBadBlock) over a block map of its own, which learns the blocks of
+// every journal entry it applies, and orders nothing. A standby that wins the election hands
+// that map to its Namenode: files in blocks are readable at once after a failover, with no
+// "retry" window, and replication needs no start-up grace for datanodes already known.
+// Reads on a standby (issue 14) reach it through standby_blocks(): LocateBlocks gives a
+// file's block locations as the active would.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +47,7 @@
 #include "core/namenode/journaled_store.h"
 #include "core/namenode/namenode.h"
 #include "core/namenode/namenode_options.h"
+#include "core/namenode/standby_block_map.h"
 #include "core/namenode/store_checkpoint.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
@@ -97,6 +101,8 @@ class HaNamenode {
   uint64_t activations() const { return activations_; }
   uint64_t bootstraps() const { return bootstraps_; }
   const JournaledStore& store() const { return store_; }
+  // The standby's block map (standby_block_map.h); holds no map while active.
+  StandbyBlockMap& standby_blocks() { return standby_blocks_; }
 
  private:
   class ServeSlot;
@@ -126,6 +132,7 @@ class HaNamenode {
   const NamenodeOptions options_;
   JournaledStore store_;
   StoreCheckpoint checkpoint_;
+  StandbyBlockMap standby_blocks_;
   std::unique_ptr<ServeSlot> slot_;
   std::unique_ptr<Namenode> namenode_;
   // The running Namenode's handler while it may take requests; empty otherwise.

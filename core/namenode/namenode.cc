@@ -3,19 +3,25 @@
 #include <algorithm>
 #include <cassert>
 #include <mutex>
+#include <set>
 #include <vector>
 
 namespace granary {
 
-Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options)
+Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options,
+                   std::unique_ptr<HotBlockMap> carried)
     : env_(env),
       transport_(transport),
       options_(std::move(options)),
       store_(store),
       ns_(env, store, options_.ns),
       datanode_ids_(store, "datanode", 1),
-      datanodes_(env.random().Derive("datanodes")),
-      blocks_(datanodes_, options_.blocks),
+      carried_(carried != nullptr),
+      map_(carried
+               ? std::move(carried)
+               : std::make_unique<HotBlockMap>(env.random().Derive("datanodes"), options_.blocks)),
+      datanodes_(map_->datanodes),
+      blocks_(map_->blocks),
       namespace_service_(Context()),
       block_write_(Context()),
       lease_recovery_(Context()),
@@ -36,19 +42,24 @@ Status Namenode::Start() {
   std::vector<proto::Inode> open_files;
   GRANARY_RETURN_IF_ERROR(ns_.Load(&open_files));
   GRANARY_RETURN_IF_ERROR(datanode_ids_.Load());
-  started_ = env_.Now();
+  const Instant now = env_.Now();
+  // A carried map heard the datanodes since `since`: the grace counts from there.
+  started_ = carried_ ? std::min(now, map_->since) : now;
   std::map<uint64_t, uint64_t> last_block_of_open_file;  // block id -> inode id
   for (const proto::Inode& file : open_files) {
-    leases_.Add(file.lease_holder(), InodeId(file.id()), started_);
+    leases_.Add(file.lease_holder(), InodeId(file.id()), now);
     if (file.blocks_size() > 0) {
       last_block_of_open_file[file.blocks(file.blocks_size() - 1).block_id()] = file.id();
     }
   }
+  std::set<BlockId> stored_ids;  // with a carried map: what it may keep
   GRANARY_RETURN_IF_ERROR(ns_.ForEachBlock([&](const proto::StoredBlock& stored) {
     const bool open = last_block_of_open_file.count(stored.block().block_id()) != 0;
     blocks_.AddBlock(InodeId(stored.inode_id()), stored.block(), stored.replication(),
                      open ? BlockState::kUnderConstruction : BlockState::kComplete, {});
+    if (carried_) stored_ids.insert(BlockId(stored.block().block_id()));
   }));
+  if (carried_) blocks_.EndStandby(stored_ids);
   AddRoutes();
   GRANARY_RETURN_IF_ERROR(transport_.Serve(fibers_.Wrap(router_.AsHandler())));
   ready_ = true;
