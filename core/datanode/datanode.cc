@@ -193,6 +193,7 @@ Status Datanode::HeartbeatLoop() {
       continue;
     }
     fencing_token_ = reply.fencing_token();
+    if (reply.block_keys_size() > 0) SetBlockKeys(reply);
     bool reregister = false;
     const int commands =
         std::min(reply.commands_size(), static_cast<int>(kDatanodeCommandsPerHeartbeatMax));
@@ -205,6 +206,16 @@ Status Datanode::HeartbeatLoop() {
     }
     if (reregister) return Status::Ok();
   }
+}
+
+// The namenode's block token keys replace ours (block_token.h); at most kBlockKeysMax.
+void Datanode::SetBlockKeys(const proto::HeartbeatReply& reply) {
+  std::map<uint32_t, BlockKey> keys;
+  for (const proto::BlockTokenKey& key : reply.block_keys()) {
+    if (keys.size() == kBlockKeysMax) break;
+    keys[key.key_id()] = BlockKey{key.key_id(), key.key(), InstantFromNanos(key.expiry_ns())};
+  }
+  service_.token_verifier().SetKeys(keys);
 }
 
 // ---- replica events ----

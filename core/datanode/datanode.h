@@ -94,6 +94,7 @@ class Datanode {
   Status SendFullReport();
   // Returns ok when the datanode must register again, else the failed wait's status.
   Status HeartbeatLoop();
+  void SetBlockKeys(const proto::HeartbeatReply& reply);
   Instant Deadline() { return env_.Now() + options_.rpc_timeout; }
   Duration Jittered(Duration base);
 
