@@ -1,15 +1,16 @@
 // granary-block-probe: talks to a namenode or a datanode directly, one RPC at a time, as a
 // hostile client would (tests/integration/security_users.sh; docs/deploy.md, "Security").
 //
-//   granary-block-probe locate   --namenode HOST:PORT --path P [--user U] --curve-keys DIR
+//   granary-block-probe [--curve-keys DIR] locate --namenode HOST:PORT --path P [--user U]
 //       nn.Open: one line per block, "BLOCK_ID STAMP LENGTH DATANODE TOKEN_HEX" (token "-"
 //       when the namenode issues none)
-//   granary-block-probe read     --datanode HOST:PORT --block ID --stamp GS --length N
-//                                [--token HEX] --curve-keys DIR
+//   granary-block-probe [--curve-keys DIR] read --datanode HOST:PORT --block ID --stamp GS
+//                                               --length N [--token HEX]
 //       dn.ReadBlock of bytes [0, N) of the block; prints "read N bytes" (the bytes to
 //       --out FILE when given)
-//   granary-block-probe register --namenode HOST:PORT --curve-keys DIR
+//   granary-block-probe [--curve-keys DIR] register --namenode HOST:PORT
 //       nn.Register as if this process were a datanode
+// --curve-keys (or GRANARY_CURVE_KEYS) comes before the subcommand.
 // Exit: 0 when the call succeeded, 1 with the refusal on stderr ("granary-block-probe: ..."),
 // 2 for bad flags.
 #include <CLI/CLI.hpp>

@@ -162,8 +162,16 @@ Status Datanode::SendFullReport() {
 }
 
 Status Datanode::HeartbeatLoop() {
+  // Requiring block tokens, a datanode without keys cannot serve a client: it asks at once
+  // after registering, then every 100 ms until the namenode's keys come (block_keys.h).
+  uint32_t without_keys = 0;
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(heartbeat_interval_));
+    const bool keyless = options_.require_block_tokens && service_.token_verifier().keys() == 0;
+    GRANARY_RETURN_IF_ERROR(env_.SleepFor(
+        !keyless ? heartbeat_interval_
+                 : (without_keys++ == 0 ? Duration(0)
+                                        : std::min<Duration>(heartbeat_interval_,
+                                                             std::chrono::milliseconds(100)))));
     // Calls moved to another namenode (a failover): registration is per namenode, so
     // register with this one and report in full, whether or not it would have asked.
     if (namenode_.current() != registered_with_) return Status::Ok();

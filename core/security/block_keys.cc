@@ -14,25 +14,34 @@ BlockKeyManager::BlockKeyManager(Env& env, BlockTokenOptions options)
 
 Instant BlockKeyManager::Now() { return InstantFromNanos(env_.CalendarNanos()); }
 
+BlockKey BlockKeyManager::MakeKey(uint32_t key_id, Instant now) {
+  BlockKey key;
+  key.key_id = key_id;
+  key.bytes.resize(kBlockKeyBytes);
+  auto* out = reinterpret_cast<uint8_t*>(key.bytes.data());
+  if (options_.random_bytes) {
+    options_.random_bytes(out, kBlockKeyBytes);
+  } else {
+    for (size_t i = 0; i < kBlockKeyBytes; i += 8) {
+      const uint64_t word = env_.random().Next();
+      for (size_t j = 0; j < 8; ++j) out[i + j] = static_cast<uint8_t>(word >> (8 * j));
+    }
+  }
+  // Until it signs; set again when it does.
+  key.expiry = now + 2 * options_.key_roll_interval + options_.token_lifetime + options_.key_grace;
+  return key;
+}
+
 void BlockKeyManager::Roll() {
   const Instant now = Now();
   if (current_ == 0 || now - current_since_ >= options_.key_roll_interval) {
-    BlockKey key;
-    key.key_id = current_ + 1;
-    key.bytes.resize(kBlockKeyBytes);
-    auto* out = reinterpret_cast<uint8_t*>(key.bytes.data());
-    if (options_.random_bytes) {
-      options_.random_bytes(out, kBlockKeyBytes);
-    } else {
-      for (size_t i = 0; i < kBlockKeyBytes; i += 8) {
-        const uint64_t word = env_.random().Next();
-        for (size_t j = 0; j < 8; ++j) out[i + j] = static_cast<uint8_t>(word >> (8 * j));
-      }
-    }
-    key.expiry = now + options_.key_roll_interval + options_.token_lifetime + options_.key_grace;
-    current_ = key.key_id;
+    // The next key is made (and listed for the datanodes) one roll interval before it signs.
+    if (current_ == 0) keys_[1] = MakeKey(1, now);
+    current_ += 1;
     current_since_ = now;
-    keys_[current_] = std::move(key);
+    keys_.at(current_).expiry =
+        now + options_.key_roll_interval + options_.token_lifetime + options_.key_grace;
+    keys_[current_ + 1] = MakeKey(current_ + 1, now);
   }
   for (auto it = keys_.begin(); it != keys_.end();) {
     it = now > it->second.expiry ? keys_.erase(it) : std::next(it);

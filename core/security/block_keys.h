@@ -1,8 +1,11 @@
 // The namenode's block token keys (block_token.h): makes the signing key, rolls it on a
 // schedule, issues tokens, and lists the keys alive for the datanodes' heartbeat replies.
 //
-// Rolling is lazy and driven by the Env's calendar clock: the first call at or after a roll instant
-// makes the next key. A key signs for `key_roll_interval`, then still verifies for
+// Rolling is lazy and driven by the Env's calendar clock: the first call at or after a roll
+// instant makes the next key sign. Each key is made, and listed for the datanodes, one roll
+// interval before it signs, so that a datanode knows a key before any token uses it (it
+// learns keys from heartbeat replies: a datanode that just registered accepts tokens from
+// its first heartbeat on). A key signs for `key_roll_interval`, then still verifies for
 // `token_lifetime + key_grace` (every token it signed has expired by then, and a datanode
 // that missed a heartbeat or two still knows it). Key ids count from 1.
 //
@@ -50,6 +53,7 @@ class BlockKeyManager {
   // Makes the first key, or the next when the current one has signed long enough; forgets
   // the expired ones.
   void Roll();
+  BlockKey MakeKey(uint32_t key_id, Instant now);
   // Calendar time (Env::CalendarNanos): datanodes compare expiries with their own calendar
   // clock, so the cluster's clocks must agree to well within the token lifetime (NTP).
   Instant Now();

@@ -346,9 +346,8 @@ TEST(ZmqTransportTest, CurveHandsTheKeysIdentityToTheHandler) {
               as_alice->Call(server->self(), RpcRequest{"m", "", payload}, env.Now() + kBudget);
           Result<RpcReply> b =
               as_bob->Call(server->self(), RpcRequest{"m", "", payload}, env.Now() + kBudget);
-          EXPECT_TRUE(a.ok() && b.ok());
-          if (a.ok()) EXPECT_EQ(a->body, "alice:ml");
-          if (b.ok()) EXPECT_EQ(b->body, "bob");
+          EXPECT_EQ(a.ok() ? a->body : a.status().ToString(), "alice:ml");
+          EXPECT_EQ(b.ok() ? b->body : b.status().ToString(), "bob");
         }
       }
       return Status::Ok();

@@ -50,22 +50,26 @@ TEST(BlockKeyManager, RollsKeysAndKeepsTheOldOnesForTheGracePeriod) {
   options.key_grace = minutes(5);
   BlockKeyManager keys(env, options);
   BlockTokenVerifier verifier;
-  const std::string first = keys.Issue(42, 7, BlockAccess::kRead, "alice");
+  // The keys are listed (the signing one and the next) before any token is issued.
   verifier.SetKeys(keys.LiveKeys());
+  EXPECT_EQ(verifier.keys(), 2u);
+  const std::string first = keys.Issue(42, 7, BlockAccess::kRead, "alice");
   EXPECT_TRUE(verifier.Verify(first, 42, 7, BlockAccess::kRead, env.now).ok());
   EXPECT_EQ(ParseBlockToken(first)->key_id, 1u);
 
-  env.now += minutes(61);  // rolled: the new key signs, the old one still verifies
+  env.now += minutes(61);  // rolled: the next key signs, the old one still verifies
   const std::string second = keys.Issue(42, 7, BlockAccess::kRead, "alice");
   EXPECT_EQ(ParseBlockToken(second)->key_id, 2u);
-  EXPECT_EQ(keys.LiveKeys().size(), 2u);
+  // A datanode that has not heard from the namenode since the first hour knows key 2.
+  EXPECT_TRUE(verifier.Verify(second, 42, 7, BlockAccess::kRead, env.now).ok());
+  EXPECT_EQ(keys.LiveKeys().size(), 3u);  // 1 in its grace, 2 signing, 3 next
   verifier.SetKeys(keys.LiveKeys());
   EXPECT_TRUE(verifier.Verify(second, 42, 7, BlockAccess::kRead, env.now).ok());
   // The first token itself has expired (10 minutes), although its key is still known.
   EXPECT_EQ(verifier.Verify(first, 42, 7, BlockAccess::kRead, env.now).code(), StatusCode::kStale);
 
   env.now += minutes(20);  // past key 1's signing hour + lifetime + grace
-  EXPECT_EQ(keys.LiveKeys().size(), 1u);
+  EXPECT_EQ(keys.LiveKeys().size(), 2u);
   EXPECT_EQ(keys.LiveKeys().begin()->first, 2u);
   // Key material differs between keys.
   ManualEnv env2;
