@@ -207,7 +207,8 @@ int main(int argc, char** argv) {
     auto pub = tools::ReadPublicKey(keygen_dir + "/client.pub");
     std::cout << (pub.ok() ? *pub : std::string()) << std::endl;
     std::cerr << "granary keygen: wrote " << keygen_dir << "/client.key and client.pub; "
-              << "copy client.pub into every server's <keys>/clients/ to be admitted" << std::endl;
+              << "copy client.pub to every server's <keys>/clients/USER.pub to admit it as USER "
+              << "(docs/deploy.md)" << std::endl;
     return 0;
   }
   // Operand checks the flag parser cannot express.

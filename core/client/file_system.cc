@@ -51,6 +51,7 @@ Result<std::string> FileSystem::ReadBlockTail(const proto::LocatedBlock& block) 
     request.set_offset_bytes(length - tail);
     request.set_length_bytes(tail);
     request.set_verified_by_reader(true);
+    request.set_access_token(block.access_token());
     proto::ReadBlockReply reply;
     std::string payload;
     const Status status =

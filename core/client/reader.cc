@@ -268,6 +268,8 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
   request.set_offset_bytes(offset_in_block);
   request.set_length_bytes(length);
   request.set_verified_by_reader(true);
+  // An expired token fails this pass; the refresh after it brings fresh ones.
+  request.set_access_token(block.access_token());
   proto::ReadBlockReply reply;
   std::string payload;
   GRANARY_RETURN_IF_ERROR(

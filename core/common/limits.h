@@ -140,6 +140,12 @@ inline constexpr uint32_t kZmqCallSlotBits = 20;
 inline constexpr size_t kZmqPendingCallsMax = size_t{1} << kZmqCallSlotBits;
 // Caller names remembered by routing id; the cache starts over when full.
 inline constexpr size_t kZmqCallerNamesMax = 4096;
+// The longest identity a CURVE key acts as (the ZAP User-Id: RFC 27 sends it in one frame,
+// ZMTP metadata values are at most 255 bytes); core/security/identity.h.
+inline constexpr size_t kPrincipalBytesMax = 255;
+// Block access token keys a datanode holds at once (core/security/block_token.h): the
+// signing key and those still in their grace period; a heartbeat reply lists at most these.
+inline constexpr size_t kBlockKeysMax = 16;
 
 // ZAP handler (net/zap_handler.cc): frames of one ZAP request, and bytes of each.
 inline constexpr size_t kZapFramesMax = 16;

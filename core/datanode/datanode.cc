@@ -34,7 +34,8 @@ Datanode::Datanode(Env& env, Transport& transport, Disk& disk, DatanodeOptions o
                [this](const Replica& r) { OnCorrupt(r); }) {
   const NamenodeActorHooks hooks{
       [this] { return transfers_running_ + service_.writes_in_progress(); },
-      [this](const proto::HeartbeatReply& reply) { return OnHeartbeatReply(reply); }};
+      [this](const proto::HeartbeatReply& reply) { return OnHeartbeatReply(reply); },
+      [this] { return options_.require_block_tokens && service_.token_verifier().keys() == 0; }};
   every_namenode_ = namenode_.status().ok() && namenode_.namenodes().size() > 1;
   if (!every_namenode_) {
     actors_.push_back(std::make_unique<NamenodeActor>(env, transport, disk, options_, namenode_,
@@ -108,6 +109,9 @@ bool Datanode::OnHeartbeatReply(const proto::HeartbeatReply& reply) {
     stale_commands_refused_ += static_cast<uint64_t>(reply.commands_size());
     return false;
   }
+  // Block token keys come from the namenode that issues tokens: the active (a standby's
+  // reply, under token 0, carries none).
+  if (reply.block_keys_size() > 0 && !stale) SetBlockKeys(reply);
   const int commands =
       std::min(reply.commands_size(), static_cast<int>(kDatanodeCommandsPerHeartbeatMax));
   bool reregister = false;
@@ -125,6 +129,16 @@ bool Datanode::OnHeartbeatReply(const proto::HeartbeatReply& reply) {
     }
   }
   return reregister;
+}
+
+// The namenode's block token keys replace ours (block_token.h); at most kBlockKeysMax.
+void Datanode::SetBlockKeys(const proto::HeartbeatReply& reply) {
+  std::map<uint32_t, BlockKey> keys;
+  for (const proto::BlockTokenKey& key : reply.block_keys()) {
+    if (keys.size() == kBlockKeysMax) break;
+    keys[key.key_id()] = BlockKey{key.key_id(), key.key(), InstantFromNanos(key.expiry_ns())};
+  }
+  service_.token_verifier().SetKeys(keys);
 }
 
 // ---- replica events ----

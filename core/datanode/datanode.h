@@ -103,6 +103,7 @@ class Datanode {
  private:
   // Startup.
   Status Start();
+  void SetBlockKeys(const proto::HeartbeatReply& reply);
   Instant Deadline() { return env_.Now() + options_.rpc_timeout; }
   Duration Jittered(Duration base);
 

@@ -129,8 +129,14 @@ Status NamenodeActor::SendFullReport() {
 }
 
 Status NamenodeActor::HeartbeatLoop() {
+  uint32_t without_keys = 0;
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(heartbeat_interval_));
+    const bool keyless = hooks_.wants_keys && hooks_.wants_keys();
+    GRANARY_RETURN_IF_ERROR(env_.SleepFor(
+        !keyless ? heartbeat_interval_
+                 : (without_keys++ == 0 ? Duration(0)
+                                        : std::min<Duration>(heartbeat_interval_,
+                                                             std::chrono::milliseconds(100)))));
     // Calls moved to another namenode (a failover): registration is per namenode, so
     // register with this one and report in full, whether or not it would have asked.
     if (locator_.current() != registered_with_) return Status::Ok();

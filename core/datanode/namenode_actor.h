@@ -42,6 +42,9 @@ struct NamenodeActorHooks {
   std::function<uint32_t()> active_transfers;
   // Carries out what a heartbeat reply asks; true when it asks to register again.
   std::function<bool(const proto::HeartbeatReply&)> on_reply;
+  // True while the datanode requires block tokens and has no keys to check them with: it
+  // then heartbeats at once after registering, and every 100 ms until keys come.
+  std::function<bool()> wants_keys;
 };
 
 class NamenodeActor {

@@ -6,6 +6,8 @@
 #include <set>
 #include <vector>
 
+#include "core/security/identity.h"
+
 namespace granary {
 
 Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options,
@@ -78,6 +80,10 @@ Status Namenode::Start() {
   })
 
 void Namenode::AddRoutes() {
+  // Before any handler: a request acts as its key's user (core/security/identity.h).
+  router_.SetRequestCheck(
+      MakeIdentityCheck(IdentityPolicy(options_.ns.permissions.superuser, options_.proxy_users),
+                        options_.security_log));
   GRANARY_ROUTE(rpc::nn::kMkdirs, namespace_service_, Mkdirs, kWrite);
   GRANARY_ROUTE(rpc::nn::kCreate, namespace_service_, Create, kWrite);
   GRANARY_ROUTE(rpc::nn::kWriteInline, namespace_service_, WriteInline, kWrite);

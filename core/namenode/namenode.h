@@ -98,8 +98,8 @@ class Namenode final : public NamenodeInspection {
   enum class RequestClass : uint8_t { kNone, kRead, kWrite, kUpdate };
 
   NamenodeContext Context() {
-    return NamenodeContext{env_,    options_, ns_,      datanodes_,
-                           blocks_, leases_,  started_, stop_requested_};
+    return NamenodeContext{env_,     options_,        ns_,        datanodes_, blocks_, leases_,
+                           started_, stop_requested_, block_keys_};
   }
   Status Start();
   // Routes every namenode method of core/rpc/methods.h to its service, inside Guarded.
@@ -123,6 +123,7 @@ class Namenode final : public NamenodeInspection {
   LeaseManager leases_;
   Instant started_{};
   bool stop_requested_ = false;
+  BlockKeyManager block_keys_{env_, options_.block_tokens};
   // The protocols, over the state above (each holds a NamenodeContext).
   NamespaceService namespace_service_;
   BlockWriteService block_write_;

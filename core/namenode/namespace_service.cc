@@ -124,6 +124,8 @@ Status NamespaceService::Open(const proto::OpenRequest& r, proto::OpenReply* rep
   bool unreported = false;
   for (const proto::BlockRef& block : opened.inode.blocks()) {
     *reply->add_blocks() = Locate(block, offset, r.client_address());
+    ctx_.SignLocated(*reply->mutable_blocks(reply->blocks_size() - 1), r.user(),
+                     BlockAccess::kRead);
     const proto::LocatedBlock& located = reply->blocks(reply->blocks_size() - 1);
     unreported |= located.replicas().empty() && !located.corrupt();
     offset += block.length_bytes();
@@ -188,6 +190,8 @@ Status NamespaceService::OpenMany(const proto::OpenManyRequest& r, proto::OpenMa
         uint64_t offset = 0;
         for (const proto::BlockRef& block : opened->inode.blocks()) {
           *file.add_blocks() = Locate(block, offset, r.client_address());
+          ctx_.SignLocated(*file.mutable_blocks(file.blocks_size() - 1), r.user(),
+                           BlockAccess::kRead);
           offset += block.length_bytes();
         }
       }

@@ -60,6 +60,9 @@ struct RpcContext {
   // When the caller stops waiting, in this process's clock (the wire carries the remaining
   // budget, not an absolute time, so unsynchronised clocks do not matter).
   Instant deadline;
+  // Who the transport authenticated the caller as (core/security/identity.h: "alice",
+  // "alice:g1,g2", "@datanode"); empty when it authenticates no one (plaintext, simulator).
+  std::string principal;
 };
 
 using RpcHandler = std::function<Result<RpcReply>(const RpcContext&, RpcRequest&)>;
