@@ -36,7 +36,7 @@ TEST(WireTest, ReplyCarriesValueOrStatus) {
 // The journal sequence (field 11) travels both ways and is left out when 0, so that messages
 // of a namenode without a journal are byte for byte what they were before it existed.
 TEST(WireTest, SeqTravelsOnRequestsAndRepliesAndIsAbsentWhenZero) {
-  RpcRequest request{"nn.Stat", "b", ""};
+  RpcRequest request{std::string(rpc::nn::kStat.name), "b", ""};
   const WireMessage plain = EncodeRequest(RequestId(5), request, std::chrono::seconds(1));
   request.seq = 300;
   const WireMessage with_seq = EncodeRequest(RequestId(5), request, std::chrono::seconds(1));
