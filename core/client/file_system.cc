@@ -304,6 +304,8 @@ Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
   return context_.namenode().Call(rpc::nn::kSetReplication, request, &reply);
 }
 
+Status FileSystem::Msync() { return context_.namenode().Msync(); }
+
 Result<proto::ClusterReportReply> FileSystem::Report() {
   proto::ClusterReportRequest request;
   proto::ClusterReportReply reply;

@@ -70,6 +70,10 @@ class FileSystem {
   Status SetOwner(std::string_view path, const std::string& owner, const std::string& group);
   Status SetReplication(std::string_view path, uint32_t replication);
   Result<proto::ClusterReportReply> Report();
+  // Makes later reads, whichever namenode answers them, see every write acknowledged to any
+  // client before this call (nn.Msync; HDFS's msync). A client always sees its own writes
+  // without it.
+  Status Msync();
 
   // Writes a whole file (Create, Write, Close).
   Status WriteFile(std::string_view path, std::string_view data, const CreateOptions& options);

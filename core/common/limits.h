@@ -85,6 +85,16 @@ inline constexpr size_t kStandbyUnmatchedReplicasMax = 1000000;
 inline constexpr size_t kNamenodeListMax = 16;
 inline constexpr size_t kNamenodeAddressBytesMax = 256;
 inline constexpr uint32_t kNamenodeRedirectsMax = 4;
+// Reads on any namenode (issue 14; core/namenode/standby_reads.h, core/rpc/namenode_locator.h).
+// How long a standby waits to have applied the sequence a read needs before it sends the
+// client to the active; how far (journal entries) behind the journal's last entry it may be
+// and still take reads; how long a client waits for a read at a namenode that is not the
+// active before it asks the active instead, and then leaves that namenode out of its reads.
+inline constexpr std::chrono::nanoseconds kStandbyReadWaitMax = std::chrono::milliseconds(200);
+inline constexpr uint64_t kStandbyReadLagEntriesMax = 1024;
+inline constexpr size_t kStandbyReadWaitersMax = 4096;
+inline constexpr std::chrono::nanoseconds kSpreadReadTimeout = std::chrono::seconds(2);
+inline constexpr std::chrono::nanoseconds kSpreadReadAvoid = std::chrono::seconds(5);
 
 // Namenode (core/namenode/namenode.h, moved here).
 // Groups a request's user may name.

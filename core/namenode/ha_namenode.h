@@ -34,6 +34,12 @@
 // "retry" window, and replication needs no start-up grace for datanodes already known.
 // Reads on a standby (issue 14) reach it through standby_blocks(): LocateBlocks gives a
 // file's block locations as the active would.
+//
+// Reads on every namenode (issue 14). Every reply carries the applied journal sequence
+// (RpcReply::seq). A standby answers reads (stat, list, open, open-many) from its own store
+// once it has applied the sequence the request needs (StandbyReads, standby_reads.h); the
+// active refuses a read that needs more than it applied (it was deposed and does not know
+// yet). Each namenode counts the reads and writes it answered (nn.HaStatus).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +54,7 @@
 #include "core/namenode/namenode.h"
 #include "core/namenode/namenode_options.h"
 #include "core/namenode/standby_block_map.h"
+#include "core/namenode/standby_reads.h"
 #include "core/namenode/store_checkpoint.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
@@ -103,11 +110,21 @@ class HaNamenode {
   const JournaledStore& store() const { return store_; }
   // The standby's block map (standby_block_map.h); holds no map while active.
   StandbyBlockMap& standby_blocks() { return standby_blocks_; }
+  // Where this namenode, as a standby, learns the replicas of blocks for reads of files in
+  // blocks; null (the default): those reads go to the active. Not owned.
+  void set_block_locations(BlockLocations* locations) { reads_->set_block_locations(locations); }
+  // Reads (stat, list, open, open-many) and writes (namespace mutations) answered.
+  uint64_t reads_served() const { return reads_served_; }
+  uint64_t writes_served() const { return writes_served_; }
 
  private:
   class ServeSlot;
 
   Result<RpcReply> Handle(const RpcContext& context, RpcRequest& request);
+  // Counts an answer and stamps it with the applied sequence.
+  Result<RpcReply> Answered(Result<RpcReply> reply, std::string_view method);
+  // Tells the standby reads where the store and the journal stand.
+  void NoteApplied();
   // Follows the journal and campaigns until it wins; returns the token.
   Result<FencingToken> Standby();
   // Catches up, serves as the active until leadership is lost; Ok then, or kNodeDown.
@@ -131,6 +148,7 @@ class HaNamenode {
   const HaOptions ha_options_;
   const NamenodeOptions options_;
   JournaledStore store_;
+  std::unique_ptr<StandbyReads> reads_;
   StoreCheckpoint checkpoint_;
   StandbyBlockMap standby_blocks_;
   std::unique_ptr<ServeSlot> slot_;
@@ -144,6 +162,8 @@ class HaNamenode {
   uint64_t journal_last_seq_ = 0;
   uint64_t activations_ = 0;
   uint64_t bootstraps_ = 0;
+  uint64_t reads_served_ = 0;
+  uint64_t writes_served_ = 0;
   bool stepping_down_ = false;
   Instant eager_until_{};
   Instant next_hint_refresh_{};

@@ -112,7 +112,7 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kRecoveryDone, datanode_service_, RecoveryDone, kUpdate);
   GRANARY_ROUTE(rpc::nn::kAppend, block_write_, Append, kWrite);
   GRANARY_ROUTE(rpc::nn::kRecoverLease, lease_recovery_, RecoverLease, kWrite);
-  // Without a journal this namenode is the only one. With one, HaNamenode answers both
+  // Without a journal this namenode is the only one. With one, HaNamenode answers these
   // methods before they reach this router (ha_namenode.h).
   router_.Add(rpc::nn::kHaStatus,
               [this](const proto::HaStatusRequest&, proto::HaStatusReply* reply, rpc::Exchange&) {
@@ -121,6 +121,9 @@ void Namenode::AddRoutes() {
                 reply->set_active(transport_.self().value);
                 return Status::Ok();
               });
+  router_.Add(rpc::nn::kMsync, [](const proto::MsyncRequest&, proto::MsyncReply*, rpc::Exchange&) {
+    return Status::Ok();
+  });  // no journal: 0
   router_.Add(rpc::nn::kFailover,
               [](const proto::FailoverRequest&, proto::FailoverReply*, rpc::Exchange&) {
                 return Status(StatusCode::kInvalidArgument,

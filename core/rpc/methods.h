@@ -63,6 +63,9 @@ GRANARY_METHOD(kRecoveryDone, "nn.RecoveryDone", RecoveryDoneRequest, RecoveryDo
 GRANARY_METHOD(kHaStatus, "nn.HaStatus", HaStatusRequest, HaStatusReply);
 GRANARY_METHOD(kFailover, "nn.Failover", FailoverRequest, FailoverReply);
 GRANARY_METHOD(kCheckpointPage, "nn.CheckpointPage", CheckpointPageRequest, CheckpointPageReply);
+// Consistent reads (issue 14): the active's applied journal sequence, for a client to read
+// other clients' writes from any namenode (HDFS's msync).
+GRANARY_METHOD(kMsync, "nn.Msync", MsyncRequest, MsyncReply);
 }  // namespace nn
 
 // The datanode's methods.
@@ -111,6 +114,7 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kAppend);
   visit(nn::kRecoverLease);
   visit(nn::kSetTimes);
+  visit(nn::kMsync);
 }
 
 template <typename Visitor>

@@ -24,13 +24,20 @@
 
 namespace granary::rpc {
 
+// The journal sequences of one call (issue 14, the state id): `need` goes with the request;
+// `seen` receives the one the reply carried (left as it was when the call failed).
+struct CallSeq {
+  uint64_t need = 0;
+  uint64_t seen = 0;
+};
+
 // Calls the method named `method` on `to`, untyped: for code that holds a method's name only
 // (the namenode client's retry loop). On success parses the reply body into `reply` and, when
 // asked, moves the reply payload into `reply_payload`.
 Status CallByName(Transport& transport, const Address& to, std::string_view method,
                   const google::protobuf::Message& request, std::string request_payload,
                   Instant deadline, google::protobuf::Message* reply,
-                  std::string* reply_payload = nullptr);
+                  std::string* reply_payload = nullptr, CallSeq* seq = nullptr);
 
 // Calls `method` on `to` (as CallByName, with the types checked against the table).
 template <typename Request, typename Reply>

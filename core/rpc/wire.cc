@@ -66,12 +66,27 @@ std::optional<Envelope> ParseSimple(std::string_view in) {
     uint64_t value = 0;
     if (!GetVarint(in, tag) || !GetVarint(in, value)) return std::nullopt;
     switch (tag) {
-      case Tag(1, kVarint): out.request_id = value; break;
-      case Tag(3, kVarint): out.timeout_ns = static_cast<int64_t>(value); break;
-      case Tag(4, kVarint): out.is_reply = value != 0; break;
-      case Tag(5, kVarint): out.status_code = static_cast<int32_t>(value); break;
-      case Tag(7, kVarint): out.body_bytes = value; break;
-      case Tag(8, kVarint): out.payload_bytes = value; break;
+      case Tag(1, kVarint):
+        out.request_id = value;
+        break;
+      case Tag(3, kVarint):
+        out.timeout_ns = static_cast<int64_t>(value);
+        break;
+      case Tag(4, kVarint):
+        out.is_reply = value != 0;
+        break;
+      case Tag(5, kVarint):
+        out.status_code = static_cast<int32_t>(value);
+        break;
+      case Tag(7, kVarint):
+        out.body_bytes = value;
+        break;
+      case Tag(8, kVarint):
+        out.payload_bytes = value;
+        break;
+      case Tag(11, kVarint):
+        out.seq = value;
+        break;
       case Tag(2, kLengthDelimited):
       case Tag(6, kLengthDelimited): {
         if (value > in.size()) return std::nullopt;
@@ -112,6 +127,7 @@ void EncodeEnvelope(const Envelope& envelope, std::string& out) {
   PutStringField(6, envelope.status_message, out);
   PutVarintField(7, envelope.body_bytes, out);
   PutVarintField(8, envelope.payload_bytes, out);
+  PutVarintField(11, envelope.seq, out);
 }
 
 std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
@@ -127,6 +143,7 @@ std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
   out.status_message = parsed.status_message();
   out.body_bytes = parsed.body_bytes();
   out.payload_bytes = parsed.payload_bytes();
+  out.seq = parsed.seq();
   return out;
 }
 
@@ -145,6 +162,7 @@ WireMessage EncodeRequest(RequestId id, RpcRequest request, Duration timeout) {
   PutVarintField(3, static_cast<uint64_t>(envelope.timeout_ns), out);
   PutVarintField(7, envelope.body_bytes, out);
   PutVarintField(8, envelope.payload_bytes, out);
+  PutVarintField(11, request.seq, out);
   message.body = std::move(request.body);
   message.payload = std::move(request.payload);
   return message;
@@ -156,6 +174,7 @@ WireMessage EncodeReply(RequestId id, Result<RpcReply> reply) {
   envelope.is_reply = true;
   WireMessage message;
   if (reply.ok()) {
+    envelope.seq = reply.value().seq;
     message.body = std::move(reply.value().body);
     message.payload = std::move(reply.value().payload);
   } else {
@@ -188,7 +207,7 @@ Result<IncomingRequest> DecodeRequest(std::string_view envelope_bytes, std::stri
   }
   IncomingRequest incoming{
       RequestId(envelope.request_id), Duration(envelope.timeout_ns),
-      RpcRequest{std::move(envelope.method), std::move(body), std::move(payload)}};
+      RpcRequest{std::move(envelope.method), std::move(body), std::move(payload), envelope.seq}};
   return incoming;
 }
 
@@ -201,7 +220,7 @@ Result<IncomingReply> DecodeReply(std::string_view envelope_bytes, std::string b
   if (!code) return Bad("unknown status code " + std::to_string(envelope.status_code));
   if (*code == StatusCode::kOk) {
     return IncomingReply{RequestId(envelope.request_id),
-                         RpcReply{std::move(body), std::move(payload)}};
+                         RpcReply{std::move(body), std::move(payload), envelope.seq}};
   }
   return IncomingReply{RequestId(envelope.request_id),
                        Status(*code, std::move(envelope.status_message))};

@@ -533,6 +533,12 @@ class Client {
     return d;
   }
 
+  // Raises this connection's journal sequence to the active's (nn.Msync): later reads see
+  // every write acknowledged before, on whichever namenode they land.
+  void Msync() {
+    Check(RunStatus([](FileSystem& fs) { return fs.Msync(); }), "msync");
+  }
+
   // Requests this connection has sent to the namenode, per method name (every retry counts).
   py::dict NamenodeCalls() {
     using Counts = NamenodeClient::CallCounts;
@@ -569,8 +575,10 @@ class Client {
 };
 
 Client* Connect(const std::string& address, const std::string& user,
-                std::vector<std::string> groups, double timeout_seconds, uint32_t attempts) {
+                std::vector<std::string> groups, double timeout_seconds, uint32_t attempts,
+                const std::string& read_policy) {
   ConnectOptions options;
+  options.read_policy = read_policy;
   options.namenode = address;
   options.user = user;
   options.groups = std::move(groups);
@@ -652,12 +660,13 @@ PYBIND11_MODULE(_granary, m) {
       .def("report", &Client::Report)
       .def("defaults", &Client::Defaults)
       .def("namenode_calls", &Client::NamenodeCalls)
+      .def("msync", &Client::Msync)
       .def("close", &Client::Close)
       .def("abandon_after_fork", &Client::AbandonAfterFork)
       .def_property_readonly("closed", &Client::closed)
       .def_property_readonly("address", &Client::address);
   m.def("connect", &Connect, py::arg("address"), py::arg("user") = "",
         py::arg("groups") = std::vector<std::string>{}, py::arg("timeout") = 10.0,
-        py::arg("attempts") = 8);
+        py::arg("attempts") = 8, py::arg("read_policy") = "");
   m.def("frame_tfrecord", &FrameTFRecord);
 }
