@@ -20,6 +20,7 @@
 #include "core/data/tfrecord.h"
 #include "python/src/connection.h"
 #include "python/src/loader.h"
+#include "python/src/record_scanner.h"
 
 namespace py = pybind11;
 
@@ -585,6 +586,85 @@ Client* Connect(const std::string& address, const std::string& user,
   return client;
 }
 
+// A Python bytes per record. The objects are made with the GIL held but empty; the records
+// are copied into them with the GIL released (nothing else can see the objects yet), and the
+// references (the pieces they pin) are dropped there too.
+py::list RecordsToBytes(std::vector<RecordRef>& records) {
+  py::list out(records.size());
+  std::vector<char*> targets(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    PyObject* bytes =
+        PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(records[i].length));
+    if (bytes == nullptr) throw py::error_already_set();
+    targets[i] = PyBytes_AS_STRING(bytes);
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), bytes);  // steals the reference
+  }
+  {
+    py::gil_scoped_release release;
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::memcpy(targets[i], records[i].piece->data() + records[i].offset, records[i].length);
+    }
+    records.clear();
+  }
+  return out;
+}
+
+// Records [first, last) as one batch: (buffer, offsets), where record i is
+// buffer[offsets[i]:offsets[i+1]] and offsets is n+1 native-endian int64 (a bytes, for
+// memoryview(...).cast("q")). One copy per record, with the GIL released.
+[[maybe_unused]] py::tuple RecordsToBatch(const std::vector<RecordRef>& records, size_t first,
+                                          size_t last) {
+  uint64_t total = 0;
+  for (size_t i = first; i < last; ++i) total += records[i].length;
+  py::object buffer = py::reinterpret_steal<py::object>(
+      PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(total)));
+  py::object offsets = py::reinterpret_steal<py::object>(PyBytes_FromStringAndSize(
+      nullptr, static_cast<Py_ssize_t>((last - first + 1) * sizeof(int64_t))));
+  if (!buffer || !offsets) throw py::error_already_set();
+  char* data = PyBytes_AS_STRING(buffer.ptr());
+  char* offsets_data = PyBytes_AS_STRING(offsets.ptr());
+  {
+    py::gil_scoped_release release;
+    int64_t at = 0;
+    for (size_t i = first; i < last; ++i) {
+      std::memcpy(offsets_data + (i - first) * sizeof(int64_t), &at, sizeof(at));
+      std::memcpy(data + at, records[i].piece->data() + records[i].offset, records[i].length);
+      at += static_cast<int64_t>(records[i].length);
+    }
+    std::memcpy(offsets_data + (last - first) * sizeof(int64_t), &at, sizeof(at));
+  }
+  return py::make_tuple(buffer, offsets);
+}
+
+// The benchmarks' local baseline: the records of a local TFRecord file, checked with
+// Granary's CRC32C (verify) or not; next() gives a list of bytes per 1 MiB read, empty at
+// the end.
+class PyLocalTFRecordReader {
+ public:
+  PyLocalTFRecordReader(const std::string& path, bool verify) : path_(path) {
+    Result<std::unique_ptr<LocalTFRecordFile>> opened = [&] {
+      py::gil_scoped_release release;
+      return LocalTFRecordFile::Open(path, verify ? VerifyCrc::kYes : VerifyCrc::kNo);
+    }();
+    file_ = Check(std::move(opened), path);
+  }
+  py::list Next() {
+    std::vector<RecordRef> records;
+    for (;;) {
+      Result<bool> more = [&] {
+        py::gil_scoped_release release;
+        return file_->Next(records);
+      }();
+      if (!Check(std::move(more), path_) || !records.empty()) break;
+    }
+    return RecordsToBytes(records);
+  }
+
+ private:
+  const std::string path_;
+  std::unique_ptr<LocalTFRecordFile> file_;
+};
+
 py::bytes FrameTFRecord(py::buffer data) {
   py::buffer_info info = data.request();
   std::string out;
@@ -660,4 +740,7 @@ PYBIND11_MODULE(_granary, m) {
         py::arg("groups") = std::vector<std::string>{}, py::arg("timeout") = 10.0,
         py::arg("attempts") = 8);
   m.def("frame_tfrecord", &FrameTFRecord);
+  py::class_<PyLocalTFRecordReader>(m, "LocalTFRecordReader")
+      .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("verify") = true)
+      .def("next", &PyLocalTFRecordReader::Next);
 }
