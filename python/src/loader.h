@@ -52,6 +52,7 @@
 
 #include "core/common/status.h"
 #include "python/src/connection.h"
+#include "python/src/record_scanner.h"
 
 namespace granary::python {
 
@@ -68,9 +69,9 @@ struct LoaderOptions {
   uint64_t shuffle_buffer = 0;  // 0: no shuffling of records
   bool shuffle_files = false;   // shuffle the list of files first
   uint64_t seed = 0;
-  uint32_t batch_size = 0;      // 0: items are single records
+  uint32_t batch_size = 0;  // 0: items are single records
   bool drop_remainder = false;
-  uint32_t prefetch = 64;       // items queued for the consumer
+  uint32_t prefetch = 64;  // items queued for the consumer
   bool skip_corrupt = false;
   uint64_t shard_buffer_bytes = 2 << 20;
 };
@@ -84,8 +85,8 @@ inline constexpr uint32_t kLoaderBatchSizeMax = 1 << 20;
 // Whole-file mode: files per nn.OpenMany, batches in flight, files opened ahead of the consumer.
 inline constexpr uint32_t kLoaderOpenBatchFiles = 128;
 inline constexpr uint32_t kLoaderOpenBatchesInFlight = 4;
-inline constexpr uint32_t kLoaderOpenWindowFiles = 2 * kLoaderOpenBatchFiles *
-                                                   kLoaderOpenBatchesInFlight;
+inline constexpr uint32_t kLoaderOpenWindowFiles =
+    2 * kLoaderOpenBatchFiles * kLoaderOpenBatchesInFlight;
 // Items handed to the consumer's queue at once (fewer when the pipeline is about to wait).
 inline constexpr uint32_t kLoaderHandoffItems = 64;
 
@@ -99,10 +100,13 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Blocks until items are ready and moves up to `max_items` of them into `out` (each item a
-  // batch, or one record when unbatched). Returns ok with `out` empty at the end, or the
-  // pipeline's error. Any thread but the loop's.
-  Status Next(size_t max_items, std::vector<std::vector<std::string>>& out);
+  // Blocks until items are ready and moves up to `max_items` of them out: their records, in
+  // order, into `records`, and the number of records of each item (a batch, or 1 when
+  // unbatched) into `item_records`. The records reference the pieces they were read in (no
+  // copy); dropping them frees the pieces, on any thread. Returns ok with nothing at the end,
+  // or the pipeline's error. Any thread but the loop's.
+  Status Next(size_t max_items, std::vector<RecordRef>& records,
+              std::vector<uint32_t>& item_records);
   uint64_t corrupt_skipped() const;
 
   struct Output;  // the queue between the loop and the consumer

@@ -318,6 +318,10 @@ class PyTFRecordWriter {
   uint64_t records_ = 0;
 };
 
+// Defined below, beside the other hand-off helpers.
+py::list RecordsToBytes(std::vector<RecordRef>& records);
+py::tuple RecordsToBatch(const std::vector<RecordRef>& records, size_t first, size_t last);
+
 class PyLoader {
  public:
   explicit PyLoader(std::unique_ptr<Loader> loader, bool batched)
@@ -325,36 +329,66 @@ class PyLoader {
 
   // Up to `max_items` items: bytes, or lists of bytes when batched. Empty at the end.
   py::list Next(size_t max_items) {
-    if (loader_ == nullptr) return py::list();
-    std::vector<std::vector<std::string>> items;
-    Status status;
-    {
-      py::gil_scoped_release release;
-      status = loader_->Next(max_items, items);
+    if (!Take(max_items)) return py::list();
+    py::list flat = RecordsToBytes(records_);
+    if (!batched_) return flat;
+    py::list out(item_records_.size());
+    size_t at = 0;
+    for (size_t i = 0; i < item_records_.size(); ++i) {
+      py::list batch(item_records_[i]);
+      for (uint32_t j = 0; j < item_records_[i]; ++j, ++at) {
+        PyObject* record = PyList_GET_ITEM(flat.ptr(), static_cast<Py_ssize_t>(at));
+        Py_INCREF(record);
+        PyList_SET_ITEM(batch.ptr(), static_cast<Py_ssize_t>(j), record);
+      }
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), batch.release().ptr());
     }
-    Check(status);
+    return out;
+  }
+  // Up to `max_items` items as (buffer, offsets) pairs (RecordsToBatch): one per batch when
+  // batched, else one for all the records taken. Empty at the end.
+  py::list NextBatches(size_t max_items) {
     py::list out;
-    for (auto& item : items) {
-      if (!batched_) {
-        out.append(py::bytes(item.front()));
-      } else {
-        py::list batch;
-        for (auto& record : item) batch.append(py::bytes(record));
-        out.append(std::move(batch));
+    if (!Take(max_items)) return out;
+    if (!batched_) {
+      out.append(RecordsToBatch(records_, 0, records_.size()));
+    } else {
+      size_t at = 0;
+      for (uint32_t count : item_records_) {
+        out.append(RecordsToBatch(records_, at, at + count));
+        at += count;
       }
     }
+    py::gil_scoped_release release;
+    records_.clear();  // frees the pieces: no Python object involved
     return out;
   }
   void Close() {
     py::gil_scoped_release release;
+    records_.clear();
     loader_.reset();
   }
   uint64_t corrupt_skipped() const { return loader_ ? loader_->corrupt_skipped() : skipped_; }
 
  private:
+  // Takes the next items into records_ / item_records_; false at the end (or closed).
+  bool Take(size_t max_items) {
+    if (loader_ == nullptr) return false;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      records_.clear();
+      status = loader_->Next(max_items, records_, item_records_);
+    }
+    Check(status);
+    return !item_records_.empty();
+  }
+
   std::unique_ptr<Loader> loader_;
   bool batched_;
   uint64_t skipped_ = 0;
+  std::vector<RecordRef> records_;
+  std::vector<uint32_t> item_records_;
 };
 
 class Client {
@@ -612,8 +646,7 @@ py::list RecordsToBytes(std::vector<RecordRef>& records) {
 // Records [first, last) as one batch: (buffer, offsets), where record i is
 // buffer[offsets[i]:offsets[i+1]] and offsets is n+1 native-endian int64 (a bytes, for
 // memoryview(...).cast("q")). One copy per record, with the GIL released.
-[[maybe_unused]] py::tuple RecordsToBatch(const std::vector<RecordRef>& records, size_t first,
-                                          size_t last) {
+py::tuple RecordsToBatch(const std::vector<RecordRef>& records, size_t first, size_t last) {
   uint64_t total = 0;
   for (size_t i = first; i < last; ++i) total += records[i].length;
   py::object buffer = py::reinterpret_steal<py::object>(
@@ -708,6 +741,7 @@ PYBIND11_MODULE(_granary, m) {
       .def_property_readonly("growing", &PyTFRecordFollower::growing);
   py::class_<PyLoader>(m, "Loader")
       .def("next", &PyLoader::Next, py::arg("max_items") = 256)
+      .def("next_batches", &PyLoader::NextBatches, py::arg("max_items") = 256)
       .def("close", &PyLoader::Close)
       .def_property_readonly("corrupt_skipped", &PyLoader::corrupt_skipped);
   py::class_<Client>(m, "Client")
