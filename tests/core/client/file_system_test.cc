@@ -510,7 +510,9 @@ TEST(FileSystemTest, ReadAheadWindowReturnsTheRightBytesForEveryReadPattern) {
       EXPECT_EQ(bytes, data) << size;
       // Never more than the whole-size reads plus one per piece boundary (64 KiB pieces).
       EXPECT_LE(pieces, data.size() / size + data.size() / 65536 + 2) << size;
-      if (size > 65536) EXPECT_GT(pieces, data.size() / size + 1) << size;
+      if (size > 65536) {
+        EXPECT_GT(pieces, data.size() / size + 1) << size;
+      }
     }
     // Random seeks, backwards and forwards, inside and outside the window, and reads that
     // run past the end of the file.
