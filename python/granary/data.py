@@ -99,11 +99,24 @@ class RecordBatch:
         return "<granary.data.RecordBatch %d records, %d bytes>" % (len(self), self.nbytes)
 
 
+class _Paths:
+    """Paths already resolved (absolute Granary paths of files): a dataset over them asks
+    the namenode nothing before its epoch (granary.torch's batched __getitems__)."""
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+
+
 class _Dataset:
     def __init__(self, files, fs, whole_files, cycle_length, num_parallel_reads,
                  shuffle_buffer, shuffle_files, seed, batch_size, drop_remainder, prefetch,
                  skip_corrupt, shard_buffer_bytes):
-        self.fs, self.paths = _resolve(files, fs, whole_dir=whole_files)
+        if isinstance(files, _Paths):
+            if fs is None:
+                raise ValueError("resolved paths need fs=")
+            self.fs, self.paths = fs, files.paths
+        else:
+            self.fs, self.paths = _resolve(files, fs, whole_dir=whole_files)
         self._whole = whole_files
         self._options = dict(
             cycle_length=int(cycle_length), num_parallel_reads=int(num_parallel_reads),
