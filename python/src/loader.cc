@@ -203,9 +203,13 @@ void Loader::State::ReadStep(Shard& shard) {
       return;
     }
     shard.reader = std::move(*opened);
+    // The data checksums are checked by the consumer (Loader::Next) unless corrupt records
+    // are skipped, which must happen before they are batched.
     shard.scanner = std::make_unique<RecordScanner>(
         shard.path, shard.reader->Size(),
-        options.skip_corrupt ? CorruptRecords::kSkip : CorruptRecords::kFail);
+        options.skip_corrupt ? CorruptRecords::kSkip : CorruptRecords::kFail,
+        options.skip_corrupt ? VerifyCrc::kYes : VerifyCrc::kLengthOnly,
+        static_cast<uint32_t>(&shard - shards.data()));
   }
   uint64_t added = 0;
   const uint64_t skipped_before = shard.scanner->corrupt_skipped();
@@ -309,8 +313,12 @@ Status Loader::State::Emit(RecordRef record) {
   if (options.shuffle_buffer > 0) {
     // A record waiting in the shuffle buffer gets bytes of its own: a reference would pin
     // its whole piece for as long as the draw leaves it there (shuffle_buffer pieces).
-    if (record.piece->size() != record.length) {
-      record = RecordRef{std::make_shared<const std::string>(record.view()), 0, record.length};
+    // (With its footer when its data checksum is still to be checked.)
+    const uint64_t keep = record.length + (record.data_crc_pending ? kTFRecordFooterBytes : 0);
+    if (record.piece->size() != keep) {
+      record.piece =
+          std::make_shared<const std::string>(record.piece->data() + record.offset, keep);
+      record.offset = 0;
     }
     shuffle_buffer.push_back(std::move(record));
     if (shuffle_buffer.size() < options.shuffle_buffer) return Status::Ok();
@@ -585,6 +593,7 @@ Status Loader::Next(size_t max_items, std::vector<RecordRef>& records,
                     std::vector<uint32_t>& item_records) {
   records.clear();
   item_records.clear();
+  if (!corrupt_.ok()) return corrupt_;
   bool wake_producer = false;
   {
     std::unique_lock<std::mutex> lock(output_->mutex);
@@ -608,6 +617,26 @@ Status Loader::Next(size_t max_items, std::vector<RecordRef>& records,
     }
   }
   if (wake_producer) connection_->Post([state = state_] { state->room_event.NotifyAll(); });
+  return CheckDataCrcs(records, item_records);
+}
+
+Status Loader::CheckDataCrcs(std::vector<RecordRef>& records, std::vector<uint32_t>& item_records) {
+  size_t at = 0;
+  for (size_t item = 0; item < item_records.size(); ++item) {
+    for (uint32_t i = 0; i < item_records[item]; ++i, ++at) {
+      const RecordRef& record = records[at];
+      if (!record.data_crc_pending || DataCrcMatches(record)) continue;
+      // As the scanner would have said it (RecordScanner::Corrupt); the items before this
+      // one go to the caller first, the error with the next call.
+      corrupt_ = Status(StatusCode::kCorruption, state_->shards[record.source].path +
+                                                     ": data checksum mismatch at offset " +
+                                                     std::to_string(record.file_offset));
+      const size_t keep = at - i;
+      records.resize(keep);
+      item_records.resize(item);
+      return item == 0 ? corrupt_ : Status::Ok();
+    }
+  }
   return Status::Ok();
 }
 

@@ -31,14 +31,26 @@
 // it (granary::Random seeded with `seed`). In whole-file mode the file list itself is also
 // shuffled with the seed first (one sample per file, a new order per epoch's seed).
 //
-// Errors. A corrupt record fails the pipeline with kCorruption naming the file and offset,
-// when the interleave reaches that shard; with skip_corrupt the record is counted and
-// skipped. Any other error (missing file, dead cluster) fails the pipeline too.
+// Bytes. A shard is read in whole pieces (Reader::ReadPiece: what one dn.ReadBlock brought,
+// moved, not copied) and parsed in place (RecordScanner); records travel through the
+// interleave, the shuffle buffer, batching and the prefetch queue as references into the
+// pieces (RecordRef), and the consumer makes the one copy, into the Python objects. The
+// length checksums are checked on the loop as the pieces are parsed; the data checksums,
+// unless skip_corrupt, by the consumer's thread in Next, just before it copies the bytes
+// (the loop, which also receives and verifies the blocks, is the busier thread).
 //
-// Memory: each shard buffers at most shard_buffer_bytes (plus one read), and the prefetch
-// queue holds at most `prefetch` items (plus a group of kLoaderHandoffItems on its way: items
-// reach the queue in groups, and before the pipeline waits for a read, so that the
-// consumer's thread is not woken once per item).
+// Errors. A corrupt record fails the pipeline with kCorruption naming the file and offset,
+// after every item before the one holding it was handed out: a bad length (or a truncated
+// record) when the interleave reaches it, a bad data checksum when Next reaches it (with a
+// shuffle buffer, that is when the record is drawn). With skip_corrupt the record is
+// counted and skipped (before batching). Any other error (missing file, dead cluster) fails
+// the pipeline too.
+//
+// Memory: each shard buffers at most shard_buffer_bytes (plus one piece, up to 4 MiB), and
+// a record in the shuffle buffer is a copy (a reference would pin its whole piece), and the
+// prefetch queue holds at most `prefetch` items (plus a group of kLoaderHandoffItems on its way:
+// items reach the queue in groups, and before the pipeline waits for a read, so that the consumer's
+// thread is not woken once per item).
 #pragma once
 
 #include <condition_variable>
@@ -116,9 +128,15 @@ class Loader {
   Loader(std::shared_ptr<Connection> connection, std::shared_ptr<Output> output,
          std::shared_ptr<State> state);
 
+  // Checks the data CRCs left to the consumer (RecordRef::data_crc_pending); at a mismatch,
+  // cuts the items before the corrupt record's and keeps the error for the next call.
+  Status CheckDataCrcs(std::vector<RecordRef>& records, std::vector<uint32_t>& item_records);
+
   std::shared_ptr<Connection> connection_;
   std::shared_ptr<Output> output_;
+  // The consumer's side reads only state_->shards[i].path, which never changes after Start.
   std::shared_ptr<State> state_;
+  Status corrupt_;  // a data checksum mismatch found by CheckDataCrcs: every later Next's
 };
 
 }  // namespace granary::python

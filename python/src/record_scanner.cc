@@ -30,9 +30,29 @@ constexpr uint64_t kFramingBytes = kTFRecordHeaderBytes + kTFRecordFooterBytes;
 
 }  // namespace
 
+bool DataCrcMatches(const RecordRef& record) {
+  assert(record.data_crc_pending);
+  assert(record.offset + record.length + kTFRecordFooterBytes <= record.piece->size());
+  const char* data = record.piece->data() + record.offset;
+  return MaskCrc32c(Crc32c(std::string_view(data, record.length))) ==
+         GetFixed32(data + record.length);
+}
+
 RecordScanner::RecordScanner(std::string path, uint64_t file_bytes, CorruptRecords policy,
-                             VerifyCrc verify)
-    : path_(std::move(path)), file_bytes_(file_bytes), policy_(policy), verify_(verify) {}
+                             VerifyCrc verify, uint32_t source)
+    : path_(std::move(path)),
+      file_bytes_(file_bytes),
+      policy_(policy),
+      verify_(verify),
+      source_(source) {
+  assert(verify_ != VerifyCrc::kLengthOnly || policy_ == CorruptRecords::kFail);
+}
+
+RecordRef RecordScanner::Ref(std::shared_ptr<const std::string> piece, uint64_t offset,
+                             uint64_t length) const {
+  return RecordRef{std::move(piece), offset,  length,
+                   offset_,          source_, verify_ == VerifyCrc::kLengthOnly};
+}
 
 Status RecordScanner::Corrupt(const std::string& what) {
   return Status(StatusCode::kCorruption,
@@ -59,7 +79,7 @@ Status RecordScanner::CheckHeader(const char* header, uint64_t& length) {
 }
 
 Result<bool> RecordScanner::CheckData(const char* framed, uint64_t length) {
-  if (verify_ == VerifyCrc::kNo) return true;
+  if (verify_ != VerifyCrc::kYes) return true;
   const char* data = framed + kTFRecordHeaderBytes;
   if (MaskCrc32c(Crc32c(std::string_view(data, length))) == GetFixed32(data + length)) {
     return true;
@@ -96,7 +116,7 @@ Result<uint64_t> RecordScanner::Collect(const std::shared_ptr<const std::string>
   GRANARY_ASSIGN_OR_RETURN(const bool good, CheckData(carry_.data(), length));
   auto own = std::make_shared<const std::string>(std::move(carry_));
   carry_ = std::string();
-  if (good) out.push_back(RecordRef{std::move(own), kTFRecordHeaderBytes, length});
+  if (good) out.push_back(Ref(std::move(own), kTFRecordHeaderBytes, length));
   offset_ += framed;
   return at;
 }
@@ -126,7 +146,7 @@ Status RecordScanner::Scan(std::shared_ptr<const std::string> piece, std::vector
       break;
     }
     GRANARY_ASSIGN_OR_RETURN(const bool good, CheckData(bytes.data() + at, length));
-    if (good) out.push_back(RecordRef{piece, at + kTFRecordHeaderBytes, length});
+    if (good) out.push_back(Ref(piece, at + kTFRecordHeaderBytes, length));
     at += framed;
     offset_ += framed;
   }

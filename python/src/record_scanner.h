@@ -34,22 +34,38 @@ namespace granary::python {
 inline constexpr uint64_t kLocalReadPieceBytes = 1 << 20;
 
 // One record: bytes [offset, offset + length) of *piece. Copying one copies a shared_ptr.
+// With data_crc_pending, the record's data checksum is still to be checked (DataCrcMatches):
+// its framing's footer (the masked CRC32C) follows it in the piece, and `source` (the
+// index of its file in the caller's list) and `file_offset` (where its framing starts) name
+// it in the error.
 struct RecordRef {
   std::shared_ptr<const std::string> piece;
   uint64_t offset = 0;
   uint64_t length = 0;
+  uint64_t file_offset = 0;
+  uint32_t source = 0;
+  bool data_crc_pending = false;
   std::string_view view() const { return std::string_view(*piece).substr(offset, length); }
 };
 
-// Whether Scan checks the CRCs (kNo: the benchmark's unverified baseline only).
-enum class VerifyCrc : uint8_t { kYes, kNo };
+// Whether the record's data matches the masked CRC32C that follows it in its piece.
+// Requires data_crc_pending (the footer is there).
+bool DataCrcMatches(const RecordRef& record);
+
+// Which CRCs Scan checks: both; the length's only, leaving the data's to whoever takes the
+// record (RecordRef::data_crc_pending: the loader checks it on the consumer's thread, which
+// copies the bytes anyway, instead of on the network loop); none (the benchmark's
+// unverified baseline only).
+enum class VerifyCrc : uint8_t { kYes, kLengthOnly, kNo };
 
 class RecordScanner {
  public:
   // `path` names the file in errors; `file_bytes` is its length (a record claiming more is
   // "truncated record").
+  // kLengthOnly requires kFail (a skipped record must not reach a batch). `source` goes
+  // into every RecordRef.
   RecordScanner(std::string path, uint64_t file_bytes, CorruptRecords policy,
-                VerifyCrc verify = VerifyCrc::kYes);
+                VerifyCrc verify = VerifyCrc::kYes, uint32_t source = 0);
 
   // Scans the next piece of the file (it starts where the previous one ended) and appends
   // its whole records to `out`. After an error (kFail) or the end of the framing (kSkip),
@@ -69,6 +85,7 @@ class RecordScanner {
   Status CheckHeader(const char* header, uint64_t& length);
   // Checks the data CRC of a whole framed record; false: skipped (kSkip). Non-ok: kFail.
   Result<bool> CheckData(const char* framed, uint64_t length);
+  RecordRef Ref(std::shared_ptr<const std::string> piece, uint64_t offset, uint64_t length) const;
   Status Corrupt(const std::string& what);
   // Feeds the straddling record from `piece` starting at `at`; returns the new position.
   Result<uint64_t> Collect(const std::shared_ptr<const std::string>& piece, uint64_t at,
@@ -78,6 +95,7 @@ class RecordScanner {
   const uint64_t file_bytes_;
   const CorruptRecords policy_;
   const VerifyCrc verify_;
+  const uint32_t source_;
   uint64_t offset_ = 0;
   std::string carry_;  // the start of a record that continues in the next piece
   Status failed_;

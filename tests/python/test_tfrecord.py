@@ -181,3 +181,25 @@ def test_records_across_pieces_local_and_granary(fs, base, tmp_path):
     with pytest.raises(OSError) as e:
         local_records(local)
     assert "truncated record" in str(e.value)
+
+
+def test_corrupt_record_in_batches_and_shuffled(fs, base):
+    # The data checksum is checked where the records are handed over: the batches before
+    # the one holding the corrupt record come out whole, then the error, as before.
+    records = [b"record-%03d" % i * 20 for i in range(100)]
+    path = base + "/bad-batched.tfrecord"
+    offset = _corrupt_file(fs, path, records, 37, "data")
+    for as_batches in (False, True):
+        ds = gd.TFRecordDataset(path, fs=fs, batch_size=10)
+        got = []
+        with pytest.raises(OSError) as e:
+            for b in (ds.batches() if as_batches else ds):
+                got.append(b.tolist() if as_batches else b)
+        assert path in str(e.value) and "offset %d" % offset in str(e.value)
+        assert got == [records[i:i + 10] for i in range(0, 30, 10)]
+    got = []
+    with pytest.raises(OSError) as e:
+        for r in gd.TFRecordDataset(path, fs=fs, shuffle_buffer=20, seed=1):
+            got.append(r)
+    assert "offset %d" % offset in str(e.value)
+    assert set(got) <= set(records) and len(got) < 100
