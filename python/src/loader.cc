@@ -354,8 +354,11 @@ void Loader::State::RunPipeline() {
     if (!shard.records.empty()) {
       RecordRef record = std::move(shard.records.front());
       shard.records.pop_front();
+      // A worker can only have been waiting for this shard if it was full: wake one when
+      // it stops being full, not per record (a fiber switch and a Pick per record).
+      const bool was_full = shard.buffered_bytes >= options.shard_buffer_bytes;
       shard.buffered_bytes -= record.length;
-      work_event.NotifyOne();
+      if (was_full && shard.buffered_bytes < options.shard_buffer_bytes) work_event.NotifyOne();
       Status emitted = Emit(std::move(record));
       if (!emitted.ok()) return Fail(emitted);
       ++slot;
