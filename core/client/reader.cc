@@ -102,7 +102,13 @@ void Reader::ResetWindow(uint64_t offset) {
   window_end_ = offset;
 }
 
-Result<std::string> Reader::Read(uint64_t length) {
+Result<std::string> Reader::Read(uint64_t length) { return ReadUntil(length, ReadStop::kLength); }
+
+Result<std::string> Reader::ReadPiece(uint64_t length) {
+  return ReadUntil(length, ReadStop::kPieceEnd);
+}
+
+Result<std::string> Reader::ReadUntil(uint64_t length, ReadStop stop) {
   if (position_ >= size_ || length == 0) return std::string();
   length = std::min(length, size_ - position_);
   if (opened_.status().inline_data()) {
@@ -158,6 +164,7 @@ Result<std::string> Reader::Read(uint64_t length) {
       out.append(bytes, skip, take);
     }
     if (used_up) window_.pop_front();
+    if (stop == ReadStop::kPieceEnd) break;
   }
   position_ += out.size();
   sequential_at_ = position_;

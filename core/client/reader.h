@@ -47,6 +47,10 @@ class Reader {
   // Reads up to `length` bytes at the current position and advances it; an empty string at
   // the end of the file.
   Result<std::string> Read(uint64_t length);
+  // As Read, but ends at the end of the first piece of the read-ahead window it takes from:
+  // a caller that streams a file this way gets each piece as it arrived (moved, no copy),
+  // at most `length` bytes, at least one byte before the end of the file.
+  Result<std::string> ReadPiece(uint64_t length);
   // Reads up to `length` bytes at `offset`, not moving the position.
   Result<std::string> ReadAt(uint64_t offset, uint64_t length);
   // An inline file's bytes (status().inline_data()), moved out of the reader, which reads
@@ -80,6 +84,8 @@ class Reader {
     std::optional<Result<std::string>> bytes;  // set once waited for
   };
 
+  enum class ReadStop : uint8_t { kLength, kPieceEnd };
+  Result<std::string> ReadUntil(uint64_t length, ReadStop stop);
   uint64_t PieceBytesMax() const;
   // The piece starting at `offset` (< size_): at most `limit` bytes, never across a block.
   Result<Piece> PieceAt(uint64_t offset, uint64_t limit) const;
