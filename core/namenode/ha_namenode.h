@@ -149,6 +149,20 @@ class HaNamenode {
   const NamenodeOptions options_;
   JournaledStore store_;
   std::unique_ptr<StandbyReads> reads_;
+  // Lets StandbyReads locate blocks through the hot block map (when block tokens are off:
+  // a standby cannot sign the active's tokens, so with them on such reads go to the active).
+  class MapLocations final : public BlockLocations {
+   public:
+    explicit MapLocations(StandbyBlockMap& map) : map_(map) {}
+    bool Locate(const proto::BlockRef& block, uint64_t offset, const std::string& client_address,
+                proto::LocatedBlock* out) override {
+      return map_.LocateBlock(block, offset, client_address, out);
+    }
+
+   private:
+    StandbyBlockMap& map_;
+  };
+  std::unique_ptr<MapLocations> map_locations_;
   StoreCheckpoint checkpoint_;
   StandbyBlockMap standby_blocks_;
   std::unique_ptr<ServeSlot> slot_;

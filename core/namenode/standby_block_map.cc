@@ -204,30 +204,36 @@ std::vector<proto::LocatedBlock> StandbyBlockMap::LocateBlocks(const proto::Inod
   if (map_ == nullptr) return located;
   uint64_t offset = 0;
   for (const proto::BlockRef& block : file.blocks()) {
-    // As NamespaceService::Locate on the active: the good replicas, and a block being written
-    // also from its pipeline.
-    proto::LocatedBlock& one = located.emplace_back();
-    *one.mutable_block() = block;
-    one.set_offset_bytes(offset);
+    (void)LocateBlock(block, offset, client_address, &located.emplace_back());
     offset += block.length_bytes();
-    std::vector<uint32_t> good = map_->blocks.GoodReplicas(BlockId(block.block_id()));
-    const BlockInfo* info = map_->blocks.Find(BlockId(block.block_id()));
-    if (info != nullptr && info->state == BlockState::kUnderConstruction) {
-      for (uint32_t id : info->pipeline) {
-        if (map_->datanodes.IsLive(id) && std::find(good.begin(), good.end(), id) == good.end()) {
-          good.push_back(id);
-        }
-      }
-    }
-    map_->datanodes.SortByDistance(good, client_address);
-    for (uint32_t id : good) {
-      if (const DatanodeRecord* record = map_->datanodes.Find(id)) {
-        *one.add_replicas() = record->Info();
-      }
-    }
-    if (good.empty() && info != nullptr) one.set_corrupt(!info->replicas.empty());
   }
   return located;
+}
+
+bool StandbyBlockMap::LocateBlock(const proto::BlockRef& block, uint64_t offset,
+                                  const std::string& client_address, proto::LocatedBlock* one) {
+  if (map_ == nullptr) return false;
+  // As NamespaceService::Locate on the active: the good replicas, and a block being written
+  // also from its pipeline.
+  *one->mutable_block() = block;
+  one->set_offset_bytes(offset);
+  std::vector<uint32_t> good = map_->blocks.GoodReplicas(BlockId(block.block_id()));
+  const BlockInfo* info = map_->blocks.Find(BlockId(block.block_id()));
+  if (info != nullptr && info->state == BlockState::kUnderConstruction) {
+    for (uint32_t id : info->pipeline) {
+      if (map_->datanodes.IsLive(id) && std::find(good.begin(), good.end(), id) == good.end()) {
+        good.push_back(id);
+      }
+    }
+  }
+  map_->datanodes.SortByDistance(good, client_address);
+  for (uint32_t id : good) {
+    if (const DatanodeRecord* record = map_->datanodes.Find(id)) {
+      *one->add_replicas() = record->Info();
+    }
+  }
+  if (good.empty() && info != nullptr) one->set_corrupt(!info->replicas.empty());
+  return info != nullptr && one->replicas_size() > 0;
 }
 
 }  // namespace granary

@@ -91,6 +91,10 @@ class StandbyBlockMap {
   const HotBlockMap* map() const { return map_.get(); }
   std::vector<proto::LocatedBlock> LocateBlocks(const proto::Inode& file,
                                                 const std::string& client_address);
+  // One block of a file at `offset`, the same way; false when this map does not know the
+  // block or no replica of it (the read then goes to the active).
+  bool LocateBlock(const proto::BlockRef& block, uint64_t offset,
+                   const std::string& client_address, proto::LocatedBlock* out);
 
  private:
   Status Register(const proto::RegisterRequest& r, proto::RegisterReply* reply);
