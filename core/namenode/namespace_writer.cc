@@ -437,7 +437,7 @@ Status NamespaceWriter::SetTimes(const User& user, std::string_view path, int64_
              [&](proto::Inode& inode) {
                if (!options_.permissions.IsSuperuser(user) && user.user() != inode.owner()) {
                  GRANARY_RETURN_IF_ERROR(
-                     options_.permissions.Check(user, inode, Access::kWrite, path));
+                     options_.permissions.Check(user, inode, Access::kWrite, std::string(path)));
                }
                if (mtime_ns >= 0) inode.set_mtime_ns(static_cast<uint64_t>(mtime_ns));
                if (atime_ns >= 0) inode.set_atime_ns(static_cast<uint64_t>(atime_ns));
