@@ -62,9 +62,11 @@ class Reader {
   // file's length again, keeping the position: a reader of a growing file calls it at the
   // end of what it has to see more. kNotFound when the path now names another file.
   Status Refresh();
-  // For a file being written: the last block's visible length, asked of its replicas (the
-  // first that answers), becomes its length here (never less than the namenode's).
-  // FileSystem::Open calls it; a no-op for a closed file.
+  // For a file being written: the last block's visible length, asked of every replica (the
+  // newest stamp's longest: a replica left behind by a pipeline recovery holds less), becomes
+  // its length here (never less than the namenode's), and that replica is read first.
+  // kUnavailable when the namenode lists no replica of it (it just restarted: the datanodes
+  // have not reported yet). FileSystem::Open calls it; a no-op for a closed file.
   Status MeasureLastBlock();
   uint64_t Size() const { return size_; }
   const proto::FileStatus& status() const { return opened_.status(); }

@@ -170,6 +170,15 @@ Result<BlockService::WritePlan> BlockService::PlanWrite(const proto::WriteBlockR
     }
     return WritePlan::kCreate;
   }
+  // A copy that failed on its way (a datanode after this one in the copy's pipeline) leaves
+  // an unfinished replica here that the namenode may never hear of, and a replica dropped
+  // from a writer's pipeline may still be here, or rotted: either would refuse every later
+  // copy of the block to this datanode, which the namenode keeps choosing.
+  if (request.transfer() && offset == 0 &&
+      (replica->corrupt || replica->generation_stamp < stamp ||
+       (replica->generation_stamp == stamp && replica->state == ReplicaState::kWriting))) {
+    return WritePlan::kReplace;
+  }
   if (replica->corrupt) {
     return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
   }
@@ -208,6 +217,11 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
   if (request.last_packet()) GRANARY_RETURN_IF_ERROR(env_.ChargeCpu(options_.cpu_per_replica));
   switch (plan) {
     case WritePlan::kCreate:
+      GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
+      break;
+    case WritePlan::kReplace:
+      GRANARY_RETURN_IF_ERROR(store_.Remove(id));
+      visible_bytes_.erase(id);
       GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
       break;
     case WritePlan::kReopen: {

@@ -73,7 +73,8 @@ class BlockService {
 
  private:
   // How a packet meets the replica: the replica's state decides, checked before any write.
-  enum class WritePlan : uint8_t { kCreate, kReopen, kAppend };
+  // kReplace: a replication's copy starts over a leftover replica (WriteBlockRequest.transfer).
+  enum class WritePlan : uint8_t { kCreate, kReopen, kAppend, kReplace };
   struct PipelineOutcome {
     int32_t failed_index = -1;
     std::string failure;

@@ -285,6 +285,7 @@ void Datanode::Replicate(const proto::DatanodeCommand& command) {
     request.set_last_packet(last);
     request.set_sync(last);
     request.set_client_name("datanode " + transport_.self().value);
+    request.set_transfer(true);
     proto::WriteBlockReply reply;
     const Status status = rpc::Call(transport_, Address{first}, rpc::dn::kWriteBlock, request,
                                     std::move(read->data), Deadline(), &reply);
