@@ -145,8 +145,14 @@ Result<double> MeasureCreates(const HaBenchFlags& flags, const BenchCluster& clu
   double seconds = 0;
   const std::string data(kFileBytes, 'h');
   const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
-    const std::string serving = Serving(env, transport, cluster.namenodes);
-    if (serving.empty()) return Status(StatusCode::kUnavailable, "no active namenode");
+    // On a loaded machine a probe can time out, or the lease can lapse between rounds and a
+    // standby take over: look for the serving namenode for up to 30 s before giving up.
+    std::string serving;
+    for (int attempt = 0; attempt < 300 && serving.empty(); ++attempt) {
+      if (attempt > 0) GRANARY_RETURN_IF_ERROR(env.SleepFor(milliseconds(100)));
+      serving = Serving(env, transport, cluster.namenodes);
+    }
+    if (serving.empty()) return Status(StatusCode::kUnavailable, "no active namenode for 30 s");
     std::vector<std::unique_ptr<FileSystem>> fs;
     for (uint32_t k = 0; k < clients; ++k) {
       fs.push_back(std::make_unique<FileSystem>(env, transport, Options(flags, serving, k)));
