@@ -43,6 +43,18 @@ packages=(
   clang libclang-rt-14-dev
 )
 
+# Optional groups, named on the command line, so the README's two commands never pull them.
+for group in "$@"; do
+  case "$group" in
+    --paper)
+      # paper/build.sh: pdflatex and BibTeX (natbib, booktabs, hyperref, microtype), the
+      # figures' redraw (matplotlib) and pdftoppm for looking at pages
+      packages+=(texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
+                 poppler-utils python3-matplotlib) ;;
+    *) echo "install-deps.sh: unknown option '$group' (known: --paper)" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
