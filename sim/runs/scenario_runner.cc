@@ -321,6 +321,32 @@ Status WriteOutputs(const RunOptions& options, const std::string& series,
   return Status::Ok();
 }
 
+// Every namenode's store gets the scenario's pre-populated namespace (standbys and observers
+// serve reads of it from the start).
+Status PopulateNamenodes(const proto::Scenario& s, const SimClusterOptions& options,
+                         SimCluster& cluster) {
+  if (s.workload().populate().files() == 0) return Status::Ok();
+  std::vector<NodeId> namenodes = cluster.namenode_ids();
+  if (namenodes.empty()) namenodes.push_back(cluster.namenode_id());
+  for (NodeId namenode : namenodes) {
+    GRANARY_RETURN_IF_ERROR(PrePopulate(
+        cluster.machine(namenode).meta_store(), s.workload().populate().files(),
+        s.workload().populate().files_per_dir(), options.namenode.ns.permissions.superuser,
+        options.namenode.ns.permissions.supergroup));
+  }
+  return Status::Ok();
+}
+
+// With several namenodes: the reads each answered (a crashed one's count is lost); [] with one.
+nlohmann::json ReadsServedJson(const SimCluster& cluster) {
+  nlohmann::json reads_served = nlohmann::json::array();
+  for (size_t i = 0; i < cluster.namenode_ids().size(); ++i) {
+    const HaNamenode* namenode = cluster.live_ha_namenode(i);
+    reads_served.push_back(namenode != nullptr ? namenode->reads_served() : 0);
+  }
+  return reads_served;
+}
+
 }  // namespace
 
 Result<proto::Scenario> PrepareScenario(const std::string& path,
@@ -368,17 +394,7 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   Instant last_client_done{};
   const std::vector<NodeId> clients =
       AddClients(cluster, s.cluster().clients(), *workload, active_clients, last_client_done);
-  // Every namenode's store holds the pre-populated namespace (standbys and observers serve
-  // reads of it from the start).
-  std::vector<NodeId> namenodes = cluster.namenode_ids();
-  if (namenodes.empty()) namenodes.push_back(cluster.namenode_id());
-  for (NodeId namenode : namenodes) {
-    if (s.workload().populate().files() == 0) break;
-    GRANARY_RETURN_IF_ERROR(PrePopulate(
-        cluster.machine(namenode).meta_store(), s.workload().populate().files(),
-        s.workload().populate().files_per_dir(), cluster_options.namenode.ns.permissions.superuser,
-        cluster_options.namenode.ns.permissions.supergroup));
-  }
+  GRANARY_RETURN_IF_ERROR(PopulateNamenodes(s, cluster_options, cluster));
   GRANARY_RETURN_IF_ERROR(workload->Prepare(context));
 
   cluster.Start();
@@ -417,13 +433,7 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   nlohmann::json own = nlohmann::json::object();
   workload->Summarize(own);
   summary["results"] = own;
-  // With several namenodes: the reads each answered (a crashed one's count is lost).
-  nlohmann::json reads_served = nlohmann::json::array();
-  for (size_t i = 0; i < cluster.namenode_ids().size(); ++i) {
-    const HaNamenode* namenode = cluster.live_ha_namenode(i);
-    reads_served.push_back(namenode != nullptr ? namenode->reads_served() : 0);
-  }
-  summary["namenode_reads_served"] = reads_served;
+  summary["namenode_reads_served"] = ReadsServedJson(cluster);
   summary["virtual_seconds"] = ToSeconds(run_end.time_since_epoch());
   summary["events"] = sim.events_fired();
   summary["trace_hash"] = Hex(sim.trace_hash());
