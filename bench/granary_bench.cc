@@ -10,6 +10,9 @@
 //   granary-bench --ha [--dir DIR] [--datanodes N] [--port-base P] [--files N] [--clients 1,32]
 //                 [--ha-rounds R] [--ha-failovers K]   (bench/ha_bench.h: one namenode
 //                 against three on etcd, and the time to fail over)
+//   granary-bench --spread-reads [--dir DIR] [--datanodes N] [--port-base P] [--files N]
+//                 [--clients 32] [--spread-rounds R]   (bench/read_spread_bench.h: 4 KiB
+//                 reads spread over three namenodes against reads from the active only)
 //
 // Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
 // this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
@@ -111,6 +114,7 @@
 #include "bench/ha_bench.h"
 #include "bench/plain_echo.h"
 #include "bench/process_cpu.h"
+#include "bench/read_spread_bench.h"
 #include "core/client/file_system.h"
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
@@ -150,6 +154,8 @@ struct Flags {
   bool ha = false;
   uint32_t ha_rounds = 3;
   uint32_t ha_failovers = 5;
+  bool spread_reads = false;
+  uint32_t spread_rounds = 5;
   bool Runs(std::string_view part) const {
     return std::find(only.begin(), only.end(), part) != only.end();
   }
@@ -1115,10 +1121,20 @@ int Run(Flags& flags) {
   Print(machine);
   if (flags.dir.empty()) flags.dir = "/tmp/granary-bench-" + std::to_string(getpid());
   stdfs::create_directories(flags.dir);
-  if (flags.ha) {
+  if (flags.ha || flags.spread_reads) {
     if (flags.cluster_bin.empty()) {
       flags.cluster_bin =
           (stdfs::read_symlink("/proc/self/exe").parent_path() / "granary-cluster").string();
+    }
+    if (flags.spread_reads) {
+      return RunSpreadReadsBench(SpreadReadsFlags{.dir = flags.dir,
+                                                  .cluster_bin = flags.cluster_bin,
+                                                  .user = flags.user,
+                                                  .datanodes = flags.datanodes,
+                                                  .port_base = flags.port_base,
+                                                  .files = flags.files,
+                                                  .clients = flags.clients.back(),
+                                                  .rounds = flags.spread_rounds});
     }
     return RunHaBench(HaBenchFlags{.dir = flags.dir,
                                    .cluster_bin = flags.cluster_bin,
@@ -1193,6 +1209,11 @@ int main(int argc, char** argv) {
   app.add_option("--ha-rounds", flags.ha_rounds, "interleaved rounds of the HA creates")
       ->check(CLI::Range(1, 100));
   app.add_option("--ha-failovers", flags.ha_failovers, "SIGKILL trials of the HA failover")
+      ->check(CLI::Range(1, 100));
+  app.add_flag("--spread-reads", flags.spread_reads,
+               "only the read-spreading group: 4 KiB reads over three namenodes against the "
+               "active only (the last --clients value; 32 by default)");
+  app.add_option("--spread-rounds", flags.spread_rounds, "interleaved rounds of --spread-reads")
       ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
   if (flags.user.empty()) {

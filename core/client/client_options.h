@@ -26,6 +26,10 @@ struct ClientOptions {
   // slow, overloaded or paused (its calls pile up) before they time out; "nearest" is for
   // namenodes on the clients' machines, "active" for today's single-namenode behaviour.
   ReadPolicy read_policy = ReadPolicy::kLeastLoaded;
+  // Reads carry no journal sequence, so a standby answers at once from what it applied:
+  // neither read-your-writes nor never-backwards holds (NamenodeLocator::set_stale_reads).
+  // Only for measuring what consistency costs; false by default.
+  bool stale_reads = false;
   proto::UserContext user;
   // Names this client's leases; unique per client process.
   std::string client_name;

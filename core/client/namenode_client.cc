@@ -11,6 +11,7 @@ bool IsRetryable(const Status& status) { return NamenodeLocator::Rotated(status)
 NamenodeClient::NamenodeClient(Env& env, Transport& transport, const ClientOptions& options)
     : env_(env), transport_(transport), options_(options), locator_(transport, options.namenode) {
   locator_.SpreadReads(env, options.read_policy, std::string(HostOf(options.client_address)));
+  locator_.set_stale_reads(options.stale_reads);
 }
 
 Status NamenodeClient::Msync() {

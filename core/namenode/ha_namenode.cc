@@ -43,6 +43,7 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
       standby_blocks_(env, store_, options_),
       slot_(std::make_unique<ServeSlot>(*this)),
       fibers_(env) {
+  reads_->set_cpu_per_method(options_.cpu_per_method);
   if (!options_.block_tokens.enabled) {
     map_locations_ = std::make_unique<MapLocations>(standby_blocks_);
     reads_->set_block_locations(map_locations_.get());

@@ -113,9 +113,10 @@ Result<RpcReply> StandbyReads::Serve(const RpcContext& context, RpcRequest& requ
   return reply;
 }
 
-Status StandbyReads::Admit(const proto::UserContext& user) {
+Status StandbyReads::Admit(const proto::UserContext& user, std::string_view method) {
   GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckUser(user));
-  return env_.ChargeCpu(cpu_per_request_);
+  auto cost = cpu_per_method_.find(method);
+  return env_.ChargeCpu(cost != cpu_per_method_.end() ? cost->second : cpu_per_request_);
 }
 
 bool StandbyReads::LocateAll(const proto::Inode& file, const std::string& client_address,
@@ -131,13 +132,13 @@ bool StandbyReads::LocateAll(const proto::Inode& file, const std::string& client
 }
 
 Status StandbyReads::Stat(const proto::StatRequest& r, proto::StatReply* reply, rpc::Exchange&) {
-  GRANARY_RETURN_IF_ERROR(Admit(r.user()));
+  GRANARY_RETURN_IF_ERROR(Admit(r.user(), rpc::nn::kStat.name));
   GRANARY_ASSIGN_OR_RETURN(*reply->mutable_status(), reader_.Stat(r.user(), r.path()));
   return Status::Ok();
 }
 
 Status StandbyReads::List(const proto::ListRequest& r, proto::ListReply* reply, rpc::Exchange&) {
-  GRANARY_RETURN_IF_ERROR(Admit(r.user()));
+  GRANARY_RETURN_IF_ERROR(Admit(r.user(), rpc::nn::kList.name));
   GRANARY_ASSIGN_OR_RETURN(ListPage page,
                            reader_.List(r.user(), r.path(), r.start_after(), r.limit()));
   for (proto::FileStatus& entry : page.entries) *reply->add_entries() = std::move(entry);
@@ -147,7 +148,7 @@ Status StandbyReads::List(const proto::ListRequest& r, proto::ListReply* reply, 
 
 Status StandbyReads::Open(const proto::OpenRequest& r, proto::OpenReply* reply,
                           rpc::Exchange& exchange) {
-  GRANARY_RETURN_IF_ERROR(Admit(r.user()));
+  GRANARY_RETURN_IF_ERROR(Admit(r.user(), rpc::nn::kOpen.name));
   if (r.client_address().size() > kNameBytesMax) {
     return NamenodeContext::Invalid("client address too long");
   }
@@ -165,7 +166,7 @@ Status StandbyReads::Open(const proto::OpenRequest& r, proto::OpenReply* reply,
 // sends the whole call to the active.
 Status StandbyReads::OpenMany(const proto::OpenManyRequest& r, proto::OpenManyReply* reply,
                               rpc::Exchange& exchange) {
-  GRANARY_RETURN_IF_ERROR(Admit(r.user()));
+  GRANARY_RETURN_IF_ERROR(Admit(r.user(), rpc::nn::kOpenMany.name));
   if (r.client_address().size() > kNameBytesMax) {
     return NamenodeContext::Invalid("client address too long");
   }

@@ -64,6 +64,11 @@ class StandbyReads {
   // Where the replicas of blocks are learnt; null (the default): reads of files in blocks
   // go to the active. Not owned.
   void set_block_locations(BlockLocations* locations) { locations_ = locations; }
+  // CPU charged per read by method name, as the active charges it (NamenodeOptions::
+  // cpu_per_method); a method not named costs `cpu_per_request`. Empty by default.
+  void set_cpu_per_method(std::map<std::string, Duration, std::less<>> costs) {
+    cpu_per_method_ = std::move(costs);
+  }
 
   // The follower applied entries: wakes the reads waiting for them.
   void Applied();
@@ -89,7 +94,7 @@ class StandbyReads {
 
   // Ok once the store has applied `seq` (waiting until `deadline` at most), else not ok.
   Status WaitFor(uint64_t seq, Instant deadline);
-  Status Admit(const proto::UserContext& user);
+  Status Admit(const proto::UserContext& user, std::string_view method);
   // The located blocks of `file` into `out`; false when one cannot be located here.
   bool LocateAll(const proto::Inode& file, const std::string& client_address,
                  google::protobuf::RepeatedPtrField<proto::LocatedBlock>* out);
@@ -105,6 +110,7 @@ class StandbyReads {
   // which is what keeps that cache valid.
   const NamespaceOptions options_;
   const Duration cpu_per_request_;
+  std::map<std::string, Duration, std::less<>> cpu_per_method_;
   InodeStore records_;
   NamespaceReader reader_;
   rpc::Router router_;

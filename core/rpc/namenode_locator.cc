@@ -171,7 +171,7 @@ Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
   }
   const Instant start = env_ != nullptr ? env_->Now() : Instant();
   if (seen != nullptr) ++seen->in_flight;
-  rpc::CallSeq seq{seen_seq_, 0};
+  rpc::CallSeq seq{stale_reads_ && IsRead(method) ? 0 : seen_seq_, 0};
   const Status status = rpc::CallByName(transport_, to, method, request, request_payload, deadline,
                                         reply, reply_payload, &seq);
   if (seen != nullptr) {

@@ -88,6 +88,11 @@ class NamenodeLocator {
   void SpreadReads(Env& env, ReadPolicy policy, std::string client_host);
   // The methods that may go to any namenode.
   static bool IsRead(std::string_view method);
+  // Reads sent without the sequence (0): a namenode answers them from whatever it applied,
+  // so a client may miss its own writes or go back in time. For measuring what the wait
+  // costs (experiments/consistency), as HDFS observer reads without the state id; never on
+  // by default.
+  void set_stale_reads(bool stale) { stale_reads_ = stale; }
   // The highest journal sequence seen (sent with every call); RaiseSeq raises it.
   uint64_t seen_seq() const { return seen_seq_; }
   void RaiseSeq(uint64_t seq) { seen_seq_ = std::max(seen_seq_, seq); }
@@ -146,6 +151,7 @@ class NamenodeLocator {
   // left the list: rotation continues from there.
   size_t index_ = 0;
   uint64_t seen_seq_ = 0;
+  bool stale_reads_ = false;
   Env* env_ = nullptr;  // set by SpreadReads
   ReadPolicy policy_ = ReadPolicy::kActive;
   std::string client_host_;

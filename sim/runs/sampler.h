@@ -104,7 +104,9 @@ class Sampler {
         metrics_(metrics),
         start_(start),
         first_crash_(first_crash),
-        namenode_meter_(cluster, {cluster.namenode_id()}),
+        namenode_meter_(cluster, cluster.namenode_ids().empty()
+                                     ? std::vector<NodeId>{cluster.namenode_id()}
+                                     : cluster.namenode_ids()),
         datanode_meter_(cluster, cluster.datanode_ids()),
         client_meter_(cluster, clients),
         nn_prev_(namenode_meter_.Read()),

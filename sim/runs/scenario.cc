@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/common/limits.h"
+#include "core/rpc/namenode_locator.h"
 #include "sim/models/calibration.h"
 #include "sim/models/profiles.h"
 
@@ -194,7 +195,9 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
 namespace {
 
 Status ValidateCluster(const proto::ClusterSpec& c) {
-  if (c.namenodes() != 1) return Invalid("cluster.namenodes", "must be 1 (one active namenode)");
+  if (c.namenodes() < 1 || c.namenodes() > kNamenodeListMax) {
+    return Invalid("cluster.namenodes", "must be 1..16");
+  }
   if (c.datanodes() < 1 || c.datanodes() > 100000)
     return Invalid("cluster.datanodes", "must be 1..100000");
   if (c.clients() < 1 || c.clients() > 100000)
@@ -244,6 +247,13 @@ Status ValidateCluster(const proto::ClusterSpec& c) {
 Status ValidateSystem(const proto::SystemSpec& y, const proto::ClusterSpec& c) {
   if (y.kind() != "granary" && y.kind() != "hdfs") {
     return Invalid("system.kind", "must be granary or hdfs, not '" + y.kind() + "'");
+  }
+  if (!y.read_policy().empty() && !ParseReadPolicy(y.read_policy())) {
+    return Invalid("system.read_policy", "must be least-loaded, random, nearest or active, not '" +
+                                             y.read_policy() + "'");
+  }
+  if (y.standby_campaign_window_ms() < 0 || y.standby_campaign_window_ms() > 10000) {
+    return Invalid("system.standby_campaign_window_ms", "must be 0..10000");
   }
   if (y.inline_threshold_bytes() > kInlineThresholdBytesMax) {
     return Invalid("system.inline_threshold_bytes", "must be at most 1 MiB");

@@ -173,6 +173,11 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   o.client_read_ahead_bytes = y.client_read_ahead_bytes();
   SetNamenodeOptions(y, o.namenode);
   SetDatanodeOptions(y, o.datanode);
+  o.namenodes = c.namenodes();
+  if (!y.read_policy().empty()) o.client_read_policy = *ParseReadPolicy(y.read_policy());
+  o.client_stale_reads = y.has_consistent_reads() && !y.consistent_reads();
+  o.ha.campaign_window =
+      Micros(1e3 * (y.has_standby_campaign_window_ms() ? y.standby_campaign_window_ms() : 10));
   return o;
 }
 
@@ -265,6 +270,9 @@ nlohmann::json ThroughputSummary(const proto::Scenario& s, const Metrics& metric
   summary["system"] = s.system().kind();
   summary["workload"] = s.workload().kind();
   summary["seed"] = s.seed();
+  summary["namenodes"] = s.cluster().namenodes();
+  summary["read_policy"] = s.system().read_policy();
+  summary["consistent_reads"] = !s.system().has_consistent_reads() || s.system().consistent_reads();
   summary["datanodes"] = s.cluster().datanodes();
   summary["clients"] = s.cluster().clients();
   summary["measured_seconds"] = measured;
@@ -311,6 +319,32 @@ Status WriteOutputs(const RunOptions& options, const std::string& series,
     GRANARY_RETURN_IF_ERROR(WriteText(options.record_trace_path, FormatTrace(trace)));
   }
   return Status::Ok();
+}
+
+// Every namenode's store gets the scenario's pre-populated namespace (standbys and observers
+// serve reads of it from the start).
+Status PopulateNamenodes(const proto::Scenario& s, const SimClusterOptions& options,
+                         SimCluster& cluster) {
+  if (s.workload().populate().files() == 0) return Status::Ok();
+  std::vector<NodeId> namenodes = cluster.namenode_ids();
+  if (namenodes.empty()) namenodes.push_back(cluster.namenode_id());
+  for (NodeId namenode : namenodes) {
+    GRANARY_RETURN_IF_ERROR(PrePopulate(
+        cluster.machine(namenode).meta_store(), s.workload().populate().files(),
+        s.workload().populate().files_per_dir(), options.namenode.ns.permissions.superuser,
+        options.namenode.ns.permissions.supergroup));
+  }
+  return Status::Ok();
+}
+
+// With several namenodes: the reads each answered (a crashed one's count is lost); [] with one.
+nlohmann::json ReadsServedJson(const SimCluster& cluster) {
+  nlohmann::json reads_served = nlohmann::json::array();
+  for (size_t i = 0; i < cluster.namenode_ids().size(); ++i) {
+    const HaNamenode* namenode = cluster.live_ha_namenode(i);
+    reads_served.push_back(namenode != nullptr ? namenode->reads_served() : 0);
+  }
+  return reads_served;
 }
 
 }  // namespace
@@ -360,12 +394,7 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   Instant last_client_done{};
   const std::vector<NodeId> clients =
       AddClients(cluster, s.cluster().clients(), *workload, active_clients, last_client_done);
-  if (s.workload().populate().files() > 0) {
-    GRANARY_RETURN_IF_ERROR(PrePopulate(
-        cluster.machine(cluster.namenode_id()).meta_store(), s.workload().populate().files(),
-        s.workload().populate().files_per_dir(), cluster_options.namenode.ns.permissions.superuser,
-        cluster_options.namenode.ns.permissions.supergroup));
-  }
+  GRANARY_RETURN_IF_ERROR(PopulateNamenodes(s, cluster_options, cluster));
   GRANARY_RETURN_IF_ERROR(workload->Prepare(context));
 
   cluster.Start();
@@ -404,6 +433,7 @@ Result<nlohmann::json> RunScenario(const proto::Scenario& s, const RunOptions& o
   nlohmann::json own = nlohmann::json::object();
   workload->Summarize(own);
   summary["results"] = own;
+  summary["namenode_reads_served"] = ReadsServedJson(cluster);
   summary["virtual_seconds"] = ToSeconds(run_end.time_since_epoch());
   summary["events"] = sim.events_fired();
   summary["trace_hash"] = Hex(sim.trace_hash());

@@ -162,6 +162,8 @@ ClientOptions SimCluster::ClientOptionsFor(SimProcess& process) const {
   options.read_ahead_bytes =
       options_.client_read_ahead_bytes != 0 ? options_.client_read_ahead_bytes : 512 * 1024;
   options.lease_renew_interval = seconds(2);
+  options.read_policy = options_.client_read_policy;
+  options.stale_reads = options_.client_stale_reads;
   return options;
 }
 

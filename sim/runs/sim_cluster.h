@@ -70,6 +70,10 @@ struct SimClusterOptions {
   // packets and 512 KiB read-ahead; 0 keeps those.
   uint64_t client_packet_bytes = 0;
   uint64_t client_read_ahead_bytes = 0;
+  // Where clients send reads with several namenodes, and whether reads skip the journal
+  // sequence (ClientOptions::read_policy, stale_reads).
+  ReadPolicy client_read_policy = ClientOptions().read_policy;
+  bool client_stale_reads = false;
 };
 
 // Options suited to short simulated runs: second-scale heartbeats and timeouts.

@@ -22,11 +22,16 @@
 //   stores_diverged   namenodes whose namespace differs from the active's once every one
 //                     has applied the whole journal;
 //   split_brain       fencing tokens under which two namenodes were seen active;
-// and a run passes only when those are zero too.
+// and a run passes only when those are zero too. Their clients' reads go through the read
+// policy to every namenode, and the read checker (swarm/swarm_reads.h) counts
+//   ryw_violations    reads that missed a write their client saw acknowledged;
+//   backwards_reads   reads that showed a client an older state of a file than it had seen;
+// a run passes only when both are zero (with one namenode too).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace granary::sim {
 
@@ -84,6 +89,15 @@ struct SwarmResult {
   uint64_t journal_faults = 0;
   uint64_t stores_diverged = 0;
   uint64_t split_brain = 0;
+  // Reads checked by the read model (swarm/swarm_reads.h), those that matched no state (left
+  // to the corruption checks), reads answered by a standby, per namenode of the list, and
+  // the two violations.
+  uint64_t reads_checked = 0;
+  uint64_t reads_unmatched = 0;
+  uint64_t standby_reads = 0;
+  std::vector<uint64_t> reads_by_namenode;
+  uint64_t ryw_violations = 0;
+  uint64_t backwards_reads = 0;
   double replication_restore_seconds = 0;
   double replication_restore_bound_seconds = 0;
   bool checker_finished = false;
@@ -92,7 +106,8 @@ struct SwarmResult {
 
   bool passed() const {
     return checker_finished && acked_lost == 0 && corrupt_reads == 0 && under_replicated == 0 &&
-           namespace_errors == 0 && stores_diverged == 0 && split_brain == 0;
+           namespace_errors == 0 && stores_diverged == 0 && split_brain == 0 &&
+           ryw_violations == 0 && backwards_reads == 0;
   }
 };
 

@@ -1,5 +1,6 @@
 #include "sim/runs/swarm/swarm_client.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "core/client/file_system.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/runs/swarm/swarm_appender.h"
+#include "sim/runs/swarm/swarm_read_steps.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -16,9 +18,11 @@ class SwarmClient {
   SwarmClient(SimProcess& process, SwarmState& state, uint32_t index)
       : env_(process.env()),
         state_(state),
+        index_(index),
         dir_("/c" + std::to_string(index)),
         fs_(process.env(), process.transport(), state.cluster->ClientOptionsFor(process)),
-        appender_(process.env(), state, fs_, index, dir_) {}
+        appender_(process.env(), state, fs_, index, dir_),
+        reads_(process.env(), state, fs_, index) {}
 
   void Run() {
     ++state_.active_clients;
@@ -26,6 +30,7 @@ class SwarmClient {
       SwarmState& state;
       ~Leave() { --state.active_clients; }
     } leave{state_};
+    state_.reads.NewIncarnation(index_);
     if (!fs_.Mkdirs(dir_).ok()) return;
     while (env_.Now() < state_.workload_end) {
       const Status step = Step();
@@ -71,7 +76,9 @@ class SwarmClient {
     if (state_.options.appenders && dice < 12) return appender_.TailRead();
     if (dice < 35) return Write(false);
     if (dice < 45) return Write(true);
-    if (dice < 75) return Read();
+    // With several namenodes, half the reads are the read checker's mix (stats, other
+    // clients' files, nn.OpenMany), spread over the namenodes by the read policy.
+    if (dice < 75) return state_.ha() && env_.random().Bernoulli(0.5) ? reads_.Step() : Read();
     if (dice < 85) return Delete();
     if (dice < 93) return Rename();
     return List();
@@ -86,6 +93,7 @@ class SwarmClient {
     LedgerEntry& entry = state_.ledger[path];
     entry.certain = false;
     entry.written.insert({path, version, length});
+    const size_t at = state_.reads.BeginWrite(path, path, version, length);
     CreateOptions options;
     options.overwrite = true;
     options.replication = kReplication;
@@ -97,6 +105,7 @@ class SwarmClient {
       now.exists = true;
       now.length = length;
       now.digest = HashBytes(data);
+      state_.reads.Acknowledged(index_, path, at);
       state_.result.bytes_acked += length;
     }
     return Count(status);
@@ -105,7 +114,10 @@ class SwarmClient {
   Status Read() {
     const std::string path = ExistingPath();
     if (path.empty()) return Status::Ok();
+    const std::vector<uint64_t> before = reads_.AnswersSoFar();
     Result<std::string> data = fs_.ReadFile(path);
+    reads_.CountAnswers(before);
+    reads_.ObserveRead(path, data);
     if (data.ok()) {
       const LedgerEntry& entry = state_.ledger[path];
       // The ledger may have moved on while the read was in flight: check against it only
@@ -126,8 +138,12 @@ class SwarmClient {
     LedgerEntry& entry = state_.ledger[path];
     const bool was_certain_present = entry.certain && entry.exists;
     entry.certain = false;
+    const size_t at = state_.reads.BeginDelete(path);
     const Status status = fs_.Delete(path, false);
     LedgerEntry& now = state_.ledger[path];
+    if (status.ok() || status.code() == StatusCode::kNotFound) {
+      state_.reads.Acknowledged(index_, path, at);
+    }
     if (status.ok()) {
       now.certain = true;
       now.exists = false;
@@ -152,8 +168,12 @@ class SwarmClient {
     state_.ledger[source].certain = false;
     state_.ledger[destination].certain = false;
     state_.ledger[destination].written.insert(moving.written.begin(), moving.written.end());
+    const size_t to_at = state_.reads.BeginRename(source, destination);
+    const size_t from_at = state_.reads.LastIndex(source);
     const Status status = fs_.Rename(source, destination);
     if (status.ok()) {
+      state_.reads.Acknowledged(index_, destination, to_at);
+      state_.reads.Acknowledged(index_, source, from_at);
       LedgerEntry& to = state_.ledger[destination];
       to.certain = true;
       to.exists = true;
@@ -169,10 +189,12 @@ class SwarmClient {
   Status List() {
     Result<std::vector<proto::FileStatus>> entries = fs_.ListAll(dir_);
     if (entries.ok()) {
-      std::set<std::string> listed;
-      for (const proto::FileStatus& e : *entries) listed.insert(dir_ + "/" + e.name());
+      std::map<std::string, const proto::FileStatus*> listed;
+      for (const proto::FileStatus& e : *entries) listed[dir_ + "/" + e.name()] = &e;
       for (uint32_t i = 0; i < kNamesPerClient; ++i) {
         const std::string path = dir_ + "/f" + std::to_string(i);
+        auto seen = listed.find(path);
+        reads_.ObserveStatus(path, seen == listed.end() ? nullptr : seen->second);
         auto it = state_.ledger.find(path);
         if (it == state_.ledger.end() || !it->second.certain) continue;
         if (it->second.exists != (listed.count(path) != 0)) {
@@ -186,9 +208,11 @@ class SwarmClient {
 
   Env& env_;
   SwarmState& state_;
+  const uint32_t index_;
   const std::string dir_;
   FileSystem fs_;
   SwarmAppender appender_;
+  SwarmReadSteps reads_;
 };
 
 }  // namespace

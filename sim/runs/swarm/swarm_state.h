@@ -14,6 +14,7 @@
 #include "core/common/time.h"
 #include "sim/runs/sim_cluster.h"
 #include "sim/runs/swarm.h"
+#include "sim/runs/swarm/swarm_reads.h"
 
 namespace granary::sim::swarm {
 
@@ -72,6 +73,7 @@ struct SwarmState {
   SwarmResult result;
   std::map<std::string, LedgerEntry> ledger;
   std::map<uint32_t, AppendLog> logs;  // by client index
+  ReadModel reads;                     // what each client saw (swarm_reads.h)
   bool IsLog(const std::string& path) const {
     for (const auto& [index, log] : logs) {
       if (log.path == path) return true;

@@ -88,6 +88,10 @@ void EpochReadLoad::RunClient(SimProcess& process, uint32_t index) {
     if (!env.SleepFor(milliseconds(5)).ok()) return;
     if (env.Now() >= context_.end) return;
   }
+  // The barrier is outside the file system: with several namenodes, a client sees the
+  // other loaders' files on a standby only once its sequence covers them (nn.Msync, as a
+  // real job would call after its barrier); without it a few reads found no file.
+  if (context_.cluster->namenode_ids().size() > 1 && !fs->Msync().ok()) ++read_failures_;
   Accelerator& acc = accelerators_[index];
   acc.train_start = env.Now();
   acc.free_at = env.Now();

@@ -271,6 +271,23 @@ TEST(NamenodeLocatorSeqTest, EveryCallCarriesTheHighestSequenceSeen) {
   EXPECT_EQ(locator.seen_seq(), 25u);
 }
 
+TEST(NamenodeLocatorSeqTest, StaleReadsCarryNoSequenceButWritesStillDo) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.applied = {{"a:1", 7}};
+  NamenodeLocator locator(transport, Address{"a:1"});
+  locator.set_stale_reads(true);
+  ASSERT_TRUE(Mkdirs(locator).ok());
+  ASSERT_TRUE(Mkdirs(locator).ok());
+  EXPECT_EQ(transport.calls.back().seq, 7u);
+  ASSERT_TRUE(Read(locator).ok());
+  EXPECT_EQ(transport.calls.back().seq, 0u);
+  EXPECT_EQ(locator.seen_seq(), 7u);  // replies still raise it
+  locator.set_stale_reads(false);
+  ASSERT_TRUE(Read(locator).ok());
+  EXPECT_EQ(transport.calls.back().seq, 7u);
+}
+
 TEST(NamenodeLocatorSeqTest, PoliciesParseByName) {
   for (ReadPolicy policy :
        {ReadPolicy::kActive, ReadPolicy::kRandom, ReadPolicy::kLeastLoaded, ReadPolicy::kNearest}) {

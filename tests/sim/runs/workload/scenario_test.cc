@@ -80,7 +80,9 @@ TEST(ScenarioTest, ValidationNamesTheField) {
     const char* field;
   };
   const Case cases[] = {
-      {"cluster { namenodes: 2 }", "cluster.namenodes"},
+      {"cluster { namenodes: 17 }", "cluster.namenodes"},
+      {"system { read_policy: \"closest\" }", "system.read_policy"},
+      {"system { standby_campaign_window_ms: -1 }", "system.standby_campaign_window_ms"},
       {"cluster { datanodes: 2 } system { replication: 3 }", "system.replication"},
       {"system { kind: \"ceph\" }", "system.kind"},
       {"cluster { datanode { disk: \"tape\" } }", "cluster.datanode.disk"},

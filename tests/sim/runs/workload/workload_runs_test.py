@@ -70,6 +70,22 @@ def main():
     h = run(binary, path("spotify.textproto"), "--set", "system.kind=hdfs")
     check(h["ops_failed"] == 0, "spotify on hdfs failed ops")
 
+    # Several namenodes (issue 14): reads spread over every one under least-loaded, and only
+    # the active answers them under "active"; both systems (hdfs: observers).
+    for kind in ("granary", "hdfs"):
+        r = run(binary, path("spotify.textproto"), "--set", "cluster.namenodes=3",
+                "--set", f"system.kind={kind}")
+        served = r["namenode_reads_served"]
+        check(r["ops_failed"] == 0 and len(served) == 3, f"{kind} x3: {served}, {r['ops_failed']}")
+        # Every namenode answers reads (least-loaded may leave a busy active few of them).
+        check(min(served) > 0, f"{kind} x3: reads not spread: {served}")
+    a = run(binary, path("spotify.textproto"), "--set", "cluster.namenodes=3",
+            "--set", 'system.read_policy="active"')
+    served = a["namenode_reads_served"]
+    check(sorted(served)[1] == 0 and max(served) > 0, f"active policy: reads {served}")
+    err = run(binary, path("spotify.textproto"), "--set", 'system.read_policy="nearby"', expect=2)
+    check("system.read_policy" in err, f"bad read policy: {err!r}")
+
     # epoch_read: every planned sample trained; busy fraction a fraction.
     r = run(binary, path("epoch_read.textproto"))
     res = r["results"]
