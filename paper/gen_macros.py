@@ -226,6 +226,44 @@ def real_cluster(m):
         m.add(macro, n(v, 1 if digits == -3 else digits), src)
 
 
+def read_scaleout(m):
+    src = "experiments/namenode_scaling/results.csv"
+    rows = read_csv("namenode_scaling/results.csv")
+    peak = lambda system, nn: max((r for r in rows if r["system"] == system
+                                   and r["namenodes"] == str(nn)),
+                                  key=lambda r: float(r["ops_per_s"]))
+    g1, g8, g16 = peak("granary", 1), peak("granary", 8), peak("granary", 16)
+    m.add("nsGranaryOneK", k(g1["ops_per_s"]), src)
+    m.add("nsGranaryEightK", k(g8["ops_per_s"]), src)
+    m.add("nsGranarySixteenK", k(g16["ops_per_s"]), src)
+    m.add("nsGranarySpeedup", n(float(g16["ops_per_s"]) / float(g1["ops_per_s"]), 1), src)
+    m.add("nsGranaryOpenPNinetyNine", n(g16["open_p99_ms"], 1), src)
+    m.add("nsGranaryActiveCpu", n(g16["namenode_cpu_max"], 2), src)
+    m.add("nsHdfsOneK", k(peak("hdfs", 1)["ops_per_s"]), src)
+    hdfs_many = [float(r["ops_per_s"]) for r in rows if r["system"] == "hdfs"
+                 and r["namenodes"] != "1"]
+    m.add("nsHdfsManyMinK", k(min(hdfs_many)), src)
+    m.add("nsHdfsManyMaxK", k(max(hdfs_many)), src)
+    asrc = "experiments/accelerator_namenodes/results.csv"
+    acc = read_csv("accelerator_namenodes/results.csv")
+    words = {1: "One", 2: "Two", 4: "Four", 8: "Eight"}
+    for accelerators, tag in ((1024, "Thousand"), (4096, "FourThousand")):
+        for nn, word in words.items():
+            r = pick(acc, accelerators=accelerators, namenodes=nn)
+            m.add("accNn%sBusy%s" % (tag, word), n(float(r["busy_mean"]) * 100, 1), asrc)
+        enough = [int(r["namenodes"]) for r in acc if r["accelerators"] == str(accelerators)
+                  and float(r["busy_mean"]) >= 0.9]
+        m.add("accNn%sTier" % tag, str(min(enough)) if enough else "more than 8", asrc)
+    csrc = "experiments/consistency/results.csv"
+    con = read_csv("consistency/results.csv")
+    for clients, tag in ((32, "ThirtyTwo"), (512, "FiveTwelve")):
+        for mode, word in (("consistent", "Consistent"), ("stale", "Stale"),
+                           ("active-only", "Active")):
+            r = pick(con, mode=mode, clients=clients)
+            m.add("con%s%sK" % (word, tag), k(r["ops_per_s"]), csrc)
+            m.add("con%s%sPNinetyNine" % (word, tag), n(r["open_p99_ms"], 2), csrc)
+
+
 def swarm(m):
     src = "experiments/swarm/summary.csv"
     rows = read_csv("swarm/summary.csv")
@@ -245,7 +283,7 @@ def swarm(m):
 
 
 SECTIONS = [small_files, metadata_scaling, accelerators, recovery, sim_vs_real, real_cluster,
-            swarm, analytics]
+            read_scaleout, swarm, analytics]
 
 
 def main():
