@@ -140,12 +140,17 @@ std::string Serving(net::RealEnv& env, Transport& transport,
 }
 
 // `files` 4 KiB creates into `dir` by `clients` fibers; creates per second, errors counted.
+// `entries`: the journal entries the serving namenode applied meanwhile (its applied_seq
+// before and after; 0 for the single namenode), so that creates per entry shows how many
+// batches one group commit carried.
 Result<double> MeasureCreates(const HaBenchFlags& flags, const BenchCluster& cluster,
-                              const std::string& dir, uint32_t clients, uint64_t* errors) {
+                              const std::string& dir, uint32_t clients, uint64_t* errors,
+                              uint64_t* entries) {
   double seconds = 0;
   const std::string data(kFileBytes, 'h');
   const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
-    const std::string serving = Serving(env, transport, cluster.namenodes);
+    std::map<std::string, uint64_t> applied_before;
+    const std::string serving = Serving(env, transport, cluster.namenodes, &applied_before);
     if (serving.empty()) return Status(StatusCode::kUnavailable, "no active namenode");
     std::vector<std::unique_ptr<FileSystem>> fs;
     for (uint32_t k = 0; k < clients; ++k) {
@@ -166,6 +171,10 @@ Result<double> MeasureCreates(const HaBenchFlags& flags, const BenchCluster& clu
     }
     (void)env.Wait(done, kInstantMax);
     seconds = SecondsSince(start);
+    std::map<std::string, uint64_t> applied_after;
+    if (Serving(env, transport, cluster.namenodes, &applied_after) == serving) {
+      *entries = applied_after[serving] - applied_before[serving];
+    }
     return Status::Ok();
   });
   if (!ran.ok()) return ran;
@@ -184,9 +193,10 @@ bool RunCreates(const HaBenchFlags& flags, const BenchCluster& single, const Ben
                          : std::vector<const BenchCluster*>{&ha, &single};
       for (const BenchCluster* cluster : order) {
         uint64_t errors = 0;
+        uint64_t entries = 0;
         const std::string dir = "/granary-bench-ha-" + std::to_string(getpid()) + "/r" +
                                 std::to_string(round) + "-c" + std::to_string(clients);
-        Result<double> rate = MeasureCreates(flags, *cluster, dir, clients, &errors);
+        Result<double> rate = MeasureCreates(flags, *cluster, dir, clients, &errors, &entries);
         if (!rate.ok()) {
           Print(json{{"bench", "error"},
                      {"cluster", cluster->kind},
@@ -200,6 +210,9 @@ bool RunCreates(const HaBenchFlags& flags, const BenchCluster& single, const Ben
                    {"files", flags.files},
                    {"file_bytes", kFileBytes},
                    {"creates_per_s", Round1(*rate)},
+                   {"journal_entries", entries},
+                   {"creates_per_entry",
+                    entries == 0 ? 0.0 : Round1(static_cast<double>(flags.files) / entries)},
                    {"errors", errors}});
         if (errors > 0) return false;
         this_round[cluster->kind] = *rate;

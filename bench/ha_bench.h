@@ -7,7 +7,10 @@
 //   cluster      a cluster started (kind, namenode addresses)
 //   ha_creates   4 KiB inline creates (FileSystem::WriteFile) per second, one measurement:
 //                cluster, clients (fibers of this process), round; the two clusters are
-//                measured one after the other within a round, in alternating order
+//                measured one after the other within a round, in alternating order;
+//                for "ha" also journal_entries (entries the active applied meanwhile: its
+//                applied_seq after minus before) and creates_per_entry (files / entries:
+//                how many creates one group commit carried; the mkdir adds one entry)
 //   ha_creates_summary  the medians over rounds per (cluster, clients)
 //   ratio        "ha_vs_single_creates": per clients, the median over rounds of the per-round
 //                ratio ha/single (the target: >= 0.5 at 32 clients)

@@ -172,6 +172,9 @@ inline constexpr size_t kJournalCandidateBytesMax = 256;
 // standby further behind copies a checkpoint instead. At ~1-5 KiB an entry (a small file
 // inline) this keeps etcd far below its 2 GiB default quota.
 inline constexpr uint64_t kJournalRetainEntriesDefault = 100000;
+// Journal appends one active namenode keeps in flight at once (journaled_store.h): each
+// carries a group of batches; more overlap the journal's round trips.
+inline constexpr uint32_t kJournalAppendsInFlightMax = 4;
 
 // Checkpoint copies between namenodes (core/namenode/store_checkpoint.cc): a page's records
 // (the reply stays under kMessageBodyBytesMax with one 64 KiB inline file past the bound),
