@@ -37,8 +37,15 @@ Status ForCaller(const Status& status) {
 }  // namespace
 
 JournaledStore::JournaledStore(Env& env, MetaStore& local, Journal& journal,
-                               Duration journal_timeout)
-    : env_(env), local_(local), journal_(journal), journal_timeout_(journal_timeout) {}
+                               Duration journal_timeout, uint32_t appends_in_flight)
+    : env_(env),
+      local_(local),
+      journal_(journal),
+      journal_timeout_(journal_timeout),
+      appends_in_flight_max_(appends_in_flight) {
+  assert(appends_in_flight_max_ >= 1);
+  assert(appends_in_flight_max_ <= kJournalAppendsInFlightMax);
+}
 
 Status JournaledStore::Load() {
   InodeStore records(local_);
@@ -153,7 +160,7 @@ Status JournaledStore::Write(const WriteBatch& batch) {
   // A writer whose batch is still queued and who finds an append slot free flushes the
   // queue's head group (its own batch may be in a later one); the others wait to be told.
   while (!mine.done) {
-    if (mine.queued && appends_in_flight_ < kJournalAppendsInFlightMax) {
+    if (mine.queued && appends_in_flight_ < appends_in_flight_max_) {
       FlushOneGroup(lock);
       continue;
     }

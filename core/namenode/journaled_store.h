@@ -5,11 +5,11 @@
 // mutation is acknowledged that is not durable in the journal, and therefore not also
 // applied, in the same order, by every standby. Concurrent batches share one journal append
 // (group commit): a writer that finds an append slot free takes every batch queued (up to
-// kJournalEntryBytesMax) into one entry and appends it; while kJournalAppendsInFlightMax
-// appends are in flight, later batches queue and go together in the next free slot. Entries
-// reach the local store strictly in sequence order, one at a time, whatever order their
-// appends return in: a writer whose entry got number N waits until N - 1 is applied. Each
-// entry reaches the local store as ONE batch together with its sequence number
+// kJournalEntryBytesMax) into one entry and appends it; while `appends_in_flight` appends
+// (1..kJournalAppendsInFlightMax) are in flight, later batches queue and go together in the next
+// free slot. Entries reach the local store strictly in sequence order, one at a time, whatever
+// order their appends return in: a writer whose entry got number N waits until N - 1 is applied.
+// Each entry reaches the local store as ONE batch together with its sequence number
 // (InodeStore::PutAppliedSeq), so that a restart resumes exactly after the last entry
 // applied, and a crash between journal and store loses nothing (the follower applies the
 // entry again from the journal). For the same reason the local write is not synced
@@ -57,6 +57,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/limits.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/seams/env.h"
@@ -68,7 +69,10 @@ namespace granary {
 class JournaledStore final : public MetaStore {
  public:
   // `local` and `journal` must outlive this object. `journal_timeout` bounds each append.
-  JournaledStore(Env& env, MetaStore& local, Journal& journal, Duration journal_timeout);
+  // An append slot frees as soon as the journal answers, so even with one in flight the next
+  // group's append overlaps the local write of the one before.
+  JournaledStore(Env& env, MetaStore& local, Journal& journal, Duration journal_timeout,
+                 uint32_t appends_in_flight = kJournalAppendsInFlightDefault);
 
   // Reads where the local store stands in the journal. Call once before anything else.
   Status Load();
@@ -133,6 +137,7 @@ class JournaledStore final : public MetaStore {
   MetaStore& local_;
   Journal& journal_;
   const Duration journal_timeout_;
+  const uint32_t appends_in_flight_max_;
   uint64_t applied_seq_ = 0;
   FencingToken token_{};
   std::string hint_;

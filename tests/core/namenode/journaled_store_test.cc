@@ -56,7 +56,8 @@ class JournaledStoreTest : public ::testing::Test {
     sim::SimProcess& process = *sim.node(active).process();
     standby_process_ = sim.node(standby_).process().get();
     MemoryJournal journal(process.env(), state_, seconds(3));
-    JournaledStore store(process.env(), process.meta_store(), journal, seconds(5));
+    JournaledStore store(process.env(), process.meta_store(), journal, seconds(5),
+                         appends_in_flight_);
     bool done = false;
     process.Spawn("test", [&] {
       ASSERT_TRUE(store.Load().ok());
@@ -70,6 +71,7 @@ class JournaledStoreTest : public ::testing::Test {
 
   std::shared_ptr<testing::MemoryJournalState> state_ =
       std::make_shared<testing::MemoryJournalState>();
+  uint32_t appends_in_flight_ = kJournalAppendsInFlightDefault;
   NodeId standby_;
   sim::SimProcess* standby_process_ = nullptr;
 };
@@ -184,6 +186,7 @@ namespace {
 // locally in sequence order, and a write is acknowledged only once its entry and every one
 // before it are applied.
 TEST_F(JournaledStoreTest, AppendsInFlightTogetherApplyInSequenceOrder) {
+  appends_in_flight_ = kJournalAppendsInFlightMax;
   Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
     Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
     ASSERT_TRUE(token.ok());
@@ -233,10 +236,33 @@ TEST_F(JournaledStoreTest, AppendsInFlightTogetherApplyInSequenceOrder) {
   });
 }
 
+// The default: one append in flight at a time, everything else groups behind it.
+TEST_F(JournaledStoreTest, ByDefaultOneAppendIsInFlight) {
+  Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
+    Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
+    ASSERT_TRUE(token.ok());
+    store.BeginActive(*token, [](const Status&) { ADD_FAILURE() << "lost leadership"; });
+    state_->reply_delays.assign(64, std::chrono::milliseconds(10));
+    int done = 0;
+    for (int i = 1; i <= 20; ++i) {
+      p.Spawn("writer", [&, i] {
+        EXPECT_TRUE(store.Write(Batch(i)).ok());
+        ++done;
+      });
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(1)).ok());
+    }
+    while (done < 20) ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(5)).ok());
+    EXPECT_EQ(state_->in_flight_max, 1u);
+    EXPECT_LT(state_->last_seq, 20u);
+    EXPECT_EQ(store.applied_seq(), state_->last_seq);
+  });
+}
+
 // Entry 1's reply is lost (its outcome unknown) while entry 2, appended after it, succeeds
 // first: both writers fail, nothing is applied under this leadership, the owner hears of it
 // once, and catching up from the journal then applies both entries.
 TEST_F(JournaledStoreTest, AFailedEarlierEntryFailsALaterOneAlreadyAppended) {
+  appends_in_flight_ = 2;
   Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
     Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
     ASSERT_TRUE(token.ok());
