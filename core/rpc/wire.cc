@@ -66,12 +66,30 @@ std::optional<Envelope> ParseSimple(std::string_view in) {
     uint64_t value = 0;
     if (!GetVarint(in, tag) || !GetVarint(in, value)) return std::nullopt;
     switch (tag) {
-      case Tag(1, kVarint): out.request_id = value; break;
-      case Tag(3, kVarint): out.timeout_ns = static_cast<int64_t>(value); break;
-      case Tag(4, kVarint): out.is_reply = value != 0; break;
-      case Tag(5, kVarint): out.status_code = static_cast<int32_t>(value); break;
-      case Tag(7, kVarint): out.body_bytes = value; break;
-      case Tag(8, kVarint): out.payload_bytes = value; break;
+      case Tag(1, kVarint):
+        out.request_id = value;
+        break;
+      case Tag(3, kVarint):
+        out.timeout_ns = static_cast<int64_t>(value);
+        break;
+      case Tag(4, kVarint):
+        out.is_reply = value != 0;
+        break;
+      case Tag(5, kVarint):
+        out.status_code = static_cast<int32_t>(value);
+        break;
+      case Tag(7, kVarint):
+        out.body_bytes = value;
+        break;
+      case Tag(8, kVarint):
+        out.payload_bytes = value;
+        break;
+      case Tag(9, kVarint):
+        out.client_id = value;
+        break;
+      case Tag(10, kVarint):
+        out.call_id = value;
+        break;
       case Tag(2, kLengthDelimited):
       case Tag(6, kLengthDelimited): {
         if (value > in.size()) return std::nullopt;
@@ -112,6 +130,8 @@ void EncodeEnvelope(const Envelope& envelope, std::string& out) {
   PutStringField(6, envelope.status_message, out);
   PutVarintField(7, envelope.body_bytes, out);
   PutVarintField(8, envelope.payload_bytes, out);
+  PutVarintField(9, envelope.client_id, out);
+  PutVarintField(10, envelope.call_id, out);
 }
 
 std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
@@ -127,6 +147,8 @@ std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
   out.status_message = parsed.status_message();
   out.body_bytes = parsed.body_bytes();
   out.payload_bytes = parsed.payload_bytes();
+  out.client_id = parsed.client_id();
+  out.call_id = parsed.call_id();
   return out;
 }
 

@@ -40,6 +40,8 @@ struct Envelope {
   std::string status_message;
   uint64_t body_bytes = 0;
   uint64_t payload_bytes = 0;
+  uint64_t client_id = 0;
+  uint64_t call_id = 0;
   bool operator==(const Envelope&) const = default;
 };
 
@@ -75,7 +77,6 @@ Result<IncomingReply> DecodeReply(WireMessage message);
 // The same, the envelope given as bytes of a received frame (no copy of it is kept).
 Result<IncomingRequest> DecodeRequest(std::string_view envelope, std::string body,
                                       std::string payload);
-Result<IncomingReply> DecodeReply(std::string_view envelope, std::string body,
-                                  std::string payload);
+Result<IncomingReply> DecodeReply(std::string_view envelope, std::string body, std::string payload);
 
 }  // namespace granary::rpc
