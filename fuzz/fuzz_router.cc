@@ -117,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string unknown = "nn.NoSuchMethod";  // structure: allow (unknown on purpose)
   RpcRequest request{known ? routes.methods[pick] : unknown,
                      std::string(reinterpret_cast<const char*>(data + 1), size - 1), ""};
-  const RpcContext context{Address{"fuzz"}, Instant(std::chrono::seconds(1))};
+  const RpcContext context{Address{"fuzz"}, Instant(std::chrono::seconds(1)), {}};
   Result<RpcReply> reply = routes.router.Dispatch(context, request);
   if (!known) {
     GRANARY_FUZZ_CHECK(reply.code() == StatusCode::kUnimplemented);

@@ -125,6 +125,14 @@ int main(int argc, char** argv) {
                   std::chrono::milliseconds(1500))));
   fuzz::Write(out / "fuzz_wire", "reply-ok",
               fuzz::WireInput(rpc::EncodeReply(RequestId(7), RpcReply{bodies[1], "inline"})));
+  RpcRequest read_at{std::string(rpc::nn::kStat.name), bodies[0], ""};
+  read_at.seq = 123456;  // a read that needs journal entry 123456 applied
+  fuzz::Write(out / "fuzz_wire", "request-seq",
+              fuzz::WireInput(rpc::EncodeRequest(RequestId(10), read_at, std::chrono::seconds(5))));
+  RpcReply applied{bodies[0], ""};
+  applied.seq = 123457;
+  fuzz::Write(out / "fuzz_wire", "reply-seq",
+              fuzz::WireInput(rpc::EncodeReply(RequestId(10), applied)));
   fuzz::Write(out / "fuzz_wire", "reply-error",
               fuzz::WireInput(rpc::EncodeReply(
                   RequestId(8), Status(StatusCode::kNotFound, "/data/x.csv does not exist"))));

@@ -57,6 +57,7 @@ void CheckEnvelopeCodec(const std::string& bytes) {
   GRANARY_FUZZ_CHECK(ours->payload_bytes == theirs.payload_bytes());
   GRANARY_FUZZ_CHECK(ours->client_id == theirs.client_id());
   GRANARY_FUZZ_CHECK(ours->call_id == theirs.call_id());
+  GRANARY_FUZZ_CHECK(ours->seq == theirs.seq());
   // Protobuf keeps unknown fields and writes them back; the envelope has none of its own.
   theirs.DiscardUnknownFields();
   std::string encoded;
@@ -87,6 +88,7 @@ void CheckRequest(const rpc::WireMessage& message) {
   GRANARY_FUZZ_CHECK(twice->request.method == in.request.method);
   GRANARY_FUZZ_CHECK(twice->request.body == in.request.body);
   GRANARY_FUZZ_CHECK(twice->request.payload == in.request.payload);
+  GRANARY_FUZZ_CHECK(twice->request.seq == in.request.seq);
   // A request is never taken for a reply.
   GRANARY_FUZZ_CHECK(!rpc::DecodeReply(message).ok());
 }
@@ -113,6 +115,7 @@ void CheckReply(const rpc::WireMessage& message) {
   if (in.reply.ok()) {
     GRANARY_FUZZ_CHECK(twice->reply->body == in.reply->body);
     GRANARY_FUZZ_CHECK(twice->reply->payload == in.reply->payload);
+    GRANARY_FUZZ_CHECK(twice->reply->seq == in.reply->seq);
   } else {
     GRANARY_FUZZ_CHECK(twice->reply.code() == in.reply.code());
     GRANARY_FUZZ_CHECK(twice->reply.status().message() == in.reply.status().message());

@@ -44,7 +44,7 @@ void SendMultipart(void* socket, const std::vector<std::string>& frames) {
 }  // namespace
 
 ZapHandler::ZapHandler(RealScheduling& scheduling, void* zmq_context,
-                       std::set<std::string> allowed_keys)
+                       std::map<std::string, std::string> allowed_keys)
     : scheduling_(scheduling), context_(zmq_context), allowed_keys_(std::move(allowed_keys)) {}
 
 ZapHandler::~ZapHandler() {
@@ -72,8 +72,11 @@ void ZapHandler::Drain() {
     // version, request id, domain, address, routing id, mechanism, credentials...
     std::string request_id = request.size() > 1 ? request[1] : std::string();
     bool allowed = false;
+    std::string user_id;
     if (!oversized && request.size() == 7 && request[0] == "1.0" && request[5] == "CURVE") {
-      allowed = allowed_keys_.count(request[6]) != 0;
+      auto key = allowed_keys_.find(request[6]);
+      allowed = key != allowed_keys_.end();
+      if (allowed) user_id = key->second;
     } else {
       ++malformed_;
     }
@@ -84,7 +87,7 @@ void ZapHandler::Drain() {
     }
     // A REP socket must answer every request before it can receive the next.
     SendMultipart(socket_, {"1.0", request_id, allowed ? "200" : "400",
-                            allowed ? "OK" : "client key not admitted", "", ""});
+                            allowed ? "OK" : "client key not admitted", user_id, ""});
   }
 }
 

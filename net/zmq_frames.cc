@@ -153,7 +153,7 @@ bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
 }
 
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    MessageShape& shape, std::string* peer_address) {
+                    MessageShape& shape, std::string* peer_address, std::string* user_id) {
   shape = MessageShape::kFrames;
   const size_t data_start = routing_id != nullptr ? 1 : 0;
   size_t index = 0;
@@ -167,6 +167,9 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
     const bool more = zmq_msg_more(msg) != 0;
     if (peer_address != nullptr && peer_address->empty()) {
       if (const char* ip = zmq_msg_gets(msg, "Peer-Address")) *peer_address = ip;
+    }
+    if (user_id != nullptr && user_id->empty()) {
+      if (const char* id = zmq_msg_gets(msg, "User-Id")) *user_id = id;
     }
     if (ok && index < data_start) {
       ok = size <= kZmqRoutingIdBytesMax;

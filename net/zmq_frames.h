@@ -109,8 +109,10 @@ bool ForEachBatched(std::string_view frame, Fn&& fn) {
 // frames (envelope, body, payload), one packed frame (Pack), or one batch frame (its bytes
 // are left in out.payload for ForEachBatched). False when the message had another shape or a
 // part past its limit; it is consumed all the same. `shape` tells the shape; `peer_address`,
-// when given, receives the connection's peer IP (ZeroMQ metadata).
+// when given, receives the connection's peer IP and `user_id` its ZAP User-Id (ZeroMQ
+// metadata; empty without CURVE).
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    MessageShape& shape, std::string* peer_address = nullptr);
+                    MessageShape& shape, std::string* peer_address = nullptr,
+                    std::string* user_id = nullptr);
 
 }  // namespace granary::net

@@ -51,9 +51,11 @@ Status ZmqTransport::Listen() {
                   "listening on " + options_.listen + " needs an advertised address");
   }
   if (secure) {
-    std::set<std::string> allowed;
+    std::map<std::string, std::string> allowed;
     for (const std::string& key : options_.curve_allowed_clients) {
-      allowed.insert(*DecodeCurveKey(key));
+      auto identity = options_.curve_client_identities.find(key);
+      allowed[*DecodeCurveKey(key)] =
+          identity == options_.curve_client_identities.end() ? std::string() : identity->second;
     }
     zap_ = std::make_unique<ZapHandler>(env_.scheduling(), context_, std::move(allowed));
     GRANARY_RETURN_IF_ERROR(zap_->Start());
@@ -128,11 +130,14 @@ void ZmqTransport::OnRouterReadable() {
                                       zmq_msg_size(&first));
     auto known = caller_names_.find(routing_id);
     std::string from;
+    // The ZAP User-Id is the connection's, as the routing id is: read once per routing id.
+    std::string principal;
     std::string routing;
     rpc::WireMessage message;
     Shape shape = Shape::kFrames;
     const bool ok = ReceiveMessage(router_, first, &routing, message, shape,
-                                   known == caller_names_.end() ? &from : nullptr);
+                                   known == caller_names_.end() ? &from : nullptr,
+                                   known == caller_names_.end() ? &principal : nullptr);
     zmq_msg_close(&first);
     if (!ok || env_.stopping()) {
       if (!ok) ++stats_.malformed_dropped;
@@ -142,12 +147,13 @@ void ZmqTransport::OnRouterReadable() {
       if (from.empty()) from = "peer";
       from += "/" + Hex(routing);
       if (caller_names_.size() >= kZmqCallerNamesMax) caller_names_.clear();
-      known = caller_names_.emplace(routing, std::move(from)).first;
+      known =
+          caller_names_.emplace(routing, CallerName{std::move(from), std::move(principal)}).first;
     }
     if (shape == Shape::kBatched) {
-      const std::string& name = known->second;
+      const CallerName& name = known->second;
       if (!ForEachBatched(message.payload, [&](const PackedView& request) {
-            HandleRequest(routing, Address{name},
+            HandleRequest(routing, name,
                           rpc::DecodeRequest(request.envelope, std::string(request.body),
                                              std::string(request.payload)),
                           Shape::kBatched);
@@ -156,12 +162,11 @@ void ZmqTransport::OnRouterReadable() {
       }
       continue;
     }
-    HandleRequest(std::move(routing), Address{known->second},
-                  rpc::DecodeRequest(std::move(message)), shape);
+    HandleRequest(std::move(routing), known->second, rpc::DecodeRequest(std::move(message)), shape);
   }
 }
 
-void ZmqTransport::HandleRequest(std::string routing_id, Address from,
+void ZmqTransport::HandleRequest(std::string routing_id, const CallerName& from,
                                  Result<rpc::IncomingRequest> incoming, MessageShape shape) {
   if (!incoming.ok()) {
     // Without a trustworthy request id there is no one to answer; the caller times out.
@@ -170,8 +175,8 @@ void ZmqTransport::HandleRequest(std::string routing_id, Address from,
   }
   ++stats_.requests_served;
   const Instant deadline = env_.Now() + incoming->timeout;
-  servers_->jobs.push_back(ServeJob{std::move(routing_id), std::move(from), deadline,
-                                    std::move(incoming).value(), shape});
+  servers_->jobs.push_back(ServeJob{std::move(routing_id), Address{from.name}, from.principal,
+                                    deadline, std::move(incoming).value(), shape});
   if (servers_->waking == 0) WakeServer();
 }
 
@@ -217,7 +222,7 @@ void ZmqTransport::StartServer() {
 void ZmqTransport::RunJob(ServeJob& job) {
   // The handler may be replaced (Serve) while this request runs: hold the one it started with.
   std::shared_ptr<RpcHandler> handler = handler_;
-  const RpcContext context{std::move(job.from), job.deadline};
+  const RpcContext context{std::move(job.from), job.deadline, std::move(job.principal)};
   Result<RpcReply> result = handler
                                 ? (*handler)(context, job.incoming.request)
                                 : Result<RpcReply>(Status(StatusCode::kUnavailable, "not serving"));

@@ -71,6 +71,13 @@ Result<std::unique_ptr<ZmqTransport>> ZmqTransport::Create(RealEnv& env,
     for (const std::string& key : options.curve_allowed_clients) {
       GRANARY_RETURN_IF_ERROR(DecodeCurveKey(key).status().WithContext("allowed client key"));
     }
+    for (const auto& [key, identity] : options.curve_client_identities) {
+      if (identity.size() > kPrincipalBytesMax) {
+        return Status(StatusCode::kInvalidArgument, "the identity of a client key is longer than " +
+                                                        std::to_string(kPrincipalBytesMax) +
+                                                        " bytes: " + identity.substr(0, 32));
+      }
+    }
   }
   if (options.curve_client) {
     GRANARY_RETURN_IF_ERROR(DecodeCurveKey(options.curve_client->public_key).status());

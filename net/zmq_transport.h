@@ -79,6 +79,10 @@ struct ZmqTransportOptions {
   std::optional<CurveKeyPair> curve_server;
   // Z85 public keys of the clients the ZAP handler admits (with curve_server).
   std::vector<std::string> curve_allowed_clients;
+  // The identity each admitted key acts as (Z85 key -> "alice", "alice:g1,g2", "@datanode";
+  // core/security/identity.h), handed to handlers as RpcContext::principal. A listed key
+  // without an entry here is admitted with an empty identity (its requests are trusted).
+  std::map<std::string, std::string> curve_client_identities;
   // This node's CURVE client key pair for outgoing calls, and the server public key of the
   // peers it calls (one cluster-wide server key; per-address keys in curve_peer_keys win).
   std::optional<CurveKeyPair> curve_client;
@@ -129,6 +133,12 @@ class ZmqTransport final : public Transport {
  private:
   struct Peer;
   struct PendingCall;
+  // A caller of this ROUTER: "<peer IP>/<routing id in hex>", and the ZAP User-Id of its
+  // connection (empty without CURVE).
+  struct CallerName {
+    std::string name;
+    std::string principal;
+  };
 
   ZmqTransport(RealEnv& env, ZmqTransportOptions options);
   Status Listen();
@@ -147,8 +157,8 @@ class ZmqTransport final : public Transport {
   struct ReplyBatch;
 
   void OnReply(Result<rpc::IncomingReply> incoming);
-  void HandleRequest(std::string routing_id, Address from, Result<rpc::IncomingRequest> incoming,
-                     MessageShape shape);
+  void HandleRequest(std::string routing_id, const CallerName& from,
+                     Result<rpc::IncomingRequest> incoming, MessageShape shape);
   // Wakes an idle serving fiber, or starts one, to take the queued jobs.
   void WakeServer();
   void StartServer();
@@ -179,8 +189,8 @@ class ZmqTransport final : public Transport {
   // Requests waiting for a serving fiber, and the idle ones; shared with the fibers, which
   // may outlive the transport (they then end without touching it).
   std::shared_ptr<Servers> servers_;
-  // "<peer IP>/<routing id in hex>" by routing id (ZeroMQ never reuses one on a ROUTER).
-  std::map<std::string, std::string, std::less<>> caller_names_;
+  // By routing id (ZeroMQ never reuses one on a ROUTER).
+  std::map<std::string, CallerName, std::less<>> caller_names_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;
   std::list<Peer*> peers_lru_;  // front: most recently used
   uint64_t next_peer_serial_ = 0;

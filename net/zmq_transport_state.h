@@ -36,6 +36,7 @@ struct ZmqTransport::Peer {
 struct ZmqTransport::ServeJob {
   std::string routing_id;
   Address from;
+  std::string principal;
   Instant deadline;
   rpc::IncomingRequest incoming;
   MessageShape shape;  // how the request came: so may the reply go

@@ -13,6 +13,8 @@ packages=(
   libprotobuf-dev protobuf-compiler
   # real transport
   libzmq3-dev cppzmq-dev
+  # block access tokens' MAC (core/security/block_token.cc)
+  libsodium-dev
   # the HA journal (net/EtcdJournal): etcd's gRPC API and the etcd members its tests start
   libgrpc++-dev protobuf-compiler-grpc etcd-server
   # real metadata store (net/RocksDbStore)

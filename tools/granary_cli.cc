@@ -17,6 +17,7 @@
 // 1 when an operation failed (one line per failure on stderr naming the path and the reason), 2 on
 // a usage error.
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -63,6 +64,11 @@ int main(int argc, char** argv) {
                  "attempts per call to a single namenode (1..16); with a list of namenodes a "
                  "call keeps trying through a failover for up to 30 s")
       ->check(CLI::Range(1u, 16u));
+  std::string read_policy;
+  app.add_option("--read-policy", read_policy,
+                 "with a list of namenodes, where reads go: least-loaded (default), random, "
+                 "nearest or active (writes always go to the active)")
+      ->envname("GRANARY_READ_POLICY");
 
   tools::LsFlags ls_flags;
   std::vector<std::string> ls_paths{"/"};
@@ -207,7 +213,8 @@ int main(int argc, char** argv) {
     auto pub = tools::ReadPublicKey(keygen_dir + "/client.pub");
     std::cout << (pub.ok() ? *pub : std::string()) << std::endl;
     std::cerr << "granary keygen: wrote " << keygen_dir << "/client.key and client.pub; "
-              << "copy client.pub into every server's <keys>/clients/ to be admitted" << std::endl;
+              << "copy client.pub to every server's <keys>/clients/USER.pub to admit it as USER "
+              << "(docs/deploy.md)" << std::endl;
     return 0;
   }
   // Operand checks the flag parser cannot express.
@@ -234,6 +241,14 @@ int main(int argc, char** argv) {
     return Usage("no namenode: pass --namenode HOST:PORT or set GRANARY_NAMENODE");
   if (std::string problem; !tools::IsNamenodeList(config.namenode, &problem)) {
     return Usage("--namenode: " + problem);
+  }
+  if (!read_policy.empty()) {
+    const std::optional<granary::ReadPolicy> policy = granary::ParseReadPolicy(read_policy);
+    if (!policy) {
+      return Usage("--read-policy: \"" + read_policy +
+                   "\" is not one of least-loaded, random, nearest, active");
+    }
+    config.read_policy = *policy;
   }
   config.rpc_timeout = std::chrono::milliseconds(timeout_ms);
   config.datanode_timeout = std::chrono::milliseconds(datanode_timeout_ms);

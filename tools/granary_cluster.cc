@@ -21,14 +21,39 @@
 // --namenode and GRANARY_NAMENODE take), once one namenode serves and every datanode has
 // registered with it. Processes are signalled only through their PID files (and only
 // while the PID still runs our binary on this DIR), never by name.
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "tools/common/curve_keys.h"
 #include "tools/common/local_cluster.h"
 #include "tools/common/tool_util.h"
 
 namespace tools = granary::tools;
+
+namespace {
+
+// `granary-cluster keys`: a new cluster key directory (unless DIR has one), then the users.
+int MakeKeys(const std::string& dir, const std::string& superuser,
+             const std::vector<std::string>& users) {
+  granary::Status s;
+  if (!std::filesystem::exists(dir + "/server.key")) {
+    s = granary::tools::GenerateClusterKeys(dir, superuser);
+  }
+  for (size_t i = 0; s.ok() && i < users.size(); ++i) {
+    s = granary::tools::GenerateUserKeys(dir, users[i]);
+    if (s.ok()) std::cout << dir << "/users/" << users[i] << std::endl;
+  }
+  if (!s.ok()) {
+    std::cerr << "granary-cluster: keys " << dir << ": " << s.ToString() << std::endl;
+    return 1;
+  }
+  std::cout << dir << std::endl;
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"granary-cluster: a Granary cluster on this machine, under one directory"};
@@ -66,6 +91,10 @@ int main(int argc, char** argv) {
       ->each([&](const std::string&) { flags.scanner_rate_set = true; });
   start->add_option("--superuser", flags.superuser, "the namenode's superuser (default: you)");
   start->add_flag("--curve", flags.curve, "CURVE keys for every node (made in DIR/keys)");
+  start
+      ->add_option("--users", flags.users,
+                   "with --curve: a key directory DIR/keys/users/NAME per user (comma-separated)")
+      ->delimiter(',');
   start->add_option("--namenode-arg", flags.namenode_args, "extra namenode flag (repeatable)")
       ->allow_extra_args(false);
   start->add_option("--datanode-arg", flags.datanode_args, "extra datanode flag (repeatable)")
@@ -99,8 +128,15 @@ int main(int argc, char** argv) {
   status->add_flag("--json", status_json, "one JSON object");
 
   std::string keys_dir;
-  CLI::App* keys = app.add_subcommand("keys", "make a CURVE key directory for a cluster");
+  std::string keys_superuser = "granary";
+  std::vector<std::string> keys_users;
+  CLI::App* keys = app.add_subcommand(
+      "keys", "make a CURVE key directory for a cluster, or add users to one (docs/deploy.md)");
   keys->add_option("dir", keys_dir)->required();
+  keys->add_option("--superuser", keys_superuser,
+                   "the user the cluster's own client key acts as (default granary)");
+  keys->add_option("--users", keys_users, "make DIR/users/NAME for each (comma-separated)")
+      ->delimiter(',');
 
   if (const int code = tools::ParseFlags(app, argc, argv, "granary-cluster"); code >= 0) {
     return code;
@@ -110,14 +146,6 @@ int main(int argc, char** argv) {
   if (*kill) return tools::ClusterKill(kill_dir, kill_node);
   if (*restart) return tools::ClusterRestart(restart_dir, restart_node, wait_seconds);
   if (*status) return tools::ClusterStatus(status_dir, status_json);
-  if (*keys) {
-    const granary::Status s = tools::GenerateClusterKeys(keys_dir);
-    if (!s.ok()) {
-      std::cerr << "granary-cluster: keys " << keys_dir << ": " << s.ToString() << std::endl;
-      return 1;
-    }
-    std::cout << keys_dir << std::endl;
-    return 0;
-  }
+  if (*keys) return MakeKeys(keys_dir, keys_superuser, keys_users);
   return 2;
 }

@@ -38,10 +38,14 @@ class Observer {
     if (datanode_.registered() != registered_) {
       registered_ = datanode_.registered();
       if (registered_) {
-        LogInfo("registered with the namenode " + datanode_.namenode().current().value +
-                " as datanode " + std::to_string(datanode_.datanode_id()) + " (storage " +
-                datanode_.storage_id() + ", " + std::to_string(datanode_.store().size()) +
-                " replicas)");
+        // With several namenodes the datanode registers with each (namenode_actor.h).
+        const std::string with =
+            datanode_.actors() > 1
+                ? "the first of its " + std::to_string(datanode_.actors()) + " namenodes"
+                : "the namenode " + datanode_.namenode().current().value;
+        LogInfo("registered with " + with + " as datanode " +
+                std::to_string(datanode_.datanode_id()) + " (storage " + datanode_.storage_id() +
+                ", " + std::to_string(datanode_.store().size()) + " replicas)");
       } else {
         LogWarn("lost the namenode's registration; registering again");
       }
@@ -62,7 +66,7 @@ class Observer {
     const uint64_t refused = datanode_.stale_commands_refused();
     if (refused != refused_) {
       LogWarn("refused " + std::to_string(refused - refused_) +
-              " command(s) of a deposed namenode (fencing token older than " +
+              " command(s) of a deposed or standby namenode (fencing token 0 or older than " +
               std::to_string(datanode_.fencing_token()) + ")");
       refused_ = refused;
     }
@@ -87,6 +91,7 @@ class Observer {
 int main(int argc, char** argv) {
   CLI::App app{"granary-datanode: a storage server of a Granary cluster"};
   granary::tools::ServerMain server(app, "granary-datanode");
+  server.flags().net.datanode_key = true;
   std::string namenode;
   std::string data_dir;
   std::string rack;
@@ -118,6 +123,10 @@ int main(int argc, char** argv) {
                  "deadline of calls to the namenode and other datanodes (ms)")
       ->check(CLI::Range(uint64_t{50}, uint64_t{600000}));
   app.add_flag("--sync-every-packet", sync_every_packet, "fdatasync every packet of a write");
+  std::string block_tokens = "auto";
+  app.add_option("--block-tokens", block_tokens,
+                 "require block access tokens from clients: on, off, or auto (on with CURVE)")
+      ->check(CLI::IsMember({"on", "off", "auto"}));
   server.AddCommonFlags("this node's name in the log (default datanode@<address>)",
                         "seed of the datanode's generator (default: from the OS)");
   if (const int code = server.Parse(argc, argv); code >= 0) return code;
@@ -129,6 +138,8 @@ int main(int argc, char** argv) {
   options.scan_period = milliseconds(scan_period_ms);
   options.rpc_timeout = milliseconds(rpc_timeout_ms);
   options.sync_every_packet = sync_every_packet;
+  options.require_block_tokens =
+      block_tokens == "on" || (block_tokens == "auto" && !server.flags().net.curve_keys.empty());
   if (const Status valid = granary::ValidateDatanodeOptions(options); !valid.ok()) {
     std::cerr << "granary-datanode: " << valid.ToString() << std::endl;
     return 2;
@@ -140,6 +151,7 @@ int main(int argc, char** argv) {
   }
   if (const int code = server.StartLog(); code >= 0) return code;
   LogInfo("starting: namenode " + namenode + ", data-dir " + data_dir +
+          (options.require_block_tokens ? ", block access tokens required" : "") +
           (rack.empty() ? "" : ", rack " + rack) + ", scanner " +
           std::to_string(scanner_bytes_per_second) + " B/s every " +
           std::to_string(scan_period_ms) + " ms, seed " + std::to_string(flags.seed));

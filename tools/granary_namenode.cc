@@ -14,12 +14,16 @@
 //
 // Logs one line per event on stderr (or --log-file). SIGTERM / SIGINT stop it cleanly.
 // Exit: 0 after a clean stop, 1 when it could not start or failed, 2 on a usage error.
+#include <sodium.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/common/limits.h"
 #include "core/namenode/ha_namenode.h"
@@ -221,6 +225,28 @@ int main(int argc, char** argv) {
       });
   app.add_option("--superuser", superuser, "the user who passes every permission check");
   app.add_option("--supergroup", supergroup, "members of this group are superusers too");
+  std::string block_tokens = "auto";
+  app.add_option("--block-tokens", block_tokens,
+                 "issue block access tokens: on, off, or auto (on with CURVE)")
+      ->check(CLI::IsMember({"on", "off", "auto"}));
+  uint64_t token_lifetime_ms = 3600 * 1000;
+  uint64_t key_roll_ms = 3600 * 1000;
+  app.add_option("--block-token-lifetime-ms", token_lifetime_ms,
+                 "how long a block access token is valid (default 1 h)")
+      ->check(CLI::Range(uint64_t{1000}, uint64_t{7} * 24 * 3600 * 1000));
+  app.add_option("--block-key-roll-ms", key_roll_ms,
+                 "a new block token key this often (default 1 h)")
+      ->check(CLI::Range(uint64_t{1000}, uint64_t{7} * 24 * 3600 * 1000));
+  std::vector<std::string> proxy_users;
+  app.add_option("--proxy-user", proxy_users,
+                 "PROXY=USER1,USER2 (or PROXY=*): with CURVE, the key of user PROXY may act for "
+                 "these users (repeatable)")
+      ->check([](const std::string& v) {
+        const size_t eq = v.find('=');
+        return eq == 0 || eq == std::string::npos || eq + 1 == v.size()
+                   ? "--proxy-user takes PROXY=USER1,USER2 or PROXY=*"
+                   : std::string();
+      });
   app.add_option("--heartbeat-ms", heartbeat_ms, "datanode heartbeat interval (ms)")
       ->check(CLI::Range(uint64_t{10}, uint64_t{600000}));
   app.add_option("--dead-after-ms", dead_after_ms,
@@ -276,6 +302,22 @@ int main(int argc, char** argv) {
   options.ns.default_block_bytes = block_bytes;
   options.ns.permissions.superuser = superuser;
   options.ns.permissions.supergroup = supergroup;
+  for (const std::string& rule : proxy_users) {
+    const size_t eq = rule.find('=');
+    std::stringstream users(rule.substr(eq + 1));
+    for (std::string user; std::getline(users, user, ',');) {
+      if (!user.empty()) options.proxy_users[rule.substr(0, eq)].insert(user);
+    }
+  }
+  options.security_log = [](const std::string& line) { granary::tools::LogWarn(line); };
+  options.block_tokens.enabled =
+      block_tokens == "on" || (block_tokens == "auto" && !server.flags().net.curve_keys.empty());
+  options.block_tokens.token_lifetime = milliseconds(token_lifetime_ms);
+  options.block_tokens.key_roll_interval = milliseconds(key_roll_ms);
+  options.block_tokens.key_grace = options.block_tokens.token_lifetime;
+  options.block_tokens.random_bytes = [](uint8_t* out, size_t bytes) {
+    randombytes_buf(out, bytes);  // libsodium's CSPRNG, not the seeded generator
+  };
   options.heartbeat_interval = milliseconds(heartbeat_ms);
   options.datanode_dead_after = milliseconds(dead_after_ms);
   options.lease_hard_limit = milliseconds(lease_hard_limit_ms);
@@ -288,11 +330,17 @@ int main(int argc, char** argv) {
   options.blocks.replication_timeout =
       std::min(options.blocks.replication_timeout,
                std::max<granary::Duration>(2 * dead_after, std::chrono::seconds(10)));
-  LogInfo("starting: meta-dir " + meta_dir + ", inline threshold " +
-          std::to_string(inline_threshold) + " B, replication " + std::to_string(replication) +
-          ", block size " + std::to_string(block_bytes) + " B, superuser " + superuser +
-          ", heartbeat " + std::to_string(heartbeat_ms) + " ms, dead after " +
-          std::to_string(dead_after_ms) + " ms, seed " + std::to_string(server.flags().seed));
+  LogInfo(
+      "starting: meta-dir " + meta_dir + ", inline threshold " + std::to_string(inline_threshold) +
+      " B, replication " + std::to_string(replication) + ", block size " +
+      std::to_string(block_bytes) + " B, superuser " + superuser + ", heartbeat " +
+      std::to_string(heartbeat_ms) + " ms, dead after " + std::to_string(dead_after_ms) +
+      " ms, seed " + std::to_string(server.flags().seed) +
+      (options.block_tokens.enabled ? ", block access tokens on" : ", block access tokens off"));
+  if (options.block_tokens.enabled && sodium_init() < 0) {
+    LogError("cannot initialise libsodium for block token keys");
+    return 1;
+  }
 
   if (!server.CreateDirectory("--meta-dir", meta_dir)) return 1;
 

@@ -2,6 +2,7 @@
 //
 //   granary-sim selftest [--seed N] [--nodes K] [--seconds S] [--no-faults]
 //   granary-sim swarm [--seed N | --seeds A-B] [--datanodes D] [--clients C] [--seconds S]
+//                     [--namenodes N] [--appenders]
 //                     [--no-faults] [--inline-threshold BYTES]
 //   granary-sim run SCENARIO [--seed N] [--set FIELD=VALUE ...] [--out DIR]
 //                   [--record-trace FILE]
@@ -86,6 +87,16 @@ nlohmann::json SwarmJson(const granary::sim::SwarmResult& r, double wall_seconds
       {"client_crashes", r.client_crashes},
       {"corruptions", r.corruptions},
       {"partitions", r.partitions},
+      {"bytes_flushed", r.bytes_flushed},
+      {"tail_reads", r.tail_reads},
+      {"conversion_gaps", r.conversion_gaps},
+      {"failovers", r.failovers},
+      {"namenode_pauses", r.namenode_pauses},
+      {"store_wipes", r.store_wipes},
+      {"bootstraps", r.bootstraps},
+      {"journal_faults", r.journal_faults},
+      {"stores_diverged", r.stores_diverged},
+      {"split_brain", r.split_brain},
       {"replication_restore_seconds", r.replication_restore_seconds},
       {"replication_restore_bound_seconds", r.replication_restore_bound_seconds},
       {"events", r.events},
@@ -218,6 +229,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(5u, 200u));
   swarm_cmd->add_option("--clients", swarm.clients, "clients (1..200)")
       ->check(CLI::Range(1u, 200u));
+  swarm_cmd->add_flag("--appenders", swarm.appenders,
+                      "clients also append to logs and read them as they grow");
+  swarm_cmd
+      ->add_option("--namenodes", swarm.namenodes,
+                   "namenodes (1, or 2..5 over a simulated journal: high availability)")
+      ->check(CLI::Range(1u, 5u));
   swarm_cmd->add_option("--seconds", swarm.fault_seconds, "virtual seconds of workload and faults")
       ->check(CLI::Range(1.0, 3600.0));
   swarm_cmd

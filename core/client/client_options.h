@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/common/time.h"
+#include "core/rpc/namenode_locator.h"
 #include "core/seams/transport.h"
 #include "proto/fs.pb.h"
 
@@ -17,6 +18,14 @@ struct ClientOptions {
   // ("127.0.0.1:7000,127.0.0.1:7010,127.0.0.1:7020"): the client finds the active one
   // (core/rpc/namenode_locator.h).
   Address namenode;
+  // With a list of namenodes, where reads (stat, list, open, open-many) go; writes go to the
+  // active (core/rpc/namenode_locator.h). Every namenode answers a read only once it has
+  // applied what this client saw, so the client reads its own writes and never goes back in
+  // time wherever a read lands. least-loaded by default: it spreads reads over every
+  // namenode like random does when they answer alike, and moves them off a namenode that is
+  // slow, overloaded or paused (its calls pile up) before they time out; "nearest" is for
+  // namenodes on the clients' machines, "active" for today's single-namenode behaviour.
+  ReadPolicy read_policy = ReadPolicy::kLeastLoaded;
   proto::UserContext user;
   // Names this client's leases; unique per client process.
   std::string client_name;

@@ -51,6 +51,7 @@ Result<std::string> FileSystem::ReadBlockTail(const proto::LocatedBlock& block) 
     request.set_offset_bytes(length - tail);
     request.set_length_bytes(tail);
     request.set_verified_by_reader(true);
+    request.set_access_token(block.access_token());
     proto::ReadBlockReply reply;
     std::string payload;
     const Status status =
@@ -264,6 +265,16 @@ Status FileSystem::Rename(std::string_view source, std::string_view destination)
   return status;
 }
 
+Status FileSystem::SetTimes(std::string_view path, int64_t mtime_ns, int64_t atime_ns) {
+  proto::SetTimesRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(std::string(path));
+  request.set_mtime_ns(mtime_ns);
+  request.set_atime_ns(atime_ns);
+  proto::SetAttributeReply reply;
+  return context_.namenode().Call(rpc::nn::kSetTimes, request, &reply);
+}
+
 Status FileSystem::SetPermission(std::string_view path, uint32_t mode) {
   proto::SetPermissionRequest request;
   *request.mutable_user() = context_.options().user;
@@ -292,6 +303,8 @@ Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
   proto::SetAttributeReply reply;
   return context_.namenode().Call(rpc::nn::kSetReplication, request, &reply);
 }
+
+Status FileSystem::Msync() { return context_.namenode().Msync(); }
 
 Result<proto::ClusterReportReply> FileSystem::Report() {
   proto::ClusterReportRequest request;

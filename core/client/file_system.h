@@ -65,9 +65,15 @@ class FileSystem {
   Status Delete(std::string_view path, bool recursive);
   Status Rename(std::string_view source, std::string_view destination);
   Status SetPermission(std::string_view path, uint32_t mode);
+  // Modification and access times in nanoseconds since the epoch; -1 leaves one unchanged.
+  Status SetTimes(std::string_view path, int64_t mtime_ns, int64_t atime_ns);
   Status SetOwner(std::string_view path, const std::string& owner, const std::string& group);
   Status SetReplication(std::string_view path, uint32_t replication);
   Result<proto::ClusterReportReply> Report();
+  // Makes later reads, whichever namenode answers them, see every write acknowledged to any
+  // client before this call (nn.Msync; HDFS's msync). A client always sees its own writes
+  // without it.
+  Status Msync();
 
   // Writes a whole file (Create, Write, Close).
   Status WriteFile(std::string_view path, std::string_view data, const CreateOptions& options);

@@ -9,7 +9,16 @@ namespace granary {
 bool IsRetryable(const Status& status) { return NamenodeLocator::Rotated(status); }
 
 NamenodeClient::NamenodeClient(Env& env, Transport& transport, const ClientOptions& options)
-    : env_(env), transport_(transport), options_(options), locator_(transport, options.namenode) {}
+    : env_(env), transport_(transport), options_(options), locator_(transport, options.namenode) {
+  locator_.SpreadReads(env, options.read_policy, std::string(HostOf(options.client_address)));
+}
+
+Status NamenodeClient::Msync() {
+  proto::MsyncReply reply;
+  GRANARY_RETURN_IF_ERROR(Call(rpc::nn::kMsync, proto::MsyncRequest(), &reply));
+  locator_.RaiseSeq(reply.seq());
+  return Status::Ok();
+}
 
 Status NamenodeClient::Backoff(uint32_t attempt) {
   const int64_t base = options_.backoff_initial.count();

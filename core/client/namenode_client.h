@@ -29,6 +29,7 @@
 #include "core/seams/env.h"
 #include "core/seams/transport.h"
 #include "proto/fs.pb.h"
+#include "proto/namenode.pb.h"
 
 namespace granary {
 
@@ -52,6 +53,10 @@ class NamenodeClient {
                       retried);
   }
 
+  // Raises this client's journal sequence to the active's (nn.Msync), so that later reads, on
+  // any namenode, see every write acknowledged to any client before the call (issue 14).
+  Status Msync();
+
   // Sleeps the backoff before retry number `attempt` (from 1), with jitter.
   Status Backoff(uint32_t attempt);
 
@@ -62,6 +67,7 @@ class NamenodeClient {
   const CallCounts& call_counts() const { return call_counts_; }
   // The namenodes and the one calls go to now.
   const NamenodeLocator& locator() const { return locator_; }
+  NamenodeLocator& locator() { return locator_; }
 
  private:
   void CountCall(std::string_view method);

@@ -102,7 +102,13 @@ void Reader::ResetWindow(uint64_t offset) {
   window_end_ = offset;
 }
 
-Result<std::string> Reader::Read(uint64_t length) {
+Result<std::string> Reader::Read(uint64_t length) { return ReadUntil(length, ReadStop::kLength); }
+
+Result<std::string> Reader::ReadPiece(uint64_t length) {
+  return ReadUntil(length, ReadStop::kPieceEnd);
+}
+
+Result<std::string> Reader::ReadUntil(uint64_t length, ReadStop stop) {
   if (position_ >= size_ || length == 0) return std::string();
   length = std::min(length, size_ - position_);
   if (opened_.status().inline_data()) {
@@ -158,6 +164,7 @@ Result<std::string> Reader::Read(uint64_t length) {
       out.append(bytes, skip, take);
     }
     if (used_up) window_.pop_front();
+    if (stop == ReadStop::kPieceEnd) break;
   }
   position_ += out.size();
   sequential_at_ = position_;
@@ -268,6 +275,8 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
   request.set_offset_bytes(offset_in_block);
   request.set_length_bytes(length);
   request.set_verified_by_reader(true);
+  // An expired token fails this pass; the refresh after it brings fresh ones.
+  request.set_access_token(block.access_token());
   proto::ReadBlockReply reply;
   std::string payload;
   GRANARY_RETURN_IF_ERROR(
@@ -305,10 +314,24 @@ Status Reader::MeasureLastBlock() {
     return Status::Ok();
   }
   proto::LocatedBlock& last = *opened_.mutable_blocks(opened_.blocks_size() - 1);
+  if (last.replicas_size() == 0) {
+    // A namenode that just restarted knows the block being written but not yet where it is
+    // (its pipeline lived in memory; the datanodes report it a few heartbeats later): its
+    // length there may be far behind what was flushed, so the reader must not take it.
+    return Status(StatusCode::kUnavailable,
+                  path_ + ": the datanodes of its last block are not known yet, try again");
+  }
   proto::GetReplicaRequest request;
   request.mutable_block()->set_block_id(last.block().block_id());
+  // Every replica is asked: one left behind by a pipeline recovery (or an append's reopen)
+  // the namenode does not know of yet holds an older stamp and fewer bytes. The newest
+  // stamp is the writer's pipeline, every datanode of which has each flushed byte visible.
   Status last_error = Status::Ok();
-  for (const proto::DatanodeInfo& replica : last.replicas()) {
+  int best = -1;
+  uint64_t best_stamp = 0;
+  uint64_t best_visible = 0;
+  for (int i = 0; i < last.replicas_size(); ++i) {
+    const proto::DatanodeInfo& replica = last.replicas(i);
     proto::GetReplicaReply reply;
     const Status status =
         rpc::Call(context_.transport(), Address{replica.address()}, rpc::dn::kGetReplica, request,
@@ -319,15 +342,24 @@ Status Reader::MeasureLastBlock() {
       last_error = status;
       continue;
     }
-    const uint64_t visible =
-        std::max(last.block().length_bytes(),
-                 std::min<uint64_t>(reply.visible_length_bytes(), kBlockBytesMax));
-    last.mutable_block()->set_length_bytes(visible);
-    size_ = last.offset_bytes() + visible;
-    return Status::Ok();
+    const uint64_t stamp = reply.block().generation_stamp();
+    const uint64_t visible = std::min<uint64_t>(reply.visible_length_bytes(), kBlockBytesMax);
+    if (best < 0 || stamp > best_stamp || (stamp == best_stamp && visible > best_visible)) {
+      best = i;
+      best_stamp = stamp;
+      best_visible = visible;
+    }
   }
-  size_ = last.offset_bytes() + last.block().length_bytes();
-  return last_error.WithContext(path_);
+  if (best < 0) {
+    size_ = last.offset_bytes() + last.block().length_bytes();
+    return last_error.WithContext(path_);
+  }
+  const uint64_t visible = std::max(last.block().length_bytes(), best_visible);
+  last.mutable_block()->set_length_bytes(visible);
+  // Read from the replica measured first: another may not hold every visible byte yet.
+  if (best > 0) last.mutable_replicas()->SwapElements(0, best);
+  size_ = last.offset_bytes() + visible;
+  return Status::Ok();
 }
 
 Status Reader::Refresh() {

@@ -47,6 +47,10 @@ class Reader {
   // Reads up to `length` bytes at the current position and advances it; an empty string at
   // the end of the file.
   Result<std::string> Read(uint64_t length);
+  // As Read, but ends at the end of the first piece of the read-ahead window it takes from:
+  // a caller that streams a file this way gets each piece as it arrived (moved, no copy),
+  // at most `length` bytes, at least one byte before the end of the file.
+  Result<std::string> ReadPiece(uint64_t length);
   // Reads up to `length` bytes at `offset`, not moving the position.
   Result<std::string> ReadAt(uint64_t offset, uint64_t length);
   // An inline file's bytes (status().inline_data()), moved out of the reader, which reads
@@ -58,9 +62,11 @@ class Reader {
   // file's length again, keeping the position: a reader of a growing file calls it at the
   // end of what it has to see more. kNotFound when the path now names another file.
   Status Refresh();
-  // For a file being written: the last block's visible length, asked of its replicas (the
-  // first that answers), becomes its length here (never less than the namenode's).
-  // FileSystem::Open calls it; a no-op for a closed file.
+  // For a file being written: the last block's visible length, asked of every replica (the
+  // newest stamp's longest: a replica left behind by a pipeline recovery holds less), becomes
+  // its length here (never less than the namenode's), and that replica is read first.
+  // kUnavailable when the namenode lists no replica of it (it just restarted: the datanodes
+  // have not reported yet). FileSystem::Open calls it; a no-op for a closed file.
   Status MeasureLastBlock();
   uint64_t Size() const { return size_; }
   const proto::FileStatus& status() const { return opened_.status(); }
@@ -80,6 +86,8 @@ class Reader {
     std::optional<Result<std::string>> bytes;  // set once waited for
   };
 
+  enum class ReadStop : uint8_t { kLength, kPieceEnd };
+  Result<std::string> ReadUntil(uint64_t length, ReadStop stop);
   uint64_t PieceBytesMax() const;
   // The piece starting at `offset` (< size_): at most `limit` bytes, never across a block.
   Result<Piece> PieceAt(uint64_t offset, uint64_t limit) const;

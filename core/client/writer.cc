@@ -257,6 +257,7 @@ proto::WriteBlockRequest Writer::PacketRequest(std::string_view data, uint64_t o
   request.set_recovery(recovering);
   request.set_flush(flush);
   request.set_client_name(options.client_name);
+  request.set_access_token(block_->access_token());
   return request;
 }
 

@@ -76,12 +76,25 @@ inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // Replica events (finalized, deleted, corrupt) queued for the namenode; past it the queue is
 // dropped and a full report sent instead.
 inline constexpr uint32_t kDatanodePendingEventsMax = 100000;
+// Replicas a standby namenode keeps aside because it has not applied their block's journal
+// entry yet (block_manager.h, standby); past it they wait for the datanode's next full report.
+inline constexpr size_t kStandbyUnmatchedReplicasMax = 1000000;
 
 // Namenode lists (core/rpc/namenode_locator.h): namenodes one list may name, the bytes of
 // each address, and the redirects (kNotActive naming the active) one call follows at once.
 inline constexpr size_t kNamenodeListMax = 16;
 inline constexpr size_t kNamenodeAddressBytesMax = 256;
 inline constexpr uint32_t kNamenodeRedirectsMax = 4;
+// Reads on any namenode (issue 14; core/namenode/standby_reads.h, core/rpc/namenode_locator.h).
+// How long a standby waits to have applied the sequence a read needs before it sends the
+// client to the active; how far (journal entries) behind the journal's last entry it may be
+// and still take reads; how long a client waits for a read at a namenode that is not the
+// active before it asks the active instead, and then leaves that namenode out of its reads.
+inline constexpr std::chrono::nanoseconds kStandbyReadWaitMax = std::chrono::milliseconds(200);
+inline constexpr uint64_t kStandbyReadLagEntriesMax = 1024;
+inline constexpr size_t kStandbyReadWaitersMax = 4096;
+inline constexpr std::chrono::nanoseconds kSpreadReadTimeout = std::chrono::seconds(2);
+inline constexpr std::chrono::nanoseconds kSpreadReadAvoid = std::chrono::seconds(5);
 
 // Namenode (core/namenode/namenode.h, moved here).
 // Groups a request's user may name.
@@ -137,6 +150,12 @@ inline constexpr uint32_t kZmqCallSlotBits = 20;
 inline constexpr size_t kZmqPendingCallsMax = size_t{1} << kZmqCallSlotBits;
 // Caller names remembered by routing id; the cache starts over when full.
 inline constexpr size_t kZmqCallerNamesMax = 4096;
+// The longest identity a CURVE key acts as (the ZAP User-Id: RFC 27 sends it in one frame,
+// ZMTP metadata values are at most 255 bytes); core/security/identity.h.
+inline constexpr size_t kPrincipalBytesMax = 255;
+// Block access token keys a datanode holds at once (core/security/block_token.h): the
+// signing key and those still in their grace period; a heartbeat reply lists at most these.
+inline constexpr size_t kBlockKeysMax = 16;
 
 // ZAP handler (net/zap_handler.cc): frames of one ZAP request, and bytes of each.
 inline constexpr size_t kZapFramesMax = 16;

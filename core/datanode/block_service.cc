@@ -9,6 +9,7 @@
 #include "core/common/crc32c.h"
 #include "core/common/handoff.h"
 #include "core/common/limits.h"
+#include "core/security/identity.h"
 
 namespace granary {
 namespace {
@@ -61,18 +62,38 @@ BlockService::BlockService(Env& env, Transport& transport, ReplicaStore& store,
 void BlockService::AddRoutes(rpc::Router& router) {
   router.Add(rpc::dn::kWriteBlock, [this](const proto::WriteBlockRequest& request,
                                           proto::WriteBlockReply* reply, rpc::Exchange& exchange) {
+    GRANARY_RETURN_IF_ERROR(CheckAccess(exchange.context, request.access_token(),
+                                        request.block().block_id(), BlockAccess::kWrite));
     return WriteBlock(request, exchange.request_payload, exchange.context.deadline, reply);
   });
   router.Add(rpc::dn::kReadBlock, [this](const proto::ReadBlockRequest& request,
                                          proto::ReadBlockReply* reply, rpc::Exchange& exchange) {
+    GRANARY_RETURN_IF_ERROR(CheckAccess(exchange.context, request.access_token(),
+                                        request.block().block_id(), BlockAccess::kRead));
     return ReadBlock(request, reply, &exchange.reply_payload);
   });
   router.Add(rpc::dn::kGetReplica,
              [this](const proto::GetReplicaRequest& request, proto::GetReplicaReply* reply,
                     rpc::Exchange&) { return GetReplica(request, reply); });
-  router.Add(rpc::dn::kFinalizeReplica,
-             [this](const proto::FinalizeReplicaRequest& request, proto::FinalizeReplicaReply*,
-                    rpc::Exchange&) { return FinalizeReplica(request); });
+  router.Add(rpc::dn::kFinalizeReplica, [this](const proto::FinalizeReplicaRequest& request,
+                                               proto::FinalizeReplicaReply*,
+                                               rpc::Exchange& exchange) {
+    if (options_.require_block_tokens && !exchange.context.principal.empty() &&
+        exchange.context.principal != kDatanodePrincipal) {
+      return Status(StatusCode::kPermissionDenied, "dn.FinalizeReplica is for datanode keys only");
+    }
+    return FinalizeReplica(request);
+  });
+}
+
+Status BlockService::CheckAccess(const RpcContext& context, const std::string& token,
+                                 uint64_t block_id, BlockAccess mode) const {
+  if (!options_.require_block_tokens || context.principal == kDatanodePrincipal) {
+    return Status::Ok();
+  }
+  // Token expiries are calendar time: the namenode's clock signed them.
+  return verifier_.Verify(token, block_id, /*generation_stamp=*/0, mode,
+                          InstantFromNanos(env_.CalendarNanos()));
 }
 
 Status BlockService::ChargeChecksums(uint64_t bytes, bool reading) {
@@ -149,6 +170,15 @@ Result<BlockService::WritePlan> BlockService::PlanWrite(const proto::WriteBlockR
     }
     return WritePlan::kCreate;
   }
+  // A copy that failed on its way (a datanode after this one in the copy's pipeline) leaves
+  // an unfinished replica here that the namenode may never hear of, and a replica dropped
+  // from a writer's pipeline may still be here, or rotted: either would refuse every later
+  // copy of the block to this datanode, which the namenode keeps choosing.
+  if (request.transfer() && offset == 0 &&
+      (replica->corrupt || replica->generation_stamp < stamp ||
+       (replica->generation_stamp == stamp && replica->state == ReplicaState::kWriting))) {
+    return WritePlan::kReplace;
+  }
   if (replica->corrupt) {
     return Status(StatusCode::kCorruption, BlockName(id.value()) + ": replica is corrupt");
   }
@@ -187,6 +217,11 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
   if (request.last_packet()) GRANARY_RETURN_IF_ERROR(env_.ChargeCpu(options_.cpu_per_replica));
   switch (plan) {
     case WritePlan::kCreate:
+      GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
+      break;
+    case WritePlan::kReplace:
+      GRANARY_RETURN_IF_ERROR(store_.Remove(id));
+      visible_bytes_.erase(id);
       GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
       break;
     case WritePlan::kReopen: {

@@ -29,6 +29,7 @@
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
 #include "core/seams/transport.h"
+#include "core/security/block_token.h"
 #include "proto/datanode.pb.h"
 
 namespace granary {
@@ -67,9 +68,13 @@ class BlockService {
   // Packets being written now (for heartbeats).
   uint32_t writes_in_progress() const { return writes_in_progress_; }
 
+  // The block token keys (the datanode sets them from heartbeat replies).
+  BlockTokenVerifier& token_verifier() { return verifier_; }
+
  private:
   // How a packet meets the replica: the replica's state decides, checked before any write.
-  enum class WritePlan : uint8_t { kCreate, kReopen, kAppend };
+  // kReplace: a replication's copy starts over a leftover replica (WriteBlockRequest.transfer).
+  enum class WritePlan : uint8_t { kCreate, kReopen, kAppend, kReplace };
   struct PipelineOutcome {
     int32_t failed_index = -1;
     std::string failure;
@@ -83,6 +88,11 @@ class BlockService {
   PipelineOutcome Forward(const proto::WriteBlockRequest& request, std::string payload,
                           Instant deadline);
   Status ChargeChecksums(uint64_t bytes, bool reading);
+  // With options.require_block_tokens: a request from a client key needs a valid token for
+  // the block in `mode`; a datanode key (pipeline forwarding, replication) needs none.
+  // dn.FinalizeReplica (lease recovery) is then for datanode keys only.
+  Status CheckAccess(const RpcContext& context, const std::string& token, uint64_t block_id,
+                     BlockAccess mode) const;
 
   Env& env_;
   Transport& transport_;
@@ -92,6 +102,7 @@ class BlockService {
   const DatanodeOptions& options_;
   BlockEvents events_;
   uint32_t writes_in_progress_ = 0;
+  BlockTokenVerifier verifier_;
   // Per replica being written: the length every datanode after this one acknowledged (the
   // visible length readers get from dn.GetReplica). Dropped when the replica is finalized;
   // one entry per replica under construction here.

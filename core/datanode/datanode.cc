@@ -31,10 +31,37 @@ Datanode::Datanode(Env& env, Transport& transport, Disk& disk, DatanodeOptions o
                            [this](const Replica& r) { OnCorrupt(r); }}),
       scanner_(env, store_, options_.scanner_bytes_per_second,
                std::max(options_.scan_period, Duration(1)),
-               [this](const Replica& r) { OnCorrupt(r); }),
-      heartbeat_interval_(options_.heartbeat_interval) {}
+               [this](const Replica& r) { OnCorrupt(r); }) {
+  const NamenodeActorHooks hooks{
+      [this] { return transfers_running_ + service_.writes_in_progress(); },
+      [this](const proto::HeartbeatReply& reply) { return OnHeartbeatReply(reply); },
+      [this] { return options_.require_block_tokens && service_.token_verifier().keys() == 0; }};
+  every_namenode_ = namenode_.status().ok() && namenode_.namenodes().size() > 1;
+  if (!every_namenode_) {
+    actors_.push_back(std::make_unique<NamenodeActor>(env, transport, disk, options_, namenode_,
+                                                      store_, storage_id_, hooks));
+    return;
+  }
+  for (const Address& one : namenode_.namenodes()) {
+    own_locators_.push_back(std::make_unique<NamenodeLocator>(transport, one));
+    actors_.push_back(std::make_unique<NamenodeActor>(
+        env, transport, disk, options_, *own_locators_.back(), store_, storage_id_, hooks));
+  }
+}
 
 Datanode::~Datanode() { assert(!ran_ || fibers_.members() == 0); }
+
+bool Datanode::registered() const {
+  return std::any_of(actors_.begin(), actors_.end(),
+                     [](const auto& actor) { return actor->registered(); });
+}
+
+uint32_t Datanode::datanode_id() const {
+  for (const auto& actor : actors_) {
+    if (actor->registered()) return actor->datanode_id();
+  }
+  return actors_.front()->datanode_id();
+}
 
 // ---- lifecycle ----
 
@@ -42,14 +69,11 @@ Status Datanode::Run() {
   assert(!ran_);
   ran_ = true;
   Status status = Start();
-  if (status.ok()) status = NamenodeLoop();
+  // The first actor runs on this fiber; with several namenodes the others on their own.
+  if (status.ok()) status = actors_.front()->Run();
   // Wake the fibers that wait on conditions rather than seams, then wait for all of them.
   stopping_ = true;
-  registered_ = false;
-  {
-    std::unique_lock lock(report_mutex_);
-    report_wakeup_.notify_all();
-  }
+  for (const auto& actor : actors_) actor->Stop();
   fibers_.Close();
   fibers_.Drain();
   return status;
@@ -62,7 +86,12 @@ Status Datanode::Start() {
   service_.AddRoutes(router_);
   GRANARY_RETURN_IF_ERROR(transport_.Serve(fibers_.Wrap(router_.AsHandler())));
   fibers_.Spawn("dn-scanner", [this] { (void)scanner_.Run(); });
-  fibers_.Spawn("dn-reporter", [this] { ReportLoop(); });
+  for (const auto& actor : actors_) {
+    fibers_.Spawn("dn-reporter", [actor = actor.get()] { actor->ReportLoop(); });
+  }
+  for (size_t i = 1; i < actors_.size(); ++i) {
+    fibers_.Spawn("dn-namenode", [actor = actors_[i].get()] { (void)actor->Run(); });
+  }
   return Status::Ok();
 }
 
@@ -71,244 +100,64 @@ Duration Datanode::Jittered(Duration base) {
   return Duration(static_cast<int64_t>(static_cast<double>(base.count()) * factor));
 }
 
-// ---- namenode protocol ----
-
-Status Datanode::NamenodeLoop() {
-  Duration backoff = options_.register_backoff_initial;
-  for (;;) {
-    registered_ = false;
-    GRANARY_RETURN_IF_ERROR(Register());
-    const Status reported = SendFullReport();
-    if (reported.code() == StatusCode::kNodeDown) return reported;
-    if (reported.ok()) {
-      registered_ = true;
-      backoff = options_.register_backoff_initial;
-      QueueEvent();  // wake the reporter for what queued up meanwhile
-      GRANARY_RETURN_IF_ERROR(HeartbeatLoop());
-      continue;
-    }
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(Jittered(backoff)));
-    backoff = std::min(backoff * 2, options_.register_backoff_max);
+bool Datanode::OnHeartbeatReply(const proto::HeartbeatReply& reply) {
+  // Commands only from the newest active seen: a deposed one (an older token) may order
+  // what its successor no longer wants, such as deleting a replica it now counts on. With
+  // several namenodes a reply under token 0 comes from a standby, which orders nothing.
+  const bool stale = reply.fencing_token() < fencing_token_;
+  if (!every_namenode_ && stale) {
+    stale_commands_refused_ += static_cast<uint64_t>(reply.commands_size());
+    return false;
   }
+  // Block token keys come from the namenode that issues tokens: the active (a standby's
+  // reply, under token 0, carries none).
+  if (reply.block_keys_size() > 0 && !stale) SetBlockKeys(reply);
+  const int commands =
+      std::min(reply.commands_size(), static_cast<int>(kDatanodeCommandsPerHeartbeatMax));
+  bool reregister = false;
+  for (int i = 0; i < commands; ++i) {
+    reregister |= reply.commands(i).kind() == proto::DatanodeCommand::KIND_REREGISTER;
+  }
+  if (every_namenode_ && (stale || reply.fencing_token() == 0)) {
+    stale_commands_refused_ += static_cast<uint64_t>(reply.commands_size()) - (reregister ? 1 : 0);
+    return reregister;
+  }
+  fencing_token_ = reply.fencing_token();
+  for (int i = 0; i < commands; ++i) {
+    if (reply.commands(i).kind() != proto::DatanodeCommand::KIND_REREGISTER) {
+      Execute(reply.commands(i));
+    }
+  }
+  return reregister;
 }
 
-Status Datanode::Register() {
-  Duration backoff = options_.register_backoff_initial;
-  for (;;) {
-    proto::RegisterRequest request;
-    request.set_address(transport_.self().value);
-    request.set_rack(options_.rack);
-    request.set_storage_id(storage_id_);
-    Result<DiskUsage> usage = disk_.Usage();
-    if (usage.code() == StatusCode::kNodeDown) return usage.status();
-    if (usage.ok()) {
-      request.set_capacity_bytes(usage->capacity_bytes);
-      request.set_used_bytes(usage->used_bytes);
-    }
-    proto::RegisterReply reply;
-    const Status status = namenode_.Call(rpc::nn::kRegister, request, Deadline(), &reply);
-    if (status.code() == StatusCode::kNodeDown) return status;
-    if (status.ok()) {
-      // The call answered: the locator did not move, so current() is who registered us.
-      registered_with_ = namenode_.current();
-      datanode_id_ = reply.datanode_id();
-      const Duration interval(reply.heartbeat_interval_ns());
-      heartbeat_interval_ = interval > Duration(0) && interval <= rpc::kRpcTimeoutMax
-                                ? interval
-                                : options_.heartbeat_interval;
-      return Status::Ok();
-    }
-    // Unreachable, or refused: either way, try again later.
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(Jittered(backoff)));
-    backoff = std::min(backoff * 2, options_.register_backoff_max);
+// The namenode's block token keys replace ours (block_token.h); at most kBlockKeysMax.
+void Datanode::SetBlockKeys(const proto::HeartbeatReply& reply) {
+  std::map<uint32_t, BlockKey> keys;
+  for (const proto::BlockTokenKey& key : reply.block_keys()) {
+    if (keys.size() == kBlockKeysMax) break;
+    keys[key.key_id()] = BlockKey{key.key_id(), key.key(), InstantFromNanos(key.expiry_ns())};
   }
-}
-
-Status Datanode::SendFullReport() {
-  const std::vector<Replica> replicas = store_.List();
-  // Everything queued so far is in this report.
-  {
-    std::unique_lock lock(report_mutex_);
-    pending_finalized_.clear();
-    pending_deleted_.clear();
-    ++report_epoch_;
-    full_report_wanted_ = false;
-  }
-  size_t next = 0;
-  bool first = true;
-  do {
-    proto::BlockReportRequest request;
-    request.set_datanode_id(datanode_id_);
-    // A report too long for one message continues in incremental ones.
-    request.set_full(first);
-    for (; next < replicas.size() &&
-           request.replicas_size() < static_cast<int>(kDatanodeReportReplicasMax);
-         ++next) {
-      const Replica& replica = replicas[next];
-      if (replica.corrupt) continue;
-      proto::ReplicaReport* report = request.add_replicas();
-      *report->mutable_block() = ToBlockRef(replica);
-      report->set_finalized(replica.state == ReplicaState::kFinalized);
-    }
-    proto::BlockReportReply reply;
-    const Status status = namenode_.Call(rpc::nn::kBlockReport, request, Deadline(), &reply);
-    if (!status.ok()) {
-      full_report_wanted_ = true;
-      return status;
-    }
-    first = false;
-  } while (next < replicas.size());
-  return Status::Ok();
-}
-
-Status Datanode::HeartbeatLoop() {
-  for (;;) {
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(heartbeat_interval_));
-    // Calls moved to another namenode (a failover): registration is per namenode, so
-    // register with this one and report in full, whether or not it would have asked.
-    if (namenode_.current() != registered_with_) return Status::Ok();
-    if (full_report_wanted_) {
-      const Status reported = SendFullReport();
-      if (reported.code() == StatusCode::kNodeDown) return reported;
-      if (!reported.ok()) continue;
-    }
-    proto::HeartbeatRequest request;
-    request.set_datanode_id(datanode_id_);
-    Result<DiskUsage> usage = disk_.Usage();
-    if (usage.code() == StatusCode::kNodeDown) return usage.status();
-    if (usage.ok()) {
-      request.set_capacity_bytes(usage->capacity_bytes);
-      request.set_used_bytes(usage->used_bytes);
-    }
-    request.set_active_transfers(transfers_running_ + service_.writes_in_progress());
-    proto::HeartbeatReply reply;
-    const Status status = namenode_.Call(rpc::nn::kHeartbeat, request, Deadline(), &reply);
-    if (status.code() == StatusCode::kNodeDown) return status;
-    if (MayNotHaveRun(status)) continue;
-    if (!status.ok()) return Status::Ok();  // the namenode does not know us: register again
-    // Commands only from the newest active seen: a deposed one (an older token) may order
-    // what its successor no longer wants, such as deleting a replica it now counts on.
-    if (reply.fencing_token() < fencing_token_) {
-      stale_commands_refused_ += static_cast<uint64_t>(reply.commands_size());
-      continue;
-    }
-    fencing_token_ = reply.fencing_token();
-    bool reregister = false;
-    const int commands =
-        std::min(reply.commands_size(), static_cast<int>(kDatanodeCommandsPerHeartbeatMax));
-    for (int i = 0; i < commands; ++i) {
-      if (reply.commands(i).kind() == proto::DatanodeCommand::KIND_REREGISTER) {
-        reregister = true;
-      } else {
-        Execute(reply.commands(i));
-      }
-    }
-    if (reregister) return Status::Ok();
-  }
+  service_.token_verifier().SetKeys(keys);
 }
 
 // ---- replica events ----
 
 void Datanode::OnFinalized(const Replica& replica) {
-  std::unique_lock lock(report_mutex_);
   proto::ReplicaReport report;
   *report.mutable_block() = ToBlockRef(replica);
   report.set_finalized(true);
-  // One event per block in a message, so that the namenode need not order them.
-  if (std::erase_if(pending_deleted_, [&](const proto::BlockRef& b) {
-        return b.block_id() == replica.block_id.value();
-      }) > 0) {
-    ++report_epoch_;  // what a report in flight sent is no longer the queue's head
-  }
-  pending_finalized_.push_back(std::move(report));
-  lock.unlock();
-  QueueEvent();
+  for (const auto& actor : actors_) actor->OnFinalized(report);
 }
 
 void Datanode::OnDeleted(const proto::BlockRef& block) {
-  std::unique_lock lock(report_mutex_);
-  if (std::erase_if(pending_finalized_, [&](const proto::ReplicaReport& r) {
-        return r.block().block_id() == block.block_id();
-      }) > 0) {
-    ++report_epoch_;
-  }
-  pending_deleted_.push_back(block);
-  lock.unlock();
-  QueueEvent();
+  for (const auto& actor : actors_) actor->OnDeleted(block);
 }
 
 void Datanode::OnCorrupt(const Replica& replica) {
   if (!reported_corrupt_.insert({replica.block_id, replica.generation_stamp}).second) return;
-  std::unique_lock lock(report_mutex_);
-  pending_bad_.push_back(ToBlockRef(replica));
-  lock.unlock();
-  QueueEvent();
-}
-
-void Datanode::QueueEvent() {
-  std::unique_lock lock(report_mutex_);
-  if (pending_finalized_.size() + pending_deleted_.size() > kDatanodePendingEventsMax) {
-    pending_finalized_.clear();
-    pending_deleted_.clear();
-    full_report_wanted_ = true;
-  }
-  while (pending_bad_.size() > kDatanodePendingEventsMax) pending_bad_.pop_front();
-  report_wakeup_.notify_all();
-}
-
-bool Datanode::HasReports() const {
-  return !pending_bad_.empty() || !pending_finalized_.empty() || !pending_deleted_.empty();
-}
-
-void Datanode::ReportLoop() {
-  Duration backoff = options_.register_backoff_initial;
-  for (;;) {
-    {
-      std::unique_lock lock(report_mutex_);
-      report_wakeup_.wait(lock, [this] { return stopping_ || (registered_ && HasReports()); });
-    }
-    if (stopping_) return;
-    const Status sent = SendReports();
-    if (sent.code() == StatusCode::kNodeDown) return;
-    if (sent.ok()) {
-      backoff = options_.register_backoff_initial;
-      continue;
-    }
-    if (!env_.SleepFor(Jittered(backoff)).ok()) return;
-    backoff = std::min(backoff * 2, options_.register_backoff_max);
-  }
-}
-
-Status Datanode::SendReports() {
-  if (!pending_bad_.empty()) {
-    proto::ReportBadBlockRequest request;
-    *request.mutable_block() = pending_bad_.front();
-    request.set_datanode_id(datanode_id_);
-    proto::ReportBadBlockReply reply;
-    GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kReportBadBlock, request, Deadline(), &reply));
-    // Only this fiber removes from the queue, and others append only: the front is the same.
-    if (!pending_bad_.empty()) pending_bad_.pop_front();
-    return Status::Ok();
-  }
-  proto::BlockReportRequest request;
-  request.set_datanode_id(datanode_id_);
-  request.set_full(false);
-  const size_t finalized = std::min<size_t>(pending_finalized_.size(), kDatanodeReportReplicasMax);
-  const size_t deleted =
-      std::min<size_t>(pending_deleted_.size(), kDatanodeReportReplicasMax - finalized);
-  for (size_t i = 0; i < finalized; ++i) *request.add_replicas() = pending_finalized_[i];
-  for (size_t i = 0; i < deleted; ++i) *request.add_deleted() = pending_deleted_[i];
-  const uint64_t epoch = report_epoch_;
-  proto::BlockReportReply reply;
-  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kBlockReport, request, Deadline(), &reply));
-  // A full report meanwhile emptied the queues; what they hold now was not sent.
-  if (epoch == report_epoch_) {
-    assert(pending_finalized_.size() >= finalized);
-    assert(pending_deleted_.size() >= deleted);
-    pending_finalized_.erase(pending_finalized_.begin(), pending_finalized_.begin() + finalized);
-    pending_deleted_.erase(pending_deleted_.begin(), pending_deleted_.begin() + deleted);
-  }
-  return Status::Ok();
+  const proto::BlockRef block = ToBlockRef(replica);
+  for (const auto& actor : actors_) actor->OnCorrupt(block);
 }
 
 // ---- commands ----
@@ -436,6 +285,7 @@ void Datanode::Replicate(const proto::DatanodeCommand& command) {
     request.set_last_packet(last);
     request.set_sync(last);
     request.set_client_name("datanode " + transport_.self().value);
+    request.set_transfer(true);
     proto::WriteBlockReply reply;
     const Status status = rpc::Call(transport_, Address{first}, rpc::dn::kWriteBlock, request,
                                     std::move(read->data), Deadline(), &reply);
@@ -462,7 +312,7 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
     proto::GetReplicaReply own;
     if (service_.GetReplica(ask, &own).ok() &&
         GenerationStamp(own.block().generation_stamp()) >= known) {
-      participants.push_back({datanode_id_, std::nullopt, own.block().generation_stamp(),
+      participants.push_back({datanode_id(), std::nullopt, own.block().generation_stamp(),
                               own.block().length_bytes(), own.reloaded()});
     }
   }

@@ -12,14 +12,19 @@
 //      KIND_RECOVER (lease recovery, below), KIND_REREGISTER (back to step 1). A heartbeat
 //      the namenode refuses (any error but a timeout or an unreachable namenode) also leads
 //      back to step 1.
-// The namenode may be a list ("a,b,c", DatanodeOptions::namenode): every call to it goes
-// through a NamenodeLocator (core/rpc/namenode_locator.h), which follows kNotActive redirects
-// to the active and moves to the next namenode when one is unreachable; when calls have
-// moved to another namenode than the one the datanode registered with, it registers again
-// and sends a full report (step 1). Fencing: each heartbeat reply carries the fencing token
-// of the active that sent it; the datanode remembers the newest it has seen and refuses
-// (counts, stale_commands_refused()) every command of a reply under an older token, so a
-// deposed active can never make it delete a replica. A newer token is obeyed.
+// The namenode may be a list ("a,b,c", DatanodeOptions::namenode). The conversation with a
+// namenode (steps 1-3 and the replica events below) is a NamenodeActor (namenode_actor.h).
+// With one namenode there is one actor, over a NamenodeLocator of the list, exactly as before
+// namenodes had standbys. With several (HA) there is one actor per namenode, each on a fiber
+// of its own: the datanode registers with, reports to and heartbeats EVERY namenode, so that
+// the standbys keep a hot block map (HDFS's one BPServiceActor per namenode); nn.RecoveryDone
+// goes to the active through a locator of the whole list, which follows kNotActive redirects.
+// Fencing: each heartbeat reply carries the fencing token of the active that sent it (a
+// standby's carries 0); the datanode remembers the newest it has seen and refuses (counts,
+// stale_commands_refused()) every block command of a reply under an older token, so a
+// deposed active can never make it delete a replica; with several namenodes it also refuses
+// those of a reply under token 0 (a standby issues none). A newer token is obeyed. A request
+// to register again (KIND_REREGISTER) concerns one actor and is obeyed from any namenode.
 // Replica events go to the namenode from one reporter fiber, in order, retried with backoff:
 // nn.BlockReport full=false when a replica is finalized (last packet, FinalizeReplica,
 // recovery) or deleted, and nn.ReportBadBlock when a read or the block scanner finds a replica
@@ -41,9 +46,11 @@
 #include <boost/fiber/mutex.hpp>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/common/fiber_group.h"
 #include "core/common/ids.h"
@@ -52,6 +59,7 @@
 #include "core/datanode/block_scanner.h"
 #include "core/datanode/block_service.h"
 #include "core/datanode/datanode_options.h"
+#include "core/datanode/namenode_actor.h"
 #include "core/datanode/replica_store.h"
 #include "core/rpc/namenode_locator.h"
 #include "core/rpc/router.h"
@@ -75,8 +83,10 @@ class Datanode {
   Status Run();
 
   // For tests and tools: state of the running datanode.
-  bool registered() const { return registered_; }
-  uint32_t datanode_id() const { return datanode_id_; }
+  // Registered with a namenode (with several: with at least one); the id it gave (the
+  // namenodes of one journal share the ids).
+  bool registered() const;
+  uint32_t datanode_id() const;
   const std::string& storage_id() const { return storage_id_; }
   const ReplicaStore& store() const { return store_; }
   const BlockScanner& scanner() const { return scanner_; }
@@ -84,29 +94,27 @@ class Datanode {
   // their reply carried an older one.
   uint64_t fencing_token() const { return fencing_token_; }
   uint64_t stale_commands_refused() const { return stale_commands_refused_; }
+  // The locator of the whole list (with one namenode, the one its actor calls through).
   const NamenodeLocator& namenode() const { return namenode_; }
+  // One actor per namenode of the list with several, else one (namenode_actor.h).
+  size_t actors() const { return actors_.size(); }
+  const NamenodeActor& actor(size_t i) const { return *actors_[i]; }
 
  private:
-  // Startup and the namenode protocol.
+  // Startup.
   Status Start();
-  Status NamenodeLoop();
-  Status Register();
-  Status SendFullReport();
-  // Returns ok when the datanode must register again, else the failed wait's status.
-  Status HeartbeatLoop();
+  void SetBlockKeys(const proto::HeartbeatReply& reply);
   Instant Deadline() { return env_.Now() + options_.rpc_timeout; }
   Duration Jittered(Duration base);
 
-  // Replica events and the reporter fiber.
+  // Replica events, handed to every actor.
   void OnFinalized(const Replica& replica);
   void OnDeleted(const proto::BlockRef& block);
   void OnCorrupt(const Replica& replica);
-  void QueueEvent();
-  void ReportLoop();
-  bool HasReports() const;
-  // Sends the oldest queued events; an error leaves them queued.
-  Status SendReports();
 
+  // Carries out a heartbeat reply's commands under the fencing rule above; true when it asks
+  // the actor to register again.
+  bool OnHeartbeatReply(const proto::HeartbeatReply& reply);
   // Commands.
   void Execute(const proto::DatanodeCommand& command);
   // Starts queued transfers while fewer than transfers_max run.
@@ -129,27 +137,16 @@ class Datanode {
   BlockScanner scanner_;
   rpc::Router router_;
 
+  // With several namenodes: a locator of each one alone, for its actor.
+  std::vector<std::unique_ptr<NamenodeLocator>> own_locators_;
+  std::vector<std::unique_ptr<NamenodeActor>> actors_;
+  bool every_namenode_ = false;
+
   bool ran_ = false;
   bool stopping_ = false;
   std::string storage_id_;
-  bool registered_ = false;
-  uint32_t datanode_id_ = 0;
-  // The namenode that answered the last registration.
-  Address registered_with_;
   uint64_t fencing_token_ = 0;
   uint64_t stale_commands_refused_ = 0;
-  Duration heartbeat_interval_;
-
-  // Events not yet acknowledged by the namenode, oldest first.
-  std::deque<proto::ReplicaReport> pending_finalized_;
-  std::deque<proto::BlockRef> pending_deleted_;
-  std::deque<proto::BlockRef> pending_bad_;
-  // Bumped whenever the queues change other than at the back (a full report, a superseded
-  // event): a report in flight then no longer covers their head.
-  uint64_t report_epoch_ = 0;
-  bool full_report_wanted_ = false;
-  boost::fibers::mutex report_mutex_;
-  boost::fibers::condition_variable report_wakeup_;
 
   // Blocks with a replicate or recover command queued or running; the queue; how many run.
   std::set<BlockId> transfers_;

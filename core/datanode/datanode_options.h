@@ -44,6 +44,10 @@ struct DatanodeOptions {
   // Modelled CPU of a replica's fixed work (its files, their syncs' system calls, the rename
   // that finalizes it), charged with the last packet written. Default none.
   Duration cpu_per_replica{0};
+  // Block access tokens (core/security/block_token.h): a client's dn.ReadBlock and
+  // dn.WriteBlock must carry a valid one, with the keys the namenode hands out in heartbeat
+  // replies. Off by default (the tools turn it on with CURVE keys).
+  bool require_block_tokens = false;
 };
 
 // kInvalidArgument naming the first option out of range.

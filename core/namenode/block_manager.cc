@@ -37,6 +37,14 @@ void BlockManager::AddBlock(InodeId inode_id, const proto::BlockRef& block, uint
   info.state = state;
   info.pipeline = std::move(pipeline);
   if (state == BlockState::kComplete) Attend(info.id);
+  auto kept = unmatched_.find(info.id);
+  if (kept == unmatched_.end()) return;
+  const auto replicas = std::move(kept->second);
+  unmatched_count_ -= replicas.size();
+  unmatched_.erase(kept);
+  for (const auto& [datanode, report] : replicas) {
+    if (datanodes_.IsLive(datanode)) ReportReplica(datanode, report.first, report.second);
+  }
 }
 
 void BlockManager::CompleteBlock(const proto::BlockRef& block) {
@@ -99,9 +107,11 @@ void BlockManager::Release(const std::vector<proto::BlockRef>& blocks) {
     pending_.erase(IdOf(ref));
     attention_.erase(IdOf(ref));
   }
+  for (const proto::BlockRef& ref : blocks) DropUnmatched(0, IdOf(ref));
 }
 
 void BlockManager::QueueDelete(uint32_t datanode, const proto::BlockRef& block) {
+  if (standby_) return;  // a standby orders nothing
   proto::DatanodeCommand command;
   command.set_kind(proto::DatanodeCommand::KIND_DELETE);
   *command.mutable_block() = block;
@@ -111,8 +121,13 @@ void BlockManager::QueueDelete(uint32_t datanode, const proto::BlockRef& block) 
 void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block, bool finalized) {
   auto it = blocks_.find(IdOf(block));
   if (it == blocks_.end()) {
-    // A replica of a block the namespace no longer has: garbage.
-    QueueDelete(datanode, block);
+    // A replica of a block the namespace no longer has: garbage. A standby may not know the
+    // block yet: it keeps the replica aside.
+    if (standby_) {
+      KeepUnmatched(datanode, block, finalized);
+    } else {
+      QueueDelete(datanode, block);
+    }
     return;
   }
   BlockInfo& info = it->second;
@@ -139,7 +154,7 @@ void BlockManager::ReportReplica(uint32_t datanode, const proto::BlockRef& block
   replica.finalized = finalized;
   replica.corrupt = was_corrupt;
   replica.deleting = was_deleting;
-  if (info.state == BlockState::kComplete && finalized &&
+  if (!standby_ && info.state == BlockState::kComplete && finalized &&
       block.generation_stamp() == info.generation_stamp &&
       block.length_bytes() != info.length_bytes) {
     replica.corrupt = true;  // a finalized replica of the wrong length
@@ -171,6 +186,7 @@ void BlockManager::FullReport(uint32_t datanode,
                               const std::vector<proto::ReplicaReport>& replicas) {
   std::set<BlockId> reported;
   for (const proto::ReplicaReport& r : replicas) reported.insert(IdOf(r.block()));
+  DropUnmatched(datanode, BlockId(0));
   const std::set<BlockId> known = by_datanode_[datanode];
   for (BlockId id : known) {
     if (reported.count(id)) continue;
@@ -196,6 +212,7 @@ void BlockManager::ReportCorrupt(uint32_t datanode, const proto::BlockRef& block
 }
 
 void BlockManager::DatanodeDead(uint32_t datanode) {
+  DropUnmatched(datanode, BlockId(0));
   auto held = by_datanode_.find(datanode);
   if (held == by_datanode_.end()) return;
   for (BlockId id : held->second) {
@@ -389,6 +406,60 @@ std::string BlockManager::Describe(uint64_t block_id) const {
            (replica.corrupt ? " corrupt" : "") + (datanodes_.IsLive(datanode) ? "" : " dead") + ")";
   }
   return out;
+}
+
+// ---- standby ----
+
+void BlockManager::KeepUnmatched(uint32_t datanode, const proto::BlockRef& block, bool finalized) {
+  auto& replicas = unmatched_[IdOf(block)];
+  auto it = replicas.find(datanode);
+  if (it != replicas.end()) {
+    it->second = {block, finalized};
+    return;
+  }
+  if (unmatched_count_ >= kStandbyUnmatchedReplicasMax) {
+    if (replicas.empty()) unmatched_.erase(IdOf(block));
+    return;  // the active's failover start asks for nothing more than a full report then
+  }
+  replicas.emplace(datanode, std::make_pair(block, finalized));
+  ++unmatched_count_;
+}
+
+void BlockManager::DropUnmatched(uint32_t datanode, BlockId block) {
+  for (auto it = block.value() == 0 ? unmatched_.begin() : unmatched_.find(block);
+       it != unmatched_.end();) {
+    if (datanode == 0) {
+      unmatched_count_ -= it->second.size();
+      it->second.clear();
+    } else {
+      unmatched_count_ -= it->second.erase(datanode);
+    }
+    const bool one = block.value() != 0;
+    it = it->second.empty() ? unmatched_.erase(it) : std::next(it);
+    if (one) break;
+  }
+}
+
+void BlockManager::EndStandby(const std::set<BlockId>& stored) {
+  standby_ = false;
+  std::vector<proto::BlockRef> gone;
+  for (const auto& [id, info] : blocks_) {
+    if (!stored.contains(id)) gone.push_back(Ref(id, info.generation_stamp, info.length_bytes));
+  }
+  Release(gone);
+  for (const auto& [id, replicas] : unmatched_) {
+    for (const auto& [datanode, report] : replicas) {
+      if (blocks_.contains(id)) {
+        ReportReplica(datanode, report.first, report.second);
+      } else {
+        QueueDelete(datanode, report.first);
+      }
+    }
+  }
+  unmatched_.clear();
+  unmatched_count_ = 0;
+  // Every block is looked at once by the first replication rounds.
+  for (const auto& [id, info] : blocks_) Attend(id);
 }
 
 }  // namespace granary

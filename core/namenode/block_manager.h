@@ -13,6 +13,15 @@
 // first), delete replicas of blocks the namespace released and stale or unknown ones.
 // A replication not confirmed by a block report within the timeout is scheduled again.
 //
+// Standby (HA, standby_block_map.h): a standby namenode keeps the map hot from the
+// datanodes' reports but orders nothing. While standby: no command is queued (no delete, no
+// copy; the Monitor is not run), a finalized replica of the wrong length is not marked
+// corrupt (the standby may not have applied the block's latest length yet), and a replica
+// of a block the standby does not know yet (its journal entry not applied) is kept aside,
+// bounded by kStandbyUnmatchedReplicasMax, and attached when AddBlock brings the block.
+// EndStandby turns the map into an active's: blocks not stored are released and unmatched
+// replicas deleted, as an active would have done on their reports.
+//
 // Invariants (asserted): a block's id is never 0, its replication and pipeline are at most
 // kReplicationMax; the replica map and the per-datanode index agree (a dead datanode holds
 // none, a full report leaves a datanode holding at most what it reported); pending copies
@@ -104,6 +113,14 @@ class BlockManager {
   uint32_t FinalizedReplicas(BlockId block) const;
   const BlockInfo* Find(BlockId block) const;
 
+  // Standby mode (above). EndStandby(stored): the blocks in `stored` are the namespace's,
+  // every other block and unmatched replica is garbage.
+  void BeginStandby() { standby_ = true; }
+  void EndStandby(const std::set<BlockId>& stored);
+  bool standby() const { return standby_; }
+  // Replicas kept aside while standby, awaiting their block.
+  size_t unmatched_replicas() const { return unmatched_count_; }
+
   // One round of replication work; queues commands on the datanodes.
   void Monitor(Instant now);
   BlockCounts Counts() const;
@@ -132,8 +149,17 @@ class BlockManager {
   // Schedules what the block needs; true when nothing more is needed.
   bool Work(BlockInfo& info, Instant now, std::map<uint32_t, uint32_t>& streams);
 
+  // Standby: keeps a replica of an unknown block aside (bounded), or forgets those of
+  // `datanode` (all of them when `block` is 0).
+  void KeepUnmatched(uint32_t datanode, const proto::BlockRef& block, bool finalized);
+  void DropUnmatched(uint32_t datanode, BlockId block);
+
   DatanodeManager& datanodes_;
   const BlockManagerOptions options_;
+  bool standby_ = false;
+  // Standby: block -> datanode -> (replica as reported, finalized).
+  std::map<BlockId, std::map<uint32_t, std::pair<proto::BlockRef, bool>>> unmatched_;
+  size_t unmatched_count_ = 0;
   std::map<BlockId, BlockInfo> blocks_;
   std::map<uint32_t, std::set<BlockId>> by_datanode_;
   std::set<BlockId> attention_;

@@ -114,6 +114,7 @@ Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBl
     if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
       *located->add_replicas() = record->Info();
   }
+  ctx_.SignLocated(*located, r.user(), BlockAccess::kWrite);
   return Status::Ok();
 }
 
@@ -299,6 +300,7 @@ Status BlockWriteService::Append(const proto::AppendRequest& r, proto::AppendRep
         if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
           *located->add_replicas() = record->Info();
       }
+      ctx_.SignLocated(*located, r.user(), BlockAccess::kWrite);
       reply->set_new_generation_stamp(stamp);
     }
     exchange.reply_payload = std::move(opened.inline_data);

@@ -51,6 +51,14 @@ Status DatanodeService::Heartbeat(const proto::HeartbeatRequest& r, proto::Heart
   for (proto::DatanodeCommand& command : ctx_.datanodes.TakeCommands(r.datanode_id())) {
     *reply->add_commands() = std::move(command);
   }
+  // Block token keys ride on every heartbeat reply: a new key reaches every datanode within
+  // a heartbeat interval, and the previous keys stay listed for their grace period.
+  for (const auto& [id, key] : ctx_.block_keys.LiveKeys()) {
+    proto::BlockTokenKey* out = reply->add_block_keys();
+    out->set_key_id(id);
+    out->set_key(key.bytes);
+    out->set_expiry_ns(ToNanos(key.expiry));
+  }
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 
 #include "core/common/limits.h"
 #include "core/rpc/methods.h"
+#include "core/rpc/namenode_locator.h"
 
 namespace granary {
 
@@ -37,9 +38,15 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
       ha_options_(std::move(ha_options)),
       options_(std::move(options)),
       store_(env, local, journal, ha_options_.journal_timeout),
+      reads_(std::make_unique<StandbyReads>(env, store_, options_.ns, options_.cpu_per_request)),
       checkpoint_(env, local),
+      standby_blocks_(env, store_, options_),
       slot_(std::make_unique<ServeSlot>(*this)),
       fibers_(env) {
+  if (!options_.block_tokens.enabled) {
+    map_locations_ = std::make_unique<MapLocations>(standby_blocks_);
+    reads_->set_block_locations(map_locations_.get());
+  }
   router_.Add(rpc::nn::kHaStatus, [this](const auto& request, auto* reply, rpc::Exchange& e) {
     return HaStatus(request, reply, e);
   });
@@ -49,6 +56,12 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
   router_.Add(rpc::nn::kFailover, [this](const auto& request, auto* reply, rpc::Exchange& e) {
     return Failover(request, reply, e);
   });
+  router_.Add(rpc::nn::kMsync,
+              [this](const proto::MsyncRequest&, proto::MsyncReply* reply, rpc::Exchange&) {
+                if (!active()) return Status(StatusCode::kNotActive, active_hint_);
+                reply->set_seq(store_.applied_seq());
+                return Status::Ok();
+              });
 }
 
 HaNamenode::~HaNamenode() = default;
@@ -86,13 +99,26 @@ Status HaNamenode::Run() {
 
 Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& request) {
   if (request.method == rpc::nn::kHaStatus.name || request.method == rpc::nn::kFailover.name ||
-      request.method == rpc::nn::kCheckpointPage.name) {
+      request.method == rpc::nn::kCheckpointPage.name || request.method == rpc::nn::kMsync.name) {
     return router_.AsHandler()(context, request);
   }
+  const bool read = NamenodeLocator::IsRead(request.method);
   if (active_handler_) {
+    // Behind what the caller saw: a standby applied an entry before this active did (its own
+    // apply follows the append), or this active was deposed and does not know yet.
+    if (read && request.seq > store_.applied_seq()) {
+      GRANARY_RETURN_IF_ERROR(reads_->WaitForApplied(
+          request.seq, std::min(context.deadline, env_.Now() + kStandbyReadWaitMax)));
+    }
     RpcHandler handler = active_handler_;  // the Namenode may step down while it runs
-    return handler(context, request);
+    return Answered(handler(context, request), request.method);
   }
+  if (read && token_.value() == 0) {
+    return Answered(reads_->Serve(context, request, active_hint_), request.method);
+  }
+  // Datanodes talk to every namenode (namenode_actor.h) and are never redirected: while the
+  // map is handed over (starting as active, stepping down) they are told to try again.
+  if (StandbyBlockMap::Serves(request.method)) return standby_blocks_.Handle(context, request);
   if (token_.value() != 0 && !stepping_down_) {
     return Status(StatusCode::kUnavailable, "namenode starting as active");
   }
@@ -112,6 +138,44 @@ Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& reque
   return Status(StatusCode::kNotActive, active_hint_);
 }
 
+namespace {
+
+// The namespace mutations a client asks for (what writes_served counts).
+bool IsWrite(std::string_view method) {
+  for (std::string_view write :
+       {rpc::nn::kMkdirs.name, rpc::nn::kCreate.name, rpc::nn::kWriteInline.name,
+        rpc::nn::kConvertToBlocks.name, rpc::nn::kAddBlock.name, rpc::nn::kComplete.name,
+        rpc::nn::kBumpGeneration.name, rpc::nn::kUpdatePipeline.name, rpc::nn::kDelete.name,
+        rpc::nn::kRename.name, rpc::nn::kSetPermission.name, rpc::nn::kSetOwner.name,
+        rpc::nn::kSetReplication.name, rpc::nn::kAppend.name, rpc::nn::kRecoverLease.name}) {
+    if (method == write) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<RpcReply> HaNamenode::Answered(Result<RpcReply> reply, std::string_view method) {
+  // A refusal (a redirect, "not yet") is no answer; an error about the file is one.
+  if (reply.code() == StatusCode::kNotActive || reply.code() == StatusCode::kUnavailable ||
+      reply.code() == StatusCode::kNodeDown) {
+    return reply;
+  }
+  if (NamenodeLocator::IsRead(method)) {
+    ++reads_served_;
+  } else if (IsWrite(method)) {
+    ++writes_served_;
+  }
+  if (reply.ok()) reply->seq = store_.applied_seq();
+  reads_->Applied();  // the active applies its own writes: wakes reads waiting for them
+  return reply;
+}
+
+void HaNamenode::NoteApplied() {
+  reads_->JournalAt(journal_last_seq_);
+  reads_->Applied();
+}
+
 Status HaNamenode::FollowOnce() {
   Result<std::vector<JournalEntry>> entries = journal_.Read(
       store_.applied_seq() + 1, kJournalReadEntriesMax, env_.Now() + ha_options_.follow_wait);
@@ -124,8 +188,18 @@ Status HaNamenode::FollowOnce() {
     return env_.SleepFor(ha_options_.follow_wait);
   }
   journal_error_ = Status::Ok();
-  for (const JournalEntry& entry : *entries) GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
+  for (const JournalEntry& entry : *entries) {
+    GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
+    GRANARY_RETURN_IF_ERROR(standby_blocks_.OnApplied(entry));
+  }
+  standby_blocks_.ExpireSilent();
   if (!entries->empty()) journal_last_seq_ = std::max(journal_last_seq_, entries->back().seq);
+  if (entries->size() == kJournalReadEntriesMax) {
+    // More may follow: how far behind this standby is decides whether it takes reads.
+    Result<uint64_t> last = journal_.LastSeq(env_.Now() + ha_options_.journal_timeout);
+    if (last.ok()) journal_last_seq_ = std::max(journal_last_seq_, *last);
+  }
+  NoteApplied();
   return Status::Ok();
 }
 
@@ -145,10 +219,13 @@ Status HaNamenode::Bootstrap() {
   if (copied.code() == StatusCode::kNodeDown) return copied;
   if (!copied.ok()) return env_.SleepFor(ha_options_.follow_wait);  // the next round again
   ++bootstraps_;
-  return store_.Load();
+  GRANARY_RETURN_IF_ERROR(store_.Load());
+  NoteApplied();
+  return standby_blocks_.Load();
 }
 
 Result<FencingToken> HaNamenode::Standby() {
+  if (standby_blocks_.map() == nullptr) GRANARY_RETURN_IF_ERROR(standby_blocks_.Load());
   RefreshActiveHint();
   for (;;) {
     // A store that is incomplete (a copy cut short) or behind the journal's oldest entry is
@@ -188,9 +265,10 @@ Status HaNamenode::Active(FencingToken token) {
     return caught_up.code() == StatusCode::kNodeDown ? caught_up : Status::Ok();
   }
   journal_last_seq_ = *last;
+  NoteApplied();
   NamenodeOptions options = options_;
   options.fencing_token = token.value();
-  namenode_ = std::make_unique<Namenode>(env_, *slot_, store_, options);
+  namenode_ = std::make_unique<Namenode>(env_, *slot_, store_, options, standby_blocks_.Release());
   store_.BeginActive(token, [this](const Status& why) { StepDown(why); });
   active_hint_.clear();
   ++activations_;
@@ -239,7 +317,11 @@ Status HaNamenode::HaStatus(const proto::HaStatusRequest&, proto::HaStatusReply*
   reply->set_active(is_active ? ha_options_.candidate : active_hint_);
   reply->set_fencing_token(is_active ? token_.value() : 0);
   reply->set_applied_seq(store_.applied_seq());
-  reply->set_journal_last_seq(std::max(journal_last_seq_, store_.applied_seq()));
+  const uint64_t last = std::max(journal_last_seq_, store_.applied_seq());
+  reply->set_journal_last_seq(last);
+  reply->set_reads_served(reads_served_);
+  reply->set_writes_served(writes_served_);
+  reply->set_lag_entries(last - store_.applied_seq());
   return Status::Ok();
 }
 

@@ -4,8 +4,8 @@
 // token, and runs a Namenode whose MetaStore is a JournaledStore under that token, so every
 // mutation is in the journal before it is acknowledged. The others are standbys: they follow
 // the journal into their own stores (JournaledStore::Apply) and answer every request but
-// nn.HaStatus and nn.Failover with kNotActive, whose message names the active's address when
-// they know it, so that clients and datanodes go there.
+// nn.HaStatus, nn.Failover and the datanodes' (the hot block map, below) with kNotActive,
+// whose message names the active's address when they know it, so that clients go there.
 //
 // Failover. A standby campaigns between reads of the journal. When it wins it reads the
 // journal to its end, then starts a fresh Namenode over its store: the path a single
@@ -26,11 +26,20 @@
 // and stand aside for `handover_holdoff`; with `to` named, it first tells that standby to
 // campaign eagerly, so that the named one, not another standby, most likely wins.
 //
-// Why the standby does not keep a hot block map here: datanodes report to the active only
-// (they find it through kNotActive), so a new active learns replicas from re-registration
-// and full reports, a few heartbeat intervals after it starts; the Namenode's start-up grace
-// (datanode_dead_after) keeps replication work from acting on the gap. Reads of inline files
-// and every namespace operation work at once.
+// The standby's hot block map (standby_block_map.h): datanodes register with, heartbeat to
+// and report to every namenode, so a standby answers them (nn.Register, nn.Heartbeat,
+// nn.BlockReport, nn.ReportBadBlock) over a block map of its own, which learns the blocks of
+// every journal entry it applies, and orders nothing. A standby that wins the election hands
+// that map to its Namenode: files in blocks are readable at once after a failover, with no
+// "retry" window, and replication needs no start-up grace for datanodes already known.
+// Reads on a standby (issue 14) reach it through standby_blocks(): LocateBlocks gives a
+// file's block locations as the active would.
+//
+// Reads on every namenode (issue 14). Every reply carries the applied journal sequence
+// (RpcReply::seq). A standby answers reads (stat, list, open, open-many) from its own store
+// once it has applied the sequence the request needs (StandbyReads, standby_reads.h); the
+// active refuses a read that needs more than it applied (it was deposed and does not know
+// yet). Each namenode counts the reads and writes it answered (nn.HaStatus).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +53,8 @@
 #include "core/namenode/journaled_store.h"
 #include "core/namenode/namenode.h"
 #include "core/namenode/namenode_options.h"
+#include "core/namenode/standby_block_map.h"
+#include "core/namenode/standby_reads.h"
 #include "core/namenode/store_checkpoint.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
@@ -91,15 +102,29 @@ class HaNamenode {
   // The running Namenode while active, else null.
   Namenode* namenode() { return namenode_.get(); }
   uint64_t applied_seq() const { return store_.applied_seq(); }
+  // The fencing token it serves writes under while active (0 otherwise).
+  FencingToken token() const { return token_; }
   // Times this namenode became active, and copied a checkpoint.
   uint64_t activations() const { return activations_; }
   uint64_t bootstraps() const { return bootstraps_; }
   const JournaledStore& store() const { return store_; }
+  // The standby's block map (standby_block_map.h); holds no map while active.
+  StandbyBlockMap& standby_blocks() { return standby_blocks_; }
+  // Where this namenode, as a standby, learns the replicas of blocks for reads of files in
+  // blocks; null (the default): those reads go to the active. Not owned.
+  void set_block_locations(BlockLocations* locations) { reads_->set_block_locations(locations); }
+  // Reads (stat, list, open, open-many) and writes (namespace mutations) answered.
+  uint64_t reads_served() const { return reads_served_; }
+  uint64_t writes_served() const { return writes_served_; }
 
  private:
   class ServeSlot;
 
   Result<RpcReply> Handle(const RpcContext& context, RpcRequest& request);
+  // Counts an answer and stamps it with the applied sequence.
+  Result<RpcReply> Answered(Result<RpcReply> reply, std::string_view method);
+  // Tells the standby reads where the store and the journal stand.
+  void NoteApplied();
   // Follows the journal and campaigns until it wins; returns the token.
   Result<FencingToken> Standby();
   // Catches up, serves as the active until leadership is lost; Ok then, or kNodeDown.
@@ -123,7 +148,23 @@ class HaNamenode {
   const HaOptions ha_options_;
   const NamenodeOptions options_;
   JournaledStore store_;
+  std::unique_ptr<StandbyReads> reads_;
+  // Lets StandbyReads locate blocks through the hot block map (when block tokens are off:
+  // a standby cannot sign the active's tokens, so with them on such reads go to the active).
+  class MapLocations final : public BlockLocations {
+   public:
+    explicit MapLocations(StandbyBlockMap& map) : map_(map) {}
+    bool Locate(const proto::BlockRef& block, uint64_t offset, const std::string& client_address,
+                proto::LocatedBlock* out) override {
+      return map_.LocateBlock(block, offset, client_address, out);
+    }
+
+   private:
+    StandbyBlockMap& map_;
+  };
+  std::unique_ptr<MapLocations> map_locations_;
   StoreCheckpoint checkpoint_;
+  StandbyBlockMap standby_blocks_;
   std::unique_ptr<ServeSlot> slot_;
   std::unique_ptr<Namenode> namenode_;
   // The running Namenode's handler while it may take requests; empty otherwise.
@@ -135,6 +176,8 @@ class HaNamenode {
   uint64_t journal_last_seq_ = 0;
   uint64_t activations_ = 0;
   uint64_t bootstraps_ = 0;
+  uint64_t reads_served_ = 0;
+  uint64_t writes_served_ = 0;
   bool stepping_down_ = false;
   Instant eager_until_{};
   Instant next_hint_refresh_{};

@@ -96,6 +96,13 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
       return;
     }
   }
+  // A namenode that just started knows no holder of a block being written until the
+  // datanodes report it (its pipeline lived in memory): dropping the block now would lose
+  // bytes a Sync made durable there. The recovery waits for the reports.
+  if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless &&
+      ctx_.Starting()) {
+    return;
+  }
   // No block being written, or one nobody holds: close the file with what is committed.
   const uint64_t dropped_block =
       (last != nullptr && last->state == BlockState::kUnderConstruction) ? last->id.value() : 0;

@@ -3,19 +3,27 @@
 #include <algorithm>
 #include <cassert>
 #include <mutex>
+#include <set>
 #include <vector>
+
+#include "core/security/identity.h"
 
 namespace granary {
 
-Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options)
+Namenode::Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options,
+                   std::unique_ptr<HotBlockMap> carried)
     : env_(env),
       transport_(transport),
       options_(std::move(options)),
       store_(store),
       ns_(env, store, options_.ns),
       datanode_ids_(store, "datanode", 1),
-      datanodes_(env.random().Derive("datanodes")),
-      blocks_(datanodes_, options_.blocks),
+      carried_(carried != nullptr),
+      map_(carried
+               ? std::move(carried)
+               : std::make_unique<HotBlockMap>(env.random().Derive("datanodes"), options_.blocks)),
+      datanodes_(map_->datanodes),
+      blocks_(map_->blocks),
       namespace_service_(Context()),
       block_write_(Context()),
       lease_recovery_(Context()),
@@ -36,19 +44,24 @@ Status Namenode::Start() {
   std::vector<proto::Inode> open_files;
   GRANARY_RETURN_IF_ERROR(ns_.Load(&open_files));
   GRANARY_RETURN_IF_ERROR(datanode_ids_.Load());
-  started_ = env_.Now();
+  const Instant now = env_.Now();
+  // A carried map heard the datanodes since `since`: the grace counts from there.
+  started_ = carried_ ? std::min(now, map_->since) : now;
   std::map<uint64_t, uint64_t> last_block_of_open_file;  // block id -> inode id
   for (const proto::Inode& file : open_files) {
-    leases_.Add(file.lease_holder(), InodeId(file.id()), started_);
+    leases_.Add(file.lease_holder(), InodeId(file.id()), now);
     if (file.blocks_size() > 0) {
       last_block_of_open_file[file.blocks(file.blocks_size() - 1).block_id()] = file.id();
     }
   }
+  std::set<BlockId> stored_ids;  // with a carried map: what it may keep
   GRANARY_RETURN_IF_ERROR(ns_.ForEachBlock([&](const proto::StoredBlock& stored) {
     const bool open = last_block_of_open_file.count(stored.block().block_id()) != 0;
     blocks_.AddBlock(InodeId(stored.inode_id()), stored.block(), stored.replication(),
                      open ? BlockState::kUnderConstruction : BlockState::kComplete, {});
+    if (carried_) stored_ids.insert(BlockId(stored.block().block_id()));
   }));
+  if (carried_) blocks_.EndStandby(stored_ids);
   AddRoutes();
   GRANARY_RETURN_IF_ERROR(transport_.Serve(fibers_.Wrap(router_.AsHandler())));
   ready_ = true;
@@ -67,6 +80,10 @@ Status Namenode::Start() {
   })
 
 void Namenode::AddRoutes() {
+  // Before any handler: a request acts as its key's user (core/security/identity.h).
+  router_.SetRequestCheck(
+      MakeIdentityCheck(IdentityPolicy(options_.ns.permissions.superuser, options_.proxy_users),
+                        options_.security_log));
   GRANARY_ROUTE(rpc::nn::kMkdirs, namespace_service_, Mkdirs, kWrite);
   GRANARY_ROUTE(rpc::nn::kCreate, namespace_service_, Create, kWrite);
   GRANARY_ROUTE(rpc::nn::kWriteInline, namespace_service_, WriteInline, kWrite);
@@ -83,6 +100,7 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kDelete, namespace_service_, Delete, kWrite);
   GRANARY_ROUTE(rpc::nn::kRename, namespace_service_, Rename, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetPermission, namespace_service_, SetPermission, kWrite);
+  GRANARY_ROUTE(rpc::nn::kSetTimes, namespace_service_, SetTimes, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetOwner, namespace_service_, SetOwner, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetReplication, namespace_service_, SetReplication, kWrite);
   GRANARY_ROUTE(rpc::nn::kReportBadBlock, namespace_service_, ReportBadBlock, kUpdate);
@@ -94,7 +112,7 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kRecoveryDone, datanode_service_, RecoveryDone, kUpdate);
   GRANARY_ROUTE(rpc::nn::kAppend, block_write_, Append, kWrite);
   GRANARY_ROUTE(rpc::nn::kRecoverLease, lease_recovery_, RecoverLease, kWrite);
-  // Without a journal this namenode is the only one. With one, HaNamenode answers both
+  // Without a journal this namenode is the only one. With one, HaNamenode answers these
   // methods before they reach this router (ha_namenode.h).
   router_.Add(rpc::nn::kHaStatus,
               [this](const proto::HaStatusRequest&, proto::HaStatusReply* reply, rpc::Exchange&) {
@@ -103,6 +121,9 @@ void Namenode::AddRoutes() {
                 reply->set_active(transport_.self().value);
                 return Status::Ok();
               });
+  router_.Add(rpc::nn::kMsync, [](const proto::MsyncRequest&, proto::MsyncReply*, rpc::Exchange&) {
+    return Status::Ok();
+  });  // no journal: 0
   router_.Add(rpc::nn::kFailover,
               [](const proto::FailoverRequest&, proto::FailoverReply*, rpc::Exchange&) {
                 return Status(StatusCode::kInvalidArgument,

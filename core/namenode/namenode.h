@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,7 @@
 #include "core/namenode/namenode_options.h"
 #include "core/namenode/namespace.h"
 #include "core/namenode/namespace_service.h"
+#include "core/namenode/standby_block_map.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
@@ -53,7 +55,12 @@ namespace granary {
 
 class Namenode final : public NamenodeInspection {
  public:
-  Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options);
+  // `carried`: the hot block map of the standby this Namenode starts from (HA,
+  // standby_block_map.h): its datanodes and replicas stay known, Start reconciles its blocks
+  // with the store, and the start-up grace ends datanode_dead_after past `carried->since`.
+  // Null: a map of its own, empty until the datanodes register.
+  Namenode(Env& env, Transport& transport, MetaStore& store, NamenodeOptions options,
+           std::unique_ptr<HotBlockMap> carried = nullptr);
 
   // Loads the namespace, serves requests and runs the monitors until the process stops;
   // returns the status that stopped it (kNodeDown when crashed), once every fiber it started
@@ -91,8 +98,8 @@ class Namenode final : public NamenodeInspection {
   enum class RequestClass : uint8_t { kNone, kRead, kWrite, kUpdate };
 
   NamenodeContext Context() {
-    return NamenodeContext{env_,    options_, ns_,      datanodes_,
-                           blocks_, leases_,  started_, stop_requested_};
+    return NamenodeContext{env_,     options_,        ns_,        datanodes_, blocks_, leases_,
+                           started_, stop_requested_, block_keys_};
   }
   Status Start();
   // Routes every namenode method of core/rpc/methods.h to its service, inside Guarded.
@@ -109,11 +116,14 @@ class Namenode final : public NamenodeInspection {
   MetaStore& store_;
   Namespace ns_;
   IdAllocator datanode_ids_;
-  DatanodeManager datanodes_;
-  BlockManager blocks_;
+  const bool carried_;
+  std::unique_ptr<HotBlockMap> map_;
+  DatanodeManager& datanodes_;
+  BlockManager& blocks_;
   LeaseManager leases_;
   Instant started_{};
   bool stop_requested_ = false;
+  BlockKeyManager block_keys_{env_, options_.block_tokens};
   // The protocols, over the state above (each holds a NamenodeContext).
   NamespaceService namespace_service_;
   BlockWriteService block_write_;

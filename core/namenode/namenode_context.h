@@ -19,6 +19,7 @@
 #include "core/namenode/namenode_options.h"
 #include "core/namenode/namespace.h"
 #include "core/seams/env.h"
+#include "core/security/block_keys.h"
 #include "proto/fs.pb.h"
 #include "proto/namenode.pb.h"
 
@@ -35,6 +36,16 @@ struct NamenodeContext {
   const Instant& started;
   // Set by Namenode::Stop: the monitors end after their current sleep.
   const bool& stop_requested;
+  // Block access tokens (issued with every located block when on).
+  BlockKeyManager& block_keys;
+
+  // Puts a token for `user` to access `located`'s block in `mode` into it (nothing when
+  // tokens are off).
+  void SignLocated(proto::LocatedBlock& located, const proto::UserContext& user, BlockAccess mode) {
+    if (!block_keys.enabled()) return;
+    located.set_access_token(block_keys.Issue(
+        located.block().block_id(), located.block().generation_stamp(), mode, user.user()));
+  }
 
   // Just after a start the datanodes are still registering and reporting: replication work
   // waits, and a new block refuses a short pipeline.

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 
 #include "core/common/time.h"
 #include "core/namenode/block_manager.h"
 #include "core/namenode/namespace.h"
+#include "core/security/block_keys.h"
 
 namespace granary {
 
@@ -46,6 +48,13 @@ struct NamenodeOptions {
   //     as HDFS's FSEditLog.logSync. The MetaStore is then expected to be memory-fast.
   bool global_namespace_lock = false;
   Duration edit_log_sync{0};
+  // Identities bound to keys (core/security/identity.h): the users a proxy user's key may act
+  // for ("*": anyone but the superuser), and where refused claims are logged (may be empty).
+  std::map<std::string, std::set<std::string>> proxy_users;
+  std::function<void(const std::string&)> security_log;
+  // Block access tokens (core/security/block_keys.h): off by default (the tools turn them on
+  // with CURVE).
+  BlockTokenOptions block_tokens;
 };
 
 }  // namespace granary

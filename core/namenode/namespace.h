@@ -107,6 +107,9 @@ class Namespace {
   Status SetPermission(const User& user, std::string_view path, uint32_t mode) {
     return writer_.SetPermission(user, path, mode);
   }
+  Status SetTimes(const User& user, std::string_view path, int64_t mtime_ns, int64_t atime_ns) {
+    return writer_.SetTimes(user, path, mtime_ns, atime_ns);
+  }
   Status SetOwner(const User& user, std::string_view path, const std::string& owner,
                   const std::string& group) {
     return writer_.SetOwner(user, path, owner, group);

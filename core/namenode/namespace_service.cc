@@ -124,6 +124,8 @@ Status NamespaceService::Open(const proto::OpenRequest& r, proto::OpenReply* rep
   bool unreported = false;
   for (const proto::BlockRef& block : opened.inode.blocks()) {
     *reply->add_blocks() = Locate(block, offset, r.client_address());
+    ctx_.SignLocated(*reply->mutable_blocks(reply->blocks_size() - 1), r.user(),
+                     BlockAccess::kRead);
     const proto::LocatedBlock& located = reply->blocks(reply->blocks_size() - 1);
     unreported |= located.replicas().empty() && !located.corrupt();
     offset += block.length_bytes();
@@ -188,6 +190,8 @@ Status NamespaceService::OpenMany(const proto::OpenManyRequest& r, proto::OpenMa
         uint64_t offset = 0;
         for (const proto::BlockRef& block : opened->inode.blocks()) {
           *file.add_blocks() = Locate(block, offset, r.client_address());
+          ctx_.SignLocated(*file.mutable_blocks(file.blocks_size() - 1), r.user(),
+                           BlockAccess::kRead);
           offset += block.length_bytes();
         }
       }
@@ -245,6 +249,12 @@ Status NamespaceService::SetPermission(const proto::SetPermissionRequest& r,
                                        proto::SetAttributeReply*, rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
   return ctx_.ns.SetPermission(r.user(), r.path(), r.mode());
+}
+
+Status NamespaceService::SetTimes(const proto::SetTimesRequest& r, proto::SetAttributeReply*,
+                                  rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  return ctx_.ns.SetTimes(r.user(), r.path(), r.mtime_ns(), r.atime_ns());
 }
 
 Status NamespaceService::SetOwner(const proto::SetOwnerRequest& r, proto::SetAttributeReply*,

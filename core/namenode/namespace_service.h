@@ -38,6 +38,7 @@ class NamespaceService {
   Status List(const proto::ListRequest&, proto::ListReply*, rpc::Exchange&);
   Status Delete(const proto::DeleteRequest&, proto::DeleteReply*, rpc::Exchange&);
   Status Rename(const proto::RenameRequest&, proto::RenameReply*, rpc::Exchange&);
+  Status SetTimes(const proto::SetTimesRequest&, proto::SetAttributeReply*, rpc::Exchange&);
   Status SetPermission(const proto::SetPermissionRequest&, proto::SetAttributeReply*,
                        rpc::Exchange&);
   Status SetOwner(const proto::SetOwnerRequest&, proto::SetAttributeReply*, rpc::Exchange&);

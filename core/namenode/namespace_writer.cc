@@ -427,6 +427,25 @@ Status NamespaceWriter::SetPermission(const User& user, std::string_view path, u
       .status();
 }
 
+Status NamespaceWriter::SetTimes(const User& user, std::string_view path, int64_t mtime_ns,
+                                 int64_t atime_ns) {
+  if (mtime_ns < -1 || atime_ns < -1) {
+    return Status(StatusCode::kInvalidArgument, "a time before the epoch for " + std::string(path));
+  }
+  return MutateEntry(
+             user, path,
+             [&](proto::Inode& inode) {
+               if (!options_.permissions.IsSuperuser(user) && user.user() != inode.owner()) {
+                 GRANARY_RETURN_IF_ERROR(
+                     options_.permissions.Check(user, inode, Access::kWrite, std::string(path)));
+               }
+               if (mtime_ns >= 0) inode.set_mtime_ns(static_cast<uint64_t>(mtime_ns));
+               if (atime_ns >= 0) inode.set_atime_ns(static_cast<uint64_t>(atime_ns));
+               return Status::Ok();
+             })
+      .status();
+}
+
 Status NamespaceWriter::SetOwner(const User& user, std::string_view path, const std::string& owner,
                                  const std::string& group) {
   if (owner.size() > kNameBytesMax || group.size() > kNameBytesMax) {

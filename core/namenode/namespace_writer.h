@@ -42,6 +42,10 @@ class NamespaceWriter {
   Status Rename(const User& user, std::string_view source, std::string_view destination,
                 ReleasedBlocks* released);
   Status SetPermission(const User& user, std::string_view path, uint32_t mode);
+  // Times in nanoseconds since the epoch, -1 for "unchanged". The owner and the superuser
+  // may set any time; others with write permission on the entry too (POSIX lets them set
+  // "now", and a client's "now" arrives as a time).
+  Status SetTimes(const User& user, std::string_view path, int64_t mtime_ns, int64_t atime_ns);
   Status SetOwner(const User& user, std::string_view path, const std::string& owner,
                   const std::string& group);
   Result<proto::Inode> SetReplication(const User& user, std::string_view path,

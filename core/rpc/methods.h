@@ -40,6 +40,7 @@ GRANARY_METHOD(kRename, "nn.Rename", RenameRequest, RenameReply);
 GRANARY_METHOD(kSetPermission, "nn.SetPermission", SetPermissionRequest, SetAttributeReply);
 GRANARY_METHOD(kSetOwner, "nn.SetOwner", SetOwnerRequest, SetAttributeReply);
 GRANARY_METHOD(kSetReplication, "nn.SetReplication", SetReplicationRequest, SetAttributeReply);
+GRANARY_METHOD(kSetTimes, "nn.SetTimes", SetTimesRequest, SetAttributeReply);
 GRANARY_METHOD(kClusterReport, "nn.ClusterReport", ClusterReportRequest, ClusterReportReply);
 GRANARY_METHOD(kServerDefaults, "nn.ServerDefaults", ServerDefaultsRequest, ServerDefaultsReply);
 GRANARY_METHOD(kReportBadBlock, "nn.ReportBadBlock", ReportBadBlockRequest, ReportBadBlockReply);
@@ -62,6 +63,9 @@ GRANARY_METHOD(kRecoveryDone, "nn.RecoveryDone", RecoveryDoneRequest, RecoveryDo
 GRANARY_METHOD(kHaStatus, "nn.HaStatus", HaStatusRequest, HaStatusReply);
 GRANARY_METHOD(kFailover, "nn.Failover", FailoverRequest, FailoverReply);
 GRANARY_METHOD(kCheckpointPage, "nn.CheckpointPage", CheckpointPageRequest, CheckpointPageReply);
+// Consistent reads (issue 14): the active's applied journal sequence, for a client to read
+// other clients' writes from any namenode (HDFS's msync).
+GRANARY_METHOD(kMsync, "nn.Msync", MsyncRequest, MsyncReply);
 }  // namespace nn
 
 // The datanode's methods.
@@ -109,6 +113,8 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kCheckpointPage);
   visit(nn::kAppend);
   visit(nn::kRecoverLease);
+  visit(nn::kSetTimes);
+  visit(nn::kMsync);
 }
 
 template <typename Visitor>

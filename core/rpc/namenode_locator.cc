@@ -1,5 +1,6 @@
 #include "core/rpc/namenode_locator.h"
 
+#include <array>
 #include <cassert>
 
 #include "core/common/limits.h"
@@ -16,6 +17,33 @@ bool IsAddress(std::string_view message) {
 }
 
 }  // namespace
+
+std::optional<ReadPolicy> ParseReadPolicy(std::string_view name) {
+  if (name == "active") return ReadPolicy::kActive;
+  if (name == "random") return ReadPolicy::kRandom;
+  if (name == "least-loaded") return ReadPolicy::kLeastLoaded;
+  if (name == "nearest") return ReadPolicy::kNearest;
+  return std::nullopt;
+}
+
+std::string_view ReadPolicyName(ReadPolicy policy) {
+  switch (policy) {
+    case ReadPolicy::kActive:
+      return "active";
+    case ReadPolicy::kRandom:
+      return "random";
+    case ReadPolicy::kLeastLoaded:
+      return "least-loaded";
+    case ReadPolicy::kNearest:
+      return "nearest";
+  }
+  return "active";
+}
+
+bool NamenodeLocator::IsRead(std::string_view method) {
+  return method == rpc::nn::kStat.name || method == rpc::nn::kList.name ||
+         method == rpc::nn::kOpen.name || method == rpc::nn::kOpenMany.name;
+}
 
 Result<std::vector<Address>> NamenodeLocator::Parse(const Address& list) {
   std::vector<Address> out;
@@ -61,6 +89,51 @@ NamenodeLocator::NamenodeLocator(Transport& transport, const Address& list)
   namenodes_ = std::move(parsed).value();
   assert(!namenodes_.empty());
   current_ = namenodes_.front();
+  seen_.resize(namenodes_.size());
+}
+
+void NamenodeLocator::SpreadReads(Env& env, ReadPolicy policy, std::string client_host) {
+  env_ = &env;
+  policy_ = policy;
+  client_host_ = std::move(client_host);
+}
+
+std::vector<uint64_t> NamenodeLocator::reads_answered() const {
+  std::vector<uint64_t> out;
+  for (const Seen& seen : seen_) out.push_back(seen.reads);
+  return out;
+}
+
+std::optional<size_t> NamenodeLocator::PickReader() {
+  if (env_ == nullptr || policy_ == ReadPolicy::kActive || namenodes_.size() < 2) {
+    return std::nullopt;
+  }
+  const Instant now = env_->Now();
+  std::array<size_t, kNamenodeListMax> candidates;
+  size_t count = 0;
+  for (size_t i = 0; i < namenodes_.size(); ++i) {
+    if (seen_[i].avoid_until <= now) candidates[count++] = i;
+  }
+  if (policy_ == ReadPolicy::kNearest) {
+    size_t near = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (HostOf(namenodes_[candidates[i]].value) == client_host_)
+        candidates[near++] = candidates[i];
+    }
+    if (near > 0) count = near;  // none on this host: any
+  }
+  if (count == 0) return std::nullopt;
+  Random& random = env_->random();
+  const size_t first = candidates[random.Below(count)];
+  if (policy_ != ReadPolicy::kLeastLoaded || count == 1) return first;
+  // Two choices: the second drawn from the others.
+  size_t second_at = random.Below(count - 1);
+  if (candidates[second_at] == first) second_at = count - 1;
+  const size_t second = candidates[second_at];
+  const Seen& a = seen_[first];
+  const Seen& b = seen_[second];
+  if (a.in_flight != b.in_flight) return a.in_flight < b.in_flight ? first : second;
+  return a.latency <= b.latency ? first : second;
 }
 
 void NamenodeLocator::Rotate() {
@@ -74,14 +147,62 @@ bool NamenodeLocator::Observe(const Address& called, const Status& status) {
   if (called != current_) return false;
   if (status.code() == StatusCode::kNotActive && IsAddress(status.message()) &&
       status.message() != called.value) {
-    current_ = Address{status.message()};
-    for (size_t i = 0; i < namenodes_.size(); ++i) {
-      if (namenodes_[i] == current_) index_ = i;
-    }
+    Follow(Address{status.message()});
     return true;
   }
   Rotate();
   return false;
+}
+
+void NamenodeLocator::Follow(const Address& active) {
+  current_ = active;
+  for (size_t i = 0; i < namenodes_.size(); ++i) {
+    if (namenodes_[i] == current_) index_ = i;
+  }
+}
+
+Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
+                                const google::protobuf::Message& request,
+                                const std::string& request_payload, Instant deadline,
+                                google::protobuf::Message* reply, std::string* reply_payload) {
+  Seen* seen = nullptr;
+  for (size_t i = 0; i < namenodes_.size(); ++i) {
+    if (namenodes_[i] == to) seen = &seen_[i];
+  }
+  const Instant start = env_ != nullptr ? env_->Now() : Instant();
+  if (seen != nullptr) ++seen->in_flight;
+  rpc::CallSeq seq{seen_seq_, 0};
+  const Status status = rpc::CallByName(transport_, to, method, request, request_payload, deadline,
+                                        reply, reply_payload, &seq);
+  if (seen != nullptr) {
+    --seen->in_flight;
+    if (env_ != nullptr && status.code() != StatusCode::kTimeout) {
+      seen->latency += (env_->Now() - start - seen->latency) / 8;  // moving average
+    }
+    if (status.ok() && IsRead(method)) ++seen->reads;
+  }
+  if (status.ok()) RaiseSeq(seq.seen);
+  return status;
+}
+
+std::optional<Status> NamenodeLocator::TryRead(size_t index, std::string_view method,
+                                               const google::protobuf::Message& request,
+                                               const std::string& request_payload, Instant deadline,
+                                               google::protobuf::Message* reply,
+                                               std::string* reply_payload,
+                                               std::vector<Address>* called) {
+  const Address to = namenodes_[index];
+  if (called != nullptr) called->push_back(to);
+  const Instant patience = std::min(deadline, env_->Now() + kSpreadReadTimeout);
+  Status status = CallOne(to, method, request, request_payload, patience, reply, reply_payload);
+  if (!Rotated(status)) return status;
+  seen_[index].avoid_until = env_->Now() + kSpreadReadAvoid;
+  // A standby naming an active other than the current one: the current one is out of date.
+  if (status.code() == StatusCode::kNotActive && IsAddress(status.message()) &&
+      status.message() != to.value) {
+    Follow(Address{status.message()});
+  }
+  return std::nullopt;
 }
 
 Status NamenodeLocator::CallByName(std::string_view method,
@@ -90,12 +211,18 @@ Status NamenodeLocator::CallByName(std::string_view method,
                                    google::protobuf::Message* reply, std::string* reply_payload,
                                    std::vector<Address>* called) {
   if (!status_.ok()) return status_;
+  if (IsRead(method)) {
+    if (std::optional<size_t> pick = PickReader(); pick && namenodes_[*pick] != current_) {
+      std::optional<Status> answer =
+          TryRead(*pick, method, request, request_payload, deadline, reply, reply_payload, called);
+      if (answer) return *answer;
+    }
+  }
   Status status;
   for (uint32_t redirects = 0;; ++redirects) {
     const Address to = current_;
     if (called != nullptr) called->push_back(to);
-    status = rpc::CallByName(transport_, to, method, request, request_payload, deadline, reply,
-                             reply_payload);
+    status = CallOne(to, method, request, request_payload, deadline, reply, reply_payload);
     if (!Observe(to, status)) return status;
     if (redirects == kNamenodeRedirectsMax) break;
   }

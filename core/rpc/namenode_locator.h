@@ -22,12 +22,24 @@
 // With one namenode rotation stays on it. Fibers may share a locator: a failure moves the
 // current namenode only if it is still the one that failed, so two calls failing on the same
 // namenode at once move one step, not two.
+//
+// Consistent reads (issue 14). Every call carries the highest journal sequence the locator
+// has seen in a reply (seen_seq(), the state id; RaiseSeq adds one learnt elsewhere, from
+// nn.Msync), and every reply raises it. A namenode answers a read only once it has applied
+// that sequence, so the caller reads its own writes and never goes back in time, whichever
+// namenode answers. With SpreadReads, reads (IsRead: stat, list, open, open-many) go to a
+// namenode the policy picks; writes and everything else to the current one (the active). A
+// read that the picked namenode does not answer (a redirect, a timeout within
+// kSpreadReadTimeout, unreachable) is sent to the current namenode at once, and the picked
+// one is left out of reads for kSpreadReadAvoid.
 #pragma once
 
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -36,9 +48,23 @@
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/rpc/methods.h"
+#include "core/rpc/router.h"
+#include "core/seams/env.h"
 #include "core/seams/transport.h"
 
 namespace granary {
+
+// Where a client sends its reads (writes always go to the active).
+enum class ReadPolicy {
+  kActive,       // the active only (a single namenode's behaviour)
+  kRandom,       // any namenode, uniformly
+  kLeastLoaded,  // the less loaded of two picked at random: fewer calls in flight, then
+                 // the lower recent reply latency this client saw
+  kNearest,      // a namenode on the client's host, else any
+};
+// "active", "random", "least-loaded", "nearest"; nullopt for anything else.
+std::optional<ReadPolicy> ParseReadPolicy(std::string_view name);
+std::string_view ReadPolicyName(ReadPolicy policy);
 
 class NamenodeLocator {
  public:
@@ -56,6 +82,18 @@ class NamenodeLocator {
   const std::vector<Address>& namenodes() const { return namenodes_; }
   // The namenode the next call goes to (empty when status() is not ok).
   const Address& current() const { return current_; }
+
+  // Sends reads to the namenode `policy` picks (see above); `client_host` is the caller's
+  // host for kNearest. Without it, or with one namenode, every call goes to current().
+  void SpreadReads(Env& env, ReadPolicy policy, std::string client_host);
+  // The methods that may go to any namenode.
+  static bool IsRead(std::string_view method);
+  // The highest journal sequence seen (sent with every call); RaiseSeq raises it.
+  uint64_t seen_seq() const { return seen_seq_; }
+  void RaiseSeq(uint64_t seq) { seen_seq_ = std::max(seen_seq_, seq); }
+  // Reads answered by each namenode (in list order; a namenode outside the list is not
+  // counted), for tests and reports.
+  std::vector<uint64_t> reads_answered() const;
 
   // Learns from `status`, the answer of `called` (see the header comment). Returns true when
   // it was a redirect the caller may follow at once.
@@ -77,7 +115,28 @@ class NamenodeLocator {
   }
 
  private:
+  // What this client saw of one namenode of the list.
+  struct Seen {
+    uint32_t in_flight = 0;
+    Duration latency{};  // moving average of reply latency
+    Instant avoid_until{};
+    uint64_t reads = 0;
+  };
   void Rotate();
+  // The namenode of the list a read goes to under the policy (index), or nullopt: current().
+  std::optional<size_t> PickReader();
+  // One call to `to`, raising seen_seq_ from its reply and counting it for `to`.
+  Status CallOne(const Address& to, std::string_view method,
+                 const google::protobuf::Message& request, const std::string& request_payload,
+                 Instant deadline, google::protobuf::Message* reply, std::string* reply_payload);
+  // Makes `active` (named by a redirect) the current namenode.
+  void Follow(const Address& active);
+  // A read at the picked namenode `index`; nullopt when it did not answer (then current()).
+  std::optional<Status> TryRead(size_t index, std::string_view method,
+                                const google::protobuf::Message& request,
+                                const std::string& request_payload, Instant deadline,
+                                google::protobuf::Message* reply, std::string* reply_payload,
+                                std::vector<Address>* called);
 
   Transport& transport_;
   Status status_;
@@ -86,6 +145,11 @@ class NamenodeLocator {
   // Position in namenodes_ of the current namenode, or of the last one before a redirect
   // left the list: rotation continues from there.
   size_t index_ = 0;
+  uint64_t seen_seq_ = 0;
+  Env* env_ = nullptr;  // set by SpreadReads
+  ReadPolicy policy_ = ReadPolicy::kActive;
+  std::string client_host_;
+  std::vector<Seen> seen_;
 };
 
 }  // namespace granary

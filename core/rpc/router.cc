@@ -4,9 +4,12 @@ namespace granary::rpc {
 
 Status CallByName(Transport& transport, const Address& to, std::string_view method,
                   const google::protobuf::Message& request, std::string request_payload,
-                  Instant deadline, google::protobuf::Message* reply, std::string* reply_payload) {
+                  Instant deadline, google::protobuf::Message* reply, std::string* reply_payload,
+                  CallSeq* seq) {
   RpcRequest wire{std::string(method), request.SerializeAsString(), std::move(request_payload)};
+  if (seq != nullptr) wire.seq = seq->need;
   GRANARY_ASSIGN_OR_RETURN(RpcReply raw, transport.Call(to, std::move(wire), deadline));
+  if (seq != nullptr) seq->seen = raw.seq;
   if (reply != nullptr && !reply->ParseFromString(raw.body)) {
     return Status(StatusCode::kBadMessage,
                   "reply body of " + std::string(method) + " does not parse");

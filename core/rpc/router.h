@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,13 +24,20 @@
 
 namespace granary::rpc {
 
+// The journal sequences of one call (issue 14, the state id): `need` goes with the request;
+// `seen` receives the one the reply carried (left as it was when the call failed).
+struct CallSeq {
+  uint64_t need = 0;
+  uint64_t seen = 0;
+};
+
 // Calls the method named `method` on `to`, untyped: for code that holds a method's name only
 // (the namenode client's retry loop). On success parses the reply body into `reply` and, when
 // asked, moves the reply payload into `reply_payload`.
 Status CallByName(Transport& transport, const Address& to, std::string_view method,
                   const google::protobuf::Message& request, std::string request_payload,
                   Instant deadline, google::protobuf::Message* reply,
-                  std::string* reply_payload = nullptr);
+                  std::string* reply_payload = nullptr, CallSeq* seq = nullptr);
 
 // Calls `method` on `to` (as CallByName, with the types checked against the table).
 template <typename Request, typename Reply>
@@ -56,13 +64,14 @@ class Router {
   template <typename Request, typename Reply>
   void Add(const Method<Request, Reply>& method,
            std::type_identity_t<Handler<Request, Reply>> handler) {
-    routes_[std::string(method.name)] = [handler = std::move(handler)](
-                                            const RpcContext& context,
-                                            RpcRequest& request) -> Result<RpcReply> {
+    routes_[std::string(method.name)] =
+        [handler = std::move(handler), check = check_, name = method.name](
+            const RpcContext& context, RpcRequest& request) -> Result<RpcReply> {
       Request typed_request;
       if (!typed_request.ParseFromString(request.body)) {
         return Status(StatusCode::kBadMessage, "request body does not parse");
       }
+      if (*check) GRANARY_RETURN_IF_ERROR((*check)(name, context, typed_request));
       Reply typed_reply;
       RpcReply reply;
       Exchange exchange{context, request.payload, reply.payload};
@@ -72,12 +81,21 @@ class Router {
     };
   }
 
+  // Runs on every parsed request before its handler, whenever the route was added; may
+  // rewrite the request (the namenode binds a request's user to its key with it,
+  // core/security/identity.h). A failure is the reply and the handler does not run.
+  using RequestCheck = std::function<Status(std::string_view method, const RpcContext&,
+                                            google::protobuf::Message& request)>;
+  void SetRequestCheck(RequestCheck check) { *check_ = std::move(check); }
+
   // The handler to install with Transport::Serve.
   RpcHandler AsHandler();
   Result<RpcReply> Dispatch(const RpcContext& context, RpcRequest& request);
 
  private:
   std::map<std::string, RpcHandler, std::less<>> routes_;
+  // Shared with the routes (a route outlives no router, but a router may be moved).
+  std::shared_ptr<RequestCheck> check_ = std::make_shared<RequestCheck>();
 };
 
 }  // namespace granary::rpc

@@ -90,6 +90,9 @@ std::optional<Envelope> ParseSimple(std::string_view in) {
       case Tag(10, kVarint):
         out.call_id = value;
         break;
+      case Tag(11, kVarint):
+        out.seq = value;
+        break;
       case Tag(2, kLengthDelimited):
       case Tag(6, kLengthDelimited): {
         if (value > in.size()) return std::nullopt;
@@ -132,6 +135,7 @@ void EncodeEnvelope(const Envelope& envelope, std::string& out) {
   PutVarintField(8, envelope.payload_bytes, out);
   PutVarintField(9, envelope.client_id, out);
   PutVarintField(10, envelope.call_id, out);
+  PutVarintField(11, envelope.seq, out);
 }
 
 std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
@@ -149,6 +153,7 @@ std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
   out.payload_bytes = parsed.payload_bytes();
   out.client_id = parsed.client_id();
   out.call_id = parsed.call_id();
+  out.seq = parsed.seq();
   return out;
 }
 
@@ -167,6 +172,7 @@ WireMessage EncodeRequest(RequestId id, RpcRequest request, Duration timeout) {
   PutVarintField(3, static_cast<uint64_t>(envelope.timeout_ns), out);
   PutVarintField(7, envelope.body_bytes, out);
   PutVarintField(8, envelope.payload_bytes, out);
+  PutVarintField(11, request.seq, out);
   message.body = std::move(request.body);
   message.payload = std::move(request.payload);
   return message;
@@ -178,6 +184,7 @@ WireMessage EncodeReply(RequestId id, Result<RpcReply> reply) {
   envelope.is_reply = true;
   WireMessage message;
   if (reply.ok()) {
+    envelope.seq = reply.value().seq;
     message.body = std::move(reply.value().body);
     message.payload = std::move(reply.value().payload);
   } else {
@@ -210,7 +217,7 @@ Result<IncomingRequest> DecodeRequest(std::string_view envelope_bytes, std::stri
   }
   IncomingRequest incoming{
       RequestId(envelope.request_id), Duration(envelope.timeout_ns),
-      RpcRequest{std::move(envelope.method), std::move(body), std::move(payload)}};
+      RpcRequest{std::move(envelope.method), std::move(body), std::move(payload), envelope.seq}};
   return incoming;
 }
 
@@ -223,7 +230,7 @@ Result<IncomingReply> DecodeReply(std::string_view envelope_bytes, std::string b
   if (!code) return Bad("unknown status code " + std::to_string(envelope.status_code));
   if (*code == StatusCode::kOk) {
     return IncomingReply{RequestId(envelope.request_id),
-                         RpcReply{std::move(body), std::move(payload)}};
+                         RpcReply{std::move(body), std::move(payload), envelope.seq}};
   }
   return IncomingReply{RequestId(envelope.request_id),
                        Status(*code, std::move(envelope.status_message))};

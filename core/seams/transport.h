@@ -18,6 +18,7 @@
 // crashes, requests in flight get no reply and their callers time out.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -47,11 +48,16 @@ struct RpcRequest {
   std::string method;
   std::string body;
   std::string payload;
+  // The least journal sequence the caller needs the answering namenode to have applied
+  // (issue 14's state id; 0: none). Envelope field 11; only namenodes read it.
+  uint64_t seq = 0;
 };
 
 struct RpcReply {
   std::string body;
   std::string payload;
+  // The journal sequence the answering namenode had applied (0: no journal). Field 11.
+  uint64_t seq = 0;
 };
 
 // What a handler knows about the request beyond its bytes.
@@ -60,6 +66,9 @@ struct RpcContext {
   // When the caller stops waiting, in this process's clock (the wire carries the remaining
   // budget, not an absolute time, so unsynchronised clocks do not matter).
   Instant deadline;
+  // Who the transport authenticated the caller as (core/security/identity.h: "alice",
+  // "alice:g1,g2", "@datanode"); empty when it authenticates no one (plaintext, simulator).
+  std::string principal;
 };
 
 using RpcHandler = std::function<Result<RpcReply>(const RpcContext&, RpcRequest&)>;

@@ -557,6 +557,12 @@ class FileSystem:
         """The cluster's inline threshold and block size (asked once per connection)."""
         return self._client.defaults()
 
+    def msync(self):
+        """Makes later reads of this connection, on whichever namenode they land, see every
+        write any client had acknowledged before the call (HDFS's msync). Its own writes it
+        always sees."""
+        self._client.msync()
+
     def namenode_calls(self):
         """Requests this connection has sent to the namenode so far, per method name ("nn.Create":
         3, ...), every retry counted: for tests and diagnostics of round trips."""
@@ -594,16 +600,23 @@ def _check_namenodes(address):
                              "HOST:PORT,HOST:PORT,...)" % (address, i))
 
 
-def connect(address, user=None, groups=None, timeout=10.0, attempts=8):
+def connect(address, user=None, groups=None, timeout=10.0, attempts=8, read_policy=None):
     """Connects to the namenode at "HOST:PORT" (or "granary://HOST:PORT") as `user`
     (default $USER) and returns a FileSystem. `address` may list the namenodes of an HA
     cluster, "HOST:PORT,HOST:PORT,...": calls find the active one. `timeout` bounds each
     call to a namenode; `attempts`, the tries of a call to a single namenode (a list keeps
-    trying through a failover)."""
+    trying through a failover). With a list, reads (stat, list, open) go to any namenode
+    by `read_policy` ("least-loaded", the default, "random", "nearest", or "active"; None:
+    $GRANARY_READ_POLICY, else the default), writes to the active; a reader always sees
+    its own writes (see FileSystem.msync for other clients')."""
     if address.startswith("granary://"):
         address = split_url(address)[0]
     _check_namenodes(address)
-    args = (address, user or "", list(groups or []), float(timeout), int(attempts))
+    if read_policy not in (None, "", "least-loaded", "random", "nearest", "active"):
+        raise ValueError("read_policy %r: expected 'least-loaded', 'random', 'nearest' or "
+                         "'active'" % (read_policy,))
+    args = (address, user or "", list(groups or []), float(timeout), int(attempts),
+            str(read_policy or ""))
     return FileSystem(_granary.connect(*args), args)
 
 

@@ -7,8 +7,14 @@
 
     for sample in granary.data.FileDataset("granary://h:p/images/", seed=1): ...
 
+    for batch in ds.batches(): ...  # RecordBatch: one buffer, offsets, memoryviews
+
 Reading, interleaving, shuffling and batching happen on the connection's C++ thread
-(fibers); Python only takes finished items from a bounded prefetch queue. Each iteration
+(fibers); Python only takes finished items from a bounded prefetch queue. The records are
+never copied on the way: the C++ side parses each piece of a shard as it arrived from the
+datanode (checking every record's CRC32C there, once) and passes references into it; the one
+copy is into the Python object handed over, made with the GIL released. `batches()` hands
+over a batch as one buffer with offsets (RecordBatch) instead of a bytes per record. Each iteration
 is one epoch: with a seed, epoch k shuffles with a seed derived from (seed, k), so epochs
 differ and runs repeat. Without a shuffle buffer the order is deterministic (file order,
 shard after shard, when cycle_length is 1).
@@ -17,7 +23,7 @@ shard after shard, when cycle_length is 1).
 import granary
 
 __all__ = ["TFRecordDataset", "TFRecordWriter", "FileDataset", "CorruptRecordError",
-           "follow_tfrecords"]
+           "RecordBatch", "follow_tfrecords"]
 
 # A corrupt record surfaces as OSError(EIO) whose message names the file and the offset.
 CorruptRecordError = OSError
@@ -51,11 +57,66 @@ def _resolve(files, fs, whole_dir=False):
     return fs, paths
 
 
+class RecordBatch:
+    """A batch of records (or files) in one buffer: record i is
+    buffer[offsets[i]:offsets[i + 1]]. Indexing and iteration give memoryviews over the
+    buffer (no copy; bytes(view) makes one); `buffer` is a bytes, `offsets` a memoryview of
+    len(batch) + 1 int64 (numpy.frombuffer(batch.offsets, numpy.int64) works too)."""
+
+    __slots__ = ("buffer", "offsets", "_view")
+
+    def __init__(self, buffer, offsets):
+        self.buffer = buffer
+        self.offsets = memoryview(offsets).cast("q")
+        self._view = memoryview(buffer)
+
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    @property
+    def nbytes(self):
+        return len(self.buffer)
+
+    def __getitem__(self, i):
+        n = len(self.offsets) - 1
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("record index out of range")
+        return self._view[self.offsets[i]:self.offsets[i + 1]]
+
+    def __iter__(self):
+        view = self._view
+        offsets = self.offsets.tolist()
+        for i in range(len(offsets) - 1):
+            yield view[offsets[i]:offsets[i + 1]]
+
+    def tolist(self):
+        """The records as a list of bytes (a copy each)."""
+        return [bytes(v) for v in self]
+
+    def __repr__(self):
+        return "<granary.data.RecordBatch %d records, %d bytes>" % (len(self), self.nbytes)
+
+
+class _Paths:
+    """Paths already resolved (absolute Granary paths of files): a dataset over them asks
+    the namenode nothing before its epoch (granary.torch's batched __getitems__)."""
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+
+
 class _Dataset:
     def __init__(self, files, fs, whole_files, cycle_length, num_parallel_reads,
                  shuffle_buffer, shuffle_files, seed, batch_size, drop_remainder, prefetch,
                  skip_corrupt, shard_buffer_bytes):
-        self.fs, self.paths = _resolve(files, fs, whole_dir=whole_files)
+        if isinstance(files, _Paths):
+            if fs is None:
+                raise ValueError("resolved paths need fs=")
+            self.fs, self.paths = fs, files.paths
+        else:
+            self.fs, self.paths = _resolve(files, fs, whole_dir=whole_files)
         self._whole = whole_files
         self._options = dict(
             cycle_length=int(cycle_length), num_parallel_reads=int(num_parallel_reads),
@@ -74,6 +135,16 @@ class _Dataset:
         return (int(self.seed) * 1000003 + epoch) & ((1 << 63) - 1)
 
     def __iter__(self):
+        """One epoch: records (bytes), or batches (lists of bytes) with batch_size."""
+        return self._epoch("next")
+
+    def batches(self):
+        """One epoch as RecordBatch objects: with batch_size, one per batch (the same batches,
+        in the same order, as iteration gives as lists); without, whatever records are ready
+        at each hand-off, in order, as one RecordBatch."""
+        return self._epoch("next_batches", RecordBatch)
+
+    def _epoch(self, method, wrap=None):
         o = self._options
         loader = self.fs._client.start_loader(
             list(self.paths), self._whole, o["cycle_length"], o["num_parallel_reads"],
@@ -81,12 +152,17 @@ class _Dataset:
             o["batch_size"], o["drop_remainder"], o["prefetch"], o["skip_corrupt"],
             o["shard_buffer_bytes"])
         self.epoch += 1
+        take = getattr(loader, method)
         try:
             while True:
-                items = loader.next(256)
+                items = take(256)
                 if not items:
                     break
-                yield from items
+                if wrap is None:
+                    yield from items
+                else:
+                    for item in items:
+                        yield wrap(*item)
         finally:
             self.corrupt_skipped += loader.corrupt_skipped
             loader.close()

@@ -5,6 +5,7 @@ does not import this module).
     fs = granary.connect("127.0.0.1:7000")
     ds = granary.torch.FileDataset(fs, "/images", transform=decode)     # map-style
     loader = torch.utils.data.DataLoader(ds, batch_size=64, num_workers=4, shuffle=True)
+    # (a batch's files are read together: __getitems__, nn.OpenMany and parallel reads)
     shards = granary.torch.TFRecordShards(fs, "/train/*.tfrecord", transform=parse)
     loader = torch.utils.data.DataLoader(shards, batch_size=64, num_workers=4)
 
@@ -106,6 +107,22 @@ class FileDataset(_data.Dataset):
     def __getitem__(self, i):
         data = self.fs.read_bytes(self.index[i])
         return self.transform(data) if self.transform is not None else data
+
+    def __getitems__(self, indices):
+        """The samples of a batch at once, in the order of `indices` (DataLoader calls this
+        with a batch's indices when batch_size is set): one granary.data.FileDataset over
+        those files, opened up to 128 per namenode round trip (inline files arrive with the
+        open) and read in parallel, instead of a round trip or two per sample."""
+        paths = [self.index[i] for i in indices]
+        if not paths:
+            return []
+        ds = _gdata.FileDataset(_gdata._Paths(paths), fs=self.fs, shuffle=False,
+                                num_parallel_reads=min(32, len(paths)),
+                                prefetch=min(256, len(paths)))
+        samples = list(ds)
+        if self.transform is not None:
+            samples = [self.transform(s) for s in samples]
+        return samples
 
 
 class TFRecordShards(_data.IterableDataset):

@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -120,6 +121,21 @@ void Connection::Run(std::promise<Status>* started) {
   }
   ClientOptions options;
   options.namenode = Address{options_.namenode};
+  std::string policy = options_.read_policy;
+  if (const char* from_env = std::getenv("GRANARY_READ_POLICY"); policy.empty() && from_env) {
+    policy = from_env;
+  }
+  if (!policy.empty()) {
+    const std::optional<ReadPolicy> parsed = ParseReadPolicy(policy);
+    if (!parsed) {
+      started->set_value(Status(StatusCode::kInvalidArgument,
+                                "read policy \"" + policy +
+                                    "\" (read_policy or GRANARY_READ_POLICY): expected active, "
+                                    "random, least-loaded or nearest"));
+      return;
+    }
+    options.read_policy = *parsed;
+  }
   options.user.set_user(options_.user.empty() ? DefaultUser() : options_.user);
   const std::vector<std::string> groups =
       options_.groups.empty() ? LocalGroups(options.user.user()) : options_.groups;
@@ -138,8 +154,7 @@ void Connection::Run(std::promise<Status>* started) {
     FileSystem fs(env, **transport, options);
     env_ = &env;
     fs_ = &fs;
-    const auto poll_id =
-        env.scheduling().AddFd(event_fd_, ZMQ_POLLIN, [this](short) { Drain(); });
+    const auto poll_id = env.scheduling().AddFd(event_fd_, ZMQ_POLLIN, [this](short) { Drain(); });
     Status status = env.RunMain([&]() -> Status {
       started->set_value(Status::Ok());
       Status stopped = env.SleepUntil(kInstantMax);

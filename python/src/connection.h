@@ -35,11 +35,14 @@ class RealEnv;
 namespace granary::python {
 
 struct ConnectOptions {
-  std::string namenode;              // HOST:PORT
-  std::string user;                  // empty: $USER, else the login name
-  std::vector<std::string> groups;   // empty: the local groups of `user`
+  std::string namenode;             // HOST:PORT
+  std::string user;                 // empty: $USER, else the login name
+  std::vector<std::string> groups;  // empty: the local groups of `user`
   uint32_t rpc_timeout_ms = 10000;
   uint32_t attempts = 8;
+  // Where reads go with a list of namenodes: "active", "random", "least-loaded", "nearest";
+  // empty: $GRANARY_READ_POLICY, else the client's default (ClientOptions::read_policy).
+  std::string read_policy;
 };
 
 class Connection {
@@ -90,8 +93,8 @@ class Connection {
   std::thread thread_;
   mutable std::mutex mutex_;
   std::deque<std::function<void()>> queue_;  // guarded by mutex_
-  bool closed_ = false;                       // guarded by mutex_
-  bool joined_ = false;                       // guarded by close_mutex_
+  bool closed_ = false;                      // guarded by mutex_
+  bool joined_ = false;                      // guarded by close_mutex_
   std::mutex close_mutex_;
   // Set on the loop thread before Open returns; valid until the thread ends.
   net::RealEnv* env_ = nullptr;

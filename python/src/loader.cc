@@ -11,6 +11,7 @@
 #include "core/common/random.h"
 #include "core/data/tfrecord.h"
 #include "net/real_env.h"
+#include "python/src/record_scanner.h"
 
 namespace granary::python {
 namespace {
@@ -44,16 +45,19 @@ class FiberEvent {
   std::vector<net::Waiter*> waiters_;
 };
 
-// A worker stops reading a shard for others' sake after this many bytes.
+// A worker stops reading a shard for others' sake after this many bytes (at least one piece).
 constexpr uint64_t kReadStepBytes = 256 * 1024;
+// The most a shard's reader hands over at once (Reader::ReadPiece): one dn.ReadBlock's worth.
+constexpr uint64_t kReadPieceBytes = 4 << 20;
 
 struct Shard {
   std::string path;
-  std::unique_ptr<TFRecordReader> reader;
-  bool claimed = false;  // a worker is reading it now
-  bool done = false;     // read to its end (or failed: error)
+  std::unique_ptr<Reader> reader;
+  std::unique_ptr<RecordScanner> scanner;  // with the reader
+  bool claimed = false;                    // a worker is reading it now
+  bool done = false;                       // read to its end (or failed: error)
   Status error;
-  std::deque<std::string> records;
+  std::deque<RecordRef> records;  // into the pieces read
   uint64_t buffered_bytes = 0;
 };
 
@@ -77,11 +81,13 @@ struct Loader::Output {
   const uint32_t capacity;
   std::mutex mutex;
   std::condition_variable ready;
-  std::deque<std::vector<std::string>> items;  // guarded by mutex
-  bool done = false;                           // guarded by mutex
-  Status error;                                // guarded by mutex
-  bool cancelled = false;                      // guarded by mutex
-  bool producer_waiting = false;               // guarded by mutex
+  // Items in order: item i is the next item_records[i] records (1 when unbatched).
+  std::deque<RecordRef> records;      // guarded by mutex
+  std::deque<uint32_t> item_records;  // guarded by mutex
+  bool done = false;                  // guarded by mutex
+  Status error;                       // guarded by mutex
+  bool cancelled = false;             // guarded by mutex
+  bool producer_waiting = false;      // guarded by mutex
   std::atomic<uint64_t> corrupt_skipped{0};
 };
 
@@ -108,10 +114,12 @@ struct Loader::State {
   Shard* Pick();
   void ReadStep(Shard& shard);
   bool AnyUnclaimed() const;
-  Status Emit(std::string record);
-  // Queues an item for the consumer: items go to it in groups (Handoff), so that the
-  // consumer's thread is woken once per group rather than once per item.
-  Status Push(std::vector<std::string> item);
+  Status Emit(RecordRef record);
+  // Queues an item (records [first, last) of `records`) for the consumer: items go to it in
+  // groups (Handoff), so that the consumer's thread is woken once per group rather than once
+  // per item.
+  Status Push(std::vector<RecordRef>& records);
+  Status PushOne(RecordRef record);
   // Moves the queued group to the consumer, waiting for room as the consumer takes items.
   Status Handoff();
   void Finish(Status status);
@@ -134,23 +142,26 @@ struct Loader::State {
   std::vector<Shard> shards;
   std::vector<size_t> active;  // the cycle: indices of open shards, in slot order
   size_t next_shard = 0;       // the next shard to enter the cycle
-  std::vector<std::string> shuffle_buffer;
-  std::vector<std::string> batch;
-  std::vector<std::vector<std::string>> handoff;  // items not yet given to the consumer
-  FiberEvent shard_event;  // a shard got records or ended
-  FiberEvent work_event;   // a buffer has room again, or the window moved
-  FiberEvent room_event;   // the consumer took items
+  std::vector<RecordRef> shuffle_buffer;
+  std::vector<RecordRef> batch;
+  // Items not yet given to the consumer, as in Output.
+  std::vector<RecordRef> handoff_records;
+  std::vector<uint32_t> handoff_items;
+  std::vector<RecordRef> found;  // ReadStep's scratch
+  FiberEvent shard_event;        // a shard got records or ended
+  FiberEvent work_event;         // a buffer has room again, or the window moved
+  FiberEvent room_event;         // the consumer took items
   bool stop = false;
   // Whole-file mode.
   std::vector<WholeFile> files;
-  size_t next_to_open = 0;   // files before it are claimed by an opener
-  size_t consumed = 0;       // files before it went to Emit
+  size_t next_to_open = 0;  // files before it are claimed by an opener
+  size_t consumed = 0;      // files before it went to Emit
   uint64_t buffered_bytes = 0;
   uint64_t window_bytes = 0;
-  std::set<size_t> opened;   // files in blocks waiting for a reader, by list position
-  FiberEvent open_event;     // the window moved
-  FiberEvent read_event;     // a file was opened, or the window moved
-  FiberEvent file_event;     // a file is done
+  std::set<size_t> opened;  // files in blocks waiting for a reader, by list position
+  FiberEvent open_event;    // the window moved
+  FiberEvent read_event;    // a file was opened, or the window moved
+  FiberEvent file_event;    // a file is done
 };
 
 Shard* Loader::State::Pick() {
@@ -191,29 +202,45 @@ void Loader::State::ReadStep(Shard& shard) {
       shard.claimed = false;
       return;
     }
-    shard.reader = std::make_unique<TFRecordReader>(
-        std::move(*opened), shard.path,
-        options.skip_corrupt ? CorruptRecords::kSkip : CorruptRecords::kFail);
+    shard.reader = std::move(*opened);
+    // The data checksums are checked by the consumer (Loader::Next) unless corrupt records
+    // are skipped, which must happen before they are batched.
+    shard.scanner = std::make_unique<RecordScanner>(
+        shard.path, shard.reader->Size(),
+        options.skip_corrupt ? CorruptRecords::kSkip : CorruptRecords::kFail,
+        options.skip_corrupt ? VerifyCrc::kYes : VerifyCrc::kLengthOnly,
+        static_cast<uint32_t>(&shard - shards.data()));
   }
   uint64_t added = 0;
-  const uint64_t skipped_before = shard.reader->corrupt_skipped();
+  const uint64_t skipped_before = shard.scanner->corrupt_skipped();
   while (added < kReadStepBytes && !stop) {
-    Result<std::optional<std::string>> record = shard.reader->Next();
-    if (!record.ok()) {
-      shard.error = record.status();
+    // Whole pieces as they arrived; the records in them are referenced, not copied.
+    Result<std::string> piece = shard.reader->ReadPiece(kReadPieceBytes);
+    Status status = piece.ok() ? Status::Ok() : piece.status().WithContext(shard.path);
+    found.clear();
+    if (status.ok() && piece->empty()) {
+      status = shard.scanner->Finish();
       shard.done = true;
-      break;
+    } else if (status.ok()) {
+      added += piece->size();
+      status = shard.scanner->Scan(std::make_shared<const std::string>(std::move(*piece)), found);
     }
-    if (!record->has_value()) {
+    for (RecordRef& record : found) {
+      shard.buffered_bytes += record.length;
+      shard.records.push_back(std::move(record));
+    }
+    if (!status.ok()) {
+      shard.error = status;
       shard.done = true;
-      break;
     }
-    added += (*record)->size() + kTFRecordHeaderBytes + kTFRecordFooterBytes;
-    shard.buffered_bytes += (*record)->size();
-    shard.records.push_back(std::move(**record));
+    if (shard.scanner->ended()) shard.done = true;
+    if (shard.done) break;
   }
-  output->corrupt_skipped += shard.reader->corrupt_skipped() - skipped_before;
-  if (shard.done) shard.reader.reset();
+  output->corrupt_skipped += shard.scanner->corrupt_skipped() - skipped_before;
+  if (shard.done) {
+    shard.reader.reset();
+    shard.scanner.reset();
+  }
   shard.claimed = false;
 }
 
@@ -234,30 +261,45 @@ void Loader::State::RunWorker() {
   }
 }
 
-Status Loader::State::Push(std::vector<std::string> item) {
-  handoff.push_back(std::move(item));
-  if (handoff.size() < kLoaderHandoffItems) return Status::Ok();
+Status Loader::State::Push(std::vector<RecordRef>& records) {
+  handoff_items.push_back(static_cast<uint32_t>(records.size()));
+  for (RecordRef& record : records) handoff_records.push_back(std::move(record));
+  records.clear();
+  if (handoff_items.size() < kLoaderHandoffItems) return Status::Ok();
+  return Handoff();
+}
+
+Status Loader::State::PushOne(RecordRef record) {
+  handoff_items.push_back(1);
+  handoff_records.push_back(std::move(record));
+  if (handoff_items.size() < kLoaderHandoffItems) return Status::Ok();
   return Handoff();
 }
 
 Status Loader::State::Handoff() {
   size_t given = 0;
-  while (given < handoff.size()) {
+  size_t given_records = 0;
+  while (given < handoff_items.size()) {
     {
       std::lock_guard<std::mutex> lock(output->mutex);
       if (output->cancelled) return Status(StatusCode::kCancelled, "loader closed");
       const size_t before = given;
-      while (given < handoff.size() && output->items.size() < output->capacity) {
-        output->items.push_back(std::move(handoff[given++]));
+      while (given < handoff_items.size() && output->item_records.size() < output->capacity) {
+        const uint32_t count = handoff_items[given++];
+        output->item_records.push_back(count);
+        for (uint32_t i = 0; i < count; ++i) {
+          output->records.push_back(std::move(handoff_records[given_records++]));
+        }
       }
       if (given > before) output->ready.notify_one();
-      if (given == handoff.size()) break;
+      if (given == handoff_items.size()) break;
       output->producer_waiting = true;
     }
     GRANARY_RETURN_IF_ERROR(room_event.Wait(connection.env()));
     if (stop) return Status(StatusCode::kCancelled, "loader closed");
   }
-  handoff.clear();
+  handoff_items.clear();
+  handoff_records.clear();
   return Status::Ok();
 }
 
@@ -267,8 +309,17 @@ void Loader::State::Fail(Status error) {
   Finish(std::move(error));
 }
 
-Status Loader::State::Emit(std::string record) {
+Status Loader::State::Emit(RecordRef record) {
   if (options.shuffle_buffer > 0) {
+    // A record waiting in the shuffle buffer gets bytes of its own: a reference would pin
+    // its whole piece for as long as the draw leaves it there (shuffle_buffer pieces).
+    // (With its footer when its data checksum is still to be checked.)
+    const uint64_t keep = record.length + (record.data_crc_pending ? kTFRecordFooterBytes : 0);
+    if (record.piece->size() != keep) {
+      record.piece =
+          std::make_shared<const std::string>(record.piece->data() + record.offset, keep);
+      record.offset = 0;
+    }
     shuffle_buffer.push_back(std::move(record));
     if (shuffle_buffer.size() < options.shuffle_buffer) return Status::Ok();
     const size_t pick = random.Below(shuffle_buffer.size());
@@ -276,12 +327,10 @@ Status Loader::State::Emit(std::string record) {
     record = std::move(shuffle_buffer.back());
     shuffle_buffer.pop_back();
   }
-  if (options.batch_size == 0) return Push({std::move(record)});
+  if (options.batch_size == 0) return PushOne(std::move(record));
   batch.push_back(std::move(record));
   if (batch.size() < options.batch_size) return Status::Ok();
-  std::vector<std::string> full;
-  full.swap(batch);
-  return Push(std::move(full));
+  return Push(batch);
 }
 
 void Loader::State::Finish(Status status) {
@@ -303,10 +352,13 @@ void Loader::State::RunPipeline() {
     slot %= active.size();
     Shard& shard = shards[active[slot]];
     if (!shard.records.empty()) {
-      std::string record = std::move(shard.records.front());
+      RecordRef record = std::move(shard.records.front());
       shard.records.pop_front();
-      shard.buffered_bytes -= record.size();
-      work_event.NotifyOne();
+      // A worker can only have been waiting for this shard if it was full: wake one when
+      // it stops being full, not per record (a fiber switch and a Pick per record).
+      const bool was_full = shard.buffered_bytes >= options.shard_buffer_bytes;
+      shard.buffered_bytes -= record.length;
+      if (was_full && shard.buffered_bytes < options.shard_buffer_bytes) work_event.NotifyOne();
       Status emitted = Emit(std::move(record));
       if (!emitted.ok()) return Fail(emitted);
       ++slot;
@@ -342,24 +394,16 @@ Status Loader::State::Flush() {
   while (!shuffle_buffer.empty()) {
     const size_t pick = random.Below(shuffle_buffer.size());
     std::swap(shuffle_buffer[pick], shuffle_buffer.back());
-    std::string record = std::move(shuffle_buffer.back());
+    RecordRef record = std::move(shuffle_buffer.back());
     shuffle_buffer.pop_back();
     if (options.batch_size == 0) {
-      GRANARY_RETURN_IF_ERROR(Push({std::move(record)}));
+      GRANARY_RETURN_IF_ERROR(PushOne(std::move(record)));
     } else {
       batch.push_back(std::move(record));
-      if (batch.size() == options.batch_size) {
-        std::vector<std::string> full;
-        full.swap(batch);
-        GRANARY_RETURN_IF_ERROR(Push(std::move(full)));
-      }
+      if (batch.size() == options.batch_size) GRANARY_RETURN_IF_ERROR(Push(batch));
     }
   }
-  if (!batch.empty() && !options.drop_remainder) {
-    std::vector<std::string> last;
-    last.swap(batch);
-    GRANARY_RETURN_IF_ERROR(Push(std::move(last)));
-  }
+  if (!batch.empty() && !options.drop_remainder) GRANARY_RETURN_IF_ERROR(Push(batch));
   return Status::Ok();
 }
 
@@ -372,8 +416,8 @@ void Loader::State::RunOpener() {
       continue;
     }
     const size_t first = next_to_open;
-    const size_t last = std::min({files.size(), first + kLoaderOpenBatchFiles,
-                                  consumed + kLoaderOpenWindowFiles});
+    const size_t last =
+        std::min({files.size(), first + kLoaderOpenBatchFiles, consumed + kLoaderOpenWindowFiles});
     next_to_open = last;
     std::vector<std::string> paths;
     paths.reserve(last - first);
@@ -419,8 +463,7 @@ void Loader::State::RunFileReader() {
     if (ready) {
       const size_t first = *opened.begin();
       // The consumer's next file is always read; others within the byte window.
-      ready = first == consumed ||
-              buffered_bytes + files[first].reader->Size() <= window_bytes;
+      ready = first == consumed || buffered_bytes + files[first].reader->Size() <= window_bytes;
     }
     if (!ready) {
       if (!read_event.Wait(connection.env()).ok()) return;
@@ -461,13 +504,14 @@ void Loader::State::RunFilesPipeline() {
       if (!waited.ok()) return Fail(waited);
     }
     if (!file.error.ok()) return Fail(file.error);
-    std::string data = std::move(file.data);
+    const uint64_t length = file.data.size();
+    auto data = std::make_shared<const std::string>(std::move(file.data));
     file.data = std::string();
     buffered_bytes -= file.bytes;
     consumed = i + 1;
     if (OpenerMayClaim()) open_event.NotifyOne();
     if (!opened.empty()) read_event.NotifyOne();
-    Status emitted = Emit(std::move(data));
+    Status emitted = Emit(RecordRef{std::move(data), 0, length});
     if (!emitted.ok()) return Fail(emitted);
   }
   Status flushed = Flush();
@@ -488,8 +532,7 @@ Result<std::unique_ptr<Loader>> Loader::Start(std::shared_ptr<Connection> connec
     return invalid("cycle_length must be in 1.." + std::to_string(kLoaderCycleLengthMax));
   }
   if (options.num_parallel_reads == 0 || options.num_parallel_reads > kLoaderParallelReadsMax) {
-    return invalid("num_parallel_reads must be in 1.." +
-                   std::to_string(kLoaderParallelReadsMax));
+    return invalid("num_parallel_reads must be in 1.." + std::to_string(kLoaderParallelReadsMax));
   }
   if (options.shuffle_buffer > kLoaderShuffleBufferMax) {
     return invalid("shuffle_buffer must be at most " + std::to_string(kLoaderShuffleBufferMax));
@@ -514,9 +557,8 @@ Result<std::unique_ptr<Loader>> Loader::Start(std::shared_ptr<Connection> connec
   if (state->options.source == LoaderSource::kWholeFile) {
     state->files.resize(paths.size());
     for (size_t i = 0; i < paths.size(); ++i) state->files[i].path = std::move(paths[i]);
-    state->window_bytes =
-        state->options.shard_buffer_bytes *
-        std::max(state->options.cycle_length, state->options.num_parallel_reads);
+    state->window_bytes = state->options.shard_buffer_bytes *
+                          std::max(state->options.cycle_length, state->options.num_parallel_reads);
     posted = connection->Post([state] {
       for (uint32_t i = 0; i < kLoaderOpenBatchesInFlight; ++i) {
         state->connection.env().Spawn("loader-opener", [state] { state->RunOpener(); });
@@ -544,24 +586,33 @@ Loader::~Loader() {
   {
     std::lock_guard<std::mutex> lock(output_->mutex);
     output_->cancelled = true;
-    output_->items.clear();
+    output_->records.clear();
+    output_->item_records.clear();
   }
   connection_->Post([state = state_] { state->StopAll(); });
 }
 
-Status Loader::Next(size_t max_items, std::vector<std::vector<std::string>>& out) {
-  out.clear();
+Status Loader::Next(size_t max_items, std::vector<RecordRef>& records,
+                    std::vector<uint32_t>& item_records) {
+  records.clear();
+  item_records.clear();
+  if (!corrupt_.ok()) return corrupt_;
   bool wake_producer = false;
   {
     std::unique_lock<std::mutex> lock(output_->mutex);
-    while (output_->items.empty() && !output_->done) {
+    while (output_->item_records.empty() && !output_->done) {
       if (connection_->closed()) return Status(StatusCode::kNodeDown, "the connection is closed");
       output_->ready.wait_for(lock, std::chrono::milliseconds(200));
     }
-    if (output_->items.empty()) return output_->error;
-    while (!output_->items.empty() && out.size() < max_items) {
-      out.push_back(std::move(output_->items.front()));
-      output_->items.pop_front();
+    if (output_->item_records.empty()) return output_->error;
+    while (!output_->item_records.empty() && item_records.size() < max_items) {
+      const uint32_t count = output_->item_records.front();
+      output_->item_records.pop_front();
+      item_records.push_back(count);
+      for (uint32_t i = 0; i < count; ++i) {
+        records.push_back(std::move(output_->records.front()));
+        output_->records.pop_front();
+      }
     }
     if (output_->producer_waiting) {
       output_->producer_waiting = false;
@@ -569,6 +620,26 @@ Status Loader::Next(size_t max_items, std::vector<std::vector<std::string>>& out
     }
   }
   if (wake_producer) connection_->Post([state = state_] { state->room_event.NotifyAll(); });
+  return CheckDataCrcs(records, item_records);
+}
+
+Status Loader::CheckDataCrcs(std::vector<RecordRef>& records, std::vector<uint32_t>& item_records) {
+  size_t at = 0;
+  for (size_t item = 0; item < item_records.size(); ++item) {
+    for (uint32_t i = 0; i < item_records[item]; ++i, ++at) {
+      const RecordRef& record = records[at];
+      if (!record.data_crc_pending || DataCrcMatches(record)) continue;
+      // As the scanner would have said it (RecordScanner::Corrupt); the items before this
+      // one go to the caller first, the error with the next call.
+      corrupt_ = Status(StatusCode::kCorruption, state_->shards[record.source].path +
+                                                     ": data checksum mismatch at offset " +
+                                                     std::to_string(record.file_offset));
+      const size_t keep = at - i;
+      records.resize(keep);
+      item_records.resize(item);
+      return item == 0 ? corrupt_ : Status::Ok();
+    }
+  }
   return Status::Ok();
 }
 

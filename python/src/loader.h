@@ -31,14 +31,26 @@
 // it (granary::Random seeded with `seed`). In whole-file mode the file list itself is also
 // shuffled with the seed first (one sample per file, a new order per epoch's seed).
 //
-// Errors. A corrupt record fails the pipeline with kCorruption naming the file and offset,
-// when the interleave reaches that shard; with skip_corrupt the record is counted and
-// skipped. Any other error (missing file, dead cluster) fails the pipeline too.
+// Bytes. A shard is read in whole pieces (Reader::ReadPiece: what one dn.ReadBlock brought,
+// moved, not copied) and parsed in place (RecordScanner); records travel through the
+// interleave, the shuffle buffer, batching and the prefetch queue as references into the
+// pieces (RecordRef), and the consumer makes the one copy, into the Python objects. The
+// length checksums are checked on the loop as the pieces are parsed; the data checksums,
+// unless skip_corrupt, by the consumer's thread in Next, just before it copies the bytes
+// (the loop, which also receives and verifies the blocks, is the busier thread).
 //
-// Memory: each shard buffers at most shard_buffer_bytes (plus one read), and the prefetch
-// queue holds at most `prefetch` items (plus a group of kLoaderHandoffItems on its way: items
-// reach the queue in groups, and before the pipeline waits for a read, so that the
-// consumer's thread is not woken once per item).
+// Errors. A corrupt record fails the pipeline with kCorruption naming the file and offset,
+// after every item before the one holding it was handed out: a bad length (or a truncated
+// record) when the interleave reaches it, a bad data checksum when Next reaches it (with a
+// shuffle buffer, that is when the record is drawn). With skip_corrupt the record is
+// counted and skipped (before batching). Any other error (missing file, dead cluster) fails
+// the pipeline too.
+//
+// Memory: each shard buffers at most shard_buffer_bytes (plus one piece, up to 4 MiB), and
+// a record in the shuffle buffer is a copy (a reference would pin its whole piece), and the
+// prefetch queue holds at most `prefetch` items (plus a group of kLoaderHandoffItems on its way:
+// items reach the queue in groups, and before the pipeline waits for a read, so that the consumer's
+// thread is not woken once per item).
 #pragma once
 
 #include <condition_variable>
@@ -52,6 +64,7 @@
 
 #include "core/common/status.h"
 #include "python/src/connection.h"
+#include "python/src/record_scanner.h"
 
 namespace granary::python {
 
@@ -68,9 +81,9 @@ struct LoaderOptions {
   uint64_t shuffle_buffer = 0;  // 0: no shuffling of records
   bool shuffle_files = false;   // shuffle the list of files first
   uint64_t seed = 0;
-  uint32_t batch_size = 0;      // 0: items are single records
+  uint32_t batch_size = 0;  // 0: items are single records
   bool drop_remainder = false;
-  uint32_t prefetch = 64;       // items queued for the consumer
+  uint32_t prefetch = 64;  // items queued for the consumer
   bool skip_corrupt = false;
   uint64_t shard_buffer_bytes = 2 << 20;
 };
@@ -84,8 +97,8 @@ inline constexpr uint32_t kLoaderBatchSizeMax = 1 << 20;
 // Whole-file mode: files per nn.OpenMany, batches in flight, files opened ahead of the consumer.
 inline constexpr uint32_t kLoaderOpenBatchFiles = 128;
 inline constexpr uint32_t kLoaderOpenBatchesInFlight = 4;
-inline constexpr uint32_t kLoaderOpenWindowFiles = 2 * kLoaderOpenBatchFiles *
-                                                   kLoaderOpenBatchesInFlight;
+inline constexpr uint32_t kLoaderOpenWindowFiles =
+    2 * kLoaderOpenBatchFiles * kLoaderOpenBatchesInFlight;
 // Items handed to the consumer's queue at once (fewer when the pipeline is about to wait).
 inline constexpr uint32_t kLoaderHandoffItems = 64;
 
@@ -99,10 +112,13 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Blocks until items are ready and moves up to `max_items` of them into `out` (each item a
-  // batch, or one record when unbatched). Returns ok with `out` empty at the end, or the
-  // pipeline's error. Any thread but the loop's.
-  Status Next(size_t max_items, std::vector<std::vector<std::string>>& out);
+  // Blocks until items are ready and moves up to `max_items` of them out: their records, in
+  // order, into `records`, and the number of records of each item (a batch, or 1 when
+  // unbatched) into `item_records`. The records reference the pieces they were read in (no
+  // copy); dropping them frees the pieces, on any thread. Returns ok with nothing at the end,
+  // or the pipeline's error. Any thread but the loop's.
+  Status Next(size_t max_items, std::vector<RecordRef>& records,
+              std::vector<uint32_t>& item_records);
   uint64_t corrupt_skipped() const;
 
   struct Output;  // the queue between the loop and the consumer
@@ -112,9 +128,15 @@ class Loader {
   Loader(std::shared_ptr<Connection> connection, std::shared_ptr<Output> output,
          std::shared_ptr<State> state);
 
+  // Checks the data CRCs left to the consumer (RecordRef::data_crc_pending); at a mismatch,
+  // cuts the items before the corrupt record's and keeps the error for the next call.
+  Status CheckDataCrcs(std::vector<RecordRef>& records, std::vector<uint32_t>& item_records);
+
   std::shared_ptr<Connection> connection_;
   std::shared_ptr<Output> output_;
+  // The consumer's side reads only state_->shards[i].path, which never changes after Start.
   std::shared_ptr<State> state_;
+  Status corrupt_;  // a data checksum mismatch found by CheckDataCrcs: every later Next's
 };
 
 }  // namespace granary::python

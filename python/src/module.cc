@@ -20,6 +20,7 @@
 #include "core/data/tfrecord.h"
 #include "python/src/connection.h"
 #include "python/src/loader.h"
+#include "python/src/record_scanner.h"
 
 namespace py = pybind11;
 
@@ -317,6 +318,10 @@ class PyTFRecordWriter {
   uint64_t records_ = 0;
 };
 
+// Defined below, beside the other hand-off helpers.
+py::list RecordsToBytes(std::vector<RecordRef>& records);
+py::tuple RecordsToBatch(const std::vector<RecordRef>& records, size_t first, size_t last);
+
 class PyLoader {
  public:
   explicit PyLoader(std::unique_ptr<Loader> loader, bool batched)
@@ -324,36 +329,66 @@ class PyLoader {
 
   // Up to `max_items` items: bytes, or lists of bytes when batched. Empty at the end.
   py::list Next(size_t max_items) {
-    if (loader_ == nullptr) return py::list();
-    std::vector<std::vector<std::string>> items;
-    Status status;
-    {
-      py::gil_scoped_release release;
-      status = loader_->Next(max_items, items);
+    if (!Take(max_items)) return py::list();
+    py::list flat = RecordsToBytes(records_);
+    if (!batched_) return flat;
+    py::list out(item_records_.size());
+    size_t at = 0;
+    for (size_t i = 0; i < item_records_.size(); ++i) {
+      py::list batch(item_records_[i]);
+      for (uint32_t j = 0; j < item_records_[i]; ++j, ++at) {
+        PyObject* record = PyList_GET_ITEM(flat.ptr(), static_cast<Py_ssize_t>(at));
+        Py_INCREF(record);
+        PyList_SET_ITEM(batch.ptr(), static_cast<Py_ssize_t>(j), record);
+      }
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), batch.release().ptr());
     }
-    Check(status);
+    return out;
+  }
+  // Up to `max_items` items as (buffer, offsets) pairs (RecordsToBatch): one per batch when
+  // batched, else one for all the records taken. Empty at the end.
+  py::list NextBatches(size_t max_items) {
     py::list out;
-    for (auto& item : items) {
-      if (!batched_) {
-        out.append(py::bytes(item.front()));
-      } else {
-        py::list batch;
-        for (auto& record : item) batch.append(py::bytes(record));
-        out.append(std::move(batch));
+    if (!Take(max_items)) return out;
+    if (!batched_) {
+      out.append(RecordsToBatch(records_, 0, records_.size()));
+    } else {
+      size_t at = 0;
+      for (uint32_t count : item_records_) {
+        out.append(RecordsToBatch(records_, at, at + count));
+        at += count;
       }
     }
+    py::gil_scoped_release release;
+    records_.clear();  // frees the pieces: no Python object involved
     return out;
   }
   void Close() {
     py::gil_scoped_release release;
+    records_.clear();
     loader_.reset();
   }
   uint64_t corrupt_skipped() const { return loader_ ? loader_->corrupt_skipped() : skipped_; }
 
  private:
+  // Takes the next items into records_ / item_records_; false at the end (or closed).
+  bool Take(size_t max_items) {
+    if (loader_ == nullptr) return false;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      records_.clear();
+      status = loader_->Next(max_items, records_, item_records_);
+    }
+    Check(status);
+    return !item_records_.empty();
+  }
+
   std::unique_ptr<Loader> loader_;
   bool batched_;
   uint64_t skipped_ = 0;
+  std::vector<RecordRef> records_;
+  std::vector<uint32_t> item_records_;
 };
 
 class Client {
@@ -533,6 +568,12 @@ class Client {
     return d;
   }
 
+  // Raises this connection's journal sequence to the active's (nn.Msync): later reads see
+  // every write acknowledged before, on whichever namenode they land.
+  void Msync() {
+    Check(RunStatus([](FileSystem& fs) { return fs.Msync(); }), "msync");
+  }
+
   // Requests this connection has sent to the namenode, per method name (every retry counts).
   py::dict NamenodeCalls() {
     using Counts = NamenodeClient::CallCounts;
@@ -569,8 +610,10 @@ class Client {
 };
 
 Client* Connect(const std::string& address, const std::string& user,
-                std::vector<std::string> groups, double timeout_seconds, uint32_t attempts) {
+                std::vector<std::string> groups, double timeout_seconds, uint32_t attempts,
+                const std::string& read_policy) {
   ConnectOptions options;
+  options.read_policy = read_policy;
   options.namenode = address;
   options.user = user;
   options.groups = std::move(groups);
@@ -584,6 +627,84 @@ Client* Connect(const std::string& address, const std::string& user,
   client->set_user(user);
   return client;
 }
+
+// A Python bytes per record. The objects are made with the GIL held but empty; the records
+// are copied into them with the GIL released (nothing else can see the objects yet), and the
+// references (the pieces they pin) are dropped there too.
+py::list RecordsToBytes(std::vector<RecordRef>& records) {
+  py::list out(records.size());
+  std::vector<char*> targets(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    PyObject* bytes =
+        PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(records[i].length));
+    if (bytes == nullptr) throw py::error_already_set();
+    targets[i] = PyBytes_AS_STRING(bytes);
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), bytes);  // steals the reference
+  }
+  {
+    py::gil_scoped_release release;
+    for (size_t i = 0; i < records.size(); ++i) {
+      std::memcpy(targets[i], records[i].piece->data() + records[i].offset, records[i].length);
+    }
+    records.clear();
+  }
+  return out;
+}
+
+// Records [first, last) as one batch: (buffer, offsets), where record i is
+// buffer[offsets[i]:offsets[i+1]] and offsets is n+1 native-endian int64 (a bytes, for
+// memoryview(...).cast("q")). One copy per record, with the GIL released.
+py::tuple RecordsToBatch(const std::vector<RecordRef>& records, size_t first, size_t last) {
+  uint64_t total = 0;
+  for (size_t i = first; i < last; ++i) total += records[i].length;
+  py::object buffer = py::reinterpret_steal<py::object>(
+      PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(total)));
+  py::object offsets = py::reinterpret_steal<py::object>(PyBytes_FromStringAndSize(
+      nullptr, static_cast<Py_ssize_t>((last - first + 1) * sizeof(int64_t))));
+  if (!buffer || !offsets) throw py::error_already_set();
+  char* data = PyBytes_AS_STRING(buffer.ptr());
+  char* offsets_data = PyBytes_AS_STRING(offsets.ptr());
+  {
+    py::gil_scoped_release release;
+    int64_t at = 0;
+    for (size_t i = first; i < last; ++i) {
+      std::memcpy(offsets_data + (i - first) * sizeof(int64_t), &at, sizeof(at));
+      std::memcpy(data + at, records[i].piece->data() + records[i].offset, records[i].length);
+      at += static_cast<int64_t>(records[i].length);
+    }
+    std::memcpy(offsets_data + (last - first) * sizeof(int64_t), &at, sizeof(at));
+  }
+  return py::make_tuple(buffer, offsets);
+}
+
+// The benchmarks' local baseline: the records of a local TFRecord file, checked with
+// Granary's CRC32C (verify) or not; next() gives a list of bytes per 1 MiB read, empty at
+// the end.
+class PyLocalTFRecordReader {
+ public:
+  PyLocalTFRecordReader(const std::string& path, bool verify) : path_(path) {
+    Result<std::unique_ptr<LocalTFRecordFile>> opened = [&] {
+      py::gil_scoped_release release;
+      return LocalTFRecordFile::Open(path, verify ? VerifyCrc::kYes : VerifyCrc::kNo);
+    }();
+    file_ = Check(std::move(opened), path);
+  }
+  py::list Next() {
+    std::vector<RecordRef> records;
+    for (;;) {
+      Result<bool> more = [&] {
+        py::gil_scoped_release release;
+        return file_->Next(records);
+      }();
+      if (!Check(std::move(more), path_) || !records.empty()) break;
+    }
+    return RecordsToBytes(records);
+  }
+
+ private:
+  const std::string path_;
+  std::unique_ptr<LocalTFRecordFile> file_;
+};
 
 py::bytes FrameTFRecord(py::buffer data) {
   py::buffer_info info = data.request();
@@ -628,6 +749,7 @@ PYBIND11_MODULE(_granary, m) {
       .def_property_readonly("growing", &PyTFRecordFollower::growing);
   py::class_<PyLoader>(m, "Loader")
       .def("next", &PyLoader::Next, py::arg("max_items") = 256)
+      .def("next_batches", &PyLoader::NextBatches, py::arg("max_items") = 256)
       .def("close", &PyLoader::Close)
       .def_property_readonly("corrupt_skipped", &PyLoader::corrupt_skipped);
   py::class_<Client>(m, "Client")
@@ -652,12 +774,16 @@ PYBIND11_MODULE(_granary, m) {
       .def("report", &Client::Report)
       .def("defaults", &Client::Defaults)
       .def("namenode_calls", &Client::NamenodeCalls)
+      .def("msync", &Client::Msync)
       .def("close", &Client::Close)
       .def("abandon_after_fork", &Client::AbandonAfterFork)
       .def_property_readonly("closed", &Client::closed)
       .def_property_readonly("address", &Client::address);
   m.def("connect", &Connect, py::arg("address"), py::arg("user") = "",
         py::arg("groups") = std::vector<std::string>{}, py::arg("timeout") = 10.0,
-        py::arg("attempts") = 8);
+        py::arg("attempts") = 8, py::arg("read_policy") = "");
   m.def("frame_tfrecord", &FrameTFRecord);
+  py::class_<PyLocalTFRecordReader>(m, "LocalTFRecordReader")
+      .def(py::init<const std::string&, bool>(), py::arg("path"), py::arg("verify") = true)
+      .def("next", &PyLocalTFRecordReader::Next);
 }

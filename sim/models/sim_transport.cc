@@ -131,7 +131,7 @@ void SimTransport::Handle(rpc::WireMessage message, NodeId from_node, Address fr
     return;
   }
   if (!ChargeReceived(message_bytes).ok()) return;  // crashed while receiving
-  RpcContext context{std::move(from), sim.Now() + incoming->timeout};
+  RpcContext context{std::move(from), sim.Now() + incoming->timeout, {}};
   Result<RpcReply> result = handler_
                                 ? handler_(context, incoming->request)
                                 : Result<RpcReply>(Status(StatusCode::kUnavailable, "not serving"));

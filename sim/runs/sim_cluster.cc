@@ -100,13 +100,16 @@ void SimCluster::AddHaNamenodes(const NodeOptions& node, const MachineProfile& m
   namenode_id_ = namenode_ids_.front();
 }
 
+HaNamenode* SimCluster::live_ha_namenode(size_t i) const {
+  const auto& process = sim_.node(namenode_ids_.at(i)).process();
+  return process && process->alive() ? ha_namenodes_.at(i) : nullptr;
+}
+
 Namenode* SimCluster::namenode() const {
   if (namenode_ids_.empty()) return namenode_;
   for (size_t i = 0; i < ha_namenodes_.size(); ++i) {
-    const auto& process = sim_.node(namenode_ids_[i]).process();
-    if (ha_namenodes_[i] != nullptr && process && process->alive() && ha_namenodes_[i]->active()) {
-      return ha_namenodes_[i]->namenode();
-    }
+    HaNamenode* namenode = live_ha_namenode(i);
+    if (namenode != nullptr && namenode->active()) return namenode->namenode();
   }
   return nullptr;
 }

@@ -99,6 +99,8 @@ class SimCluster {
   // and the journal's members. Empty / null with one.
   const std::vector<NodeId>& namenode_ids() const { return namenode_ids_; }
   HaNamenode* ha_namenode(size_t i) const { return ha_namenodes_.at(i); }
+  // The same, but null unless its process is alive (a crashed one's object is gone).
+  HaNamenode* live_ha_namenode(size_t i) const;
   SimJournalService* journal() { return journal_.get(); }
   // Runs until every datanode has registered with a live namenode (or `limit` passes).
   bool WaitForDatanodes(Duration limit);

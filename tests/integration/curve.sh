@@ -35,5 +35,9 @@ diff "$T/before" "$T/after" || fail "the namespace changed"
 log "admitting the new key (restarting the servers) lets it in"
 cp "$T/rogue/client.pub" "$CLUSTER/keys/clients/rogue.pub"
 for node in namenode datanode-1 datanode-2 datanode-3; do "$GC" restart "$CLUSTER" "$node" >/dev/null; done
-env GRANARY_CURVE_KEYS="$T/rogue" "$G" cat /small | cmp - "$T/small" || fail "admitted key refused"
+# The key acts as the user its file names (clients/rogue.pub: rogue), whatever --user says.
+env GRANARY_CURVE_KEYS="$T/rogue" "$G" --user rogue cat /small | cmp - "$T/small" ||
+  fail "admitted key refused"
+expect_exit 1 env GRANARY_CURVE_KEYS="$T/rogue" "$G" --user "$(id -un)" --retries 2 rm /small
+grep -q "may not act as user" "$T/last.err" || fail "rogue acted as the superuser"
 log "PASS"

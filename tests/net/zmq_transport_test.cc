@@ -309,6 +309,53 @@ TEST(ZmqTransportTest, CurveAdmitsListedClientsOnly) {
   });
 }
 
+// Each admitted key's identity reaches the handler with every request of its connection
+// (the ZAP User-Id, core/security/identity.h), in every message shape.
+TEST(ZmqTransportTest, CurveHandsTheKeysIdentityToTheHandler) {
+  testing::OnFreshThread([] {
+    RealEnv env(testing::TestEnvOptions());
+    Result<CurveKeyPair> server_keys = GenerateCurveKeyPair();
+    Result<CurveKeyPair> alice = GenerateCurveKeyPair();
+    Result<CurveKeyPair> bob = GenerateCurveKeyPair();
+    ASSERT_TRUE(server_keys.ok() && alice.ok() && bob.ok());
+    ZmqTransportOptions server_options = Loopback();
+    server_options.curve_server = *server_keys;
+    server_options.curve_allowed_clients = {alice->public_key, bob->public_key};
+    server_options.curve_client_identities = {{alice->public_key, "alice:ml"},
+                                              {bob->public_key, "bob"}};
+    std::unique_ptr<ZmqTransport> server = MustCreate(env, server_options);
+    auto client_with = [&](const CurveKeyPair& keys) {
+      ZmqTransportOptions options;
+      options.curve_client = keys;
+      options.curve_peer_server_key = server_keys->public_key;
+      return MustCreate(env, options);
+    };
+    std::unique_ptr<ZmqTransport> as_alice = client_with(*alice);
+    std::unique_ptr<ZmqTransport> as_bob = client_with(*bob);
+    ASSERT_TRUE(server && as_alice && as_bob);
+    const Status ran = env.RunMain([&]() -> Status {
+      EXPECT_TRUE(server
+                      ->Serve([](const RpcContext& context, RpcRequest&) -> Result<RpcReply> {
+                        return RpcReply{context.principal, ""};
+                      })
+                      .ok());
+      for (int round = 0; round < 2; ++round) {
+        // Small (packed or batched) and large (three frames) requests alike.
+        for (const std::string& payload : {std::string("x"), std::string(64 * 1024, 'p')}) {
+          Result<RpcReply> a =
+              as_alice->Call(server->self(), RpcRequest{"m", "", payload}, env.Now() + kBudget);
+          Result<RpcReply> b =
+              as_bob->Call(server->self(), RpcRequest{"m", "", payload}, env.Now() + kBudget);
+          EXPECT_EQ(a.ok() ? a->body : a.status().ToString(), "alice:ml");
+          EXPECT_EQ(b.ok() ? b->body : b.status().ToString(), "bob");
+        }
+      }
+      return Status::Ok();
+    });
+    EXPECT_TRUE(ran.ok()) << ran.ToString();
+  });
+}
+
 TEST(ZmqTransportTest, BadKeysAreRejectedAtCreation) {
   testing::OnFreshThread([] {
     RealEnv env(testing::TestEnvOptions());

@@ -1,6 +1,6 @@
 """granary-mount for tests: mounts a LocalCluster on a temporary directory and unmounts it.
 
-    with Mount(cluster, "/tmp/x/mnt", options=["ignore_utimes"]) as mnt:
+    with Mount(cluster, "/tmp/x/mnt", options=["ro"]) as mnt:
         open(mnt.path("a.txt"), "w").write("hi")
 
 The mount runs in the foreground as a child process; stop() sends it SIGTERM (which

@@ -228,3 +228,39 @@ def test_file_dataset_fails_at_a_missing_file_in_order(fs, base):
     assert next(it) == b"x0" and next(it) == b"x1"
     with pytest.raises(FileNotFoundError):
         next(it)
+
+
+def test_batches_are_the_same_records_in_one_buffer(fs, shards):
+    # RecordBatch (batches()): the batches iteration gives, in order, as one buffer with
+    # offsets; memoryviews over it; with and without shuffling, remainder kept or dropped.
+    base, content = shards
+    url = base + "/*.tfrecord"
+    for kwargs in ({"num_parallel_reads": 4, "cycle_length": 3},
+                   {"num_parallel_reads": 2, "shuffle_buffer": 300, "seed": 3},
+                   {"drop_remainder": True}):
+        lists = list(gd.TFRecordDataset(url, fs=fs, batch_size=50, **kwargs))
+        batches = list(gd.TFRecordDataset(url, fs=fs, batch_size=50, **kwargs).batches())
+        assert [b.tolist() for b in batches] == lists
+        assert all(isinstance(b, gd.RecordBatch) for b in batches)
+        b = batches[0]
+        assert len(b) == 50 and bytes(b[0]) == lists[0][0] and bytes(b[-1]) == lists[0][-1]
+        assert b.nbytes == sum(len(r) for r in lists[0])
+        assert [bytes(v) for v in b] == lists[0]
+        with pytest.raises(IndexError):
+            b[50]
+    # Unbatched: the records in order, in groups of whatever was ready.
+    flat = [r for s in content for r in s]
+    groups = list(gd.TFRecordDataset(url, fs=fs, cycle_length=1).batches())
+    assert [r for g in groups for r in g.tolist()] == flat
+
+
+def test_file_dataset_batches(fs, base):
+    samples = [b"f%03d" % i * (i % 5) for i in range(140)]
+    for i, s in enumerate(samples):
+        fs.write_bytes("%s/b%03d" % (base, i), s)
+    ds = gd.FileDataset(base, fs=fs, shuffle=False, batch_size=64)
+    batches = list(ds.batches())
+    assert [len(b) for b in batches] == [64, 64, 12]
+    assert [r for b in batches for r in b.tolist()] == samples
+    assert [b.tolist() for b in gd.FileDataset(base, fs=fs, seed=9, batch_size=64).batches()] \
+        == list(gd.FileDataset(base, fs=fs, seed=9, batch_size=64))

@@ -30,7 +30,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mnt(cluster, tmp_path_factory):
-    m = Mount(cluster, str(tmp_path_factory.mktemp("m") / "mnt"), options=["ignore_utimes"])
+    m = Mount(cluster, str(tmp_path_factory.mktemp("m") / "mnt"))
     m.start()
     yield m
     m.stop()
@@ -186,14 +186,35 @@ def test_seek_back_within_the_window_and_refusals(mnt):
     assert st.f_blocks > 0 and st.f_bavail <= st.f_blocks
 
 
-def test_times_are_refused_without_ignore_utimes(cluster, tmp_path):
-    with Mount(cluster, str(tmp_path / "strict")) as strict:
-        p = strict.path("t")
+def test_times_are_kept(cluster, tmp_path):
+    # utimensat sets a file's and a directory's times (nn.SetTimes), also on a file still
+    # being written (applied when it is finished), and tar keeps an archive's times.
+    with Mount(cluster, str(tmp_path / "times")) as m:
+        p = m.path("t")
         with open(p, "w") as f:
             f.write("x")
-        with pytest.raises(OSError) as e:
-            os.utime(p, (1, 1))
-        assert e.value.errno == errno.EOPNOTSUPP
+        os.utime(p, ns=(1_500_000_000_000_000_123, 1_600_000_000_000_000_456))
+        st = os.stat(p)
+        assert st.st_mtime_ns == 1_600_000_000_000_000_456
+        assert st.st_atime_ns == 1_500_000_000_000_000_123
+        d = m.path("d")
+        os.mkdir(d)
+        os.utime(d, (1000, 2000))
+        assert os.stat(d).st_mtime == 2000
+        w = m.path("w")
+        with open(w, "w") as f:
+            f.write("y")
+            f.flush()
+            os.utime(w, (3000, 4000))
+        assert os.stat(w).st_mtime == 4000
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "a").write_bytes(b"abc")
+        os.utime(src / "a", (5000, 6000))
+        archive = str(tmp_path / "t.tar")
+        subprocess.run(["tar", "-cf", archive, "-C", str(src), "a"], check=True)
+        subprocess.run(["tar", "-xf", archive, "-C", m.path()], check=True)
+        assert os.stat(m.path("a")).st_mtime == 6000
 
 
 def test_read_only_mount(cluster, tmp_path):

@@ -113,3 +113,93 @@ def test_truncated_tail_and_url_list(cluster, fs, base):
     assert "truncated record header" in str(e.value) and "offset %d" % len(data) in str(e.value)
     ds = gd.TFRecordDataset(urls, skip_corrupt=True)
     assert list(ds) == records and ds.corrupt_skipped == 1
+
+
+def _piece_crossing_records(seed):
+    """~11 MiB of records whose boundaries fall everywhere relative to the readers' pieces
+    (1 MiB for the local reader, up to 4 MiB for Granary's): sizes up to 300 KB, one record
+    larger than any piece, empty ones; and the index of the record that spans offset 4 MiB."""
+    rng = random.Random(seed)
+    records = []
+    while sum(len(r) + 16 for r in records) < 11 << 20:
+        i = len(records)
+        size = 0 if i % 17 == 0 else rng.randint(1, 300000)
+        if i == 20:
+            size = 5 << 20
+        records.append(rng.randbytes(size))
+    at = 0
+    for i, r in enumerate(records):
+        if at < 4 << 20 < at + len(r) + 16:
+            return records, i
+        at += len(r) + 16
+    raise AssertionError("no record spans 4 MiB")
+
+
+def test_records_across_pieces_local_and_granary(fs, base, tmp_path):
+    records, spanning = _piece_crossing_records(7)
+    framed = [granary._granary.frame_tfrecord(r) for r in records]
+    data = b"".join(framed)
+    local = tmp_path / "pieces.tfrecord"
+    local.write_bytes(data)
+
+    def local_records(path, verify=True):
+        reader = granary._granary.LocalTFRecordReader(str(path), verify)
+        out = []
+        while True:
+            got = reader.next()
+            if not got:
+                return out
+            out.extend(got)
+
+    assert local_records(local) == records
+    assert local_records(local, verify=False) == records
+    fs.put(str(local), base + "/pieces.tfrecord")
+    assert list(gd.TFRecordDataset(base + "/pieces.tfrecord", fs=fs)) == records
+    batches = gd.TFRecordDataset(base + "/pieces.tfrecord", fs=fs, batch_size=7).batches()
+    assert [r for b in batches for r in b.tolist()] == records
+    # A corrupt record that spans a piece boundary (offset 4 MiB) is named by its offset,
+    # after every record before it; skipped, it is the only one missing.
+    offset = sum(len(f) for f in framed[:spanning])
+    bad = bytearray(data)
+    bad[offset + 12 + len(records[spanning]) - 1] ^= 0x01
+    local.write_bytes(bytes(bad))
+    with pytest.raises(OSError) as e:
+        local_records(local)
+    assert "data checksum mismatch" in str(e.value) and "offset %d" % offset in str(e.value)
+    assert local_records(local, verify=False) == records[:spanning] + [
+        bytes(bad[offset + 12:offset + 12 + len(records[spanning])])] + records[spanning + 1:]
+    fs.put(str(local), base + "/bad-pieces.tfrecord")
+    got = []
+    with pytest.raises(OSError) as e:
+        for r in gd.TFRecordDataset(base + "/bad-pieces.tfrecord", fs=fs):
+            got.append(r)
+    assert "offset %d" % offset in str(e.value) and got == records[:spanning]
+    ds = gd.TFRecordDataset(base + "/bad-pieces.tfrecord", fs=fs, skip_corrupt=True)
+    assert list(ds) == records[:spanning] + records[spanning + 1:] and ds.corrupt_skipped == 1
+    # A file cut inside a record larger than any piece.
+    local.write_bytes(data[:sum(len(f) for f in framed[:21]) - 100])
+    with pytest.raises(OSError) as e:
+        local_records(local)
+    assert "truncated record" in str(e.value)
+
+
+def test_corrupt_record_in_batches_and_shuffled(fs, base):
+    # The data checksum is checked where the records are handed over: the batches before
+    # the one holding the corrupt record come out whole, then the error, as before.
+    records = [b"record-%03d" % i * 20 for i in range(100)]
+    path = base + "/bad-batched.tfrecord"
+    offset = _corrupt_file(fs, path, records, 37, "data")
+    for as_batches in (False, True):
+        ds = gd.TFRecordDataset(path, fs=fs, batch_size=10)
+        got = []
+        with pytest.raises(OSError) as e:
+            for b in (ds.batches() if as_batches else ds):
+                got.append(b.tolist() if as_batches else b)
+        assert path in str(e.value) and "offset %d" % offset in str(e.value)
+        assert got == [records[i:i + 10] for i in range(0, 30, 10)]
+    got = []
+    with pytest.raises(OSError) as e:
+        for r in gd.TFRecordDataset(path, fs=fs, shuffle_buffer=20, seed=1):
+            got.append(r)
+    assert "offset %d" % offset in str(e.value)
+    assert set(got) <= set(records) and len(got) < 100

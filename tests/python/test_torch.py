@@ -53,6 +53,27 @@ def test_file_dataset_every_sample_once_per_epoch_in_workers(fs, files):
         assert sorted(got) == sorted(files.values())
 
 
+def test_file_dataset_reads_a_batch_together(fs, files):
+    # DataLoader with batch_size hands __getitems__ a batch's indices: the samples come in
+    # that order, the same bytes as __getitem__, through nn.OpenMany rather than one
+    # nn.Open per sample.
+    ds = gtorch.FileDataset(fs, "/files")
+    indices = [5, 0, 59, 5, 17, 33]
+    before = dict(fs.namenode_calls())
+    got = ds.__getitems__(indices)
+    calls = fs.namenode_calls()
+    assert got == [files[ds.path(i)] for i in indices]
+    assert calls.get("nn.Open", 0) == before.get("nn.Open", 0)
+    assert calls.get("nn.OpenMany", 0) == before.get("nn.OpenMany", 0) + 1
+    assert gtorch.FileDataset(fs, "/files", transform=len).__getitems__([1, 2]) == [
+        len(files[ds.path(1)]), len(files[ds.path(2)])]
+    loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=True,
+                                         generator=torch.Generator().manual_seed(3))
+    batches = list(loader)
+    assert [len(b) for b in batches] == [16, 16, 16, 12]
+    assert sorted(bytes(x) for b in batches for x in b) == sorted(files.values())
+
+
 def test_file_dataset_transform_and_rank_split(fs, files):
     halves = [gtorch.FileDataset(fs, "/files", transform=len, rank=r, world_size=2)
               for r in range(2)]

@@ -51,6 +51,7 @@ int RunClient(const ClientConfig& config,
   options.rpc_timeout = config.rpc_timeout;
   options.datanode_timeout = config.datanode_timeout;
   options.attempts = config.attempts;
+  options.read_policy = config.read_policy;
 
   int code = 1;
   net::StopOnSignals(env);

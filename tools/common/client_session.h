@@ -22,6 +22,8 @@ struct ClientConfig {
   Duration rpc_timeout = std::chrono::seconds(10);
   Duration datanode_timeout = std::chrono::seconds(30);
   uint32_t attempts = 8;
+  // --read-policy / $GRANARY_READ_POLICY.
+  ReadPolicy read_policy = ClientOptions().read_policy;
   std::string program = "granary";  // names the client in lease holders
 };
 

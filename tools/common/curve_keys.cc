@@ -12,6 +12,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/security/identity.h"
+
 namespace granary::tools {
 namespace {
 
@@ -54,6 +56,49 @@ Status MakeDirectory(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
+// An admitted client key file: the key, then optionally "groups=g1,g2".
+Result<std::string> ReadIdentity(const std::string& path, const std::string& user) {
+  std::ifstream in(path);
+  std::string key, extra;
+  in >> key >> extra;
+  std::vector<std::string> groups;
+  if (!extra.empty()) {
+    if (extra.rfind("groups=", 0) != 0) {
+      return Status(StatusCode::kInvalidArgument,
+                    path + ": after the key only 'groups=G1,G2' may follow, not '" + extra + "'");
+    }
+    std::stringstream list(extra.substr(7));
+    for (std::string group; std::getline(list, group, ',');) groups.push_back(group);
+  }
+  const std::string identity = FormatPrincipal(user, groups);
+  GRANARY_RETURN_IF_ERROR(ParsePrincipal(identity).status().WithContext(path));
+  return identity;
+}
+
+// Admits every DIR/*.pub; `identity` empty: as the file's stem, with its groups.
+Status AdmitKeys(const std::string& dir, const std::string& identity,
+                 net::ZmqTransportOptions& options) {
+  std::error_code error;
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    if (entry.path().extension() == ".pub") files.push_back(entry.path());
+  }
+  if (error) return Status(StatusCode::kNotFound, "cannot list " + dir + ": " + error.message());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    GRANARY_ASSIGN_OR_RETURN(std::string key, ReadKeyFile(file.string()));
+    std::string who = identity;
+    if (who.empty()) {
+      GRANARY_ASSIGN_OR_RETURN(who, ReadIdentity(file.string(), file.stem().string()));
+    }
+    if (options.curve_client_identities.count(key) == 0) {
+      options.curve_allowed_clients.push_back(key);
+    }
+    options.curve_client_identities[key] = who;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::string> ReadPublicKey(const std::string& path) { return ReadKeyFile(path); }
@@ -81,23 +126,27 @@ Status ConfigureServerCurve(const std::string& dir, net::ZmqTransportOptions& op
   GRANARY_RETURN_IF_ERROR(ConfigureClientCurve(dir, options));
   options.curve_server = server;
   options.curve_allowed_clients.clear();
-  const std::string clients = dir + "/clients";
-  std::error_code error;
-  std::vector<std::string> files;
-  for (const fs::directory_entry& entry : fs::directory_iterator(clients, error)) {
-    if (entry.path().extension() == ".pub") files.push_back(entry.path().string());
-  }
-  if (error)
-    return Status(StatusCode::kNotFound, "cannot list " + clients + ": " + error.message());
-  std::sort(files.begin(), files.end());
-  for (const std::string& file : files) {
-    GRANARY_ASSIGN_OR_RETURN(std::string key, ReadKeyFile(file));
-    options.curve_allowed_clients.push_back(key);
+  options.curve_client_identities.clear();
+  GRANARY_RETURN_IF_ERROR(AdmitKeys(dir + "/clients", "", options));
+  if (fs::exists(dir + "/datanodes")) {
+    GRANARY_RETURN_IF_ERROR(
+        AdmitKeys(dir + "/datanodes", std::string(kDatanodePrincipal), options));
   }
   if (options.curve_allowed_clients.empty()) {
-    return Status(StatusCode::kInvalidArgument, clients + " admits no client (no *.pub file)");
+    return Status(StatusCode::kInvalidArgument, dir + "/clients admits no client (no *.pub file)");
   }
   if (admitted_clients != nullptr) *admitted_clients = options.curve_allowed_clients.size();
+  return Status::Ok();
+}
+
+Status UseDatanodeKey(const std::string& dir, net::ZmqTransportOptions& options) {
+  Result<net::CurveKeyPair> pair = ReadKeyPair(dir, "datanode");
+  if (!pair.ok()) {
+    return pair.status().WithContext(
+        "a datanode calls with its own key pair, datanode.pub and datanode.key "
+        "(granary-cluster keys makes them; docs/deploy.md)");
+  }
+  options.curve_client = *pair;
   return Status::Ok();
 }
 
@@ -109,14 +158,39 @@ Status ConfigureClientCurve(const std::string& dir, net::ZmqTransportOptions& op
   return Status::Ok();
 }
 
-Status GenerateClusterKeys(const std::string& dir) {
+Status GenerateClusterKeys(const std::string& dir, const std::string& superuser) {
+  GRANARY_RETURN_IF_ERROR(ParsePrincipal(superuser).status());
   GRANARY_RETURN_IF_ERROR(MakeDirectory(dir, 0700));
   GRANARY_RETURN_IF_ERROR(MakeDirectory(dir + "/clients", 0755));
+  GRANARY_RETURN_IF_ERROR(MakeDirectory(dir + "/datanodes", 0755));
   GRANARY_ASSIGN_OR_RETURN(net::CurveKeyPair server, net::GenerateCurveKeyPair());
   GRANARY_ASSIGN_OR_RETURN(net::CurveKeyPair client, net::GenerateCurveKeyPair());
+  GRANARY_ASSIGN_OR_RETURN(net::CurveKeyPair datanode, net::GenerateCurveKeyPair());
   GRANARY_RETURN_IF_ERROR(WriteKeyPair(dir, "server", server));
   GRANARY_RETURN_IF_ERROR(WriteKeyPair(dir, "client", client));
-  return WritePublicKey(dir + "/clients/cluster.pub", client.public_key);
+  GRANARY_RETURN_IF_ERROR(WriteKeyPair(dir, "datanode", datanode));
+  GRANARY_RETURN_IF_ERROR(WritePublicKey(dir + "/datanodes/cluster.pub", datanode.public_key));
+  GRANARY_RETURN_IF_ERROR(
+      WritePublicKey(dir + "/clients/" + superuser + ".pub", client.public_key));
+  const std::string user_dir = dir + "/users/" + superuser;
+  GRANARY_RETURN_IF_ERROR(MakeDirectory(user_dir, 0700));
+  GRANARY_RETURN_IF_ERROR(WriteKeyPair(user_dir, "client", client));
+  return WritePublicKey(user_dir + "/server.pub", server.public_key);
+}
+
+Status GenerateUserKeys(const std::string& dir, const std::string& user) {
+  GRANARY_ASSIGN_OR_RETURN(Principal principal, ParsePrincipal(user));
+  if (principal.kind != Principal::Kind::kUser || !principal.groups.empty()) {
+    return Status(StatusCode::kInvalidArgument, "'" + user + "' is not a user name");
+  }
+  const std::string admitted = dir + "/clients/" + user + ".pub";
+  if (fs::exists(admitted)) {
+    return Status(StatusCode::kAlreadyExists, admitted + " exists: " + user + " has a key");
+  }
+  const std::string user_dir = dir + "/users/" + user;
+  GRANARY_RETURN_IF_ERROR(GenerateClientKeys(user_dir, dir + "/server.pub"));
+  GRANARY_ASSIGN_OR_RETURN(std::string key, ReadKeyFile(user_dir + "/client.pub"));
+  return WritePublicKey(admitted, key);
 }
 
 Status GenerateClientKeys(const std::string& dir, const std::string& server_pub) {

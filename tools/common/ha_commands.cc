@@ -39,6 +39,10 @@ nlohmann::json NamenodesJson(const std::vector<NamenodeHa>& namenodes) {
       entry["fencing_token"] = nn.reply.fencing_token();
       entry["journal_last_seq"] = nn.reply.journal_last_seq();
       entry["journal_members"] = JournalMembersJson(nn.reply);
+      // Issue 14: what this namenode answered, and how far it is behind the journal.
+      entry["reads_served"] = nn.reply.reads_served();
+      entry["writes_served"] = nn.reply.writes_served();
+      entry["lag"] = nn.reply.lag_entries();
     }
     out.push_back(entry);
   }
@@ -60,7 +64,9 @@ void PrintNamenodes(const std::vector<NamenodeHa>& namenodes) {
     }
     if (nn.role != "single") {
       line += ", applied seq " + std::to_string(nn.reply.applied_seq()) + " of " +
-              std::to_string(nn.reply.journal_last_seq());
+              std::to_string(nn.reply.journal_last_seq()) + ", served " +
+              std::to_string(nn.reply.reads_served()) + " reads and " +
+              std::to_string(nn.reply.writes_served()) + " writes";
     }
     std::printf("%s\n", line.c_str());
     if (nn.role != "active") continue;

@@ -264,8 +264,15 @@ int CreateCluster(Cluster& cluster, const ClusterStartFlags& flags) {
   dn.insert(dn.end(), flags.datanode_args.begin(), flags.datanode_args.end());
   c["flags"] = {{"namenode", nn}, {"datanode", dn}};
   if (flags.curve && !stdfs::exists(cluster.KeysDir() + "/server.key")) {
-    const granary::Status keys = GenerateClusterKeys(cluster.KeysDir());
+    const granary::Status keys = GenerateClusterKeys(
+        cluster.KeysDir(), flags.superuser.empty() ? DefaultUser() : flags.superuser);
     if (!keys.ok()) return Fail("keys: " + keys.ToString());
+  }
+  for (const std::string& user : flags.users) {
+    if (!flags.curve) return Fail("--users needs --curve (users are told apart by their keys)");
+    if (stdfs::exists(cluster.KeysDir() + "/clients/" + user + ".pub")) continue;
+    const granary::Status keys = GenerateUserKeys(cluster.KeysDir(), user);
+    if (!keys.ok()) return Fail("keys of user " + user + ": " + keys.ToString());
   }
   if (!cluster.Save()) return Fail("cannot write " + cluster.ConfigPath());
   return 0;

@@ -29,6 +29,8 @@ struct ClusterStartFlags {
   bool scanner_rate_set = false;
   std::string superuser;  // empty: the user running granary-cluster
   bool curve = false;
+  // With curve: a key directory keys/users/NAME/ per user, admitted as that user.
+  std::vector<std::string> users;
   std::vector<std::string> namenode_args;
   std::vector<std::string> datanode_args;
   std::string log_level = "info";

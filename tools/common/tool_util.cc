@@ -51,14 +51,18 @@ Result<std::unique_ptr<net::ZmqTransport>> CreateServerTransport(net::RealEnv& e
   if (!flags.curve_keys.empty()) {
     GRANARY_RETURN_IF_ERROR(ConfigureServerCurve(flags.curve_keys, options, &admitted)
                                 .WithContext("--curve-keys " + flags.curve_keys));
+    if (flags.datanode_key) {
+      GRANARY_RETURN_IF_ERROR(UseDatanodeKey(flags.curve_keys, options)
+                                  .WithContext("--curve-keys " + flags.curve_keys));
+    }
   }
   auto transport = net::ZmqTransport::Create(env, options);
   if (!transport.ok()) return transport.status();
   const std::string self = (*transport)->self().value;
   if (!flags.curve_keys.empty()) {
     LogInfo("listening on " + flags.listen + " as " + self + " with CURVE (" +
-            std::to_string(admitted) + " client keys admitted from " + flags.curve_keys +
-            "/clients)");
+            std::to_string(admitted) + " keys admitted from " + flags.curve_keys +
+            "/clients and /datanodes; requests act as their key's user)");
   } else if (flags.insecure_bind_any && !IsLoopbackHost(HostOf(flags.listen))) {
     LogWarn("listening on " + flags.listen + " as " + self +
             " WITHOUT CURVE keys (--insecure-bind-any): plaintext, no authentication; anyone "

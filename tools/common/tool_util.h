@@ -30,6 +30,9 @@ struct ServerNetFlags {
   std::string advertise;
   std::string curve_keys;
   bool insecure_bind_any = false;
+  // A datanode calls out with the key directory's datanode pair (curve_keys.h), not its
+  // client pair: only datanode keys may register and report blocks.
+  bool datanode_key = false;
 };
 
 // Creates the listening transport of a server from its flags and logs how it is secured.

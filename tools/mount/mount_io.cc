@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <mutex>
 
@@ -11,6 +12,28 @@
 #include "tools/mount/mount_server.h"
 
 namespace granary::mount {
+namespace {
+
+// The (modification, access) times a setattr asks for, in nanoseconds since the epoch; -1
+// for one it leaves alone. "Now" is this machine's clock, as for a local file system.
+std::pair<int64_t, int64_t> TimesToSet(const struct stat& attr, int to_set) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto ns = [](const struct timespec& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+  };
+  int64_t mtime = -1, atime = -1;
+  if (to_set & FUSE_SET_ATTR_MTIME) {
+    mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : ns(attr.st_mtim);
+  }
+  if (to_set & FUSE_SET_ATTR_ATIME) {
+    atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : ns(attr.st_atim);
+  }
+  return {std::max<int64_t>(mtime, -1), std::max<int64_t>(atime, -1)};
+}
+
+}  // namespace
 
 uint64_t MountServer::AddHandle(std::shared_ptr<Handle> handle) {
   const uint64_t fh = next_fh_++;
@@ -60,6 +83,10 @@ Status MountServer::Finish(Handle& handle) {
   if (status.ok()) status = closed;
   if (status.ok() && handle.pending_mode) {
     status = handle.fs->SetPermission(handle.path, *handle.pending_mode & 07777);
+  }
+  if (status.ok() && handle.pending_times) {
+    status =
+        handle.fs->SetTimes(handle.path, handle.pending_times->first, handle.pending_times->second);
   }
   if (status.ok() && handle.pending_owner) {
     status =
@@ -272,15 +299,6 @@ void MountServer::SetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino, struct s
   }
   if (auto it = writing_.find(*path); it != writing_.end()) writing = it->second;
   (void)fh;
-  constexpr int kTimes = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME;
-  if (to_set & kTimes) {
-    // Granary keeps the time of the last change and has no call to set it. Setting "now" on
-    // a file being written is what its close will do anyway.
-    const bool only_now = (!(to_set & FUSE_SET_ATTR_ATIME) || (to_set & FUSE_SET_ATTR_ATIME_NOW)) &&
-                          (!(to_set & FUSE_SET_ATTR_MTIME) || (to_set & FUSE_SET_ATTR_MTIME_NOW));
-    if (!(writing && only_now) && !options_.ignore_utimes)
-      return (void)fuse_reply_err(req, EOPNOTSUPP);
-  }
   Status status;
   if (to_set & FUSE_SET_ATTR_SIZE) {
     const uint64_t size = static_cast<uint64_t>(attr.st_size);
@@ -327,6 +345,16 @@ void MountServer::SetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino, struct s
                                               group.empty() ? GroupNameOf(gid) : group);
     } else {
       status = fs.SetOwner(*path, owner, group);
+      if (!status.ok()) return (void)fuse_reply_err(req, ErrnoOf(status));
+    }
+  }
+  // Times last: a truncation above sets the modification time to now.
+  if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) && !options_.ignore_utimes) {
+    const std::pair<int64_t, int64_t> times = TimesToSet(attr, to_set);
+    if (writing) {
+      writing->pending_times = times;  // the close would set the modification time to now
+    } else {
+      status = fs.SetTimes(*path, times.first, times.second);
       if (!status.ok()) return (void)fuse_reply_err(req, ErrnoOf(status));
     }
   }

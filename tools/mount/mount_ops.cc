@@ -135,6 +135,14 @@ struct stat MountServer::PendingStat(const Handle& handle) {
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
   st.st_mtim = st.st_ctim = st.st_atim = now;
+  // Times set while written: what the finish will store.
+  auto from_ns = [](int64_t ns) { return timespec{ns / 1000000000, ns % 1000000000}; };
+  if (handle.pending_times && handle.pending_times->first >= 0) {
+    st.st_mtim = from_ns(handle.pending_times->first);
+  }
+  if (handle.pending_times && handle.pending_times->second >= 0) {
+    st.st_atim = from_ns(handle.pending_times->second);
+  }
   return st;
 }
 

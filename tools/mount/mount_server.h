@@ -43,9 +43,9 @@ struct MountOptions {
   double attr_timeout_s = 1.0;
   double negative_timeout_s = 0.0;
   uint64_t write_window_bytes = 8 << 20;
-  // -o ignore_utimes: setting a file's times succeeds and changes nothing (Granary keeps the
-  // time of the last change and has no call to set it). Off: EOPNOTSUPP, so that tar, rsync -a,
-  // cp -p and shutil.copytree say they could not keep the times.
+  // -o ignore_utimes: setting a file's times succeeds and changes nothing. Off (the
+  // default): utimensat sets them (nn.SetTimes), so tar, rsync -a, cp -p and shutil.copytree
+  // keep them.
   bool ignore_utimes = false;
 };
 
@@ -79,6 +79,7 @@ class MountServer {
     uint32_t mode = 0644;    // of the file being written
     std::optional<uint32_t> pending_mode;  // chmod while written: applied after the close
     std::optional<std::pair<std::string, std::string>> pending_owner;
+    std::optional<std::pair<int64_t, int64_t>> pending_times;  // utimensat while written
     boost::fibers::mutex mutex;
   };
   struct DirHandle {

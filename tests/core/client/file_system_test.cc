@@ -492,6 +492,28 @@ TEST(FileSystemTest, ReadAheadWindowReturnsTheRightBytesForEveryReadPattern) {
       EXPECT_EQ(*(*reader)->Read(size), "");
       EXPECT_EQ(*(*reader)->Read(size), "");
     }
+    // ReadPiece: the same bytes, in pieces of at most the size asked, none empty before the
+    // end; a whole piece of the window comes as it arrived.
+    for (uint64_t size : {4095ull, 65536ull, 700001ull}) {
+      Result<std::unique_ptr<Reader>> reader = fs.Open("/window");
+      ASSERT_TRUE(reader.ok());
+      std::string bytes;
+      uint64_t pieces = 0;
+      for (;;) {
+        Result<std::string> piece = (*reader)->ReadPiece(size);
+        ASSERT_TRUE(piece.ok()) << piece.status().ToString();
+        if (piece->empty()) break;
+        ASSERT_LE(piece->size(), size);
+        bytes += *piece;
+        ++pieces;
+      }
+      EXPECT_EQ(bytes, data) << size;
+      // Never more than the whole-size reads plus one per piece boundary (64 KiB pieces).
+      EXPECT_LE(pieces, data.size() / size + data.size() / 65536 + 2) << size;
+      if (size > 65536) {
+        EXPECT_GT(pieces, data.size() / size + 1) << size;
+      }
+    }
     // Random seeks, backwards and forwards, inside and outside the window, and reads that
     // run past the end of the file.
     Random random(cluster_testing::SeedForTest());

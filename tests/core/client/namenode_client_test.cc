@@ -229,6 +229,9 @@ class NamenodeFailoverTest : public ::testing::Test {
     options.rpc_timeout = std::chrono::seconds(1);
     options.backoff_initial = milliseconds(200);
     options.failover_timeout = std::chrono::seconds(5);
+    // These tests follow calls to the active (redirects, rotation); Stat is a read, which
+    // the default policy would spread over the namenodes (consistent_reads_test covers that).
+    options.read_policy = ReadPolicy::kActive;
     return options;
   }();
   std::map<std::string, rpc::Router> routers_;

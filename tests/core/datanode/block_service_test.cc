@@ -181,6 +181,49 @@ TEST(BlockServiceTest, PipelineRecoveryRestampsAndTruncates) {
             (std::vector<std::string>{"blk_21_2.data", "blk_21_2.meta", "storage_id"}));
 }
 
+// A replication's copy that failed further down its pipeline leaves an unfinished replica
+// on the datanodes before; a rotted or older-stamped one may be left by a writer's pipeline.
+// The next copy to such a datanode starts over (found by the swarm's appenders: the block
+// stayed under-replicated, every copy refused). A client's write never replaces anything.
+TEST(BlockServiceTest, ReplicationCopyReplacesAnUnfinishedOrStaleLeftover) {
+  DatanodeCluster cluster(kSeed, 1);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 7);
+  const std::string leftover = RandomBytes(random, 2 * kChunk);
+  const std::string block = RandomBytes(random, 3 * kChunk + 100);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    // The leftover: the first packet of a copy at stamp 5, never finished.
+    Packet first{.block_id = 11, .generation_stamp = 5, .data = leftover, .transfer = true};
+    Result<proto::WriteBlockReply> reply = WritePacket(env, transport, cluster.dn(0), first, {});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    ASSERT_EQ(reply->failed_index(), -1);
+    // A client's packet at offset 0 is refused: the replica holds more.
+    Packet client{.block_id = 11, .generation_stamp = 5, .data = block, .last = true};
+    EXPECT_FALSE(WritePacket(env, transport, cluster.dn(0), client, {}).ok());
+    // The next copy starts over and finalizes the whole block.
+    Packet copy{
+        .block_id = 11, .generation_stamp = 5, .data = block, .last = true, .transfer = true};
+    reply = WritePacket(env, transport, cluster.dn(0), copy, {});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), -1) << reply->failure();
+    Result<std::string> read = ReadWholeReplica(env, transport, cluster.dn(0), 11, 5);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(*read == block);
+    // A finalized replica at the copy's stamp stays: nothing to redo.
+    reply = WritePacket(env, transport, cluster.dn(0), copy, {});
+    EXPECT_FALSE(reply.ok());
+    // One of an older stamp (a writer's pipeline left it behind) is replaced by a newer copy.
+    Packet newer{
+        .block_id = 11, .generation_stamp = 9, .data = leftover, .last = true, .transfer = true};
+    reply = WritePacket(env, transport, cluster.dn(0), newer, {});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->failed_index(), -1) << reply->failure();
+    read = ReadWholeReplica(env, transport, cluster.dn(0), 11, 9);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(*read == leftover);
+  });
+}
+
 TEST(BlockServiceTest, HostileRequestsGetErrorsAndChangeNothing) {
   DatanodeCluster cluster(kSeed, 2);
   ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));

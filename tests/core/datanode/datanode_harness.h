@@ -279,6 +279,7 @@ struct Packet {
   bool last = false;
   bool sync = false;
   bool recovery = false;
+  bool transfer = false;  // a replication's copy
 };
 
 inline Result<proto::WriteBlockReply> WritePacket(
@@ -293,6 +294,7 @@ inline Result<proto::WriteBlockReply> WritePacket(
   request.set_last_packet(packet.last);
   request.set_sync(packet.sync);
   request.set_recovery(packet.recovery);
+  request.set_transfer(packet.transfer);
   request.set_client_name("test-client");
   proto::WriteBlockReply reply;
   GRANARY_RETURN_IF_ERROR(rpc::Call(transport, to, rpc::dn::kWriteBlock, request, packet.data,

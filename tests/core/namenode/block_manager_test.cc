@@ -198,5 +198,45 @@ TEST_F(BlockManagerTest, ReplicasOnCountsEachDatanodesReplicasAsTheyComeAndGo) {
   EXPECT_EQ(blocks_.ReplicasOn(1), 0u);
 }
 
+// Standby mode (HA): the map learns, orders nothing, keeps replicas of blocks it does not
+// know yet, and EndStandby turns it into an active's map.
+TEST_F(BlockManagerTest, AStandbyOrdersNothingAndKeepsReplicasOfBlocksItDoesNotKnowYet) {
+  blocks_.BeginStandby();
+  // Replicas of block 7 (not applied yet) and a wrong-length one of block 1.
+  blocks_.ReportReplica(1, Ref(7, 2, 300), true);
+  blocks_.ReportReplica(2, Ref(7, 2, 300), true);
+  blocks_.ReportReplica(4, Ref(8, 2, 300), true);  // garbage: block 8 never comes
+  EXPECT_EQ(blocks_.unmatched_replicas(), 3u);
+  CompleteOn({1, 2, 3});
+  blocks_.ReportReplica(4, Ref(1, 1, 999), true);
+  blocks_.Release({Ref(1, 1, 1000)});
+  for (uint32_t dn = 1; dn <= 5; ++dn) EXPECT_TRUE(Take(dn).empty()) << dn;
+  // Block 7's entry applied: its replicas attach and count.
+  blocks_.AddBlock(InodeId(9), Ref(7, 2, 300), 2, BlockState::kComplete, {});
+  EXPECT_EQ(blocks_.unmatched_replicas(), 1u);
+  EXPECT_EQ(blocks_.GoodReplicas(BlockId(7)).size(), 2u);
+  // A full report from datanode 4 without block 8 drops that one.
+  blocks_.FullReport(4, {});
+  EXPECT_EQ(blocks_.unmatched_replicas(), 0u);
+  blocks_.ReportReplica(5, Ref(8, 2, 300), true);
+  blocks_.AddBlock(InodeId(9), Ref(6, 2, 300), 1, BlockState::kComplete, {});
+  blocks_.ReportReplica(5, Ref(6, 2, 300), true);
+  // Active: block 6 is not in the store (garbage), block 7 is; the unmatched replica of
+  // block 8 and the replica of block 6 are deleted.
+  blocks_.EndStandby({BlockId(7)});
+  EXPECT_FALSE(blocks_.standby());
+  EXPECT_EQ(blocks_.Find(BlockId(6)), nullptr);
+  EXPECT_EQ(blocks_.GoodReplicas(BlockId(7)).size(), 2u);
+  const std::vector<proto::DatanodeCommand> deletes = Take(5);
+  ASSERT_EQ(deletes.size(), 2u);
+  std::set<uint64_t> deleted;
+  for (const auto& c : deletes) {
+    EXPECT_EQ(c.kind(), proto::DatanodeCommand::KIND_DELETE);
+    deleted.insert(c.block().block_id());
+  }
+  EXPECT_EQ(deleted, (std::set<uint64_t>{6, 8}));
+  for (uint32_t dn = 1; dn <= 4; ++dn) EXPECT_TRUE(Take(dn).empty()) << dn;
+}
+
 }  // namespace
 }  // namespace granary

@@ -45,6 +45,10 @@ class MemoryJournal final : public Journal {
 
   // Stops renewing, as a process paused past its lease would.
   void PauseRenewal() { *paused_ = true; }
+  // This client's reads of entries: held (they wait, as a follower stuck on a slow disk or
+  // cut off), and each delayed by `delay` (a slow follower).
+  void HoldReads(bool held) { *held_ = held; }
+  void SetReadDelay(Duration delay) { *read_delay_ = delay; }
 
   Result<FencingToken> Campaign(std::string_view candidate, Instant deadline) override {
     for (;;) {
@@ -97,6 +101,11 @@ class MemoryJournal final : public Journal {
   }
   Result<std::vector<JournalEntry>> Read(uint64_t from_seq, uint32_t max_entries,
                                          Instant deadline) override {
+    if (*read_delay_ > Duration(0)) GRANARY_RETURN_IF_ERROR(env_.SleepFor(*read_delay_));
+    while (*held_) {
+      if (env_.Now() >= deadline) return std::vector<JournalEntry>{};
+      GRANARY_RETURN_IF_ERROR(env_.SleepFor(kPoll));
+    }
     for (;;) {
       if (from_seq < state_->first_seq) return Status(StatusCode::kNotFound, "truncated");
       if (from_seq <= state_->last_seq) {
@@ -165,6 +174,8 @@ class MemoryJournal final : public Journal {
   const Duration ttl_;
   FencingToken mine_{};
   std::shared_ptr<bool> paused_ = std::make_shared<bool>(false);
+  std::shared_ptr<bool> held_ = std::make_shared<bool>(false);
+  std::shared_ptr<Duration> read_delay_ = std::make_shared<Duration>(0);
 };
 
 }  // namespace granary::testing

@@ -850,6 +850,35 @@ TEST(NamespaceTest, SetPermissionOwnerAndReplicationRules) {
   });
 }
 
+// nn.SetTimes (utimensat on the mount): the owner, the superuser, or anyone who may write
+// the entry; -1 leaves a time alone; a time before the epoch is refused.
+TEST(NamespaceTest, SetTimesRules) {
+  NamenodeHarness h(1);
+  h.Run([](Namespace& ns) {
+    ASSERT_TRUE(Mkdir(ns, "/home", Super(), 0777).ok());
+    ASSERT_TRUE(Put(ns, "/home/f", "x", kAlice, 0644).ok());
+    const uint64_t atime_before = ns.Stat(kAlice, "/home/f")->atime_ns();
+    ASSERT_TRUE(ns.SetTimes(kAlice, "/home/f", 1'000'000'123, -1).ok());
+    Result<proto::FileStatus> s = ns.Stat(kAlice, "/home/f");
+    EXPECT_EQ(s->mtime_ns(), 1'000'000'123u);
+    EXPECT_EQ(s->atime_ns(), atime_before);
+    ASSERT_TRUE(ns.SetTimes(kAlice, "/home/f", -1, 7).ok());
+    s = ns.Stat(kAlice, "/home/f");
+    EXPECT_EQ(s->mtime_ns(), 1'000'000'123u);
+    EXPECT_EQ(s->atime_ns(), 7u);
+    // bob may not write alice's 0644 file, so he may not set its times; once he may, he can.
+    EXPECT_EQ(ns.SetTimes(kBob, "/home/f", 5, 5).code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(ns.Stat(kAlice, "/home/f")->mtime_ns(), 1'000'000'123u);
+    ASSERT_TRUE(ns.SetPermission(kAlice, "/home/f", 0666).ok());
+    EXPECT_TRUE(ns.SetTimes(kBob, "/home/f", 5, 5).ok());
+    EXPECT_EQ(ns.Stat(kAlice, "/home/f")->mtime_ns(), 5u);
+    EXPECT_TRUE(ns.SetTimes(Super(), "/home", 9, 9).ok());
+    EXPECT_EQ(ns.Stat(kAlice, "/home")->mtime_ns(), 9u);
+    EXPECT_EQ(ns.SetTimes(kAlice, "/home/f", -2, -1).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(ns.SetTimes(kAlice, "/home/nope", 1, 1).code(), StatusCode::kNotFound);
+  });
+}
+
 TEST(NamespaceTest, PermissionClassesOnTraverseListOpenCreateDelete) {
   NamenodeHarness h(1);
   h.Run([](Namespace& ns) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "core/common/limits.h"
+#include "core/seams/env.h"
 #include "proto/fs.pb.h"
 
 namespace granary {
@@ -175,5 +177,200 @@ TEST(NamenodeLocatorTest, OneNamenodeStaysPutButFollowsARedirect) {
   EXPECT_EQ(locator.current(), Address{"b"});
 }
 
+// ---- consistent reads on any namenode (issue 14) ----
+
+// A clock the test moves; no fibers (nothing here sleeps or spawns).
+class ManualEnv : public Env {
+ public:
+  Instant Now() override { return now; }
+  Status SleepFor(Duration duration) override {
+    now += duration;
+    return Status::Ok();
+  }
+  Status SleepUntil(Instant deadline) override {
+    now = std::max(now, deadline);
+    return Status::Ok();
+  }
+  void Spawn(std::string_view, std::function<void()>) override { ADD_FAILURE() << "no fibers"; }
+  Random& random() override { return random_; }
+  Status ChargeCpu(Duration) override { return Status::Ok(); }
+  std::string_view node_name() const override { return "client"; }
+
+  Instant now{};
+
+ private:
+  Random random_{42};
+};
+
+// Each address answers OK with its own applied sequence, after its own latency on `env`'s
+// clock; "down" addresses time out. Records each call's address, method and sequence sent.
+class SeqTransport : public Transport {
+ public:
+  explicit SeqTransport(ManualEnv& env) : env_(env) {}
+  Result<RpcReply> Call(const Address& to, RpcRequest request, Instant deadline) override {
+    calls.push_back({to.value, request.method, request.seq});
+    if (down.contains(to.value)) {
+      env_.now = std::max(env_.now, deadline);
+      return Status(StatusCode::kTimeout, "no reply");
+    }
+    if (request.seq > applied[to.value]) return Status(StatusCode::kNotActive, active);
+    env_.now += latency[to.value];
+    RpcReply reply;
+    reply.seq = applied[to.value];
+    return reply;
+  }
+  Status Serve(RpcHandler) override { return Status::Ok(); }
+  const Address& self() const override { return self_; }
+
+  struct Sent {
+    std::string to;
+    std::string method;
+    uint64_t seq;
+  };
+  std::map<std::string, uint64_t> applied;
+  std::map<std::string, Duration> latency;
+  std::set<std::string> down;
+  std::string active = "a:1";
+  std::vector<Sent> calls;
+
+ private:
+  ManualEnv& env_;
+  Address self_{"client"};
+};
+
+Status Mkdirs(NamenodeLocator& locator) {
+  proto::MkdirsRequest request;
+  proto::MkdirsReply reply;
+  return locator.CallByName(rpc::nn::kMkdirs.name, request, "", Instant::max(), &reply);
+}
+
+Status Read(NamenodeLocator& locator) {
+  proto::StatRequest request;
+  proto::StatReply reply;
+  return locator.CallByName(rpc::nn::kStat.name, request, "", Instant::max(), &reply);
+}
+
+TEST(NamenodeLocatorSeqTest, EveryCallCarriesTheHighestSequenceSeen) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.applied = {{"a:1", 7}, {"b:2", 3}};
+  NamenodeLocator locator(transport, Address{"a:1,b:2"});
+  EXPECT_EQ(locator.seen_seq(), 0u);
+  ASSERT_TRUE(Mkdirs(locator).ok());
+  EXPECT_EQ(transport.calls.back().seq, 0u);
+  EXPECT_EQ(locator.seen_seq(), 7u);
+  ASSERT_TRUE(Read(locator).ok());
+  EXPECT_EQ(transport.calls.back().seq, 7u);
+  // A reply from behind never lowers it; RaiseSeq (what nn.Msync learns) raises it.
+  locator.RaiseSeq(5);
+  EXPECT_EQ(locator.seen_seq(), 7u);
+  locator.RaiseSeq(20);
+  transport.applied["a:1"] = 25;
+  ASSERT_TRUE(Read(locator).ok());
+  EXPECT_EQ(transport.calls.back().seq, 20u);
+  EXPECT_EQ(locator.seen_seq(), 25u);
+}
+
+TEST(NamenodeLocatorSeqTest, PoliciesParseByName) {
+  for (ReadPolicy policy :
+       {ReadPolicy::kActive, ReadPolicy::kRandom, ReadPolicy::kLeastLoaded, ReadPolicy::kNearest}) {
+    EXPECT_EQ(ParseReadPolicy(ReadPolicyName(policy)), policy);
+  }
+  EXPECT_FALSE(ParseReadPolicy("fastest").has_value());
+  EXPECT_FALSE(ParseReadPolicy("").has_value());
+}
+
+TEST(NamenodeLocatorSeqTest, ReadsSpreadOverEveryNamenodeAndWritesStayOnTheActive) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
+  locator.SpreadReads(env, ReadPolicy::kRandom, "");
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(Read(locator).ok());
+    ASSERT_TRUE(Mkdirs(locator).ok());
+  }
+  std::map<std::string, int> reads;
+  for (const SeqTransport::Sent& sent : transport.calls) {
+    if (sent.method == rpc::nn::kMkdirs.name) {
+      EXPECT_EQ(sent.to, "a:1");
+    } else {
+      ++reads[sent.to];
+    }
+  }
+  for (const char* address : {"a:1", "b:2", "c:3"}) EXPECT_GT(reads[address], 60) << address;
+  EXPECT_EQ(locator.reads_answered(), (std::vector<uint64_t>{static_cast<uint64_t>(reads["a:1"]),
+                                                             static_cast<uint64_t>(reads["b:2"]),
+                                                             static_cast<uint64_t>(reads["c:3"])}));
+}
+
+TEST(NamenodeLocatorSeqTest, WithoutSpreadingEveryReadGoesToTheCurrentNamenode) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
+  locator.SpreadReads(env, ReadPolicy::kActive, "");
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Read(locator).ok());
+  for (const SeqTransport::Sent& sent : transport.calls) EXPECT_EQ(sent.to, "a:1");
+}
+
+// A standby behind the caller's sequence redirects; one that does not answer in
+// kSpreadReadTimeout is given up: either way the read is answered by the active at once, and
+// the namenode that failed takes no reads for kSpreadReadAvoid.
+TEST(NamenodeLocatorSeqTest, AReadThePickedNamenodeDoesNotAnswerGoesToTheActiveAtOnce) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.applied = {{"a:1", 10}, {"b:2", 10}, {"c:3", 2}};
+  transport.down = {"b:2"};
+  NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
+  locator.SpreadReads(env, ReadPolicy::kRandom, "");
+  ASSERT_TRUE(Mkdirs(locator).ok());  // seen 10: c:3 is behind
+  const Instant start = env.now;
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Read(locator).ok());
+  int at_b = 0;
+  int at_c = 0;
+  for (const SeqTransport::Sent& sent : transport.calls) {
+    at_b += sent.to == "b:2";
+    at_c += sent.to == "c:3";
+  }
+  EXPECT_EQ(at_b, 1);                              // one timeout, then left out
+  EXPECT_LE(at_c, 1);                              // one redirect at most, then left out
+  EXPECT_EQ(env.now - start, kSpreadReadTimeout);  // the one wait for b:2, no more
+  EXPECT_EQ(locator.current(), Address{"a:1"});
+  // After kSpreadReadAvoid they are tried again.
+  env.now += kSpreadReadAvoid;
+  transport.down.clear();
+  transport.applied["c:3"] = 10;
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Read(locator).ok());
+  EXPECT_GT(locator.reads_answered()[1], 0u);
+  EXPECT_GT(locator.reads_answered()[2], 0u);
+}
+
+TEST(NamenodeLocatorSeqTest, NearestPrefersTheClientsHost) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.active = "h1:1";
+  NamenodeLocator locator(transport, Address{"h1:1,h2:2,h2:3"});
+  locator.SpreadReads(env, ReadPolicy::kNearest, "h2");
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(Read(locator).ok());
+  const std::vector<uint64_t> reads = locator.reads_answered();
+  EXPECT_EQ(reads[0], 0u);
+  EXPECT_GT(reads[1], 20u);
+  EXPECT_GT(reads[2], 20u);
+}
+
+TEST(NamenodeLocatorSeqTest, LeastLoadedFavoursTheNamenodeThatAnswersFastest) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.latency = {{"a:1", std::chrono::milliseconds(10)},
+                       {"b:2", std::chrono::milliseconds(1)},
+                       {"c:3", std::chrono::milliseconds(10)}};
+  NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
+  locator.SpreadReads(env, ReadPolicy::kLeastLoaded, "");
+  for (int i = 0; i < 600; ++i) ASSERT_TRUE(Read(locator).ok());
+  const std::vector<uint64_t> reads = locator.reads_answered();
+  // Uniform would be 200 each; the fast one wins every pair it is drawn into (2/3 of them).
+  EXPECT_GT(reads[1], 350u);
+  EXPECT_GT(reads[0], 0u);
+  EXPECT_GT(reads[2], 0u);
+}
 }  // namespace
 }  // namespace granary

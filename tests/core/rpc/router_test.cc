@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/common/limits.h"
 #include "core/rpc/methods.h"
@@ -16,7 +17,7 @@
 namespace granary::rpc {
 namespace {
 
-RpcContext Context() { return RpcContext{Address{"client-1"}, Instant{}}; }
+RpcContext Context() { return RpcContext{Address{"client-1"}, Instant{}, {}}; }
 
 // A router with nn.Mkdirs answering, as its reply payload, the request payload reversed and
 // then the request's path (so a test sees that the body was parsed into the typed request),
@@ -50,6 +51,35 @@ TEST(RouterTest, DispatchesByNameToTheTypedHandler) {
   proto::MkdirsReply typed;
   EXPECT_TRUE(typed.ParseFromString(reply->body));
   EXPECT_EQ(reply->payload, "cba/new");
+}
+
+// The request check runs on the parsed request before the handler, whenever the routes were
+// added; it may rewrite the request, and its error is the reply without the handler running.
+TEST(RouterTest, TheRequestCheckRunsBeforeTheHandler) {
+  int calls = 0;
+  Router router = MakeRouter(&calls);
+  std::vector<std::string> seen;
+  router.SetRequestCheck([&](std::string_view method, const RpcContext&,
+                             google::protobuf::Message& request) -> Status {
+    seen.emplace_back(method);
+    auto& mkdirs = static_cast<proto::MkdirsRequest&>(request);
+    if (mkdirs.path() == "/refused") return Status(StatusCode::kPermissionDenied, "no");
+    mkdirs.set_path("/rewritten");
+    return Status::Ok();
+  });
+  proto::MkdirsRequest request;
+  request.set_path("/refused");
+  RpcRequest refused{std::string(nn::kMkdirs.name), request.SerializeAsString(), ""};
+  EXPECT_EQ(router.Dispatch(Context(), refused).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(calls, 0);
+  request.set_path("/asked");
+  RpcRequest wire{std::string(nn::kMkdirs.name), request.SerializeAsString(), ""};
+  Result<RpcReply> reply = router.Dispatch(Context(), wire);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(reply->payload, "/rewritten");
+  const std::string mkdirs(nn::kMkdirs.name);
+  EXPECT_EQ(seen, (std::vector<std::string>{mkdirs, mkdirs}));
 }
 
 TEST(RouterTest, AHandlersErrorIsTheReply) {
@@ -94,7 +124,7 @@ class LoopbackTransport : public Transport {
   Result<RpcReply> Call(const Address& to, RpcRequest request, Instant deadline) override {
     last_to_ = to;
     last_method_ = request.method;
-    return handler_(RpcContext{self_, deadline}, request);
+    return handler_(RpcContext{self_, deadline, {}}, request);
   }
   Status Serve(RpcHandler handler) override {
     handler_ = std::move(handler);
