@@ -8,8 +8,8 @@
 //                 [--moosefs-script PATH]
 //                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,append,moosefs]
 //   granary-bench --ha [--dir DIR] [--datanodes N] [--port-base P] [--files N] [--clients 1,32]
-//                 [--ha-rounds R] [--ha-failovers K]   (bench/ha_bench.h: one namenode
-//                 against three on etcd, and the time to fail over)
+//                 [--ha-rounds R] [--ha-failovers K] [--ha-in-flight 1,2,4]   (bench/ha_bench.h:
+//                 one namenode against three on etcd, and the time to fail over)
 //
 // Without --namenode it starts two clusters of its own with `granary-cluster` (found beside
 // this binary or given by --cluster-bin) under DIR: one with --inline-threshold 65536 and one
@@ -112,6 +112,7 @@
 #include "bench/plain_echo.h"
 #include "bench/process_cpu.h"
 #include "core/client/file_system.h"
+#include "core/common/limits.h"
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
 
@@ -150,6 +151,7 @@ struct Flags {
   bool ha = false;
   uint32_t ha_rounds = 3;
   uint32_t ha_failovers = 5;
+  std::vector<uint32_t> ha_in_flight;
   bool Runs(std::string_view part) const {
     return std::find(only.begin(), only.end(), part) != only.end();
   }
@@ -1128,7 +1130,8 @@ int Run(Flags& flags) {
                                    .files = flags.files,
                                    .clients = flags.clients,
                                    .rounds = flags.ha_rounds,
-                                   .failovers = flags.ha_failovers});
+                                   .failovers = flags.ha_failovers,
+                                   .in_flight = flags.ha_in_flight});
   }
   BenchRun run{.flags = flags,
                .calibration = json{{"format", "granary-calibration/1"}, {"machine", machine}}};
@@ -1192,8 +1195,14 @@ int main(int argc, char** argv) {
                "only the HA group: one namenode against three on etcd, and failover time");
   app.add_option("--ha-rounds", flags.ha_rounds, "interleaved rounds of the HA creates")
       ->check(CLI::Range(1, 100));
-  app.add_option("--ha-failovers", flags.ha_failovers, "SIGKILL trials of the HA failover")
-      ->check(CLI::Range(1, 100));
+  app.add_option("--ha-failovers", flags.ha_failovers,
+                 "SIGKILL trials of the HA failover (0: none)")
+      ->check(CLI::Range(0, 100));
+  app.add_option("--ha-in-flight", flags.ha_in_flight,
+                 "one HA cluster per value, its namenodes with --journal-appends-in-flight "
+                 "K (e.g. 1,2,4), measured interleaved")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, granary::kJournalAppendsInFlightMax));
   CLI11_PARSE(app, argc, argv);
   if (flags.user.empty()) {
     const char* user = std::getenv("USER");
