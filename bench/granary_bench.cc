@@ -8,8 +8,8 @@
 //                 [--moosefs-script PATH]
 //                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,append,moosefs]
 //   granary-bench --ha [--dir DIR] [--datanodes N] [--port-base P] [--files N] [--clients 1,32]
-//                 [--ha-rounds R] [--ha-failovers K]   (bench/ha_bench.h: one namenode
-//                 against three on etcd, and the time to fail over)
+//                 [--ha-rounds R] [--ha-failovers K] [--ha-in-flight 1,2,4]   (bench/ha_bench.h:
+//                 one namenode against three on etcd, and the time to fail over)
 //   granary-bench --spread-reads [--dir DIR] [--datanodes N] [--port-base P] [--files N]
 //                 [--clients 32] [--spread-rounds R]   (bench/read_spread_bench.h: 4 KiB
 //                 reads spread over three namenodes against reads from the active only)
@@ -116,6 +116,7 @@
 #include "bench/process_cpu.h"
 #include "bench/read_spread_bench.h"
 #include "core/client/file_system.h"
+#include "core/common/limits.h"
 #include "net/real_env.h"
 #include "net/zmq_transport.h"
 
@@ -156,6 +157,7 @@ struct Flags {
   uint32_t ha_failovers = 5;
   bool spread_reads = false;
   uint32_t spread_rounds = 5;
+  std::vector<uint32_t> ha_in_flight;
   bool Runs(std::string_view part) const {
     return std::find(only.begin(), only.end(), part) != only.end();
   }
@@ -1144,7 +1146,8 @@ int Run(Flags& flags) {
                                    .files = flags.files,
                                    .clients = flags.clients,
                                    .rounds = flags.ha_rounds,
-                                   .failovers = flags.ha_failovers});
+                                   .failovers = flags.ha_failovers,
+                                   .in_flight = flags.ha_in_flight});
   }
   BenchRun run{.flags = flags,
                .calibration = json{{"format", "granary-calibration/1"}, {"machine", machine}}};
@@ -1208,8 +1211,14 @@ int main(int argc, char** argv) {
                "only the HA group: one namenode against three on etcd, and failover time");
   app.add_option("--ha-rounds", flags.ha_rounds, "interleaved rounds of the HA creates")
       ->check(CLI::Range(1, 100));
-  app.add_option("--ha-failovers", flags.ha_failovers, "SIGKILL trials of the HA failover")
-      ->check(CLI::Range(1, 100));
+  app.add_option("--ha-failovers", flags.ha_failovers,
+                 "SIGKILL trials of the HA failover (0: none)")
+      ->check(CLI::Range(0, 100));
+  app.add_option("--ha-in-flight", flags.ha_in_flight,
+                 "one HA cluster per value, its namenodes with --journal-appends-in-flight "
+                 "K (e.g. 1,2,4), measured interleaved")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, granary::kJournalAppendsInFlightMax));
   app.add_flag("--spread-reads", flags.spread_reads,
                "only the read-spreading group: 4 KiB reads over three namenodes against the "
                "active only (the last --clients value; 32 by default)");

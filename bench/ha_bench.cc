@@ -80,12 +80,17 @@ struct BenchCluster {
   bool started = false;
 };
 
-Result<BenchCluster> Start(const HaBenchFlags& flags, const std::string& kind, uint32_t port_base) {
+// `in_flight` (HA only): the namenodes' --journal-appends-in-flight, 0 for their default.
+Result<BenchCluster> Start(const HaBenchFlags& flags, const std::string& kind, uint32_t port_base,
+                           uint32_t in_flight = 0) {
   BenchCluster cluster{kind, flags.dir + "/cluster-" + kind, {}, false};
   std::string command = flags.cluster_bin + " start " + cluster.dir + " --datanodes " +
                         std::to_string(flags.datanodes) + " --superuser " + flags.user +
                         " --wait-seconds 90";
-  if (kind == "ha") command += " --namenodes 3";
+  if (kind != "single") command += " --namenodes 3";
+  if (in_flight != 0) {
+    command += " --namenode-arg=--journal-appends-in-flight=" + std::to_string(in_flight);
+  }
   if (port_base != 0) command += " --port-base " + std::to_string(port_base);
   Result<std::string> out = Capture(command);
   if (!out.ok()) return out.status();
@@ -140,17 +145,22 @@ std::string Serving(net::RealEnv& env, Transport& transport,
 }
 
 // `files` 4 KiB creates into `dir` by `clients` fibers; creates per second, errors counted.
+// `entries`: the journal entries the serving namenode applied meanwhile (its applied_seq
+// before and after; 0 for the single namenode), so that creates per entry shows how many
+// batches one group commit carried.
 Result<double> MeasureCreates(const HaBenchFlags& flags, const BenchCluster& cluster,
-                              const std::string& dir, uint32_t clients, uint64_t* errors) {
+                              const std::string& dir, uint32_t clients, uint64_t* errors,
+                              uint64_t* entries) {
   double seconds = 0;
   const std::string data(kFileBytes, 'h');
   const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
     // On a loaded machine a probe can time out, or the lease can lapse between rounds and a
     // standby take over: look for the serving namenode for up to 30 s before giving up.
+    std::map<std::string, uint64_t> applied_before;
     std::string serving;
     for (int attempt = 0; attempt < 300 && serving.empty(); ++attempt) {
       if (attempt > 0) GRANARY_RETURN_IF_ERROR(env.SleepFor(milliseconds(100)));
-      serving = Serving(env, transport, cluster.namenodes);
+      serving = Serving(env, transport, cluster.namenodes, &applied_before);
     }
     if (serving.empty()) return Status(StatusCode::kUnavailable, "no active namenode for 30 s");
     std::vector<std::unique_ptr<FileSystem>> fs;
@@ -172,6 +182,10 @@ Result<double> MeasureCreates(const HaBenchFlags& flags, const BenchCluster& clu
     }
     (void)env.Wait(done, kInstantMax);
     seconds = SecondsSince(start);
+    std::map<std::string, uint64_t> applied_after;
+    if (Serving(env, transport, cluster.namenodes, &applied_after) == serving) {
+      *entries = applied_after[serving] - applied_before[serving];
+    }
     return Status::Ok();
   });
   if (!ran.ok()) return ran;
@@ -179,20 +193,24 @@ Result<double> MeasureCreates(const HaBenchFlags& flags, const BenchCluster& clu
 }
 
 // Creates per second, interleaved rounds, medians and ratios. False after an error line.
-bool RunCreates(const HaBenchFlags& flags, const BenchCluster& single, const BenchCluster& ha) {
-  std::map<std::string, std::vector<double>> rates;  // "<kind>/<clients>"
-  std::map<uint32_t, std::vector<double>> ratios;
+// Within a round the clusters take turns in an order rotated by one each round.
+bool RunCreates(const HaBenchFlags& flags, const BenchCluster& single,
+                const std::vector<BenchCluster>& has) {
+  std::vector<const BenchCluster*> all{&single};
+  for (const BenchCluster& ha : has) all.push_back(&ha);
+  std::map<std::string, std::vector<double>> rates;   // "<kind>/<clients>"
+  std::map<std::string, std::vector<double>> ratios;  // the same, HA kinds only
   for (uint32_t round = 0; round < flags.rounds; ++round) {
     for (const uint32_t clients : flags.clients) {
       std::map<std::string, double> this_round;
-      const std::vector<const BenchCluster*> order =
-          round % 2 == 0 ? std::vector<const BenchCluster*>{&single, &ha}
-                         : std::vector<const BenchCluster*>{&ha, &single};
+      std::vector<const BenchCluster*> order = all;
+      std::rotate(order.begin(), order.begin() + round % order.size(), order.end());
       for (const BenchCluster* cluster : order) {
         uint64_t errors = 0;
+        uint64_t entries = 0;
         const std::string dir = "/granary-bench-ha-" + std::to_string(getpid()) + "/r" +
                                 std::to_string(round) + "-c" + std::to_string(clients);
-        Result<double> rate = MeasureCreates(flags, *cluster, dir, clients, &errors);
+        Result<double> rate = MeasureCreates(flags, *cluster, dir, clients, &errors, &entries);
         if (!rate.ok()) {
           Print(json{{"bench", "error"},
                      {"cluster", cluster->kind},
@@ -206,34 +224,42 @@ bool RunCreates(const HaBenchFlags& flags, const BenchCluster& single, const Ben
                    {"files", flags.files},
                    {"file_bytes", kFileBytes},
                    {"creates_per_s", Round1(*rate)},
+                   {"journal_entries", entries},
+                   {"creates_per_entry",
+                    entries == 0 ? 0.0 : Round1(static_cast<double>(flags.files) / entries)},
                    {"errors", errors}});
         if (errors > 0) return false;
         this_round[cluster->kind] = *rate;
         rates[cluster->kind + "/" + std::to_string(clients)].push_back(*rate);
       }
-      if (this_round["single"] > 0) {
-        ratios[clients].push_back(this_round["ha"] / this_round["single"]);
+      if (this_round["single"] <= 0) continue;
+      for (const BenchCluster& ha : has) {
+        ratios[ha.kind + "/" + std::to_string(clients)].push_back(this_round[ha.kind] /
+                                                                  this_round["single"]);
       }
     }
   }
   for (const uint32_t clients : flags.clients) {
-    for (const char* kind : {"single", "ha"}) {
+    for (const BenchCluster* cluster : all) {
+      const std::string key = cluster->kind + "/" + std::to_string(clients);
       Print(json{{"bench", "ha_creates_summary"},
-                 {"cluster", kind},
+                 {"cluster", cluster->kind},
                  {"clients", clients},
                  {"rounds", flags.rounds},
-                 {"median_creates_per_s",
-                  Round1(Median(rates[std::string(kind) + "/" + std::to_string(clients)]))}});
+                 {"median_creates_per_s", Round1(Median(rates[key]))}});
+      if (cluster == &single) continue;
+      const std::string name =
+          cluster->kind == "ha" ? "ha_vs_single_creates" : cluster->kind + "_vs_single_creates";
+      Print(json{
+          {"bench", "ratio"},
+          {"name", name},
+          {"clients", clients},
+          {"file_bytes", kFileBytes},
+          {"value", static_cast<double>(static_cast<int64_t>(Median(ratios[key]) * 1000)) / 1000},
+          {"of",
+           "median over interleaved rounds of (3 namenodes on etcd) / (1 namenode) "
+           "creates/s"}});
     }
-    Print(json{
-        {"bench", "ratio"},
-        {"name", "ha_vs_single_creates"},
-        {"clients", clients},
-        {"file_bytes", kFileBytes},
-        {"value", static_cast<double>(static_cast<int64_t>(Median(ratios[clients]) * 1000)) / 1000},
-        {"of",
-         "median over interleaved rounds of (3 namenodes on etcd) / (1 namenode) "
-         "creates/s"}});
   }
   return true;
 }
@@ -337,17 +363,29 @@ int RunHaBench(const HaBenchFlags& flags) {
     Print(json{{"bench", "error"}, {"reason", single.status().ToString()}});
     return 1;
   }
-  Result<BenchCluster> ha = Start(flags, "ha", flags.port_base == 0 ? 0 : flags.port_base + 100);
-  if (!ha.ok()) {
-    Print(json{{"bench", "error"}, {"reason", ha.status().ToString()}});
-    // A failed start may have left members running: stop what the directory records.
-    BenchCluster partial{"ha", flags.dir + "/cluster-ha", {}, true};
-    Stop(flags, partial);
-    Stop(flags, *single);
-    return 1;
+  // One HA cluster with the namenodes' default, or one per --ha-in-flight value.
+  const std::vector<uint32_t> in_flight =
+      flags.in_flight.empty() ? std::vector<uint32_t>{0} : flags.in_flight;
+  std::vector<BenchCluster> has;
+  bool ok = true;
+  for (size_t i = 0; i < in_flight.size() && ok; ++i) {
+    const std::string kind =
+        in_flight[i] == 0 ? "ha" : "ha-in-flight-" + std::to_string(in_flight[i]);
+    const uint32_t port_base =
+        flags.port_base == 0 ? 0 : flags.port_base + 100 * static_cast<uint32_t>(i + 1);
+    Result<BenchCluster> ha = Start(flags, kind, port_base, in_flight[i]);
+    if (!ha.ok()) {
+      Print(json{{"bench", "error"}, {"reason", ha.status().ToString()}});
+      // A failed start may have left members running: stop what the directory records.
+      has.push_back(BenchCluster{kind, flags.dir + "/cluster-" + kind, {}, true});
+      ok = false;
+      break;
+    }
+    has.push_back(*ha);
   }
-  const bool ok = RunCreates(flags, *single, *ha) && RunFailovers(flags, *ha);
-  Stop(flags, *ha);
+  ok = ok && RunCreates(flags, *single, has) &&
+       (flags.failovers == 0 || RunFailovers(flags, has[0]));
+  for (BenchCluster& ha : has) Stop(flags, ha);
   Stop(flags, *single);
   return ok ? 0 : 1;
 }

@@ -7,13 +7,19 @@
 //   cluster      a cluster started (kind, namenode addresses)
 //   ha_creates   4 KiB inline creates (FileSystem::WriteFile) per second, one measurement:
 //                cluster, clients (fibers of this process), round; the two clusters are
-//                measured one after the other within a round, in alternating order
+//                measured one after the other within a round, in alternating order;
+//                for "ha" also journal_entries (entries the active applied meanwhile: its
+//                applied_seq after minus before) and creates_per_entry (files / entries:
+//                how many creates one group commit carried; the mkdir adds one entry)
 //   ha_creates_summary  the medians over rounds per (cluster, clients)
 //   ratio        "ha_vs_single_creates": per clients, the median over rounds of the per-round
 //                ratio ha/single (the target: >= 0.5 at 32 clients)
 //   ha_failover  one trial: milliseconds from the SIGKILL of the active namenode (granary-
 //                cluster kill, timed from just before it runs) to the first create a
 //                namenode acknowledges after it; then "ha_failover_summary": the median
+// With --ha-in-flight K,L,... there is one HA cluster per value (kind "ha-in-flight-K", its
+// namenodes run with --journal-appends-in-flight K), each with its ratio line; the failover
+// trials run on the first (none with --ha-failovers 0).
 // The HA cluster's creates go to its active namenode directly (found through nn.HaStatus);
 // after a SIGKILL the bench polls every namenode for the new active and creates through it.
 #pragma once
@@ -34,6 +40,10 @@ struct HaBenchFlags {
   std::vector<uint32_t> clients = {1, 32};
   uint32_t rounds = 3;
   uint32_t failovers = 5;
+  // The HA cluster's --journal-appends-in-flight; several values start one HA cluster each
+  // ("ha-in-flight-K"), measured interleaved with the others. Empty: one "ha" cluster with
+  // the namenodes' default.
+  std::vector<uint32_t> in_flight;
 };
 
 // Runs the HA group and prints its lines; 0 when everything ran, 1 otherwise (an error line

@@ -55,6 +55,8 @@ void CheckEnvelopeCodec(const std::string& bytes) {
   GRANARY_FUZZ_CHECK(ours->status_message == theirs.status_message());
   GRANARY_FUZZ_CHECK(ours->body_bytes == theirs.body_bytes());
   GRANARY_FUZZ_CHECK(ours->payload_bytes == theirs.payload_bytes());
+  GRANARY_FUZZ_CHECK(ours->client_id == theirs.client_id());
+  GRANARY_FUZZ_CHECK(ours->call_id == theirs.call_id());
   GRANARY_FUZZ_CHECK(ours->seq == theirs.seq());
   // Protobuf keeps unknown fields and writes them back; the envelope has none of its own.
   theirs.DiscardUnknownFields();

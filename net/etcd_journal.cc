@@ -298,8 +298,19 @@ Result<uint64_t> EtcdJournal::Append(FencingToken token, std::string_view payloa
   const std::string tag = EntryTag(writer_id_, ++next_serial_);
   std::string value = tag;
   value += payload;
+  // Appends in flight together (a JournaledStore keeps several) take consecutive numbers
+  // from the start, so that they do not all compete for the same one; one that reaches etcd
+  // before an earlier one fails its compare and retries from the number etcd reports.
+  if (appends_in_flight_ == 0) reserved_last_seq_ = known_last_seq_;
+  ++appends_in_flight_;
+  struct Leave {
+    uint32_t& count;
+    ~Leave() { --count; }
+  } leave{appends_in_flight_};
+  uint64_t next_expected = std::max(known_last_seq_, reserved_last_seq_);
+  reserved_last_seq_ = next_expected + 1;
   for (uint32_t attempt = 0; attempt < kRetryAttemptsMax; ++attempt) {
-    const uint64_t expected = known_last_seq_;
+    const uint64_t expected = next_expected;
     etcdserverpb::TxnRequest txn;
     AddFence(txn, LeaderKey(), token);
     Compare* last = txn.add_compare();
@@ -326,7 +337,12 @@ Result<uint64_t> EtcdJournal::Append(FencingToken token, std::string_view payloa
       // Our own earlier try, whose reply was lost (EtcdClient retries), took the number.
       const etcdserverpb::RangeResponse& taken = response.responses(2).response_range();
       const bool ours = taken.kvs_size() == 1 && taken.kvs(0).value().starts_with(tag);
-      if (!ours) continue;  // another append took the number: try the next one
+      if (!ours) {
+        // Another append took the number, or an earlier one of ours has not landed yet:
+        // try again after the last one etcd has.
+        next_expected = known_last_seq_;
+        continue;
+      }
     }
     known_last_seq_ = std::max(known_last_seq_, expected + 1);
     return expected + 1;

@@ -108,6 +108,9 @@ class EtcdJournal final : public Journal {
   std::shared_ptr<Leadership> leadership_;
   // The last sequence this client saw; appends start from it and correct it on a mismatch.
   uint64_t known_last_seq_ = 0;
+  // Appends in flight, and the last number one of them was sent to take.
+  uint32_t appends_in_flight_ = 0;
+  uint64_t reserved_last_seq_ = 0;
   // Tags of this client's entries (etcd_journal.cc, EntryTag): a random id and a serial.
   const uint64_t writer_id_;
   uint64_t next_serial_ = 0;

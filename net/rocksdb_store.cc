@@ -36,6 +36,7 @@ rocksdb::Slice ToSlice(std::string_view bytes) {
 struct RocksDbStore::Queued {
   const WriteBatch* batch;  // the caller's, alive until done is set
   uint64_t bytes;
+  bool sync;
   boost::fibers::promise<Status> done;
 };
 
@@ -175,11 +176,15 @@ Result<std::vector<KeyValue>> RocksDbStore::Scan(std::string_view start, std::st
   return out;
 }
 
-Status RocksDbStore::Write(const WriteBatch& batch) {
+Status RocksDbStore::Write(const WriteBatch& batch) { return Enqueue(batch, true); }
+
+Status RocksDbStore::WriteUnsynced(const WriteBatch& batch) { return Enqueue(batch, false); }
+
+Status RocksDbStore::Enqueue(const WriteBatch& batch, bool sync) {
   GRANARY_RETURN_IF_ERROR(batch.Validate());
   if (env_.stopping()) return Status(StatusCode::kNodeDown, "stopping");
   if (batch.empty()) return Status::Ok();
-  Queued queued{&batch, 0, {}};
+  Queued queued{&batch, 0, sync, {}};
   for (const WriteBatch::Op& op : batch.ops()) queued.bytes += op.key.size() + op.value.size();
   boost::fibers::future<Status> done = queued.done.get_future();
   {
@@ -213,17 +218,18 @@ void RocksDbStore::WriterLoop() {
       }
     }
     rocksdb::WriteOptions write;
-    write.sync = true;
+    write.sync = false;
     rocksdb::WriteBatch merged;
     Status status;
     for (Queued* queued : group) {
+      write.sync = write.sync || queued->sync;
       status = AddToBatch(*queued->batch, merged);
       if (!status.ok()) break;
     }
     if (status.ok()) status = FromRocks(db_->Write(write, &merged), "write");
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ++stats_.synced_writes;
+      if (write.sync) ++stats_.synced_writes;
       if (status.ok()) stats_.batches += group.size();
     }
     for (Queued* queued : group) {

@@ -84,6 +84,8 @@ class RocksDbStore final : public MetaStore {
   Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end, uint32_t limit,
                                      const Snapshot* snapshot = nullptr) override;
   Status Write(const WriteBatch& batch) override;
+  // Queued like Write; a merged write is synced when any batch in it asked for a sync.
+  Status WriteUnsynced(const WriteBatch& batch) override;
   std::shared_ptr<const Snapshot> GetSnapshot() override;
 
   // Counters of the writer thread (read them when no Write is in flight for exact values).
@@ -95,6 +97,7 @@ class RocksDbStore final : public MetaStore {
 
   RocksDbStore(RealEnv& env, RocksDbStoreOptions options, rocksdb::DB* db);
   void WriterLoop();
+  Status Enqueue(const WriteBatch& batch, bool sync);
 
   RealEnv& env_;
   const RocksDbStoreOptions options_;

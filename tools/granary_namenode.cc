@@ -6,7 +6,8 @@
 //                    [--dead-after-ms MS] [--lease-hard-limit-ms MS] [--curve-keys DIR]
 //                    [--insecure-bind-any] [--log-level LEVEL] [--log-file FILE]
 //                    [--name NAME] [--seed N]
-//                    [--journal etcd://HOST:PORT,... [--journal-prefix P] [--journal-lease-ms MS]]
+//                    [--journal etcd://HOST:PORT,... [--journal-prefix P] [--journal-lease-ms MS]
+//                     [--journal-appends-in-flight N]]
 //
 // With --journal this namenode is one of several sharing that journal (high availability,
 // core/namenode/ha_namenode.h): it is active or a standby, and its name in the election is
@@ -196,6 +197,7 @@ int main(int argc, char** argv) {
   std::string journal_url;
   std::string journal_prefix = "/granary/journal/";
   uint64_t journal_lease_ms = 5000;
+  uint32_t journal_appends_in_flight = granary::kJournalAppendsInFlightDefault;
 
   server.AddListenFlags(
       "HOST:PORT others reach this namenode at (needed with a wildcard --listen)");
@@ -264,6 +266,11 @@ int main(int argc, char** argv) {
                  "the active's leadership lease: a standby takes over this long after the "
                  "active stops renewing it (ms; etcd counts whole seconds)")
       ->check(CLI::Range(uint64_t{1000}, uint64_t{600000}));
+  app.add_option("--journal-appends-in-flight", journal_appends_in_flight,
+                 "journal appends the active keeps in flight (group commits overlapping; "
+                 "default " +
+                     std::to_string(granary::kJournalAppendsInFlightDefault) + ")")
+      ->check(CLI::Range(uint32_t{1}, granary::kJournalAppendsInFlightMax));
   server.AddCommonFlags("this node's name in the log (default namenode)",
                         "seed of the namenode's generator (default: from the OS)");
   if (const int code = server.Parse(argc, argv); code >= 0) return code;
@@ -371,6 +378,7 @@ int main(int argc, char** argv) {
         process->journal = std::move(*journal);
         granary::HaOptions ha_options;
         ha_options.candidate = transport.self().value;
+        ha_options.journal_appends_in_flight = journal_appends_in_flight;
         LogInfo("journal: etcd " + journal_url.substr(7) + ", prefix " + journal_prefix +
                 ", lease " + std::to_string(journal_lease_ms) + " ms; standby until elected as " +
                 ha_options.candidate);

@@ -1,5 +1,6 @@
 #include "core/namenode/ha_namenode.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -8,6 +9,14 @@
 #include "core/rpc/namenode_locator.h"
 
 namespace granary {
+namespace {
+
+// How often the campaigning standby looks whether its follower is ready or done writing.
+constexpr Duration kFollowerPoll = std::chrono::milliseconds(5);
+// The step of a standby's pause between campaigns: a handover that names it ends the pause.
+constexpr Duration kCampaignPauseStep = std::chrono::milliseconds(50);
+
+}  // namespace
 
 // The Transport the running Namenode sees: calls go out through the real one; its Serve
 // installs the handler HaNamenode dispatches to while active.
@@ -37,7 +46,8 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
       journal_(journal),
       ha_options_(std::move(ha_options)),
       options_(std::move(options)),
-      store_(env, local, journal, ha_options_.journal_timeout),
+      store_(env, local, journal, ha_options_.journal_timeout,
+             ha_options_.journal_appends_in_flight),
       reads_(std::make_unique<StandbyReads>(env, store_, options_.ns, options_.cpu_per_request)),
       checkpoint_(env, local),
       standby_blocks_(env, store_, options_),
@@ -177,9 +187,10 @@ void HaNamenode::NoteApplied() {
   reads_->Applied();
 }
 
-Status HaNamenode::FollowOnce() {
+Status HaNamenode::FollowOnce(uint64_t generation) {
   Result<std::vector<JournalEntry>> entries = journal_.Read(
       store_.applied_seq() + 1, kJournalReadEntriesMax, env_.Now() + ha_options_.follow_wait);
+  if (generation != follow_generation_) return Status::Ok();  // won meanwhile: CatchUp reads
   if (entries.code() == StatusCode::kNotFound || entries.code() == StatusCode::kNodeDown) {
     return entries.status();
   }
@@ -189,19 +200,62 @@ Status HaNamenode::FollowOnce() {
     return env_.SleepFor(ha_options_.follow_wait);
   }
   journal_error_ = Status::Ok();
+  follower_busy_ = true;
   for (const JournalEntry& entry : *entries) {
-    GRANARY_RETURN_IF_ERROR(store_.Apply(entry));
-    GRANARY_RETURN_IF_ERROR(standby_blocks_.OnApplied(entry));
+    // The election may be won while an entry is written: the winner waits for that one, and
+    // its CatchUp applies the rest.
+    if (generation != follow_generation_) break;
+    Status applied = store_.Apply(entry);
+    if (applied.ok()) applied = standby_blocks_.OnApplied(entry);
+    if (!applied.ok()) {
+      follower_busy_ = false;
+      return applied;
+    }
   }
+  follower_busy_ = false;
   standby_blocks_.ExpireSilent();
   if (!entries->empty()) journal_last_seq_ = std::max(journal_last_seq_, entries->back().seq);
-  if (entries->size() == kJournalReadEntriesMax) {
+  if (entries->size() == kJournalReadEntriesMax && generation == follow_generation_) {
     // More may follow: how far behind this standby is decides whether it takes reads.
     Result<uint64_t> last = journal_.LastSeq(env_.Now() + ha_options_.journal_timeout);
     if (last.ok()) journal_last_seq_ = std::max(journal_last_seq_, *last);
   }
   NoteApplied();
   return Status::Ok();
+}
+
+void HaNamenode::FollowLoop(uint64_t generation) {
+  while (generation == follow_generation_) {
+    Status step = Status::Ok();
+    // A store that is incomplete (a copy cut short) or behind the journal's oldest entry is
+    // replaced by a checkpoint first; it must not campaign before, as it lacks entries.
+    Result<bool> incomplete = StoreCheckpoint::Incomplete(local_);
+    if (!incomplete.ok()) {
+      step = incomplete.status();
+    } else if (*incomplete) {
+      step = BootstrapAsFollower(generation);
+    } else {
+      step = FollowOnce(generation);
+      if (step.code() == StatusCode::kNotFound) {
+        step = BootstrapAsFollower(generation);
+      } else if (step.ok() && generation == follow_generation_) {
+        follower_ready_ = true;
+      }
+    }
+    if (!step.ok()) {
+      if (generation == follow_generation_) follow_status_ = step;
+      return;
+    }
+  }
+}
+
+Status HaNamenode::BootstrapAsFollower(uint64_t generation) {
+  follower_ready_ = false;
+  if (generation != follow_generation_) return Status::Ok();
+  follower_busy_ = true;
+  const Status copied = Bootstrap();
+  follower_busy_ = false;
+  return copied;
 }
 
 void HaNamenode::RefreshActiveHint() {
@@ -228,28 +282,53 @@ Status HaNamenode::Bootstrap() {
 Result<FencingToken> HaNamenode::Standby() {
   if (standby_blocks_.map() == nullptr) GRANARY_RETURN_IF_ERROR(standby_blocks_.Load());
   RefreshActiveHint();
+  // The journal is followed on a fiber of its own the whole time this namenode is a standby,
+  // also while it campaigns, so that it trails the active by one journal read, not by a
+  // campaign window (reads on standbys wait for the sequence their client needs).
+  StartFollower();
   for (;;) {
-    // A store that is incomplete (a copy cut short) or behind the journal's oldest entry is
-    // replaced by a checkpoint first; it must not campaign before, as it lacks entries.
-    GRANARY_ASSIGN_OR_RETURN(bool incomplete, StoreCheckpoint::Incomplete(local_));
-    if (incomplete) {
-      GRANARY_RETURN_IF_ERROR(Bootstrap());
-      continue;
+    if (!follow_status_.ok()) {
+      ++follow_generation_;
+      return follow_status_;
     }
-    Status followed = FollowOnce();
-    if (followed.code() == StatusCode::kNotFound) {
-      GRANARY_RETURN_IF_ERROR(Bootstrap());
-      continue;
-    }
-    GRANARY_RETURN_IF_ERROR(followed);
     const Instant now = env_.Now();
-    if (now < holdoff_until_) continue;
+    if (!follower_ready_ || now < holdoff_until_) {
+      GRANARY_RETURN_IF_ERROR(env_.SleepFor(kFollowerPoll));
+      continue;
+    }
     const Duration window = now < eager_until_ ? eager_until_ - now : ha_options_.campaign_window;
     Result<FencingToken> won = journal_.Campaign(ha_options_.candidate, now + window);
-    if (won.ok()) return won;
     if (won.code() == StatusCode::kNodeDown) return won.status();
-    RefreshActiveHint();
+    if (!won.ok()) {
+      RefreshActiveHint();
+      // Campaigning in windows with pauses between them, as when a standby campaigned only
+      // between reads of the journal: a standby named by a handover campaigns without pause
+      // (eager_until_) and so most likely wins against the others.
+      const Instant pause_end = env_.Now() + ha_options_.follow_wait;
+      while (env_.Now() < pause_end && env_.Now() >= eager_until_) {
+        GRANARY_RETURN_IF_ERROR(
+            env_.SleepFor(std::min(kCampaignPauseStep, pause_end - env_.Now())));
+      }
+      continue;
+    }
+    // Stops the follower; an entry it is writing (or a checkpoint it is copying) finishes
+    // first, so that Active's CatchUp is the store's only writer.
+    ++follow_generation_;
+    while (follower_busy_) GRANARY_RETURN_IF_ERROR(env_.SleepFor(kFollowerPoll));
+    GRANARY_ASSIGN_OR_RETURN(bool incomplete, StoreCheckpoint::Incomplete(local_));
+    if (!incomplete && follow_status_.ok()) return won;
+    // The follower found entries missing meanwhile: not fit to lead before a checkpoint.
+    (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
+    if (!follow_status_.ok()) return follow_status_;
+    StartFollower();
   }
+}
+
+void HaNamenode::StartFollower() {
+  const uint64_t generation = ++follow_generation_;
+  follower_ready_ = false;
+  follow_status_ = Status::Ok();
+  fibers_.Spawn("journal-follow", [this, generation] { FollowLoop(generation); });
 }
 
 Status HaNamenode::Active(FencingToken token) {

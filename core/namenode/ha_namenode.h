@@ -7,13 +7,12 @@
 // nn.HaStatus, nn.Failover and the datanodes' (the hot block map, below) with kNotActive,
 // whose message names the active's address when they know it, so that clients go there.
 //
-// Failover. A standby campaigns between reads of the journal. When it wins it reads the
-// journal to its end, then starts a fresh Namenode over its store: the path a single
-// namenode takes after a restart, which already rebuilds the soft state (leases of files
-// under construction from the store; the block map from the store and from the datanodes,
-// which a namenode that does not know them tells to register again and report). Block
-// commands carry the new token (NamenodeOptions::fencing_token) and datanodes obey only the
-// newest token they have seen.
+// Failover. A standby campaigns while a fiber of its own follows the journal. When it wins it reads
+// the journal to its end, then starts a fresh Namenode over its store: the path a single namenode
+// takes after a restart, which already rebuilds the soft state (leases of files under construction
+// from the store; the block map from the store and from the datanodes, which a namenode that does
+// not know them tells to register again and report). Block commands carry the new token
+// (NamenodeOptions::fencing_token) and datanodes obey only the newest token they have seen.
 //
 // Stepping down. The active stops serving at once when the journal says its leadership is
 // gone (WaitForLoss: resigned, lease expired while paused or cut off, a newer leader) or
@@ -70,8 +69,11 @@ struct HaOptions {
   std::string candidate;
   // Deadline of each journal append and read.
   Duration journal_timeout = std::chrono::seconds(5);
-  // A standby's cycle: it waits up to this long for new entries, then campaigns for up to
-  // `campaign_window`.
+  // Journal appends the active keeps in flight (JournaledStore), 1..kJournalAppendsInFlightMax.
+  uint32_t journal_appends_in_flight = kJournalAppendsInFlightDefault;
+  // A standby's cycle: it campaigns for up to `campaign_window`, then pauses `follow_wait`
+  // (while a fiber of its own follows the journal throughout, each read waiting up to
+  // `follow_wait` for new entries).
   Duration follow_wait = std::chrono::milliseconds(500);
   Duration campaign_window = std::chrono::milliseconds(200);
   // How long the active checks at most between two looks at its leadership.
@@ -130,7 +132,16 @@ class HaNamenode {
   // Catches up, serves as the active until leadership is lost; Ok then, or kNodeDown.
   Status Active(FencingToken token);
   void StepDown(const Status& why);
-  Status FollowOnce();
+  // One read of the journal and the entries it returned applied, unless the follower of
+  // `generation` was stopped meanwhile.
+  Status FollowOnce(uint64_t generation);
+  // The standby's follower: reads and applies the journal (copying a checkpoint when it must)
+  // until the standby that spawned it wins the election (follow_generation_ moves on) or a
+  // failure it cannot cure, left in follow_status_.
+  void FollowLoop(uint64_t generation);
+  Status BootstrapAsFollower(uint64_t generation);
+  // Stops any follower and starts a new one.
+  void StartFollower();
   // Replaces the local store with a checkpoint of the active's; Ok when the active is not
   // known yet (the caller tries again).
   Status Bootstrap();
@@ -179,6 +190,13 @@ class HaNamenode {
   uint64_t reads_served_ = 0;
   uint64_t writes_served_ = 0;
   bool stepping_down_ = false;
+  // The follower (FollowLoop): which one may apply (others end after their read), whether it
+  // is writing to the store now, whether the store may campaign (complete, not behind the
+  // journal's oldest entry), and the failure that ended it.
+  uint64_t follow_generation_ = 0;
+  bool follower_busy_ = false;
+  bool follower_ready_ = false;
+  Status follow_status_;
   Instant eager_until_{};
   Instant next_hint_refresh_{};
   // The last failure of the standby's reads of the journal (ok once one succeeds): what a

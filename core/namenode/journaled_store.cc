@@ -37,8 +37,15 @@ Status ForCaller(const Status& status) {
 }  // namespace
 
 JournaledStore::JournaledStore(Env& env, MetaStore& local, Journal& journal,
-                               Duration journal_timeout)
-    : env_(env), local_(local), journal_(journal), journal_timeout_(journal_timeout) {}
+                               Duration journal_timeout, uint32_t appends_in_flight)
+    : env_(env),
+      local_(local),
+      journal_(journal),
+      journal_timeout_(journal_timeout),
+      appends_in_flight_max_(appends_in_flight) {
+  assert(appends_in_flight_max_ >= 1);
+  assert(appends_in_flight_max_ <= kJournalAppendsInFlightMax);
+}
 
 Status JournaledStore::Load() {
   InodeStore records(local_);
@@ -51,6 +58,10 @@ void JournaledStore::BeginActive(FencingToken token, std::function<void(const St
   token_ = token;
   on_loss_ = std::move(on_loss);
   hint_.clear();
+  ++epoch_;  // writers of an earlier activation still waiting fail with kNotActive
+  broken_ = false;
+  broken_status_ = Status::Ok();
+  changed_.notify_all();
 }
 
 void JournaledStore::EndActive(std::string hint) {
@@ -87,19 +98,27 @@ Status JournaledStore::ApplyLocally(const std::string& payload, uint64_t seq) {
     }
   }
   InodeStore::PutAppliedSeq(batch, seq);
-  GRANARY_RETURN_IF_ERROR(local_.Write(batch));
+  GRANARY_RETURN_IF_ERROR(local_.WriteUnsynced(batch));  // durable in the journal (header)
   applied_seq_ = seq;
   return Status::Ok();
 }
 
 Status JournaledStore::Apply(const JournalEntry& entry) {
+  std::unique_lock lock(mutex_);
+  while (applying_) changed_.wait(lock);               // a writer's entry, from before EndActive
   if (entry.seq <= applied_seq_) return Status::Ok();  // applied before (a re-read)
   if (entry.seq != applied_seq_ + 1) {
     return Status(StatusCode::kInvalidArgument, "journal entry " + std::to_string(entry.seq) +
                                                     " after " + std::to_string(applied_seq_) +
                                                     ": entries are missing");
   }
-  return ApplyLocally(entry.payload, entry.seq);
+  applying_ = true;
+  lock.unlock();
+  const Status applied = ApplyLocally(entry.payload, entry.seq);
+  lock.lock();
+  applying_ = false;
+  changed_.notify_all();  // writers waiting for their turn look again
+  return applied;
 }
 
 Status JournaledStore::CatchUp(uint64_t target, Instant deadline) {
@@ -131,24 +150,21 @@ Result<std::vector<KeyValue>> JournaledStore::Scan(std::string_view start, std::
 Status JournaledStore::Write(const WriteBatch& batch) {
   GRANARY_RETURN_IF_ERROR(batch.Validate());
   if (!writable()) return NotActive();
-  Pending mine{&batch, EncodedBound(batch), false, Status::Ok()};
+  Pending mine{&batch, EncodedBound(batch), true, false, Status::Ok()};
   if (mine.bytes > kJournalEntryBytesMax) {
     return Status(StatusCode::kInvalidArgument, "a batch of " + std::to_string(mine.bytes) +
                                                     " bytes does not fit one journal entry");
   }
   std::unique_lock lock(mutex_);
   queue_.push_back(&mine);
-  // Whoever finds nobody flushing flushes the queue's head group (its own batch may be in a
-  // later one); a writer whose batch went out with another's waits to be told.
+  // A writer whose batch is still queued and who finds an append slot free flushes the
+  // queue's head group (its own batch may be in a later one); the others wait to be told.
   while (!mine.done) {
-    if (flushing_) {
-      changed_.wait(lock);
+    if (mine.queued && appends_in_flight_ < appends_in_flight_max_) {
+      FlushOneGroup(lock);
       continue;
     }
-    flushing_ = true;
-    FlushOneGroup(lock);
-    flushing_ = false;
-    changed_.notify_all();
+    changed_.wait(lock);
   }
   return mine.status;
 }
@@ -160,18 +176,23 @@ void JournaledStore::FlushOneGroup(std::unique_lock<boost::fibers::mutex>& lock)
   while (!queue_.empty() &&
          (group.empty() || bytes + queue_.front()->bytes <= kJournalEntryBytesMax)) {
     bytes += queue_.front()->bytes;
+    queue_.front()->queued = false;
     group.push_back(queue_.front());
     batches.push_back(queue_.front()->batch);
     queue_.pop_front();
   }
   const FencingToken token = token_;
+  const uint64_t epoch = epoch_;
   Status status = token.value() == 0 ? NotActive() : Status::Ok();
   if (status.ok()) {
+    ++appends_in_flight_;
     lock.unlock();
     const std::string payload = Encode(batches);
     Result<uint64_t> seq = journal_.Append(token, payload, env_.Now() + journal_timeout_);
-    status = seq.ok() ? ApplyLocally(payload, *seq) : seq.status();
     lock.lock();
+    --appends_in_flight_;
+    changed_.notify_all();  // a slot is free
+    status = seq.ok() ? ApplyInTurn(lock, payload, *seq, epoch) : seq.status();
     if (status.ok()) {
       batches_appended_ += batches.size();
       ++entries_appended_;
@@ -182,21 +203,61 @@ void JournaledStore::FlushOneGroup(std::unique_lock<boost::fibers::mutex>& lock)
     pending->status = answer;
     pending->done = true;
   }
-  if (status.ok() || token.value() == 0) return;
-  // Lost the right to write (see the header): fail what queued behind, then tell the owner.
+  changed_.notify_all();
+  if (!status.ok() && token.value() != 0) Break(lock, status, epoch);
+}
+
+Status JournaledStore::ApplyInTurn(std::unique_lock<boost::fibers::mutex>& lock,
+                                   const std::string& payload, uint64_t seq, uint64_t epoch) {
+  turns_.insert(seq);
+  for (;;) {
+    if (broken_ && epoch_ == epoch) break;
+    if (epoch_ != epoch) break;
+    if (applied_seq_ >= seq) break;  // a follower applied it (after EndActive)
+    if (!applying_ && applied_seq_ + 1 == seq) break;
+    // Nobody will fill the gap before `seq`: no append in flight, nothing being applied and
+    // no entry of ours next. Entries came from elsewhere; catching up is the owner's job.
+    if (!applying_ && appends_in_flight_ == 0 && *turns_.begin() != applied_seq_ + 1) break;
+    changed_.wait(lock);
+  }
+  turns_.erase(seq);
+  if (epoch_ != epoch) return NotActive();
+  if (broken_) return broken_status_;
+  if (applied_seq_ >= seq) return Status::Ok();
+  if (applying_ || applied_seq_ + 1 != seq) {
+    return Status(StatusCode::kInternal, "journal entry " + std::to_string(seq) + " after " +
+                                             std::to_string(applied_seq_) +
+                                             ": entries this active did not append are missing");
+  }
+  applying_ = true;
+  lock.unlock();
+  const Status applied = ApplyLocally(payload, seq);
+  lock.lock();
+  applying_ = false;
+  changed_.notify_all();
+  return applied;
+}
+
+void JournaledStore::Break(std::unique_lock<boost::fibers::mutex>& lock, const Status& status,
+                           uint64_t epoch) {
+  if (broken_ || epoch_ != epoch) return;
+  broken_ = true;
+  broken_status_ = status;
+  const Status answer = ForCaller(status);
   for (Pending* pending : queue_) {
+    pending->queued = false;
     pending->status = answer;
     pending->done = true;
   }
   queue_.clear();
-  if (token_ == token) {
-    token_ = FencingToken();
-    std::function<void(const Status&)> on_loss = std::move(on_loss_);
-    on_loss_ = nullptr;
-    lock.unlock();
-    if (on_loss) on_loss(status);
-    lock.lock();
-  }
+  changed_.notify_all();
+  if (token_.value() == 0) return;  // EndActive came first: the owner knows
+  token_ = FencingToken();
+  std::function<void(const Status&)> on_loss = std::move(on_loss_);
+  on_loss_ = nullptr;
+  lock.unlock();
+  if (on_loss) on_loss(status);
+  lock.lock();
 }
 
 }  // namespace granary

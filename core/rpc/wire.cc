@@ -84,6 +84,12 @@ std::optional<Envelope> ParseSimple(std::string_view in) {
       case Tag(8, kVarint):
         out.payload_bytes = value;
         break;
+      case Tag(9, kVarint):
+        out.client_id = value;
+        break;
+      case Tag(10, kVarint):
+        out.call_id = value;
+        break;
       case Tag(11, kVarint):
         out.seq = value;
         break;
@@ -127,6 +133,8 @@ void EncodeEnvelope(const Envelope& envelope, std::string& out) {
   PutStringField(6, envelope.status_message, out);
   PutVarintField(7, envelope.body_bytes, out);
   PutVarintField(8, envelope.payload_bytes, out);
+  PutVarintField(9, envelope.client_id, out);
+  PutVarintField(10, envelope.call_id, out);
   PutVarintField(11, envelope.seq, out);
 }
 
@@ -143,6 +151,8 @@ std::optional<Envelope> ParseEnvelope(std::string_view bytes) {
   out.status_message = parsed.status_message();
   out.body_bytes = parsed.body_bytes();
   out.payload_bytes = parsed.payload_bytes();
+  out.client_id = parsed.client_id();
+  out.call_id = parsed.call_id();
   out.seq = parsed.seq();
   return out;
 }

@@ -41,6 +41,8 @@ struct Envelope {
   uint64_t body_bytes = 0;
   uint64_t payload_bytes = 0;
   uint64_t seq = 0;
+  uint64_t client_id = 0;
+  uint64_t call_id = 0;
   bool operator==(const Envelope&) const = default;
 };
 

@@ -76,6 +76,12 @@ class MetaStore {
                                              uint32_t limit,
                                              const Snapshot* snapshot = nullptr) = 0;
   virtual Status Write(const WriteBatch& batch) = 0;
+  // Write that may return before the batch is synced: for a caller whose batches are durable
+  // elsewhere already (the namenode's journal, journaled_store.h). The batch is atomic and
+  // ordered as with Write, and visible to reads once this returns; a crash may lose it and
+  // the unsynced ones after it, never a batch whose Write returned before it. The default
+  // writes synced.
+  virtual Status WriteUnsynced(const WriteBatch& batch) { return Write(batch); }
   virtual std::shared_ptr<const Snapshot> GetSnapshot() = 0;
 };
 

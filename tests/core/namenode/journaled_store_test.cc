@@ -56,7 +56,8 @@ class JournaledStoreTest : public ::testing::Test {
     sim::SimProcess& process = *sim.node(active).process();
     standby_process_ = sim.node(standby_).process().get();
     MemoryJournal journal(process.env(), state_, seconds(3));
-    JournaledStore store(process.env(), process.meta_store(), journal, seconds(5));
+    JournaledStore store(process.env(), process.meta_store(), journal, seconds(5),
+                         appends_in_flight_);
     bool done = false;
     process.Spawn("test", [&] {
       ASSERT_TRUE(store.Load().ok());
@@ -70,6 +71,7 @@ class JournaledStoreTest : public ::testing::Test {
 
   std::shared_ptr<testing::MemoryJournalState> state_ =
       std::make_shared<testing::MemoryJournalState>();
+  uint32_t appends_in_flight_ = kJournalAppendsInFlightDefault;
   NodeId standby_;
   sim::SimProcess* standby_process_ = nullptr;
 };
@@ -171,6 +173,130 @@ TEST_F(JournaledStoreTest, ABatchTooLargeForAnEntryIsRefusedAndNothingIsWritten)
     EXPECT_TRUE(store.writable());
     EXPECT_TRUE(Dump(p.meta_store()).empty());
     EXPECT_EQ(state_->last_seq, 0u);
+  });
+}
+
+}  // namespace
+}  // namespace granary
+
+namespace granary {
+namespace {
+
+// Several appends in flight whose replies come back out of order: every entry is applied
+// locally in sequence order, and a write is acknowledged only once its entry and every one
+// before it are applied.
+TEST_F(JournaledStoreTest, AppendsInFlightTogetherApplyInSequenceOrder) {
+  appends_in_flight_ = kJournalAppendsInFlightMax;
+  Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
+    Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
+    ASSERT_TRUE(token.ok());
+    store.BeginActive(*token, [](const Status&) { ADD_FAILURE() << "lost leadership"; });
+    // Entry 1 answers last, entry 4 first.
+    state_->reply_delays = {std::chrono::milliseconds(40), std::chrono::milliseconds(30),
+                            std::chrono::milliseconds(20), std::chrono::milliseconds(10)};
+    constexpr int kWriters = 4;
+    std::vector<int> acked;
+    for (int i = 1; i <= kWriters; ++i) {
+      p.Spawn("writer", [&, i] {
+        ASSERT_TRUE(store.Write(Batch(i)).ok());
+        // Acknowledged: this writer's entry (number i: one writer per entry here) and
+        // every one before it are in the local store.
+        EXPECT_GE(store.applied_seq(), static_cast<uint64_t>(i));
+        EXPECT_GE(*InodeStore(p.meta_store()).GetAppliedSeq(), static_cast<uint64_t>(i));
+        acked.push_back(i);
+      });
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(1)).ok());
+    }
+    while (acked.size() < kWriters) {
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(5)).ok());
+    }
+    EXPECT_EQ(state_->in_flight_max, static_cast<uint32_t>(kWriters));
+    EXPECT_EQ(state_->last_seq, static_cast<uint64_t>(kWriters));
+    EXPECT_EQ(acked, (std::vector<int>{1, 2, 3, 4}));  // entry 1's reply came last
+    EXPECT_EQ(store.applied_seq(), state_->last_seq);
+    // At most kJournalAppendsInFlightMax appends at once: the rest wait and group.
+    state_->reply_delays.assign(64, std::chrono::milliseconds(10));
+    state_->in_flight_max = 0;
+    int more = 0;
+    for (int i = 10; i < 40; ++i) {
+      p.Spawn("writer", [&, i] {
+        EXPECT_TRUE(store.Write(Batch(i)).ok());
+        ++more;
+      });
+    }
+    while (more < 30) ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(5)).ok());
+    EXPECT_EQ(state_->in_flight_max, kJournalAppendsInFlightMax);
+    EXPECT_LT(state_->last_seq, static_cast<uint64_t>(kWriters + 30));
+    // A standby applying the journal ends with the same bytes.
+    MetaStore& standby = standby_process_->meta_store();
+    JournaledStore follower(p.env(), standby, journal, seconds(5));
+    ASSERT_TRUE(follower.Load().ok());
+    ASSERT_TRUE(follower.CatchUp(state_->last_seq, p.env().Now() + seconds(5)).ok());
+    EXPECT_EQ(Dump(standby), Dump(p.meta_store()));
+  });
+}
+
+// The default: one append in flight at a time, everything else groups behind it.
+TEST_F(JournaledStoreTest, ByDefaultOneAppendIsInFlight) {
+  Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
+    Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
+    ASSERT_TRUE(token.ok());
+    store.BeginActive(*token, [](const Status&) { ADD_FAILURE() << "lost leadership"; });
+    state_->reply_delays.assign(64, std::chrono::milliseconds(10));
+    int done = 0;
+    for (int i = 1; i <= 20; ++i) {
+      p.Spawn("writer", [&, i] {
+        EXPECT_TRUE(store.Write(Batch(i)).ok());
+        ++done;
+      });
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(1)).ok());
+    }
+    while (done < 20) ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(5)).ok());
+    EXPECT_EQ(state_->in_flight_max, 1u);
+    EXPECT_LT(state_->last_seq, 20u);
+    EXPECT_EQ(store.applied_seq(), state_->last_seq);
+  });
+}
+
+// Entry 1's reply is lost (its outcome unknown) while entry 2, appended after it, succeeds
+// first: both writers fail, nothing is applied under this leadership, the owner hears of it
+// once, and catching up from the journal then applies both entries.
+TEST_F(JournaledStoreTest, AFailedEarlierEntryFailsALaterOneAlreadyAppended) {
+  appends_in_flight_ = 2;
+  Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
+    Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
+    ASSERT_TRUE(token.ok());
+    std::vector<Status> losses;
+    store.BeginActive(*token, [&](const Status& why) { losses.push_back(why); });
+    state_->reply_delays = {std::chrono::milliseconds(40), std::chrono::milliseconds(5)};
+    state_->lose_replies = {1};
+    std::vector<Status> results(4);
+    int finished = 0;
+    for (int i = 1; i <= 2; ++i) {
+      p.Spawn("writer", [&, i] {
+        results[i] = store.Write(Batch(i));
+        ++finished;
+      });
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(1)).ok());
+    }
+    // Entry 2 is stored and answered; its writer still waits for entry 1.
+    ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(10)).ok());
+    EXPECT_EQ(finished, 0);
+    EXPECT_EQ(store.applied_seq(), 0u);
+    while (finished < 2) ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(5)).ok());
+    EXPECT_EQ(results[1].code(), StatusCode::kIoError) << results[1].ToString();
+    EXPECT_EQ(results[2].code(), StatusCode::kIoError) << results[2].ToString();
+    ASSERT_EQ(losses.size(), 1u);
+    EXPECT_EQ(losses[0].code(), StatusCode::kTimeout);
+    EXPECT_FALSE(store.writable());
+    EXPECT_EQ(store.Write(Batch(3)).code(), StatusCode::kNotActive);
+    EXPECT_EQ(store.applied_seq(), 0u);
+    EXPECT_TRUE(Dump(p.meta_store()).empty());
+    // The owner steps down and follows: both entries were stored after all.
+    store.EndActive();
+    ASSERT_TRUE(store.CatchUp(2, p.env().Now() + seconds(5)).ok());
+    EXPECT_EQ(*store.Get("k1"), "value-1");
+    EXPECT_EQ(*store.Get("k2"), "value-2");
   });
 }
 

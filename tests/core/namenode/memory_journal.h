@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,14 @@ struct MemoryJournalState {
   FencingToken token{};
   Instant valid_until{};
   uint64_t appends = 0;
+  // Appends in flight at once, now and at most.
+  uint32_t in_flight = 0;
+  uint32_t in_flight_max = 0;
+  // While non-empty, each append takes the front delay: it is numbered and stored at once and
+  // answers after the delay, so appends in flight together may answer out of order.
+  std::deque<Duration> reply_delays;
+  // Entries stored whose appends answer kTimeout instead (the reply lost).
+  std::set<uint64_t> lose_replies;
 };
 
 class MemoryJournal final : public Journal {
@@ -80,6 +90,7 @@ class MemoryJournal final : public Journal {
     if (payload.empty() || payload.size() > kJournalEntryBytesMax) {
       return Status(StatusCode::kInvalidArgument, "entry size");
     }
+    if (!state_->reply_delays.empty()) return AppendDelayed(token, payload);
     GRANARY_RETURN_IF_ERROR(env_.SleepFor(kAppendCost));  // a round trip and a sync, roughly
     Expire();
     if (!Holds(token)) return Status(StatusCode::kFenced, "not the leader");
@@ -124,6 +135,21 @@ class MemoryJournal final : public Journal {
   static constexpr Duration kPoll = std::chrono::milliseconds(10);
   static constexpr Duration kAppendCost = std::chrono::milliseconds(2);
 
+  Result<uint64_t> AppendDelayed(FencingToken token, std::string_view payload) {
+    const Duration delay = state_->reply_delays.front();
+    state_->reply_delays.pop_front();
+    Expire();
+    if (!Holds(token)) return Status(StatusCode::kFenced, "not the leader");
+    const uint64_t seq = ++state_->last_seq;
+    state_->entries.push_back({seq, std::string(payload)});
+    ++state_->appends;
+    state_->in_flight_max = std::max(state_->in_flight_max, ++state_->in_flight);
+    const Status slept = env_.SleepFor(delay);
+    --state_->in_flight;
+    GRANARY_RETURN_IF_ERROR(slept);
+    if (state_->lose_replies.count(seq) != 0) return Status(StatusCode::kTimeout, "reply lost");
+    return seq;
+  }
   bool Holds(FencingToken token) const {
     return token.value() != 0 && state_->token == token && !state_->leader.empty();
   }

@@ -119,6 +119,11 @@ TEST(WireTest, HandWrittenEnvelopeCodecMatchesProtobuf) {
                4096, 0},
       Envelope{7, "", 0, true, -3, "not found: /a", 1, 0, 12},
       Envelope{~0ull, std::string(64, 'm'), -1, true, 2147483647, "x", ~0ull, 1, ~0ull},
+      // A mutation's retry-cache key (fields 9 and 10), alone and with everything else.
+      Envelope{0, "", 0, false, 0, "", 0, 0, 0, 1, 0},
+      Envelope{0, "", 0, false, 0, "", 0, 0, 0, 0, ~0ull},
+      Envelope{3, std::string(rpc::nn::kRename.name), 5, false, 0, "", 2, 0, 7,
+               0x9e3779b97f4a7c15ull, 300},
   };
   for (const Envelope& envelope : cases) {
     proto::RpcEnvelope theirs;
@@ -131,6 +136,8 @@ TEST(WireTest, HandWrittenEnvelopeCodecMatchesProtobuf) {
     theirs.set_body_bytes(envelope.body_bytes);
     theirs.set_payload_bytes(envelope.payload_bytes);
     theirs.set_seq(envelope.seq);
+    theirs.set_client_id(envelope.client_id);
+    theirs.set_call_id(envelope.call_id);
     std::string ours;
     EncodeEnvelope(envelope, ours);
     EXPECT_EQ(ours, theirs.SerializeAsString());
@@ -142,12 +149,20 @@ TEST(WireTest, HandWrittenEnvelopeCodecMatchesProtobuf) {
   std::string odd;
   EncodeEnvelope(Envelope{0, "", 0, false, 0, "", 0, 9}, odd);
   EncodeEnvelope(Envelope{5, "m\xc3\xa9", 0, false, 0, "", 0, 0}, odd);
-  odd += std::string("\x48\x01", 2);  // field 9, varint 1
+  odd += std::string("\x78\x01", 2);          // field 15 (unknown), varint 1
+  odd += std::string("\x50\x07\x48\x02", 4);  // call_id 7 before client_id 2
   std::optional<Envelope> parsed = ParseEnvelope(odd);
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed->request_id, 5u);
   EXPECT_EQ(parsed->method, "m\xc3\xa9");
   EXPECT_EQ(parsed->payload_bytes, 9u);
+  EXPECT_EQ(parsed->client_id, 2u);
+  EXPECT_EQ(parsed->call_id, 7u);
+  // The retry-cache fields out of order and nothing else: the hand-written reader takes them.
+  std::optional<Envelope> swapped = ParseEnvelope(std::string("\x50\x07\x48\x02", 4));
+  ASSERT_TRUE(swapped.has_value());
+  EXPECT_EQ(swapped->client_id, 2u);
+  EXPECT_EQ(swapped->call_id, 7u);
   // Invalid UTF-8 in a string, and a truncated string, do not parse (as with protobuf).
   std::string bad_utf8;
   EncodeEnvelope(Envelope{0, "\xff", 0, false, 0, "", 0, 0}, bad_utf8);
