@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -215,6 +216,37 @@ def test_times_are_kept(cluster, tmp_path):
         subprocess.run(["tar", "-cf", archive, "-C", str(src), "a"], check=True)
         subprocess.run(["tar", "-xf", archive, "-C", m.path()], check=True)
         assert os.stat(m.path("a")).st_mtime == 6000
+
+
+def test_cached_small_files_follow_changes(cluster, tmp_path):
+    # The mount answers a small file's attributes, open and reads from what its lookup or
+    # its own write brought, for at most attr_timeout: changes through the mount show at once,
+    # another client's within the timeout, and the kernel keeps pages only of the same version.
+    with Mount(cluster, str(tmp_path / "cache"), options=["attr_timeout=0.5",
+                                                         "entry_timeout=0.5"]) as m:
+        p = m.path("f")
+        with open(p, "wb") as f:
+            f.write(b"one-")
+        assert open(p, "rb").read() == b"one-"
+        assert os.stat(p).st_size == 4
+        os.chmod(p, 0o600)
+        assert os.stat(p).st_mode & 0o777 == 0o600
+        with open(p, "wb") as f:  # a rewrite through the mount: same size, other bytes
+            f.write(b"two-")
+        assert open(p, "rb").read() == b"two-"
+        with open(p, "wb") as f:
+            f.write(b"3")
+        assert open(p, "rb").read() == b"3"
+        assert os.stat(p).st_size == 1
+        fs = cluster.connect()
+        fs.write_bytes("/f", b"four")  # another client: seen once the timeouts ran out
+        time.sleep(1.2)
+        assert os.stat(p).st_size == 4
+        assert open(p, "rb").read() == b"four"
+        fs.write_bytes("/f", b"five")  # the same size: the kernel's pages must go
+        time.sleep(1.2)
+        assert open(p, "rb").read() == b"five"
+        fs.close()
 
 
 def test_read_only_mount(cluster, tmp_path):

@@ -76,6 +76,13 @@ Result<FileSystem*> MountServer::FileSystemOf(const Caller& caller) {
   return fs;
 }
 
+uint64_t MountServer::CacheKey(fuse_req_t req) const {
+  if (!options_.fixed_user.empty()) return 0;
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return (static_cast<uint64_t>(static_cast<uint32_t>(ctx->uid)) << 32) |
+         static_cast<uint32_t>(ctx->gid);
+}
+
 uint32_t MountServer::UidOf(const std::string& owner) {
   if (auto it = uids_.find(owner); it != uids_.end()) return it->second;
   passwd pw{};
@@ -209,10 +216,13 @@ void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
     if (opened.ok()) {
       Reader& reader = **opened;
       const proto::FileStatus status = reader.status();
+      const uint64_t key = CacheKey(req);  // before the reply, which ends the request
       const uint64_t ino = ReplyEntry(req, path, ToStat(status, 0));
       if (ino == 0) return;
       if (status.inline_data() || status.length_bytes() == 0) {
-        inline_cache_.Put(ino, status.mtime_ns(), reader.TakeInlineData());
+        const struct stat st = ToStat(status, ino);
+        inline_cache_.Put(ino, status.mtime_ns(), reader.TakeInlineData(), &st,
+                          /*pages_current=*/false, key);
       } else {
         Stash(ino, std::move(*opened));
       }

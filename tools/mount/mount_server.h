@@ -43,6 +43,10 @@ struct MountOptions {
   double attr_timeout_s = 1.0;
   double negative_timeout_s = 0.0;
   uint64_t write_window_bytes = 8 << 20;
+  // -o threads=N: FUSE threads reading the kernel's requests (libfuse's multithreaded loop
+  // keeps up to N idle). Requests answered from the InlineCache run on them in parallel;
+  // 1: one thread, as libfuse's single-threaded loop.
+  uint32_t fuse_threads = 4;
   // -o ignore_utimes: setting a file's times succeeds and changes nothing. Off (the
   // default): utimensat sets them (nn.SetTimes), so tar, rsync -a, cp -p and shutil.copytree
   // keep them.
@@ -77,6 +81,7 @@ class MountServer {
     bool finished = false;   // Finish is done
     Status failed;           // the first error of the writer, answered again at every flush
     uint32_t mode = 0644;    // of the file being written
+    uint64_t cache_key = 0;  // CacheKey of the request that opened it
     std::optional<uint32_t> pending_mode;  // chmod while written: applied after the close
     std::optional<std::pair<std::string, std::string>> pending_owner;
     std::optional<std::pair<int64_t, int64_t>> pending_times;  // utimensat while written
@@ -124,6 +129,9 @@ class MountServer {
   // Thread-safe: the FUSE thread answers cached small files from it (mount_dispatch.cc).
   InlineCache& inline_cache() { return inline_cache_; }
   const MountOptions& options() const { return options_; }
+  // Which user the InlineCache's entries brought by `req` are for (any thread, before the
+  // reply): 0 with a fixed user, else the caller's uid and gid.
+  uint64_t CacheKey(fuse_req_t req) const;
 
  private:
   Result<FileSystem*> FileSystemOf(const Caller& caller);
