@@ -249,6 +249,35 @@ def test_cached_small_files_follow_changes(cluster, tmp_path):
         fs.close()
 
 
+def test_known_directories_answer_missing_names(cluster, tmp_path):
+    # With negative_timeout, a directory the mount made or listed answers lookups of names it
+    # lacks by itself: names made through the mount are never missed (the kernel's entries
+    # expire long before), another client's show within negative_timeout.
+    with Mount(cluster, str(tmp_path / "neg"), options=[
+            "entry_timeout=0.1", "attr_timeout=0.1", "negative_timeout=1"]) as m:
+        d = m.path("known")
+        os.mkdir(d)
+        with open(os.path.join(d, "f"), "wb") as f:
+            f.write(b"x")
+        w = open(os.path.join(d, "w"), "wb")  # still being written
+        w.write(b"y")
+        w.flush()
+        os.mkdir(os.path.join(d, "sub"))
+        os.rename(os.path.join(d, "f"), os.path.join(d, "g"))
+        time.sleep(0.3)  # the kernel's entries are gone; the mount's knowledge is not
+        assert open(os.path.join(d, "g"), "rb").read() == b"x"
+        assert not os.path.exists(os.path.join(d, "f"))
+        assert os.path.isdir(os.path.join(d, "sub"))
+        assert os.stat(os.path.join(d, "w")).st_size == 1
+        w.close()
+        assert sorted(os.listdir(d)) == ["g", "sub", "w"]
+        fs = cluster.connect()
+        fs.write_bytes("/known/other", b"z")  # another client's name: seen once it expires
+        time.sleep(1.3)
+        assert open(os.path.join(d, "other"), "rb").read() == b"z"
+        fs.close()
+
+
 def test_read_only_mount(cluster, tmp_path):
     with Mount(cluster, str(tmp_path / "ro"), options=["ro"]) as ro:
         assert os.path.isdir(ro.path())

@@ -150,6 +150,7 @@ void MountServer::Create(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
   // another client made meanwhile fails the close with EEXIST instead of being replaced.
   const Status started = StartWriter(*handle, /*overwrite=*/false);
   if (!started.ok()) return (void)fuse_reply_err(req, ErrnoOf(started));
+  dir_cache_.Added(parent, name);  // before the reply: later lookups must not miss it
   fuse_entry_param entry{};
   entry.ino = inodes_.Ref(handle->path);
   inline_cache_.Drop(entry.ino);
@@ -385,6 +386,7 @@ void MountServer::OpenDir(fuse_req_t req, uint64_t ino, fuse_file_info fi) {
   if (!path) return;
   auto dir = std::make_unique<DirHandle>();
   dir->path = *path;
+  dir->ino = ino;
   fi.fh = next_fh_++;
   dirs_[fi.fh] = std::move(dir);
   if (fuse_reply_open(req, &fi) != 0) dirs_.erase(fi.fh);
@@ -398,9 +400,19 @@ void MountServer::ReadDir(fuse_req_t req, FileSystem& fs, uint64_t fh, size_t si
   if (it == dirs_.end()) return (void)fuse_reply_err(req, EBADF);
   DirHandle& dir = *it->second;
   if (offset == 0 || !dir.loaded) {
+    const uint64_t ino = dir.ino;
+    const uint64_t key = CacheKey(req);
+    dir_cache_.Listing(ino);
     Result<std::vector<proto::FileStatus>> entries = fs.ListAll(dir.path);
-    if (!entries.ok()) return (void)fuse_reply_err(req, ErrnoOf(entries.status()));
-    if (dirs_.find(fh) == dirs_.end()) return (void)fuse_reply_err(req, EBADF);
+    if (!entries.ok()) {
+      dir_cache_.Failed(ino);
+      return (void)fuse_reply_err(req, ErrnoOf(entries.status()));
+    }
+    if (dirs_.find(fh) == dirs_.end()) {
+      dir_cache_.Failed(ino);
+      return (void)fuse_reply_err(req, EBADF);
+    }
+    dir_cache_.Known(ino, NamesIn(dir.path, *entries), key);
     dir.entries = std::move(*entries);
     dir.loaded = true;
   }
