@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iostream>
 #include <mutex>
+#include <set>
 
 #include "core/common/path.h"
 #include "net/real_env.h"
@@ -413,6 +414,17 @@ void MountServer::ReadDir(fuse_req_t req, FileSystem& fs, uint64_t fh, size_t si
       return (void)fuse_reply_err(req, EBADF);
     }
     dir_cache_.Known(ino, NamesIn(dir.path, *entries), key);
+    // Files this mount is writing there are listed too (the namenode has them once they are
+    // finished, which may come just after their close() returned).
+    std::set<std::string> listed;
+    for (const proto::FileStatus& e : *entries) listed.insert(e.name());
+    for (const std::string& name : NamesIn(dir.path, {})) {
+      if (listed.contains(name)) continue;
+      proto::FileStatus pending;
+      pending.set_name(name);
+      pending.set_type(proto::INODE_TYPE_FILE);
+      entries->push_back(std::move(pending));
+    }
     dir.entries = std::move(*entries);
     dir.loaded = true;
   }

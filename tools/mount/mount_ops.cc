@@ -216,7 +216,9 @@ void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
     // Opened rather than stat'ed: the same one round trip brings a small file's bytes, kept
     // for the open that usually follows. Directories (and files this user may not read)
     // answer with an error and are stat'ed instead.
-    Result<std::unique_ptr<Reader>> opened = fs.Open(path);
+    std::unique_ptr<OpenBatcher>& batcher = batchers_[&fs];
+    if (batcher == nullptr) batcher = std::make_unique<OpenBatcher>(fs);
+    Result<std::unique_ptr<Reader>> opened = batcher->Open(path);
     if (opened.ok()) {
       Reader& reader = **opened;
       const proto::FileStatus status = reader.status();

@@ -33,6 +33,7 @@
 #include "tools/mount/dir_cache.h"
 #include "tools/mount/inline_cache.h"
 #include "tools/mount/inode_table.h"
+#include "tools/mount/open_batcher.h"
 #include "tools/mount/write_window.h"
 
 namespace granary::mount {
@@ -199,7 +200,8 @@ class MountServer {
   // Paths with a writer that has not finished, to the handle writing it.
   std::map<std::string, std::shared_ptr<Handle>> writing_;
   std::map<std::pair<uint32_t, uint32_t>, FileSystem*> callers_;
-  std::optional<std::vector<std::string>> fixed_groups_;  // of options_.fixed_user
+  std::map<FileSystem*, std::unique_ptr<OpenBatcher>> batchers_;  // the lookups' opens
+  std::optional<std::vector<std::string>> fixed_groups_;          // of options_.fixed_user
   std::map<std::string, uint32_t> uids_;
   std::map<std::string, uint32_t> gids_;
 };
