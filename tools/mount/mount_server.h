@@ -51,6 +51,8 @@ struct MountOptions {
   // keeps up to N idle). Requests answered from the InlineCache run on them in parallel;
   // 1: one thread, as libfuse's single-threaded loop.
   uint32_t fuse_threads = 4;
+  // -o stats: print the namenode calls made, by method, when unmounted (for profiles).
+  bool print_stats = false;
   // -o ignore_utimes: setting a file's times succeeds and changes nothing. Off (the
   // default): utimensat sets them (nn.SetTimes), so tar, rsync -a, cp -p and shutil.copytree
   // keep them.

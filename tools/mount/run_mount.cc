@@ -92,8 +92,15 @@ int RunMount(const std::string& mountpoint, bool foreground,
         served = fuse_session_loop_mt(session, &config);
       }
       // Readers and writers die on the loop, before it stops.
-      (void)(*loop)->Call([&server] {
+      (void)(*loop)->Call([&server, &options, raw = loop->get()] {
         server.DropHandles();
+        if (options.print_stats) {
+          std::cerr << "granary-mount: namenode calls:";
+          for (const auto& [method, count] : raw->NamenodeCalls()) {
+            std::cerr << " " << method << "=" << count;
+          }
+          std::cerr << std::endl;
+        }
         return Status::Ok();
       });
       (*loop)->Stop();
