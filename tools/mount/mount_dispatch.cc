@@ -28,12 +28,14 @@ void Init(void* userdata, fuse_conn_info* conn) {
   conn->max_write = 1 << 20;
 }
 
-// A name missing from a directory whose every name the mount knows is answered here.
+// A name missing from a directory whose every name the mount knows is answered here, as a
+// plain ENOENT: the kernel does not cache it, since the knowledge may already be as old as
+// negative_timeout allows.
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   auto* self = static_cast<Server*>(fuse_req_userdata(req));
   if (self->dir_cache().KnownAbsent(parent, name, self->CacheKey(req))) {
-    return (void)fuse_reply_err(req, ENOENT);  // not cached by the kernel: already as old as
-  }                                            // negative_timeout allows
+    return (void)fuse_reply_err(req, ENOENT);
+  }
   Server::Dispatch(req, [req, parent, name = std::string(name)](Server& s, FileSystem& fs) {
     s.Lookup(req, fs, parent, name);
   });
