@@ -3,8 +3,8 @@
 //   granary-mount MOUNTPOINT [--namenode HOST:PORT] [-f] [-o OPT[,OPT...]]...
 //                 [--curve-keys DIR] [--timeout-ms MS] [--retries N]
 //   options (-o): ro, allow_other, user=NAME, entry_timeout=S, attr_timeout=S,
-//                 negative_timeout=S, write_window=BYTES, ignore_utimes, debug; others go to
-//                 the kernel (fsname=...)
+//                 negative_timeout=S, write_window=BYTES, threads=N, ignore_utimes, stats,
+//                 debug; others go to the kernel (fsname=...)
 //
 // The namenode comes from --namenode or $GRANARY_NAMENODE. Without -f the process detaches
 // once mounted. SIGTERM, SIGINT and SIGHUP unmount and exit 0; `fusermount3 -u MOUNTPOINT`
@@ -61,6 +61,13 @@ std::string ParseOptions(const std::vector<std::string>& values, mount::MountOpt
           if (options.write_window_bytes < 4096 || options.write_window_bytes > (1ull << 30)) {
             return "write_window must be 4096..1073741824 bytes";
           }
+        } else if (key == "threads") {
+          options.fuse_threads = static_cast<uint32_t>(std::stoul(arg));
+          if (options.fuse_threads < 1 || options.fuse_threads > 64) {
+            return "threads must be 1..64";
+          }
+        } else if (key == "stats") {
+          options.print_stats = true;
         } else if (key == "ignore_utimes") {
           options.ignore_utimes = true;
         } else if (key == "debug") {

@@ -4,7 +4,8 @@ in one run on this machine.
 
     PYTHONPATH=build/python GRANARY_BIN_DIR=build/bin python3 bench/python/mount_bench.py \
         [--parts fsbench,loader] [--threads 1,8] [--rounds 3] [--nsmall 2000] [--n64 500] \
-        [--nmeta 500] [--files 100000] [--file-bytes 16384] [--workers 4] [--no-moosefs]
+        [--nmeta 500] [--files 100000] [--file-bytes 16384] [--workers 4] [--no-moosefs] \
+        [--variant negative_timeout=1] [--drop]
 
 Prints one JSON object. Parts:
   fsbench: ../shared/peers/fsbench.c (small-file creates, reads without and with the page
@@ -13,6 +14,11 @@ Prints one JSON object. Parts:
            chunkservers, goal 3, on this machine) and local ext4; the three targets take turns
            within each round (the order rotates), and each figure is the median of the rounds.
            Ratios: Granary / MooseFS per phase. Target: creates and reads >= 5x MooseFS.
+           --variant OPTS adds a second Granary mount of the same cluster with those -o
+           options ("granary_variant"; default negative_timeout=1, "" for none), measured in
+           the same turns. Without --drop (which flushes the whole machine's page cache, every
+           other program's too) the first read of each file ("read_nodrop") follows its
+           create; with it, fsbench drops the caches before the cold phases ("read_cold").
   loader:  one shuffled epoch of DataLoader(num_workers=--workers, batch_size=64) over
            --files files of --file-bytes: native granary.torch.FileDataset, the same files
            through the mount (open/read per sample) and local disk; turns rotate per round,
@@ -67,8 +73,8 @@ def run_fsbench(binary, directory, threads, args):
     os.makedirs(directory, exist_ok=True)
     result = subprocess.run([binary, directory, str(threads), "--skip-big",
                              "--nsmall", str(args.nsmall), "--n64", str(args.n64),
-                             "--nmeta", str(args.nmeta)], capture_output=True, text=True,
-                            timeout=3600)
+                             "--nmeta", str(args.nmeta)] + (["--drop"] if args.drop else []),
+                            capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         raise RuntimeError("fsbench on %s: %s" % (directory, result.stderr[-2000:]))
     return parse_fsbench(result.stdout)
@@ -96,15 +102,17 @@ def fsbench_part(args, targets, work):
     for threads in args.threads:
         per = {n: medians(samples[(n, threads)]) for n in names}
         entry = {n: per[n] for n in names}
-        if "moosefs" in per:
-            entry["granary_over_moosefs"] = {
-                k: round(per["granary"][k] / per["moosefs"][k], 2)
-                for k in per["granary"] if k in per["moosefs"] and per["moosefs"][k] > 0
-                and not k.endswith("_sec")}
-        entry["granary_over_local"] = {
-            k: round(per["granary"][k] / per["local"][k], 3)
-            for k in per["granary"] if k in per["local"] and per["local"][k] > 0
-            and not k.endswith("_sec")}
+        # Every round's figure of each target: on a mount with 1 s caches a phase of 2,000
+        # files lands on either side of the expiry, so rounds differ by multiples.
+        entry["rounds"] = {n: {k: [round(s.get(k, 0)) for s in samples[(n, threads)]]
+                               for k in per[n] if not k.endswith("_sec")} for n in names}
+        def ratios(a, b, digits):
+            return {k: round(per[a][k] / per[b][k], digits) for k in per[a]
+                    if k in per[b] and per[b][k] > 0 and not k.endswith("_sec")}
+        for g in [n for n in names if n.startswith("granary")]:
+            if "moosefs" in per:
+                entry[g + "_over_moosefs"] = ratios(g, "moosefs", 2)
+            entry[g + "_over_local"] = ratios(g, "local", 3)
         out["threads_%d" % threads] = entry
     return out
 
@@ -184,6 +192,8 @@ def main():
     p.add_argument("--file-bytes", type=int, default=16384)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--no-moosefs", action="store_true")
+    p.add_argument("--variant", default="negative_timeout=1")
+    p.add_argument("--drop", action="store_true")
     p.add_argument("--moosefs-port-base", type=int, default=19419)
     args = p.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
@@ -191,12 +201,14 @@ def main():
     work = tempfile.mkdtemp(prefix="mount-bench-", dir=os.environ.get("BENCH_DIR"))
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "loadavg_before": os.getloadavg()},
+              "git": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True).stdout.strip(),
               "note": "one machine shared by every process of the run and by other programs"}
     cluster = LocalCluster(datanodes=3, inline_threshold=64 * 1024,
                            directory=os.path.join(work, "cluster"))
     moose_dir, moose_mnt = os.path.join(work, "mfs"), os.path.join(work, "mfs-mnt")
     moose_up = False
-    mnt = None
+    mnt = variant = None
     try:
         cluster.start()
         fs = cluster.connect()
@@ -204,6 +216,12 @@ def main():
         targets = {"granary": mnt.path("bench"), "local": os.path.join(work, "local")}
         os.makedirs(targets["granary"])
         os.makedirs(targets["local"])
+        if args.variant and "fsbench" in parts:
+            variant = Mount(cluster, os.path.join(work, "granary-variant-mnt"),
+                            options=args.variant.split(",")).start()
+            targets["granary_variant"] = variant.path("bench-variant")
+            os.makedirs(targets["granary_variant"])
+            report["variant_options"] = args.variant
         if "fsbench" in parts:
             if not args.no_moosefs:
                 subprocess.run(["bash", os.path.join(PEERS, "moosefs.sh"), "up", moose_dir,
@@ -217,8 +235,9 @@ def main():
             report["loader"] = loader_part(args, cluster, fs, mnt, work)
         fs.close()
     finally:
-        if mnt is not None:
-            mnt.stop()
+        for m in (mnt, variant):
+            if m is not None:
+                m.stop()
         if moose_up:
             subprocess.run(["bash", os.path.join(PEERS, "moosefs.sh"), "down", moose_dir,
                             moose_mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -428,6 +428,7 @@ Status Writer::Close() {
       proto::CreateReply reply;
       bool retried = false;
       status = namenode_.Call(rpc::nn::kCreate, request, &reply, buffer_, nullptr, &retried);
+      if (status.ok()) closed_status_ = reply.status();
       if (retried && status.code() == StatusCode::kAlreadyExists) {
         // Our first attempt may have landed: the file holding exactly our bytes says so.
         proto::OpenRequest open;

@@ -102,6 +102,9 @@ class Writer {
   Status KeepAlive() { return RenewLeaseIfDue(); }
   // Closes the file; the writer is unusable afterwards, whatever the result.
   Status Close();
+  // The file as the namenode stored it, when Close made it in one round trip (a small file
+  // created, written and closed together); nullopt otherwise.
+  const std::optional<proto::FileStatus>& closed_status() const { return closed_status_; }
   uint64_t bytes_written() const { return bytes_written_; }
   const std::string& path() const { return path_; }
 
@@ -173,6 +176,7 @@ class Writer {
   bool inline_on_namenode_ = false;
   // Appending to the last block: the first packet reopens it at the new stamp.
   bool reopen_pending_ = false;
+  std::optional<proto::FileStatus> closed_status_;
   // bytes_written_ when the last Flush of each kind returned.
   uint64_t flushed_at_ = 0;
   uint64_t synced_at_ = 0;

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -215,6 +216,66 @@ def test_times_are_kept(cluster, tmp_path):
         subprocess.run(["tar", "-cf", archive, "-C", str(src), "a"], check=True)
         subprocess.run(["tar", "-xf", archive, "-C", m.path()], check=True)
         assert os.stat(m.path("a")).st_mtime == 6000
+
+
+def test_cached_small_files_follow_changes(cluster, tmp_path):
+    # The mount answers a small file's attributes, open and reads from what its lookup or
+    # its own write brought, for at most attr_timeout: changes through the mount show at once,
+    # another client's within the timeout, and the kernel keeps pages only of the same version.
+    with Mount(cluster, str(tmp_path / "cache"), options=["attr_timeout=0.5",
+                                                         "entry_timeout=0.5"]) as m:
+        p = m.path("f")
+        with open(p, "wb") as f:
+            f.write(b"one-")
+        assert open(p, "rb").read() == b"one-"
+        assert os.stat(p).st_size == 4
+        os.chmod(p, 0o600)
+        assert os.stat(p).st_mode & 0o777 == 0o600
+        with open(p, "wb") as f:  # a rewrite through the mount: same size, other bytes
+            f.write(b"two-")
+        assert open(p, "rb").read() == b"two-"
+        with open(p, "wb") as f:
+            f.write(b"3")
+        assert open(p, "rb").read() == b"3"
+        assert os.stat(p).st_size == 1
+        fs = cluster.connect()
+        fs.write_bytes("/f", b"four")  # another client: seen once the timeouts ran out
+        time.sleep(1.2)
+        assert os.stat(p).st_size == 4
+        assert open(p, "rb").read() == b"four"
+        fs.write_bytes("/f", b"five")  # the same size: the kernel's pages must go
+        time.sleep(1.2)
+        assert open(p, "rb").read() == b"five"
+        fs.close()
+
+
+def test_known_directories_answer_missing_names(cluster, tmp_path):
+    # With negative_timeout, a directory the mount made or listed answers lookups of names it
+    # lacks by itself: names made through the mount are never missed (the kernel's entries
+    # expire long before), another client's show within negative_timeout.
+    with Mount(cluster, str(tmp_path / "neg"), options=[
+            "entry_timeout=0.1", "attr_timeout=0.1", "negative_timeout=1"]) as m:
+        d = m.path("known")
+        os.mkdir(d)
+        with open(os.path.join(d, "f"), "wb") as f:
+            f.write(b"x")
+        w = open(os.path.join(d, "w"), "wb")  # still being written
+        w.write(b"y")
+        w.flush()
+        os.mkdir(os.path.join(d, "sub"))
+        os.rename(os.path.join(d, "f"), os.path.join(d, "g"))
+        time.sleep(0.3)  # the kernel's entries are gone; the mount's knowledge is not
+        assert open(os.path.join(d, "g"), "rb").read() == b"x"
+        assert not os.path.exists(os.path.join(d, "f"))
+        assert os.path.isdir(os.path.join(d, "sub"))
+        assert os.stat(os.path.join(d, "w")).st_size == 1
+        w.close()
+        assert sorted(os.listdir(d)) == ["g", "sub", "w"]
+        fs = cluster.connect()
+        fs.write_bytes("/known/other", b"z")  # another client's name: seen once it expires
+        time.sleep(1.3)
+        assert open(os.path.join(d, "other"), "rb").read() == b"z"
+        fs.close()
 
 
 def test_read_only_mount(cluster, tmp_path):

@@ -115,6 +115,14 @@ Result<FileSystem*> ClientLoop::FileSystemFor(const std::string& user,
   return raw;
 }
 
+std::map<std::string, uint64_t> ClientLoop::NamenodeCalls() const {
+  std::map<std::string, uint64_t> calls;
+  for (const auto& [key, fs] : file_systems_) {
+    for (const auto& [method, count] : fs->namenode().call_counts()) calls[method] += count;
+  }
+  return calls;
+}
+
 void ClientLoop::Run(std::promise<Status>* started) {
   net::ZmqTransportOptions transport_options;
   if (!options_.curve_keys.empty()) {

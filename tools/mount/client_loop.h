@@ -62,6 +62,8 @@ class ClientLoop {
   Result<FileSystem*> FileSystemFor(const std::string& user,
                                     const std::vector<std::string>& groups);
   net::RealEnv& env() { return *env_; }
+  // On the loop only: the namenode calls made so far by every FileSystem, by method.
+  std::map<std::string, uint64_t> NamenodeCalls() const;
 
   static constexpr size_t kUsersMax = 256;
 

@@ -20,10 +20,22 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // The kernel's page cache is ours to keep per open (keep_cache); no writeback cache: every
   // write reaches the window in order.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Pages are dropped when a file's size changes, and by every open of a version other than
+  // the one they hold (keep_cache is set only for the same version), not when a refreshed
+  // modification time differs: a file this mount wrote shows the kernel its own clock's
+  // times until the namenode's come back, and its pages are right all the same.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->max_write = 1 << 20;
 }
 
+// A name missing from a directory whose every name the mount knows is answered here, as a
+// plain ENOENT: the kernel does not cache it, since the knowledge may already be as old as
+// negative_timeout allows.
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto* self = static_cast<Server*>(fuse_req_userdata(req));
+  if (self->dir_cache().KnownAbsent(parent, name, self->CacheKey(req))) {
+    return (void)fuse_reply_err(req, ENOENT);
+  }
   Server::Dispatch(req, [req, parent, name = std::string(name)](Server& s, FileSystem& fs) {
     s.Lookup(req, fs, parent, name);
   });
@@ -44,7 +56,15 @@ void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   fuse_reply_none(req);
 }
 
+// Attributes of small files cached by their lookup or this mount's write of them are
+// answered here, with what is left of their attr_timeout.
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  auto* self = static_cast<Server*>(fuse_req_userdata(req));
+  struct stat st {};
+  double fresh_s = 0;
+  if (self->inline_cache().Attr(ino, &st, &fresh_s, self->CacheKey(req))) {
+    return (void)fuse_reply_attr(req, &st, fresh_s);
+  }
   Server::Dispatch(req, [req, ino](Server& s, FileSystem& fs) { s.GetAttr(req, fs, ino); });
 }
 
@@ -87,10 +107,11 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto* self = static_cast<Server*>(fuse_req_userdata(req));
   if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
-    const InlineCache::Opened cached = self->inline_cache().Open(ino);
+    const InlineCache::Opened cached = self->inline_cache().Open(ino, self->CacheKey(req));
     if (cached.fh != 0) {
       fi->fh = cached.fh;
       fi->keep_cache = cached.keep_cache ? 1 : 0;
+      fi->noflush = 1;  // a read-only descriptor's close has nothing to report
       if (fuse_reply_open(req, fi) != 0) self->inline_cache().Release(cached.fh);
       return;
     }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iostream>
 #include <mutex>
+#include <set>
 
 #include "core/common/path.h"
 #include "net/real_env.h"
@@ -78,7 +79,10 @@ Status MountServer::Finish(Handle& handle) {
   if (handle.writer == nullptr || handle.finishing) return handle.failed;
   handle.finishing = true;
   Status status = handle.failed;
-  if (status.ok()) status = Drain(handle, handle.window->ReleaseAll());
+  // A file the window held whole is kept for the reads that usually follow its write.
+  const bool whole = handle.window->released_bytes() == 0;
+  std::string bytes = handle.window->ReleaseAll();
+  if (status.ok() && !bytes.empty()) status = handle.writer->Write(bytes);
   const Status closed = handle.writer->Close();
   if (status.ok()) status = closed;
   if (status.ok() && handle.pending_mode) {
@@ -93,6 +97,17 @@ Status MountServer::Finish(Handle& handle) {
         handle.fs->SetOwner(handle.path, handle.pending_owner->first, handle.pending_owner->second);
   }
   DropStashed(handle.path);  // a lookup's reader of the file this one replaced
+  const bool unchanged = !handle.pending_mode && !handle.pending_times && !handle.pending_owner;
+  if (status.ok() && whole && unchanged && handle.writer->closed_status()) {
+    // What the namenode stored, answered from here for attr_timeout: the kernel's pages
+    // already hold these bytes (they went through it), so the next open keeps them.
+    const proto::FileStatus& stored = *handle.writer->closed_status();
+    if (stored.length_bytes() == bytes.size()) {
+      const struct stat st = ToStat(stored, handle.ino);
+      inline_cache_.Put(handle.ino, stored.mtime_ns(), std::move(bytes), &st,
+                        /*pages_current=*/true, handle.cache_key);
+    }
+  }
   // Only now may others find the path in the cluster instead of in writing_.
   if (auto it = writing_.find(handle.path); it != writing_.end() && it->second.get() == &handle) {
     writing_.erase(it);
@@ -128,6 +143,7 @@ void MountServer::Create(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
   handle->fs = &fs;
   handle->mode = mode & 07777;
   handle->may_write = true;
+  handle->cache_key = CacheKey(req);
   if (const Status idle = AwaitWriter(handle->path, Await::kAny); !idle.ok()) {
     return (void)fuse_reply_err(req, ErrnoOf(idle));
   }
@@ -135,6 +151,7 @@ void MountServer::Create(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
   // another client made meanwhile fails the close with EEXIST instead of being replaced.
   const Status started = StartWriter(*handle, /*overwrite=*/false);
   if (!started.ok()) return (void)fuse_reply_err(req, ErrnoOf(started));
+  dir_cache_.Added(parent, name);  // before the reply: later lookups must not miss it
   fuse_entry_param entry{};
   entry.ino = inodes_.Ref(handle->path);
   inline_cache_.Drop(entry.ino);
@@ -161,6 +178,7 @@ void MountServer::Open(fuse_req_t req, FileSystem& fs, uint64_t ino, fuse_file_i
   handle->ino = ino;
   handle->fs = &fs;
   handle->may_write = access != O_RDONLY;
+  handle->cache_key = CacheKey(req);
   if (handle->may_write && options_.read_only) return (void)fuse_reply_err(req, EROFS);
   // A file closed by its writer is opened once finished; one still open for writing is
   // read as the cluster has it, and cannot be written by a second writer.
@@ -187,6 +205,7 @@ void MountServer::Open(fuse_req_t req, FileSystem& fs, uint64_t ino, fuse_file_i
     }
     handle->reader = std::move(*reader);
     fi.keep_cache = inodes_.UnchangedSinceLastOpen(ino, status.mtime_ns(), status.length_bytes());
+    if (!handle->may_write) fi.noflush = 1;  // a read-only close has nothing to report
   }
   fi.fh = AddHandle(handle);
   if (fuse_reply_open(req, &fi) != 0) {
@@ -299,11 +318,11 @@ void MountServer::SetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino, struct s
   }
   if (auto it = writing_.find(*path); it != writing_.end()) writing = it->second;
   (void)fh;
+  inline_cache_.Drop(ino);  // its attributes change (and with a size, its bytes)
   Status status;
   if (to_set & FUSE_SET_ATTR_SIZE) {
     const uint64_t size = static_cast<uint64_t>(attr.st_size);
     stash_.erase(ino);
-    inline_cache_.Drop(ino);
     if (writing) {
       std::lock_guard<boost::fibers::mutex> lock(writing->mutex);
       std::string released;
@@ -368,6 +387,7 @@ void MountServer::OpenDir(fuse_req_t req, uint64_t ino, fuse_file_info fi) {
   if (!path) return;
   auto dir = std::make_unique<DirHandle>();
   dir->path = *path;
+  dir->ino = ino;
   fi.fh = next_fh_++;
   dirs_[fi.fh] = std::move(dir);
   if (fuse_reply_open(req, &fi) != 0) dirs_.erase(fi.fh);
@@ -381,9 +401,30 @@ void MountServer::ReadDir(fuse_req_t req, FileSystem& fs, uint64_t fh, size_t si
   if (it == dirs_.end()) return (void)fuse_reply_err(req, EBADF);
   DirHandle& dir = *it->second;
   if (offset == 0 || !dir.loaded) {
+    const uint64_t ino = dir.ino;
+    const uint64_t key = CacheKey(req);
+    dir_cache_.Listing(ino);
     Result<std::vector<proto::FileStatus>> entries = fs.ListAll(dir.path);
-    if (!entries.ok()) return (void)fuse_reply_err(req, ErrnoOf(entries.status()));
-    if (dirs_.find(fh) == dirs_.end()) return (void)fuse_reply_err(req, EBADF);
+    if (!entries.ok()) {
+      dir_cache_.Failed(ino);
+      return (void)fuse_reply_err(req, ErrnoOf(entries.status()));
+    }
+    if (dirs_.find(fh) == dirs_.end()) {
+      dir_cache_.Failed(ino);
+      return (void)fuse_reply_err(req, EBADF);
+    }
+    dir_cache_.Known(ino, NamesIn(dir.path, *entries), key);
+    // Files this mount is writing there are listed too (the namenode has them once they are
+    // finished, which may come just after their close() returned).
+    std::set<std::string> listed;
+    for (const proto::FileStatus& e : *entries) listed.insert(e.name());
+    for (const std::string& name : NamesIn(dir.path, {})) {
+      if (listed.contains(name)) continue;
+      proto::FileStatus pending;
+      pending.set_name(name);
+      pending.set_type(proto::INODE_TYPE_FILE);
+      entries->push_back(std::move(pending));
+    }
     dir.entries = std::move(*entries);
     dir.loaded = true;
   }

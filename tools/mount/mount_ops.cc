@@ -56,11 +56,15 @@ InlineCache::Clock::duration Seconds(double s) {
 }  // namespace
 
 MountServer::MountServer(MountOptions options)
-    : options_(std::move(options)), inline_cache_(Seconds(options_.attr_timeout_s)) {}
+    : options_(std::move(options)),
+      inline_cache_(Seconds(options_.attr_timeout_s)),
+      dir_cache_(Seconds(options_.negative_timeout_s)) {}
 
 Result<FileSystem*> MountServer::FileSystemOf(const Caller& caller) {
   if (!options_.fixed_user.empty()) {
-    return loop_->FileSystemFor(options_.fixed_user, net::LocalGroups(options_.fixed_user));
+    // Read once: parsing the group file for every request was a visible share of the CPU.
+    if (!fixed_groups_) fixed_groups_ = net::LocalGroups(options_.fixed_user);
+    return loop_->FileSystemFor(options_.fixed_user, *fixed_groups_);
   }
   const auto key = std::make_pair(caller.uid, caller.gid);
   if (auto it = callers_.find(key); it != callers_.end()) return it->second;
@@ -74,6 +78,13 @@ Result<FileSystem*> MountServer::FileSystemOf(const Caller& caller) {
   Result<FileSystem*> fs = loop_->FileSystemFor(user, groups);
   if (fs.ok()) callers_[key] = *fs;
   return fs;
+}
+
+uint64_t MountServer::CacheKey(fuse_req_t req) const {
+  if (!options_.fixed_user.empty()) return 0;
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return (static_cast<uint64_t>(static_cast<uint32_t>(ctx->uid)) << 32) |
+         static_cast<uint32_t>(ctx->gid);
 }
 
 uint32_t MountServer::UidOf(const std::string& owner) {
@@ -205,14 +216,19 @@ void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
     // Opened rather than stat'ed: the same one round trip brings a small file's bytes, kept
     // for the open that usually follows. Directories (and files this user may not read)
     // answer with an error and are stat'ed instead.
-    Result<std::unique_ptr<Reader>> opened = fs.Open(path);
+    std::unique_ptr<OpenBatcher>& batcher = batchers_[&fs];
+    if (batcher == nullptr) batcher = std::make_unique<OpenBatcher>(fs);
+    Result<std::unique_ptr<Reader>> opened = batcher->Open(path);
     if (opened.ok()) {
       Reader& reader = **opened;
       const proto::FileStatus status = reader.status();
+      const uint64_t key = CacheKey(req);  // before the reply, which ends the request
       const uint64_t ino = ReplyEntry(req, path, ToStat(status, 0));
       if (ino == 0) return;
       if (status.inline_data() || status.length_bytes() == 0) {
-        inline_cache_.Put(ino, status.mtime_ns(), reader.TakeInlineData());
+        const struct stat st = ToStat(status, ino);
+        inline_cache_.Put(ino, status.mtime_ns(), reader.TakeInlineData(), &st,
+                          /*pages_current=*/false, key);
       } else {
         Stash(ino, std::move(*opened));
       }
@@ -220,22 +236,57 @@ void MountServer::Lookup(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
     }
     const StatusCode code = opened.status().code();
     if (code != StatusCode::kIsADirectory && code != StatusCode::kPermissionDenied) {
-      return ReplyLookupError(req, opened.status());
+      const uint64_t key = CacheKey(req);
+      ReplyLookupError(req, opened.status());
+      if (code == StatusCode::kNotFound) MaybeListAgain(fs, parent, *dir, key);
+      return;
     }
   }
   Result<struct stat> st = StatPath(fs, path, 0);
-  if (!st.ok()) return ReplyLookupError(req, st.status());
+  if (!st.ok()) {
+    const uint64_t key = CacheKey(req);
+    ReplyLookupError(req, st.status());
+    if (st.status().code() == StatusCode::kNotFound) MaybeListAgain(fs, parent, *dir, key);
+    return;
+  }
   ReplyEntry(req, path, *st);
 }
 
-void MountServer::ReplyLookupError(fuse_req_t req, const Status& status) {
-  if (status.code() == StatusCode::kNotFound && options_.negative_timeout_s > 0) {
+void MountServer::ReplyNotFound(fuse_req_t req) {
+  if (options_.negative_timeout_s > 0) {
     fuse_entry_param entry{};
     entry.entry_timeout = options_.negative_timeout_s;  // a cached "no such entry"
     fuse_reply_entry(req, &entry);
     return;
   }
+  fuse_reply_err(req, ENOENT);
+}
+
+void MountServer::ReplyLookupError(fuse_req_t req, const Status& status) {
+  if (status.code() == StatusCode::kNotFound) return ReplyNotFound(req);
   fuse_reply_err(req, ErrnoOf(status));
+}
+
+std::vector<std::string> MountServer::NamesIn(const std::string& dir,
+                                              const std::vector<proto::FileStatus>& listed) {
+  std::vector<std::string> names;
+  names.reserve(listed.size());
+  for (const proto::FileStatus& status : listed) names.push_back(status.name());
+  const std::string prefix = dir == "/" ? dir : dir + "/";
+  for (auto it = writing_.lower_bound(prefix); it != writing_.end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+    const std::string name = it->first.substr(prefix.size());
+    if (name.find('/') == std::string::npos) names.push_back(name);
+  }
+  return names;
+}
+
+void MountServer::MaybeListAgain(FileSystem& fs, uint64_t ino, const std::string& dir,
+                                 uint64_t caller) {
+  if (!dir_cache_.ListAgain(ino, kListAgainNamesMax)) return;
+  Result<std::vector<proto::FileStatus>> listed = fs.ListAll(dir);
+  if (!listed.ok() || listed->size() > kListAgainNamesMax) return dir_cache_.Failed(ino);
+  dir_cache_.Known(ino, NamesIn(dir, *listed), caller);
 }
 
 void MountServer::GetAttr(fuse_req_t req, FileSystem& fs, uint64_t ino) {
@@ -257,9 +308,12 @@ void MountServer::Mkdir(fuse_req_t req, FileSystem& fs, uint64_t parent, const s
   const std::string path = JoinPath(*dir, name);
   const Status made = fs.Mkdirs(path, mode & 07777, /*create_parents=*/false);
   if (!made.ok()) return (void)fuse_reply_err(req, ErrnoOf(made));
+  dir_cache_.Added(parent, name);
   Result<struct stat> st = StatPath(fs, path, 0);
   if (!st.ok()) return (void)fuse_reply_err(req, ErrnoOf(st.status()));
-  ReplyEntry(req, path, *st);
+  const uint64_t ino = inodes_.Ref(path, 0);
+  dir_cache_.Made(ino, CacheKey(req));  // before the reply, after which names are looked up
+  if (ReplyEntry(req, path, *st) == 0) inodes_.DropIfUnreferenced(ino);
 }
 
 // unlink and rmdir: the kernel has checked the entry's type (EISDIR, ENOTDIR) from its
@@ -275,7 +329,11 @@ void MountServer::Remove(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
   if (writing_.contains(path)) return (void)fuse_reply_err(req, EBUSY);
   DropStashed(path);
   const Status deleted = fs.Delete(path, /*recursive=*/false);
-  if (deleted.ok()) inodes_.Removed(path);
+  if (deleted.ok()) {
+    if (std::optional<uint64_t> ino = inodes_.Find(path)) dir_cache_.Drop(*ino);
+    dir_cache_.Removed(parent, name);
+    inodes_.Removed(path);
+  }
   fuse_reply_err(req, ErrnoOf(deleted));
 }
 
@@ -307,8 +365,14 @@ void MountServer::Rename(fuse_req_t req, FileSystem& fs, uint64_t parent, const 
   }
   DropStashed(from);
   DropStashed(to);
+  // Added before the rename is answered (a name too many is harmless), removed after.
+  dir_cache_.Added(new_parent, new_name);
   const Status renamed = fs.Rename(from, to);
-  if (renamed.ok()) inodes_.Renamed(from, to);
+  if (renamed.ok()) {
+    if (std::optional<uint64_t> replaced = inodes_.Find(to)) dir_cache_.Drop(*replaced);
+    dir_cache_.Removed(parent, name);
+    inodes_.Renamed(from, to);
+  }
   fuse_reply_err(req, ErrnoOf(renamed));
 }
 

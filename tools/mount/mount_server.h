@@ -30,8 +30,10 @@
 #include "core/client/file_system.h"
 #include "core/common/posix_errno.h"
 #include "tools/mount/client_loop.h"
+#include "tools/mount/dir_cache.h"
 #include "tools/mount/inline_cache.h"
 #include "tools/mount/inode_table.h"
+#include "tools/mount/open_batcher.h"
 #include "tools/mount/write_window.h"
 
 namespace granary::mount {
@@ -41,8 +43,16 @@ struct MountOptions {
   std::string fixed_user;  // -o user=NAME: every request acts as NAME (and its local groups)
   double entry_timeout_s = 1.0;
   double attr_timeout_s = 1.0;
+  // Names found missing stay missing this long for this mount: in the kernel's negative
+  // entries and, for directories this mount made or listed, in its DirCache (dir_cache.h).
   double negative_timeout_s = 0.0;
   uint64_t write_window_bytes = 8 << 20;
+  // -o threads=N: FUSE threads reading the kernel's requests (libfuse's multithreaded loop
+  // keeps up to N idle). Requests answered from the InlineCache run on them in parallel;
+  // 1: one thread, as libfuse's single-threaded loop.
+  uint32_t fuse_threads = 4;
+  // -o stats: print the namenode calls made, by method, when unmounted (for profiles).
+  bool print_stats = false;
   // -o ignore_utimes: setting a file's times succeeds and changes nothing. Off (the
   // default): utimensat sets them (nn.SetTimes), so tar, rsync -a, cp -p and shutil.copytree
   // keep them.
@@ -77,6 +87,7 @@ class MountServer {
     bool finished = false;   // Finish is done
     Status failed;           // the first error of the writer, answered again at every flush
     uint32_t mode = 0644;    // of the file being written
+    uint64_t cache_key = 0;  // CacheKey of the request that opened it
     std::optional<uint32_t> pending_mode;  // chmod while written: applied after the close
     std::optional<std::pair<std::string, std::string>> pending_owner;
     std::optional<std::pair<int64_t, int64_t>> pending_times;  // utimensat while written
@@ -84,6 +95,7 @@ class MountServer {
   };
   struct DirHandle {
     std::string path;
+    uint64_t ino = 0;
     std::vector<proto::FileStatus> entries;
     bool loaded = false;
   };
@@ -123,7 +135,13 @@ class MountServer {
   ClientLoop& loop() { return *loop_; }
   // Thread-safe: the FUSE thread answers cached small files from it (mount_dispatch.cc).
   InlineCache& inline_cache() { return inline_cache_; }
+  DirCache& dir_cache() { return dir_cache_; }
+  // Answers a lookup of a name that does not exist (a negative entry with negative_timeout).
+  void ReplyNotFound(fuse_req_t req);
   const MountOptions& options() const { return options_; }
+  // Which user the InlineCache's entries brought by `req` are for (any thread, before the
+  // reply): 0 with a fixed user, else the caller's uid and gid.
+  uint64_t CacheKey(fuse_req_t req) const;
 
  private:
   Result<FileSystem*> FileSystemOf(const Caller& caller);
@@ -141,6 +159,13 @@ class MountServer {
   std::unique_ptr<Reader> TakeStashed(uint64_t ino);
   void DropStashed(const std::string& path);
   void ReplyLookupError(fuse_req_t req, const Status& status);
+  // The names `listed` in `dir` and those this mount is writing there (not yet in a listing).
+  std::vector<std::string> NamesIn(const std::string& dir,
+                                   const std::vector<proto::FileStatus>& listed);
+  // Lists `dir` (inode `ino`) again for the DirCache when it is small and its knowledge
+  // expired (after a lookup in it missed).
+  void MaybeListAgain(FileSystem& fs, uint64_t ino, const std::string& dir, uint64_t caller);
+  static constexpr size_t kListAgainNamesMax = 8192;
   std::optional<std::string> PathOr(fuse_req_t req, uint64_t ino);
   std::shared_ptr<Handle> HandleOf(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> handle);
@@ -169,6 +194,7 @@ class MountServer {
   ClientLoop* loop_ = nullptr;
   const MountOptions options_;
   InlineCache inline_cache_;  // after options_, which sizes it
+  DirCache dir_cache_;        // likewise
   InodeTable inodes_;
   std::map<uint64_t, std::shared_ptr<Handle>> handles_;
   std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;
@@ -176,6 +202,8 @@ class MountServer {
   // Paths with a writer that has not finished, to the handle writing it.
   std::map<std::string, std::shared_ptr<Handle>> writing_;
   std::map<std::pair<uint32_t, uint32_t>, FileSystem*> callers_;
+  std::map<FileSystem*, std::unique_ptr<OpenBatcher>> batchers_;  // the lookups' opens
+  std::optional<std::vector<std::string>> fixed_groups_;          // of options_.fixed_user
   std::map<std::string, uint32_t> uids_;
   std::map<std::string, uint32_t> gids_;
 };

@@ -82,10 +82,25 @@ int RunMount(const std::string& mountpoint, bool foreground,
       std::cerr << "granary-mount: " << loop.status().ToString() << std::endl;
     } else {
       server.set_loop(loop->get());
-      const int served = fuse_session_loop(session);
+      int served = 0;
+      if (options.fuse_threads <= 1) {
+        served = fuse_session_loop(session);
+      } else {
+        fuse_loop_config config{};
+        config.clone_fd = 0;
+        config.max_idle_threads = options.fuse_threads;
+        served = fuse_session_loop_mt(session, &config);
+      }
       // Readers and writers die on the loop, before it stops.
-      (void)(*loop)->Call([&server] {
+      (void)(*loop)->Call([&server, &options, raw = loop->get()] {
         server.DropHandles();
+        if (options.print_stats) {
+          std::cerr << "granary-mount: namenode calls:";
+          for (const auto& [method, count] : raw->NamenodeCalls()) {
+            std::cerr << " " << method << "=" << count;
+          }
+          std::cerr << std::endl;
+        }
         return Status::Ok();
       });
       (*loop)->Stop();

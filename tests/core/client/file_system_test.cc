@@ -51,6 +51,33 @@ TEST(FileSystemTest, SmallFileIsOneRoundTripEachWayAndTouchesNoDatanode) {
   }
 }
 
+TEST(FileSystemTest, ASmallFileClosedInOneRoundTripTellsWhatTheNamenodeStored) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(9, 3000);
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/told", {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(data).ok());
+    EXPECT_FALSE((*writer)->closed_status().has_value());  // nothing stored yet
+    ASSERT_TRUE((*writer)->Close().ok());
+    ASSERT_TRUE((*writer)->closed_status().has_value());
+    const proto::FileStatus& told = *(*writer)->closed_status();
+    Result<proto::FileStatus> stat = fs.Stat("/told");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_EQ(told.length_bytes(), data.size());
+    EXPECT_EQ(told.mtime_ns(), stat->mtime_ns());
+    EXPECT_EQ(told.mode(), stat->mode());
+    EXPECT_TRUE(told.inline_data());
+    EXPECT_FALSE(told.under_construction());
+    // A file that went to blocks was closed by several calls: no status to tell.
+    Result<std::unique_ptr<Writer>> big = fs.Create("/big-untold", {});
+    ASSERT_TRUE(big.ok());
+    ASSERT_TRUE((*big)->Write(Pattern(10, 200000)).ok());
+    ASSERT_TRUE((*big)->Close().ok());
+    EXPECT_FALSE((*big)->closed_status().has_value());
+  });
+}
+
 TEST(FileSystemTest, LargeFileSpansBlocksAndReadsBackExactly) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
