@@ -153,7 +153,8 @@ bool Unpack(const char* data, size_t size, rpc::WireMessage& out) {
 }
 
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
-                    MessageShape& shape, std::string* peer_address, std::string* user_id) {
+                    MessageShape& shape, std::string* peer_address, std::string* user_id,
+                    PayloadPool* pool) {
   shape = MessageShape::kFrames;
   const size_t data_start = routing_id != nullptr ? 1 : 0;
   size_t index = 0;
@@ -195,6 +196,7 @@ bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc
           break;
         case 2:
           ok = size <= kPayloadBytesMax;
+          if (ok && pool != nullptr) out.payload = pool->Take(size);
           if (ok) out.payload.assign(data, size);
           break;
         default:

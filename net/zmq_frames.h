@@ -14,6 +14,7 @@
 
 #include "core/common/limits.h"
 #include "core/rpc/wire.h"
+#include "net/payload_pool.h"
 #include "net/zmq_transport.h"
 
 namespace granary::net {
@@ -110,9 +111,10 @@ bool ForEachBatched(std::string_view frame, Fn&& fn) {
 // are left in out.payload for ForEachBatched). False when the message had another shape or a
 // part past its limit; it is consumed all the same. `shape` tells the shape; `peer_address`,
 // when given, receives the connection's peer IP and `user_id` its ZAP User-Id (ZeroMQ
-// metadata; empty without CURVE).
+// metadata; empty without CURVE). A large payload frame is copied into a buffer from `pool`
+// when one is given and holds one that fits (PayloadPool).
 bool ReceiveMessage(void* socket, zmq_msg_t& first, std::string* routing_id, rpc::WireMessage& out,
                     MessageShape& shape, std::string* peer_address = nullptr,
-                    std::string* user_id = nullptr);
+                    std::string* user_id = nullptr, PayloadPool* pool = nullptr);
 
 }  // namespace granary::net

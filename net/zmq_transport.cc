@@ -425,7 +425,8 @@ void ZmqTransport::OnPeerReadable(Peer& peer) {
     }
     rpc::WireMessage message;
     Shape shape = Shape::kFrames;
-    const bool ok = ReceiveMessage(peer.dealer, first, nullptr, message, shape);
+    const bool ok = ReceiveMessage(peer.dealer, first, nullptr, message, shape, nullptr, nullptr,
+                                   options_.payload_pool.get());
     zmq_msg_close(&first);
     if (!ok) {
       ++stats_.malformed_dropped;

@@ -60,6 +60,7 @@
 #include "core/rpc/wire.h"
 #include "core/seams/transport.h"
 #include "net/curve.h"
+#include "net/payload_pool.h"
 #include "net/real_env.h"
 #include "net/zap_handler.h"
 
@@ -97,6 +98,9 @@ struct ZmqTransportOptions {
   Duration reconnect_interval_max = std::chrono::seconds(2);
   // DEALER sockets kept open at once.
   uint32_t peers_max = 4096;
+  // Where replies' large payloads are received into (PayloadPool), for a client that gives
+  // the buffers back when done with them; null: each into a fresh string.
+  std::shared_ptr<PayloadPool> payload_pool;
 };
 
 // How a message came, and so how its reply may go (zmq_transport.h, above).

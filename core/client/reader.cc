@@ -157,10 +157,12 @@ Result<std::string> Reader::ReadUntil(uint64_t length, ReadStop stop) {
     const uint64_t skip = at - front.offset;
     const uint64_t take = std::min(length - out.size(), bytes.size() - skip);
     const bool used_up = skip + take == bytes.size();
-    if (out.empty() && skip == 0 && used_up && take == length) {
-      out = std::move(bytes);  // the read is exactly this piece: no copy
+    // The read is exactly this piece, or ends at its end (ReadPiece): moved, no copy. A
+    // piece of the window may be shorter than `length` (the window starts small and grows).
+    if (out.empty() && skip == 0 && used_up && (take == length || stop == ReadStop::kPieceEnd)) {
+      out = std::move(bytes);
     } else {
-      if (out.empty()) out.reserve(length);
+      if (out.empty()) out.reserve(stop == ReadStop::kPieceEnd ? take : length);
       out.append(bytes, skip, take);
     }
     if (used_up) window_.pop_front();

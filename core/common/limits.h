@@ -214,4 +214,9 @@ inline constexpr uint32_t kCheckpointScanEntries = 256;
 inline constexpr size_t kCheckpointsOpenMax = 4;
 inline constexpr std::chrono::seconds kCheckpointIdle{60};
 
+// Receive buffers a client keeps for reuse (net/payload_pool.h): payloads of at least the
+// minimum (a read piece's worth; smaller ones cost little to allocate), at most the total.
+inline constexpr size_t kPayloadPoolBufferBytesMin = 256 * 1024;
+inline constexpr size_t kPayloadPoolBytesMax = 64 * 1024 * 1024;
+
 }  // namespace granary

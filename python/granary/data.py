@@ -57,6 +57,10 @@ def _resolve(files, fs, whole_dir=False):
     return fs, paths
 
 
+# Records (or files) the Python side takes from the loader per call (_Dataset._epoch).
+_TAKE_RECORDS = 256
+
+
 class RecordBatch:
     """A batch of records (or files) in one buffer: record i is
     buffer[offsets[i]:offsets[i + 1]]. Indexing and iteration give memoryviews over the
@@ -153,9 +157,14 @@ class _Dataset:
             o["shard_buffer_bytes"])
         self.epoch += 1
         take = getattr(loader, method)
+        # About _TAKE_RECORDS records per call however they are batched: the objects of one
+        # call are allocated together, and taking 256 batches at once (up to the prefetch
+        # queue) made the allocator hand fresh pages back and forth every call (a minor page
+        # fault per page of every batch); one batch at a time reuses the memory just freed.
+        per_take = max(1, _TAKE_RECORDS // max(1, o["batch_size"]))
         try:
             while True:
-                items = take(256)
+                items = take(per_take)
                 if not items:
                     break
                 if wrap is None:

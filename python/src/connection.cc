@@ -114,7 +114,9 @@ void Connection::Run(std::promise<Status>* started) {
   env_options.seed = std::random_device{}();
   env_options.blocking_threads = 1;
   net::RealEnv env(env_options);
-  auto transport = net::ZmqTransport::Create(env, net::ZmqTransportOptions{});
+  net::ZmqTransportOptions transport_options;
+  transport_options.payload_pool = payload_pool_;
+  auto transport = net::ZmqTransport::Create(env, transport_options);
   if (!transport.ok()) {
     started->set_value(transport.status());
     return;

@@ -27,6 +27,7 @@
 
 #include "core/client/file_system.h"
 #include "core/common/status.h"
+#include "net/payload_pool.h"
 
 namespace granary::net {
 class RealEnv;
@@ -76,6 +77,11 @@ class Connection {
   }
   Status CallStatus(std::function<Status()> fn);
 
+  // The buffers replies' large payloads are received into: a reader of pieces (the loader)
+  // gives each piece's buffer back when the piece is dropped, so that steady streaming
+  // reuses memory already faulted in (net/payload_pool.h). Any thread.
+  const std::shared_ptr<net::PayloadPool>& payload_pool() const { return payload_pool_; }
+
   // For functions running on the loop only.
   FileSystem& fs() { return *fs_; }
   net::RealEnv& env() { return *env_; }
@@ -89,6 +95,7 @@ class Connection {
   void Drain();
 
   const ConnectOptions options_;
+  const std::shared_ptr<net::PayloadPool> payload_pool_ = std::make_shared<net::PayloadPool>();
   int event_fd_ = -1;
   std::thread thread_;
   mutable std::mutex mutex_;

@@ -50,6 +50,17 @@ constexpr uint64_t kReadStepBytes = 256 * 1024;
 // The most a shard's reader hands over at once (Reader::ReadPiece): one dn.ReadBlock's worth.
 constexpr uint64_t kReadPieceBytes = 4 << 20;
 
+// A piece shared by the records referencing it; the last of them to go (on whichever
+// thread) gives its buffer back to the connection's receive pool (Connection::payload_pool).
+std::shared_ptr<const std::string> Pooled(std::string piece,
+                                          const std::shared_ptr<net::PayloadPool>& pool) {
+  return std::shared_ptr<const std::string>(
+      new std::string(std::move(piece)), [pool](const std::string* bytes) {
+        pool->Give(std::move(*const_cast<std::string*>(bytes)));
+        delete bytes;
+      });
+}
+
 struct Shard {
   std::string path;
   std::unique_ptr<Reader> reader;
@@ -223,7 +234,7 @@ void Loader::State::ReadStep(Shard& shard) {
       shard.done = true;
     } else if (status.ok()) {
       added += piece->size();
-      status = shard.scanner->Scan(std::make_shared<const std::string>(std::move(*piece)), found);
+      status = shard.scanner->Scan(Pooled(std::move(*piece), connection.payload_pool()), found);
     }
     for (RecordRef& record : found) {
       shard.buffered_bytes += record.length;

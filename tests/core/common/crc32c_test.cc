@@ -24,7 +24,8 @@ TEST(Crc32cTest, ExtendsAcrossPieces) {
   }
 }
 
-// Long inputs go three stripes at a time (crc32c.cc): the same values as byte at a time.
+// Long inputs go three stripes at a time (crc32c.cc: 2 KiB stripes, then 256-byte ones for
+// what is left, e.g. a 4 KiB record): the same values as byte at a time.
 TEST(Crc32cTest, StripedMatchesBytewiseOnLongInputs) {
   std::string data;
   uint32_t x = 12345;
@@ -32,7 +33,8 @@ TEST(Crc32cTest, StripedMatchesBytewiseOnLongInputs) {
     x = x * 1103515245u + 12345u;
     data.push_back(static_cast<char>(x >> 16));
   }
-  for (size_t length : {6143u, 6144u, 6145u, 12288u, 65536u, 65536u + 13u, 3u * 65536u + 77u}) {
+  for (size_t length : {767u, 768u, 769u, 1536u + 9u, 4096u, 4096u + 16u, 6143u, 6144u, 6145u,
+                        6144u + 768u + 5u, 12288u, 65536u, 65536u + 13u, 3u * 65536u + 77u}) {
     const std::string_view part = std::string_view(data).substr(0, length);
     uint32_t bytewise = 0;
     for (char c : part) bytewise = Crc32c(std::string_view(&c, 1), bytewise);
