@@ -22,7 +22,8 @@
 //   stores_diverged   namenodes whose namespace differs from the active's once every one
 //                     has applied the whole journal;
 //   split_brain       fencing tokens under which two namenodes were seen active;
-// and a run passes only when those are zero too.
+// and a run passes only when those are zero too. With quotas (on unless asked otherwise) it
+// also counts quota_violations (swarm/swarm_quota.h), which must be zero as well.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,8 @@ struct SwarmOptions {
   bool appenders = false;
   // More than one: namenodes over a simulated journal (high availability, swarm/swarm_ha.h).
   uint32_t namenodes = 1;
+  // Name and space quotas on some clients' directories (swarm/swarm_quota.h).
+  bool quotas = true;
 };
 
 struct SwarmResult {
@@ -84,6 +87,10 @@ struct SwarmResult {
   uint64_t journal_faults = 0;
   uint64_t stores_diverged = 0;
   uint64_t split_brain = 0;
+  // Quotas (swarm/swarm_quota.h): writes refused for one, and directories seen past theirs,
+  // usage the namenode tracks wrongly, or refused writes that took effect.
+  uint64_t quota_refusals = 0;
+  uint64_t quota_violations = 0;
   double replication_restore_seconds = 0;
   double replication_restore_bound_seconds = 0;
   bool checker_finished = false;
@@ -92,7 +99,8 @@ struct SwarmResult {
 
   bool passed() const {
     return checker_finished && acked_lost == 0 && corrupt_reads == 0 && under_replicated == 0 &&
-           namespace_errors == 0 && stores_diverged == 0 && split_brain == 0;
+           namespace_errors == 0 && stores_diverged == 0 && split_brain == 0 &&
+           quota_violations == 0;
   }
 };
 

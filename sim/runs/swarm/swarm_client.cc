@@ -7,6 +7,7 @@
 #include "core/client/file_system.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/runs/swarm/swarm_appender.h"
+#include "sim/runs/swarm/swarm_quota.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -16,6 +17,7 @@ class SwarmClient {
   SwarmClient(SimProcess& process, SwarmState& state, uint32_t index)
       : env_(process.env()),
         state_(state),
+        index_(index),
         dir_("/c" + std::to_string(index)),
         fs_(process.env(), process.transport(), state.cluster->ClientOptionsFor(process)),
         appender_(process.env(), state, fs_, index, dir_) {}
@@ -27,6 +29,7 @@ class SwarmClient {
       ~Leave() { --state.active_clients; }
     } leave{state_};
     if (!fs_.Mkdirs(dir_).ok()) return;
+    if (!SetUpQuota(env_, fs_, state_, index_, dir_)) return;
     while (env_.Now() < state_.workload_end) {
       const Status step = Step();
       if (step.code() == StatusCode::kNodeDown) return;
@@ -99,6 +102,7 @@ class SwarmClient {
       now.digest = HashBytes(data);
       state_.result.bytes_acked += length;
     }
+    NoteRefusedWrite(state_, status, path, version, length);
     return Count(status);
   }
 
@@ -186,6 +190,7 @@ class SwarmClient {
 
   Env& env_;
   SwarmState& state_;
+  const uint32_t index_;
   const std::string dir_;
   FileSystem fs_;
   SwarmAppender appender_;
