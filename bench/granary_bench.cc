@@ -7,6 +7,9 @@
 //                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
 //                 [--moosefs-script PATH]
 //                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,append,moosefs]
+//   granary-bench --tokens [--dir DIR] [--datanodes N] [--files N] [--sizes B] [--clients C]
+//                 [--large-bytes B] [--token-rounds R]   (bench/token_bench.h: block access
+//                 tokens on against off, reads)
 //   granary-bench --ha [--dir DIR] [--datanodes N] [--port-base P] [--files N] [--clients 1,32]
 //                 [--ha-rounds R] [--ha-failovers K] [--ha-in-flight 1,2,4]   (bench/ha_bench.h:
 //                 one namenode against three on etcd, and the time to fail over)
@@ -115,6 +118,7 @@
 #include "bench/plain_echo.h"
 #include "bench/process_cpu.h"
 #include "bench/read_spread_bench.h"
+#include "bench/token_bench.h"
 #include "core/client/file_system.h"
 #include "core/common/limits.h"
 #include "net/real_env.h"
@@ -154,6 +158,8 @@ struct Flags {
   std::vector<std::string> only = {"rpc", "tcp", "small", "large", "append", "moosefs"};
   bool ha = false;
   uint32_t ha_rounds = 3;
+  bool tokens = false;
+  uint32_t token_rounds = 5;
   uint32_t ha_failovers = 5;
   bool spread_reads = false;
   uint32_t spread_rounds = 5;
@@ -1149,6 +1155,23 @@ int Run(Flags& flags) {
                                    .failovers = flags.ha_failovers,
                                    .in_flight = flags.ha_in_flight});
   }
+  if (flags.tokens) {
+    if (flags.cluster_bin.empty()) {
+      flags.cluster_bin =
+          (stdfs::read_symlink("/proc/self/exe").parent_path() / "granary-cluster").string();
+    }
+    return RunTokenBench(
+        TokenBenchFlags{.dir = flags.dir,
+                        .cluster_bin = flags.cluster_bin,
+                        .user = flags.user,
+                        .datanodes = flags.datanodes,
+                        .port_base = flags.port_base,
+                        .files = flags.files,
+                        .file_bytes = flags.sizes.empty() ? 4096 : flags.sizes[0],
+                        .clients = flags.clients.empty() ? 32 : flags.clients.back(),
+                        .large_bytes = flags.large_bytes,
+                        .rounds = flags.token_rounds});
+  }
   BenchRun run{.flags = flags,
                .calibration = json{{"format", "granary-calibration/1"}, {"machine", machine}}};
   if (flags.Runs("rpc")) RunRpcBench(run);
@@ -1209,6 +1232,11 @@ int main(int argc, char** argv) {
   app.add_option("--user", flags.user, "user the bench acts as (default $USER)");
   app.add_flag("--ha", flags.ha,
                "only the HA group: one namenode against three on etcd, and failover time");
+  app.add_flag("--tokens", flags.tokens,
+               "block access tokens on against off: small-file reads/s and large-file read MB/s "
+               "(bench/token_bench.h)");
+  app.add_option("--token-rounds", flags.token_rounds, "interleaved rounds of --tokens")
+      ->check(CLI::Range(1u, 100u));
   app.add_option("--ha-rounds", flags.ha_rounds, "interleaved rounds of the HA creates")
       ->check(CLI::Range(1, 100));
   app.add_option("--ha-failovers", flags.ha_failovers,

@@ -10,6 +10,7 @@
 //             chmod [-R] MODE PATH... | chown [-R] OWNER[:GROUP] PATH... | setrep N PATH...
 //             report [--json] | fsck [PATH] [--read] [--json] | keygen DIR [--server-pub FILE]
 //             failover [--to HOST:PORT] [--wait-seconds S]
+//             quota set PATH [--names N] [--bytes B] | quota clear PATH | quota show [--json] PATH
 //
 // The namenode comes from --namenode or $GRANARY_NAMENODE: one address, or the list of an HA
 // cluster's namenodes, passed to the client as it is (it finds the active one). The user from
@@ -187,6 +188,22 @@ int main(int argc, char** argv) {
   failover->add_option("--wait-seconds", failover_wait_seconds, "how long to wait for it")
       ->check(CLI::Range(1u, 3600u));
 
+  // Quotas: set and clear by the superuser (docs: core/namenode/quota_tracker.h).
+  CLI::App* quota = app.add_subcommand("quota", "per-directory quotas on names and bytes");
+  quota->require_subcommand(1);
+  std::string quota_path;
+  std::optional<uint64_t> quota_names, quota_bytes;
+  bool quota_json = false;
+  CLI::App* quota_set = quota->add_subcommand("set", "set limits (0 removes one; superuser)");
+  quota_set->add_option("path", quota_path, "directory")->required();
+  quota_set->add_option("--names", quota_names, "most names in the subtree, itself included");
+  quota_set->add_option("--bytes", quota_bytes, "most bytes, counted times replication");
+  CLI::App* quota_clear = quota->add_subcommand("clear", "remove both limits (superuser)");
+  quota_clear->add_option("path", quota_path, "directory")->required();
+  CLI::App* quota_show = quota->add_subcommand("show", "limits and usage");
+  quota_show->add_option("path", quota_path, "file or directory")->required();
+  quota_show->add_flag("--json", quota_json, "one JSON object");
+
   std::string fsck_path = "/";
   bool fsck_read = false, fsck_json = false;
   CLI::App* fsck = app.add_subcommand(
@@ -237,6 +254,9 @@ int main(int argc, char** argv) {
     if (colon != std::string::npos) group = chown_spec.substr(colon + 1);
     if (owner.empty() && group.empty()) return Usage("chown: expected OWNER[:GROUP] or :GROUP");
   }
+  if (*quota_set && !quota_names && !quota_bytes) {
+    return Usage("quota set: expected --names N and/or --bytes B");
+  }
   if (config.namenode.empty())
     return Usage("no namenode: pass --namenode HOST:PORT or set GRANARY_NAMENODE");
   if (std::string problem; !tools::IsNamenodeList(config.namenode, &problem)) {
@@ -276,6 +296,11 @@ int main(int argc, char** argv) {
     if (chosen == report) return tools::Report(ctx, report_json);
     if (chosen == failover) return tools::Failover(ctx, failover_to, failover_wait_seconds);
     if (chosen == fsck) return tools::Fsck(ctx, fsck_path, fsck_read, fsck_json);
+    if (chosen == quota && *quota_set) {
+      return tools::QuotaSet(ctx, quota_path, quota_names, quota_bytes);
+    }
+    if (chosen == quota && *quota_clear) return tools::QuotaClear(ctx, quota_path);
+    if (chosen == quota && *quota_show) return tools::QuotaShow(ctx, quota_path, quota_json);
     return 2;
   });
 }

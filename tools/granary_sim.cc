@@ -3,7 +3,7 @@
 //   granary-sim selftest [--seed N] [--nodes K] [--seconds S] [--no-faults]
 //   granary-sim swarm [--seed N | --seeds A-B] [--datanodes D] [--clients C] [--seconds S]
 //                     [--namenodes N] [--appenders]
-//                     [--no-faults] [--inline-threshold BYTES]
+//                     [--no-faults] [--no-quotas] [--inline-threshold BYTES]
 //   granary-sim run SCENARIO [--seed N] [--set FIELD=VALUE ...] [--out DIR]
 //                   [--record-trace FILE]
 //
@@ -90,6 +90,8 @@ nlohmann::json SwarmJson(const granary::sim::SwarmResult& r, double wall_seconds
       {"bytes_flushed", r.bytes_flushed},
       {"tail_reads", r.tail_reads},
       {"conversion_gaps", r.conversion_gaps},
+      {"quota_refusals", r.quota_refusals},
+      {"quota_violations", r.quota_violations},
       {"failovers", r.failovers},
       {"namenode_pauses", r.namenode_pauses},
       {"store_wipes", r.store_wipes},
@@ -248,6 +250,8 @@ int main(int argc, char** argv) {
                    "inline threshold in bytes (0: every file in blocks)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
   swarm_cmd->add_flag("--no-faults", swarm_no_faults, "no crashes, partitions, loss or rot");
+  bool swarm_no_quotas = false;
+  swarm_cmd->add_flag("--no-quotas", swarm_no_quotas, "no quotas on the clients' directories");
 
   RunCommand run;
   CLI::App* run_cmd = app.add_subcommand("run", "run a scenario file (proto/scenario.proto)");
@@ -276,6 +280,7 @@ int main(int argc, char** argv) {
   }
   if (*swarm_cmd) {
     swarm.faults = !swarm_no_faults;
+    swarm.quotas = !swarm_no_quotas;
     uint64_t first = swarm.seed, last = swarm.seed;
     if (!seeds.empty() && !ParseSeedRange(seeds, &first, &last)) {
       std::cerr << "granary-sim: --seeds: expected A-B with A <= B, got '" << seeds << "'"

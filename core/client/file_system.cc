@@ -304,6 +304,35 @@ Status FileSystem::SetReplication(std::string_view path, uint32_t replication) {
   return context_.namenode().Call(rpc::nn::kSetReplication, request, &reply);
 }
 
+Status FileSystem::SetQuota(std::string_view path, std::optional<uint64_t> names_max,
+                            std::optional<uint64_t> bytes_max) {
+  proto::SetQuotaRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(std::string(path));
+  if (names_max) request.set_names_max(*names_max);
+  if (bytes_max) request.set_bytes_max(*bytes_max);
+  proto::SetQuotaReply reply;
+  return context_.namenode().Call(rpc::nn::kSetQuota, request, &reply);
+}
+
+Status FileSystem::ClearQuota(std::string_view path) {
+  proto::SetQuotaRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(std::string(path));
+  request.set_clear(true);
+  proto::SetQuotaReply reply;
+  return context_.namenode().Call(rpc::nn::kSetQuota, request, &reply);
+}
+
+Result<proto::GetQuotaReply> FileSystem::GetQuota(std::string_view path) {
+  proto::GetQuotaRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(std::string(path));
+  proto::GetQuotaReply reply;
+  GRANARY_RETURN_IF_ERROR(context_.namenode().Call(rpc::nn::kGetQuota, request, &reply));
+  return reply;
+}
+
 Status FileSystem::Msync() { return context_.namenode().Msync(); }
 
 Result<proto::ClusterReportReply> FileSystem::Report() {

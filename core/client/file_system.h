@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,12 @@ class FileSystem {
   Status SetTimes(std::string_view path, int64_t mtime_ns, int64_t atime_ns);
   Status SetOwner(std::string_view path, const std::string& owner, const std::string& group);
   Status SetReplication(std::string_view path, uint32_t replication);
+  // Quotas (nn.SetQuota, superuser only): a limit given is set (0 removes it), one left out
+  // kept; ClearQuota removes both. GetQuota: the limits (0: none) and the subtree's usage.
+  Status SetQuota(std::string_view path, std::optional<uint64_t> names_max,
+                  std::optional<uint64_t> bytes_max);
+  Status ClearQuota(std::string_view path);
+  Result<proto::GetQuotaReply> GetQuota(std::string_view path);
   Result<proto::ClusterReportReply> Report();
   // Makes later reads, whichever namenode answers them, see every write acknowledged to any
   // client before this call (nn.Msync; HDFS's msync). A client always sees its own writes

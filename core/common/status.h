@@ -43,7 +43,8 @@ namespace granary {
   X(kUnimplemented, 22, "unimplemented")                \
   X(kInternal, 23, "internal error")                    \
   X(kFenced, 24, "fenced by a newer leader")            \
-  X(kNotActive, 25, "not the active namenode")
+  X(kNotActive, 25, "not the active namenode")          \
+  X(kQuotaExceeded, 26, "quota exceeded")
 
 enum class StatusCode : int32_t {
 #define GRANARY_STATUS_ENUM(name, value, text) name = value,

@@ -158,7 +158,8 @@ bool IsWrite(std::string_view method) {
         rpc::nn::kConvertToBlocks.name, rpc::nn::kAddBlock.name, rpc::nn::kComplete.name,
         rpc::nn::kBumpGeneration.name, rpc::nn::kUpdatePipeline.name, rpc::nn::kDelete.name,
         rpc::nn::kRename.name, rpc::nn::kSetPermission.name, rpc::nn::kSetOwner.name,
-        rpc::nn::kSetReplication.name, rpc::nn::kAppend.name, rpc::nn::kRecoverLease.name}) {
+        rpc::nn::kSetReplication.name, rpc::nn::kAppend.name, rpc::nn::kRecoverLease.name,
+        rpc::nn::kSetQuota.name}) {
     if (method == write) return true;
   }
   return false;

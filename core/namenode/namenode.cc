@@ -112,6 +112,8 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kRecoveryDone, datanode_service_, RecoveryDone, kUpdate);
   GRANARY_ROUTE(rpc::nn::kAppend, block_write_, Append, kWrite);
   GRANARY_ROUTE(rpc::nn::kRecoverLease, lease_recovery_, RecoverLease, kWrite);
+  GRANARY_ROUTE(rpc::nn::kSetQuota, namespace_service_, SetQuota, kWrite);
+  GRANARY_ROUTE(rpc::nn::kGetQuota, namespace_service_, GetQuota, kRead);
   // Without a journal this namenode is the only one. With one, HaNamenode answers these
   // methods before they reach this router (ha_namenode.h).
   router_.Add(rpc::nn::kHaStatus,

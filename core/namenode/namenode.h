@@ -84,6 +84,11 @@ class Namenode final : public NamenodeInspection {
   size_t GoodReplicaCount(BlockId block) const override;
   std::vector<BlockId> UnderReplicatedBlocks(size_t max) const override;
   std::string DescribeBlock(BlockId block) const override;
+  std::vector<std::pair<InodeId, QuotaState>> QuotaStates() const override {
+    std::vector<std::pair<InodeId, QuotaState>> states;
+    for (InodeId id : ns_.quotas().Ids()) states.emplace_back(id, *ns_.quotas().Find(id));
+    return states;
+  }
 
   // The parts themselves, for the namenode binary's status lines (tools/granary_namenode.cc)
   // and tests that look inside; checkers use NamenodeInspection.

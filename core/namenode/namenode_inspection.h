@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/common/ids.h"
@@ -35,6 +36,8 @@ class NamenodeInspection {
   virtual std::vector<BlockId> UnderReplicatedBlocks(size_t max) const = 0;
   // One line on a block and its replicas, for people.
   virtual std::string DescribeBlock(BlockId block) const = 0;
+  // The quota'd directories with their limits and tracked usage, by inode id.
+  virtual std::vector<std::pair<InodeId, QuotaState>> QuotaStates() const = 0;
 };
 
 }  // namespace granary

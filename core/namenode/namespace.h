@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,7 @@
 #include "core/namenode/namespace_writer.h"
 #include "core/namenode/orphan_collector.h"
 #include "core/namenode/permission.h"
+#include "core/namenode/quota_tracker.h"
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
 #include "proto/fs.pb.h"
@@ -119,6 +121,20 @@ class Namespace {
     return writer_.SetReplication(user, path, replication);
   }
 
+  // ---- quotas (quota_tracker.h) ----
+  // Sets (a field present), changes or clears (`clear`, or both limits 0) the quota of
+  // directory `path`: the superuser only. The subtree's usage is measured under the
+  // directory's exclusive lock; a limit below it is allowed (HDFS too) and refuses growth.
+  Status SetQuota(const User& user, std::string_view path, std::optional<uint64_t> names_max,
+                  std::optional<uint64_t> bytes_max, bool clear);
+  struct QuotaReport {
+    bool has_quota = false;
+    QuotaState state;  // limits 0 without a quota; usage measured then (may be a moment old)
+  };
+  // Anyone who may stat `path`.
+  Result<QuotaReport> GetQuota(const User& user, std::string_view path);
+  const QuotaTracker& quotas() const { return quotas_; }
+
   // Runs `mutate` on the current record of file `id` under its exclusive lock, then commits
   // the edited inode and whatever `mutate` added to the batch in one write (through
   // InodeStore's typed puts). kNotFound when the file is gone or unreachable; kIsADirectory
@@ -149,6 +165,9 @@ class Namespace {
   }
 
  private:
+  // Measures the quota'd directories found at load (those still reachable) and tracks them.
+  Status LoadQuotas(const std::vector<proto::Inode>& directories);
+
   Env& env_;
   const NamespaceOptions options_;
   InodeStore records_;
@@ -156,6 +175,7 @@ class Namespace {
   IdAllocator block_ids_;
   IdAllocator generation_stamps_;
   NamespaceCounts counts_;
+  QuotaTracker quotas_;
   NamespaceReader reader_;
   NamespaceWriter writer_;
   OrphanCollector collector_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/common/crc32c.h"
@@ -262,6 +263,29 @@ Status NamespaceService::SetOwner(const proto::SetOwnerRequest& r, proto::SetAtt
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
   if (r.owner().empty() && r.group().empty()) return Invalid("neither owner nor group given");
   return ctx_.ns.SetOwner(r.user(), r.path(), r.owner(), r.group());
+}
+
+Status NamespaceService::SetQuota(const proto::SetQuotaRequest& r, proto::SetQuotaReply*,
+                                  rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  std::optional<uint64_t> names_max;
+  std::optional<uint64_t> bytes_max;
+  if (r.has_names_max()) names_max = r.names_max();
+  if (r.has_bytes_max()) bytes_max = r.bytes_max();
+  return ctx_.ns.SetQuota(r.user(), r.path(), names_max, bytes_max, r.clear());
+}
+
+Status NamespaceService::GetQuota(const proto::GetQuotaRequest& r, proto::GetQuotaReply* reply,
+                                  rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  GRANARY_ASSIGN_OR_RETURN(const Namespace::QuotaReport report,
+                           ctx_.ns.GetQuota(r.user(), r.path()));
+  reply->set_has_quota(report.has_quota);
+  reply->set_names_max(report.state.names_max);
+  reply->set_bytes_max(report.state.bytes_max);
+  reply->set_names_used(report.state.used.names);
+  reply->set_bytes_used(report.state.used.bytes);
+  return Status::Ok();
 }
 
 Status NamespaceService::SetReplication(const proto::SetReplicationRequest& r,

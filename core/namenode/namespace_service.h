@@ -42,6 +42,9 @@ class NamespaceService {
   Status SetPermission(const proto::SetPermissionRequest&, proto::SetAttributeReply*,
                        rpc::Exchange&);
   Status SetOwner(const proto::SetOwnerRequest&, proto::SetAttributeReply*, rpc::Exchange&);
+  // Quotas (namespace.h): set and clear by the superuser; shown to anyone who may stat.
+  Status SetQuota(const proto::SetQuotaRequest&, proto::SetQuotaReply*, rpc::Exchange&);
+  Status GetQuota(const proto::GetQuotaRequest&, proto::GetQuotaReply*, rpc::Exchange&);
   Status SetReplication(const proto::SetReplicationRequest&, proto::SetAttributeReply*,
                         rpc::Exchange&);
   Status ReportBadBlock(const proto::ReportBadBlockRequest&, proto::ReportBadBlockReply*,

@@ -23,9 +23,41 @@ Status ValidateMode(uint32_t mode) {
 }  // namespace
 
 NamespaceWriter::NamespaceWriter(Env& env, NamespaceReader& reader, const NamespaceOptions& options,
-                                 IdAllocator& inode_ids, NamespaceCounts& counts)
-    : env_(env), reader_(reader), options_(options), inode_ids_(inode_ids), counts_(counts) {
+                                 IdAllocator& inode_ids, NamespaceCounts& counts,
+                                 QuotaTracker& quotas)
+    : env_(env),
+      reader_(reader),
+      options_(options),
+      inode_ids_(inode_ids),
+      counts_(counts),
+      quotas_(quotas) {
   assert(options_.inline_threshold_bytes <= kInlineThresholdBytesMax);
+}
+
+std::string NamespaceWriter::PathOf(InodeId id) {
+  std::string path;
+  InodeId at = id;
+  for (size_t depth = 0; at != kRootInodeId && depth <= kPathDepthMax; ++depth) {
+    Result<proto::Inode> inode = reader_.ReadById(at);
+    if (!inode.ok()) return "inode " + std::to_string(id.value());
+    path = "/" + inode->name() + path;
+    at = InodeId(inode->parent_id());
+  }
+  return path.empty() ? "/" : path;
+}
+
+Status NamespaceWriter::CommitCharged(const WriteBatch& batch, const QuotaCharges& charges) {
+  GRANARY_RETURN_IF_ERROR(quotas_.Charge(charges, [this](InodeId id) { return PathOf(id); }));
+  const Status committed = reader_.Commit(batch);
+  if (!committed.ok()) quotas_.Undo(charges);
+  return committed;
+}
+
+void NamespaceWriter::ForgetUnreachableQuotas() {
+  for (InodeId id : quotas_.Ids()) {
+    Result<std::vector<InodeId>> ancestors = reader_.AncestorIds(id);
+    if (ancestors.code() == StatusCode::kNotFound) quotas_.Clear(id);
+  }
 }
 
 Result<InodeId> NamespaceWriter::NextInodeId() {
@@ -100,7 +132,9 @@ Status NamespaceWriter::Mkdirs(const User& user, std::string_view path, uint32_t
       InodeStore::PutInode(batch, dir);
       above = std::move(dir);
     }
-    GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
+    const auto made = static_cast<int64_t>(parsed.components.size() - depth);
+    GRANARY_RETURN_IF_ERROR(CommitCharged(
+        batch, quotas_.ChargesFor(again.inodes, again.inodes.size(), QuotaDelta{made, 0})));
     counts_.directories += parsed.components.size() - depth;
     return Status::Ok();
   }
@@ -196,8 +230,10 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
     GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, locked_parent, Access::kWrite,
                                                        ParentPathOf(parsed, depth - 1)));
     WriteBatch batch;
+    QuotaDelta delta{exists ? 0 : 1, 0};
     if (exists) {
       const proto::Inode& old = again.last();
+      delta.bytes = -static_cast<int64_t>(QuotaTracker::ChargedBytes(old));
       if (IsDirectory(old)) return Status(StatusCode::kIsADirectory, parsed.normalized);
       if (!args.overwrite) return Status(StatusCode::kAlreadyExists, parsed.normalized);
       if (old.under_construction() && old.lease_holder() != args.client_name &&
@@ -212,7 +248,8 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
     proto::Inode file = NewFile(id, name, user, locked_parent, args, shape);
     if (!args.inline_data.empty()) InodeStore::PutInline(batch, id, args.inline_data);
     InodeStore::PutInode(batch, file);
-    GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
+    delta.bytes += static_cast<int64_t>(QuotaTracker::ChargedBytes(file));
+    GRANARY_RETURN_IF_ERROR(CommitCharged(batch, quotas_.ChargesFor(again.inodes, depth, delta)));
     if (!exists) ++counts_.files;
     return file;
   }
@@ -256,7 +293,15 @@ Status NamespaceWriter::Delete(const User& user, std::string_view path, bool rec
     } else {
       DropFileData(batch, target, released);
     }
-    GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
+    QuotaCharges charges = quotas_.ChargesFor(again.inodes, depth, QuotaDelta{-1, 0});
+    if (!charges.empty()) {
+      GRANARY_ASSIGN_OR_RETURN(const QuotaUsage gone, quotas_.SubtreeUsage(target));
+      for (auto& [id, delta] : charges) {
+        delta = QuotaDelta{-static_cast<int64_t>(gone.names), -static_cast<int64_t>(gone.bytes)};
+      }
+    }
+    GRANARY_RETURN_IF_ERROR(CommitCharged(batch, charges));
+    if (IsDirectory(target) && !quotas_.empty()) ForgetUnreachableQuotas();
     if (IsDirectory(target)) {
       --counts_.directories;
     } else {
@@ -292,6 +337,11 @@ Result<bool> NamespaceWriter::RenameLocked(const User& user, const ParsedPath& s
       user, from_again.inodes[src_depth - 1], Access::kWrite, ParentPathOf(src, src_depth - 1)));
   GRANARY_RETURN_IF_ERROR(options_.permissions.Check(
       user, to_again.inodes[dst_depth - 1], Access::kWrite, ParentPathOf(dst, dst_depth - 1)));
+  GRANARY_ASSIGN_OR_RETURN(
+      const QuotaCharges charges,
+      quotas_.RenameCharges(
+          from_again.inodes, src_depth, to_again.inodes, dst_depth, moving,
+          replacing && to_again.last().id() != moving.id() ? &to_again.last() : nullptr));
   WriteBatch batch;
   bool replaced_file = false;
   bool replaced_directory = false;
@@ -321,9 +371,10 @@ Result<bool> NamespaceWriter::RenameLocked(const User& user, const ParsedPath& s
   moving.set_parent_id(dst_parent.id());
   moving.set_name(dst.components.back());
   InodeStore::PutInode(batch, moving);
-  GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
+  GRANARY_RETURN_IF_ERROR(CommitCharged(batch, charges));
   if (replaced_file) --counts_.files;
   if (replaced_directory) --counts_.directories;
+  if (replaced_directory) quotas_.Clear(InodeId(to_again.last().id()));
   return true;
 }
 
@@ -400,13 +451,16 @@ Result<proto::Inode> NamespaceWriter::MutateEntry(
     if (!again.SameIds(chain)) continue;
     GRANARY_RETURN_IF_ERROR(reader_.CheckTraverse(user, again, depth, parsed));
     proto::Inode inode = again.last();
+    const uint64_t charged_before = QuotaTracker::ChargedBytes(inode);
     GRANARY_RETURN_IF_ERROR(edit(inode));
     // An attribute change leaves the inode where it is (its entry is rewritten in place).
     assert(inode.id() == target.id());
     assert(inode.parent_id() == target.parent_id() && inode.name() == target.name());
     WriteBatch batch;
     InodeStore::PutInode(batch, inode);
-    GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
+    const QuotaDelta grown{0, static_cast<int64_t>(QuotaTracker::ChargedBytes(inode)) -
+                                  static_cast<int64_t>(charged_before)};
+    GRANARY_RETURN_IF_ERROR(CommitCharged(batch, quotas_.ChargesFor(again.inodes, depth, grown)));
     return inode;
   }
   return Status(StatusCode::kUnavailable, "namespace busy: " + parsed.normalized);
@@ -505,13 +559,23 @@ Result<proto::Inode> NamespaceWriter::MutateFile(InodeId id, const FileMutation&
     if (IsDirectory(inode)) return Status(StatusCode::kIsADirectory, inode.name());
     WriteBatch batch;
     const EntryName entry{InodeId(inode.parent_id()), inode.name()};
+    const uint64_t charged_before = QuotaTracker::ChargedBytes(inode);
     GRANARY_RETURN_IF_ERROR(mutate(inode, batch));
     // A mutation edits the file in place: moving it would leave its old entry behind.
     assert(InodeId(inode.id()) == id);
     assert(InodeId(inode.parent_id()) == entry.parent && inode.name() == entry.name);
     assert(!IsDirectory(inode));
     InodeStore::PutInode(batch, inode);
-    GRANARY_RETURN_IF_ERROR(reader_.Commit(batch));
+    const int64_t grown = static_cast<int64_t>(QuotaTracker::ChargedBytes(inode)) -
+                          static_cast<int64_t>(charged_before);
+    QuotaCharges charges;
+    if (!quotas_.empty() && grown != 0) {
+      for (size_t i = 0; i + 1 < again->size(); ++i) {
+        if (quotas_.Find((*again)[i]) != nullptr)
+          charges.emplace_back((*again)[i], QuotaDelta{0, grown});
+      }
+    }
+    GRANARY_RETURN_IF_ERROR(CommitCharged(batch, charges));
     return inode;
   }
   return Status(StatusCode::kUnavailable, "namespace busy: inode " + std::to_string(id.value()));

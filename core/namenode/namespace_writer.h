@@ -22,6 +22,7 @@
 #include "core/namenode/lock_manager.h"
 #include "core/namenode/namespace_reader.h"
 #include "core/namenode/namespace_types.h"
+#include "core/namenode/quota_tracker.h"
 #include "core/seams/env.h"
 #include "core/seams/meta_store.h"
 #include "proto/fs.pb.h"
@@ -30,9 +31,10 @@ namespace granary {
 
 class NamespaceWriter {
  public:
-  // Everything passed in must outlive the writer; `counts` is kept up to date.
+  // Everything passed in must outlive the writer; `counts` and `quotas` are kept up to date
+  // (every mutation charges its quota'd ancestors; kQuotaExceeded refuses it unchanged).
   NamespaceWriter(Env& env, NamespaceReader& reader, const NamespaceOptions& options,
-                  IdAllocator& inode_ids, NamespaceCounts& counts);
+                  IdAllocator& inode_ids, NamespaceCounts& counts, QuotaTracker& quotas);
 
   // The mutations of the namespace (Namespace forwards them; see namespace.h).
   Status Mkdirs(const User& user, std::string_view path, uint32_t mode, bool create_parents);
@@ -58,6 +60,15 @@ class NamespaceWriter {
   using FileMutation = std::function<Status(proto::Inode& inode, WriteBatch& batch)>;
   Result<proto::Inode> MutateFile(InodeId id, const FileMutation& mutate);
 
+  // Attribute changes share this path: lock the entry (exclusive on its inode, shared on the
+  // directories above), resolve again, check traversal, `edit`, charge the change of the
+  // entry's bytes to its quota'd ancestors, write. `edit` may not move the inode.
+  Result<proto::Inode> MutateEntry(const User& user, std::string_view path,
+                                   const std::function<Status(proto::Inode&)>& edit);
+
+  // "/a/b" of inode `id` (for messages); "inode N" when it cannot be found.
+  std::string PathOf(InodeId id);
+
  private:
   struct FileShape {
     uint32_t replication;
@@ -71,9 +82,10 @@ class NamespaceWriter {
   Result<bool> RenameLocked(const User& user, const ParsedPath& src, const ParsedPath& dst,
                             const NamespaceReader::Chain& from, const NamespaceReader::Chain& to,
                             ReleasedBlocks* released);
-  // Attribute changes share this path: lock the entry, check, edit, write.
-  Result<proto::Inode> MutateEntry(const User& user, std::string_view path,
-                                   const std::function<Status(proto::Inode&)>& edit);
+  // Charges `charges`, writes `batch`, and gives the charges back when the write fails.
+  Status CommitCharged(const WriteBatch& batch, const QuotaCharges& charges);
+  // Stops tracking quota'd directories no longer reachable (below a deleted directory).
+  void ForgetUnreachableQuotas();
   // The next unused inode id (IdAllocator "inode").
   Result<InodeId> NextInodeId();
   // A new file `name` in directory `parent_inode` as `args` and `shape` ask.
@@ -89,6 +101,7 @@ class NamespaceWriter {
   const NamespaceOptions& options_;
   IdAllocator& inode_ids_;
   NamespaceCounts& counts_;
+  QuotaTracker& quotas_;
   LockManager locks_;
 };
 

@@ -66,6 +66,9 @@ GRANARY_METHOD(kCheckpointPage, "nn.CheckpointPage", CheckpointPageRequest, Chec
 // Consistent reads (issue 14): the active's applied journal sequence, for a client to read
 // other clients' writes from any namenode (HDFS's msync).
 GRANARY_METHOD(kMsync, "nn.Msync", MsyncRequest, MsyncReply);
+// Quotas (issue 17): set and clear by the superuser; read by anyone who may stat the path.
+GRANARY_METHOD(kSetQuota, "nn.SetQuota", SetQuotaRequest, SetQuotaReply);
+GRANARY_METHOD(kGetQuota, "nn.GetQuota", GetQuotaRequest, GetQuotaReply);
 }  // namespace nn
 
 // The datanode's methods.
@@ -115,6 +118,8 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kRecoverLease);
   visit(nn::kSetTimes);
   visit(nn::kMsync);
+  visit(nn::kSetQuota);
+  visit(nn::kGetQuota);
 }
 
 template <typename Visitor>

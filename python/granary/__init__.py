@@ -430,6 +430,11 @@ class FileSystem:
     def chmod(self, path, mode):
         self._client.chmod(_check_path(path), mode)
 
+    def quota(self, path):
+        """The quota of a directory (`granary quota show`): a dict of names_max and bytes_max
+        (None when not set), names_used and bytes_used (bytes count times replication)."""
+        return self._client.quota(_check_path(path))
+
     def rm(self, path, recursive=False):
         """Deletes a file, or a directory (empty, or anything with recursive)."""
         self._client.delete(_check_path(path), recursive)

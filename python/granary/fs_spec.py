@@ -99,6 +99,12 @@ class GranaryFileSystem(AbstractFileSystem):
         self._make_pending()
         return self._entry(self.fs.stat(path))
 
+    def quota(self, path):
+        """The directory's quota: names_max and bytes_max (None when not set), names_used
+        and bytes_used (bytes count times replication; `granary quota show`)."""
+        self._make_pending()
+        return self.fs.quota(self._strip_protocol(path))
+
     def exists(self, path, **kwargs):
         self._make_pending()
         return self.fs.exists(self._strip_protocol(path))

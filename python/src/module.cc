@@ -432,6 +432,19 @@ class Client {
   void Rename(const std::string& source, const std::string& destination) {
     Check(RunStatus([=](FileSystem& fs) { return fs.Rename(source, destination); }), source);
   }
+  // The quota of a directory (nn.GetQuota): limits (None when not set) and usage.
+  py::dict Quota(const std::string& path) {
+    auto q = Check(Run<proto::GetQuotaReply>([path](FileSystem& fs) { return fs.GetQuota(path); }),
+                   path);
+    py::dict d;
+    d["path"] = path;
+    d["names_max"] = q.names_max() == 0 ? py::object(py::none()) : py::int_(q.names_max());
+    d["bytes_max"] = q.bytes_max() == 0 ? py::object(py::none()) : py::int_(q.bytes_max());
+    d["names_used"] = q.names_used();
+    d["bytes_used"] = q.bytes_used();
+    return d;
+  }
+
   void Chmod(const std::string& path, uint32_t mode) {
     Check(RunStatus([=](FileSystem& fs) { return fs.SetPermission(path, mode); }), path);
   }
@@ -760,6 +773,7 @@ PYBIND11_MODULE(_granary, m) {
       .def("delete", &Client::Delete, py::arg("path"), py::arg("recursive") = false)
       .def("rename", &Client::Rename)
       .def("chmod", &Client::Chmod)
+      .def("quota", &Client::Quota)
       .def("read_file", &Client::ReadFile)
       .def("write_file", &Client::WriteFile, py::arg("path"), py::arg("data"),
            py::arg("overwrite") = true)

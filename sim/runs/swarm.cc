@@ -12,6 +12,7 @@
 #include "sim/runs/swarm/swarm_client.h"
 #include "sim/runs/swarm/swarm_faults.h"
 #include "sim/runs/swarm/swarm_ha.h"
+#include "sim/runs/swarm/swarm_quota.h"
 #include "sim/runs/swarm/swarm_state.h"
 
 namespace granary::sim {
@@ -92,6 +93,7 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   sim.StartNode(checker);
   if (options.faults) swarm::ScheduleFault(sim, state);
   if (state.ha()) swarm::WatchActives(sim, state);
+  if (options.quotas) swarm::WatchQuotas(sim, state);
   sim.RunUntil(state.workload_end);
   // Faults stop: the network heals and every node comes back.
   cluster.network().HealAll();

@@ -27,6 +27,8 @@
 //   ryw_violations    reads that missed a write their client saw acknowledged;
 //   backwards_reads   reads that showed a client an older state of a file than it had seen;
 // a run passes only when both are zero (with one namenode too).
+// With quotas (on unless asked otherwise) it also counts quota_violations
+// (swarm/swarm_quota.h), which must be zero as well.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +53,8 @@ struct SwarmOptions {
   bool appenders = false;
   // More than one: namenodes over a simulated journal (high availability, swarm/swarm_ha.h).
   uint32_t namenodes = 1;
+  // Name and space quotas on some clients' directories (swarm/swarm_quota.h).
+  bool quotas = true;
 };
 
 struct SwarmResult {
@@ -98,6 +102,10 @@ struct SwarmResult {
   std::vector<uint64_t> reads_by_namenode;
   uint64_t ryw_violations = 0;
   uint64_t backwards_reads = 0;
+  // Quotas (swarm/swarm_quota.h): writes refused for one, and directories seen past theirs,
+  // usage the namenode tracks wrongly, or refused writes that took effect.
+  uint64_t quota_refusals = 0;
+  uint64_t quota_violations = 0;
   double replication_restore_seconds = 0;
   double replication_restore_bound_seconds = 0;
   bool checker_finished = false;
@@ -107,7 +115,8 @@ struct SwarmResult {
   bool passed() const {
     return checker_finished && acked_lost == 0 && corrupt_reads == 0 && under_replicated == 0 &&
            namespace_errors == 0 && stores_diverged == 0 && split_brain == 0 &&
-           ryw_violations == 0 && backwards_reads == 0;
+           ryw_violations == 0 && backwards_reads == 0 &&
+           quota_violations == 0;
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,11 @@ std::vector<NamenodeHa> AskNamenodes(CommandContext& ctx);
 nlohmann::json NamenodesJson(const std::vector<NamenodeHa>& namenodes);
 void PrintNamenodes(const std::vector<NamenodeHa>& namenodes);
 int Fsck(CommandContext& ctx, const std::string& path, bool read, bool json);
+// quota set PATH [--names N] [--bytes B] | quota clear PATH | quota show [--json] PATH.
+int QuotaSet(CommandContext& ctx, const std::string& path, std::optional<uint64_t> names_max,
+             std::optional<uint64_t> bytes_max);
+int QuotaClear(CommandContext& ctx, const std::string& path);
+int QuotaShow(CommandContext& ctx, const std::string& path, bool json);
 
 struct TransferFlags {
   bool recursive = false;

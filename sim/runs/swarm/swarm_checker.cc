@@ -8,6 +8,7 @@
 #include "sim/kernel/sim_process.h"
 #include "sim/runs/swarm/swarm_appender.h"
 #include "sim/runs/swarm/swarm_ha.h"
+#include "sim/runs/swarm/swarm_quota.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -28,6 +29,7 @@ class SwarmChecker {
     CheckLedger();
     CheckLogs(env_, fs_, state_);
     CheckTree();
+    CheckQuotas(env_, fs_, state_);
     if (state_.ha()) CheckStores(env_, state_);
     state_.result.checker_finished = true;
   }

@@ -9,6 +9,7 @@
 #include "sim/kernel/sim_process.h"
 #include "sim/runs/swarm/swarm_appender.h"
 #include "sim/runs/swarm/swarm_read_steps.h"
+#include "sim/runs/swarm/swarm_quota.h"
 
 namespace granary::sim::swarm {
 namespace {
@@ -32,6 +33,7 @@ class SwarmClient {
     } leave{state_};
     state_.reads.NewIncarnation(index_);
     if (!fs_.Mkdirs(dir_).ok()) return;
+    if (!SetUpQuota(env_, fs_, state_, index_, dir_)) return;
     while (env_.Now() < state_.workload_end) {
       const Status step = Step();
       if (step.code() == StatusCode::kNodeDown) return;
@@ -108,6 +110,7 @@ class SwarmClient {
       state_.reads.Acknowledged(index_, path, at);
       state_.result.bytes_acked += length;
     }
+    NoteRefusedWrite(state_, status, path, version, length);
     return Count(status);
   }
 

@@ -68,12 +68,22 @@ struct AppendLog {
   bool converting = false;
 };
 
+// A client directory's quota (swarm_quota.h); 0: no limit of that kind.
+struct SwarmQuota {
+  uint64_t names_max = 0;
+  uint64_t bytes_max = 0;
+};
+// Writes refused for a quota kept for the end check (swarm_quota.h); more are only counted.
+constexpr size_t kSwarmQuotaRefusalsKept = 4096;
+
 struct SwarmState {
   SwarmOptions options;
   SwarmResult result;
   std::map<std::string, LedgerEntry> ledger;
-  std::map<uint32_t, AppendLog> logs;  // by client index
-  ReadModel reads;                     // what each client saw (swarm_reads.h)
+  std::map<uint32_t, AppendLog> logs;        // by client index
+  ReadModel reads;                           // what each client saw (swarm_reads.h)
+  std::map<std::string, SwarmQuota> quotas;  // by directory (swarm_quota.h)
+  std::vector<std::tuple<std::string, uint64_t, uint64_t>> quota_refused;  // path, version, length
   bool IsLog(const std::string& path) const {
     for (const auto& [index, log] : logs) {
       if (log.path == path) return true;

@@ -31,14 +31,14 @@ TEST(StatusTest, OkAndErrorsCarryCodeAndMessage) {
 }
 
 TEST(StatusTest, WireValuesRoundTripAndUnknownOnesAreRejected) {
-  // kNotActive is the last code of the table (core/common/status.h): one past it is unknown.
-  for (int32_t v = 0; v <= static_cast<int32_t>(StatusCode::kNotActive); ++v) {
+  // kQuotaExceeded is the last code of the table (core/common/status.h): one past it is unknown.
+  for (int32_t v = 0; v <= static_cast<int32_t>(StatusCode::kQuotaExceeded); ++v) {
     auto code = StatusCodeFromWire(v);
     ASSERT_TRUE(code.has_value()) << v;
     EXPECT_EQ(static_cast<int32_t>(*code), v);
     EXPECT_NE(StatusCodeName(*code), "unknown");
   }
-  EXPECT_FALSE(StatusCodeFromWire(static_cast<int32_t>(StatusCode::kNotActive) + 1).has_value());
+  EXPECT_FALSE(StatusCodeFromWire(static_cast<int32_t>(StatusCode::kQuotaExceeded) + 1).has_value());
   EXPECT_FALSE(StatusCodeFromWire(-1).has_value());
   EXPECT_FALSE(StatusCodeFromWire(9999).has_value());
 }

@@ -27,14 +27,16 @@ struct WriterFixture {
       : records(h.process().meta_store()),
         inode_ids(h.process().meta_store(), std::string(InodeStore::kInodeIdCounter),
                   kRootInodeId.value() + 1),
+        quotas(records),
         reader(records, options),
-        writer(h.process().env(), reader, options, inode_ids, counts) {
+        writer(h.process().env(), reader, options, inode_ids, counts, quotas) {
     EXPECT_TRUE(inode_ids.Load().ok());
   }
   InodeStore records;
   NamespaceOptions options;
   IdAllocator inode_ids;
   NamespaceCounts counts;
+  QuotaTracker quotas;
   NamespaceReader reader;
   NamespaceWriter writer;
 };
