@@ -70,8 +70,8 @@ struct SwarmResult {
   uint64_t bytes_flushed = 0;
   uint64_t tail_reads = 0;
   // Reads and recoveries that found fewer bytes than were flushed or synced, while the log
-  // was moving from inline to blocks: a known defect, counted but not failed on
-  // (swarm/swarm_appender.h says why).
+  // was moving from inline to blocks (swarm/swarm_appender.h): counted apart from acked_lost,
+  // and a failure like it.
   uint64_t conversion_gaps = 0;
   // With several namenodes: times a namenode became active after the first; pauses of the
   // active past its lease; wiped namenode stores; crashes and partitions of journal members;
@@ -91,8 +91,9 @@ struct SwarmResult {
   std::string problems;
 
   bool passed() const {
-    return checker_finished && acked_lost == 0 && corrupt_reads == 0 && under_replicated == 0 &&
-           namespace_errors == 0 && stores_diverged == 0 && split_brain == 0;
+    return checker_finished && acked_lost == 0 && conversion_gaps == 0 && corrupt_reads == 0 &&
+           under_replicated == 0 && namespace_errors == 0 && stores_diverged == 0 &&
+           split_brain == 0;
   }
 };
 
