@@ -38,12 +38,9 @@ struct SwarmOptions {
   bool faults = true;
   uint64_t inline_threshold_bytes = 64 * 1024;
   // Clients also append to logs of their own and read each other's as they grow
-  // (swarm/swarm_appender.h). Off by default while one defect it found is open: a datanode
-  // that crashes while rewriting the checksum of a block's last partial chunk (the packet
-  // after a flush) restarts with the block cut to a chunk boundary, losing synced bytes when
-  // it held the only good replica (seed 24 of 1-30; seeds 31-60 pass). Three others it
-  // found are fixed (reader.cc MeasureLastBlock, lease_recovery.cc, block_service.cc).
-  bool appenders = false;
+  // (swarm/swarm_appender.h). The defects it found are fixed (reader.cc MeasureLastBlock,
+  // lease_recovery.cc, block_service.cc, replica_files.h's anchors, writer.h's move to blocks).
+  bool appenders = true;
   // More than one: namenodes over a simulated journal (high availability, swarm/swarm_ha.h).
   uint32_t namenodes = 1;
 };
