@@ -2,7 +2,7 @@
 //
 //   granary-sim selftest [--seed N] [--nodes K] [--seconds S] [--no-faults]
 //   granary-sim swarm [--seed N | --seeds A-B] [--datanodes D] [--clients C] [--seconds S]
-//                     [--namenodes N] [--appenders]
+//                     [--namenodes N] [--no-appenders]
 //                     [--no-faults] [--no-quotas] [--inline-threshold BYTES]
 //   granary-sim run SCENARIO [--seed N] [--set FIELD=VALUE ...] [--out DIR]
 //                   [--record-trace FILE]
@@ -237,8 +237,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(5u, 200u));
   swarm_cmd->add_option("--clients", swarm.clients, "clients (1..200)")
       ->check(CLI::Range(1u, 200u));
-  swarm_cmd->add_flag("--appenders", swarm.appenders,
-                      "clients also append to logs and read them as they grow");
+  swarm_cmd->add_flag("--appenders,!--no-appenders", swarm.appenders,
+                      "clients also append to logs and read them as they grow (the default)");
   swarm_cmd
       ->add_option("--namenodes", swarm.namenodes,
                    "namenodes (1, or 2..5 over a simulated journal: high availability)")

@@ -46,6 +46,7 @@ Writer::Writer(ClientContext& context, std::string path, AppendStart start,
   if (start.inline_data) {
     inline_on_namenode_ = true;
     buffer_ = std::move(start.inline_bytes);
+    inline_stored_bytes_ = buffer_.size();
     return;
   }
   mode_state_ = Mode::kBlocks;
@@ -193,6 +194,8 @@ Status Writer::AwaitPackets(size_t keep) {
 
 Status Writer::SwitchToBlocks() {
   GRANARY_RETURN_IF_ERROR(EnsureCreated(""));
+  // A block smaller than the inline bytes cannot take them all (a tiny block size).
+  if (inline_stored_bytes_ > 0 && inline_stored_bytes_ < block_bytes_) return MoveInlineToBlock();
   if (inline_threshold_bytes_ > 0 || inline_on_namenode_) {
     proto::ConvertToBlocksRequest request;
     *request.mutable_user() = context_.options().user;
@@ -203,6 +206,30 @@ Status Writer::SwitchToBlocks() {
     GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kConvertToBlocks, request, &reply));
   }
   mode_state_ = Mode::kBlocks;
+  return Status::Ok();
+}
+
+Status Writer::MoveInlineToBlock() {
+  assert(!block_ && !last_complete_block_ && block_bytes_acked_ == 0);
+  mode_state_ = Mode::kBlocks;
+  // Only the stored bytes go now: the rest of the buffer follows as ordinary packets.
+  const std::string rest = buffer_.substr(inline_stored_bytes_);
+  buffer_.resize(inline_stored_bytes_);
+  const Status flushed = FlushBlocks(Durability::kDurable);
+  buffer_ += rest;
+  GRANARY_RETURN_IF_ERROR(flushed);
+  assert(block_.has_value());
+  proto::ConvertToBlocksRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_path(path_);
+  request.set_inode_id(inode_id_);
+  request.set_client_name(context_.options().client_name);
+  *request.mutable_block() = block_->block();
+  request.mutable_block()->set_length_bytes(inline_stored_bytes_);
+  proto::ConvertToBlocksReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kConvertToBlocks, request, &reply));
+  inline_stored_bytes_ = 0;
+  last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
 
@@ -384,6 +411,7 @@ Status Writer::Flush(Durability durability) {
   flushed_at_ = synced_at_ = written;
   {
     Status status;
+    inline_stored_bytes_ = buffer_.size();
     if (!created_) {
       status = EnsureCreated(buffer_);
     } else {

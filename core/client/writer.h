@@ -114,7 +114,12 @@ class Writer {
   proto::CreateRequest CreateRequest(bool complete) const;
   // Registers the file with the namenode (not complete) when that has not happened yet.
   Status EnsureCreated(std::string inline_data);
+  // Leaves inline mode. Inline bytes the namenode holds are first flushed (synced: they were
+  // durable there) to the file's conversion block, which nn.ConvertToBlocks then makes the
+  // file's content in the batch that drops them: readers never see the file without them,
+  // and a writer dying in between leaves the file inline, with them.
   Status SwitchToBlocks();
+  Status MoveInlineToBlock();
   // A packet sent and not yet acknowledged; its bytes are still in `buffer_`.
   struct InFlight {
     uint64_t length = 0;
@@ -174,6 +179,9 @@ class Writer {
   // The namenode holds the file inline (it was created or opened so): leaving inline mode
   // converts it.
   bool inline_on_namenode_ = false;
+  // How many of buffer_'s first bytes the namenode holds inline (stored by a flush, a create
+  // or before an append).
+  uint64_t inline_stored_bytes_ = 0;
   // Appending to the last block: the first packet reopens it at the new stamp.
   bool reopen_pending_ = false;
   std::optional<proto::FileStatus> closed_status_;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <charconv>
 #include <utility>
 
 #include "core/common/crc32c.h"
@@ -18,64 +17,6 @@ constexpr std::string_view kStorageIdPrefix = "DS-";
 constexpr size_t kStorageIdHexDigits = 16;
 static_assert(kReplicaDiskPieceBytes % kChecksumChunkBytes == 0);
 static_assert(kReplicaDiskPieceBytes <= kDiskReadBytesMax);
-
-enum class FileKind : uint8_t { kData, kMeta };
-
-struct ParsedName {
-  std::string name;
-  ReplicaState state;
-  BlockId block_id;
-  GenerationStamp generation_stamp;
-  FileKind kind;
-};
-
-std::string FileName(ReplicaState state, BlockId block_id, GenerationStamp stamp, FileKind kind) {
-  std::string name = state == ReplicaState::kFinalized ? "blk_" : "rbw_";
-  name += std::to_string(block_id.value());
-  name += '_';
-  name += std::to_string(stamp.value());
-  name += kind == FileKind::kData ? ".data" : ".meta";
-  return name;
-}
-
-// Parses a decimal number that fills `text` exactly, without sign or leading zeros.
-std::optional<uint64_t> ParseNumber(std::string_view text) {
-  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
-  uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// The parts of a replica file's name; nullopt for any other name.
-std::optional<ParsedName> ParseFileName(std::string_view name) {
-  ParsedName parsed;
-  parsed.name = std::string(name);
-  if (name.starts_with("blk_")) {
-    parsed.state = ReplicaState::kFinalized;
-  } else if (name.starts_with("rbw_")) {
-    parsed.state = ReplicaState::kWriting;
-  } else {
-    return std::nullopt;
-  }
-  name.remove_prefix(4);
-  if (name.ends_with(".data")) {
-    parsed.kind = FileKind::kData;
-  } else if (name.ends_with(".meta")) {
-    parsed.kind = FileKind::kMeta;
-  } else {
-    return std::nullopt;
-  }
-  name.remove_suffix(5);
-  const size_t separator = name.find('_');
-  if (separator == std::string_view::npos) return std::nullopt;
-  const std::optional<uint64_t> id = ParseNumber(name.substr(0, separator));
-  const std::optional<uint64_t> stamp = ParseNumber(name.substr(separator + 1));
-  if (!id || !stamp || *id == 0 || *stamp == 0) return std::nullopt;
-  parsed.block_id = BlockId(*id);
-  parsed.generation_stamp = GenerationStamp(*stamp);
-  return parsed;
-}
 
 uint64_t ChunkCount(uint64_t length_bytes) {
   return (length_bytes + kChecksumChunkBytes - 1) / kChecksumChunkBytes;
@@ -128,6 +69,12 @@ Result<std::string> ReadRange(Disk& disk, std::string_view name, uint64_t offset
   return out;
 }
 
+Status RemoveIfPresent(Disk& disk, std::string_view name) {
+  const Status removed = disk.Remove(name);
+  if (!removed.ok() && removed.code() != StatusCode::kNotFound) return removed;
+  return Status::Ok();
+}
+
 Status Corrupt(BlockId block_id, std::string_view what) {
   return Status(StatusCode::kCorruption,
                 "replica of block " + std::to_string(block_id.value()) + ": " + std::string(what));
@@ -166,21 +113,35 @@ Status ReplicaStore::Load() {
   assert(records_.empty());
   GRANARY_ASSIGN_OR_RETURN(std::vector<std::string> names, disk_.List(""));
   std::map<BlockId, std::vector<std::string>> by_block;
+  std::map<BlockId, std::vector<ReplicaAnchor>> anchors;
   for (const std::string& name : names) {
-    std::optional<ParsedName> parsed = ParseFileName(name);
+    std::optional<ReplicaFileName> parsed = ReplicaFileName::Parse(name);
     if (parsed) by_block[parsed->block_id].push_back(name);
+    std::optional<ReplicaAnchor> anchor = ReplicaAnchor::Parse(name);
+    if (anchor) {
+      by_block[anchor->block_id];
+      anchors[anchor->block_id].push_back(*anchor);
+    }
   }
   for (const auto& [block_id, files] : by_block) {
-    GRANARY_RETURN_IF_ERROR(Reconcile(block_id, files));
+    const std::vector<ReplicaAnchor>& block_anchors = anchors[block_id];
+    GRANARY_RETURN_IF_ERROR(Reconcile(block_id, files, block_anchors));
+    // Reconcile left the replica durable as it stands, or removed it: its anchors are done.
+    for (const ReplicaAnchor& anchor : block_anchors) {
+      GRANARY_RETURN_IF_ERROR(RemoveIfPresent(disk_, anchor.FileName()));
+    }
+    Record* record = Find(block_id);
+    if (record != nullptr) GRANARY_RETURN_IF_ERROR(DropAnchor(*record));
   }
   return Status::Ok();
 }
 
-Status ReplicaStore::Reconcile(BlockId block_id, const std::vector<std::string>& files) {
+Status ReplicaStore::Reconcile(BlockId block_id, const std::vector<std::string>& files,
+                               const std::vector<ReplicaAnchor>& anchors) {
   // The newest data and meta files: highest stamp, finalized before writing on a tie.
-  std::optional<ParsedName> data;
-  std::optional<ParsedName> meta;
-  auto newer = [](const ParsedName& a, const std::optional<ParsedName>& b) {
+  std::optional<ReplicaFileName> data;
+  std::optional<ReplicaFileName> meta;
+  auto newer = [](const ReplicaFileName& a, const std::optional<ReplicaFileName>& b) {
     if (!b) return true;
     if (a.generation_stamp != b->generation_stamp) {
       return a.generation_stamp > b->generation_stamp;
@@ -188,18 +149,15 @@ Status ReplicaStore::Reconcile(BlockId block_id, const std::vector<std::string>&
     return a.state == ReplicaState::kFinalized && b->state != ReplicaState::kFinalized;
   };
   for (const std::string& name : files) {
-    ParsedName parsed = *ParseFileName(name);
-    std::optional<ParsedName>& slot = parsed.kind == FileKind::kData ? data : meta;
+    ReplicaFileName parsed = *ReplicaFileName::Parse(name);
+    std::optional<ReplicaFileName>& slot = parsed.kind == ReplicaFileKind::kData ? data : meta;
     if (newer(parsed, slot)) slot = std::move(parsed);
   }
   // Files of older stamps, and a data or meta file without its partner, are leftovers of an
   // interrupted create, restamp or removal.
   for (const std::string& name : files) {
     const bool keep = data && meta && (name == data->name || name == meta->name);
-    if (!keep) {
-      const Status removed = disk_.Remove(name);
-      if (!removed.ok() && removed.code() != StatusCode::kNotFound) return removed;
-    }
+    if (!keep) GRANARY_RETURN_IF_ERROR(RemoveIfPresent(disk_, name));
   }
   if (!data || !meta) return Status::Ok();
 
@@ -219,10 +177,15 @@ Status ReplicaStore::Reconcile(BlockId block_id, const std::vector<std::string>&
   GRANARY_RETURN_IF_ERROR(RenameTo(record, state, stamp));
   if (finalized) {
     GRANARY_ASSIGN_OR_RETURN(record.replica.length_bytes, disk_.Size(record.data_file));
+    record.synced_bytes = record.replica.length_bytes;
   } else {
-    GRANARY_ASSIGN_OR_RETURN(const uint64_t length,
-                             CheckedLength(record.data_file, record.meta_file));
+    GRANARY_ASSIGN_OR_RETURN(uint64_t length, CheckedLength(record.data_file, record.meta_file));
+    for (const ReplicaAnchor& anchor : anchors) {
+      GRANARY_ASSIGN_OR_RETURN(length, ExtendByAnchor(disk_, record.data_file, length, anchor));
+    }
     GRANARY_ASSIGN_OR_RETURN(record.replica.length_bytes, disk_.Size(record.data_file));
+    // What the crash left is durable: the cut below keeps its partial chunk (an anchor).
+    record.synced_bytes = length;
     GRANARY_RETURN_IF_ERROR(TruncateTo(record, length));
     GRANARY_RETURN_IF_ERROR(disk_.Sync(record.data_file));
     GRANARY_RETURN_IF_ERROR(disk_.Sync(record.meta_file));
@@ -305,8 +268,10 @@ Status ReplicaStore::Create(BlockId block_id, GenerationStamp generation_stamp) 
   }
   Record record;
   record.replica = Replica{block_id, generation_stamp, 0, ReplicaState::kWriting, false};
-  record.data_file = FileName(ReplicaState::kWriting, block_id, generation_stamp, FileKind::kData);
-  record.meta_file = FileName(ReplicaState::kWriting, block_id, generation_stamp, FileKind::kMeta);
+  record.data_file = ReplicaFileName::Make(ReplicaState::kWriting, block_id, generation_stamp,
+                                           ReplicaFileKind::kData);
+  record.meta_file = ReplicaFileName::Make(ReplicaState::kWriting, block_id, generation_stamp,
+                                           ReplicaFileKind::kMeta);
   record.version = next_version_++;
   // Leftovers of a failed earlier attempt would make Create fail.
   for (const std::string& name : {record.data_file, record.meta_file}) {
@@ -323,8 +288,8 @@ Status ReplicaStore::Create(BlockId block_id, GenerationStamp generation_stamp) 
 
 Status ReplicaStore::RenameTo(Record& record, ReplicaState state, GenerationStamp stamp) {
   const BlockId id = record.replica.block_id;
-  const std::string data_file = FileName(state, id, stamp, FileKind::kData);
-  const std::string meta_file = FileName(state, id, stamp, FileKind::kMeta);
+  const std::string data_file = ReplicaFileName::Make(state, id, stamp, ReplicaFileKind::kData);
+  const std::string meta_file = ReplicaFileName::Make(state, id, stamp, ReplicaFileKind::kMeta);
   if (record.data_file != data_file) {
     record.version = next_version_++;
     GRANARY_RETURN_IF_ERROR(disk_.Rename(record.data_file, data_file));
@@ -342,23 +307,56 @@ Status ReplicaStore::RenameTo(Record& record, ReplicaState state, GenerationStam
 
 Status ReplicaStore::TruncateTo(Record& record, uint64_t length_bytes) {
   assert(length_bytes <= record.replica.length_bytes);
+  const uint64_t whole_chunks = length_bytes / kChecksumChunkBytes;
+  const uint64_t tail_offset = whole_chunks * kChecksumChunkBytes;
+  const uint64_t tail_bytes = length_bytes - tail_offset;
+  std::string tail;
+  record.synced_bytes = std::min(record.synced_bytes, length_bytes);
+  if (tail_bytes > 0) {
+    // Anchored before the data file is cut: the meta file's CRC of this chunk stops matching
+    // the data then, and is replaced only after it.
+    GRANARY_ASSIGN_OR_RETURN(tail, disk_.Read(record.data_file, tail_offset, tail_bytes));
+    if (tail.size() != tail_bytes) {
+      return Corrupt(record.replica.block_id, "data file shorter than its record");
+    }
+    GRANARY_RETURN_IF_ERROR(AnchorSyncedTail(record, tail_offset, tail));
+  }
   record.version = next_version_++;
   GRANARY_RETURN_IF_ERROR(disk_.Truncate(record.data_file, length_bytes));
   record.replica.length_bytes = length_bytes;
-  const uint64_t whole_chunks = length_bytes / kChecksumChunkBytes;
   GRANARY_ASSIGN_OR_RETURN(const uint64_t meta_bytes, disk_.Size(record.meta_file));
   if (meta_bytes > whole_chunks * kCrcBytes) {
     GRANARY_RETURN_IF_ERROR(disk_.Truncate(record.meta_file, whole_chunks * kCrcBytes));
   }
-  const uint64_t tail_bytes = length_bytes % kChecksumChunkBytes;
   if (tail_bytes == 0) return Status::Ok();
-  const uint64_t tail_offset = whole_chunks * kChecksumChunkBytes;
-  GRANARY_ASSIGN_OR_RETURN(const std::string tail,
-                           disk_.Read(record.data_file, tail_offset, tail_bytes));
-  if (tail.size() != tail_bytes) {
-    return Corrupt(record.replica.block_id, "data file shorter than its record");
-  }
   return disk_.Append(record.meta_file, EncodeCrcs({Crc32c(tail)}));
+}
+
+Status ReplicaStore::AnchorSyncedTail(Record& record, uint64_t chunk_start,
+                                      std::string_view chunk_bytes) {
+  assert(chunk_start % kChecksumChunkBytes == 0);
+  if (record.synced_bytes <= chunk_start) return Status::Ok();
+  const uint64_t synced_tail =
+      std::min<uint64_t>(record.synced_bytes - chunk_start, chunk_bytes.size());
+  // A whole chunk's CRC is never replaced; nothing to keep in an empty one.
+  if (synced_tail == 0 || synced_tail >= kChecksumChunkBytes) return Status::Ok();
+  const ReplicaAnchor anchor{record.replica.block_id, chunk_start + synced_tail,
+                             Crc32c(chunk_bytes.substr(0, synced_tail))};
+  if (record.anchor == anchor) return Status::Ok();
+  const std::string name = anchor.FileName();
+  Status made = Status(StatusCode::kNotFound, "no anchor yet");
+  if (record.anchor) made = disk_.Rename(record.anchor->FileName(), name);
+  if (made.code() == StatusCode::kNotFound) made = disk_.Create(name);
+  if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return made;
+  record.anchor = anchor;
+  return Status::Ok();
+}
+
+Status ReplicaStore::DropAnchor(Record& record) {
+  if (!record.anchor) return Status::Ok();
+  const std::string name = record.anchor->FileName();
+  record.anchor.reset();
+  return RemoveIfPresent(disk_, name);
 }
 
 Status ReplicaStore::Reopen(BlockId block_id, GenerationStamp generation_stamp,
@@ -438,6 +436,9 @@ Status ReplicaStore::AppendFrom(BlockId block_id, uint64_t offset_bytes, std::st
                                                     std::to_string(block_id.value()) +
                                                     " with other bytes");
   }
+  GRANARY_RETURN_IF_ERROR(AnchorSyncedTail(*record, offset_bytes, data.substr(0, held)));
+  record = Find(block_id);
+  assert(record != nullptr);
   // Reads that overlap the change retry (the meta file is cut and grown under them).
   record->version = next_version_++;
   Status status = disk_.Append(data_file, data.substr(held));
@@ -465,8 +466,15 @@ Status ReplicaStore::Sync(BlockId block_id) {
   assert(record != nullptr);
   const std::string data_file = record->data_file;
   const std::string meta_file = record->meta_file;
+  const uint64_t length = record->replica.length_bytes;
   GRANARY_RETURN_IF_ERROR(disk_.Sync(data_file));
-  return disk_.Sync(meta_file);
+  GRANARY_RETURN_IF_ERROR(disk_.Sync(meta_file));
+  record = Find(block_id);
+  if (record != nullptr && record->data_file == data_file) {
+    record->synced_bytes =
+        std::max(record->synced_bytes, std::min(length, record->replica.length_bytes));
+  }
+  return Status::Ok();
 }
 
 Status ReplicaStore::Finalize(BlockId block_id) {
@@ -476,7 +484,14 @@ Status ReplicaStore::Finalize(BlockId block_id) {
   GRANARY_RETURN_IF_ERROR(Sync(block_id));
   record = Find(block_id);
   assert(record != nullptr);
-  return RenameTo(*record, ReplicaState::kFinalized, record->replica.generation_stamp);
+  GRANARY_RETURN_IF_ERROR(
+      RenameTo(*record, ReplicaState::kFinalized, record->replica.generation_stamp));
+  // Finalized replicas keep their whole data file: the anchor is not needed (a leftover, if
+  // the removal fails, goes at the next Load).
+  record = Find(block_id);
+  assert(record != nullptr);
+  (void)DropAnchor(*record);
+  return Status::Ok();
 }
 
 Status ReplicaStore::FinalizeAt(BlockId block_id, GenerationStamp generation_stamp,
@@ -496,6 +511,9 @@ Status ReplicaStore::Remove(BlockId block_id) {
   const std::string data_file = record->data_file;
   const std::string meta_file = record->meta_file;
   record->version = next_version_++;
+  (void)DropAnchor(*record);  // a leftover goes at the next Load
+  record = Find(block_id);
+  if (record == nullptr) return Status::Ok();
   // Data first: a meta file alone is a leftover that Load removes.
   const Status data_removed = disk_.Remove(data_file);
   if (!data_removed.ok() && data_removed.code() != StatusCode::kNotFound) return data_removed;

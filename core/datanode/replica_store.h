@@ -29,9 +29,12 @@
 //   - An under-construction replica's length after a crash is the longest prefix whose
 //     chunks match their CRCs (for the last CRC stored: the longest prefix of its chunk that
 //     matches it, since AppendFrom appends data before it replaces that CRC); Load truncates
-//     both files beyond it. A crash between AppendFrom's cut of the meta file and its append
-//     can leave the replica without its trailing partial chunk: lease recovery then prefers
-//     the replicas that were not restarted (Replica::reloaded).
+//     both files beyond it. Replacing the CRC of a trailing partial chunk (AppendFrom,
+//     TruncateTo) cuts the meta file before it appends the new CRC; when the chunk holds
+//     synced bytes, a ReplicaAnchor (replica_files.h) naming their length and CRC is made
+//     durable first, and Load keeps the anchor's length when its bytes match: a crash at any
+//     point keeps every synced byte. Unsynced bytes may be lost: lease recovery prefers the
+//     replicas that were not restarted (Replica::reloaded).
 //   - A block id with only one of its two files (a crash between the creates) is removed.
 // The disk may rot silently: Read verifies every chunk it returns and marks the replica
 // corrupt on a mismatch, after which it is never served again; a read for a reader that
@@ -54,14 +57,10 @@
 #include "core/common/ids.h"
 #include "core/common/random.h"
 #include "core/common/status.h"
+#include "core/datanode/replica_files.h"
 #include "core/seams/disk.h"
 
 namespace granary {
-
-enum class ReplicaState : uint8_t {
-  kWriting = 1,    // under construction (rbw)
-  kFinalized = 2,  // complete, synced (blk)
-};
 
 struct Replica {
   BlockId block_id;
@@ -157,6 +156,10 @@ class ReplicaStore {
     std::string meta_file;
     // Bumped by every rename, truncate and removal: a read that saw it change retries.
     uint64_t version = 0;
+    // Bytes made durable by the last Sync (or Load, Finalize): a crash must keep them.
+    uint64_t synced_bytes = 0;
+    // The replica's anchor file, when it has one.
+    std::optional<ReplicaAnchor> anchor;
   };
 
   Record* Find(BlockId block_id);
@@ -164,8 +167,15 @@ class ReplicaStore {
   Status RenameTo(Record& record, ReplicaState state, GenerationStamp generation_stamp);
   // Cuts both files to `length_bytes`, rewriting the CRC of a partial last chunk.
   Status TruncateTo(Record& record, uint64_t length_bytes);
-  // Load's work for the files of one block id.
-  Status Reconcile(BlockId block_id, const std::vector<std::string>& files);
+  // Load's work for the files and anchors of one block id.
+  Status Reconcile(BlockId block_id, const std::vector<std::string>& files,
+                   const std::vector<ReplicaAnchor>& anchors);
+  // Before the CRC of the partial chunk starting at `chunk_start` is replaced: when that
+  // chunk holds synced bytes, makes an anchor for them durable. `chunk_bytes` are the
+  // replica's bytes from `chunk_start` (at least up to the synced length).
+  Status AnchorSyncedTail(Record& record, uint64_t chunk_start, std::string_view chunk_bytes);
+  // Removes the record's anchor file, if any.
+  Status DropAnchor(Record& record);
   // The longest prefix of an under-construction replica's chunks that match their CRCs.
   Result<uint64_t> CheckedLength(const std::string& data_file, const std::string& meta_file);
   Result<ReplicaRead> ReadOnce(const Record& record, uint64_t offset_bytes, uint64_t length_bytes,

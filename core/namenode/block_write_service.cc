@@ -14,23 +14,58 @@ namespace {
 
 const auto Invalid = NamenodeContext::Invalid;
 
+// AddBlock on a file still inline: its conversion block (nn.ConvertToBlocks), which replaces
+// an earlier one (a retry). The file's bytes stay inline until the conversion.
+Status AddConversionBlock(const proto::AddBlockRequest& r, const proto::BlockRef& fresh,
+                          proto::Inode& inode, WriteBatch& batch, ReleasedBlocks& released) {
+  if (r.has_previous() && r.previous().block_id() != 0) {
+    return Invalid(inode.name() + " is still inline: it has no previous block");
+  }
+  for (const proto::BlockRef& stale : inode.blocks()) {
+    InodeStore::DeleteBlock(batch, BlockId(stale.block_id()));
+    released.blocks.push_back(stale);
+  }
+  inode.clear_blocks();
+  *inode.add_blocks() = fresh;
+  InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), fresh, inode.replication()));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status BlockWriteService::ConvertToBlocks(const proto::ConvertToBlocksRequest& r,
                                           proto::ConvertToBlocksReply*, rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
-  return ctx_.ns
-      .MutateFile(InodeId(r.inode_id()),
-                  [&](proto::Inode& inode, WriteBatch& batch) {
-                    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
-                    if (!inode.inline_data()) return Status::Ok();
-                    InodeStore::DeleteInline(batch, InodeId(inode.id()));
-                    inode.set_inline_data(false);
-                    inode.clear_inline_crc32c();
-                    inode.set_length_bytes(0);
-                    return Status::Ok();
-                  })
-      .status();
+  Result<proto::Inode> file = ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode,
+                                                                            WriteBatch& batch) {
+    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+    if (!inode.inline_data()) return Status::Ok();  // converted already (a retry)
+    if (r.has_block()) {
+      // The conversion block (AddBlock on the inline file) holds the inline bytes.
+      if (inode.blocks_size() != 1 || inode.blocks(0).block_id() != r.block().block_id()) {
+        return Invalid("block is not the file's conversion block");
+      }
+      if (r.block().length_bytes() != inode.length_bytes()) {
+        return Invalid("conversion block holds " + std::to_string(r.block().length_bytes()) +
+                       " bytes, the inline file " + std::to_string(inode.length_bytes()));
+      }
+      proto::BlockRef* block = inode.mutable_blocks(0);
+      block->set_length_bytes(r.block().length_bytes());
+      block->set_generation_stamp(
+          std::max(block->generation_stamp(), r.block().generation_stamp()));
+      InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), *block, inode.replication()));
+    } else if (inode.blocks_size() > 0) {
+      return Invalid("conversion without the file's conversion block");
+    }
+    InodeStore::DeleteInline(batch, InodeId(inode.id()));
+    inode.set_inline_data(false);
+    inode.clear_inline_crc32c();
+    inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+    return Status::Ok();
+  });
+  if (!file.ok()) return file.status();
+  ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
+  return Status::Ok();
 }
 
 Result<std::vector<uint32_t>> BlockWriteService::ChoosePipeline(const proto::AddBlockRequest& r,
@@ -68,10 +103,11 @@ Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBl
   fresh.set_block_id(block_id);
   fresh.set_generation_stamp(stamp);
   std::optional<proto::BlockRef> committed;
+  ReleasedBlocks released;
   Result<proto::Inode> file = ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode,
                                                                             WriteBatch& batch) {
     GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
-    if (inode.inline_data()) return Invalid(inode.name() + " is still inline");
+    if (inode.inline_data()) return AddConversionBlock(r, fresh, inode, batch, released);
     if (inode.blocks_size() > 0) {
       proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
       if (!r.has_previous() || r.previous().block_id() != last->block_id()) {
@@ -99,6 +135,7 @@ Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBl
     return Status::Ok();
   });
   if (!file.ok()) return file.status();
+  ctx_.Release(released);
   // Replicas of the committed block may still be reporting; it completes with what arrives.
   if (committed) ctx_.blocks.CompleteBlock(*committed);
   // The new block is the file's last, on a pipeline no longer than its replication.
@@ -109,7 +146,8 @@ Status BlockWriteService::AddBlock(const proto::AddBlockRequest& r, proto::AddBl
   ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
   proto::LocatedBlock* located = reply->mutable_block();
   *located->mutable_block() = fresh;
-  located->set_offset_bytes(file->length_bytes());
+  // An inline file's conversion block starts the file.
+  located->set_offset_bytes(file->inline_data() ? 0 : file->length_bytes());
   for (uint32_t id : targets) {
     if (const DatanodeRecord* record = ctx_.datanodes.Find(id))
       *located->add_replicas() = record->Info();

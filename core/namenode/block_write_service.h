@@ -24,11 +24,13 @@ class BlockWriteService {
  public:
   explicit BlockWriteService(NamenodeContext context) : ctx_(context) {}
 
-  // An inline file under construction drops its inline bytes and continues in blocks.
+  // An inline file under construction continues in blocks: its conversion block (below),
+  // filled with the inline bytes, becomes its content in the batch that drops them.
   Status ConvertToBlocks(const proto::ConvertToBlocksRequest&, proto::ConvertToBlocksReply*,
                          rpc::Exchange&);
   // Commits the previous block at the length the writer reached and allocates the next one
-  // with its pipeline.
+  // with its pipeline. On a file still inline: allocates its conversion block, which readers
+  // do not see and lease recovery discards until nn.ConvertToBlocks makes it the content.
   Status AddBlock(const proto::AddBlockRequest&, proto::AddBlockReply*, rpc::Exchange&);
   // Closes the file once its last block has min_replication finalized replicas; until then
   // the reply says retry_later.

@@ -14,6 +14,28 @@ namespace {
 
 const auto Invalid = NamenodeContext::Invalid;
 
+// Closing a file without a recovery: drops its last block when it is `dropped` (being written
+// and held by nobody), or, for a file still inline, its conversion block (whose bytes are
+// the inline ones, kept).
+void DropUnfinishedBlock(proto::Inode& inode, WriteBatch& batch, BlockId dropped,
+                         ReleasedBlocks& released) {
+  if (inode.inline_data()) {
+    for (const proto::BlockRef& block : inode.blocks()) {
+      released.blocks.push_back(block);
+      InodeStore::DeleteBlock(batch, BlockId(block.block_id()));
+    }
+    inode.clear_blocks();
+    return;
+  }
+  if (dropped.value() != 0 && inode.blocks_size() > 0 &&
+      inode.blocks(inode.blocks_size() - 1).block_id() == dropped.value()) {
+    released.blocks.push_back(inode.blocks(inode.blocks_size() - 1));
+    InodeStore::DeleteBlock(batch, dropped);
+    inode.mutable_blocks()->RemoveLast();
+    inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
+  }
+}
+
 }  // namespace
 
 Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
@@ -28,8 +50,8 @@ Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
   recovery_failures_.erase(BlockId(r.block().block_id()));
   Result<proto::Inode> file = ctx_.ns.MutateFile(recovery.file, [&](proto::Inode& inode,
                                                                     WriteBatch& batch) {
-    if (!inode.under_construction() || inode.blocks_size() == 0) {
-      return Status(StatusCode::kStale, "file no longer being written");
+    if (!inode.under_construction() || inode.blocks_size() == 0 || inode.inline_data()) {
+      return Status(StatusCode::kStale, "file no longer being written in blocks");
     }
     proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
     if (last->block_id() != r.block().block_id()) return Invalid("not the last block");
@@ -55,8 +77,10 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
       ctx_.leases.Remove(client_name, inode_id);
     return;
   }
+  // A file still inline has at most a conversion block, which never holds more than the
+  // inline bytes: it is discarded below, and the file closes with its inline bytes.
   const BlockInfo* last =
-      file->blocks_size() == 0
+      file->blocks_size() == 0 || file->inline_data()
           ? nullptr
           : ctx_.blocks.Find(BlockId(file->blocks(file->blocks_size() - 1).block_id()));
   // A block no replica can recover after kRecoveryAttemptsMax tries is given up: its bytes
@@ -110,13 +134,7 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
   Result<proto::Inode> closed =
       ctx_.ns.MutateFile(inode_id, [&](proto::Inode& inode, WriteBatch& batch) {
         if (!inode.under_construction()) return Status(StatusCode::kStale, "closed already");
-        if (dropped_block != 0 && inode.blocks_size() > 0 &&
-            inode.blocks(inode.blocks_size() - 1).block_id() == dropped_block) {
-          released.blocks.push_back(inode.blocks(inode.blocks_size() - 1));
-          InodeStore::DeleteBlock(batch, BlockId(dropped_block));
-          inode.mutable_blocks()->RemoveLast();
-          inode.set_length_bytes(NamenodeContext::SumOfBlocks(inode));
-        }
+        DropUnfinishedBlock(inode, batch, BlockId(dropped_block), released);
         inode.set_under_construction(false);
         inode.set_lease_holder("");
         return Status::Ok();

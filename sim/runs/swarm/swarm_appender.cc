@@ -176,6 +176,8 @@ void CheckLogBytes(SwarmState& state, const AppendLog& log, const std::string& e
                    const std::string& data, uint64_t at_least, const char* when) {
   if (data.size() < at_least && log.converting) {
     ++state.result.conversion_gaps;
+    state.Problem(log.path + " held " + std::to_string(data.size()) + " bytes " + when +
+                  " while moving to blocks, " + std::to_string(at_least) + " were acknowledged");
   } else if (data.size() < at_least) {
     ++state.result.acked_lost;
     state.Problem(log.path + " held " + std::to_string(data.size()) + " bytes " + when + ", " +

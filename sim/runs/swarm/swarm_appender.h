@@ -14,16 +14,13 @@
 //   - a log whose last session closed holds exactly what was appended.
 // The checker's final look (CheckLogs) applies the last two to every log.
 //
-// KNOWN DEFECT, found by this workload: when a writer's Write carries an inline file past
-// the inline threshold, the client converts the file to blocks (nn.ConvertToBlocks drops the
-// inline bytes) and holds every byte in its buffer until the next packet, flush or sync
-// reaches the new block's pipeline. In that window a new reader sees the file empty, and if
-// the writer dies in it, recovery leaves the file without the bytes a Sync had stored
-// inline. The fix is to fill the block before dropping the inline bytes (AddBlock on a file
-// still inline, a flush or sync of the buffer to it, then the conversion), with lease
-// recovery discarding such a block when the writer dies between. Until then a short read or
-// recovery in that window is counted in `conversion_gaps` (reported, not failed on);
-// everything else stays checked: bytes never appended fail the run in the window too.
+// The window this workload found: when a writer's Write carries an inline file past the
+// inline threshold, the file moves to blocks. The client once dropped the inline bytes first
+// (nn.ConvertToBlocks), so a new reader saw the file empty and a writer dying then lost the
+// bytes a Sync had stored inline. Now it syncs them to the file's conversion block before
+// the namenode swaps the block in for them (core/client/writer.h, SwitchToBlocks). A short
+// read or recovery while a log is moving is counted in `conversion_gaps`, and fails the run
+// like acked_lost.
 #pragma once
 
 #include <memory>

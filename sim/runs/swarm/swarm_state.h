@@ -64,7 +64,7 @@ struct AppendLog {
   bool open = false;       // a session is live: its writer holds the lease
   bool uncertain = false;  // a session failed or its writer died: recover and read back first
   // An inline log grew past the inline threshold and no Flush, Sync or Close has returned
-  // since. A KNOWN DEFECT lives here (swarm_appender.h): see SwarmResult::conversion_gaps.
+  // since: it is moving to blocks (swarm_appender.h, SwarmResult::conversion_gaps).
   bool converting = false;
 };
 

@@ -34,7 +34,9 @@ uint64_t OpenInBlocks(NamenodeCaller& nn, const std::string& path, const std::st
   return id;
 }
 
-TEST(BlockWriteServiceTest, ConvertingAnInlineFileDropsItsBytesAndAllowsBlocks) {
+// Issue 16's conversion window: the inline bytes stay the file's content until its
+// conversion block holds them, then the block replaces them in one step.
+TEST(BlockWriteServiceTest, AnInlineFileMovesToItsConversionBlockInOneStep) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
     NamenodeCaller nn(p, h.cluster());
@@ -48,20 +50,81 @@ TEST(BlockWriteServiceTest, ConvertingAnInlineFileDropsItsBytesAndAllowsBlocks) 
     *add.mutable_user() = Super();
     add.set_inode_id(id);
     add.set_client_name("w");
-    EXPECT_EQ(nn.Call(rpc::nn::kAddBlock, add).code(), StatusCode::kInvalidArgument);  // inline
+    add.mutable_previous()->set_block_id(77);
+    EXPECT_EQ(nn.Call(rpc::nn::kAddBlock, add).code(), StatusCode::kInvalidArgument);
+    add.clear_previous();
+    // The conversion block: the file is still inline, its bytes what readers get.
+    proto::AddBlockReply added;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    EXPECT_EQ(added.block().offset_bytes(), 0u);
+    EXPECT_EQ(added.block().replicas_size(), 3);  // the default replication
+    EXPECT_TRUE(nn.Stat("/f").inline_data());
+    EXPECT_EQ(nn.Stat("/f").length_bytes(), 6u);
+    proto::OpenRequest open;
+    *open.mutable_user() = Super();
+    open.set_path("/f");
+    proto::OpenReply opened;
+    std::string bytes;
+    ASSERT_TRUE(nn.Call(rpc::nn::kOpen, open, &opened, {}, &bytes).ok());
+    EXPECT_EQ(bytes, "inline");
+    EXPECT_EQ(opened.blocks_size(), 0);
+    // A second AddBlock (a retry) replaces the first.
+    proto::AddBlockReply again;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &again).ok());
+    const proto::BlockRef block = again.block().block();
+    EXPECT_EQ(h.cluster().namenode()->blocks().Find(BlockId(added.block().block().block_id())),
+              nullptr);
+    EXPECT_NE(h.cluster().namenode()->blocks().Find(BlockId(block.block_id())), nullptr);
 
     proto::ConvertToBlocksRequest convert;
     *convert.mutable_user() = Super();
     convert.set_inode_id(id);
     convert.set_client_name("other");
+    *convert.mutable_block() = block;
+    convert.mutable_block()->set_length_bytes(6);
     EXPECT_EQ(nn.Call(rpc::nn::kConvertToBlocks, convert).code(), StatusCode::kLeaseConflict);
     convert.set_client_name("w");
+    // Not the conversion block, or a block shorter than the inline bytes: refused.
+    convert.mutable_block()->set_length_bytes(5);
+    EXPECT_EQ(nn.Call(rpc::nn::kConvertToBlocks, convert).code(), StatusCode::kInvalidArgument);
+    *convert.mutable_block() = added.block().block();
+    convert.mutable_block()->set_length_bytes(6);
+    EXPECT_EQ(nn.Call(rpc::nn::kConvertToBlocks, convert).code(), StatusCode::kInvalidArgument);
+    proto::ConvertToBlocksRequest without = convert;
+    without.clear_block();
+    EXPECT_EQ(nn.Call(rpc::nn::kConvertToBlocks, without).code(), StatusCode::kInvalidArgument);
+    EXPECT_TRUE(nn.Stat("/f").inline_data());
+    *convert.mutable_block() = block;
+    convert.mutable_block()->set_length_bytes(6);
     ASSERT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
-    EXPECT_EQ(nn.Stat("/f").length_bytes(), 0u);
+    EXPECT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());  // a retry
+    EXPECT_FALSE(nn.Stat("/f").inline_data());
+    EXPECT_EQ(nn.Stat("/f").length_bytes(), 6u);
+    bytes.clear();
+    ASSERT_TRUE(nn.Call(rpc::nn::kOpen, open, &opened, {}, &bytes).ok());
+    EXPECT_TRUE(bytes.empty());
+    ASSERT_EQ(opened.blocks_size(), 1);
+    EXPECT_EQ(opened.blocks(0).block().block_id(), block.block_id());
+    // The writer goes on with the next block after it.
+    *add.mutable_previous() = convert.block();
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    EXPECT_EQ(added.block().offset_bytes(), 6u);
+  });
+}
+
+TEST(BlockWriteServiceTest, AFileWithoutInlineBytesConvertsWithoutABlock) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const uint64_t id = OpenInBlocks(nn, "/f", "w");
+    EXPECT_FALSE(nn.Stat("/f").inline_data());
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(id);
+    add.set_client_name("w");
     proto::AddBlockReply added;
     ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
     EXPECT_EQ(added.block().offset_bytes(), 0u);
-    EXPECT_EQ(added.block().replicas_size(), 3);  // the default replication
   });
 }
 

@@ -72,6 +72,40 @@ TEST(LeaseRecoveryTest, ABlockNoReplicaHoldsIsGivenUpAndTheFileClosedWithoutIt) 
   });
 }
 
+// A writer that dies between adding an inline file's conversion block and converting it:
+// the file closes inline, with every byte it held, and the block is dropped.
+TEST(LeaseRecoveryTest, AWriterDeadMidConversionLeavesTheFileInlineWithItsBytes) {
+  ClusterHarness h;
+  uint64_t block_id = 0;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    proto::CreateRequest create;
+    *create.mutable_user() = Super();
+    create.set_path("/converting");
+    create.set_client_name("ghost");
+    proto::CreateReply created;
+    ASSERT_TRUE(nn.Call(rpc::nn::kCreate, create, &created, "synced bytes").ok());
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(created.status().inode_id());
+    add.set_client_name("ghost");
+    proto::AddBlockReply added;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    block_id = added.block().block().block_id();
+  });
+  ASSERT_NE(h.cluster().namenode()->blocks().Find(BlockId(block_id)), nullptr);
+  h.RunFor(seconds(20));  // past the hard limit (6 s)
+  EXPECT_EQ(h.cluster().namenode()->open_files(), 0u);
+  EXPECT_EQ(h.cluster().namenode()->blocks().Find(BlockId(block_id)), nullptr);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    Result<proto::FileStatus> status = fs.Stat("/converting");
+    ASSERT_TRUE(status.ok());
+    EXPECT_FALSE(status->under_construction());
+    EXPECT_TRUE(status->inline_data());
+    EXPECT_EQ(*fs.ReadFile("/converting"), "synced bytes");
+  });
+}
+
 TEST(LeaseRecoveryTest, AnAnswerToNoRecoveryChangesNothing) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
