@@ -134,6 +134,7 @@ bool StandbyReads::LocateAll(const proto::Inode& file, const std::string& client
 Status StandbyReads::Stat(const proto::StatRequest& r, proto::StatReply* reply, rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(Admit(r.user(), rpc::nn::kStat.name));
   GRANARY_ASSIGN_OR_RETURN(*reply->mutable_status(), reader_.Stat(r.user(), r.path()));
+  if (reply->status().under_construction()) return Behind();
   return Status::Ok();
 }
 
@@ -153,6 +154,7 @@ Status StandbyReads::Open(const proto::OpenRequest& r, proto::OpenReply* reply,
     return NamenodeContext::Invalid("client address too long");
   }
   GRANARY_ASSIGN_OR_RETURN(OpenResult opened, reader_.Open(r.user(), r.path()));
+  if (opened.inode.under_construction()) return Behind();
   *reply->mutable_status() = NamespaceReader::ToStatus(opened.inode);
   if (opened.inode.inline_data()) {
     exchange.reply_payload = std::move(opened.inline_data);
@@ -189,6 +191,8 @@ Status StandbyReads::OpenMany(const proto::OpenManyRequest& r, proto::OpenManyRe
     if (!opened.ok()) {
       file.set_status_code(static_cast<int32_t>(opened.code()));
       file.set_status_message(opened.status().message());
+    } else if (opened->inode.under_construction()) {
+      return Behind();
     } else {
       *file.mutable_status() = NamespaceReader::ToStatus(opened->inode);
       if (opened->inode.inline_data()) {

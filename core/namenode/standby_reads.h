@@ -18,6 +18,14 @@
 // one (null), an open of a file stored in blocks is sent to the active (kNotActive), while
 // inline files, stat and list are answered here.
 //
+// Files being written. A file under construction changes with every flush (its inline bytes
+// or its last block), and a reader of another client carries no sequence of the writer's,
+// so a standby would show it as of the last entry it applied: a tail reader could miss bytes
+// the writer's Flush already promised to every new reader (issue 16). Stat, open and
+// nn.OpenMany of such a file therefore go to the active, which holds its latest state. (A
+// file the standby still shows closed while the active has reopened it for append is the
+// one case left: a reader who must see another client's appends calls nn.Msync first.)
+//
 // Writes never reach this class; the owner (HaNamenode) answers them with a redirect.
 // Fibers: Serve runs on each request's fiber; Applied and JournalAt on the follower's.
 #pragma once

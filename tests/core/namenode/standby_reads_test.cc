@@ -200,6 +200,52 @@ TEST(StandbyReadsTest, AStandbyAnswersEveryReadAtTheSequenceTheWriterSaw) {
   });
 }
 
+// A file still being written changes with every flush: a standby sends its stat, open and
+// open-many to the active, so a tail reader that carries none of the writer's sequence still
+// sees the latest flush; once the file is complete the standby answers again.
+TEST(StandbyReadsTest, AFileBeingWrittenIsReadOnTheActive) {
+  Cluster cluster;
+  const int active = cluster.WaitForActive();
+  ASSERT_GE(active, 0);
+  const size_t standby = (active + 1) % 3;
+  cluster.RunClient([&](sim::SimProcess& p) {
+    proto::CreateRequest create;
+    *create.mutable_user() = Super();
+    create.set_path("/growing");
+    create.set_client_name("writer");
+    proto::CreateReply created;
+    rpc::CallSeq written;
+    ASSERT_TRUE(rpc::CallByName(p.transport(), cluster.address(active), rpc::nn::kCreate.name,
+                                create, "first", p.env().Now() + seconds(2), &created, nullptr,
+                                &written)
+                    .ok());
+    // The standby has applied the create (the client asks for its sequence), and still
+    // refuses: the file is under construction.
+    EXPECT_EQ(Stat(p, cluster.address(standby), "/growing", written.seen).code(),
+              StatusCode::kNotActive);
+    proto::OpenRequest open;
+    *open.mutable_user() = Super();
+    open.set_path("/growing");
+    proto::OpenReply opened;
+    EXPECT_EQ(rpc::Call(p.transport(), cluster.address(standby), rpc::nn::kOpen, open, {},
+                        p.env().Now() + seconds(2), &opened)
+                  .code(),
+              StatusCode::kNotActive);
+    proto::OpenManyRequest many;
+    *many.mutable_user() = Super();
+    many.add_paths("/growing");
+    proto::OpenManyReply many_reply;
+    EXPECT_EQ(rpc::Call(p.transport(), cluster.address(standby), rpc::nn::kOpenMany, many, {},
+                        p.env().Now() + seconds(2), &many_reply)
+                  .code(),
+              StatusCode::kNotActive);
+    // A complete file next to it is answered by the standby.
+    Result<uint64_t> done = Create(p, cluster.address(active), "/done");
+    ASSERT_TRUE(done.ok()) << done.status().ToString();
+    EXPECT_TRUE(Stat(p, cluster.address(standby), "/done", *done).ok());
+  });
+}
+
 // A stuck standby never answers below what the client saw: it waits kStandbyReadWaitMax,
 // then names the active. A client that needs nothing newer is still answered there, and a
 // read that waits is answered as soon as the follower applies (woken, within the wait).
