@@ -171,13 +171,6 @@ struct Flags {
 
 void Print(const json& line) { std::cout << line.dump() << std::endl; }
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -269,21 +262,6 @@ struct Cluster {
   uint64_t inline_threshold = 0;
   bool started = false;
 };
-
-// Runs a command and returns its standard output (its standard error goes to ours).
-Result<std::string> Capture(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return Status(StatusCode::kInternal, "popen " + command);
-  std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-  const int rc = pclose(pipe);
-  if (rc != 0) {
-    return Status(StatusCode::kInternal, command + " exited with " + std::to_string(rc));
-  }
-  return out;
-}
 
 Result<Cluster> StartCluster(const Flags& flags, const std::string& dir, uint64_t threshold,
                              uint32_t port_base) {

@@ -35,27 +35,6 @@ constexpr double kSettleSeconds = 60;
 
 void Print(const json& line) { std::cout << line.dump() << std::endl; }
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-double Round1(double value) { return static_cast<double>(static_cast<int64_t>(value * 10)) / 10; }
-
-Result<std::string> Capture(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return Status(StatusCode::kInternal, "popen " + command);
-  std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-  const int rc = pclose(pipe);
-  if (rc != 0) return Status(StatusCode::kInternal, command + " exited with " + std::to_string(rc));
-  return out;
-}
-
 // The last non-empty line of granary-cluster start's output: the namenodes' list.
 std::string LastLine(const std::string& out) {
   std::istringstream lines(out);

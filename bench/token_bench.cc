@@ -28,13 +28,6 @@ constexpr uint64_t kReadChunkBytes = 4ull << 20;
 
 void Print(const json& line) { std::cout << line.dump() << std::endl; }
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 double Round(double value, int digits) {
   double scale = 1;
   for (int i = 0; i < digits; ++i) scale *= 10;
@@ -43,18 +36,6 @@ double Round(double value, int digits) {
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-Result<std::string> Capture(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return Status(StatusCode::kInternal, "popen " + command);
-  std::string out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-  const int rc = pclose(pipe);
-  if (rc != 0) return Status(StatusCode::kInternal, command + " exited with " + std::to_string(rc));
-  return out;
 }
 
 struct TokenCluster {
