@@ -16,16 +16,6 @@ void PutFixed64(uint64_t value, char* out) {
 void PutFixed32(uint32_t value, char* out) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
 }
-uint64_t GetFixed64(const char* in) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
-uint32_t GetFixed32(const char* in) {
-  uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
 
 }  // namespace
 
@@ -131,9 +121,9 @@ Result<std::optional<std::string>> TFRecordReader::Next() {
       return failed_;
     }
     const char* header = buffer_.data() + buffer_position_;
-    const uint64_t length = GetFixed64(header);
+    const uint64_t length = TFRecordFixed64(header);
     const bool length_ok =
-        MaskCrc32c(Crc32c(std::string_view(header, 8))) == GetFixed32(header + 8);
+        MaskCrc32c(Crc32c(std::string_view(header, 8))) == TFRecordFixed32(header + 8);
     const uint64_t remaining_in_file = reader_->Size() - offset_;
     if (length_ok && length <= kTFRecordBytesMax && may_grow &&
         length + kTFRecordHeaderBytes + kTFRecordFooterBytes > remaining_in_file) {
@@ -160,7 +150,7 @@ Result<std::optional<std::string>> TFRecordReader::Next() {
     }
     const char* data = buffer_.data() + buffer_position_ + kTFRecordHeaderBytes;
     const bool data_ok =
-        MaskCrc32c(Crc32c(std::string_view(data, length))) == GetFixed32(data + length);
+        MaskCrc32c(Crc32c(std::string_view(data, length))) == TFRecordFixed32(data + length);
     if (!data_ok) {
       Status bad = Corrupt("data checksum mismatch");
       buffer_position_ += framed;

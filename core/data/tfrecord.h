@@ -23,7 +23,20 @@
 namespace granary {
 
 inline constexpr uint64_t kTFRecordHeaderBytes = 12;  // length and its masked CRC
-inline constexpr uint64_t kTFRecordFooterBytes = 4;   // masked CRC of the data
+
+// The framing's little-endian fixed-width fields, read from `in` (8 and 4 bytes); shared by
+// TFRecordReader and the Python loader's in-place scanner.
+inline uint64_t TFRecordFixed64(const char* in) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in[i]);
+  return value;
+}
+inline uint32_t TFRecordFixed32(const char* in) {
+  uint32_t value = 0;
+  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in[i]);
+  return value;
+}
+inline constexpr uint64_t kTFRecordFooterBytes = 4;  // masked CRC of the data
 // The largest record either class accepts: input past it is an error, not an allocation.
 inline constexpr uint64_t kTFRecordBytesMax = uint64_t{1} << 30;
 // Framed bytes a TFRecordWriter collects before it hands them to its Writer.

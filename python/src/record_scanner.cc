@@ -15,17 +15,6 @@
 namespace granary::python {
 namespace {
 
-uint64_t GetFixed64(const char* in) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
-uint32_t GetFixed32(const char* in) {
-  uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
-
 constexpr uint64_t kFramingBytes = kTFRecordHeaderBytes + kTFRecordFooterBytes;
 
 }  // namespace
@@ -35,7 +24,7 @@ bool DataCrcMatches(const RecordRef& record) {
   assert(record.offset + record.length + kTFRecordFooterBytes <= record.piece->size());
   const char* data = record.piece->data() + record.offset;
   return MaskCrc32c(Crc32c(std::string_view(data, record.length))) ==
-         GetFixed32(data + record.length);
+         TFRecordFixed32(data + record.length);
 }
 
 RecordScanner::RecordScanner(std::string path, uint64_t file_bytes, CorruptRecords policy,
@@ -60,9 +49,10 @@ Status RecordScanner::Corrupt(const std::string& what) {
 }
 
 Status RecordScanner::CheckHeader(const char* header, uint64_t& length) {
-  length = GetFixed64(header);
-  const bool length_ok = verify_ == VerifyCrc::kNo ||
-                         MaskCrc32c(Crc32c(std::string_view(header, 8))) == GetFixed32(header + 8);
+  length = TFRecordFixed64(header);
+  const bool length_ok =
+      verify_ == VerifyCrc::kNo ||
+      MaskCrc32c(Crc32c(std::string_view(header, 8))) == TFRecordFixed32(header + 8);
   const uint64_t remaining = file_bytes_ > offset_ ? file_bytes_ - offset_ : 0;
   if (length_ok && length <= kTFRecordBytesMax && length + kFramingBytes <= remaining) {
     return Status::Ok();
@@ -81,7 +71,7 @@ Status RecordScanner::CheckHeader(const char* header, uint64_t& length) {
 Result<bool> RecordScanner::CheckData(const char* framed, uint64_t length) {
   if (verify_ != VerifyCrc::kYes) return true;
   const char* data = framed + kTFRecordHeaderBytes;
-  if (MaskCrc32c(Crc32c(std::string_view(data, length))) == GetFixed32(data + length)) {
+  if (MaskCrc32c(Crc32c(std::string_view(data, length))) == TFRecordFixed32(data + length)) {
     return true;
   }
   Status bad = Corrupt("data checksum mismatch");
