@@ -6,10 +6,24 @@
 
 namespace granary {
 
+namespace {
+
+// A client id: any value but 0, which means "none" to the namenode.
+uint64_t DrawClientId(Env& env) {
+  const uint64_t id = env.random().Next();
+  return id != 0 ? id : 1;
+}
+
+}  // namespace
+
 bool IsRetryable(const Status& status) { return NamenodeLocator::Rotated(status); }
 
 NamenodeClient::NamenodeClient(Env& env, Transport& transport, const ClientOptions& options)
-    : env_(env), transport_(transport), options_(options), locator_(transport, options.namenode) {
+    : env_(env),
+      transport_(transport),
+      options_(options),
+      locator_(transport, options.namenode),
+      client_id_(DrawClientId(env)) {
   locator_.SpreadReads(env, options.read_policy, std::string(HostOf(options.client_address)));
   locator_.set_stale_reads(options.stale_reads);
 }
@@ -73,6 +87,9 @@ Status NamenodeClient::CallByName(std::string_view method, const google::protobu
   const Instant start = env_.Now();
   std::vector<Address> tried;
   bool may_have_run = false;
+  // One call id for every attempt of this call: the namenode knows a retry by it.
+  const rpc::CallKey key =
+      NamenodeLocator::IsRead(method) ? rpc::CallKey{} : rpc::CallKey{client_id_, ++last_call_id_};
   Status status;
   for (uint32_t tries = 0; tries == 0 || MayTryAgain(start, tries); ++tries) {
     if (tries > 0) {
@@ -80,8 +97,9 @@ Status NamenodeClient::CallByName(std::string_view method, const google::protobu
       if (retried != nullptr && may_have_run) *retried = true;
     }
     const size_t before = tried.size();
-    status = locator_.CallByName(method, request, request_payload,
-                                 env_.Now() + options_.rpc_timeout, reply, reply_payload, &tried);
+    status =
+        locator_.CallByName(method, request, request_payload, env_.Now() + options_.rpc_timeout,
+                            reply, reply_payload, &tried, key);
     for (size_t i = before; i < tried.size(); ++i) CountCall(method);
     if (!NamenodeLocator::Rotated(status)) return status;
     // A request that timed out or was cut off may have run; a standby's refusal did not.

@@ -8,8 +8,12 @@
 // up to `attempts` times with one namenode; with a list, until `failover_timeout` has passed
 // since the call began (and every namenode was tried once). Every other status is the
 // answer. A list that does not parse makes every call answer kInvalidArgument naming the
-// fault. A retried mutation may have taken effect the first time: callers that can tell (a
-// retried delete that finds nothing) treat that as success.
+// fault. A retried mutation may have taken effect the first time: every call but a read
+// carries this client's id and a call id of its own, the same on each retry of the call, so
+// the namenode's retry cache (core/namenode/retry_cache.h) answers a retry whose first attempt
+// ran with that attempt's answer. Past the cache's reach (a method it does not record, an
+// answer older than kRetryCacheExpiry) callers that can tell (a retried delete that finds
+// nothing) treat that as success.
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -39,6 +43,7 @@ bool IsRetryable(const Status& status);
 
 class NamenodeClient {
  public:
+  // Draws this client's id (never 0) from env's generator.
   NamenodeClient(Env& env, Transport& transport, const ClientOptions& options);
 
   // Calls `method` with retries. `retried` (optional) tells whether an earlier attempt may
@@ -68,6 +73,8 @@ class NamenodeClient {
   // The namenodes and the one calls go to now.
   const NamenodeLocator& locator() const { return locator_; }
   NamenodeLocator& locator() { return locator_; }
+  // The id every mutation of this client carries (envelope field 9).
+  uint64_t client_id() const { return client_id_; }
 
  private:
   void CountCall(std::string_view method);
@@ -84,6 +91,8 @@ class NamenodeClient {
   const ClientOptions& options_;
   NamenodeLocator locator_;
   CallCounts call_counts_;
+  const uint64_t client_id_;
+  uint64_t last_call_id_ = 0;
 };
 
 }  // namespace granary

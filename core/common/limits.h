@@ -205,6 +205,10 @@ inline constexpr std::chrono::nanoseconds kRetryCacheExpiry = std::chrono::minut
 inline constexpr uint64_t kRetryCacheEntriesMax = 1000000;
 inline constexpr size_t kRetryCacheBodyBytesMax = 4096;
 inline constexpr uint32_t kRetryCacheSweepRecordsMax = 1000;
+// How often the active namenode sweeps its retry cache, and how often a retry that arrives
+// while its first attempt still runs on the same namenode looks whether that attempt ended.
+inline constexpr std::chrono::nanoseconds kRetryCacheSweepInterval = std::chrono::seconds(10);
+inline constexpr std::chrono::nanoseconds kRetryCacheWaitPoll = std::chrono::milliseconds(1);
 
 // Checkpoint copies between namenodes (core/namenode/store_checkpoint.cc): a page's records
 // (the reply stays under kMessageBodyBytesMax with one 64 KiB inline file past the bound),

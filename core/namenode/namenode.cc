@@ -44,6 +44,7 @@ Status Namenode::Start() {
   std::vector<proto::Inode> open_files;
   GRANARY_RETURN_IF_ERROR(ns_.Load(&open_files));
   GRANARY_RETURN_IF_ERROR(datanode_ids_.Load());
+  GRANARY_RETURN_IF_ERROR(retry_cache_.Load());
   const Instant now = env_.Now();
   // A carried map heard the datanodes since `since`: the grace counts from there.
   started_ = carried_ ? std::min(now, map_->since) : now;
@@ -68,6 +69,7 @@ Status Namenode::Start() {
   fibers_.Spawn("replication-monitor", [this] { (void)monitors_.ReplicationMonitor(); });
   fibers_.Spawn("lease-monitor", [this] { (void)monitors_.LeaseMonitor(); });
   fibers_.Spawn("orphan-collector", [this] { (void)monitors_.OrphanCollector(); });
+  fibers_.Spawn("retry-cache-sweeper", [this] { (void)RetryCacheSweeper(); });
   return Status::Ok();
 }
 
@@ -79,17 +81,36 @@ Status Namenode::Start() {
                    [&] { return service.Handler(request, reply, exchange); });            \
   })
 
+// A mutation whose retry, after its first attempt ran, would answer differently (create:
+// "exists", or with overwrite a second file; delete and rename: "not found", or the effect on
+// what another client made meanwhile; write-inline and complete: "not under construction",
+// where complete's own check misses a file without blocks) goes through the retry cache,
+// which answers a retry with the first answer. The others are left out, each because a
+// retry is harmless or handled already: mkdirs, the set-attribute calls and set-quota end in
+// the same state when run twice; convert-to-blocks and update-pipeline recognise their own
+// retry; add-block, bump-generation, append
+// and recover-lease answer with state made after their commit (a block, a stamp), which a
+// record taken at the commit cannot hold (retry_cache.h), and the writer recovers from a lost
+// answer to those through the pipeline protocol.
+#define GRANARY_RECORDED_ROUTE(method, service, Handler)                                     \
+  router_.Add(method, [this](const auto& request, auto* reply, rpc::Exchange& exchange) {    \
+    return Guarded(method.name, RequestClass::kWrite, [&] {                                  \
+      return retry_cache_.Run(RetryKey{exchange.key.client_id, exchange.key.call_id}, reply, \
+                              [&] { return service.Handler(request, reply, exchange); });    \
+    });                                                                                      \
+  })
+
 void Namenode::AddRoutes() {
   // Before any handler: a request acts as its key's user (core/security/identity.h).
   router_.SetRequestCheck(
       MakeIdentityCheck(IdentityPolicy(options_.ns.permissions.superuser, options_.proxy_users),
                         options_.security_log));
   GRANARY_ROUTE(rpc::nn::kMkdirs, namespace_service_, Mkdirs, kWrite);
-  GRANARY_ROUTE(rpc::nn::kCreate, namespace_service_, Create, kWrite);
-  GRANARY_ROUTE(rpc::nn::kWriteInline, namespace_service_, WriteInline, kWrite);
+  GRANARY_RECORDED_ROUTE(rpc::nn::kCreate, namespace_service_, Create);
+  GRANARY_RECORDED_ROUTE(rpc::nn::kWriteInline, namespace_service_, WriteInline);
   GRANARY_ROUTE(rpc::nn::kConvertToBlocks, block_write_, ConvertToBlocks, kWrite);
   GRANARY_ROUTE(rpc::nn::kAddBlock, block_write_, AddBlock, kWrite);
-  GRANARY_ROUTE(rpc::nn::kComplete, block_write_, Complete, kWrite);
+  GRANARY_RECORDED_ROUTE(rpc::nn::kComplete, block_write_, Complete);
   GRANARY_ROUTE(rpc::nn::kBumpGeneration, block_write_, BumpGeneration, kWrite);
   GRANARY_ROUTE(rpc::nn::kUpdatePipeline, block_write_, UpdatePipeline, kWrite);
   GRANARY_ROUTE(rpc::nn::kRenewLease, block_write_, RenewLease, kRead);
@@ -97,8 +118,8 @@ void Namenode::AddRoutes() {
   GRANARY_ROUTE(rpc::nn::kOpenMany, namespace_service_, OpenMany, kRead);
   GRANARY_ROUTE(rpc::nn::kStat, namespace_service_, Stat, kRead);
   GRANARY_ROUTE(rpc::nn::kList, namespace_service_, List, kRead);
-  GRANARY_ROUTE(rpc::nn::kDelete, namespace_service_, Delete, kWrite);
-  GRANARY_ROUTE(rpc::nn::kRename, namespace_service_, Rename, kWrite);
+  GRANARY_RECORDED_ROUTE(rpc::nn::kDelete, namespace_service_, Delete);
+  GRANARY_RECORDED_ROUTE(rpc::nn::kRename, namespace_service_, Rename);
   GRANARY_ROUTE(rpc::nn::kSetPermission, namespace_service_, SetPermission, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetTimes, namespace_service_, SetTimes, kWrite);
   GRANARY_ROUTE(rpc::nn::kSetOwner, namespace_service_, SetOwner, kWrite);
@@ -135,6 +156,7 @@ void Namenode::AddRoutes() {
 }
 
 #undef GRANARY_ROUTE
+#undef GRANARY_RECORDED_ROUTE
 
 Status Namenode::Guarded(std::string_view method, RequestClass request_class,
                          const std::function<Status()>& body) {
@@ -152,6 +174,15 @@ Status Namenode::Guarded(std::string_view method, RequestClass request_class,
     GRANARY_RETURN_IF_ERROR(SyncEditLog());
   }
   return status;
+}
+
+Status Namenode::RetryCacheSweeper() {
+  for (;;) {
+    GRANARY_RETURN_IF_ERROR(env_.SleepFor(kRetryCacheSweepInterval));
+    if (stop_requested_) return Status::Ok();
+    // A failed sweep (a journal append refused) leaves the records for the next one.
+    (void)retry_cache_.Sweep();
+  }
 }
 
 Status Namenode::SyncEditLog() {

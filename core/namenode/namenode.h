@@ -44,6 +44,7 @@
 #include "core/namenode/namenode_options.h"
 #include "core/namenode/namespace.h"
 #include "core/namenode/namespace_service.h"
+#include "core/namenode/retry_cache.h"
 #include "core/namenode/standby_block_map.h"
 #include "core/rpc/router.h"
 #include "core/seams/env.h"
@@ -93,6 +94,7 @@ class Namenode final : public NamenodeInspection {
   // The parts themselves, for the namenode binary's status lines (tools/granary_namenode.cc)
   // and tests that look inside; checkers use NamenodeInspection.
   Namespace& ns() { return ns_; }
+  RetryCache& retry_cache() { return retry_cache_; }
   BlockManager& blocks() { return blocks_; }
   DatanodeManager& datanodes() { return datanodes_; }
 
@@ -114,12 +116,16 @@ class Namenode final : public NamenodeInspection {
   Status Guarded(std::string_view method, RequestClass request_class,
                  const std::function<Status()>& body);
   Status SyncEditLog();
+  // Sweeps the retry cache every kRetryCacheSweepInterval until the namenode stops.
+  Status RetryCacheSweeper();
 
   Env& env_;
   Transport& transport_;
   NamenodeOptions options_;
   MetaStore& store_;
   Namespace ns_;
+  // The answers of recorded mutations, kept in store_ (so journaled with them).
+  RetryCache retry_cache_{env_, store_};
   IdAllocator datanode_ids_;
   const bool carried_;
   std::unique_ptr<HotBlockMap> map_;

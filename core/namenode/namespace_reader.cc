@@ -5,6 +5,7 @@
 
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
+#include "core/namenode/retry_cache.h"
 
 namespace granary {
 
@@ -22,7 +23,15 @@ Status NamespaceReader::Commit(const WriteBatch& batch) {
   // write returns; the epoch then voids the tickets taken before.
   ++writes_in_flight_;
   directory_cache_.clear();
-  const Status written = records_.Write(batch);
+  Status written;
+  if (RetryCache::Carrying()) {
+    // The mutation's answer goes in its own batch (retry_cache.h), durable exactly with it.
+    WriteBatch with_record = batch;
+    RetryCache::CarryRecord(with_record);
+    written = records_.Write(with_record);
+  } else {
+    written = records_.Write(batch);
+  }
   assert(writes_in_flight_ > 0);
   assert(directory_cache_.empty());
   --writes_in_flight_;

@@ -38,6 +38,11 @@ Status NamespaceService::Create(const proto::CreateRequest& r, proto::CreateRepl
   args.lease_soft_expired = [this](const std::string& client_name) {
     return ctx_.leases.SoftExpired(client_name, ctx_.env.Now(), ctx_.options.lease_soft_limit);
   };
+  // The reply is filled before the commit: the retry cache records it with the file.
+  args.before_commit = [&](const proto::Inode& file) {
+    *reply->mutable_status() = Namespace::ToStatus(file);
+    reply->set_inline_threshold_bytes(ctx_.options.ns.inline_threshold_bytes);
+  };
   ReleasedBlocks released;
   Result<proto::Inode> file = ctx_.ns.Create(r.user(), r.path(), args, &released);
   ctx_.Release(released);
@@ -45,8 +50,7 @@ Status NamespaceService::Create(const proto::CreateRequest& r, proto::CreateRepl
   // A lease covers exactly the files open for writing.
   assert(file->under_construction() != r.complete());
   if (!r.complete()) ctx_.leases.Add(r.client_name(), InodeId(file->id()), ctx_.env.Now());
-  *reply->mutable_status() = Namespace::ToStatus(*file);
-  reply->set_inline_threshold_bytes(ctx_.options.ns.inline_threshold_bytes);
+  assert(reply->status().inode_id() == file->id());
   return Status::Ok();
 }
 

@@ -43,6 +43,9 @@ struct CreateArgs {
   // Whether the lease of another writer has passed its soft limit: an overwriting create may
   // then take the file over. Unset: never.
   std::function<bool(const std::string& holder)> lease_soft_expired;
+  // Called with the new file just before the batch that creates it commits (unset: nothing),
+  // so the caller can fill its reply in time for the retry cache (retry_cache.h).
+  std::function<void(const proto::Inode& file)> before_commit;
 };
 
 // Blocks a mutation cut loose from the namespace, for the block manager to forget and the

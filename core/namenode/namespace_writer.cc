@@ -249,6 +249,7 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
     if (!args.inline_data.empty()) InodeStore::PutInline(batch, id, args.inline_data);
     InodeStore::PutInode(batch, file);
     delta.bytes += static_cast<int64_t>(QuotaTracker::ChargedBytes(file));
+    if (args.before_commit) args.before_commit(file);
     GRANARY_RETURN_IF_ERROR(CommitCharged(batch, quotas_.ChargesFor(again.inodes, depth, delta)));
     if (!exists) ++counts_.files;
     return file;

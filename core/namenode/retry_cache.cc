@@ -1,5 +1,6 @@
 #include "core/namenode/retry_cache.h"
 
+#include <boost/fiber/fss.hpp>
 #include <cassert>
 
 namespace granary {
@@ -43,6 +44,20 @@ std::string IndexKey(uint64_t recorded_at, RetryKey key) {
 
 constexpr size_t kIndexKeyBytes = 1 + 8 + 8 + 8;
 constexpr uint32_t kPageRecords = 10000;  // Load's scan page: a few MiB at most
+
+// The mutation Run is running on a fiber: what CarryRecord needs to record it.
+struct OpenCall {
+  RetryCache* cache;
+  RetryKey key;
+  const google::protobuf::Message* reply;
+  bool carried;
+};
+
+// Per fiber; Run owns the OpenCall (on its stack), so the pointer is never deleted here.
+boost::fibers::fiber_specific_ptr<OpenCall>& CurrentCall() {
+  static boost::fibers::fiber_specific_ptr<OpenCall> current([](OpenCall*) {});
+  return current;
+}
 
 uint64_t NowNanos(Env& env) {
   const int64_t now = env.CalendarNanos();
@@ -132,6 +147,45 @@ Result<uint64_t> RetryCache::Sweep() {
   GRANARY_RETURN_IF_ERROR(store_.Write(batch));
   records_ = records_ > deleted ? records_ - deleted : 0;
   return deleted;
+}
+
+Status RetryCache::Run(RetryKey key, google::protobuf::Message* reply,
+                       const std::function<Status()>& handler) {
+  if (!key.valid()) return handler();
+  // A retry that arrives while its first attempt still runs here (a reply late, not lost)
+  // waits for that attempt's answer rather than run the mutation a second time.
+  while (in_flight_.contains(key)) GRANARY_RETURN_IF_ERROR(env_.SleepFor(kRetryCacheWaitPoll));
+  GRANARY_ASSIGN_OR_RETURN(std::optional<CachedAnswer> found, Find(key));
+  if (found) {
+    ++hits_;
+    if (found->code != StatusCode::kOk) return Status(found->code, found->message);
+    if (!reply->ParseFromString(found->body)) {
+      return Status(StatusCode::kCorruption, "retry record's reply does not parse");
+    }
+    return Status::Ok();
+  }
+  assert(CurrentCall().get() == nullptr);  // one mutation per fiber at a time
+  OpenCall call{this, key, reply, false};
+  in_flight_.insert(key);
+  CurrentCall().reset(&call);
+  const Status status = handler();
+  CurrentCall().release();
+  in_flight_.erase(key);
+  return status;
+}
+
+bool RetryCache::Carrying() {
+  const OpenCall* call = CurrentCall().get();
+  return call != nullptr && !call->carried;
+}
+
+void RetryCache::CarryRecord(WriteBatch& batch) {
+  OpenCall* call = CurrentCall().get();
+  if (call == nullptr || call->carried) return;
+  call->carried = true;
+  call->cache->Record(
+      batch, call->key,
+      CachedAnswer{StatusCode::kOk, std::string(), call->reply->SerializeAsString()});
 }
 
 }  // namespace granary

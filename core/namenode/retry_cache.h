@@ -24,10 +24,25 @@
 //
 // Key 0: a request without a client id (an older client, a tool) is neither recorded nor
 // looked up.
+//
+// Wiring (Run, CarryRecord). The namenode runs each recorded mutation through Run: a key
+// with a record gets the recorded answer and the handler does not run; a key whose first
+// attempt is still running on this namenode waits for it and then looks again; otherwise the
+// handler runs with the key open on its fiber, and NamespaceReader::Commit, the one door of
+// namespace batches, calls CarryRecord, which adds the record to the FIRST batch the
+// handler commits: code kOk and the reply as it stands then. Hence the contract of a
+// recorded handler: it commits its effect in one batch and has filled its reply before that
+// commit (Create fills it from CreateArgs::before_commit); an error after the commit is not
+// what a retry sees. A handler that fails before committing leaves no record (its refusal
+// changed nothing, and a retry runs again and may succeed, e.g. once quota is freed).
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/common/limits.h"
@@ -72,12 +87,28 @@ class RetryCache {
   // Records in the store as far as this object knows (Load, Record, Sweep).
   uint64_t records() const { return records_; }
 
+  // Runs `handler` for the mutation `key` names, at most once while its record lasts (see
+  // "Wiring" above). `reply` is the handler's reply: filled from the record on a hit, and
+  // recorded as it stands when the handler commits. An invalid key just runs the handler.
+  Status Run(RetryKey key, google::protobuf::Message* reply,
+             const std::function<Status()>& handler);
+  // Adds to `batch` the record of the mutation Run is running on the calling fiber, when there
+  // is one and none of its batches carried it yet; otherwise does nothing.
+  static void CarryRecord(WriteBatch& batch);
+  // Whether the calling fiber runs a mutation whose record no batch carried yet.
+  static bool Carrying();
+  // Answers given from a record, since construction.
+  uint64_t hits() const { return hits_; }
+
  private:
   Env& env_;
   MetaStore& store_;
   const Duration expiry_;
   const uint64_t entries_max_;
   uint64_t records_ = 0;
+  uint64_t hits_ = 0;
+  // Keys whose handler runs now on this namenode (a retry of one waits for it).
+  std::set<RetryKey> in_flight_;
 };
 
 }  // namespace granary

@@ -164,7 +164,8 @@ void NamenodeLocator::Follow(const Address& active) {
 Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
                                 const google::protobuf::Message& request,
                                 const std::string& request_payload, Instant deadline,
-                                google::protobuf::Message* reply, std::string* reply_payload) {
+                                google::protobuf::Message* reply, std::string* reply_payload,
+                                rpc::CallKey key) {
   Seen* seen = nullptr;
   for (size_t i = 0; i < namenodes_.size(); ++i) {
     if (namenodes_[i] == to) seen = &seen_[i];
@@ -173,7 +174,7 @@ Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
   if (seen != nullptr) ++seen->in_flight;
   rpc::CallSeq seq{stale_reads_ && IsRead(method) ? 0 : seen_seq_, 0};
   const Status status = rpc::CallByName(transport_, to, method, request, request_payload, deadline,
-                                        reply, reply_payload, &seq);
+                                        reply, reply_payload, &seq, key);
   if (seen != nullptr) {
     --seen->in_flight;
     if (env_ != nullptr && status.code() != StatusCode::kTimeout) {
@@ -209,7 +210,7 @@ Status NamenodeLocator::CallByName(std::string_view method,
                                    const google::protobuf::Message& request,
                                    const std::string& request_payload, Instant deadline,
                                    google::protobuf::Message* reply, std::string* reply_payload,
-                                   std::vector<Address>* called) {
+                                   std::vector<Address>* called, rpc::CallKey key) {
   if (!status_.ok()) return status_;
   if (IsRead(method)) {
     if (std::optional<size_t> pick = PickReader(); pick && namenodes_[*pick] != current_) {
@@ -222,7 +223,7 @@ Status NamenodeLocator::CallByName(std::string_view method,
   for (uint32_t redirects = 0;; ++redirects) {
     const Address to = current_;
     if (called != nullptr) called->push_back(to);
-    status = CallOne(to, method, request, request_payload, deadline, reply, reply_payload);
+    status = CallOne(to, method, request, request_payload, deadline, reply, reply_payload, key);
     if (!Observe(to, status)) return status;
     if (redirects == kNamenodeRedirectsMax) break;
   }

@@ -107,10 +107,11 @@ class NamenodeLocator {
   // Calls `method` on the current namenode, following redirects. Returns the answer, or the
   // status that rotated (Rotated(status): back off and call again). `sent`, when given, is
   // increased by each request sent; `called` receives every namenode called, in order.
+  // `key` goes with every request sent (the same on each redirect: it is one call).
   Status CallByName(std::string_view method, const google::protobuf::Message& request,
                     const std::string& request_payload, Instant deadline,
                     google::protobuf::Message* reply, std::string* reply_payload = nullptr,
-                    std::vector<Address>* called = nullptr);
+                    std::vector<Address>* called = nullptr, rpc::CallKey key = {});
 
   template <typename Request, typename Reply>
   Status Call(const rpc::Method<Request, Reply>& method,
@@ -133,7 +134,8 @@ class NamenodeLocator {
   // One call to `to`, raising seen_seq_ from its reply and counting it for `to`.
   Status CallOne(const Address& to, std::string_view method,
                  const google::protobuf::Message& request, const std::string& request_payload,
-                 Instant deadline, google::protobuf::Message* reply, std::string* reply_payload);
+                 Instant deadline, google::protobuf::Message* reply, std::string* reply_payload,
+                 rpc::CallKey key = {});
   // Makes `active` (named by a redirect) the current namenode.
   void Follow(const Address& active);
   // A read at the picked namenode `index`; nullopt when it did not answer (then current()).

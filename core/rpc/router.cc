@@ -5,9 +5,11 @@ namespace granary::rpc {
 Status CallByName(Transport& transport, const Address& to, std::string_view method,
                   const google::protobuf::Message& request, std::string request_payload,
                   Instant deadline, google::protobuf::Message* reply, std::string* reply_payload,
-                  CallSeq* seq) {
+                  CallSeq* seq, CallKey key) {
   RpcRequest wire{std::string(method), request.SerializeAsString(), std::move(request_payload)};
   if (seq != nullptr) wire.seq = seq->need;
+  wire.client_id = key.client_id;
+  wire.call_id = key.call_id;
   GRANARY_ASSIGN_OR_RETURN(RpcReply raw, transport.Call(to, std::move(wire), deadline));
   if (seq != nullptr) seq->seen = raw.seq;
   if (reply != nullptr && !reply->ParseFromString(raw.body)) {

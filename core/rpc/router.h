@@ -31,13 +31,20 @@ struct CallSeq {
   uint64_t seen = 0;
 };
 
+// Which call of which client a request is (RpcRequest::client_id/call_id; 0: none): the
+// namenode's retry cache key. A retry of a call sends the same pair.
+struct CallKey {
+  uint64_t client_id = 0;
+  uint64_t call_id = 0;
+};
+
 // Calls the method named `method` on `to`, untyped: for code that holds a method's name only
 // (the namenode client's retry loop). On success parses the reply body into `reply` and, when
 // asked, moves the reply payload into `reply_payload`.
 Status CallByName(Transport& transport, const Address& to, std::string_view method,
                   const google::protobuf::Message& request, std::string request_payload,
                   Instant deadline, google::protobuf::Message* reply,
-                  std::string* reply_payload = nullptr, CallSeq* seq = nullptr);
+                  std::string* reply_payload = nullptr, CallSeq* seq = nullptr, CallKey key = {});
 
 // Calls `method` on `to` (as CallByName, with the types checked against the table).
 template <typename Request, typename Reply>
@@ -54,6 +61,7 @@ struct Exchange {
   const RpcContext& context;
   std::string& request_payload;
   std::string& reply_payload;
+  CallKey key;  // the request's client and call ids (0: none)
 };
 
 class Router {
@@ -74,7 +82,8 @@ class Router {
       if (*check) GRANARY_RETURN_IF_ERROR((*check)(name, context, typed_request));
       Reply typed_reply;
       RpcReply reply;
-      Exchange exchange{context, request.payload, reply.payload};
+      Exchange exchange{context, request.payload, reply.payload,
+                        CallKey{request.client_id, request.call_id}};
       GRANARY_RETURN_IF_ERROR(handler(typed_request, &typed_reply, exchange));
       typed_reply.SerializeToString(&reply.body);
       return reply;

@@ -172,6 +172,8 @@ WireMessage EncodeRequest(RequestId id, RpcRequest request, Duration timeout) {
   PutVarintField(3, static_cast<uint64_t>(envelope.timeout_ns), out);
   PutVarintField(7, envelope.body_bytes, out);
   PutVarintField(8, envelope.payload_bytes, out);
+  PutVarintField(9, request.client_id, out);
+  PutVarintField(10, request.call_id, out);
   PutVarintField(11, request.seq, out);
   message.body = std::move(request.body);
   message.payload = std::move(request.payload);
@@ -217,7 +219,8 @@ Result<IncomingRequest> DecodeRequest(std::string_view envelope_bytes, std::stri
   }
   IncomingRequest incoming{
       RequestId(envelope.request_id), Duration(envelope.timeout_ns),
-      RpcRequest{std::move(envelope.method), std::move(body), std::move(payload), envelope.seq}};
+      RpcRequest{std::move(envelope.method), std::move(body), std::move(payload), envelope.seq,
+                 envelope.client_id, envelope.call_id}};
   return incoming;
 }
 

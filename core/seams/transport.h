@@ -51,6 +51,11 @@ struct RpcRequest {
   // The least journal sequence the caller needs the answering namenode to have applied
   // (issue 14's state id; 0: none). Envelope field 11; only namenodes read it.
   uint64_t seq = 0;
+  // Who sent a mutation and which call of theirs it is (envelope fields 9 and 10; 0: none).
+  // A retry of the same call carries the same pair, so the namenode's retry cache
+  // (core/namenode/retry_cache.h) can answer it with the first attempt's answer.
+  uint64_t client_id = 0;
+  uint64_t call_id = 0;
 };
 
 struct RpcReply {

@@ -1,6 +1,8 @@
 // RetryCache (core/namenode/retry_cache.h): an answer recorded in a mutation's batch is found
 // again by its (client, call) key, also by another namenode's store holding the same records;
-// records expire, and a sweep bounds them in number, oldest first.
+// records expire, and a sweep bounds them in number, oldest first. Run answers a retry from
+// the record its first attempt's batch carried, runs a mutation that committed nothing again,
+// and holds a retry back while its first attempt still runs.
 #include "core/namenode/retry_cache.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "proto/namenode.pb.h"
 #include "sim/kernel/sim_node.h"
 #include "sim/kernel/sim_process.h"
 #include "sim/kernel/simulator.h"
@@ -113,6 +116,139 @@ TEST(RetryCacheTest, TheSweepKeepsAtMostEntriesMaxDroppingTheOldest) {
     EXPECT_FALSE(cache.Find({9, 1})->has_value());
     EXPECT_FALSE(cache.Find({9, 2})->has_value());
     for (uint64_t call = 3; call <= 5; ++call) EXPECT_TRUE(cache.Find({9, call})->has_value());
+  });
+}
+
+// A mutation as the namenode's handlers write one: fills the reply, then commits a batch
+// (CarryRecord is what NamespaceReader::Commit calls).
+Status Commit(MetaStore& store, const std::string& key, proto::CreateReply* reply) {
+  reply->mutable_status()->set_name(key);
+  reply->set_inline_threshold_bytes(4096);
+  WriteBatch batch;
+  batch.Put(key, "made");
+  RetryCache::CarryRecord(batch);
+  return store.Write(batch);
+}
+
+TEST(RetryCacheTest, RunAnswersARetryFromTheRecordItsFirstAttemptCommitted) {
+  RunOnNode([](sim::SimProcess& p) {
+    RetryCache cache(p.env(), p.meta_store());
+    ASSERT_TRUE(cache.Load().ok());
+    int runs = 0;
+    proto::CreateReply first;
+    ASSERT_TRUE(cache
+                    .Run({5, 1}, &first,
+                         [&] {
+                           ++runs;
+                           EXPECT_TRUE(RetryCache::Carrying());
+                           return Commit(p.meta_store(), "file-a", &first);
+                         })
+                    .ok());
+    EXPECT_FALSE(RetryCache::Carrying());  // closed when the handler returned
+    proto::CreateReply again;
+    const Status retried = cache.Run({5, 1}, &again, [&] {
+      ++runs;
+      return Status(StatusCode::kAlreadyExists, "file-a");  // what a second run would say
+    });
+    EXPECT_TRUE(retried.ok()) << retried.ToString();
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
+    EXPECT_EQ(again.status().name(), "file-a");
+    EXPECT_EQ(cache.hits(), 1u);
+    // Another call of the same client runs.
+    proto::CreateReply other;
+    EXPECT_TRUE(cache
+                    .Run({5, 2}, &other,
+                         [&] {
+                           ++runs;
+                           return Commit(p.meta_store(), "file-b", &other);
+                         })
+                    .ok());
+    EXPECT_EQ(runs, 2);
+    // A second store holding the same records (a standby that followed the journal) answers
+    // the retry as well: the record is in the store, not in this object.
+    RetryCache standby(p.env(), p.meta_store());
+    ASSERT_TRUE(standby.Load().ok());
+    EXPECT_EQ(standby.records(), 2u);
+    proto::CreateReply there;
+    EXPECT_TRUE(
+        standby.Run({5, 2}, &there, [&] { return Status(StatusCode::kInternal, "ran"); }).ok());
+    EXPECT_EQ(there.status().name(), "file-b");
+  });
+}
+
+TEST(RetryCacheTest, RunRecordsNothingForAMutationThatCommittedNothing) {
+  RunOnNode([](sim::SimProcess& p) {
+    RetryCache cache(p.env(), p.meta_store());
+    ASSERT_TRUE(cache.Load().ok());
+    int runs = 0;
+    proto::CreateReply reply;
+    // Refused before any commit (a quota): the retry runs again, and may now succeed.
+    EXPECT_EQ(cache
+                  .Run({6, 1}, &reply,
+                       [&] {
+                         ++runs;
+                         return Status(StatusCode::kQuotaExceeded, "/q");
+                       })
+                  .code(),
+              StatusCode::kQuotaExceeded);
+    EXPECT_EQ(cache.records(), 0u);
+    EXPECT_TRUE(cache
+                    .Run({6, 1}, &reply,
+                         [&] {
+                           ++runs;
+                           return Commit(p.meta_store(), "file-q", &reply);
+                         })
+                    .ok());
+    EXPECT_EQ(runs, 2);
+    // Without a client id nothing is recorded and every attempt runs.
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_TRUE(cache
+                      .Run({0, 1}, &reply,
+                           [&] {
+                             ++runs;
+                             EXPECT_FALSE(RetryCache::Carrying());
+                             return Commit(p.meta_store(), "file-n", &reply);
+                           })
+                      .ok());
+    }
+    EXPECT_EQ(runs, 4);
+    EXPECT_EQ(cache.records(), 1u);
+  });
+}
+
+TEST(RetryCacheTest, ARetryArrivingWhileItsFirstAttemptRunsWaitsForItsAnswer) {
+  RunOnNode([](sim::SimProcess& p) {
+    RetryCache cache(p.env(), p.meta_store());
+    ASSERT_TRUE(cache.Load().ok());
+    int runs = 0;
+    bool first_done = false;
+    proto::CreateReply first;
+    p.Spawn("first", [&] {
+      EXPECT_TRUE(cache
+                      .Run({7, 1}, &first,
+                           [&] {
+                             ++runs;
+                             // The journal append is slow: the client's timeout fires meanwhile.
+                             EXPECT_TRUE(p.env().SleepFor(seconds(2)).ok());
+                             return Commit(p.meta_store(), "slow", &first);
+                           })
+                      .ok());
+      first_done = true;
+    });
+    ASSERT_TRUE(p.env().SleepFor(seconds(1)).ok());
+    EXPECT_FALSE(first_done);
+    proto::CreateReply retry;
+    EXPECT_TRUE(cache
+                    .Run({7, 1}, &retry,
+                         [&] {
+                           ++runs;
+                           return Status(StatusCode::kAlreadyExists, "slow");
+                         })
+                    .ok());
+    EXPECT_TRUE(first_done);
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(retry.status().name(), "slow");
   });
 }
 
