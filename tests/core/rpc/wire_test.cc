@@ -64,6 +64,31 @@ TEST(WireTest, SeqTravelsOnRequestsAndRepliesAndIsAbsentWhenZero) {
   }());
 }
 
+// A mutation's client and call ids (fields 9, 10: the namenode's retry cache key) travel on
+// the request as protobuf writes them, in number order before the sequence; absent when 0.
+TEST(WireTest, ClientAndCallIdsTravelOnRequestsAndAreAbsentWhenZero) {
+  RpcRequest request{std::string(rpc::nn::kCreate.name), "b", "p"};
+  const WireMessage plain = EncodeRequest(RequestId(5), request, std::chrono::seconds(1));
+  request.client_id = 0x8000000000000001ull;
+  request.call_id = 7;
+  request.seq = 9;
+  const WireMessage keyed = EncodeRequest(RequestId(5), request, std::chrono::seconds(1));
+  // tag 72 and a ten-byte varint, tag 80 and 7, tag 88 and 9
+  EXPECT_EQ(keyed.envelope.size(), plain.envelope.size() + 11 + 2 + 2);
+  Result<IncomingRequest> in = DecodeRequest(keyed);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(in->request.client_id, 0x8000000000000001ull);
+  EXPECT_EQ(in->request.call_id, 7u);
+  EXPECT_EQ(in->request.seq, 9u);
+  EXPECT_EQ(DecodeRequest(plain)->request.client_id, 0u);
+  EXPECT_EQ(DecodeRequest(plain)->request.call_id, 0u);
+  proto::RpcEnvelope theirs;
+  ASSERT_TRUE(theirs.ParseFromString(keyed.envelope));
+  EXPECT_EQ(theirs.client_id(), 0x8000000000000001ull);
+  EXPECT_EQ(theirs.call_id(), 7u);
+  EXPECT_EQ(theirs.SerializeAsString(), keyed.envelope);  // the canonical form
+}
+
 TEST(WireTest, MalformedMessagesAreRejectedNotCrashed) {
   WireMessage good =
       EncodeRequest(RequestId(1), RpcRequest{"m", "body", ""}, std::chrono::seconds(1));
