@@ -2,15 +2,22 @@
 
 #include <algorithm>
 
+#include "core/common/random.h"
 #include "core/rpc/router.h"
 
 namespace granary {
 
 namespace {
 
-// A client id: any value but 0, which means "none" to the namenode.
-uint64_t DrawClientId(Env& env) {
-  const uint64_t id = env.random().Next();
+// A client id: any value but 0, which means "none" to the namenode. Two clients must never
+// share one (the namenode would answer one with the other's recorded answers), and the
+// generator alone does not ensure it: real processes start theirs from the same seed
+// (net/real_env.h's default), so a second process, or a second Env in one, would draw the
+// same ids. The client's name (tools put host and pid in it) and the calendar time tell them
+// apart; in the simulator both are deterministic, like the draw.
+uint64_t DrawClientId(Env& env, std::string_view client_name) {
+  const uint64_t id = Mix64(env.random().Next() ^ HashBytes(client_name) ^
+                            static_cast<uint64_t>(env.CalendarNanos()));
   return id != 0 ? id : 1;
 }
 
@@ -23,7 +30,7 @@ NamenodeClient::NamenodeClient(Env& env, Transport& transport, const ClientOptio
       transport_(transport),
       options_(options),
       locator_(transport, options.namenode),
-      client_id_(DrawClientId(env)) {
+      client_id_(DrawClientId(env, options.client_name)) {
   locator_.SpreadReads(env, options.read_policy, std::string(HostOf(options.client_address)));
   locator_.set_stale_reads(options.stale_reads);
 }

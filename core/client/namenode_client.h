@@ -43,7 +43,8 @@ bool IsRetryable(const Status& status);
 
 class NamenodeClient {
  public:
-  // Draws this client's id (never 0) from env's generator.
+  // Draws this client's id (never 0) from env's generator, mixed with the client's name and
+  // the calendar time (two processes' generators may start alike).
   NamenodeClient(Env& env, Transport& transport, const ClientOptions& options);
 
   // Calls `method` with retries. `retried` (optional) tells whether an earlier attempt may

@@ -153,6 +153,38 @@ TEST_F(NamenodeClientTest, BackoffStaysWithinHalfAndAllOfTheCappedExponential) {
   });
 }
 
+// The retry cache's key (issue 13): every attempt of one mutation carries the same client and
+// call ids, the next mutation the next call id.
+TEST_F(NamenodeClientTest, EveryAttemptOfAMutationCarriesTheSameCallIdAndAReadNone) {
+  std::vector<rpc::CallKey> keys;
+  std::vector<StatusCode> deletes = {StatusCode::kTimeout, StatusCode::kUnavailable};
+  router_.Add(rpc::nn::kDelete,
+              [&](const proto::DeleteRequest&, proto::DeleteReply*, rpc::Exchange& exchange) {
+                keys.push_back(exchange.key);
+                if (deletes.empty()) return Status::Ok();
+                const StatusCode code = deletes.front();
+                deletes.erase(deletes.begin());
+                return Status(code, "scripted");
+              });
+  Run([&](NamenodeClient& namenode, Env&) {
+    proto::DeleteReply reply;
+    ASSERT_TRUE(namenode.Call(rpc::nn::kDelete, proto::DeleteRequest(), &reply).ok());
+    ASSERT_EQ(keys.size(), 3u);
+    EXPECT_NE(keys[0].client_id, 0u);
+    EXPECT_EQ(keys[0].client_id, namenode.client_id());
+    EXPECT_NE(keys[0].call_id, 0u);
+    for (const rpc::CallKey& key : keys) {
+      EXPECT_EQ(key.client_id, keys[0].client_id);
+      EXPECT_EQ(key.call_id, keys[0].call_id);
+    }
+    EXPECT_TRUE(Stat(namenode).ok());  // a read between them takes no call id
+    ASSERT_TRUE(namenode.Call(rpc::nn::kDelete, proto::DeleteRequest(), &reply).ok());
+    ASSERT_EQ(keys.size(), 4u);
+    EXPECT_EQ(keys[3].client_id, keys[0].client_id);
+    EXPECT_EQ(keys[3].call_id, keys[0].call_id + 1);
+  });
+}
+
 TEST(IsRetryableTest, OnlyTimeoutUnavailableAndNotActive) {
   EXPECT_TRUE(IsRetryable(Status(StatusCode::kTimeout, "")));
   EXPECT_TRUE(IsRetryable(Status(StatusCode::kUnavailable, "")));
