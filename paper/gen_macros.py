@@ -251,7 +251,8 @@ def read_scaleout(m):
     for accelerators, tag in ((1024, "Thousand"), (4096, "FourThousand")):
         for nn, word in words.items():
             r = pick(acc, accelerators=accelerators, namenodes=nn)
-            m.add("accNn%sBusy%s" % (tag, word), n(float(r["busy_mean"]) * 100, 1), asrc)
+            # Two decimals: 89.98 % must not print as 90.0 beside a tier that excludes it.
+            m.add("accNn%sBusy%s" % (tag, word), n(float(r["busy_mean"]) * 100, 2), asrc)
         enough = [int(r["namenodes"]) for r in acc if r["accelerators"] == str(accelerators)
                   and float(r["busy_mean"]) >= 0.9]
         m.add("accNn%sTier" % tag, str(min(enough)) if enough else "more than 8", asrc)
