@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "core/common/limits.h"
@@ -112,7 +113,8 @@ EtcdClient::EtcdClient(RealEnv& env, std::shared_ptr<grpc::Channel> channel)
     : env_(env),
       channel_(std::move(channel)),
       kv_(etcdserverpb::KV::NewStub(channel_)),
-      lease_(etcdserverpb::Lease::NewStub(channel_)) {}
+      lease_(etcdserverpb::Lease::NewStub(channel_)),
+      watch_(etcdserverpb::Watch::NewStub(channel_)) {}
 
 Status EtcdClient::Call(std::string_view what, Instant deadline,
                         const std::function<grpc::Status(grpc::ClientContext&)>& rpc) {
@@ -219,6 +221,40 @@ Result<int64_t> EtcdClient::LeaseKeepAlive(int64_t lease_id, Instant deadline) {
   }));
   if (!answered) return Status(StatusCode::kUnavailable, "etcd lease keepalive: no answer");
   return response.ttl();
+}
+
+Result<EtcdClient::WatchOutcome> EtcdClient::WatchNext(const std::string& key,
+                                                       const std::string& range_end,
+                                                       int64_t start_revision, Instant deadline) {
+  etcdserverpb::WatchRequest request;
+  etcdserverpb::WatchCreateRequest* create = request.mutable_create_request();
+  create->set_key(key);
+  create->set_range_end(range_end);
+  create->set_start_revision(start_revision);
+  create->add_filters(etcdserverpb::WatchCreateRequest::NODELETE);
+  std::optional<WatchOutcome> outcome;
+  GRANARY_RETURN_IF_ERROR(Call("watch", deadline, [&](grpc::ClientContext& context) {
+    auto stream = watch_->Watch(&context);
+    // The send side stays open: the watch lives as long as the stream.
+    if (!stream->Write(request)) return stream->Finish();
+    etcdserverpb::WatchResponse response;
+    while (!outcome && stream->Read(&response)) {
+      // The first response only confirms the creation; a compacted start revision cancels
+      // the watch with compact_revision set.
+      if (response.canceled()) {
+        outcome = response.compact_revision() != 0 ? WatchOutcome::kCompacted : WatchOutcome::kPut;
+      } else if (response.events_size() > 0) {
+        outcome = WatchOutcome::kPut;
+      }
+    }
+    if (outcome) context.TryCancel();  // what we waited for came; do not wait for EOF
+    grpc::Status result = stream->Finish();
+    if (outcome) return grpc::Status::OK;
+    // A stream that ended without an error and without news: the member went away.
+    return result.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch stream ended") : result;
+  }));
+  assert(outcome.has_value());
+  return *outcome;
 }
 
 Result<etcdserverpb::StatusResponse> EtcdClient::MemberStatus(size_t member, Instant deadline) {

@@ -54,6 +54,19 @@ class EtcdClient {
   // expired already (it cannot be renewed then).
   Result<int64_t> LeaseKeepAlive(int64_t lease_id, Instant deadline);
 
+  // What one watch saw (WatchNext).
+  enum class WatchOutcome : uint8_t {
+    kPut,        // a key in the range was put at or after the start revision
+    kCompacted,  // the start revision was compacted away: read the range again instead
+  };
+  // Watches keys [key, range_end) from `start_revision` on (etcd's Watch) and returns at the
+  // first put of one of them, or kCompacted; kTimeout when `deadline` passes without one.
+  // Deletes are filtered out. A stream that breaks (its member died) is opened again on
+  // another member from the same revision, so nothing between is missed. The watch holds a
+  // thread of RunBlocking's pool until it returns: keep `deadline` short.
+  Result<WatchOutcome> WatchNext(const std::string& key, const std::string& range_end,
+                                 int64_t start_revision, Instant deadline);
+
   size_t members() const { return member_stubs_.size(); }
   // Maintenance calls on member `member` (0..members()-1) alone.
   Result<etcdserverpb::StatusResponse> MemberStatus(size_t member, Instant deadline);
@@ -70,6 +83,7 @@ class EtcdClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+  std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
   std::vector<std::unique_ptr<etcdserverpb::Maintenance::Stub>> member_stubs_;
 };
 

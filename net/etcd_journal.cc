@@ -119,8 +119,10 @@ Result<std::unique_ptr<EtcdJournal>> EtcdJournal::Open(RealEnv& env, EtcdJournal
   if (options.prefix.empty() || options.prefix.back() != '/') {
     return Status(StatusCode::kInvalidArgument, "journal prefix must end with '/'");
   }
-  if (options.lease_ttl < std::chrono::seconds(1) || options.poll_interval <= Duration(0)) {
-    return Status(StatusCode::kInvalidArgument, "lease_ttl >= 1 s and poll_interval > 0");
+  if (options.lease_ttl < std::chrono::seconds(1) || options.poll_interval <= Duration(0) ||
+      options.follow_poll_interval <= Duration(0)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "lease_ttl >= 1 s, poll_interval > 0 and follow_poll_interval > 0");
   }
   GRANARY_ASSIGN_OR_RETURN(std::shared_ptr<EtcdClient> client,
                            EtcdClient::Connect(env, options.endpoints));
@@ -383,8 +385,18 @@ Result<std::vector<JournalEntry>> EtcdJournal::Read(uint64_t from_seq, uint32_t 
       return Status(StatusCode::kNotFound,
                     "journal entry " + std::to_string(from_seq) + " was truncated");
     }
-    if (env_.Now() + options_.poll_interval >= deadline) return entries;
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(options_.poll_interval));
+    if (env_.Now() >= deadline) return entries;
+    // Nothing new at this revision: wait for the next put of an entry key, then read again.
+    const Instant watch_until = std::min(deadline, env_.Now() + options_.follow_poll_interval);
+    Result<EtcdClient::WatchOutcome> watched = client_->WatchNext(
+        EntryKey(from_seq), options_.prefix + "e0", response.header().revision() + 1, watch_until);
+    if (watched.code() == StatusCode::kNodeDown) return watched.status();
+    if (!watched.ok() && watched.code() != StatusCode::kTimeout && env_.Now() < deadline) {
+      // No member to watch on: read again after a pause rather than spin.
+      GRANARY_RETURN_IF_ERROR(
+          env_.SleepFor(std::min<Duration>(options_.poll_interval, deadline - env_.Now())));
+    }
+    if (env_.Now() >= deadline) return std::vector<JournalEntry>();
   }
 }
 

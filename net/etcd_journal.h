@@ -27,8 +27,16 @@
 // only on members whose file is mostly free (DefragmentMembers), and never when a member is
 // down (then the two members left would be a majority that stalls while one defragments).
 //
-// Read waits for entries not yet there by polling every `poll_interval` (a bounded wait; a
-// Watch would save the polls and is the next step once followers exist).
+// Read waits for entries not yet there with etcd's Watch: it reads the entries and the last
+// sequence at one revision r, and when nothing new is there it watches the entry keys from
+// revision r + 1, so the first append after its read wakes it at once (one event from a
+// member, no poll). The watch is only a wake-up: the entries themselves always come from a
+// range read, so order, no gaps and no duplicates hold exactly as for a plain read, and
+// truncation is told apart as before (kNotFound: the follower needs a checkpoint). A watch
+// whose start revision was compacted away ends at once and the range read decides; one whose
+// member dies is reopened on another member from the same revision (EtcdClient::WatchNext).
+// A watch lasts at most `follow_poll_interval` (then the read is repeated: the safety net,
+// should a watch miss an event) and holds one thread of the blocking pool while it waits.
 #pragma once
 
 #include <cstdint>
@@ -53,8 +61,12 @@ struct EtcdJournalOptions {
   // The leader's lease; etcd counts it in whole seconds (at least 1, and at least 1.5 times
   // etcd's election timeout, which etcd enforces by extending shorter ones).
   Duration lease_ttl = std::chrono::seconds(5);
-  // How often Read polls for entries not yet there, and WaitForLoss checks locally.
+  // How often WaitForLoss checks locally, and the pause after a failed watch.
   Duration poll_interval = std::chrono::milliseconds(20);
+  // The safety net of Read's watch: after this long without an event the read is repeated.
+  // Entries arrive through the watch; this only bounds how long a lost event could delay
+  // one.
+  Duration follow_poll_interval = std::chrono::seconds(1);
 };
 
 class EtcdJournal final : public Journal {

@@ -90,7 +90,10 @@ inline constexpr uint32_t kNamenodeRedirectsMax = 4;
 // client to the active; how far (journal entries) behind the journal's last entry it may be
 // and still take reads; how long a client waits for a read at a namenode that is not the
 // active before it asks the active instead, and then leaves that namenode out of its reads.
-inline constexpr std::chrono::nanoseconds kStandbyReadWaitMax = std::chrono::milliseconds(200);
+// The wait is short because followers learn of entries by a journal watch: a healthy standby
+// applies a client's entry within a network delay and an apply, so one that has not in 50 ms
+// is stuck or overloaded, and the active (one more round trip) answers sooner than waiting.
+inline constexpr std::chrono::nanoseconds kStandbyReadWaitMax = std::chrono::milliseconds(50);
 inline constexpr uint64_t kStandbyReadLagEntriesMax = 1024;
 inline constexpr size_t kStandbyReadWaitersMax = 4096;
 inline constexpr std::chrono::nanoseconds kSpreadReadTimeout = std::chrono::seconds(2);

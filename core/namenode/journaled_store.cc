@@ -83,7 +83,7 @@ std::string JournaledStore::Encode(const std::vector<const WriteBatch*>& batches
   return payload.SerializeAsString();
 }
 
-Status JournaledStore::ApplyLocally(const std::string& payload, uint64_t seq) {
+Status JournaledStore::ApplyLocally(const std::string& payload, uint64_t seq, bool ops_written) {
   proto::JournalPayload parsed;
   if (!parsed.ParseFromString(payload)) {
     return Status(StatusCode::kCorruption,
@@ -97,6 +97,7 @@ Status JournaledStore::ApplyLocally(const std::string& payload, uint64_t seq) {
       batch.Put(op.key(), op.value());
     }
   }
+  if (ops_written) batch = WriteBatch();  // this active wrote them when it logged them
   InodeStore::PutAppliedSeq(batch, seq);
   GRANARY_RETURN_IF_ERROR(local_.WriteUnsynced(batch));  // durable in the journal (header)
   applied_seq_ = seq;
@@ -105,6 +106,10 @@ Status JournaledStore::ApplyLocally(const std::string& payload, uint64_t seq) {
 
 Status JournaledStore::Apply(const JournalEntry& entry) {
   std::unique_lock lock(mutex_);
+  if (diverged_) {
+    return Status(StatusCode::kCorruption,
+                  "the local store holds edits whose journal append failed (HDFS baseline)");
+  }
   while (applying_) changed_.wait(lock);               // a writer's entry, from before EndActive
   if (entry.seq <= applied_seq_) return Status::Ok();  // applied before (a re-read)
   if (entry.seq != applied_seq_ + 1) {
@@ -155,6 +160,7 @@ Status JournaledStore::Write(const WriteBatch& batch) {
     return Status(StatusCode::kInvalidArgument, "a batch of " + std::to_string(mine.bytes) +
                                                     " bytes does not fit one journal entry");
   }
+  if (sync_mode_ == SyncMode::kAfterRelease) return WriteLogged(batch, mine.bytes);
   std::unique_lock lock(mutex_);
   queue_.push_back(&mine);
   // A writer whose batch is still queued and who finds an append slot free flushes the
@@ -167,6 +173,39 @@ Status JournaledStore::Write(const WriteBatch& batch) {
     changed_.wait(lock);
   }
   return mine.status;
+}
+
+Status JournaledStore::WriteLogged(const WriteBatch& batch, size_t bytes) {
+  std::unique_lock lock(mutex_);
+  if (diverged_ || broken_) return NotActive();
+  // In write order, which the caller's locks make the namespace's order: the local store and
+  // the journal see the batches in the same sequence.
+  GRANARY_RETURN_IF_ERROR(local_.WriteUnsynced(batch));
+  auto logged = std::make_shared<Logged>();
+  logged->batch = batch;
+  logged->pending = Pending{&logged->batch, bytes, true, false, Status::Ok()};
+  queue_.push_back(&logged->pending);
+  logged_.push_back(std::move(logged));
+  return Status::Ok();
+}
+
+Status JournaledStore::SyncLogged() {
+  if (sync_mode_ != SyncMode::kAfterRelease) return Status::Ok();
+  std::unique_lock lock(mutex_);
+  if (logged_.empty()) return diverged_ ? NotActive() : Status::Ok();
+  const std::shared_ptr<Logged> last = logged_.back();  // everything written before this call
+  // As FSEditLog.logSync: one sync in flight; edits logged meanwhile go together in the next.
+  while (!last->pending.done) {
+    if (last->pending.queued && appends_in_flight_ == 0) {
+      FlushOneGroup(lock);
+      continue;
+    }
+    changed_.wait(lock);
+  }
+  const Status status = last->pending.status;
+  // The syncer of a group frees what no waiter needs any more: done edits at the front.
+  while (!logged_.empty() && logged_.front()->pending.done) logged_.pop_front();
+  return status;
 }
 
 void JournaledStore::FlushOneGroup(std::unique_lock<boost::fibers::mutex>& lock) {
@@ -198,6 +237,9 @@ void JournaledStore::FlushOneGroup(std::unique_lock<boost::fibers::mutex>& lock)
       ++entries_appended_;
     }
   }
+  // A logged batch (kAfterRelease) is in the local store already: one not appended leaves the
+  // store ahead of the journal.
+  if (!status.ok() && sync_mode_ == SyncMode::kAfterRelease) diverged_ = true;
   const Status answer = ForCaller(status);
   for (Pending* pending : group) {
     pending->status = answer;
@@ -231,7 +273,7 @@ Status JournaledStore::ApplyInTurn(std::unique_lock<boost::fibers::mutex>& lock,
   }
   applying_ = true;
   lock.unlock();
-  const Status applied = ApplyLocally(payload, seq);
+  const Status applied = ApplyLocally(payload, seq, sync_mode_ == SyncMode::kAfterRelease);
   lock.lock();
   applying_ = false;
   changed_.notify_all();
@@ -243,6 +285,7 @@ void JournaledStore::Break(std::unique_lock<boost::fibers::mutex>& lock, const S
   if (broken_ || epoch_ != epoch) return;
   broken_ = true;
   broken_status_ = status;
+
   const Status answer = ForCaller(status);
   for (Pending* pending : queue_) {
     pending->queued = false;

@@ -44,6 +44,17 @@
 // as with any timeout (the retry cache answers the client's retry; retry_cache.h).
 //
 // Reads (Get, Scan, snapshots) go to the local store unchanged.
+//
+// The HDFS baseline's edit log (SyncMode::kAfterRelease, the simulator's HDFS observers only).
+// HDFS logs an edit in memory under its namesystem lock (FSEditLog.logEdit) and syncs it to
+// the journal nodes after releasing the lock (FSEditLog.logSync: one sync in flight, edits
+// logged meanwhile share the next). In this mode Write applies the batch to the local store
+// at once, queues it for the journal and returns, so the caller's locks are free before the
+// append; SyncLogged, called after they are released, waits until every batch written before
+// it is in the journal (one append in flight; it then records the entry's sequence). Readers
+// on the active see a batch before it is durable, as in HDFS. A failed append leaves the local
+// store ahead of the journal: HDFS's namenode exits then; here the store refuses every later
+// Apply and CatchUp (kCorruption), so this namenode never serves from it again.
 #pragma once
 
 #include <boost/fiber/condition_variable.hpp>
@@ -73,6 +84,17 @@ class JournaledStore final : public MetaStore {
   // group's append overlaps the local write of the one before.
   JournaledStore(Env& env, MetaStore& local, Journal& journal, Duration journal_timeout,
                  uint32_t appends_in_flight = kJournalAppendsInFlightDefault);
+
+  // kInline: Write returns once its batch is in the journal and applied (Granary).
+  // kAfterRelease: the HDFS baseline's edit log (header); one append in flight.
+  enum class SyncMode : uint8_t { kInline, kAfterRelease };
+  // Before BeginActive.
+  void set_sync_mode(SyncMode mode) { sync_mode_ = mode; }
+  SyncMode sync_mode() const { return sync_mode_; }
+  // kAfterRelease: waits until every batch Written before this call is in the journal; its
+  // error when one of them failed (the batch stays in the local store: see the header). Ok at
+  // once in kInline.
+  Status SyncLogged();
 
   // Reads where the local store stands in the journal. Call once before anything else.
   Status Load();
@@ -129,8 +151,11 @@ class JournaledStore final : public MetaStore {
                      uint64_t seq, uint64_t epoch);
   // Fails every writer not applied yet and tells the owner (the header's "lost the right").
   void Break(std::unique_lock<boost::fibers::mutex>& lock, const Status& status, uint64_t epoch);
-  // Writes the ops of `payload` with `seq` to the local store as one batch.
-  Status ApplyLocally(const std::string& payload, uint64_t seq);
+  // Writes the ops of `payload` with `seq` to the local store as one batch (only `seq` when
+  // the ops are there already: kAfterRelease).
+  Status ApplyLocally(const std::string& payload, uint64_t seq, bool ops_written = false);
+  // kAfterRelease's Write: applies `batch` locally and queues a copy for SyncLogged.
+  Status WriteLogged(const WriteBatch& batch, size_t bytes);
   Status NotActive() const { return Status(StatusCode::kNotActive, hint_); }
 
   Env& env_;
@@ -156,6 +181,14 @@ class JournaledStore final : public MetaStore {
   bool broken_ = false;
   Status broken_status_;      // the failure that broke the activation
   std::set<uint64_t> turns_;  // entries appended, waiting to be applied in order
+  // kAfterRelease: batches applied locally, in write order, until their append is done.
+  struct Logged {
+    WriteBatch batch;
+    Pending pending;
+  };
+  SyncMode sync_mode_ = SyncMode::kInline;
+  std::deque<std::shared_ptr<Logged>> logged_;
+  bool diverged_ = false;  // a logged batch's append failed: the store is ahead of the journal
 };
 
 }  // namespace granary

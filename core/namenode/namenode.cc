@@ -173,6 +173,10 @@ Status Namenode::Guarded(std::string_view method, RequestClass request_class,
       status.ok()) {
     GRANARY_RETURN_IF_ERROR(SyncEditLog());
   }
+  // A failed request may have logged edits too (HDFS syncs in a finally block).
+  if (request_class == RequestClass::kWrite && options_.sync_logged_edits) {
+    GRANARY_RETURN_IF_ERROR(options_.sync_logged_edits());
+  }
   return status;
 }
 

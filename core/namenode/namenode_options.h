@@ -48,6 +48,10 @@ struct NamenodeOptions {
   //     as HDFS's FSEditLog.logSync. The MetaStore is then expected to be memory-fast.
   bool global_namespace_lock = false;
   Duration edit_log_sync{0};
+  //   sync_logged_edits: with a shared journal, the edit-log sync itself (set by HaNamenode
+  //     for the HDFS baseline: JournaledStore::SyncLogged); called like edit_log_sync, after
+  //     the lock is released. Empty: nothing to call.
+  std::function<Status()> sync_logged_edits;
   // Identities bound to keys (core/security/identity.h): the users a proxy user's key may act
   // for ("*": anyone but the superuser), and where refused claims are logged (may be empty).
   std::map<std::string, std::set<std::string>> proxy_users;

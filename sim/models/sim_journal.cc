@@ -148,23 +148,24 @@ Result<std::vector<JournalEntry>> SimJournal::Read(uint64_t from_seq, uint32_t m
         StatusCode::kInvalidArgument,
         "Read needs from_seq >= 1 and 1.." + std::to_string(kJournalReadEntriesMax) + " entries");
   }
+  // A watch: the log leader holds it until an entry at from_seq commits, so the follower
+  // learns of it one message after the commit (etcd's Watch), not at a poll's next tick. A
+  // held watch ends empty at the attempt's end (the safety net: asked again, at whichever
+  // member leads then).
   Env& env = process_.env();
-  JournalRequest request = Request(JournalOp::kRead);
+  JournalRequest request = Request(JournalOp::kWatch);
   request.number = from_seq;
   request.max_entries = max_entries;
   bool served = false;
   for (;;) {
     Result<JournalReply> reply = Run(request, deadline);
     if (reply.ok() && !reply->entries.empty()) return std::move(reply->entries);
-    if (!reply.ok() && (reply.code() == StatusCode::kNotFound || !served)) return reply.status();
-    served = served || reply.ok();
-    // Nothing there yet: a bounded wait for the first entry.
-    const Instant next = env.Now() + service_.options().poll_interval;
-    if (next >= deadline) {
-      GRANARY_RETURN_IF_ERROR(env.SleepUntil(deadline));
-      return std::vector<JournalEntry>();
+    if (!reply.ok() && (reply.code() == StatusCode::kNotFound ||
+                        reply.code() == StatusCode::kNodeDown || !served)) {
+      return reply.status();
     }
-    GRANARY_RETURN_IF_ERROR(env.SleepUntil(next));
+    served = served || reply.ok();
+    if (!reply.ok() || env.Now() >= deadline) return std::vector<JournalEntry>();
   }
 }
 

@@ -7,14 +7,15 @@
 //   SimJournal client(process, journal);                    // its calls cost simulated time
 //
 // Every call is one or more service calls (Call in the service header: round trips on the
-// simulated network, syncs on the members). Campaign polls with reads every poll_interval while
-// another holder keeps leadership, and writes its claim only when the lease is free. A won
-// leadership is renewed by a fiber of the process every lease_ttl / 3 (a ReadIndex round, no sync);
-// the renewal stops when the process crashes, the client is destroyed, its renewals are paused
-// (PauseRenewal or the service's PauseRenewals) or the service answers that the lease is gone.
-// WaitForLoss watches this client's own view: the renewal's answer, a Resign, and the local rule of
-// the contract (lease_ttl since the last renewal known to have been served, counted from when it
-// was sent).
+// simulated network, syncs on the members). Read waits for new entries with a watch held at
+// the log leader (answered by the next commit, as etcd's Watch). Campaign polls with reads every
+// poll_interval while another holder keeps leadership, and writes its claim only when the lease is
+// free. A won leadership is renewed by a fiber of the process every lease_ttl / 3 (a ReadIndex
+// round, no sync); the renewal stops when the process crashes, the client is destroyed, its
+// renewals are paused (PauseRenewal or the service's PauseRenewals) or the service answers that the
+// lease is gone. WaitForLoss watches this client's own view: the renewal's answer, a Resign, and
+// the local rule of the contract (lease_ttl since the last renewal known to have been served,
+// counted from when it was sent).
 //
 // Errors as the contract says: no majority reachable -> kUnavailable at the deadline; a write
 // sent but unanswered -> kTimeout (outcome unknown); the process crashed -> kNodeDown.

@@ -19,6 +19,7 @@ struct SimJournalService::PendingCall {
   Waiter* waiter = nullptr;
   Result<JournalReply> reply = Status(StatusCode::kTimeout, "no answer from the journal");
   bool retry_safe = false;  // the command never entered the log, or was discarded from it
+  bool held = false;        // a watch held at the log leader: its end without news is no error
 };
 
 void SimJournalService::Wake(PendingCall& call) {
@@ -46,7 +47,7 @@ Instant SimJournalService::Now() const { return sim_.Now(); }
 
 bool SimJournalService::IsRead(JournalOp op) {
   return op == JournalOp::kLeader || op == JournalOp::kLastSeq || op == JournalOp::kRead ||
-         op == JournalOp::kKeepAlive;
+         op == JournalOp::kKeepAlive || op == JournalOp::kWatch;
 }
 
 bool SimJournalService::Up(int m) const { return sim_.node(members_[m].node).up(); }
@@ -173,6 +174,7 @@ void SimJournalService::NewTerm(int leader) {
     member.acked = std::min(member.durable, member.acked);
   }
   members_[leader].acked = members_[leader].durable;
+  DropWatches();
   // As etcd's lessor on promotion: the lease gets a full TTL from when the new leader serves,
   // so that an outage without a leader does not expire it.
   if (lease_) lease_->expires = std::max(lease_->expires, leader_ready_at_ + options_.lease_ttl);
@@ -251,6 +253,8 @@ Result<JournalReply> SimJournalService::WaitFor(SimProcess& caller,
   const Status waited = caller.Wait(waiter);
   call->waiter = nullptr;
   sim_.Cancel(timer);
+  // A held watch that saw no entry before the caller's deadline: an empty answer, as a Read.
+  if (waited.code() == StatusCode::kTimeout && call->held) return JournalReply{};
   if (!waited.ok()) return waited;
   return call->reply;
 }
@@ -355,6 +359,7 @@ void SimJournalService::AdvanceCommit() {
     JournalReply reply = Apply(entry.request);
     if (entry.call != nullptr) Answer(*leader_, entry.call, std::move(reply));
   }
+  AnswerWatches();
 }
 
 void SimJournalService::StartReadIndex(int leader, uint64_t term, const JournalRequest& request,
@@ -372,12 +377,55 @@ void SimJournalService::StartReadIndex(int leader, uint64_t term, const JournalR
   const size_t needed = static_cast<size_t>(Majority() - 1);
   if (confirmed.size() < needed) return;  // the caller's attempt times out and retries
   const Instant at = needed == 0 ? now : confirmed[needed - 1];
-  sim_.Schedule(at, EventKind::kTimer, members_[leader].node.value(), term,
-                [this, leader, term, request, call] {
-                  Refresh(leader);
-                  if (term != term_ || !Up(leader)) return;
-                  Answer(leader, call, Serve(request));
-                });
+  sim_.Schedule(
+      at, EventKind::kTimer, members_[leader].node.value(), term,
+      [this, leader, term, request, call] {
+        Refresh(leader);
+        if (term != term_ || !Up(leader)) return;
+        JournalReply reply = Serve(request);
+        if (request.op == JournalOp::kWatch && reply.status.ok() && reply.entries.empty()) {
+          HoldWatch(term, request, call);
+          return;
+        }
+        Answer(leader, call, std::move(reply));
+      });
+}
+
+void SimJournalService::HoldWatch(uint64_t term, const JournalRequest& request,
+                                  const std::shared_ptr<PendingCall>& call) {
+  // Callers that stopped waiting leave: at most one watch per waiting fiber stays.
+  std::erase_if(watches_, [](const Watch& watch) { return watch.call->waiter == nullptr; });
+  if (call->waiter == nullptr) return;
+  call->held = true;
+  watches_.push_back(Watch{term, request, call});
+}
+
+void SimJournalService::AnswerWatches() {
+  if (watches_.empty() || !leader_) return;
+  std::vector<Watch> waiting;
+  for (Watch& watch : watches_) {
+    if (watch.call->waiter == nullptr) continue;
+    if (watch.term != term_ || watch.request.number > last_seq_) {
+      waiting.push_back(std::move(watch));
+      continue;
+    }
+    Answer(*leader_, watch.call, Serve(watch.request));
+  }
+  watches_ = std::move(waiting);
+}
+
+void SimJournalService::DropWatches() {
+  // The stream to the old leader breaks: each caller retries its watch at the new one.
+  for (Watch& watch : watches_) {
+    std::shared_ptr<PendingCall> call = std::move(watch.call);
+    if (call->waiter == nullptr) continue;
+    call->reply = Status(StatusCode::kUnavailable, "the journal's leader changed");
+    call->retry_safe = true;
+    call->held = false;
+    sim_.Schedule(Now(), EventKind::kDeliverReply, call->client.value(), term_,
+                  [call] { Wake(*call); });
+  }
+  watches_.clear();
 }
 
 void SimJournalService::Answer(int leader, const std::shared_ptr<PendingCall>& call,
@@ -462,6 +510,7 @@ JournalReply SimJournalService::Serve(const JournalRequest& request) {
       reply.number = last_seq_;
       break;
     case JournalOp::kRead:
+    case JournalOp::kWatch:
       if (request.number < first_seq_) {
         reply.status = Status(StatusCode::kNotFound,
                               "entries before " + std::to_string(first_seq_) + " were truncated");

@@ -28,6 +28,9 @@
 //          sync (the slowest of the fastest majority).
 //   read   1 client->leader message, N-1 heartbeat round trips (the majority's), 1 reply
 //          carrying the answer (a Read's entries). Latency ~ 2 round trips.
+//   watch  a read that finds nothing new is held at the log leader; the commit of the next
+//          entry answers it at once with a message leader -> client (etcd's watch event).
+//          So a follower learns of an entry a one-way delay after its commit, not on a poll.
 //   The calibration these use is the simulator's own: LinkProfile latency and jitter and
 //   NicProfile bandwidth (profiles.h) and the member's DiskProfile::sync_latency, which
 //   calibration.h maps from the bench's measured fsync latency. etcd's CPU (raft, bbolt,
@@ -92,7 +95,8 @@ struct SimJournalOptions {
   Duration attempt_timeout = std::chrono::seconds(1);
   // The leadership lease; clients renew it every lease_ttl / 3.
   Duration lease_ttl = std::chrono::seconds(2);
-  // How often a client polls: Read waiting for entries, Campaign while held, WaitForLoss.
+  // How often a client polls: Campaign while held, WaitForLoss, a retry with no member in
+  // reach. (Read waits for entries with a watch, not by polling.)
   Duration poll_interval = std::chrono::milliseconds(20);
   // Framing of every message besides its payload.
   uint32_t header_bytes = 64;
@@ -108,6 +112,10 @@ enum class JournalOp : uint8_t {
   kLastSeq,
   kRead,
   kKeepAlive,
+  // A Read that, finding no entry at from_seq yet, is held at the log leader until one
+  // commits and then answered with it (etcd's Watch from a revision). Held no longer than the
+  // caller's attempt: then the caller gets an empty answer and asks again.
+  kWatch,
 };
 
 struct JournalRequest {
@@ -232,6 +240,12 @@ class SimJournalService {
   void StartReadIndex(int leader, uint64_t term, const JournalRequest& request,
                       const std::shared_ptr<PendingCall>& call);
   void Answer(int leader, const std::shared_ptr<PendingCall>& call, JournalReply reply);
+  // Holds the watch `request` until an entry it asks for commits (AnswerWatches), its caller
+  // stops waiting, or the log leader changes (then its caller retries at the new one).
+  void HoldWatch(uint64_t term, const JournalRequest& request,
+                 const std::shared_ptr<PendingCall>& call);
+  void AnswerWatches();
+  void DropWatches();
 
   // The state machine.
   JournalReply Apply(const JournalRequest& request);
@@ -257,6 +271,14 @@ class SimJournalService {
   uint64_t last_seq_ = 0;
   uint64_t first_seq_ = 1;
   std::map<uint64_t, std::string> entries_;
+
+  // Watches held at the log leader, in arrival order (answered in that order).
+  struct Watch {
+    uint64_t term = 0;
+    JournalRequest request;
+    std::shared_ptr<PendingCall> call;
+  };
+  std::vector<Watch> watches_;
 
   uint64_t next_client_ = 1;
   std::map<uint64_t, Client> clients_;

@@ -40,6 +40,9 @@ class EtcdWorld final : public seams_test::JournalWorld {
       options.endpoints = cluster_.endpoints();
       options.prefix = "/granary-test/journal/";
       options.lease_ttl = kLeaseTtl;
+      // Reads learn of new entries through the watch alone: the safety poll never fires
+      // within a test (WaitingFollowerLearnsOfAnAppend relies on it).
+      options.follow_poll_interval = std::chrono::hours(1);
       GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<EtcdJournal> journal,
                                EtcdJournal::Open(env_, options));
       journals_.push_back(std::move(journal));

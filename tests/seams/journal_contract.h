@@ -360,9 +360,42 @@ TYPED_TEST_P(JournalContractTest, MajorityDownFailsThenRecovers) {
   });
 }
 
+// A follower waiting in Read learns of an append while it waits: the read returns the entry
+// before its own deadline. A harness builds its clients so that only a notification (a
+// watch) can do that: a journal that found nothing new and then polled would not look again
+// before the deadline (EtcdJournal's safety poll is set to an hour; the simulated journal
+// polls not at all).
+TYPED_TEST_P(JournalContractTest, WaitingFollowerLearnsOfAnAppend) {
+  using namespace journal_contract;
+  TypeParam::Run([](JournalWorld& world) {
+    Env& env = world.env();
+    Journal& leader = world.client(0);
+    Journal& follower = world.client(1);
+    const FencingToken token = MustLead(env, leader, "nn-a");
+    EXPECT_EQ(MustAppend(env, leader, token, Payload(1)), 1u);
+    auto got = std::make_shared<Result<std::vector<JournalEntry>>>(std::vector<JournalEntry>());
+    auto returned = std::make_shared<bool>(false);
+    auto read_deadline = std::make_shared<Instant>(In(env, kPatience));
+    env.Spawn("follower", [&follower, got, returned, read_deadline] {
+      *got = follower.Read(2, kJournalReadEntriesMax, *read_deadline);
+      *returned = true;
+    });
+    // The follower is waiting (its read found nothing at 2) before the append.
+    ASSERT_TRUE(env.SleepFor(std::chrono::milliseconds(300)).ok());
+    EXPECT_FALSE(*returned) << "a read with nothing to return ended before its deadline";
+    EXPECT_EQ(MustAppend(env, leader, token, Payload(2)), 2u);
+    ASSERT_TRUE(WaitFor(
+        env, [&] { return *returned; }, kPatience + std::chrono::seconds(1)));
+    ASSERT_TRUE(got->ok()) << got->status().ToString();
+    ASSERT_EQ((*got)->size(), 1u) << "the read waited out its deadline: nothing woke it";
+    EXPECT_EQ((**got)[0], (JournalEntry{2, Payload(2)}));
+  });
+}
+
 REGISTER_TYPED_TEST_SUITE_P(JournalContractTest, AppendsAreNumberedDenselyInOrder,
                             ConcurrentAppendsTakeDistinctNumbers, EntryLimits, FollowFromASequence,
                             FencedAfterResign, FencedAfterLeaseExpiry, TruncateDropsOnlyThePrefix,
-                            DurableAcrossMemberRestarts, MajorityDownFailsThenRecovers);
+                            DurableAcrossMemberRestarts, MajorityDownFailsThenRecovers,
+                            WaitingFollowerLearnsOfAnAppend);
 
 }  // namespace granary::seams_test

@@ -300,5 +300,51 @@ TEST_F(JournaledStoreTest, AFailedEarlierEntryFailsALaterOneAlreadyAppended) {
   });
 }
 
+// The HDFS baseline's edit log (SyncMode::kAfterRelease): Write applies locally and returns
+// without waiting for the journal (the caller's lock is held only that long); SyncLogged,
+// after the lock, waits for the append, and writers that sync together share appends (one in
+// flight, as FSEditLog.logSync). A standby applying the journal ends with the same bytes, also
+// when a later batch overwrites an earlier one's key.
+TEST_F(JournaledStoreTest, AfterReleaseModeLogsAtOnceAndSyncsInSharedAppends) {
+  Run([&](sim::SimProcess& p, JournaledStore& store, MemoryJournal& journal) {
+    Result<FencingToken> token = journal.Campaign("active", p.env().Now() + seconds(1));
+    ASSERT_TRUE(token.ok());
+    store.set_sync_mode(JournaledStore::SyncMode::kAfterRelease);
+    store.BeginActive(*token, [](const Status&) { ADD_FAILURE() << "lost leadership"; });
+    WriteBatch first;
+    first.Put("shared", "first");
+    ASSERT_TRUE(store.Write(first).ok());
+    // Logged, not synced: the local store has it, the journal not yet.
+    EXPECT_EQ(*p.meta_store().Get("shared"), "first");
+    EXPECT_EQ(state_->last_seq, 0u);
+    constexpr int kWriters = 20;
+    int synced = 0;
+    for (int i = 1; i <= kWriters; ++i) {
+      p.Spawn("writer", [&, i] {
+        WriteBatch batch = Batch(i);
+        if (i == kWriters) batch.Put("shared", "last");  // overwrites the first batch's value
+        EXPECT_TRUE(store.Write(batch).ok());
+        EXPECT_TRUE(store.SyncLogged().ok());
+        // Synced: every batch logged before is in the journal.
+        EXPECT_GE(state_->appends, 1u);
+        ++synced;
+      });
+    }
+    while (synced < kWriters) ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(5)).ok());
+    ASSERT_TRUE(store.SyncLogged().ok());
+    EXPECT_EQ(store.batches_appended(), static_cast<uint64_t>(kWriters + 1));
+    // One append in flight; the writers that logged meanwhile share the next.
+    EXPECT_LT(state_->appends, static_cast<uint64_t>(kWriters) / 2);
+    EXPECT_EQ(store.applied_seq(), state_->last_seq);
+    EXPECT_EQ(*InodeStore(p.meta_store()).GetAppliedSeq(), state_->last_seq);
+    EXPECT_EQ(*p.meta_store().Get("shared"), "last");
+    MetaStore& standby = standby_process_->meta_store();
+    JournaledStore follower(p.env(), standby, journal, seconds(5));
+    ASSERT_TRUE(follower.Load().ok());
+    ASSERT_TRUE(follower.CatchUp(state_->last_seq, p.env().Now() + seconds(5)).ok());
+    EXPECT_EQ(Dump(standby), Dump(p.meta_store()));
+  });
+}
+
 }  // namespace
 }  // namespace granary

@@ -282,6 +282,51 @@ TEST(SimJournalTest, CostModel) {
       exact);
 }
 
+// A follower waiting in Read hears of an entry when it commits (a watch held at the log
+// leader), not at a poll's next tick: with exact links it has the entry the moment the
+// appender has its answer (both one message from the log leader). After the log leader
+// crashes, the held watch moves to the new one and the next entry arrives the same way.
+TEST(SimJournalTest, FollowerHearsOfACommitAtOnce) {
+  const uint64_t seed = testing::SeedForTest();
+  auto exact = [](testing::ModelledSim& sim) {
+    sim.network().SetDefaultLink(testing::ExactLink());
+  };
+  RunJournal(
+      seed, SimJournalOptions(),
+      [](SimJournalWorld& world) {
+        Env& env = world.env();
+        const FencingToken token = Lead(world);
+        auto seen_at = std::make_shared<std::vector<Instant>>();
+        auto seen = std::make_shared<std::vector<JournalEntry>>();
+        env.Spawn("follower", [&env, &world, seen, seen_at] {
+          while (seen->size() < 2) {
+            Result<std::vector<JournalEntry>> got = world.journal(1).Read(
+                seen->size() + 1, kJournalReadEntriesMax, env.Now() + std::chrono::seconds(10));
+            if (!got.ok()) return;
+            for (JournalEntry& entry : *got) {
+              seen->push_back(std::move(entry));
+              seen_at->push_back(env.Now());
+            }
+          }
+        });
+        for (int i = 1; i <= 2; ++i) {
+          // Long enough that the follower's watch is held before the append is sent.
+          ASSERT_TRUE(env.SleepFor(std::chrono::milliseconds(50)).ok());
+          if (i == 2) world.service().CrashMember(world.service().LogLeader());
+          ASSERT_TRUE(
+              world.journal(0).Append(token, "e" + std::to_string(i), In(env, kPatience)).ok());
+          const Instant appended = env.Now();
+          ASSERT_TRUE(seams_test::WaitFor(
+              env, [&] { return seen->size() >= static_cast<size_t>(i); }, kPatience));
+          EXPECT_EQ((*seen)[i - 1],
+                    (JournalEntry{static_cast<uint64_t>(i), "e" + std::to_string(i)}));
+          // The old follower polled every poll_interval (20 ms); a watch needs no tick.
+          EXPECT_LE((*seen_at)[i - 1], appended + 5us) << "entry " << i;
+        }
+      },
+      exact);
+}
+
 // A namenode whose renewals are paused (the service's hook, by node name) loses its lease in
 // virtual time; the other takes over with a greater token.
 TEST(SimJournalTest, PausedRenewalsLoseTheLease) {
