@@ -98,6 +98,12 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
         holders.push_back(datanode);
       }
     }
+    // Nobody known to hold it: the namenode may just not have heard (a restart or failover
+    // forgot the pipeline, and a report was lost or is late), while live datanodes hold
+    // bytes a Sync made durable. Dropping the block would lose them (issue 16, swarm seed
+    // 102 without inline files): every live datanode is asked instead (those without a
+    // replica answer nothing), and only kRecoveryAttemptsMax fruitless rounds give it up.
+    if (holders.empty() && !ctx_.Starting()) holders = LiveDatanodes();
     if (!holders.empty()) {
       Result<uint64_t> stamp = ctx_.ns.generation_stamps().Next();
       if (!stamp.ok()) return;
@@ -145,6 +151,14 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
     ctx_.Release(released);
     ctx_.leases.Remove(client_name, inode_id);
   }
+}
+
+std::vector<uint32_t> LeaseRecovery::LiveDatanodes() const {
+  std::vector<uint32_t> live;
+  for (const auto& [id, record] : ctx_.datanodes.all()) {
+    if (record.live) live.push_back(id);
+  }
+  return live;
 }
 
 Status LeaseRecovery::RecoverLease(const proto::RecoverLeaseRequest& r,

@@ -5,8 +5,11 @@
 // RecoverFile, called by the lease monitor for each expired (client, file), either closes the
 // file at once (no block being written, or nobody live holds it: the unfinished block is
 // dropped) or asks one live holder of the last block to recover it (a KIND_RECOVER command
-// at a new generation stamp, the other holders as targets). The datanode's nn.RecoveryDone
-// then arrives through Finish, which stores the block as recovered and closes the file.
+// at a new generation stamp, the other holders as targets). When no holder is known (a
+// restart or failover forgot the pipeline and no report named one yet) every live datanode
+// is asked: only a block none of them holds, kRecoveryAttemptsMax times over, is dropped. The
+// datanode's nn.RecoveryDone then arrives through Finish, which stores the block as recovered and
+// closes the file.
 //
 // Invariants: at most one recovery in flight per block, each for the file whose last block
 // it is; a recovery not answered by its deadline is forgotten (ExpireOverdue) and tried again
@@ -16,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/common/ids.h"
 #include "core/common/status.h"
@@ -51,6 +55,9 @@ class LeaseRecovery {
     std::string client_name;
     Instant deadline;
   };
+
+  // Every live datanode: who may hold a block whose holders this namenode does not know.
+  std::vector<uint32_t> LiveDatanodes() const;
 
   NamenodeContext ctx_;
   std::map<BlockId, Recovery> recoveries_;
