@@ -24,6 +24,7 @@
 #include "core/common/ids.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
+#include "core/namenode/block_manager.h"
 #include "core/namenode/namenode_context.h"
 #include "core/rpc/router.h"
 #include "proto/namenode.pb.h"
@@ -56,8 +57,9 @@ class LeaseRecovery {
     Instant deadline;
   };
 
-  // Every live datanode: who may hold a block whose holders this namenode does not know.
-  std::vector<uint32_t> LiveDatanodes() const;
+  // The live datanodes that hold `last` or are in its pipeline; when none is known (and the
+  // namenode is past its start-up), every live datanode: any may hold it.
+  std::vector<uint32_t> Holders(const BlockInfo& last) const;
 
   NamenodeContext ctx_;
   std::map<BlockId, Recovery> recoveries_;
