@@ -278,6 +278,7 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
   ++writes_in_progress_;
   PipelineOutcome local;
   std::optional<Handoff<PipelineOutcome>> forwarded;
+  bool began = false;  // a replica begun or reopened here: the namenodes hear of it
   {
     BlockLockTable::Guard guard(locks_, BlockId(request.block().block_id()));
     Result<WritePlan> plan = PlanWrite(request, payload.size());
@@ -301,6 +302,12 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
     const Status written = WriteLocally(request, payload, crcs, *plan);
     if (!written.ok())
       local = {0, "datanode " + transport_.self().value + ": " + written.ToString()};
+    began = written.ok() && *plan != WritePlan::kAppend && !request.last_packet() &&
+            !request.transfer();
+  }
+  if (began && events_.receiving) {
+    if (const std::optional<Replica> replica = store_.Get(BlockId(request.block().block_id())))
+      events_.receiving(*replica);
   }
   // `request` outlives the forwarding fiber: this fiber waits for it below.
   const PipelineOutcome downstream = forwarded ? forwarded->Wait() : PipelineOutcome{};

@@ -44,6 +44,11 @@ struct BlockEvents {
   std::function<void(const Replica&)> finalized;
   // A replica was found corrupt by a read; it is marked and no longer served.
   std::function<void(const Replica&)> corrupt;
+  // A writer's pipeline began a replica here, or reopened one under a new stamp (append,
+  // pipeline recovery): HDFS's RECEIVING_BLOCK. Every namenode learns who holds a block being
+  // written, so that a standby that becomes the active can recover its lease and locate it
+  // for readers (issue 16). Optional.
+  std::function<void(const Replica&)> receiving;
 };
 
 class BlockService {

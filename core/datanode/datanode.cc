@@ -28,7 +28,8 @@ Datanode::Datanode(Env& env, Transport& transport, Disk& disk, DatanodeOptions o
       fibers_(env),
       service_(env, transport, store_, locks_, fibers_, options_,
                BlockEvents{[this](const Replica& r) { OnFinalized(r); },
-                           [this](const Replica& r) { OnCorrupt(r); }}),
+                           [this](const Replica& r) { OnCorrupt(r); },
+                           [this](const Replica& r) { OnReceiving(r); }}),
       scanner_(env, store_, options_.scanner_bytes_per_second,
                std::max(options_.scan_period, Duration(1)),
                [this](const Replica& r) { OnCorrupt(r); }) {
@@ -147,7 +148,14 @@ void Datanode::OnFinalized(const Replica& replica) {
   proto::ReplicaReport report;
   *report.mutable_block() = ToBlockRef(replica);
   report.set_finalized(true);
-  for (const auto& actor : actors_) actor->OnFinalized(report);
+  for (const auto& actor : actors_) actor->OnReplica(report);
+}
+
+void Datanode::OnReceiving(const Replica& replica) {
+  proto::ReplicaReport report;
+  *report.mutable_block() = ToBlockRef(replica);
+  report.set_finalized(false);
+  for (const auto& actor : actors_) actor->OnReplica(report);
 }
 
 void Datanode::OnDeleted(const proto::BlockRef& block) {

@@ -27,8 +27,9 @@
 // to register again (KIND_REREGISTER) concerns one actor and is obeyed from any namenode.
 // Replica events go to the namenode from one reporter fiber, in order, retried with backoff:
 // nn.BlockReport full=false when a replica is finalized (last packet, FinalizeReplica,
-// recovery) or deleted, and nn.ReportBadBlock when a read or the block scanner finds a replica
-// corrupt (it is then neither served nor included in full reports).
+// recovery), begun or reopened by a writer (finalized=false: every namenode then knows who
+// holds a block being written, issue 16), or deleted, and nn.ReportBadBlock when a read or the
+// block scanner finds a replica corrupt (it is then neither served nor included in full reports).
 //
 // Lease recovery (KIND_RECOVER with `block` as the namenode knows it, `targets` the other
 // replicas, and recovery_generation_stamp): asks every replica (itself included) with
@@ -109,6 +110,7 @@ class Datanode {
 
   // Replica events, handed to every actor.
   void OnFinalized(const Replica& replica);
+  void OnReceiving(const Replica& replica);
   void OnDeleted(const proto::BlockRef& block);
   void OnCorrupt(const Replica& replica);
 

@@ -167,12 +167,17 @@ Status NamenodeActor::HeartbeatLoop() {
 
 // ---- replica events ----
 
-void NamenodeActor::OnFinalized(const proto::ReplicaReport& report) {
+void NamenodeActor::OnReplica(const proto::ReplicaReport& report) {
   std::unique_lock lock(report_mutex_);
   const uint64_t id = report.block().block_id();
-  // One event per block in a message, so that the namenode need not order them.
-  if (std::erase_if(pending_deleted_,
-                    [&](const proto::BlockRef& b) { return b.block_id() == id; }) > 0) {
+  // One event per block in a message, so that the namenode need not order them: the newer
+  // state of a replica (finalized after receiving) replaces the one queued before.
+  const size_t superseded =
+      std::erase_if(pending_deleted_,
+                    [&](const proto::BlockRef& b) { return b.block_id() == id; }) +
+      std::erase_if(pending_finalized_,
+                    [&](const proto::ReplicaReport& r) { return r.block().block_id() == id; });
+  if (superseded > 0) {
     ++report_epoch_;  // what a report in flight sent is no longer the queue's head
   }
   pending_finalized_.push_back(report);

@@ -64,7 +64,8 @@ class NamenodeActor {
   void Stop();
 
   // Replica events, queued for this namenode.
-  void OnFinalized(const proto::ReplicaReport& report);
+  // A replica finalized, or begun or reopened by a writer (report.finalized() false).
+  void OnReplica(const proto::ReplicaReport& report);
   void OnDeleted(const proto::BlockRef& block);
   void OnCorrupt(const proto::BlockRef& block);
 

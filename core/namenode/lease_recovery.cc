@@ -88,16 +88,7 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
   const bool hopeless = last != nullptr && recovery_failures_[last->id] >= kRecoveryAttemptsMax;
   if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless) {
     if (recoveries_.count(last->id)) return;  // in progress
-    std::vector<uint32_t> holders;
-    for (const auto& [datanode, replica] : last->replicas) {
-      if (ctx_.datanodes.IsLive(datanode)) holders.push_back(datanode);
-    }
-    for (uint32_t datanode : last->pipeline) {
-      if (ctx_.datanodes.IsLive(datanode) &&
-          std::find(holders.begin(), holders.end(), datanode) == holders.end()) {
-        holders.push_back(datanode);
-      }
-    }
+    const std::vector<uint32_t> holders = Holders(*last);
     if (!holders.empty()) {
       Result<uint64_t> stamp = ctx_.ns.generation_stamps().Next();
       if (!stamp.ok()) return;
@@ -145,6 +136,29 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
     ctx_.Release(released);
     ctx_.leases.Remove(client_name, inode_id);
   }
+}
+
+std::vector<uint32_t> LeaseRecovery::Holders(const BlockInfo& last) const {
+  std::vector<uint32_t> holders;
+  for (const auto& [datanode, replica] : last.replicas) {
+    if (ctx_.datanodes.IsLive(datanode)) holders.push_back(datanode);
+  }
+  for (uint32_t datanode : last.pipeline) {
+    if (ctx_.datanodes.IsLive(datanode) &&
+        std::find(holders.begin(), holders.end(), datanode) == holders.end()) {
+      holders.push_back(datanode);
+    }
+  }
+  if (!holders.empty() || ctx_.Starting()) return holders;
+  // Nobody known to hold it: the namenode may just not have heard (a restart or failover
+  // forgot the pipeline, and a report was lost or is late), while live datanodes hold bytes
+  // a Sync made durable. Dropping the block would lose them (issue 16, swarm seed 102
+  // without inline files): every live datanode is asked instead (those without a replica
+  // answer nothing), and only kRecoveryAttemptsMax fruitless rounds give it up.
+  for (const auto& [id, record] : ctx_.datanodes.all()) {
+    if (record.live) holders.push_back(id);
+  }
+  return holders;
 }
 
 Status LeaseRecovery::RecoverLease(const proto::RecoverLeaseRequest& r,

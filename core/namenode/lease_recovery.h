@@ -5,8 +5,11 @@
 // RecoverFile, called by the lease monitor for each expired (client, file), either closes the
 // file at once (no block being written, or nobody live holds it: the unfinished block is
 // dropped) or asks one live holder of the last block to recover it (a KIND_RECOVER command
-// at a new generation stamp, the other holders as targets). The datanode's nn.RecoveryDone
-// then arrives through Finish, which stores the block as recovered and closes the file.
+// at a new generation stamp, the other holders as targets). When no holder is known (a
+// restart or failover forgot the pipeline and no report named one yet) every live datanode
+// is asked: only a block none of them holds, kRecoveryAttemptsMax times over, is dropped. The
+// datanode's nn.RecoveryDone then arrives through Finish, which stores the block as recovered and
+// closes the file.
 //
 // Invariants: at most one recovery in flight per block, each for the file whose last block
 // it is; a recovery not answered by its deadline is forgotten (ExpireOverdue) and tried again
@@ -16,10 +19,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/common/ids.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
+#include "core/namenode/block_manager.h"
 #include "core/namenode/namenode_context.h"
 #include "core/rpc/router.h"
 #include "proto/namenode.pb.h"
@@ -51,6 +56,10 @@ class LeaseRecovery {
     std::string client_name;
     Instant deadline;
   };
+
+  // The live datanodes that hold `last` or are in its pipeline; when none is known (and the
+  // namenode is past its start-up), every live datanode: any may hold it.
+  std::vector<uint32_t> Holders(const BlockInfo& last) const;
 
   NamenodeContext ctx_;
   std::map<BlockId, Recovery> recoveries_;

@@ -237,6 +237,68 @@ TEST(HaFailoverTest, MutationsWhoseRepliesWereLostAreAnsweredWithTheirFirstAnswe
   });
 }
 
+// A file being written in blocks across a failover (issue 16, the swarm's appenders with
+// three namenodes): the datanodes tell every namenode of a replica a writer begins, so the new
+// active knows who holds the last block at once. A new reader sees every synced byte (it
+// once got none of the last block: only the old active had known its pipeline), and after
+// the writer dies, lease recovery keeps them.
+TEST(HaFailoverTest, AFileBeingWrittenKeepsItsSyncedBytesAcrossAFailover) {
+  sim::SimClusterOptions options = HaCluster();
+  options.namenode.lease_soft_limit = std::chrono::minutes(10);
+  options.namenode.lease_hard_limit = std::chrono::minutes(20);  // never reached here
+  ClusterHarness h(options);
+  const int first = Active(h.cluster());
+  ASSERT_GE(first, 0);
+  // Every datanode registers with every standby and reports in full first: what the standbys
+  // learn of the file below, they learn from the replica events alone.
+  h.RunFor(seconds(5));
+  const std::string data = Pattern(5, 300 * 1024);
+  bool synced = false;
+  const NodeId writer = h.cluster().AddClient("writer", [&](sim::SimProcess& p) {
+    FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+    Result<std::unique_ptr<Writer>> out = fs.Create("/log", {});
+    if (!out.ok() || !(*out)->Write(data).ok() || !(*out)->Sync().ok()) return;
+    synced = true;
+    (void)p.env().SleepFor(std::chrono::hours(1));
+  });
+  h.sim().StartNode(writer);
+  while (!synced && h.sim().Now() < Instant(seconds(60))) h.RunFor(milliseconds(100));
+  ASSERT_TRUE(synced);
+  h.RunFor(seconds(1));  // the standbys apply the journal and hear the reports
+  h.sim().CrashNode(h.cluster().namenode_ids()[first]);
+  int second = -1;
+  const Instant limit = h.sim().Now() + std::chrono::minutes(1);
+  while (second < 0 && h.sim().Now() < limit) {
+    h.RunFor(milliseconds(5));
+    second = Active(h.cluster());
+  }
+  ASSERT_GE(second, 0);
+  ASSERT_NE(second, first);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.Msync().ok());
+    Result<std::string> read = fs.ReadFile("/log");
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_EQ(read->size(), data.size());
+    EXPECT_TRUE(*read == data);
+  });
+  h.sim().CrashNode(writer);
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    bool closed = false;
+    for (int attempt = 0; attempt < 100 && !closed; ++attempt) {
+      Result<bool> recovered = fs.RecoverLease("/log");
+      closed = recovered.ok() && *recovered;
+      if (!closed) {
+        ASSERT_TRUE(p.env().SleepFor(milliseconds(200)).ok());
+      }
+    }
+    ASSERT_TRUE(closed);
+    Result<std::string> back = fs.ReadFile("/log");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->size(), data.size());
+    EXPECT_TRUE(*back == data);
+  });
+}
+
 // A standby follows the journal also while it campaigns (ha_namenode.h, "Failover"): after
 // each acknowledged create, every standby has applied its entry within a small part of what
 // a read on a standby waits (kStandbyReadWaitMax) before it redirects to the active.
