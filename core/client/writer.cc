@@ -6,6 +6,7 @@
 #include "core/common/crc32c.h"
 #include "core/common/limits.h"
 #include "core/rpc/router.h"
+#include "core/security/block_token.h"
 #include "proto/datanode.pb.h"
 #include "proto/namenode.pb.h"
 
@@ -13,6 +14,20 @@ namespace granary {
 namespace {
 
 Address AddressOf(const proto::DatanodeInfo& info) { return Address{info.address()}; }
+
+// The first datanode refused the packet for its expired write token, or a later one did
+// (`failure`, the reply's): no datanode failed, the writer needs a fresh token.
+bool TokenExpired(const Status& status, const std::string& failure) {
+  if (IsExpiredBlockToken(status)) return true;
+  return status.ok() && failure.find(kBlockTokenExpired) != std::string::npos;
+}
+
+// The pipeline position to drop after a failed packet: none (-1) when the token expired, else
+// the reply's failed index, or the first datanode when the call itself failed.
+int FailedIndex(const Status& status, const std::string& failure, int failed_index, int replicas) {
+  if (TokenExpired(status, failure)) return -1;
+  return status.ok() ? std::clamp(failed_index, 0, replicas - 1) : 0;
+}
 
 }  // namespace
 
@@ -180,8 +195,8 @@ Status Writer::AwaitPackets(size_t keep) {
     in_flight_.clear();
     in_flight_bytes_ = 0;
     if (reply.code() == StatusCode::kNodeDown) return reply.status();
-    const int failed =
-        reply.ok() ? std::clamp(reply->failed_index(), 0, block_->replicas_size() - 1) : 0;
+    const int failed = FailedIndex(reply.status(), reply.ok() ? reply->failure() : "",
+                                   reply.ok() ? reply->failed_index() : 0, block_->replicas_size());
     GRANARY_RETURN_IF_ERROR(
         RecoverPipeline(failed, reply.ok() ? reply->failure() : reply.status().ToString()));
     const uint64_t room = block_bytes_ - block_bytes_acked_;
@@ -331,7 +346,7 @@ Status Writer::SendPacket(bool last, bool sync, bool recovering, bool flush) {
       return Status::Ok();
     }
     const int failed =
-        status.ok() ? std::clamp(reply.failed_index(), 0, block_->replicas_size() - 1) : 0;
+        FailedIndex(status, reply.failure(), reply.failed_index(), block_->replicas_size());
     GRANARY_RETURN_IF_ERROR(
         RecoverPipeline(failed, status.ok() ? reply.failure() : status.ToString()));
     recovery = true;
@@ -341,8 +356,10 @@ Status Writer::SendPacket(bool last, bool sync, bool recovering, bool flush) {
 
 Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
   proto::LocatedBlock& block = *block_;
-  excluded_.push_back(block.replicas(failed_index).datanode_id());
-  block.mutable_replicas()->erase(block.mutable_replicas()->begin() + failed_index);
+  if (failed_index >= 0) {
+    excluded_.push_back(block.replicas(failed_index).datanode_id());
+    block.mutable_replicas()->erase(block.mutable_replicas()->begin() + failed_index);
+  }
   if (block.replicas_size() == 0) {
     return Status(StatusCode::kUnavailable, "every datanode of the pipeline failed: " + why);
   }
@@ -356,6 +373,8 @@ Status Writer::RecoverPipeline(int failed_index, const std::string& why) {
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kBumpGeneration, bump, &stamped));
   block.mutable_block()->set_generation_stamp(stamped.generation_stamp());
   block.mutable_block()->set_length_bytes(block_bytes_acked_);
+  // The block continues under a fresh write token (empty: tokens are off).
+  if (!stamped.access_token().empty()) block.set_access_token(stamped.access_token());
   last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }

@@ -143,7 +143,8 @@ class Writer {
   // them all, recovers the pipeline and resends what they held.
   Status AwaitPackets(size_t keep);
   Status AllocateBlock();
-  // Drops the failed datanode and takes a new generation stamp for the survivors.
+  // Drops the failed datanode (none when `failed_index` < 0: the write token expired) and
+  // takes a new generation stamp, and a fresh write token, for the survivors.
   Status RecoverPipeline(int failed_index, const std::string& why);
   // Tells the namenode the block's new stamp, length (what the datanodes now hold) and
   // pipeline after a recovery.

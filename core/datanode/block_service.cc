@@ -62,8 +62,11 @@ BlockService::BlockService(Env& env, Transport& transport, ReplicaStore& store,
 void BlockService::AddRoutes(rpc::Router& router) {
   router.Add(rpc::dn::kWriteBlock, [this](const proto::WriteBlockRequest& request,
                                           proto::WriteBlockReply* reply, rpc::Exchange& exchange) {
-    GRANARY_RETURN_IF_ERROR(CheckAccess(exchange.context, request.access_token(),
-                                        request.block().block_id(), BlockAccess::kWrite));
+    // A replication's copy (transfer) may replace replicas a writer may not (PlanWrite): it
+    // takes a datanode key or a replicate token; a writer's token does not do.
+    GRANARY_RETURN_IF_ERROR(
+        CheckAccess(exchange.context, request.access_token(), request.block().block_id(),
+                    request.transfer() ? BlockAccess::kReplicate : BlockAccess::kWrite));
     return WriteBlock(request, exchange.request_payload, exchange.context.deadline, reply);
   });
   router.Add(rpc::dn::kReadBlock, [this](const proto::ReadBlockRequest& request,

@@ -230,6 +230,10 @@ Status BlockWriteService::BumpGeneration(const proto::BumpGenerationRequest& r,
   }
   GRANARY_ASSIGN_OR_RETURN(uint64_t stamp, ctx_.ns.generation_stamps().Next());
   reply->set_generation_stamp(stamp);
+  if (ctx_.block_keys.enabled()) {
+    reply->set_access_token(
+        ctx_.block_keys.Issue(r.block().block_id(), stamp, BlockAccess::kWrite, r.user().user()));
+  }
   std::vector<uint32_t> excluded(r.excluded_datanodes().begin(), r.excluded_datanodes().end());
   if (const BlockInfo* info = ctx_.blocks.Find(BlockId(r.block().block_id()))) {
     excluded.insert(excluded.end(), info->pipeline.begin(), info->pipeline.end());

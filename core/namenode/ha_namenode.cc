@@ -7,6 +7,7 @@
 #include "core/common/limits.h"
 #include "core/rpc/methods.h"
 #include "core/rpc/namenode_locator.h"
+#include "core/security/identity.h"
 
 namespace granary {
 namespace {
@@ -57,6 +58,12 @@ HaNamenode::HaNamenode(Env& env, Transport& transport, MetaStore& local, Journal
   // The HDFS baseline (its global lock): edits are logged under the lock and synced to the
   // journal after it is released, as HDFS's FSEditLog does (journaled_store.h).
   if (options_.global_namespace_lock) store_.set_sync_mode(JournaledStore::SyncMode::kAfterRelease);
+  // The methods answered here, and reads served as a standby, act as their key's user as
+  // on the active's router (namenode.cc): nn.Failover and nn.CheckpointPage are the
+  // superuser's.
+  const IdentityPolicy identity(options_.ns.permissions.superuser, options_.proxy_users);
+  router_.SetRequestCheck(MakeIdentityCheck(identity, options_.security_log));
+  reads_->set_request_check(MakeIdentityCheck(identity, options_.security_log));
   if (!options_.block_tokens.enabled) {
     map_locations_ = std::make_unique<MapLocations>(standby_blocks_);
     reads_->set_block_locations(map_locations_.get());

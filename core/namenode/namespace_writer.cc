@@ -15,6 +15,15 @@ using namespace_detail::NotFound;
 using namespace_detail::ParentPathOf;
 using Chain = NamespaceReader::Chain;
 
+// Hands the blocks a mutation dropped to the caller once its batch committed: a mutation
+// refused or failed after DropFileData (a quota, the store) keeps its file, whose blocks the
+// block manager must not forget nor the datanodes delete.
+void HandOver(ReleasedBlocks& dropped, ReleasedBlocks* released) {
+  if (released == nullptr) return;
+  released->blocks.insert(released->blocks.end(), dropped.blocks.begin(), dropped.blocks.end());
+  dropped.blocks.clear();
+}
+
 Status ValidateMode(uint32_t mode) {
   if (mode > kModeBitsMax) return Status(StatusCode::kInvalidArgument, "mode beyond 07777");
   return Status::Ok();
@@ -230,6 +239,7 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
     GRANARY_RETURN_IF_ERROR(options_.permissions.Check(user, locked_parent, Access::kWrite,
                                                        ParentPathOf(parsed, depth - 1)));
     WriteBatch batch;
+    ReleasedBlocks dropped;
     QuotaDelta delta{exists ? 0 : 1, 0};
     if (exists) {
       const proto::Inode& old = again.last();
@@ -241,7 +251,7 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
         return Status(StatusCode::kLeaseConflict,
                       parsed.normalized + " is being written by " + old.lease_holder());
       }
-      DropFileData(batch, old, released);
+      DropFileData(batch, old, &dropped);
       InodeStore::DeleteLocation(batch, InodeId(old.id()));
     }
     GRANARY_ASSIGN_OR_RETURN(const InodeId id, NextInodeId());
@@ -251,6 +261,7 @@ Result<proto::Inode> NamespaceWriter::Create(const User& user, std::string_view 
     delta.bytes += static_cast<int64_t>(QuotaTracker::ChargedBytes(file));
     if (args.before_commit) args.before_commit(file);
     GRANARY_RETURN_IF_ERROR(CommitCharged(batch, quotas_.ChargesFor(again.inodes, depth, delta)));
+    HandOver(dropped, released);
     if (!exists) ++counts_.files;
     return file;
   }
@@ -283,6 +294,7 @@ Status NamespaceWriter::Delete(const User& user, std::string_view path, bool rec
         user, again.inodes[depth - 1], Access::kWrite, ParentPathOf(parsed, depth - 1)));
     const proto::Inode& target = again.last();
     WriteBatch batch;
+    ReleasedBlocks dropped;
     InodeStore::DeleteEntry(batch, {InodeId(parent.id()), target.name()});
     InodeStore::DeleteLocation(batch, InodeId(target.id()));
     if (IsDirectory(target)) {
@@ -292,7 +304,7 @@ Status NamespaceWriter::Delete(const User& user, std::string_view path, bool rec
         InodeStore::PutOrphan(batch, target);
       }
     } else {
-      DropFileData(batch, target, released);
+      DropFileData(batch, target, &dropped);
     }
     QuotaCharges charges = quotas_.ChargesFor(again.inodes, depth, QuotaDelta{-1, 0});
     if (!charges.empty()) {
@@ -302,6 +314,7 @@ Status NamespaceWriter::Delete(const User& user, std::string_view path, bool rec
       }
     }
     GRANARY_RETURN_IF_ERROR(CommitCharged(batch, charges));
+    HandOver(dropped, released);
     if (IsDirectory(target) && !quotas_.empty()) ForgetUnreachableQuotas();
     if (IsDirectory(target)) {
       --counts_.directories;
@@ -344,6 +357,7 @@ Result<bool> NamespaceWriter::RenameLocked(const User& user, const ParsedPath& s
           from_again.inodes, src_depth, to_again.inodes, dst_depth, moving,
           replacing && to_again.last().id() != moving.id() ? &to_again.last() : nullptr));
   WriteBatch batch;
+  ReleasedBlocks dropped;
   bool replaced_file = false;
   bool replaced_directory = false;
   if (replacing) {
@@ -363,7 +377,7 @@ Result<bool> NamespaceWriter::RenameLocked(const User& user, const ParsedPath& s
       if (existing.under_construction()) {
         return Status(StatusCode::kLeaseConflict, dst.normalized + " is being written");
       }
-      DropFileData(batch, existing, released);
+      DropFileData(batch, existing, &dropped);
       replaced_file = true;
     }
     InodeStore::DeleteLocation(batch, InodeId(existing.id()));
@@ -373,6 +387,7 @@ Result<bool> NamespaceWriter::RenameLocked(const User& user, const ParsedPath& s
   moving.set_name(dst.components.back());
   InodeStore::PutInode(batch, moving);
   GRANARY_RETURN_IF_ERROR(CommitCharged(batch, charges));
+  HandOver(dropped, released);
   if (replaced_file) --counts_.files;
   if (replaced_directory) --counts_.directories;
   if (replaced_directory) quotas_.Clear(InodeId(to_again.last().id()));

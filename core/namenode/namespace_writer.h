@@ -36,7 +36,9 @@ class NamespaceWriter {
   NamespaceWriter(Env& env, NamespaceReader& reader, const NamespaceOptions& options,
                   IdAllocator& inode_ids, NamespaceCounts& counts, QuotaTracker& quotas);
 
-  // The mutations of the namespace (Namespace forwards them; see namespace.h).
+  // The mutations of the namespace (Namespace forwards them; see namespace.h). `released`
+  // receives the blocks of the files a mutation removed only when it committed: a refused
+  // one (kQuotaExceeded, a store error) leaves every file and its blocks as they were.
   Status Mkdirs(const User& user, std::string_view path, uint32_t mode, bool create_parents);
   Result<proto::Inode> Create(const User& user, std::string_view path, const CreateArgs& args,
                               ReleasedBlocks* released);

@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/common/handoff.h"
 #include "core/common/status.h"
@@ -92,6 +93,12 @@ class StandbyReads {
   // Ok once the store has applied `seq`, waiting (woken by Applied) until `deadline` at
   // most; kNotActive ("") when it has not by then or too many reads wait already.
   Status WaitForApplied(uint64_t seq, Instant deadline) { return WaitFor(seq, deadline); }
+
+  // Checked before every read, as on the active (core/security/identity.h): with CURVE a
+  // read acts as its key's user here too.
+  void set_request_check(rpc::Router::RequestCheck check) {
+    router_.SetRequestCheck(std::move(check));
+  }
 
   // Reads answered, and refused for being behind (the request's sequence or the bound).
   uint64_t served() const { return served_; }

@@ -28,7 +28,8 @@ namespace granary {
 struct BlockTokenOptions {
   // Off: the namenode issues no tokens and hands out no keys; datanodes check nothing.
   bool enabled = false;
-  // A writer does not renew its token: a block must be written within the lifetime.
+  // A writer whose token expires mid-block gets a fresh one with a new generation stamp
+  // (nn.BumpGeneration, as a pipeline recovery that drops no datanode).
   Duration token_lifetime = std::chrono::hours(1);
   Duration key_roll_interval = std::chrono::hours(1);
   Duration key_grace = std::chrono::minutes(10);

@@ -117,7 +117,7 @@ Status BlockTokenVerifier::Verify(std::string_view token, uint64_t block_id,
     return Denied("forged (the MAC does not match)");
   }
   if (now > fields->expiry || now > key->second.expiry) {
-    return Status(StatusCode::kStale, "block access token expired: fetch a fresh one");
+    return Status(StatusCode::kStale, std::string(kBlockTokenExpired) + ": fetch a fresh one");
   }
   if (fields->block_id != block_id) {
     return Denied("for block " + std::to_string(fields->block_id) + ", not " +

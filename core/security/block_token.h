@@ -61,6 +61,14 @@ Result<BlockTokenFields> ParseBlockToken(std::string_view token);
 
 const char* BlockAccessName(BlockAccess mode);
 
+// Verify's refusal of an expired token (kStale, message starting so): the caller fetches a
+// fresh token and tries again.
+inline constexpr std::string_view kBlockTokenExpired = "block access token expired";
+inline bool IsExpiredBlockToken(const Status& status) {
+  return status.code() == StatusCode::kStale &&
+         status.message().find(kBlockTokenExpired) != std::string::npos;
+}
+
 // A datanode's side: the keys it was handed, and the check of one request's token.
 class BlockTokenVerifier {
  public:

@@ -108,6 +108,22 @@ Status IdentityPolicy::CheckDatanode(std::string_view principal_text,
                 "datanodes/)");
 }
 
+Status IdentityPolicy::CheckSuperuser(std::string_view principal_text,
+                                      std::string_view method) const {
+  GRANARY_ASSIGN_OR_RETURN(Principal principal, ParsePrincipal(principal_text));
+  switch (principal.kind) {
+    case Principal::Kind::kNone:
+      return Status::Ok();  // no authentication: trusted (identity.h)
+    case Principal::Kind::kDatanode:
+      return Denied(std::string(method) + ": a datanode key makes no administrative request");
+    case Principal::Kind::kUser:
+      break;
+  }
+  if (principal.user == superuser_) return Status::Ok();
+  return Denied(std::string(method) + ": only the superuser '" + superuser_ +
+                "' may make this request, not user '" + principal.user + "'");
+}
+
 rpc::Router::RequestCheck MakeIdentityCheck(IdentityPolicy policy,
                                             std::function<void(const std::string&)> log) {
   return [policy = std::move(policy), log = std::move(log)](
@@ -118,6 +134,8 @@ rpc::Router::RequestCheck MakeIdentityCheck(IdentityPolicy policy,
     if (method == rpc::nn::kRegister.name || method == rpc::nn::kHeartbeat.name ||
         method == rpc::nn::kBlockReport.name || method == rpc::nn::kRecoveryDone.name) {
       status = policy.CheckDatanode(context.principal, method);
+    } else if (method == rpc::nn::kFailover.name || method == rpc::nn::kCheckpointPage.name) {
+      status = policy.CheckSuperuser(context.principal, method);
     } else {
       const google::protobuf::FieldDescriptor* field =
           request.GetDescriptor()->FindFieldByName("user");

@@ -63,6 +63,11 @@ class IdentityPolicy {
   // unless the principal is empty or a datanode key.
   Status CheckDatanode(std::string_view principal, std::string_view method) const;
 
+  // An administrative request (a graceful failover, a checkpoint page of the whole
+  // namespace): refused unless the principal is empty or the superuser's key. The namenodes
+  // call one another with the cluster's client key, the superuser's (tools/common/curve_keys.h).
+  Status CheckSuperuser(std::string_view principal, std::string_view method) const;
+
   bool MayProxy(const std::string& proxy, const std::string& user) const;
 
  private:
@@ -71,8 +76,10 @@ class IdentityPolicy {
 };
 
 // The namenode's router check (rpc::Router::SetRequestCheck): binds the `user` field
-// (a proto::UserContext) of every request that has one, and keeps the datanode protocol to
-// datanode keys. Each refusal is also passed to `log` (may be empty), naming both users.
+// (a proto::UserContext) of every request that has one, keeps the datanode protocol to
+// datanode keys and the administrative methods (nn.Failover, nn.CheckpointPage; nn.SetQuota
+// is checked by the namespace, as the bound user) to the superuser's key. Each refusal is also
+// passed to `log` (may be empty), naming both users.
 rpc::Router::RequestCheck MakeIdentityCheck(IdentityPolicy policy,
                                             std::function<void(const std::string&)> log);
 

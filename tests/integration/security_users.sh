@@ -3,8 +3,8 @@
 # bob cannot read or change alice's 0600 file through the namenode, cannot claim to be alice
 # or the superuser, and cannot read a block of it from a datanode directly with a valid key
 # but no token, an expired token, a token for another block or a forged token; alice can;
-# a client key cannot register as a datanode. Every refusal is a clear error and nothing
-# changes.
+# a client key cannot register as a datanode; only the superuser may ask for a failover.
+# Every refusal is a clear error and nothing changes.
 source "$(dirname "$0")/lib.sh"
 P="$BIN/granary-block-probe"
 
@@ -104,6 +104,16 @@ for keys in "$CLUSTER/keys/users/bob" "$SU_KEYS"; do
   expect_exit 1 "$P" --curve-keys "$keys" register --namenode "$GRANARY_NAMENODE"
   grep -q "not a datanode key" "$T/last.err" || fail "register: $(cat "$T/last.err")"
 done
+
+log "administrative calls are the superuser's: bob cannot hand over the active namenode"
+expect_exit 1 "${BOB[@]}" failover
+grep -q "only the superuser '$(id -un)' may make this request, not user 'bob'" "$T/last.err" ||
+  fail "bob's failover: $(cat "$T/last.err")"
+grep -q "nn.Failover: only the superuser" "$CLUSTER/logs/namenode.log" ||
+  fail "the namenode did not log bob's failover"
+# The superuser's call passes the check: this namenode has no journal to fail over with.
+expect_exit 1 env GRANARY_CURVE_KEYS="$SU_KEYS" "$G" --retries 2 failover
+grep -q "without a journal" "$T/last.err" || fail "superuser's failover: $(cat "$T/last.err")"
 
 log "nothing changed"
 GRANARY_CURVE_KEYS="$SU_KEYS" "$G" ls -R -l / >"$T/after"

@@ -107,6 +107,34 @@ TEST(FileSystemTest, LargeFileSpansBlocksAndReadsBackExactly) {
   });
 }
 
+// A writer slower than its block token's lifetime (a long-lived appender, a slow producer):
+// the first datanode refuses the next packet for the expired token, and the writer takes a
+// fresh one with a new generation stamp (nn.BumpGeneration) instead of dropping datanodes
+// until none is left. The file closes whole.
+TEST(FileSystemTest, SlowWriterRenewsItsExpiredBlockToken) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.namenode.block_tokens.enabled = true;
+  options.namenode.block_tokens.token_lifetime = seconds(1);
+  options.datanode.require_block_tokens = true;
+  ClusterHarness h(options);
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    const std::string data = Pattern(7, 512 * 1024 + 300 * 1024);  // two blocks
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/slow", {});
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    const size_t first = 200 * 1024;
+    ASSERT_TRUE((*writer)->Write(data.substr(0, first)).ok());
+    ASSERT_TRUE((*writer)->Flush(Durability::kVisible).ok());
+    ASSERT_TRUE(p.env().SleepFor(seconds(3)).ok());  // past the 1 s lifetime, within the lease
+    const Status wrote = (*writer)->Write(data.substr(first));
+    ASSERT_TRUE(wrote.ok()) << wrote.ToString();
+    const Status closed = (*writer)->Close();
+    ASSERT_TRUE(closed.ok()) << closed.ToString();
+    Result<std::string> back = fs.ReadFile("/slow");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == data);
+  });
+}
+
 TEST(FileSystemTest, FileGrowingPastTheThresholdMovesToBlocksUnnoticed) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "core/common/crc32c.h"
+#include "core/rpc/methods.h"
+#include "core/security/identity.h"
 #include "tests/core/datanode/datanode_harness.h"
 
 namespace granary::testing {
@@ -221,6 +226,71 @@ TEST(BlockServiceTest, ReplicationCopyReplacesAnUnfinishedOrStaleLeftover) {
     read = ReadWholeReplica(env, transport, cluster.dn(0), 11, 9);
     ASSERT_TRUE(read.ok()) << read.status().ToString();
     EXPECT_TRUE(*read == leftover);
+  });
+}
+
+// With block tokens required (CURVE clusters), a replication's copy (transfer) is accepted
+// only from a datanode key or with a replicate token: a client's write token, good for its
+// own pipeline, does not let it replace a replica as a copy may. Called through the
+// service's router with the principal a CURVE transport would pass.
+TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
+  DatanodeCluster cluster(kSeed, 0);
+  Disk& disk = cluster.sim.node(cluster.client_node).process()->disk();
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    BlockLockTable locks;
+    FiberGroup fibers(env);
+    DatanodeOptions options = DatanodeCluster::TestOptions();
+    options.require_block_tokens = true;
+    BlockService service(env, transport, store, locks, fibers, options,
+                         BlockEvents{[](const Replica&) {}, [](const Replica&) {}});
+    const Instant later = InstantFromNanos(env.CalendarNanos()) + std::chrono::hours(1);
+    const BlockKey key{1, std::string(kBlockKeyBytes, 'k'), later};
+    service.token_verifier().SetKeys({{1, key}});
+    rpc::Router router;
+    service.AddRoutes(router);
+    const std::string data(kChunk, 'c');
+    auto send = [&](const std::string& principal, std::optional<BlockAccess> mode, bool transfer,
+                    uint64_t block_id = 21) {
+      proto::WriteBlockRequest request;
+      *request.mutable_block() = Ref(block_id, 3, data.size());
+      request.add_chunk_crc32c(Crc32c(data));
+      request.set_last_packet(true);
+      request.set_sync(true);
+      request.set_transfer(transfer);
+      request.set_client_name("probe");
+      if (mode) {
+        request.set_access_token(SignBlockToken({.key_id = 1,
+                                                 .block_id = block_id,
+                                                 .generation_stamp = 3,
+                                                 .mode = *mode,
+                                                 .expiry = later,
+                                                 .user = "alice"},
+                                                key));
+      }
+      RpcRequest call{std::string(rpc::dn::kWriteBlock.name), request.SerializeAsString(), data};
+      return router.Dispatch(RpcContext{Address{"client"}, env.Now() + 5s, principal}, call)
+          .status();
+    };
+    const Status refused = send("alice", BlockAccess::kWrite, /*transfer=*/true);
+    EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+    EXPECT_NE(refused.message().find("not replicate"), std::string::npos) << refused.ToString();
+    EXPECT_EQ(send("alice", std::nullopt, true).code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(send("alice", BlockAccess::kRead, true).code(), StatusCode::kPermissionDenied);
+    EXPECT_FALSE(store.Get(BlockId(21)).has_value());  // nothing was written
+    // The same copy with a replicate token, or from a datanode key, is taken.
+    EXPECT_TRUE(send("alice", BlockAccess::kReplicate, true).ok());
+    ASSERT_TRUE(store.Get(BlockId(21)).has_value());
+    EXPECT_EQ(store.Get(BlockId(21))->state, ReplicaState::kFinalized);
+    EXPECT_TRUE(send(std::string(kDatanodePrincipal), std::nullopt, true, 22).ok());
+    EXPECT_TRUE(store.Get(BlockId(22)).has_value());
+    // A replicate token is for copies only, not for a writer's packets.
+    EXPECT_EQ(send("alice", BlockAccess::kReplicate, false, 23).code(),
+              StatusCode::kPermissionDenied);
+    EXPECT_FALSE(store.Get(BlockId(23)).has_value());
+    fibers.Close();
+    fibers.Drain();
   });
 }
 

@@ -267,6 +267,58 @@ TEST(QuotaTrackerTest, RenameIntoAQuotaIsCheckedAndMovesUsage) {
   });
 }
 
+// A file in blocks at `path`, closed at `length` bytes in one block.
+InodeId PutInBlocks(Namespace& ns, std::string_view path, uint64_t length) {
+  Result<proto::Inode> file = OpenForWrite(ns, path, 1);
+  EXPECT_TRUE(file.ok()) << file.status().ToString();
+  const InodeId id(file.ok() ? file->id() : 0);
+  EXPECT_TRUE(ConvertToBlocks(ns, id).ok());
+  EXPECT_TRUE(AddBlock(ns, id, 0).ok());
+  EXPECT_TRUE(Complete(ns, id, length).ok());
+  return id;
+}
+
+// Regression (swarm seeds 101-105, every file in blocks): an overwrite or a replacing
+// rename refused for its quota once handed the old file's blocks to the block manager to
+// forget and the datanodes to delete, while the refusal kept the file: it named blocks
+// nobody held. A refusal releases nothing; a committed overwrite releases the old blocks.
+TEST(QuotaTrackerTest, RefusedOverwriteOrRenameReleasesNoBlocks) {
+  NamenodeHarness h(9);
+  h.Run([](Namespace& ns) {
+    ASSERT_TRUE(ns.Mkdirs(Super(), "/q", 0, false).ok());
+    ASSERT_TRUE(ns.Mkdirs(Super(), "/other", 0, false).ok());
+    const InodeId old = PutInBlocks(ns, "/q/old", 1000);
+    const uint64_t old_block = ns.GetFile(old)->blocks(0).block_id();
+    ASSERT_TRUE(SetBytes(ns, "/q", 1500).ok());
+    CreateArgs overwrite;
+    overwrite.complete = true;
+    overwrite.overwrite = true;
+    overwrite.inline_data = std::string(2000, 'n');
+    overwrite.replication = 1;
+    overwrite.block_bytes = kBlock;
+    ReleasedBlocks released;
+    EXPECT_EQ(ns.Create(Super(), "/q/old", overwrite, &released).code(),
+              StatusCode::kQuotaExceeded);
+    EXPECT_TRUE(released.blocks.empty());
+    ASSERT_TRUE(Put(ns, "/other/big", std::string(2000, 'b')).ok());
+    EXPECT_EQ(ns.Rename(Super(), "/other/big", "/q/old", &released).code(),
+              StatusCode::kQuotaExceeded);
+    EXPECT_TRUE(released.blocks.empty());
+    Result<proto::FileStatus> kept = ns.Stat(Super(), "/q/old");
+    ASSERT_TRUE(kept.ok());
+    EXPECT_EQ(kept->inode_id(), old.value());
+    EXPECT_EQ(kept->length_bytes(), 1000u);
+    EXPECT_EQ(ns.GetFile(old)->blocks(0).block_id(), old_block);
+    EXPECT_EQ(Used(ns, "/q").bytes, 1000u);
+    // Within the quota the overwrite commits, and only then are the old blocks released.
+    overwrite.inline_data = std::string(1200, 'n');
+    ASSERT_TRUE(ns.Create(Super(), "/q/old", overwrite, &released).ok());
+    ASSERT_EQ(released.blocks.size(), 1u);
+    EXPECT_EQ(released.blocks[0].block_id(), old_block);
+    EXPECT_EQ(Used(ns, "/q").bytes, 1200u);
+  });
+}
+
 TEST(QuotaTrackerTest, OnlyTheSuperuserSetsOrClears) {
   NamenodeHarness h(6);
   h.Run([](Namespace& ns) {

@@ -120,5 +120,39 @@ TEST(MakeIdentityCheck, BindsTheUserFieldAndLogsRefusals) {
   EXPECT_TRUE(check(rpc::nn::kRegister.name, context, reg).ok());
 }
 
+// Handing over the active namenode and reading the namespace's checkpoint pages are the
+// superuser's (and the namenodes', which call with the superuser's key): any other key is
+// refused with both names, and the refusal is logged.
+TEST(MakeIdentityCheck, AdministrativeMethodsAreTheSuperusers) {
+  std::vector<std::string> logged;
+  rpc::Router::RequestCheck check =
+      MakeIdentityCheck(Policy(), [&](const std::string& line) { logged.push_back(line); });
+  RpcContext context{Address{"10.0.0.9/ab"}, Instant{}, "bob"};
+  proto::FailoverRequest failover;
+  proto::CheckpointPageRequest page;
+  const Status refused = check(rpc::nn::kFailover.name, context, failover);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.message(),
+            "nn.Failover: only the superuser 'granary' may make this request, not user 'bob'");
+  EXPECT_EQ(check(rpc::nn::kCheckpointPage.name, context, page).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(logged.size(), 2u);
+  context.principal = "bob:granary";  // the superuser's group is not the superuser
+  EXPECT_EQ(check(rpc::nn::kFailover.name, context, failover).code(),
+            StatusCode::kPermissionDenied);
+  context.principal = "@datanode";
+  EXPECT_EQ(check(rpc::nn::kCheckpointPage.name, context, page).code(),
+            StatusCode::kPermissionDenied);
+  context.principal = "granary";
+  EXPECT_TRUE(check(rpc::nn::kFailover.name, context, failover).ok());
+  EXPECT_TRUE(check(rpc::nn::kCheckpointPage.name, context, page).ok());
+  context.principal = "";  // no CURVE: trusted, as every request
+  EXPECT_TRUE(check(rpc::nn::kFailover.name, context, failover).ok());
+  // The read-only status methods stay open to every key.
+  context.principal = "bob";
+  proto::HaStatusRequest status;
+  EXPECT_TRUE(check(rpc::nn::kHaStatus.name, context, status).ok());
+}
+
 }  // namespace
 }  // namespace granary
