@@ -244,7 +244,7 @@ TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
     DatanodeOptions options = DatanodeCluster::TestOptions();
     options.require_block_tokens = true;
     BlockService service(env, transport, store, locks, fibers, options,
-                         BlockEvents{[](const Replica&) {}, [](const Replica&) {}});
+                         BlockEvents{[](const Replica&) {}, [](const Replica&) {}, nullptr});
     const Instant later = InstantFromNanos(env.CalendarNanos()) + std::chrono::hours(1);
     const BlockKey key{1, std::string(kBlockKeyBytes, 'k'), later};
     service.token_verifier().SetKeys({{1, key}});
