@@ -326,7 +326,12 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
     // Every datanode after this one has the packet: readers may see it.
     uint64_t& visible = visible_bytes_[BlockId(request.block().block_id())];
     visible = std::max(visible, request.block().length_bytes());
-  } else if (request.last_packet()) {
+  } else if (request.last_packet() && first.failed_index < 0) {
+    // Finalized everywhere: the replica's length is what readers see from now on. A last
+    // packet that failed on its way keeps what was visible: the writer recovers the pipeline
+    // (a new stamp, the same block) and a reader in between must still see every flushed
+    // byte (swarm seed 57 with three namenodes: a close lost a datanode, the survivors forgot
+    // the flushed length, and a tail reader fell back to the namenode's older length).
     visible_bytes_.erase(BlockId(request.block().block_id()));
   }
   return Status::Ok();
