@@ -92,6 +92,10 @@
 //     "dir_sync_us": the same for fsync of the directory after creating a file in it;
 //     "sync_cpu_us", "dir_sync_cpu_us": the CPU the probing thread spent per sync (the
 //         system call's share, which overlaps the wait);
+//     "sync_us_quantiles", "dir_sync_us_quantiles": the same syncs' distributions: the 400
+//         probed (before and after), sorted, each sync drawn from them by the simulator;
+//     "sync_concurrency": [{"threads", "median_us", "p99_us", "per_s"}]: file syncs with 1, 2,
+//         4 and 8 threads syncing at once (the host disk's concurrency);
 //     "main_thread_share": {"client", "namenode", "datanodes"}: the share of each class's CPU
 //         in those phases that its processes' main threads (where the fibers run) spent
 //   }
@@ -147,6 +151,9 @@ constexpr uint64_t kInlineThresholdOn = 64 * 1024;
 constexpr size_t kLargeChunkBytes = 4 << 20;
 constexpr int kListCalls = 200;
 constexpr uint32_t kListPage = 100;
+// Syncs of each calibration probe (before and after the calibrated phases): 400 samples in
+// all give the distribution's 100 quantiles.
+constexpr int kSyncProbes = 200;
 
 struct Flags {
   std::string namenode;
@@ -1375,8 +1382,8 @@ void RunAppendBench(BenchRun& run) {
 // of the calibrated phases' CPU.
 void RecordSyncCalibration(BenchRun& run, const SyncProbe& sync_before,
                            const SyncProbe& dir_sync_before) {
-  const SyncProbe sync_after = FileSyncProbe(run.flags.dir);
-  const SyncProbe dir_sync_after = DirectorySyncProbe(run.flags.dir);
+  const SyncProbe sync_after = FileSyncProbe(run.flags.dir, kSyncProbes);
+  const SyncProbe dir_sync_after = DirectorySyncProbe(run.flags.dir, kSyncProbes);
   json& calibration = run.calibration;
   if (sync_before.latency_us < 0 || sync_after.latency_us < 0 || dir_sync_before.latency_us < 0 ||
       dir_sync_after.latency_us < 0 || !calibration.contains("cpu_us_per_op") ||
@@ -1390,6 +1397,27 @@ void RecordSyncCalibration(BenchRun& run, const SyncProbe& sync_before,
   calibration["dir_sync_us"] =
       Round((dir_sync_before.latency_us + dir_sync_after.latency_us) / 2, 1);
   calibration["dir_sync_cpu_us"] = Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
+  // The distributions (the simulator draws each sync from them): the before and after
+  // probes together; and the host disk's concurrent syncs.
+  auto pooled = [](const SyncProbe& a, const SyncProbe& b) {
+    std::vector<double> all = a.samples_us;
+    all.insert(all.end(), b.samples_us.begin(), b.samples_us.end());
+    return Quantiles(all, all.size());
+  };
+  // Every probed sync, sorted (Quantiles with as many bins as samples): the empirical
+  // distribution, whose tail a mean or a few quantiles would flatten.
+  calibration["sync_us_quantiles"] = pooled(sync_before, sync_after);
+  calibration["dir_sync_us_quantiles"] = pooled(dir_sync_before, dir_sync_after);
+  calibration["sync_concurrency"] = json::array();
+  for (const int threads : {1, 2, 4, 8}) {
+    const SyncProbe p = ConcurrentFileSyncProbe(run.flags.dir, threads, 400 / threads);
+    const std::vector<double>& q = p.samples_us;  // sorted
+    calibration["sync_concurrency"].push_back(
+        {{"threads", threads},
+         {"median_us", Round(p.latency_us, 1)},
+         {"p99_us", q.empty() ? 0.0 : Round(q[q.size() * 99 / 100], 1)},
+         {"per_s", Round(p.per_s, 0)}});
+  }
   const CpuSample& c = run.calibration_cpu;
   auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
   calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},
@@ -1534,9 +1562,10 @@ int Run(Flags& flags) {
   if (!StartClusters(run)) return 1;
   run.compare_inline = run.clusters.size() == 2;
 
-  const SyncProbe sync_before = run.compare_inline ? FileSyncProbe(flags.dir) : SyncProbe{};
+  const SyncProbe sync_before =
+      run.compare_inline ? FileSyncProbe(flags.dir, kSyncProbes) : SyncProbe{};
   const SyncProbe dir_sync_before =
-      run.compare_inline ? DirectorySyncProbe(flags.dir) : SyncProbe{};
+      run.compare_inline ? DirectorySyncProbe(flags.dir, kSyncProbes) : SyncProbe{};
   if (flags.window_seconds > 0) {
     RunWindowedBench(run);
   } else {

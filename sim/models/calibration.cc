@@ -1,7 +1,9 @@
 #include "sim/models/calibration.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace granary::sim {
 namespace {
@@ -155,6 +157,61 @@ Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
   return Status::Ok();
 }
 
+// doc[key] as a list of non-negative numbers into `out` (left empty when absent).
+Status Samples(const json& doc, const std::string& key, std::vector<double>* out) {
+  if (!doc.contains(key)) return Status::Ok();
+  const json& list = doc[key];
+  if (!list.is_array()) return Bad(key, "not a list");
+  for (const json& v : list) {
+    if (!v.is_number() || v.get<double>() < 0)
+      return Bad(key, "not a list of non-negative numbers");
+    out->push_back(v.get<double>());
+  }
+  return Status::Ok();
+}
+
+// The measured sync distributions (quantiles: each sync of the simulator draws one of them),
+// for the datanodes' file and directory syncs and the store's commits (one WAL sync each);
+// and, on a shared host, how many syncs its disk completes at once (from the median sync
+// latency with one syncer and with the most measured; 1 to that many).
+Status ApplySyncDistributions(const json& doc, proto::ClusterSpec& c) {
+  std::vector<double> file, dir;
+  GRANARY_RETURN_IF_ERROR(Samples(doc, "sync_us_quantiles", &file));
+  GRANARY_RETURN_IF_ERROR(Samples(doc, "dir_sync_us_quantiles", &dir));
+  proto::NodeClass& dn = *c.mutable_datanode();
+  if (dn.disk_sync_us_samples().empty()) {
+    for (double us : file) dn.add_disk_sync_us_samples(us);
+  }
+  if (dn.disk_dir_sync_us_samples().empty()) {
+    for (double us : dir) dn.add_disk_dir_sync_us_samples(us);
+  }
+  if (c.meta_store().write_us_samples().empty()) {
+    for (double us : file) c.mutable_meta_store()->add_write_us_samples(us);
+  }
+  if (!doc.contains("sync_concurrency") || c.shared_host_cores() == 0 || c.host_sync_slots() > 0) {
+    return Status::Ok();
+  }
+  const json& levels = doc["sync_concurrency"];
+  if (!levels.is_array() || levels.empty()) return Bad("sync_concurrency", "not a list");
+  double one = 0, most = 0, most_threads = 0;
+  for (const json& level : levels) {
+    double threads = 0, median = 0;
+    GRANARY_RETURN_IF_ERROR(Number(level, "threads", &threads));
+    GRANARY_RETURN_IF_ERROR(Number(level, "median_us", &median));
+    if (threads == 1) one = median;
+    if (threads > most_threads && median > 0) {
+      most_threads = threads;
+      most = median;
+    }
+  }
+  if (!(one > 0) || !(most > 0)) return Bad("sync_concurrency", "no median with one thread");
+  // k syncers each waiting `most` where one waits `one`: the disk completes k one / most
+  // at once (medians: a few slow syncs of a shared machine do not move them).
+  const double slots = std::clamp(most_threads * one / most, 1.0, most_threads);
+  c.set_host_sync_slots(static_cast<uint32_t>(std::round(slots)));
+  return Status::Ok();
+}
+
 // The cluster's RPC, disk, store and thread figures, where the scenario leaves them unset.
 Status ApplyToCluster(const json& doc, const Measured& r, const Costs& costs,
                       proto::ClusterSpec& c) {
@@ -173,6 +230,7 @@ Status ApplyToCluster(const json& doc, const Measured& r, const Costs& costs,
     if (!c.datanode().has_disk_dir_sync_us()) c.mutable_datanode()->set_disk_dir_sync_us(dir_sync);
   }
   if (!c.meta_store().has_write_us()) c.mutable_meta_store()->set_write_us(sync);
+  GRANARY_RETURN_IF_ERROR(ApplySyncDistributions(doc, c));
 
   // Optional: the main threads' shares (older files lack them).
   if (doc.contains("main_thread_share")) {

@@ -13,8 +13,9 @@
 //   - server handlers: the namenode's per-method costs, the datanodes' per-replica cost and
 //     per-MiB write and read costs.
 // To split the servers' figures the mapping needs how many messages each class handles per
-// operation in the core's protocol; those counts are below, and tests/sim/models/calibration_test.cc
-// checks them against the simulator (a protocol change that alters them fails there).
+// operation in the core's protocol; those counts are below, and
+// tests/sim/models/calibration_test.cc checks them against the simulator (a protocol change that
+// alters them fails there).
 //
 // The fit (C, N, D = CPU of client, namenode, datanodes per operation or per MiB):
 //   RPC layer       a message costs m = rpc_cpu_us_per_call_loaded / 4 (an empty-handler
