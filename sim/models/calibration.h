@@ -44,7 +44,12 @@
 // Every result is clamped at 0. The sync latency becomes the datanodes' disk sync (and the
 // directory sync latency their directory syncs after creates and renames) and the
 // metadata store's write latency (a RocksDB commit waits for one WAL sync; concurrent
-// commits share it, as the store model's independent waits do).
+// commits share it, as the store model's independent waits do). When the file has the
+// distributions (sync_us_quantiles, dir_sync_us_quantiles: every probed sync), each sync
+// draws from them instead (DiskProfile::sync_samples, MetaStoreProfile::write_samples); and
+// on a shared host (cluster.shared_host_cores) sync_concurrency gives the syncs the host's
+// one disk completes at once, cluster.host_sync_slots = 8 x median(1 syncer) / median(8),
+// clamped to 1..8 (medians: a shared machine's few slow syncs do not move them).
 #pragma once
 
 #include <string>
