@@ -94,6 +94,8 @@
 //         system call's share, which overlaps the wait);
 //     "sync_us_quantiles", "dir_sync_us_quantiles": the same syncs' distributions: the 400
 //         probed (before and after), sorted, each sync drawn from them by the simulator;
+//     "rpc_round_trip_us_one_core", "rpc_cpu_us_per_call_one_core": the one-in-flight RPC
+//         again with both ends on one CPU (wake-ups on a core that runs anyway);
 //     "sync_concurrency": [{"threads", "median_us", "p99_us", "per_s"}]: file syncs with 1, 2,
 //         4 and 8 threads syncing at once (the host disk's concurrency);
 //     "main_thread_share": {"client", "namenode", "datanodes"}: the share of each class's CPU
@@ -102,6 +104,7 @@
 // sim/runs/scenario.cc (ApplyCalibration) says how the simulator turns these into its costs.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -826,6 +829,30 @@ struct BenchRun {
   int failed = 0;
 };
 
+// One call in flight again with both ends and their ZeroMQ threads on one CPU (threads
+// inherit the creating thread's affinity): a wake-up there is a switch on the core that is
+// running anyway, not an interrupt to another, perhaps halted, virtual CPU. The simulator
+// scales its wake-ups by the difference when a scenario gives the host one core.
+void RecordOneCoreRpc(BenchRun& run, uint32_t calls) {
+  cpu_set_t all;
+  if (sched_getaffinity(0, sizeof(all), &all) != 0) return;
+  int first = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu) {
+    if (CPU_ISSET(cpu, &all)) first = cpu;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  if (first < 0 || sched_setaffinity(0, sizeof(one), &one) != 0) return;
+  const double cpu_before = SelfCpuSeconds();
+  auto [rate, failures] = OurRpcPerSecond(1, calls);
+  const double cpu_us = (SelfCpuSeconds() - cpu_before) * 1e6 / calls;
+  (void)sched_setaffinity(0, sizeof(all), &all);
+  if (failures > 0 || rate <= 0) return;
+  run.calibration["rpc_round_trip_us_one_core"] = Round(1e6 / rate, 2);
+  run.calibration["rpc_cpu_us_per_call_one_core"] = Round(cpu_us, 2);
+}
+
 // RPC: our transport against a bare ZeroMQ echo, interleaved rounds, medians (on a shared
 // machine one round can meet a burst of load); then one call in flight for the round trip.
 void RunRpcBench(BenchRun& run) {
@@ -857,6 +884,7 @@ void RunRpcBench(BenchRun& run) {
   const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
   run.calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
   run.calibration["rpc_cpu_us_per_call"] = Round(rpc_cpu_us, 2);
+  RecordOneCoreRpc(run, serial_calls);
   if (flags.rpc_rounds > 0 && flags.rpc_calls > 0) {
     run.calibration["rpc_cpu_us_per_call_loaded"] =
         Round(loaded_cpu_s * 1e6 / (static_cast<double>(flags.rpc_rounds) * flags.rpc_calls), 2);

@@ -190,6 +190,21 @@ duration_s: 600
     return path
 
 
+def one_core_link(calibration):
+    """The link latency for a host of one core: the scenario's (scheduling delays of a stat)
+    scaled by the one-in-flight RPC's idle time (round trip less CPU) on one CPU against two.
+    The calibration measures both; nothing is fitted to the condition's result."""
+    stat_us = calibration["latency_us"]["stat_inline"]
+    stat_cpu = calibration["cpu_us_per_op"]["stat_inline"]
+    link = max(0.0, (stat_us - stat_cpu["client"] - stat_cpu["namenode"]) / 2)
+    idle = calibration["rpc_round_trip_us"] - calibration["rpc_cpu_us_per_call"]
+    one = calibration.get("rpc_round_trip_us_one_core", 0) - \
+        calibration.get("rpc_cpu_us_per_call_one_core", 0)
+    if idle <= 0 or "rpc_round_trip_us_one_core" not in calibration:
+        return round(link, 1)
+    return round(link * max(0.0, one) / idle, 1)
+
+
 def sim_figures(scenario, clients=CLIENTS, sets=(), large=True):
     out = {}
     for threshold in THRESHOLDS:
@@ -281,9 +296,11 @@ CONDITIONS = [
 
 
 def conditions(work):
-    lines, _, scenario = calibrate(work)
+    lines, calibration, scenario = calibrate(work)
     all_lines, rows = list(lines), []
     for name, pinned, burn, delay, clients, sets in CONDITIONS:
+        if pinned:
+            sets = [*sets, f"cluster.link_latency_us={one_core_link(calibration)}"]
         prefix = ["taskset", "-c", "0"] if pinned else []
         burner = None
         if burn:  # a neighbour that wants the core all the time, stopped by its PID

@@ -79,7 +79,7 @@ Status ReadMeasured(const json& doc, Measured& r) {
   return Status::Ok();
 }
 
-Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
+Status DeriveCosts(const json& doc, const Measured& r, bool scale_to_one_core, Costs& k) {
   const PerClass &stat = r.stat, &create = r.create, &open = r.open;
   const PerClass &create_blocks = r.create_blocks, &open_blocks = r.open_blocks;
   const PerClass &write = r.write, &read = r.read;
@@ -96,6 +96,14 @@ Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
   // figures; else both ends' share of the RPC layer's fall from one call in flight to 64.
   const double m = r.rpc_loaded / 4;
   double w = AtLeastZero((r.rpc_call - r.rpc_loaded) / 2);
+  // A host of one core: a wake-up is a switch on the running core, which the RPC layer's
+  // one-in-flight CPU measured on one CPU shows; every class's wake-up scales by it.
+  double one_core_scale = 1;
+  if (scale_to_one_core && doc.contains("rpc_cpu_us_per_call_one_core") && w > 0) {
+    double one_core = 0;
+    GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call_one_core", &one_core));
+    one_core_scale = AtLeastZero((one_core - r.rpc_loaded) / 2) / w;
+  }
   double w_client = w, w_namenode = w;
   if (doc.contains("cpu_us_per_op_loaded")) {
     PerClass loaded_stat;
@@ -104,6 +112,8 @@ Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
     w_namenode = AtLeastZero(stat.namenode - loaded_stat.namenode - 2 * m);
     w = w_namenode;  // datanodes: the same server code
   }
+  w *= one_core_scale;
+  w_client *= one_core_scale;
 
   // The client: CPU per call by method, from the measurements less the reply's wake-up (a
   // block create is Create, AddBlock, WriteBlock and Complete; the two block calls cost a
@@ -193,22 +203,25 @@ Status ApplySyncDistributions(const json& doc, proto::ClusterSpec& c) {
   }
   const json& levels = doc["sync_concurrency"];
   if (!levels.is_array() || levels.empty()) return Bad("sync_concurrency", "not a list");
-  double one = 0, most = 0, most_threads = 0;
+  double one = 0;
   for (const json& level : levels) {
     double threads = 0, median = 0;
     GRANARY_RETURN_IF_ERROR(Number(level, "threads", &threads));
     GRANARY_RETURN_IF_ERROR(Number(level, "median_us", &median));
     if (threads == 1) one = median;
-    if (threads > most_threads && median > 0) {
-      most_threads = threads;
-      most = median;
-    }
   }
-  if (!(one > 0) || !(most > 0)) return Bad("sync_concurrency", "no median with one thread");
-  // k syncers each waiting `most` where one waits `one`: the disk completes k one / most
-  // at once (medians: a few slow syncs of a shared machine do not move them).
-  const double slots = std::clamp(most_threads * one / most, 1.0, most_threads);
-  c.set_host_sync_slots(static_cast<uint32_t>(std::round(slots)));
+  if (!(one > 0)) return Bad("sync_concurrency", "no median with one thread");
+  // k syncers each waiting median(k) where one waits median(1): the disk completes
+  // k median(1) / median(k) at once; the most any level showed (a shared machine's other
+  // work only lowers it), 1 to the most threads measured.
+  double slots = 1, most_threads = 1;
+  for (const json& level : levels) {
+    const double threads = level["threads"].get<double>();
+    const double median = level["median_us"].get<double>();
+    most_threads = std::max(most_threads, threads);
+    if (median > 0) slots = std::max(slots, threads * one / median);
+  }
+  c.set_host_sync_slots(static_cast<uint32_t>(std::round(std::min(slots, most_threads))));
   return Status::Ok();
 }
 
@@ -296,7 +309,8 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   Measured measured;
   GRANARY_RETURN_IF_ERROR(ReadMeasured(doc, measured));
   Costs costs;
-  GRANARY_RETURN_IF_ERROR(DeriveCosts(doc, measured, costs));
+  GRANARY_RETURN_IF_ERROR(
+      DeriveCosts(doc, measured, scenario.cluster().shared_host_cores() == 1, costs));
   GRANARY_RETURN_IF_ERROR(ApplyToCluster(doc, measured, costs, *scenario.mutable_cluster()));
   ApplyToSystem(measured, costs, *scenario.mutable_system());
   return Status::Ok();

@@ -48,8 +48,11 @@
 // distributions (sync_us_quantiles, dir_sync_us_quantiles: every probed sync), each sync
 // draws from them instead (DiskProfile::sync_samples, MetaStoreProfile::write_samples); and
 // on a shared host (cluster.shared_host_cores) sync_concurrency gives the syncs the host's
-// one disk completes at once, cluster.host_sync_slots = 8 x median(1 syncer) / median(8),
-// clamped to 1..8 (medians: a shared machine's few slow syncs do not move them).
+// one disk completes at once, cluster.host_sync_slots = the most of k x median(1 syncer) /
+// median(k syncers) over the levels measured, clamped to 1..k (medians: a shared machine's
+// few slow syncs do not move them). On a host of one core (shared_host_cores 1) every
+// wake-up scales by (rpc_cpu_us_per_call_one_core - loaded) / (rpc_cpu_us_per_call -
+// loaded): the RPC layer's one-in-flight CPU measured with both ends on one CPU.
 #pragma once
 
 #include <string>

@@ -112,6 +112,22 @@ TEST(CalibrationFitTest, WithoutSamplesSyncsKeepTheProfile) {
   EXPECT_EQ(storage.SyncLatency(true), microseconds(90));
 }
 
+// On a host of one core the wake-ups scale by the RPC layer's one-in-flight CPU measured on
+// one CPU: (one_core - loaded) / 2 against (call - loaded) / 2.
+TEST(CalibrationFitTest, OneCoreHostScalesWakeups) {
+  json doc = BaseDoc(32, 12);                // w = 10 on two cores
+  doc["rpc_cpu_us_per_call_one_core"] = 16;  // w = 2 on one
+  proto::Scenario two, one;
+  two.mutable_cluster()->set_shared_host_cores(2);
+  one.mutable_cluster()->set_shared_host_cores(1);
+  ASSERT_TRUE(ApplyCalibration(two, doc.dump()).ok());
+  ASSERT_TRUE(ApplyCalibration(one, doc.dump()).ok());
+  EXPECT_DOUBLE_EQ(two.cluster().namenode().rpc_wakeup_us(), 10);
+  EXPECT_DOUBLE_EQ(one.cluster().namenode().rpc_wakeup_us(), 2);
+  EXPECT_DOUBLE_EQ(one.cluster().client().rpc_wakeup_us(), 2);
+  EXPECT_DOUBLE_EQ(one.cluster().namenode().rpc_cpu_us(), 3);  // a busy message: unchanged
+}
+
 // A synthetic RPC layer: a message costs m = 3 us when its node is busy and a wake-up
 // w = 10 us more when it finds it idle. One call in flight: four messages, two received by
 // idle ends: 4 m + 2 w = 32 us. Many in flight: 4 m = 12 us. The fit recovers m and w.
@@ -130,7 +146,8 @@ TEST(CalibrationFitTest, WakeupRecoveredFromOneAgainstManyInFlight) {
 }
 
 // A disk that completes k syncs at once: k syncers each wait k / slots times one's latency.
-// With one syncer at 300 us and eight at 600 us the host completes 8 x 300 / 600 = 4 at once.
+// With one syncer at 300 us, two at 320 and eight at 600 the host completes the most of
+// 2 x 300 / 320 and 8 x 300 / 600 at once: 4.
 TEST(CalibrationFitTest, HostSyncSlotsFromConcurrentSyncs) {
   json doc = BaseDoc(20, 20);
   doc["sync_concurrency"] = json::array({{{"threads", 1}, {"median_us", 300}, {"per_s", 3300}},
@@ -145,6 +162,7 @@ TEST(CalibrationFitTest, HostSyncSlotsFromConcurrentSyncs) {
   ASSERT_TRUE(ApplyCalibration(apart, doc.dump()).ok());
   EXPECT_EQ(apart.cluster().host_sync_slots(), 0u);
   // A disk that slows with every syncer completes one at a time.
+  doc["sync_concurrency"][1]["median_us"] = 600;
   doc["sync_concurrency"][2]["median_us"] = 9000;
   proto::Scenario serial;
   serial.mutable_cluster()->set_shared_host_cores(2);
