@@ -79,21 +79,15 @@ Status ReadMeasured(const json& doc, Measured& r) {
   return Status::Ok();
 }
 
-Status DeriveCosts(const json& doc, const Measured& r, bool scale_to_one_core, Costs& k) {
-  const PerClass &stat = r.stat, &create = r.create, &open = r.open;
-  const PerClass &create_blocks = r.create_blocks, &open_blocks = r.open_blocks;
-  const PerClass &write = r.write, &read = r.read;
-  auto syncs_cpu = [&r](const SyncCounts& n, double datanode_share) {
-    return n.namenode_commits * r.sync_cpu * (1 - datanode_share) +
-           (n.datanode_file_syncs * r.sync_cpu + n.datanode_directory_syncs * r.dir_sync_cpu) *
-               datanode_share;
-  };
-
-  // The RPC layer: a message's CPU when its node is busy, and the wake-up a received one
-  // costs besides when it finds the node idle (every one does with one client at a time).
-  // The wake-up is each class's fall in CPU per stat from one client to the most measured
-  // (a stat is one call: one message received at each end), when the file has those
-  // figures; else both ends' share of the RPC layer's fall from one call in flight to 64.
+// The RPC layer: a message's CPU when its node is busy (m), and the wake-up a received one
+// costs besides when it finds the node idle (every one does with one client at a time): w
+// for servers, w_client for the client. The wake-up is each class's fall in CPU per stat from
+// one client to the most measured (a stat is one call: one message received at each end),
+// when the file has those figures; else both ends' share of the RPC layer's fall from one
+// call in flight to 64.
+Status Wakeups(const json& doc, const Measured& r, bool scale_to_one_core, double* m_out,
+               double* w_out, double* w_client_out) {
+  const PerClass& stat = r.stat;
   const double m = r.rpc_loaded / 4;
   double w = AtLeastZero((r.rpc_call - r.rpc_loaded) / 2);
   // A host of one core: a wake-up is a switch on the running core, which the RPC layer's
@@ -104,16 +98,31 @@ Status DeriveCosts(const json& doc, const Measured& r, bool scale_to_one_core, C
     GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call_one_core", &one_core));
     one_core_scale = AtLeastZero((one_core - r.rpc_loaded) / 2) / w;
   }
-  double w_client = w, w_namenode = w;
+  double w_client = w;
   if (doc.contains("cpu_us_per_op_loaded")) {
     PerClass loaded_stat;
     GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op_loaded", "stat_inline", &loaded_stat));
     w_client = AtLeastZero(stat.client - loaded_stat.client);
-    w_namenode = AtLeastZero(stat.namenode - loaded_stat.namenode - 2 * m);
-    w = w_namenode;  // datanodes: the same server code
+    w = AtLeastZero(stat.namenode - loaded_stat.namenode - 2 * m);  // datanodes: the same code
   }
-  w *= one_core_scale;
-  w_client *= one_core_scale;
+  *m_out = m;
+  *w_out = w * one_core_scale;
+  *w_client_out = w_client * one_core_scale;
+  return Status::Ok();
+}
+
+Status DeriveCosts(const json& doc, const Measured& r, bool scale_to_one_core, Costs& k) {
+  const PerClass &stat = r.stat, &create = r.create, &open = r.open;
+  const PerClass &create_blocks = r.create_blocks, &open_blocks = r.open_blocks;
+  const PerClass &write = r.write, &read = r.read;
+  auto syncs_cpu = [&r](const SyncCounts& n, double datanode_share) {
+    return n.namenode_commits * r.sync_cpu * (1 - datanode_share) +
+           (n.datanode_file_syncs * r.sync_cpu + n.datanode_directory_syncs * r.dir_sync_cpu) *
+               datanode_share;
+  };
+
+  double m = 0, w = 0, w_client = 0;
+  GRANARY_RETURN_IF_ERROR(Wakeups(doc, r, scale_to_one_core, &m, &w, &w_client));
 
   // The client: CPU per call by method, from the measurements less the reply's wake-up (a
   // block create is Create, AddBlock, WriteBlock and Complete; the two block calls cost a
