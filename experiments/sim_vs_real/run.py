@@ -20,7 +20,10 @@ Writes real_bench.jsonl, calibration.json, scenario.textproto, results.csv, sim_
   never a refit. Writes conditions.csv and conditions_bench.jsonl.
 Each bench run is followed by a "host" line: the machine's CPU time by state during it (%,
 steal and iowait among them) and its disks' I/O (reads that missed the page cache).
-Usage: python3 experiments/sim_vs_real/run.py [--plot-only] [--conditions]
+--ablate (~1 min, simulations only): the committed run's predictions with one part of the
+  model taken out at a time (sync distributions, the host's shared syncs, wake-ups):
+  ablations.csv.
+Usage: python3 experiments/sim_vs_real/run.py [--plot-only] [--conditions] [--ablate]
 """
 import json
 import os
@@ -322,7 +325,50 @@ def conditions(work):
     simrun.write_csv(os.path.join(HERE, "conditions.csv"), rows)
 
 
+# Model ablations (--ablate, simulations only, from the committed calibration.json and
+# results.csv): which part of the model moves which prediction. Each is the full model with
+# one part taken out: the scenario's overrides, and the calibration's fields dropped.
+ABLATIONS = [
+    ("full model", [], []),
+    ("syncs at their mean", [], ["sync_us_quantiles", "dir_sync_us_quantiles"]),
+    ("each disk syncs alone", ["cluster.host_sync_slots=64"], []),
+    ("no wake-ups", ["cluster.client.rpc_wakeup_us=0", "cluster.namenode.rpc_wakeup_us=0",
+                     "cluster.datanode.rpc_wakeup_us=0"], []),
+]
+
+
+def ablate():
+    with open(os.path.join(HERE, "calibration.json")) as f:
+        calibration = json.load(f)
+    real = {(r["workload"], int(r["clients"])): float(r["real"])
+            for r in simrun.read_csv(os.path.join(HERE, "results.csv"))}
+    rows = []
+    work = tempfile.mkdtemp(prefix="granary-sim-vs-real-ablate-")
+    try:
+        for name, sets, dropped in ABLATIONS:
+            doc = {k: v for k, v in calibration.items() if k not in dropped}
+            with open(os.path.join(work, "calibration.json"), "w") as f:
+                json.dump(doc, f)
+            with open(os.path.join(HERE, "scenario.textproto")) as f:
+                text = f.read()
+            scenario = os.path.join(work, "scenario.textproto")
+            with open(scenario, "w") as f:
+                f.write(text)
+            sim = sim_figures(scenario, sets=sets)
+            for key, value in sim.items():
+                rows.append({"model": name, "workload": key[0], "clients": key[1],
+                             "sim": round(value, 1), "real": real[key],
+                             "throughput_error_pct": err(value, real[key])})
+                simrun.log(rows[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    simrun.write_csv(os.path.join(HERE, "ablations.csv"), rows)
+
+
 def main():
+    if "--ablate" in sys.argv:
+        ablate()
+        return
     if "--plot-only" in sys.argv:
         plot(simrun.numeric(simrun.read_csv(os.path.join(HERE, "results.csv"))))
         return
