@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Experiment 4: the simulator against reality.
 
-Normal group (default, ~5 min on a quiet 2-vCPU machine):
+Normal group (default, ~4 min on a 2-vCPU machine):
   1. one granary-bench run CALIBRATES (--calibrate, CALIB_ROUNDS rounds of time windows):
      calibration.json, the costs and distributions the simulator is given;
   2. another granary-bench run is the REFERENCE: REF_ROUNDS interleaved rounds, each a
@@ -12,7 +12,7 @@ Normal group (default, ~5 min on a quiet 2-vCPU machine):
   over the rounds): no model can be judged against it.
 Writes real_bench.jsonl, calibration.json, scenario.textproto, results.csv, sim_vs_real.png.
 
---conditions (~11 min): calibrates once on the normal machine, then measures and predicts
+--conditions (~8 min): calibrates once on the normal machine, then measures and predicts
   (a) normal, (b) the cluster and the client pinned to one core (taskset -c 0), (c) the same
   with a CPU-burning neighbour on that core, (d) every sync delayed by SYNC_DELAY_US (the
   binaries' GRANARY_TEST_SYNC_DELAY_US test knob), (e) 32 clients instead of 8; the
