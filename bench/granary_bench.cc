@@ -7,6 +7,7 @@
 //                 [--rpc-calls N] [--rpc-rounds R] [--tcp-bytes B] [--calibrate FILE]
 //                 [--moosefs-script PATH]
 //                 [--no-moosefs] [--user NAME] [--only rpc,tcp,small,large,append,moosefs]
+//                 [--window-seconds S [--warmup-seconds W] [--rounds R] [--window-max-files N]]
 //   granary-bench --tokens [--dir DIR] [--datanodes N] [--files N] [--sizes B] [--clients C]
 //                 [--large-bytes B] [--token-rounds R]   (bench/token_bench.h: block access
 //                 tokens on against off, reads)
@@ -24,6 +25,16 @@
 // "inline": null) and prints no inline ratios.
 //
 // --only runs the parts named (default: all); the clusters start only when a part needs one.
+//
+// --window-seconds S measures the small and large files by time instead of by count: each
+// phase (creates, stats, reads; the large file's writes and reads) runs W seconds of warm-up
+// (--warmup-seconds, not counted), then S seconds or until --window-max-files creates; R
+// rounds (--rounds), each over every configuration in turn (interleaved). Each configuration
+// prints a "small_files_round" / "large_file_round" line per round, then its usual line with
+// the median of the rounds and, per figure, `<figure>_min`, `<figure>_max` and
+// `<figure>_rounds`. A configuration's directory is removed at the start of each of its
+// rounds (one round's files at most stay on disk); reads and stats cycle over the files the
+// round created. The calibration's CPU per operation is then every round's windows together.
 //
 // Lines ("bench" names the kind):
 //   machine      cores, CPU model, kernel, memory, load average at the start
@@ -81,12 +92,19 @@
 //     "dir_sync_us": the same for fsync of the directory after creating a file in it;
 //     "sync_cpu_us", "dir_sync_cpu_us": the CPU the probing thread spent per sync (the
 //         system call's share, which overlaps the wait);
+//     "sync_us_quantiles", "dir_sync_us_quantiles": the same syncs' distributions: the 400
+//         probed (before and after), sorted, each sync drawn from them by the simulator;
+//     "rpc_round_trip_us_one_core", "rpc_cpu_us_per_call_one_core": the one-in-flight RPC
+//         again with both ends on one CPU (wake-ups on a core that runs anyway);
+//     "sync_concurrency": [{"threads", "median_us", "p99_us", "per_s"}]: file syncs with 1, 2,
+//         4 and 8 threads syncing at once (the host disk's concurrency);
 //     "main_thread_share": {"client", "namenode", "datanodes"}: the share of each class's CPU
 //         in those phases that its processes' main threads (where the fibers run) spent
 //   }
 // sim/runs/scenario.cc (ApplyCalibration) says how the simulator turns these into its costs.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -136,6 +154,9 @@ constexpr uint64_t kInlineThresholdOn = 64 * 1024;
 constexpr size_t kLargeChunkBytes = 4 << 20;
 constexpr int kListCalls = 200;
 constexpr uint32_t kListPage = 100;
+// Syncs of each calibration probe (before and after the calibrated phases): 400 samples in
+// all give the distribution's 100 quantiles.
+constexpr int kSyncProbes = 200;
 
 struct Flags {
   std::string namenode;
@@ -164,6 +185,13 @@ struct Flags {
   bool spread_reads = false;
   uint32_t spread_rounds = 5;
   std::vector<uint32_t> ha_in_flight;
+  // Measuring by time (--window-seconds > 0): each small-file phase and the large file run
+  // for a warm-up, then a window (or until window_max_files), in `rounds` rounds that each
+  // take every configuration in turn.
+  double warmup_seconds = 0.5;
+  double window_seconds = 0;
+  uint32_t rounds = 1;
+  uint32_t window_max_files = 20000;
   bool Runs(std::string_view part) const {
     return std::find(only.begin(), only.end(), part) != only.end();
   }
@@ -302,6 +330,8 @@ struct SmallFileTimes {
   double stat_s = 0;
   double read_s = 0;
   double list_s = 0;  // kListCalls pages (measured only when asked)
+  // Operations each phase counted (the files, or what a --window-seconds window completed).
+  uint64_t create_ops = 0, stat_ops = 0, read_ops = 0;
   // CPU each phase took in the client, the namenode and the datanodes (when measured).
   CpuSample create_cpu, stat_cpu, read_cpu;
   Errors errors;
@@ -352,7 +382,107 @@ Result<SmallFileTimes> MeasureSmallFiles(const Flags& flags, const std::string& 
     return Status::Ok();
   });
   if (!ran.ok()) return ran;
+  times.create_ops = times.stat_ops = times.read_ops = flags.files;
   return times;
+}
+
+// ---- measuring by time (--window-seconds) ----
+
+// One phase measured by time: `fibers` fibers call op(k, i) with i = next, next + 1, ...
+// (shared), first for `warmup_s` (not counted), then for `window_s` or until `max_ops`
+// operations were counted. A fixed count of operations makes a fast phase last a few
+// milliseconds, which one scheduling hiccup distorts; a window of seconds does not.
+struct WindowRun {
+  uint64_t ops = 0;    // counted: completed in the window
+  double seconds = 0;  // the window's start to the last fiber's end
+  CpuSample cpu;       // used in the window
+  uint64_t next = 0;   // the next index (warm-up and window together)
+};
+
+void RunTimed(net::RealEnv& env, uint32_t fibers, double warmup_s, double window_s,
+              uint64_t max_ops, const ClusterCpu& cpu, WindowRun& run, Errors& errors,
+              const std::function<Status(uint32_t, uint64_t)>& op) {
+  auto phase = [&](double seconds, uint64_t limit, uint64_t* counted) {
+    const Clock::time_point end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(seconds));
+    return RunConcurrently(env, fibers, [&](uint32_t k) {
+      while (Clock::now() < end && (counted == nullptr || *counted < limit)) {
+        const uint64_t i = run.next++;
+        const Status status = op(k, i);
+        errors.Add(status);
+        if (counted != nullptr && status.ok()) ++*counted;
+      }
+    });
+  };
+  if (warmup_s > 0) phase(warmup_s, 0, nullptr);
+  const CpuSample before = cpu.Now();
+  run.seconds = phase(window_s, max_ops, &run.ops);
+  run.cpu = cpu.Now() - before;
+}
+
+// The small-file phases of one configuration measured by time, in `dir` (removed first with
+// what an earlier round left in it: one round's files at most stay on disk). Reads and stats
+// cycle over the files created.
+Result<SmallFileTimes> MeasureSmallFilesWindow(const Flags& flags, const std::string& namenode,
+                                               const std::string& dir, uint64_t file_bytes,
+                                               uint32_t clients, const std::string& cluster_dir) {
+  SmallFileTimes times;
+  const ClusterCpu cpu(cluster_dir);
+  const std::string data(file_bytes, 'g');
+  const double warm = flags.warmup_seconds, window = flags.window_seconds;
+  const uint64_t cap = flags.window_max_files;
+  const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
+    std::vector<std::unique_ptr<FileSystem>> fs;
+    for (uint32_t k = 0; k < clients; ++k) {
+      fs.push_back(
+          std::make_unique<FileSystem>(env, transport, MakeClientOptions(flags, namenode, k)));
+    }
+    const Status removed = fs[0]->Delete(dir, true);
+    if (!removed.ok() && removed.code() != StatusCode::kNotFound) return removed;
+    GRANARY_RETURN_IF_ERROR(fs[0]->Mkdirs(dir, 0755, true));
+    auto path = [&](uint64_t i) { return dir + "/f" + std::to_string(i); };
+    WindowRun create, stat, read;
+    RunTimed(env, clients, warm, window, cap, cpu, create, times.errors,
+             [&](uint32_t k, uint64_t i) { return fs[k]->WriteFile(path(i), data, {}); });
+    const uint64_t created = std::max<uint64_t>(1, create.next);
+    RunTimed(env, clients, warm, window, UINT64_MAX, cpu, stat, times.errors,
+             [&](uint32_t k, uint64_t i) { return fs[k]->Stat(path(i % created)).status(); });
+    RunTimed(env, clients, warm, window, UINT64_MAX, cpu, read, times.errors,
+             [&](uint32_t k, uint64_t i) -> Status {
+               Result<std::string> bytes = fs[k]->ReadFile(path(i % created));
+               if (!bytes.ok()) return bytes.status();
+               if (bytes->size() != file_bytes) return Status(StatusCode::kInternal, "short read");
+               return Status::Ok();
+             });
+    times.create_s = create.seconds;
+    times.stat_s = stat.seconds;
+    times.read_s = read.seconds;
+    times.create_ops = create.ops;
+    times.stat_ops = stat.ops;
+    times.read_ops = read.ops;
+    times.create_cpu = create.cpu;
+    times.stat_cpu = stat.cpu;
+    times.read_cpu = read.cpu;
+    return Status::Ok();
+  });
+  if (!ran.ok()) return ran;
+  return times;
+}
+
+// Sums of rounds (for the calibration: CPU per operation over every round's window).
+SmallFileTimes& operator+=(SmallFileTimes& a, const SmallFileTimes& b) {
+  a.create_s += b.create_s;
+  a.stat_s += b.stat_s;
+  a.read_s += b.read_s;
+  a.create_ops += b.create_ops;
+  a.stat_ops += b.stat_ops;
+  a.read_ops += b.read_ops;
+  a.create_cpu += b.create_cpu;
+  a.stat_cpu += b.stat_cpu;
+  a.read_cpu += b.read_cpu;
+  a.errors.count += b.errors.count;
+  if (a.errors.first.empty()) a.errors.first = b.errors.first;
+  return a;
 }
 
 double PerSecond(uint64_t count, double seconds) {
@@ -422,6 +552,78 @@ Result<LargeFileTimes> MeasureLargeFile(const Flags& flags, const std::string& n
 
 double MegabytesPerSecond(uint64_t bytes, double seconds) {
   return seconds > 0 ? Round(static_cast<double>(bytes) / 1e6 / seconds, 1) : 0;
+}
+
+// The large file measured by time: written whole (replication 3, overwriting the last
+// copy) again and again for the warm-up and then the window (at least once each), then read
+// so; one loopback TCP transfer of as many bytes before the reads is the baseline.
+struct LargeWindowTimes {
+  double write_bytes = 0, write_s = 0, read_bytes = 0, read_s = 0, tcp_s = 0;
+  CpuSample write_cpu, read_cpu;
+};
+
+Result<LargeWindowTimes> MeasureLargeFileWindow(const Flags& flags, const std::string& namenode,
+                                                const std::string& path,
+                                                const std::string& cluster_dir) {
+  LargeWindowTimes times;
+  const ClusterCpu cpu(cluster_dir);
+  std::string chunk(kLargeChunkBytes, '\0');
+  for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>((i * 131) >> 7);
+  const double bytes = static_cast<double>(flags.large_bytes);
+  const Status ran = RunClient([&](net::RealEnv& env, net::ZmqTransport& transport) -> Status {
+    FileSystem fs(env, transport, MakeClientOptions(flags, namenode, 0));
+    auto write_once = [&]() -> Status {
+      CreateOptions options;
+      options.replication = 3;
+      options.overwrite = true;
+      GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, fs.Create(path, options));
+      for (uint64_t written = 0; written < flags.large_bytes;) {
+        const uint64_t n = std::min<uint64_t>(chunk.size(), flags.large_bytes - written);
+        GRANARY_RETURN_IF_ERROR(writer->Write(std::string_view(chunk).substr(0, n)));
+        written += n;
+      }
+      return writer->Close();
+    };
+    auto read_once = [&]() -> Status {
+      GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs.Open(path));
+      uint64_t read_bytes = 0;
+      for (;;) {
+        GRANARY_ASSIGN_OR_RETURN(std::string got, reader->Read(kLargeChunkBytes));
+        if (got.empty()) break;
+        read_bytes += got.size();
+      }
+      if (read_bytes == flags.large_bytes) return Status::Ok();
+      return Status(StatusCode::kInternal, "read " + std::to_string(read_bytes) + " bytes");
+    };
+    // Repeats `once` for `seconds` (at least once); the count and the seconds taken.
+    auto repeat = [&](const std::function<Status()>& once, double seconds, double* taken,
+                      double* count, CpuSample* used) -> Status {
+      const CpuSample before = cpu.Now();
+      const Clock::time_point start = Clock::now();
+      do {
+        GRANARY_RETURN_IF_ERROR(once());
+        *count += 1;
+      } while (SecondsSince(start) < seconds);
+      *taken = SecondsSince(start);
+      if (used != nullptr) *used = cpu.Now() - before;
+      return Status::Ok();
+    };
+    double ignored_s = 0, ignored_n = 0, writes = 0, reads = 0;
+    GRANARY_RETURN_IF_ERROR(
+        repeat(write_once, flags.warmup_seconds, &ignored_s, &ignored_n, nullptr));
+    GRANARY_RETURN_IF_ERROR(
+        repeat(write_once, flags.window_seconds, &times.write_s, &writes, &times.write_cpu));
+    GRANARY_ASSIGN_OR_RETURN(times.tcp_s, TcpLoopbackSeconds(flags.large_bytes));
+    GRANARY_RETURN_IF_ERROR(
+        repeat(read_once, flags.warmup_seconds, &ignored_s, &ignored_n, nullptr));
+    GRANARY_RETURN_IF_ERROR(
+        repeat(read_once, flags.window_seconds, &times.read_s, &reads, &times.read_cpu));
+    times.write_bytes = writes * bytes;
+    times.read_bytes = reads * bytes;
+    return Status::Ok();
+  });
+  if (!ran.ok()) return ran;
+  return times;
 }
 
 // ---- RPC: our layer against a plain ZeroMQ echo ----
@@ -627,6 +829,30 @@ struct BenchRun {
   int failed = 0;
 };
 
+// One call in flight again with both ends and their ZeroMQ threads on one CPU (threads
+// inherit the creating thread's affinity): a wake-up there is a switch on the core that is
+// running anyway, not an interrupt to another, perhaps halted, virtual CPU. The simulator
+// scales its wake-ups by the difference when a scenario gives the host one core.
+void RecordOneCoreRpc(BenchRun& run, uint32_t calls) {
+  cpu_set_t all;
+  if (sched_getaffinity(0, sizeof(all), &all) != 0) return;
+  int first = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu) {
+    if (CPU_ISSET(cpu, &all)) first = cpu;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  if (first < 0 || sched_setaffinity(0, sizeof(one), &one) != 0) return;
+  const double cpu_before = SelfCpuSeconds();
+  auto [rate, failures] = OurRpcPerSecond(1, calls);
+  const double cpu_us = (SelfCpuSeconds() - cpu_before) * 1e6 / calls;
+  (void)sched_setaffinity(0, sizeof(all), &all);
+  if (failures > 0 || rate <= 0) return;
+  run.calibration["rpc_round_trip_us_one_core"] = Round(1e6 / rate, 2);
+  run.calibration["rpc_cpu_us_per_call_one_core"] = Round(cpu_us, 2);
+}
+
 // RPC: our transport against a bare ZeroMQ echo, interleaved rounds, medians (on a shared
 // machine one round can meet a burst of load); then one call in flight for the round trip.
 void RunRpcBench(BenchRun& run) {
@@ -658,6 +884,7 @@ void RunRpcBench(BenchRun& run) {
   const double round_trip_us = serial_rate > 0 ? 1e6 / serial_rate : 0;
   run.calibration["rpc_round_trip_us"] = Round(round_trip_us, 2);
   run.calibration["rpc_cpu_us_per_call"] = Round(rpc_cpu_us, 2);
+  RecordOneCoreRpc(run, serial_calls);
   if (flags.rpc_rounds > 0 && flags.rpc_calls > 0) {
     run.calibration["rpc_cpu_us_per_call_loaded"] =
         Round(loaded_cpu_s * 1e6 / (static_cast<double>(flags.rpc_rounds) * flags.rpc_calls), 2);
@@ -731,10 +958,12 @@ bool StartClusters(BenchRun& run) {
 // from the first cluster's one-client run of the smallest size.
 void RecordNamenodeLatency(BenchRun& run, const Cluster& cluster, const SmallFileTimes& times) {
   const double rtt = run.calibration.value("rpc_round_trip_us", 0.0);
-  const double files = run.flags.files;
-  const json latency{{"create", Round(times.create_s * 1e6 / files, 2)},
-                     {"stat", Round(times.stat_s * 1e6 / files, 2)},
-                     {"open", Round(times.read_s * 1e6 / files, 2)},
+  auto per_op = [](double seconds, uint64_t ops) {
+    return Round(ops > 0 ? seconds * 1e6 / static_cast<double>(ops) : 0, 2);
+  };
+  const json latency{{"create", per_op(times.create_s, times.create_ops)},
+                     {"stat", per_op(times.stat_s, times.stat_ops)},
+                     {"open", per_op(times.read_s, times.read_ops)},
                      {"list", Round(times.list_s * 1e6 / kListCalls, 2)}};
   json service = json::object();
   for (const auto& [op, us] : latency.items()) {
@@ -749,10 +978,12 @@ void RecordNamenodeLatency(BenchRun& run, const Cluster& cluster, const SmallFil
 // operation falls when processes are busy (the wake-ups they save).
 void RecordLoadedCpu(BenchRun& run, size_t c, uint32_t clients, const SmallFileTimes& times) {
   const std::string suffix = c == 0 ? "_inline" : "_blocks";
-  const double files = run.flags.files;
-  const std::pair<const char*, const CpuSample*> phases[] = {
-      {"create", &times.create_cpu}, {"stat", &times.stat_cpu}, {"open", &times.read_cpu}};
-  for (const auto& [op, used] : phases) {
+  const std::tuple<const char*, const CpuSample*, uint64_t> phases[] = {
+      {"create", &times.create_cpu, times.create_ops},
+      {"stat", &times.stat_cpu, times.stat_ops},
+      {"open", &times.read_cpu, times.read_ops}};
+  for (const auto& [op, used, ops] : phases) {
+    const double files = std::max<double>(1, static_cast<double>(ops));
     run.calibration["cpu_us_per_op_loaded"][op + suffix] = {
         {"clients", clients},
         {"client", Round(used->client * 1e6 / files, 2)},
@@ -765,19 +996,19 @@ void RecordLoadedCpu(BenchRun& run, size_t c, uint32_t clients, const SmallFileT
 // the calibration fits.
 void RecordCalibratedCpu(BenchRun& run, size_t c, uint64_t size, const SmallFileTimes& times) {
   const std::string suffix = c == 0 ? "_inline" : "_blocks";
-  const double files = run.flags.files;
-  const std::pair<const char*, std::pair<double, const CpuSample*>> phases[] = {
-      {"create", {times.create_s, &times.create_cpu}},
-      {"stat", {times.stat_s, &times.stat_cpu}},
-      {"open", {times.read_s, &times.read_cpu}}};
-  for (const auto& [op, measured] : phases) {
-    const CpuSample& used = *measured.second;
+  const std::tuple<const char*, double, const CpuSample*, uint64_t> phases[] = {
+      {"create", times.create_s, &times.create_cpu, times.create_ops},
+      {"stat", times.stat_s, &times.stat_cpu, times.stat_ops},
+      {"open", times.read_s, &times.read_cpu, times.read_ops}};
+  for (const auto& [op, seconds, cpu_used, ops] : phases) {
+    const CpuSample& used = *cpu_used;
+    const double files = std::max<double>(1, static_cast<double>(ops));
     run.calibration_cpu += used;
     run.calibration["cpu_us_per_op"][op + suffix] = {
         {"client", Round(used.client * 1e6 / files, 2)},
         {"namenode", Round(used.namenode * 1e6 / files, 2)},
         {"datanodes", Round(used.datanodes * 1e6 / files, 2)}};
-    run.calibration["latency_us"][op + suffix] = Round(measured.first * 1e6 / files, 2);
+    run.calibration["latency_us"][op + suffix] = Round(seconds * 1e6 / files, 2);
   }
   run.calibration["file_bytes"] = size;
 }
@@ -911,6 +1142,187 @@ void RunLargeFileBench(BenchRun& run) {
   RecordLargeFileCalibration(run, *times);
 }
 
+// ---- rounds of windows (--window-seconds) ----
+
+// The median and spread of one figure over rounds into `line`: key = median, key_min,
+// key_max, key_rounds (every round's value, in order).
+void AddSpread(json& line, const std::string& key, const std::vector<double>& values) {
+  line[key] = Round(Median(values), 1);
+  line[key + "_min"] =
+      values.empty() ? 0 : Round(*std::min_element(values.begin(), values.end()), 1);
+  line[key + "_max"] =
+      values.empty() ? 0 : Round(*std::max_element(values.begin(), values.end()), 1);
+  line[key + "_rounds"] = values;
+}
+
+// One configuration of the small-file group over the rounds.
+struct SmallCase {
+  size_t cluster = 0;
+  uint64_t size = 0;
+  uint32_t clients = 0;
+  std::vector<double> create, stat, read;  // per round, per second
+  SmallFileTimes sum;                      // every round's windows together
+};
+
+// One round of one small-file configuration: measured, its round line printed.
+void RunSmallWindowRound(BenchRun& run, SmallCase& k, uint32_t round) {
+  const Cluster& cluster = run.clusters[k.cluster];
+  const std::string dir = "/granary-bench-" + run.run_id + "/" + std::to_string(k.size) + "-" +
+                          std::to_string(k.clients);
+  Result<SmallFileTimes> times =
+      MeasureSmallFilesWindow(run.flags, cluster.address, dir, k.size, k.clients,
+                              run.compare_inline ? cluster.dir : std::string());
+  json line{{"bench", "small_files_round"},
+            {"inline_threshold_bytes",
+             run.compare_inline ? json(cluster.inline_threshold) : json(nullptr)},
+            {"file_bytes", k.size},
+            {"clients", k.clients},
+            {"round", round}};
+  if (!times.ok()) {
+    line["error"] = times.status().ToString();
+    run.failed = 1;
+    Print(line);
+    return;
+  }
+  k.create.push_back(PerSecond(times->create_ops, times->create_s));
+  k.stat.push_back(PerSecond(times->stat_ops, times->stat_s));
+  k.read.push_back(PerSecond(times->read_ops, times->read_s));
+  line["create_per_s"] = k.create.back();
+  line["stat_per_s"] = k.stat.back();
+  line["read_per_s"] = k.read.back();
+  line["ops"] = {times->create_ops, times->stat_ops, times->read_ops};
+  line["errors"] = times->errors.count;
+  if (times->errors.count > 0) {
+    line["first_error"] = times->errors.first;
+    run.failed = 1;
+  }
+  Print(line);
+  k.sum += *times;
+}
+
+// A configuration's summary line (medians and spreads over rounds) and its calibration part.
+void FinishSmallCase(BenchRun& run, const SmallCase& k) {
+  const Flags& flags = run.flags;
+  const Cluster& cluster = run.clusters[k.cluster];
+  const bool compare_inline = run.compare_inline;
+  const std::string inline_name = !compare_inline ? "given" : k.cluster == 0 ? "on" : "off";
+  json line{
+      {"bench", "small_files"},
+      {"inline", compare_inline ? json(k.cluster == 0) : json(nullptr)},
+      {"inline_threshold_bytes", compare_inline ? json(cluster.inline_threshold) : json(nullptr)},
+      {"file_bytes", k.size},
+      {"clients", k.clients},
+      {"rounds", k.create.size()},
+      {"warmup_s", flags.warmup_seconds},
+      {"window_s", flags.window_seconds},
+      {"errors", k.sum.errors.count}};
+  AddSpread(line, "create_per_s", k.create);
+  AddSpread(line, "stat_per_s", k.stat);
+  AddSpread(line, "read_per_s", k.read);
+  Print(line);
+  run.results[inline_name + "/" + std::to_string(k.size) + "/" + std::to_string(k.clients)] = line;
+  if (k.create.empty()) return;
+  const bool first_size = k.size == flags.sizes.front();
+  if (k.cluster == 0 && k.clients == 1 && first_size) RecordNamenodeLatency(run, cluster, k.sum);
+  if (compare_inline && first_size && k.clients > 1 && k.clients == flags.clients.back()) {
+    RecordLoadedCpu(run, k.cluster, k.clients, k.sum);
+  }
+  if (compare_inline && first_size && k.clients == 1) {
+    RecordCalibratedCpu(run, k.cluster, k.size, k.sum);
+  }
+}
+
+// The large file's summary and calibration from its rounds.
+void FinishLargeWindows(BenchRun& run, const std::vector<LargeWindowTimes>& rounds) {
+  const Flags& flags = run.flags;
+  std::vector<double> write, read, tcp, ratio;
+  LargeWindowTimes sum;
+  for (const LargeWindowTimes& t : rounds) {
+    write.push_back(Round1(t.write_bytes / 1e6 / t.write_s));
+    read.push_back(Round1(t.read_bytes / 1e6 / t.read_s));
+    tcp.push_back(MegabytesPerSecond(flags.large_bytes, t.tcp_s));
+    ratio.push_back(tcp.back() > 0 ? read.back() / tcp.back() : 0);
+    sum.write_bytes += t.write_bytes;
+    sum.write_s += t.write_s;
+    sum.read_bytes += t.read_bytes;
+    sum.read_s += t.read_s;
+    sum.write_cpu += t.write_cpu;
+    sum.read_cpu += t.read_cpu;
+  }
+  json line{{"bench", "large_file"},
+            {"bytes", flags.large_bytes},
+            {"replication", 3},
+            {"rounds", rounds.size()},
+            {"warmup_s", flags.warmup_seconds},
+            {"window_s", flags.window_seconds}};
+  AddSpread(line, "write_mb_s", write);
+  AddSpread(line, "read_mb_s", read);
+  line["tcp_loopback_mb_s"] = Median(tcp);
+  Print(line);
+  Print(json{{"bench", "ratio"},
+             {"name", "large_read_vs_tcp_loopback"},
+             {"value", Round(Median(ratio))},
+             {"of", "median over rounds of large_file read MB/s / loopback TCP MB/s"}});
+  if (rounds.empty()) return;
+  const double write_mib = sum.write_bytes / (1 << 20), read_mib = sum.read_bytes / (1 << 20);
+  run.calibration["datanode_us_per_mib"] = {{"write", Round(sum.write_s * 1e6 / write_mib, 1)},
+                                            {"read", Round(sum.read_s * 1e6 / read_mib, 1)}};
+  if (!run.compare_inline) return;
+  for (const auto& [op, used, of_mib] :
+       {std::tuple<const char*, const CpuSample*, double>{"write", &sum.write_cpu, write_mib},
+        {"read", &sum.read_cpu, read_mib}}) {
+    run.calibration_cpu += *used;
+    run.calibration["cpu_us_per_mib"][op] = {
+        {"client", Round(used->client * 1e6 / of_mib, 2)},
+        {"namenode", Round(used->namenode * 1e6 / of_mib, 2)},
+        {"datanodes", Round(used->datanodes * 1e6 / of_mib, 2)}};
+  }
+  run.calibration["large_file_bytes"] = flags.large_bytes;
+}
+
+// --window-seconds: every round takes every small-file configuration in turn, then the large
+// file, so that a slow spell of the machine touches all of them alike; summaries at the end.
+void RunWindowedBench(BenchRun& run) {
+  const Flags& flags = run.flags;
+  std::vector<SmallCase> cases;
+  if (flags.Runs("small")) {
+    for (size_t c = 0; c < run.clusters.size(); ++c) {
+      for (const uint64_t size : flags.sizes) {
+        for (const uint32_t clients : flags.clients) {
+          SmallCase k;
+          k.cluster = c;
+          k.size = size;
+          k.clients = clients;
+          cases.push_back(std::move(k));
+        }
+      }
+    }
+  }
+  std::vector<LargeWindowTimes> large;
+  const std::string large_path = "/granary-bench-" + run.run_id + "/large";
+  for (uint32_t round = 0; round < flags.rounds; ++round) {
+    for (SmallCase& k : cases) RunSmallWindowRound(run, k, round);
+    if (!flags.Runs("large")) continue;
+    Result<LargeWindowTimes> times =
+        MeasureLargeFileWindow(flags, run.clusters[0].address, large_path,
+                               run.compare_inline ? run.clusters[0].dir : std::string());
+    if (!times.ok()) {
+      Print(json{
+          {"bench", "large_file_round"}, {"round", round}, {"error", times.status().ToString()}});
+      run.failed = 1;
+      continue;
+    }
+    large.push_back(*times);
+    Print(json{{"bench", "large_file_round"},
+               {"round", round},
+               {"write_mb_s", Round1(times->write_bytes / 1e6 / times->write_s)},
+               {"read_mb_s", Round1(times->read_bytes / 1e6 / times->read_s)}});
+  }
+  for (const SmallCase& k : cases) FinishSmallCase(run, k);
+  if (run.compare_inline && !cases.empty()) PrintInlineRatios(run);
+  if (flags.Runs("large")) FinishLargeWindows(run, large);
+}
+
 // Files that grow: one writer appending 1 KiB records to a file in blocks with a Flush after
 // each, and with a Sync after each, against creating 1 KiB files (one round trip each) on
 // the same cluster; interleaved rounds, medians; and the latency of one Flush.
@@ -998,8 +1410,8 @@ void RunAppendBench(BenchRun& run) {
 // of the calibrated phases' CPU.
 void RecordSyncCalibration(BenchRun& run, const SyncProbe& sync_before,
                            const SyncProbe& dir_sync_before) {
-  const SyncProbe sync_after = FileSyncProbe(run.flags.dir);
-  const SyncProbe dir_sync_after = DirectorySyncProbe(run.flags.dir);
+  const SyncProbe sync_after = FileSyncProbe(run.flags.dir, kSyncProbes);
+  const SyncProbe dir_sync_after = DirectorySyncProbe(run.flags.dir, kSyncProbes);
   json& calibration = run.calibration;
   if (sync_before.latency_us < 0 || sync_after.latency_us < 0 || dir_sync_before.latency_us < 0 ||
       dir_sync_after.latency_us < 0 || !calibration.contains("cpu_us_per_op") ||
@@ -1013,6 +1425,27 @@ void RecordSyncCalibration(BenchRun& run, const SyncProbe& sync_before,
   calibration["dir_sync_us"] =
       Round((dir_sync_before.latency_us + dir_sync_after.latency_us) / 2, 1);
   calibration["dir_sync_cpu_us"] = Round((dir_sync_before.cpu_us + dir_sync_after.cpu_us) / 2, 1);
+  // The distributions (the simulator draws each sync from them): the before and after
+  // probes together; and the host disk's concurrent syncs.
+  auto pooled = [](const SyncProbe& a, const SyncProbe& b) {
+    std::vector<double> all = a.samples_us;
+    all.insert(all.end(), b.samples_us.begin(), b.samples_us.end());
+    return Quantiles(all, all.size());
+  };
+  // Every probed sync, sorted (Quantiles with as many bins as samples): the empirical
+  // distribution, whose tail a mean or a few quantiles would flatten.
+  calibration["sync_us_quantiles"] = pooled(sync_before, sync_after);
+  calibration["dir_sync_us_quantiles"] = pooled(dir_sync_before, dir_sync_after);
+  calibration["sync_concurrency"] = json::array();
+  for (const int threads : {1, 2, 4, 8}) {
+    const SyncProbe p = ConcurrentFileSyncProbe(run.flags.dir, threads, 400 / threads);
+    const std::vector<double>& q = p.samples_us;  // sorted
+    calibration["sync_concurrency"].push_back(
+        {{"threads", threads},
+         {"median_us", Round(p.latency_us, 1)},
+         {"p99_us", q.empty() ? 0.0 : Round(q[q.size() * 99 / 100], 1)},
+         {"per_s", Round(p.per_s, 0)}});
+  }
   const CpuSample& c = run.calibration_cpu;
   auto share = [](double main, double all) { return all > 0 ? Round(main / all, 3) : 1.0; };
   calibration["main_thread_share"] = {{"client", share(c.client_main, c.client)},
@@ -1157,11 +1590,16 @@ int Run(Flags& flags) {
   if (!StartClusters(run)) return 1;
   run.compare_inline = run.clusters.size() == 2;
 
-  const SyncProbe sync_before = run.compare_inline ? FileSyncProbe(flags.dir) : SyncProbe{};
+  const SyncProbe sync_before =
+      run.compare_inline ? FileSyncProbe(flags.dir, kSyncProbes) : SyncProbe{};
   const SyncProbe dir_sync_before =
-      run.compare_inline ? DirectorySyncProbe(flags.dir) : SyncProbe{};
-  if (flags.Runs("small")) RunSmallFilesBench(run);
-  if (flags.Runs("large")) RunLargeFileBench(run);
+      run.compare_inline ? DirectorySyncProbe(flags.dir, kSyncProbes) : SyncProbe{};
+  if (flags.window_seconds > 0) {
+    RunWindowedBench(run);
+  } else {
+    if (flags.Runs("small")) RunSmallFilesBench(run);
+    if (flags.Runs("large")) RunLargeFileBench(run);
+  }
   if (flags.Runs("append")) RunAppendBench(run);
   if (run.compare_inline) RecordSyncCalibration(run, sync_before, dir_sync_before);
 
@@ -1201,6 +1639,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   app.add_option("--tcp-bytes", flags.tcp_bytes, "bytes of the loopback TCP transfer")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--window-seconds", flags.window_seconds,
+                 "measure the small and large files by time: each phase runs this long after "
+                 "a warm-up, in --rounds interleaved rounds (0: by count, --files)")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--warmup-seconds", flags.warmup_seconds, "warm-up before each window")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--rounds", flags.rounds,
+                 "rounds of windows, each over every configuration (medians and min-max)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--window-max-files", flags.window_max_files,
+                 "most files one create window makes (bounds disk use and time)")
+      ->check(CLI::Range(1, 10000000));
   app.add_option("--calibrate", flags.calibrate, "write the simulator's calibration JSON here");
   app.add_option("--moosefs-script", flags.moosefs_script, "MooseFS start/stop script");
   app.add_flag("--no-moosefs", flags.no_moosefs, "do not try MooseFS");

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace granary::bench {
@@ -132,7 +133,28 @@ inline CpuSample& operator+=(CpuSample& a, const CpuSample& b) {
 struct SyncProbe {
   double latency_us = -1;
   double cpu_us = 0;
+  std::vector<double> samples_us;  // every sync's latency, sorted
+  double per_s = 0;                // syncs completed per second (all threads together)
 };
+
+// `values` summarised as `n` equal-count bins of the sorted values, each by its mean (empty
+// for no values; fewer values than n: each its own bin): drawing one uniformly reproduces the
+// distribution's mean exactly and its tail to 1/n (the last bin is the top 1/n's mean, so a
+// heavy tail is not cut off at its last quantile).
+inline std::vector<double> Quantiles(std::vector<double> values, size_t n) {
+  std::vector<double> out;
+  if (values.empty() || n == 0) return out;
+  std::sort(values.begin(), values.end());
+  n = std::min(n, values.size());
+  for (size_t i = 0; i < n; ++i) {
+    const size_t begin = i * values.size() / n, end = (i + 1) * values.size() / n;
+    double sum = 0;
+    for (size_t j = begin; j < end; ++j) sum += values[j];
+    const double mean = sum / static_cast<double>(end - begin);
+    out.push_back(static_cast<double>(static_cast<int64_t>(mean * 10)) / 10);
+  }
+  return out;
+}
 
 inline double ThreadCpuMicros() {
   timespec ts{};
@@ -168,13 +190,15 @@ SyncProbe ProbeSyncs(int rounds, Prepare prepare, Sync sync) {
   std::sort(micros.begin(), micros.end());
   probe.latency_us = micros[micros.size() / 2];
   probe.cpu_us = cpu / static_cast<double>(micros.size());
+  probe.samples_us = micros;
   return probe;
 }
 
 // Appending 4 KiB to a file in `dir` and fdatasync-ing it: the sync of that file system (a
 // RocksDB WAL commit or a block file's sync is this).
-inline SyncProbe FileSyncProbe(const std::string& dir, int rounds = 50) {
-  const std::string path = dir + "/sync-probe";
+inline SyncProbe FileSyncProbe(const std::string& dir, int rounds = 50,
+                               const std::string& name = "sync-probe") {
+  const std::string path = dir + "/" + name;
   const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return SyncProbe{};
   const std::string block(4096, 's');
@@ -209,6 +233,33 @@ inline SyncProbe DirectorySyncProbe(const std::string& dir, int rounds = 50) {
   unlink(path.c_str());
   close(dir_fd);
   return probe;
+}
+
+// `threads` threads each appending 4 KiB to a file of its own in `dir` and fdatasync-ing it,
+// `rounds` times: how the host's disk serves concurrent syncs (the datanodes and the
+// namenode of a cluster on one machine sync on the same device). Latency: the median of all
+// syncs; per_s: all syncs over the elapsed time.
+inline SyncProbe ConcurrentFileSyncProbe(const std::string& dir, int threads, int rounds) {
+  std::vector<SyncProbe> each(static_cast<size_t>(threads));
+  std::vector<std::thread> workers;
+  timespec a{}, b{};
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      each[static_cast<size_t>(t)] = FileSyncProbe(dir, rounds, "sync-probe-" + std::to_string(t));
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  SyncProbe all;
+  for (const SyncProbe& p : each) {
+    all.samples_us.insert(all.samples_us.end(), p.samples_us.begin(), p.samples_us.end());
+  }
+  if (all.samples_us.empty()) return all;
+  std::sort(all.samples_us.begin(), all.samples_us.end());
+  all.latency_us = all.samples_us[all.samples_us.size() / 2];
+  all.per_s = static_cast<double>(all.samples_us.size()) / (MicrosBetween(a, b) * 1e-6);
+  return all;
 }
 
 }  // namespace granary::bench

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "core/common/limits.h"
+#include "net/test_knobs.h"
 
 namespace granary::net {
 namespace {
@@ -107,6 +108,7 @@ Status PosixDisk::SyncFd(int fd, bool data_only, std::string_view what) {
   env_.RunBlocking([copy, data_only, &error] {
     if ((data_only ? fdatasync(copy) : fsync(copy)) != 0) error = errno;
     close(copy);
+    SleepTestSyncDelay();  // a test knob (test_knobs.h), 0 unless set
   });
   if (error != 0) return Errno(error, "sync " + std::string(what));
   return Status::Ok();

@@ -11,6 +11,7 @@
 #include <cassert>
 
 #include "core/common/limits.h"
+#include "net/test_knobs.h"
 
 namespace granary::net {
 namespace {
@@ -227,6 +228,7 @@ void RocksDbStore::WriterLoop() {
       if (!status.ok()) break;
     }
     if (status.ok()) status = FromRocks(db_->Write(write, &merged), "write");
+    if (write.sync) SleepTestSyncDelay();  // a test knob (test_knobs.h), 0 unless set
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (write.sync) ++stats_.synced_writes;

@@ -141,12 +141,33 @@ def sim_vs_real(m):
     m.add("svrMaxError", n(max(errors), 1), src)
     m.add("svrLoadBefore", rows[0]["load_1m_before"], src)
     m.add("svrLoadAfter", rows[0]["load_1m_after"], src)
+    decidable = [r for r in rows if not r["verdict"].startswith("undecidable")]
+    m.add("svrDecidable", len(decidable), src)
+    m.add("svrUndecidable", len(rows) - len(decidable), src)
+    m.add("svrDecidableWithinTwenty",
+          sum(abs(float(r["throughput_error_pct"])) <= 20 for r in decidable), src)
+    m.add("svrDecidableMaxError", n(max([abs(float(r["throughput_error_pct"]))
+                                         for r in decidable] or [0]), 1), src)
     body = []
     for r in rows:
-        body.append("%s & %s & %s & %s & %s & %s\\\\" % (
+        verdict = "?" if r["verdict"].startswith("undecidable") else (
+            "yes" if r["verdict"] == "within" else "no")
+        body.append("%s & %s & %s & %s & %s--%s & %s & %s & %s\\\\" % (
             r["workload"].replace("KiB", "\\,KiB").replace("MiB", "\\,MiB"), r["clients"],
-            r["unit"], n(r["real"]), n(r["sim"]), "%+.1f" % float(r["throughput_error_pct"])))
+            r["unit"], n(r["real"]), n(r["real_q25"]), n(r["real_q75"]), n(r["sim"]),
+            "%+.1f" % float(r["throughput_error_pct"]), verdict))
     m.add("svrTableRows", " ".join(body), src)
+    csrc = "experiments/sim_vs_real/conditions.csv"
+    cond = read_csv("sim_vs_real/conditions.csv")
+    for tag, prefix in (("Normal", "a "), ("OneCore", "b "), ("Burner", "c "),
+                        ("SyncDelay", "d "), ("ThirtyTwo", "e ")):
+        these = [r for r in cond if r["condition"].startswith(prefix)]
+        dec = [r for r in these if not r["verdict"].startswith("undecidable")]
+        errs = [abs(float(r["throughput_error_pct"])) for r in dec]
+        m.add("svrCond%sRows" % tag, len(these), csrc)
+        m.add("svrCond%sDecidable" % tag, len(dec), csrc)
+        m.add("svrCond%sWithinTwenty" % tag, sum(e <= 20 for e in errs), csrc)
+        m.add("svrCond%sMedianError" % tag, n(statistics.median(errs) if errs else 0, 0), csrc)
     bench = "experiments/sim_vs_real/real_bench.jsonl"
     lines = read_jsonl("sim_vs_real/real_bench.jsonl")
     sf = [x for x in lines if x.get("bench") == "small_files"]

@@ -59,11 +59,16 @@ Status SimEnv::ChargeSharedHost(Duration cpu_time) {
   // its helper thread and a host core, after it.
   const auto main_part = Duration(static_cast<int64_t>(static_cast<double>(cpu_time.count()) *
                                                        node.options().main_thread_share));
+  const double stretch = node.options().shared_core_stretch;
+  auto on_host = [stretch](Duration d) {
+    return stretch == 1 ? d
+                        : Duration(static_cast<int64_t>(static_cast<double>(d.count()) * stretch));
+  };
   Instant end = Now();
   if (main_part > Duration(0)) {
     auto host_core = std::min_element(host->begin(), host->end());
     const Instant start = std::max({*core, *host_core, Now()});
-    end = start + main_part;
+    end = start + on_host(main_part);
     *core = end;
     *host_core = end;
   }
@@ -71,7 +76,7 @@ Status SimEnv::ChargeSharedHost(Duration cpu_time) {
     auto host_core = std::min_element(host->begin(), host->end());
     Instant& helper = node.helper_free_at().front();
     const Instant start = std::max({*host_core, helper, end});
-    end = start + (cpu_time - main_part);
+    end = start + on_host(cpu_time - main_part);
     *host_core = end;
     helper = end;
   }

@@ -79,6 +79,9 @@ struct NodeOptions {
   // queued work.
   std::shared_ptr<std::vector<Instant>> shared_cores;
   double main_thread_share = 1;
+  // With shared_cores: how much longer CPU work takes on a host core than alone there (other
+  // programs' threads take their fair share of the cores; ClusterSpec.host_cpu_neighbours).
+  double shared_core_stretch = 1;
   // When set, replace the node's own `cores` and its one helper thread (shared hosts
   // only): nodes given the same vectors are fibers of one process and share its threads
   // (clients of one benchmark process).

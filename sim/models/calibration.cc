@@ -1,7 +1,9 @@
 #include "sim/models/calibration.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace granary::sim {
 namespace {
@@ -77,7 +79,39 @@ Status ReadMeasured(const json& doc, Measured& r) {
   return Status::Ok();
 }
 
-Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
+// The RPC layer: a message's CPU when its node is busy (m), and the wake-up a received one
+// costs besides when it finds the node idle (every one does with one client at a time): w
+// for servers, w_client for the client. The wake-up is each class's fall in CPU per stat from
+// one client to the most measured (a stat is one call: one message received at each end),
+// when the file has those figures; else both ends' share of the RPC layer's fall from one
+// call in flight to 64.
+Status Wakeups(const json& doc, const Measured& r, bool scale_to_one_core, double* m_out,
+               double* w_out, double* w_client_out) {
+  const PerClass& stat = r.stat;
+  const double m = r.rpc_loaded / 4;
+  double w = AtLeastZero((r.rpc_call - r.rpc_loaded) / 2);
+  // A host of one core: a wake-up is a switch on the running core, which the RPC layer's
+  // one-in-flight CPU measured on one CPU shows; every class's wake-up scales by it.
+  double one_core_scale = 1;
+  if (scale_to_one_core && doc.contains("rpc_cpu_us_per_call_one_core") && w > 0) {
+    double one_core = 0;
+    GRANARY_RETURN_IF_ERROR(Number(doc, "rpc_cpu_us_per_call_one_core", &one_core));
+    one_core_scale = AtLeastZero((one_core - r.rpc_loaded) / 2) / w;
+  }
+  double w_client = w;
+  if (doc.contains("cpu_us_per_op_loaded")) {
+    PerClass loaded_stat;
+    GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op_loaded", "stat_inline", &loaded_stat));
+    w_client = AtLeastZero(stat.client - loaded_stat.client);
+    w = AtLeastZero(stat.namenode - loaded_stat.namenode - 2 * m);  // datanodes: the same code
+  }
+  *m_out = m;
+  *w_out = w * one_core_scale;
+  *w_client_out = w_client * one_core_scale;
+  return Status::Ok();
+}
+
+Status DeriveCosts(const json& doc, const Measured& r, bool scale_to_one_core, Costs& k) {
   const PerClass &stat = r.stat, &create = r.create, &open = r.open;
   const PerClass &create_blocks = r.create_blocks, &open_blocks = r.open_blocks;
   const PerClass &write = r.write, &read = r.read;
@@ -87,21 +121,8 @@ Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
                datanode_share;
   };
 
-  // The RPC layer: a message's CPU when its node is busy, and the wake-up a received one
-  // costs besides when it finds the node idle (every one does with one client at a time).
-  // The wake-up is each class's fall in CPU per stat from one client to the most measured
-  // (a stat is one call: one message received at each end), when the file has those
-  // figures; else both ends' share of the RPC layer's fall from one call in flight to 64.
-  const double m = r.rpc_loaded / 4;
-  double w = AtLeastZero((r.rpc_call - r.rpc_loaded) / 2);
-  double w_client = w, w_namenode = w;
-  if (doc.contains("cpu_us_per_op_loaded")) {
-    PerClass loaded_stat;
-    GRANARY_RETURN_IF_ERROR(Op(doc, "cpu_us_per_op_loaded", "stat_inline", &loaded_stat));
-    w_client = AtLeastZero(stat.client - loaded_stat.client);
-    w_namenode = AtLeastZero(stat.namenode - loaded_stat.namenode - 2 * m);
-    w = w_namenode;  // datanodes: the same server code
-  }
+  double m = 0, w = 0, w_client = 0;
+  GRANARY_RETURN_IF_ERROR(Wakeups(doc, r, scale_to_one_core, &m, &w, &w_client));
 
   // The client: CPU per call by method, from the measurements less the reply's wake-up (a
   // block create is Create, AddBlock, WriteBlock and Complete; the two block calls cost a
@@ -155,6 +176,64 @@ Status DeriveCosts(const json& doc, const Measured& r, Costs& k) {
   return Status::Ok();
 }
 
+// doc[key] as a list of non-negative numbers into `out` (left empty when absent).
+Status Samples(const json& doc, const std::string& key, std::vector<double>* out) {
+  if (!doc.contains(key)) return Status::Ok();
+  const json& list = doc[key];
+  if (!list.is_array()) return Bad(key, "not a list");
+  for (const json& v : list) {
+    if (!v.is_number() || v.get<double>() < 0)
+      return Bad(key, "not a list of non-negative numbers");
+    out->push_back(v.get<double>());
+  }
+  return Status::Ok();
+}
+
+// The measured sync distributions (quantiles: each sync of the simulator draws one of them),
+// for the datanodes' file and directory syncs and the store's commits (one WAL sync each);
+// and, on a shared host, how many syncs its disk completes at once (from the median sync
+// latency with one syncer and with the most measured; 1 to that many).
+Status ApplySyncDistributions(const json& doc, proto::ClusterSpec& c) {
+  std::vector<double> file, dir;
+  GRANARY_RETURN_IF_ERROR(Samples(doc, "sync_us_quantiles", &file));
+  GRANARY_RETURN_IF_ERROR(Samples(doc, "dir_sync_us_quantiles", &dir));
+  proto::NodeClass& dn = *c.mutable_datanode();
+  if (dn.disk_sync_us_samples().empty()) {
+    for (double us : file) dn.add_disk_sync_us_samples(us);
+  }
+  if (dn.disk_dir_sync_us_samples().empty()) {
+    for (double us : dir) dn.add_disk_dir_sync_us_samples(us);
+  }
+  if (c.meta_store().write_us_samples().empty()) {
+    for (double us : file) c.mutable_meta_store()->add_write_us_samples(us);
+  }
+  if (!doc.contains("sync_concurrency") || c.shared_host_cores() == 0 || c.host_sync_slots() > 0) {
+    return Status::Ok();
+  }
+  const json& levels = doc["sync_concurrency"];
+  if (!levels.is_array() || levels.empty()) return Bad("sync_concurrency", "not a list");
+  double one = 0;
+  for (const json& level : levels) {
+    double threads = 0, median = 0;
+    GRANARY_RETURN_IF_ERROR(Number(level, "threads", &threads));
+    GRANARY_RETURN_IF_ERROR(Number(level, "median_us", &median));
+    if (threads == 1) one = median;
+  }
+  if (!(one > 0)) return Bad("sync_concurrency", "no median with one thread");
+  // k syncers each waiting median(k) where one waits median(1): the disk completes
+  // k median(1) / median(k) at once; the most any level showed (a shared machine's other
+  // work only lowers it), 1 to the most threads measured.
+  double slots = 1, most_threads = 1;
+  for (const json& level : levels) {
+    const double threads = level["threads"].get<double>();
+    const double median = level["median_us"].get<double>();
+    most_threads = std::max(most_threads, threads);
+    if (median > 0) slots = std::max(slots, threads * one / median);
+  }
+  c.set_host_sync_slots(static_cast<uint32_t>(std::round(std::min(slots, most_threads))));
+  return Status::Ok();
+}
+
 // The cluster's RPC, disk, store and thread figures, where the scenario leaves them unset.
 Status ApplyToCluster(const json& doc, const Measured& r, const Costs& costs,
                       proto::ClusterSpec& c) {
@@ -173,6 +252,7 @@ Status ApplyToCluster(const json& doc, const Measured& r, const Costs& costs,
     if (!c.datanode().has_disk_dir_sync_us()) c.mutable_datanode()->set_disk_dir_sync_us(dir_sync);
   }
   if (!c.meta_store().has_write_us()) c.mutable_meta_store()->set_write_us(sync);
+  GRANARY_RETURN_IF_ERROR(ApplySyncDistributions(doc, c));
 
   // Optional: the main threads' shares (older files lack them).
   if (doc.contains("main_thread_share")) {
@@ -238,7 +318,8 @@ Status ApplyMeasuredCalibration(proto::Scenario& scenario, const std::string& js
   Measured measured;
   GRANARY_RETURN_IF_ERROR(ReadMeasured(doc, measured));
   Costs costs;
-  GRANARY_RETURN_IF_ERROR(DeriveCosts(doc, measured, costs));
+  GRANARY_RETURN_IF_ERROR(
+      DeriveCosts(doc, measured, scenario.cluster().shared_host_cores() == 1, costs));
   GRANARY_RETURN_IF_ERROR(ApplyToCluster(doc, measured, costs, *scenario.mutable_cluster()));
   ApplyToSystem(measured, costs, *scenario.mutable_system());
   return Status::Ok();

@@ -13,8 +13,9 @@
 //   - server handlers: the namenode's per-method costs, the datanodes' per-replica cost and
 //     per-MiB write and read costs.
 // To split the servers' figures the mapping needs how many messages each class handles per
-// operation in the core's protocol; those counts are below, and tests/sim/models/calibration_test.cc
-// checks them against the simulator (a protocol change that alters them fails there).
+// operation in the core's protocol; those counts are below, and
+// tests/sim/models/calibration_test.cc checks them against the simulator (a protocol change that
+// alters them fails there).
 //
 // The fit (C, N, D = CPU of client, namenode, datanodes per operation or per MiB):
 //   RPC layer       a message costs m = rpc_cpu_us_per_call_loaded / 4 (an empty-handler
@@ -43,7 +44,15 @@
 // Every result is clamped at 0. The sync latency becomes the datanodes' disk sync (and the
 // directory sync latency their directory syncs after creates and renames) and the
 // metadata store's write latency (a RocksDB commit waits for one WAL sync; concurrent
-// commits share it, as the store model's independent waits do).
+// commits share it, as the store model's independent waits do). When the file has the
+// distributions (sync_us_quantiles, dir_sync_us_quantiles: every probed sync), each sync
+// draws from them instead (DiskProfile::sync_samples, MetaStoreProfile::write_samples); and
+// on a shared host (cluster.shared_host_cores) sync_concurrency gives the syncs the host's
+// one disk completes at once, cluster.host_sync_slots = the most of k x median(1 syncer) /
+// median(k syncers) over the levels measured, clamped to 1..k (medians: a shared machine's
+// few slow syncs do not move them). On a host of one core (shared_host_cores 1) every
+// wake-up scales by (rpc_cpu_us_per_call_one_core - loaded) / (rpc_cpu_us_per_call -
+// loaded): the RPC layer's one-in-flight CPU measured with both ends on one CPU.
 #pragma once
 
 #include <string>

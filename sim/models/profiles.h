@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/common/time.h"
 
@@ -34,6 +36,18 @@ struct DiskProfile {
   // A directory's sync after a create, rename or remove (a journal commit of names only),
   // when it differs from a file's.
   std::optional<Duration> directory_sync_latency;
+  // Measured distributions (granary-bench --calibrate's quantiles): when not empty, each
+  // sync takes one of these, drawn uniformly from the disk's own seeded stream, instead of
+  // the fixed latency above: a mean hides the tail that an operation waiting on many syncs
+  // meets.
+  std::vector<Duration> sync_samples;
+  std::vector<Duration> directory_sync_samples;
+  // When set, every sync of every disk given the same vector also needs one of these
+  // slots for its latency: the syncs of a host's processes share one device and its
+  // journal (a test machine's one virtual disk), which completes only so many at once.
+  std::shared_ptr<std::vector<Instant>> host_sync_slots;
+  // Waited after every sync's latency, holding no slot (an injected delay).
+  Duration sync_delay{};
   double bandwidth_bytes_per_second = 500e6;
   // Operations in service at once; further ones queue FIFO.
   uint32_t queue_depth = 32;
@@ -82,6 +96,11 @@ struct MetaStoreProfile {
   Duration read_latency = 5us;
   // A synced batch: the write-ahead log's fsync dominates.
   Duration write_latency = 200us;
+  // When not empty, each synced batch waits one of these (drawn uniformly from the store's
+  // own seeded stream) instead of write_latency.
+  std::vector<Duration> write_samples;
+  // Waited after every synced batch's latency (an injected delay).
+  Duration write_delay{};
 };
 
 }  // namespace granary::sim

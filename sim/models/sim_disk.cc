@@ -24,9 +24,26 @@ Status SimDisk::Service(Duration latency, uint64_t bytes, uint64_t digest) {
   return process_.WaitUntil(done, EventKind::kDiskDone, digest);
 }
 
+Status SimDisk::SyncService(bool directory, uint64_t digest) {
+  storage_.CountSync(directory);
+  const Duration latency = storage_.SyncLatency(directory);
+  const Duration delay = storage_.profile().sync_delay;
+  const std::shared_ptr<std::vector<Instant>>& host = storage_.profile().host_sync_slots;
+  if (host == nullptr || host->empty()) {
+    GRANARY_RETURN_IF_ERROR(Service(latency, 0, digest));
+  } else {
+    auto slot = std::min_element(host->begin(), host->end());
+    const Instant start = std::max(process_.simulator().Now(), *slot);
+    *slot = start + latency;
+    GRANARY_RETURN_IF_ERROR(process_.WaitUntil(*slot, EventKind::kDiskDone, digest));
+  }
+  if (delay <= Duration(0)) return Status::Ok();
+  return process_.WaitUntil(process_.simulator().Now() + delay, EventKind::kDiskDone, digest);
+}
+
 Status SimDisk::Create(std::string_view name) {
   if (!IsValidDiskFileName(name)) return BadName(name);
-  GRANARY_RETURN_IF_ERROR(Service(DirectorySync(), 0, HashBytes(name)));
+  GRANARY_RETURN_IF_ERROR(SyncService(true, HashBytes(name)));
   return storage_.Create(name);
 }
 
@@ -53,26 +70,26 @@ Status SimDisk::Sync(std::string_view name) {
   if (!IsValidDiskFileName(name)) return BadName(name);
   // Everything appended before the sync began becomes durable when it completes.
   GRANARY_ASSIGN_OR_RETURN(uint64_t size, storage_.Size(name));
-  GRANARY_RETURN_IF_ERROR(Service(FileSync(), 0, HashBytes(name) ^ size));
+  GRANARY_RETURN_IF_ERROR(SyncService(false, HashBytes(name) ^ size));
   return storage_.MarkSynced(name, size);
 }
 
 Status SimDisk::Truncate(std::string_view name, uint64_t length) {
   if (!IsValidDiskFileName(name)) return BadName(name);
-  GRANARY_RETURN_IF_ERROR(Service(FileSync(), 0, HashBytes(name) ^ length));
+  GRANARY_RETURN_IF_ERROR(SyncService(false, HashBytes(name) ^ length));
   return storage_.Truncate(name, length);
 }
 
 Status SimDisk::Rename(std::string_view from, std::string_view to) {
   if (!IsValidDiskFileName(from)) return BadName(from);
   if (!IsValidDiskFileName(to)) return BadName(to);
-  GRANARY_RETURN_IF_ERROR(Service(DirectorySync(), 0, HashBytes(from) ^ HashBytes(to)));
+  GRANARY_RETURN_IF_ERROR(SyncService(true, HashBytes(from) ^ HashBytes(to)));
   return storage_.Rename(from, to);
 }
 
 Status SimDisk::Remove(std::string_view name) {
   if (!IsValidDiskFileName(name)) return BadName(name);
-  GRANARY_RETURN_IF_ERROR(Service(DirectorySync(), 0, HashBytes(name)));
+  GRANARY_RETURN_IF_ERROR(SyncService(true, HashBytes(name)));
   return storage_.Remove(name);
 }
 

@@ -50,14 +50,9 @@ class SimDisk final : public Disk {
  private:
   // Waits for an operation of `latency` moving `bytes` to complete.
   Status Service(Duration latency, uint64_t bytes, uint64_t digest);
-  Duration DirectorySync() {
-    storage_.CountSync(/*directory=*/true);
-    return storage_.profile().directory_sync_latency.value_or(storage_.profile().sync_latency);
-  }
-  Duration FileSync() {
-    storage_.CountSync(/*directory=*/false);
-    return storage_.profile().sync_latency;
-  }
+  // Waits for a sync (of a directory or a file): on the disk's slots, and for its latency
+  // on one of the host's sync slots when the profile shares them.
+  Status SyncService(bool directory, uint64_t digest);
 
   SimProcess& process_;
   SimDiskStorage& storage_;

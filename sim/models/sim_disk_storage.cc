@@ -14,7 +14,22 @@ Status NoFile(std::string_view name) {
 }  // namespace
 
 SimDiskStorage::SimDiskStorage(DiskProfile profile, Random random)
-    : profile_(profile), random_(random), slot_free_(std::max(profile.queue_depth, 1u)) {}
+    : profile_(profile),
+      random_(random),
+      sync_random_(random.Derive("sync-latency")),
+      slot_free_(std::max(profile.queue_depth, 1u)) {}
+
+Duration SimDiskStorage::SyncLatency(bool directory) {
+  const std::vector<Duration>& samples = directory && !profile_.directory_sync_samples.empty()
+                                             ? profile_.directory_sync_samples
+                                             : profile_.sync_samples;
+  if (directory && profile_.directory_sync_samples.empty() &&
+      profile_.directory_sync_latency.has_value()) {
+    return *profile_.directory_sync_latency;
+  }
+  if (samples.empty()) return profile_.sync_latency;
+  return samples[sync_random_.Below(samples.size())];
+}
 
 Status SimDiskStorage::Create(std::string_view name) {
   if (files_.count(name)) {

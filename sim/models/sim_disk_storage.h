@@ -54,6 +54,8 @@ class SimDiskStorage {
   uint64_t file_syncs() const { return file_syncs_; }
   uint64_t directory_syncs() const { return directory_syncs_; }
   void CountSync(bool directory) { ++(directory ? directory_syncs_ : file_syncs_); }
+  // A sync's latency: the profile's fixed one, or one of its samples (DiskProfile).
+  Duration SyncLatency(bool directory);
   uint64_t operations() const { return operations_; }
 
   // The timing model: when an operation of `latency` moving `bytes`, issued at `now`,
@@ -85,6 +87,9 @@ class SimDiskStorage {
 
   DiskProfile profile_;
   Random random_;
+  // Only drawn from when the profile has sync samples (a stream of its own, so the crash
+  // draws of runs without samples do not move).
+  Random sync_random_;
   std::map<std::string, File, std::less<>> files_;
   uint64_t used_bytes_ = 0;
   bool forced_full_ = false;

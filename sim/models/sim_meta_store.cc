@@ -5,7 +5,10 @@
 namespace granary::sim {
 
 SimMetaStore::SimMetaStore(SimProcess& process, MemStore& store, MetaStoreProfile profile)
-    : process_(process), store_(store), profile_(profile) {}
+    : process_(process),
+      store_(store),
+      profile_(profile),
+      commit_random_(process.random().Derive("store-commit")) {}
 
 Status SimMetaStore::Wait(Duration latency, uint64_t digest) {
   return process_.WaitUntil(process_.simulator().Now() + latency, EventKind::kDiskDone, digest);
@@ -29,7 +32,10 @@ Result<std::vector<KeyValue>> SimMetaStore::Scan(std::string_view start, std::st
 
 Status SimMetaStore::Write(const WriteBatch& batch) {
   GRANARY_RETURN_IF_ERROR(batch.Validate());
-  GRANARY_RETURN_IF_ERROR(Wait(profile_.write_latency, batch.size()));
+  const std::vector<Duration>& samples = profile_.write_samples;
+  const Duration latency =
+      samples.empty() ? profile_.write_latency : samples[commit_random_.Below(samples.size())];
+  GRANARY_RETURN_IF_ERROR(Wait(latency + profile_.write_delay, batch.size()));
   // Applied in one step once the modelled sync completes: atomic, and lost entirely when
   // the process crashed before.
   return store_.Write(batch);

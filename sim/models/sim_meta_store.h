@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/random.h"
 #include "core/seams/meta_store.h"
 #include "sim/models/mem_store.h"
 #include "sim/models/profiles.h"
@@ -38,6 +39,8 @@ class SimMetaStore final : public MetaStore {
   SimProcess& process_;
   MemStore& store_;
   const MetaStoreProfile profile_;
+  // Draws the commit latency when the profile has samples.
+  Random commit_random_;
 };
 
 }  // namespace granary::sim

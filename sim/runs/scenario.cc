@@ -194,6 +194,8 @@ Status ApplyCalibration(proto::Scenario& scenario, const std::string& json_text)
 
 namespace {
 
+Status ValidateHostModels(const proto::ClusterSpec& c);
+
 Status ValidateCluster(const proto::ClusterSpec& c) {
   if (c.namenodes() < 1 || c.namenodes() > kNamenodeListMax) {
     return Invalid("cluster.namenodes", "must be 1..16");
@@ -241,6 +243,30 @@ Status ValidateCluster(const proto::ClusterSpec& c) {
   if (c.link_latency_us() < 0) return Invalid("cluster.link_latency_us", "must be >= 0");
   if (c.shared_host_cores() > 4096) return Invalid("cluster.shared_host_cores", "must be 0..4096");
   if (c.link_jitter_us() < 0) return Invalid("cluster.link_jitter_us", "must be >= 0");
+  return ValidateHostModels(c);
+}
+
+// The measured distributions and the shared host's neighbours and sync slots.
+Status ValidateHostModels(const proto::ClusterSpec& c) {
+  const std::pair<const char*, const google::protobuf::RepeatedField<double>*> samples[] = {
+      {"cluster.datanode.disk_sync_us_samples", &c.datanode().disk_sync_us_samples()},
+      {"cluster.datanode.disk_dir_sync_us_samples", &c.datanode().disk_dir_sync_us_samples()},
+      {"cluster.meta_store.write_us_samples", &c.meta_store().write_us_samples()}};
+  for (const auto& [name, values] : samples) {
+    for (double us : *values) {
+      if (!(us >= 0 && us < 1e9)) return Invalid(name, "every sample must be in [0, 1e9)");
+    }
+  }
+  if ((c.host_cpu_neighbours() > 0 || c.host_sync_slots() > 0) && c.shared_host_cores() == 0) {
+    return Invalid("cluster.host_cpu_neighbours",
+                   "host_cpu_neighbours and host_sync_slots need shared_host_cores");
+  }
+  if (c.host_cpu_neighbours() > 4096)
+    return Invalid("cluster.host_cpu_neighbours", "must be 0..4096");
+  if (c.host_sync_slots() > 4096) return Invalid("cluster.host_sync_slots", "must be 0..4096");
+  if (!(c.sync_delay_us() >= 0 && c.sync_delay_us() <= 1e7)) {
+    return Invalid("cluster.sync_delay_us", "must be 0..1e7");
+  }
   return Status::Ok();
 }
 

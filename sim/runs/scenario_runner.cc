@@ -160,6 +160,19 @@ SimClusterOptions ClusterOptionsFor(const proto::Scenario& s) {
   if (c.datanode().has_disk_dir_sync_us()) {
     o.datanode_disk.directory_sync_latency = Micros(c.datanode().disk_dir_sync_us());
   }
+  for (double us : c.datanode().disk_sync_us_samples()) {
+    o.datanode_disk.sync_samples.push_back(Micros(us));
+  }
+  for (double us : c.datanode().disk_dir_sync_us_samples()) {
+    o.datanode_disk.directory_sync_samples.push_back(Micros(us));
+  }
+  for (double us : c.meta_store().write_us_samples()) {
+    o.namenode_meta_store.write_samples.push_back(Micros(us));
+  }
+  o.host_cpu_neighbours = c.host_cpu_neighbours();
+  o.host_sync_slots = c.host_sync_slots();
+  o.datanode_disk.sync_delay = Micros(c.sync_delay_us());
+  o.namenode_meta_store.write_delay = Micros(c.sync_delay_us());
   SetRpcCpuCosts(c, y, o);
   o.shared_host_cores = c.shared_host_cores();
   o.clients_in_one_process = c.clients_in_one_process();

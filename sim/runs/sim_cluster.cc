@@ -40,6 +40,10 @@ SimCluster::SimCluster(Simulator& sim, SimClusterOptions options)
     : sim_(sim), hardware_(sim), options_(std::move(options)) {
   if (options_.shared_host_cores > 0) {
     host_cores_ = std::make_shared<std::vector<Instant>>(options_.shared_host_cores, Instant{});
+    if (options_.host_sync_slots > 0) {
+      options_.datanode_disk.host_sync_slots =
+          std::make_shared<std::vector<Instant>>(options_.host_sync_slots, Instant{});
+    }
   }
   NodeOptions nn;
   nn.name = "namenode";
@@ -144,6 +148,8 @@ void SimCluster::ShareHost(NodeOptions& node, double main_thread_share) const {
   node.shared_cores = host_cores_;
   node.cores = std::max<uint32_t>(node.cores, 1);
   node.main_thread_share = main_thread_share;
+  node.shared_core_stretch =
+      1 + static_cast<double>(options_.host_cpu_neighbours) / options_.shared_host_cores;
 }
 
 ClientOptions SimCluster::ClientOptionsFor(SimProcess& process) const {

@@ -66,6 +66,11 @@ struct SimClusterOptions {
   // With a shared host: the clients are fibers of one process, sharing its client_cores
   // handler threads (as granary-bench runs its clients).
   bool clients_in_one_process = false;
+  // With a shared host: CPU-burning threads of other programs sharing its cores
+  // (NodeOptions::shared_core_stretch), and the syncs its one disk completes at once (0: each
+  // datanode's disk syncs on its own; DiskProfile::host_sync_slots).
+  uint32_t host_cpu_neighbours = 0;
+  uint32_t host_sync_slots = 0;
   // Client I/O sizes (ClientOptions) when they should differ from FastClusterOptions' 256 KiB
   // packets and 512 KiB read-ahead; 0 keeps those.
   uint64_t client_packet_bytes = 0;
