@@ -60,7 +60,8 @@ class Reader {
   uint64_t Tell() const { return position_; }
   // Asks the namenode (and, for a file being written, the last block's datanodes) for the
   // file's length again, keeping the position: a reader of a growing file calls it at the
-  // end of what it has to see more. kNotFound when the path now names another file.
+  // end of what it has to see more. kStale when the path now names another file (open it
+  // again); kNotFound when it names nothing.
   Status Refresh();
   // For a file being written: the last block's visible length, asked of every replica (the
   // newest stamp's longest: a replica left behind by a pipeline recovery holds less), becomes
@@ -104,6 +105,8 @@ class Reader {
                                       const proto::DatanodeInfo& replica, uint64_t offset_in_block,
                                       uint64_t length);
   Status RefreshLocations();
+  // The answer when the path names another file than the one opened (Refresh).
+  Status Replaced() const;
 
   ClientContext& context_;
   NamenodeClient& namenode_;  // context_'s

@@ -107,6 +107,25 @@ TEST(FileSystemTest, LargeFileSpansBlocksAndReadsBackExactly) {
   });
 }
 
+// A reader whose file is replaced under it (an overwrite) learns so when it refreshes: kStale,
+// since the path still exists (a kNotFound would tell a caller reading by path that it was
+// absent: the swarm's seed 11 with three namenodes); kNotFound once the path names nothing.
+TEST(FileSystemTest, ReaderOfAReplacedFileIsStaleAndOfADeletedOneNotFound) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    const std::string data = Pattern(3, 600000);  // two blocks
+    ASSERT_TRUE(fs.WriteFile("/f", data, {}).ok());
+    Result<std::unique_ptr<Reader>> reader = fs.Open("/f");
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE(fs.WriteFile("/f", Pattern(4, 700000), Overwrite()).ok());
+    const Status replaced = (*reader)->Refresh();
+    EXPECT_EQ(replaced.code(), StatusCode::kStale) << replaced.ToString();
+    ASSERT_TRUE(fs.Delete("/f", false).ok());
+    const Status deleted = (*reader)->Refresh();
+    EXPECT_EQ(deleted.code(), StatusCode::kNotFound) << deleted.ToString();
+  });
+}
+
 // A writer slower than its block token's lifetime (a long-lived appender, a slow producer):
 // the first datanode refuses the next packet for the expired token, and the writer takes a
 // fresh one with a new generation stamp (nn.BumpGeneration) instead of dropping datanodes
