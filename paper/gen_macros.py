@@ -303,10 +303,10 @@ def swarm(m):
     m.add("swThreePauses", n(three["namenode_pauses"]), src)
     m.add("swThreeWipes", n(three["store_wipes"]), src)
     m.add("swThreeJournalFaults", n(three["journal_faults"]), src)
-    full = pick(rows, config="three namenodes, appenders and quotas")
-    m.add("swFullPassed", n(full["passed"]), src)
-    m.add("swFullAckedLost", n(full["acked_lost"]), src)
-    m.add("swFullCorruptReads", n(full["corrupt_reads"]), src)
+    blocks = pick(rows, config="every file in blocks")
+    m.add("swBlocksPassed", n(blocks["passed"]), src)
+    m.add("swBlocksAckedLost", n(blocks["acked_lost"]), src)
+    m.add("swBlocksCorruptReads", n(blocks["corrupt_reads"]), src)
 
 
 SECTIONS = [small_files, metadata_scaling, accelerators, recovery, sim_vs_real, real_cluster,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Experiment 8: the fault swarm. `granary-sim swarm` runs clients against a simulated cluster
+"""Experiment 11: the fault swarm. `granary-sim swarm` runs clients against a simulated cluster
 while it crashes and restarts datanodes, namenodes and clients, partitions links, corrupts
 replicas (and, with several namenodes, pauses the active past its lease, wipes standby stores
 and takes journal members down), then checks that nothing acknowledged was lost, no corrupt
@@ -19,11 +19,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import simrun  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The first two are what ctest runs (tests/sim/CMakeLists.txt); the third turns on, with three
-# namenodes, the appenders and quotas that ctest leaves off there, and shows what fails.
+# The first two are what ctest's slices sim.swarm_seeds and sim.swarm_ha_seeds run (appenders
+# and quotas on in both); the third puts every file in blocks (no inline files), which ctest
+# runs for seeds 101-105 (sim.swarm_inline_off).
 CONFIGS = [("one namenode", []),
-           ("three namenodes", ["--namenodes", "3", "--no-appenders", "--no-quotas"]),
-           ("three namenodes, appenders and quotas", ["--namenodes", "3"])]
+           ("three namenodes", ["--namenodes", "3"]),
+           ("every file in blocks", ["--inline-threshold", "0"])]
 FAULTS = ["datanode_crashes", "namenode_crashes", "client_crashes", "partitions", "corruptions",
           "namenode_pauses", "store_wipes", "journal_faults", "failovers"]
 
