@@ -1087,15 +1087,18 @@ void RunSmallFilesBench(BenchRun& run) {
 }
 
 // The datanodes' time and CPU per MiB written and read, for the calibration.
-void RecordLargeFileCalibration(BenchRun& run, const LargeFileTimes& times) {
-  const double mib = static_cast<double>(run.flags.large_bytes) / (1 << 20);
-  run.calibration["datanode_us_per_mib"] = {{"write", Round(times.write_s * 1e6 / mib, 1)},
-                                            {"read", Round(Median(times.read_s) * 1e6 / mib, 1)}};
+// The large file's calibration, from either measurement (by count or by time windows): the
+// seconds per MiB each way and, when the bench compares clusters, the CPU per MiB of each
+// process class.
+void RecordLargeFileCosts(BenchRun& run, double write_s_per_mib, double read_s_per_mib,
+                          const CpuSample& write_cpu, double write_mib, const CpuSample& read_cpu,
+                          double read_mib) {
+  run.calibration["datanode_us_per_mib"] = {{"write", Round(write_s_per_mib * 1e6, 1)},
+                                            {"read", Round(read_s_per_mib * 1e6, 1)}};
   if (!run.compare_inline) return;
-  const double read_mib = mib * static_cast<double>(times.read_s.size());
   for (const auto& [op, used, of_mib] :
-       {std::tuple<const char*, const CpuSample*, double>{"write", &times.write_cpu, mib},
-        {"read", &times.read_cpu, read_mib}}) {
+       {std::tuple<const char*, const CpuSample*, double>{"write", &write_cpu, write_mib},
+        {"read", &read_cpu, read_mib}}) {
     run.calibration_cpu += *used;
     run.calibration["cpu_us_per_mib"][op] = {
         {"client", Round(used->client * 1e6 / of_mib, 2)},
@@ -1103,6 +1106,12 @@ void RecordLargeFileCalibration(BenchRun& run, const LargeFileTimes& times) {
         {"datanodes", Round(used->datanodes * 1e6 / of_mib, 2)}};
   }
   run.calibration["large_file_bytes"] = run.flags.large_bytes;
+}
+
+void RecordLargeFileCalibration(BenchRun& run, const LargeFileTimes& times) {
+  const double mib = static_cast<double>(run.flags.large_bytes) / (1 << 20);
+  RecordLargeFileCosts(run, times.write_s / mib, Median(times.read_s) / mib, times.write_cpu, mib,
+                       times.read_cpu, mib * static_cast<double>(times.read_s.size()));
 }
 
 // One large file, replication 3, on the first cluster; each read after a loopback TCP
@@ -1265,19 +1274,8 @@ void FinishLargeWindows(BenchRun& run, const std::vector<LargeWindowTimes>& roun
              {"of", "median over rounds of large_file read MB/s / loopback TCP MB/s"}});
   if (rounds.empty()) return;
   const double write_mib = sum.write_bytes / (1 << 20), read_mib = sum.read_bytes / (1 << 20);
-  run.calibration["datanode_us_per_mib"] = {{"write", Round(sum.write_s * 1e6 / write_mib, 1)},
-                                            {"read", Round(sum.read_s * 1e6 / read_mib, 1)}};
-  if (!run.compare_inline) return;
-  for (const auto& [op, used, of_mib] :
-       {std::tuple<const char*, const CpuSample*, double>{"write", &sum.write_cpu, write_mib},
-        {"read", &sum.read_cpu, read_mib}}) {
-    run.calibration_cpu += *used;
-    run.calibration["cpu_us_per_mib"][op] = {
-        {"client", Round(used->client * 1e6 / of_mib, 2)},
-        {"namenode", Round(used->namenode * 1e6 / of_mib, 2)},
-        {"datanodes", Round(used->datanodes * 1e6 / of_mib, 2)}};
-  }
-  run.calibration["large_file_bytes"] = flags.large_bytes;
+  RecordLargeFileCosts(run, sum.write_s / write_mib, sum.read_s / read_mib, sum.write_cpu,
+                       write_mib, sum.read_cpu, read_mib);
 }
 
 // --window-seconds: every round takes every small-file configuration in turn, then the large

@@ -104,6 +104,39 @@ std::string WaitForNewActive(CommandContext& ctx, const std::string& old_active,
   return "";
 }
 
+Status AskToHandOver(CommandContext& ctx, const std::string& active, const std::string& to) {
+  proto::FailoverRequest request;
+  request.set_to(to);
+  proto::FailoverReply reply;
+  return rpc::Call(ctx.fs.context().transport(), Address{active}, rpc::nn::kFailover, request, {},
+                   ctx.env.Now() + ctx.fs.options().rpc_timeout, &reply);
+}
+
+// A handover opens an election every standby campaigns in: the named one at once, the others
+// on their own schedule, so another standby may win it (integration.ha_wipe_standby saw it).
+// The namenode that won is then asked to hand over to the named one in turn, and again every
+// few seconds while it stays active, until `to` is active or `wait` has passed.
+std::string WaitForNamedActive(CommandContext& ctx, const std::string& first_asked,
+                               const std::string& to, std::chrono::milliseconds wait) {
+  const Instant end = ctx.env.Now() + wait;
+  std::string asked = first_asked;
+  Instant asked_at = ctx.env.Now();
+  while (ctx.env.Now() < end) {
+    const std::vector<NamenodeHa> ha = AskNamenodes(ctx);
+    const NamenodeHa* active = ServingNamenode(ha);
+    if (active != nullptr && active->role == "active") {
+      if (active->address == to) return to;
+      if (active->address != asked || ctx.env.Now() - asked_at > std::chrono::seconds(3)) {
+        (void)AskToHandOver(ctx, active->address, to);  // a refusal shows as the wait's end
+        asked = active->address;
+        asked_at = ctx.env.Now();
+      }
+    }
+    if (!ctx.env.SleepFor(std::chrono::milliseconds(200)).ok()) return "";
+  }
+  return "";
+}
+
 }  // namespace
 
 int Failover(CommandContext& ctx, const std::string& to, uint32_t wait_seconds) {
@@ -123,18 +156,14 @@ int Failover(CommandContext& ctx, const std::string& to, uint32_t wait_seconds) 
     return ctx.ExitCode();
   }
   // Asked even of a "single" namenode: its answer says why there is nothing to fail over to.
-  proto::FailoverRequest request;
-  request.set_to(to);
-  proto::FailoverReply reply;
-  const Status status =
-      rpc::Call(ctx.fs.context().transport(), Address{active->address}, rpc::nn::kFailover, request,
-                {}, ctx.env.Now() + ctx.fs.options().rpc_timeout, &reply);
+  const Status status = AskToHandOver(ctx, active->address, to);
   if (!status.ok()) {
     ctx.Fail(active->address, status);
     return ctx.ExitCode();
   }
-  const std::string now_active =
-      WaitForNewActive(ctx, active->address, to, std::chrono::milliseconds(wait_seconds * 1000));
+  const std::chrono::milliseconds wait(wait_seconds * 1000);
+  const std::string now_active = to.empty() ? WaitForNewActive(ctx, active->address, to, wait)
+                                            : WaitForNamedActive(ctx, active->address, to, wait);
   if (now_active.empty()) {
     ctx.Fail(active->address, "handed over, but " +
                                   (to.empty() ? std::string("no other namenode") : to) +

@@ -77,8 +77,10 @@ def main():
                 "--set", f"system.kind={kind}")
         served = r["namenode_reads_served"]
         check(r["ops_failed"] == 0 and len(served) == 3, f"{kind} x3: {served}, {r['ops_failed']}")
-        # Every namenode answers reads (least-loaded may leave a busy active few of them).
-        check(min(served) > 0, f"{kind} x3: reads not spread: {served}")
+        # Reads are spread: at least the two standbys answer them. Least-loaded may leave the
+        # active, which takes every write, none at all now that followers are woken by a
+        # watch and standbys answer at once (consistent_reads_test says the same).
+        check(sorted(served)[1] > 0, f"{kind} x3: reads not spread: {served}")
     a = run(binary, path("spotify.textproto"), "--set", "cluster.namenodes=3",
             "--set", 'system.read_policy="active"')
     served = a["namenode_reads_served"]
