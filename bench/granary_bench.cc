@@ -1579,7 +1579,9 @@ int Run(Flags& flags) {
                         .file_bytes = flags.sizes.empty() ? 4096 : flags.sizes[0],
                         .clients = flags.clients.empty() ? 32 : flags.clients.back(),
                         .large_bytes = flags.large_bytes,
-                        .rounds = flags.token_rounds});
+                        .rounds = flags.token_rounds,
+                        .window_seconds = flags.window_seconds,
+                        .warmup_seconds = flags.warmup_seconds});
   }
   BenchRun run{.flags = flags,
                .calibration = json{{"format", "granary-calibration/1"}, {"machine", machine}}};

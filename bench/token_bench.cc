@@ -135,18 +135,38 @@ Result<RoundFigures> MeasureRound(const TokenBenchFlags& flags, const TokenClust
         Status failed;
         uint32_t running = flags.clients;
         net::Waiter done;
+        // By time: readers loop over their files until the window ends; only reads that
+        // finish inside it count. By count: one pass over the files.
+        const bool by_time = flags.window_seconds > 0;
         const Clock::time_point start = Clock::now();
+        const Clock::time_point window_start =
+            start + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(flags.warmup_seconds));
+        const Clock::time_point window_end =
+            window_start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(flags.window_seconds));
+        uint64_t in_window = 0;
         for (uint32_t k = 0; k < flags.clients; ++k) {
           env.Spawn("reader", [&, k] {
-            for (uint32_t i = k; i < flags.files; i += flags.clients) {
+            for (uint32_t i = k; failed.ok();) {
               Result<std::string> data = fs[k]->ReadFile(SmallPath(i));
               if (!data.ok()) failed = data.status();
+              i += flags.clients;
+              if (!by_time) {
+                if (i >= flags.files) break;
+                continue;
+              }
+              const Clock::time_point now = Clock::now();
+              if (now >= window_end) break;
+              if (now >= window_start) ++in_window;
+              if (i >= flags.files) i = k;
             }
             if (--running == 0) done.Complete(Status::Ok());
           });
         }
         (void)env.Wait(done, kInstantMax);
-        figures.small_reads_per_s = flags.files / SecondsSince(start);
+        figures.small_reads_per_s = by_time ? static_cast<double>(in_window) / flags.window_seconds
+                                            : flags.files / SecondsSince(start);
         GRANARY_RETURN_IF_ERROR(failed);
         const Clock::time_point large_start = Clock::now();
         GRANARY_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, fs[0]->Open(kLargePath));
@@ -191,6 +211,7 @@ int Measure(const TokenBenchFlags& flags, std::vector<TokenCluster>& clusters) {
                  {"round", round},
                  {"warm_up", round == 0},
                  {"files", flags.files},
+                 {"window_seconds", flags.window_seconds},
                  {"file_bytes", flags.file_bytes},
                  {"clients", flags.clients},
                  {"small_reads_per_s", Round(measured->small_reads_per_s, 1)},

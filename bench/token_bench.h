@@ -8,7 +8,7 @@
 //   cluster         a cluster started (kind, address)
 //   tokens_read     one round on one cluster: small-file reads per second (FileSystem::
 //                   ReadFile of `files` files of `file_bytes`, `clients` fibers of this
-//                   process) and large-file read MB/s (one reader, `large_bytes`, 10^6 B/MB);
+//                   process; with a window, the reads completed in `window_seconds`) and large-file read MB/s (one reader, `large_bytes`, 10^6 B/MB);
 //                   the two clusters are measured one after the other within a round, in
 //                   alternating order
 //   tokens_summary  per cluster, the medians over rounds
@@ -33,6 +33,13 @@ struct TokenBenchFlags {
   uint32_t clients = 32;
   uint64_t large_bytes = 256ull << 20;
   uint32_t rounds = 5;
+  // > 0: small reads are measured by time, not count: each client reads its share of the
+  // `files` files over and over, a `warmup_seconds` warm-up and then a window of this many
+  // seconds, and the figure is the reads completed in the window (granary-bench
+  // --window-seconds). A round of 1,000 files lasted ~70 ms, so one scheduling hiccup moved
+  // the ratio by a third; a window of seconds does not.
+  double window_seconds = 0;
+  double warmup_seconds = 0;
 };
 
 // Runs the token group and prints its lines; 0 when everything ran, 1 otherwise (an error

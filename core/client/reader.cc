@@ -325,6 +325,7 @@ Status Reader::MeasureLastBlock() {
   }
   proto::GetReplicaRequest request;
   request.mutable_block()->set_block_id(last.block().block_id());
+  request.set_access_token(last.access_token());
   // Every replica is asked: one left behind by a pipeline recovery (or an append's reopen)
   // the namenode does not know of yet holds an older stamp and fewer bytes. The newest
   // stamp is the writer's pipeline, every datanode of which has each flushed byte visible.

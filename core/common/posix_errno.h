@@ -48,6 +48,14 @@ inline int ErrnoOf(StatusCode code) {
       return ECANCELED;
     case StatusCode::kLimitExceeded:
       return EFBIG;
+    case StatusCode::kQuotaExceeded:
+      // A directory's name or byte quota (issue 17): what a local file system's quota says, so
+      // `cp` and Python name it ("Disk quota exceeded"), not EIO.
+      return EDQUOT;
+    case StatusCode::kStale:
+      // A file replaced while it was read (core/client/reader.cc): NFS's stale handle, so a
+      // program can tell "open it again" from a failed disk.
+      return ESTALE;
     default:
       return EIO;
   }

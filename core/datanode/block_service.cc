@@ -77,7 +77,11 @@ void BlockService::AddRoutes(rpc::Router& router) {
   });
   router.Add(rpc::dn::kGetReplica,
              [this](const proto::GetReplicaRequest& request, proto::GetReplicaReply* reply,
-                    rpc::Exchange&) { return GetReplica(request, reply); });
+                    rpc::Exchange& exchange) {
+               GRANARY_RETURN_IF_ERROR(CheckAccess(exchange.context, request.access_token(),
+                                                   request.block().block_id(), BlockAccess::kRead));
+               return GetReplica(request, reply);
+             });
   router.Add(rpc::dn::kFinalizeReplica, [this](const proto::FinalizeReplicaRequest& request,
                                                proto::FinalizeReplicaReply*,
                                                rpc::Exchange& exchange) {

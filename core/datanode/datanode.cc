@@ -294,6 +294,7 @@ void Datanode::Replicate(const proto::DatanodeCommand& command) {
     request.set_sync(last);
     request.set_client_name("datanode " + transport_.self().value);
     request.set_transfer(true);
+    request.set_access_token(command.access_token());
     proto::WriteBlockReply reply;
     const Status status = rpc::Call(transport_, Address{first}, rpc::dn::kWriteBlock, request,
                                     std::move(read->data), Deadline(), &reply);
@@ -316,6 +317,7 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
   std::vector<Participant> participants;
   proto::GetReplicaRequest ask;
   ask.mutable_block()->set_block_id(id.value());
+  ask.set_access_token(command.access_token());
   {
     proto::GetReplicaReply own;
     if (service_.GetReplica(ask, &own).ok() &&

@@ -3,6 +3,8 @@
 #include <cassert>
 
 #include "core/namenode/inode_store.h"
+#include "core/security/block_token.h"
+#include "core/security/identity.h"
 
 namespace granary {
 
@@ -49,6 +51,15 @@ Status DatanodeService::Heartbeat(const proto::HeartbeatRequest& r, proto::Heart
   }
   GRANARY_RETURN_IF_ERROR(known);
   for (proto::DatanodeCommand& command : ctx_.datanodes.TakeCommands(r.datanode_id())) {
+    const bool transfers = command.kind() == proto::DatanodeCommand::KIND_REPLICATE ||
+                           command.kind() == proto::DatanodeCommand::KIND_RECOVER;
+    if (transfers && ctx_.block_keys.enabled()) {
+      // Signed now, not when queued: a command may wait in the queue past a token's life.
+      command.set_access_token(ctx_.block_keys.Issue(command.block().block_id(),
+                                                     /*generation_stamp=*/0,
+                                                     BlockAccess::kReplicate,
+                                                     std::string(kDatanodePrincipal)));
+    }
     *reply->add_commands() = std::move(command);
   }
   // Block token keys ride on every heartbeat reply: a new key reaches every datanode within

@@ -2,10 +2,10 @@
 // one block, MACed with a key it shares with the datanodes, which check it before serving.
 //
 // A token is opaque bytes to clients. Its layout (all integers little endian):
-//   u8  version (1)          u32 key id          u64 block id        u64 generation stamp
+//   u8  version (2)          u32 key id          u64 block id        u64 generation stamp
 //   u8  mode (BlockAccess)   i64 expiry (ns on the namenode's Env clock)
 //   u8  user bytes, then the user (1..kNameBytesMax bytes)
-//   32  MAC: crypto_auth (HMAC-SHA-512-256, libsodium) of every byte before it, with the
+//   32  MAC: keyed BLAKE2b-256 (libsodium crypto_generichash) of every byte before it, with the
 //       key named by the key id
 // so a token is at most kBlockTokenBytesMax bytes. Parsing checks the layout only;
 // verification (BlockTokenVerifier) checks the MAC in constant time, then the key's and the

@@ -264,9 +264,14 @@ TEST(FileSystemTest, ReadFailsOverFromACorruptReplicaWhichIsThenReplaced) {
   for (uint64_t id : nn->blocks().UnderReplicated(10)) ADD_FAILURE() << nn->blocks().Describe(id);
 }
 
-TEST(FileSystemTest, DeadDatanodesBlocksRegainTheirReplication) {
+// With `tokens`, datanodes require block access tokens and no request carries a principal
+// (no CURVE): the copies are admitted only by the replicate token the namenode signs into each
+// replicate command (before it did, every copy was refused and the blocks stayed short).
+void DeadDatanodesBlocksRegainTheirReplication(bool tokens) {
   sim::SimClusterOptions options = sim::FastClusterOptions();
   options.datanodes = 5;
+  options.namenode.block_tokens.enabled = tokens;
+  options.datanode.require_block_tokens = tokens;
   ClusterHarness h(options);
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
     for (int i = 0; i < 6; ++i) {
@@ -298,6 +303,14 @@ TEST(FileSystemTest, DeadDatanodesBlocksRegainTheirReplication) {
       EXPECT_EQ(*back, Pattern(10 + i, 700 * 1024));
     }
   });
+}
+
+TEST(FileSystemTest, DeadDatanodesBlocksRegainTheirReplication) {
+  DeadDatanodesBlocksRegainTheirReplication(/*tokens=*/false);
+}
+
+TEST(FileSystemTest, DeadDatanodesBlocksRegainTheirReplicationWithTokensRequired) {
+  DeadDatanodesBlocksRegainTheirReplication(/*tokens=*/true);
 }
 
 TEST(FileSystemTest, WriterThatDiesHasItsFileRecoveredAndClosed) {

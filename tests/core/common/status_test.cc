@@ -1,5 +1,9 @@
 #include "core/common/status.h"
 
+#include <cerrno>
+
+#include "core/common/posix_errno.h"
+
 #include <gtest/gtest.h>
 
 namespace granary {
@@ -49,6 +53,20 @@ TEST(StatusTest, ResultPropagatesThroughMacros) {
   EXPECT_EQ(Quarter(3).status().message(), "odd");
   EXPECT_TRUE(CheckEven(4).ok());
   EXPECT_EQ(CheckEven(5).code(), StatusCode::kInvalidArgument);
+}
+
+// What Python and the mount tell programs: a refusal a program can act on keeps its own errno
+// (a quota is not a failed disk; a replaced file is opened again), anything else is EIO.
+TEST(StatusTest, ErrnoNamesWhatAProgramCanActOn) {
+  EXPECT_EQ(ErrnoOf(StatusCode::kOk), 0);
+  EXPECT_EQ(ErrnoOf(StatusCode::kNotFound), ENOENT);
+  EXPECT_EQ(ErrnoOf(StatusCode::kPermissionDenied), EACCES);
+  EXPECT_EQ(ErrnoOf(StatusCode::kNoSpace), ENOSPC);
+  EXPECT_EQ(ErrnoOf(StatusCode::kQuotaExceeded), EDQUOT);
+  EXPECT_EQ(ErrnoOf(StatusCode::kStale), ESTALE);
+  EXPECT_EQ(ErrnoOf(StatusCode::kUnimplemented), EOPNOTSUPP);
+  EXPECT_EQ(ErrnoOf(StatusCode::kCorruption), EIO);
+  EXPECT_EQ(ErrnoOf(Status(StatusCode::kQuotaExceeded, "over")), EDQUOT);
 }
 
 }  // namespace

@@ -337,6 +337,79 @@ TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
   });
 }
 
+// dn.GetReplica tells a replica's length and stamp: with block tokens required it takes a
+// read token for that block (a writer's or a replicate token covers it, as recovery sends
+// one), or a datanode key; with no principal at all (no CURVE) the token decides too.
+TEST(BlockServiceTest, GetReplicaNeedsAReadTokenForItsBlock) {
+  DatanodeCluster cluster(kSeed, 0);
+  Disk& disk = cluster.sim.node(cluster.client_node).process()->disk();
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    ReplicaStore store(disk);
+    ASSERT_TRUE(store.Load().ok());
+    BlockLockTable locks;
+    FiberGroup fibers(env);
+    DatanodeOptions options = DatanodeCluster::TestOptions();
+    options.require_block_tokens = true;
+    BlockService service(env, transport, store, locks, fibers, options,
+                         BlockEvents{[](const Replica&) {}, [](const Replica&) {}, nullptr});
+    const Instant later = InstantFromNanos(env.CalendarNanos()) + std::chrono::hours(1);
+    const BlockKey key{1, std::string(kBlockKeyBytes, 'k'), later};
+    service.token_verifier().SetKeys({{1, key}});
+    rpc::Router router;
+    service.AddRoutes(router);
+    const std::string data(kChunk, 'g');
+    {  // A replica to ask about, written as a datanode's copy.
+      proto::WriteBlockRequest request;
+      *request.mutable_block() = Ref(41, 3, data.size());
+      request.add_chunk_crc32c(Crc32c(data));
+      request.set_last_packet(true);
+      request.set_sync(true);
+      request.set_transfer(true);
+      request.set_client_name("probe");
+      RpcRequest call{std::string(rpc::dn::kWriteBlock.name), request.SerializeAsString(), data};
+      ASSERT_TRUE(router
+                      .Dispatch(RpcContext{Address{"dn"}, env.Now() + 5s,
+                                           std::string(kDatanodePrincipal)},
+                                call)
+                      .status()
+                      .ok());
+    }
+    auto ask = [&](const std::string& principal, std::optional<BlockAccess> mode,
+                   uint64_t token_block = 41) -> Result<proto::GetReplicaReply> {
+      proto::GetReplicaRequest request;
+      request.mutable_block()->set_block_id(41);
+      if (mode) {
+        request.set_access_token(SignBlockToken({.key_id = 1,
+                                                 .block_id = token_block,
+                                                 .generation_stamp = 3,
+                                                 .mode = *mode,
+                                                 .expiry = later,
+                                                 .user = "alice"},
+                                                key));
+      }
+      RpcRequest call{std::string(rpc::dn::kGetReplica.name), request.SerializeAsString(), ""};
+      Result<RpcReply> answered =
+          router.Dispatch(RpcContext{Address{"client"}, env.Now() + 5s, principal}, call);
+      if (!answered.ok()) return answered.status();
+      proto::GetReplicaReply reply;
+      if (!reply.ParseFromString(answered->body)) return Status(StatusCode::kInternal, "parse");
+      return reply;
+    };
+    for (const std::string principal : {"alice", ""}) {
+      EXPECT_EQ(ask(principal, std::nullopt).code(), StatusCode::kPermissionDenied) << principal;
+      EXPECT_EQ(ask(principal, BlockAccess::kRead, 42).code(), StatusCode::kPermissionDenied);
+      for (BlockAccess mode : {BlockAccess::kRead, BlockAccess::kWrite, BlockAccess::kReplicate}) {
+        Result<proto::GetReplicaReply> reply = ask(principal, mode);
+        ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+        EXPECT_EQ(reply->block().length_bytes(), data.size());
+      }
+    }
+    EXPECT_TRUE(ask(std::string(kDatanodePrincipal), std::nullopt).ok());
+    fibers.Close();
+    fibers.Drain();
+  });
+}
+
 TEST(BlockServiceTest, HostileRequestsGetErrorsAndChangeNothing) {
   DatanodeCluster cluster(kSeed, 2);
   ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));

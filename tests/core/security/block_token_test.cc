@@ -39,7 +39,9 @@ TEST(BlockToken, ParseRefusesWhatIsNotAToken) {
   EXPECT_FALSE(ParseBlockToken(token.substr(0, token.size() - 1)).ok());
   EXPECT_FALSE(ParseBlockToken(token + "x").ok());
   std::string version = token;
-  version[0] = 2;
+  version[0] = 1;  // version 1 was MACed with HMAC-SHA-512-256: not a token any more
+  EXPECT_FALSE(ParseBlockToken(version).ok());
+  version[0] = 3;
   EXPECT_FALSE(ParseBlockToken(version).ok());
   std::string mode = token;
   mode[21] = 9;
