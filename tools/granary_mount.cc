@@ -3,8 +3,8 @@
 //   granary-mount MOUNTPOINT [--namenode HOST:PORT] [-f] [-o OPT[,OPT...]]...
 //                 [--curve-keys DIR] [--timeout-ms MS] [--retries N]
 //   options (-o): ro, allow_other, user=NAME, entry_timeout=S, attr_timeout=S,
-//                 negative_timeout=S, write_window=BYTES, threads=N, ignore_utimes, stats,
-//                 debug; others go to the kernel (fsname=...)
+//                 negative_timeout=S, write_window=BYTES, threads=N, cache_bytes=BYTES,
+//                 ignore_utimes, stats, debug; others go to the kernel (fsname=...)
 //
 // The namenode comes from --namenode or $GRANARY_NAMENODE. Without -f the process detaches
 // once mounted. SIGTERM, SIGINT and SIGHUP unmount and exit 0; `fusermount3 -u MOUNTPOINT`
@@ -60,6 +60,12 @@ std::string ParseOptions(const std::vector<std::string>& values, mount::MountOpt
           options.write_window_bytes = std::stoull(arg);
           if (options.write_window_bytes < 4096 || options.write_window_bytes > (1ull << 30)) {
             return "write_window must be 4096..1073741824 bytes";
+          }
+        } else if (key == "cache_bytes") {
+          options.cache_bytes = std::stoull(arg);
+          if (options.cache_bytes < mount::InlineCache::kInlineCacheBytesMin ||
+              options.cache_bytes > mount::InlineCache::kInlineCacheBytesMax) {
+            return "cache_bytes must be 1048576..68719476736 bytes";
           }
         } else if (key == "threads") {
           options.fuse_threads = static_cast<uint32_t>(std::stoul(arg));

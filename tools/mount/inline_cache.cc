@@ -6,7 +6,7 @@ namespace granary::mount {
 
 void InlineCache::Put(uint64_t ino, int64_t mtime_ns, std::string bytes, const struct stat* attr,
                       bool pages_current, uint64_t caller) {
-  if (ttl_ <= Clock::duration::zero() || bytes.size() > kInlineCacheBytesMax / 16) return;
+  if (ttl_ <= Clock::duration::zero() || bytes.size() > budget_bytes_ / 16) return;
   std::lock_guard<std::mutex> lock(mutex_);
   Entry& entry = entries_[ino];
   const bool same = entry.bytes != nullptr && entry.mtime_ns == mtime_ns && *entry.bytes == bytes;
@@ -26,7 +26,7 @@ void InlineCache::Put(uint64_t ino, int64_t mtime_ns, std::string bytes, const s
 }
 
 void InlineCache::EvictLocked() {
-  while (bytes_ > kInlineCacheBytesMax && !entries_.empty()) {
+  while (bytes_ > budget_bytes_ && !entries_.empty()) {
     bytes_ -= entries_.begin()->second.bytes->size();
     entries_.erase(entries_.begin());
   }

@@ -7,8 +7,9 @@
 // An entry lives `ttl` (the mount's attr_timeout) from the moment the namenode last told us
 // about the file: the staleness the kernel's own attribute cache already allows for changes
 // made by other clients, never more (a getattr answered from here carries only what is left
-// of it). Changes made through this mount drop the entry at once (Drop). Bounded by
-// kInlineCacheBytesMax, the lowest inode numbers (the oldest lookups) evicted first.
+// of it). Changes made through this mount drop the entry at once (Drop). Bounded by a byte
+// budget (-o cache_bytes=N, kInlineCacheBytesDefault by default), the lowest inode numbers
+// (the oldest lookups) evicted first; a file over a sixteenth of the budget is not kept.
 // Thread-safe: the loop's fibers fill it, the FUSE threads read it.
 #pragma once
 
@@ -27,11 +28,15 @@ class InlineCache {
  public:
   using Clock = std::chrono::steady_clock;
   using Bytes = std::shared_ptr<const std::string>;
-  static constexpr uint64_t kInlineCacheBytesMax = 64 << 20;
+  static constexpr uint64_t kInlineCacheBytesDefault = 64 << 20;
+  // -o cache_bytes bounds: at least one 64 KiB inline file fits; at most 64 GiB.
+  static constexpr uint64_t kInlineCacheBytesMin = 1 << 20;
+  static constexpr uint64_t kInlineCacheBytesMax = uint64_t{64} << 30;
   // File handles of cached files carry this bit (the loop's handles never do).
   static constexpr uint64_t kHandleBit = uint64_t{1} << 63;
 
-  explicit InlineCache(Clock::duration ttl) : ttl_(ttl) {}
+  explicit InlineCache(Clock::duration ttl, uint64_t budget_bytes = kInlineCacheBytesDefault)
+      : ttl_(ttl), budget_bytes_(budget_bytes) {}
 
   // Keeps `bytes` as the content of `ino` (mtime_ns and size identify the version), with its
   // attributes when `attr` is given. `pages_current`: the kernel's page cache already holds
@@ -75,6 +80,7 @@ class InlineCache {
   void EvictLocked();
 
   const Clock::duration ttl_;
+  const uint64_t budget_bytes_;
   std::mutex mutex_;
   std::map<uint64_t, Entry> entries_;  // guarded by mutex_
   std::map<uint64_t, Bytes> handles_;  // guarded by mutex_

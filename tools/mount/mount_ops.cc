@@ -57,7 +57,7 @@ InlineCache::Clock::duration Seconds(double s) {
 
 MountServer::MountServer(MountOptions options)
     : options_(std::move(options)),
-      inline_cache_(Seconds(options_.attr_timeout_s)),
+      inline_cache_(Seconds(options_.attr_timeout_s), options_.cache_bytes),
       dir_cache_(Seconds(options_.negative_timeout_s)) {}
 
 Result<FileSystem*> MountServer::FileSystemOf(const Caller& caller) {

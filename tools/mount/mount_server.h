@@ -57,6 +57,10 @@ struct MountOptions {
   // default): utimensat sets them (nn.SetTimes), so tar, rsync -a, cp -p and shutil.copytree
   // keep them.
   bool ignore_utimes = false;
+  // -o cache_bytes=N: the budget of small files' bytes the mount keeps from lookups and its
+  // own writes (InlineCache), for attr_timeout each. A read-only training set opened epoch
+  // after epoch with long attr_timeout is served by the FUSE threads alone when it fits.
+  uint64_t cache_bytes = InlineCache::kInlineCacheBytesDefault;
 };
 
 // The local names of a uid and a gid ("uid1234" when the system has none).

@@ -61,10 +61,25 @@ TEST(InlineCacheTest, OpenHandlesOutliveDropsAndEntriesExpire) {
 
 TEST(InlineCacheTest, OldestInodesAreEvictedPastTheByteLimit) {
   InlineCache cache(10s);
-  const std::string big(InlineCache::kInlineCacheBytesMax / 16, 'z');
+  const std::string big(InlineCache::kInlineCacheBytesDefault / 16, 'z');
   for (uint64_t ino = 1; ino <= 17; ++ino) cache.Put(ino, 1, big);
   EXPECT_EQ(cache.Open(1).fh, 0u);
   EXPECT_NE(cache.Open(17).fh, 0u);
+}
+
+// -o cache_bytes: the budget decides both what is evicted and the largest file kept.
+TEST(InlineCacheTest, TheBudgetIsTheMountsToChoose) {
+  const uint64_t budget = uint64_t{1} << 20;
+  InlineCache small(10s, budget);
+  small.Put(1, 1, std::string(budget / 16 + 1, 'a'));  // over a sixteenth: not kept
+  EXPECT_EQ(small.Open(1).fh, 0u);
+  for (uint64_t ino = 2; ino <= 18; ++ino) small.Put(ino, 1, std::string(budget / 16, 'b'));
+  EXPECT_EQ(small.Open(2).fh, 0u);  // 17 sixteenths: the oldest went
+  EXPECT_NE(small.Open(18).fh, 0u);
+  InlineCache large(10s, 4 * InlineCache::kInlineCacheBytesDefault);
+  const std::string big(InlineCache::kInlineCacheBytesDefault / 16, 'z');
+  for (uint64_t ino = 1; ino <= 17; ++ino) large.Put(ino, 1, big);
+  EXPECT_NE(large.Open(1).fh, 0u);  // what the default budget evicts, a larger one keeps
 }
 
 }  // namespace
