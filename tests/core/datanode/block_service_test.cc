@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <optional>
 
 #include "core/common/crc32c.h"
@@ -272,11 +273,18 @@ TEST(BlockServiceTest, ReplicationCopyReplacesAnUnfinishedOrStaleLeftover) {
   });
 }
 
-// With block tokens required (CURVE clusters), a replication's copy (transfer) is accepted
-// only from a datanode key or with a replicate token: a client's write token, good for its
-// own pipeline, does not let it replace a replica as a copy may. Called through the
-// service's router with the principal a CURVE transport would pass.
-TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
+// A block service that requires tokens, keyed with `key` (valid until `later`), reached
+// through its router: `body` dispatches requests with whatever principal a CURVE transport
+// would pass.
+struct TokenService {
+  Env& env;
+  ReplicaStore& store;
+  rpc::Router& router;
+  const BlockKey& key;
+  Instant later;
+};
+
+void WithTokenService(const std::function<void(TokenService&)>& body) {
   DatanodeCluster cluster(kSeed, 0);
   Disk& disk = cluster.sim.node(cluster.client_node).process()->disk();
   cluster.RunClient([&](Env& env, Transport& transport) {
@@ -293,6 +301,24 @@ TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
     service.token_verifier().SetKeys({{1, key}});
     rpc::Router router;
     service.AddRoutes(router);
+    TokenService t{env, store, router, key, later};
+    body(t);
+    fibers.Close();
+    fibers.Drain();
+  });
+}
+
+// With block tokens required (CURVE clusters), a replication's copy (transfer) is accepted
+// only from a datanode key or with a replicate token: a client's write token, good for its
+// own pipeline, does not let it replace a replica as a copy may. Called through the
+// service's router with the principal a CURVE transport would pass.
+TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
+  WithTokenService([&](TokenService& t) {
+    Env& env = t.env;
+    ReplicaStore& store = t.store;
+    rpc::Router& router = t.router;
+    const BlockKey& key = t.key;
+    const Instant later = t.later;
     const std::string data(kChunk, 'c');
     auto send = [&](const std::string& principal, std::optional<BlockAccess> mode, bool transfer,
                     uint64_t block_id = 21) {
@@ -332,8 +358,6 @@ TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
     EXPECT_EQ(send("alice", BlockAccess::kReplicate, false, 23).code(),
               StatusCode::kPermissionDenied);
     EXPECT_FALSE(store.Get(BlockId(23)).has_value());
-    fibers.Close();
-    fibers.Drain();
   });
 }
 
@@ -341,22 +365,11 @@ TEST(BlockServiceTest, TransferNeedsADatanodeKeyOrAReplicateToken) {
 // read token for that block (a writer's or a replicate token covers it, as recovery sends
 // one), or a datanode key; with no principal at all (no CURVE) the token decides too.
 TEST(BlockServiceTest, GetReplicaNeedsAReadTokenForItsBlock) {
-  DatanodeCluster cluster(kSeed, 0);
-  Disk& disk = cluster.sim.node(cluster.client_node).process()->disk();
-  cluster.RunClient([&](Env& env, Transport& transport) {
-    ReplicaStore store(disk);
-    ASSERT_TRUE(store.Load().ok());
-    BlockLockTable locks;
-    FiberGroup fibers(env);
-    DatanodeOptions options = DatanodeCluster::TestOptions();
-    options.require_block_tokens = true;
-    BlockService service(env, transport, store, locks, fibers, options,
-                         BlockEvents{[](const Replica&) {}, [](const Replica&) {}, nullptr});
-    const Instant later = InstantFromNanos(env.CalendarNanos()) + std::chrono::hours(1);
-    const BlockKey key{1, std::string(kBlockKeyBytes, 'k'), later};
-    service.token_verifier().SetKeys({{1, key}});
-    rpc::Router router;
-    service.AddRoutes(router);
+  WithTokenService([&](TokenService& t) {
+    Env& env = t.env;
+    rpc::Router& router = t.router;
+    const BlockKey& key = t.key;
+    const Instant later = t.later;
     const std::string data(kChunk, 'g');
     {  // A replica to ask about, written as a datanode's copy.
       proto::WriteBlockRequest request;
@@ -405,8 +418,6 @@ TEST(BlockServiceTest, GetReplicaNeedsAReadTokenForItsBlock) {
       }
     }
     EXPECT_TRUE(ask(std::string(kDatanodePrincipal), std::nullopt).ok());
-    fibers.Close();
-    fibers.Drain();
   });
 }
 
