@@ -184,20 +184,49 @@ Result<FencingToken> EtcdJournal::Campaign(std::string_view candidate, Instant d
 
 Result<FencingToken> EtcdJournal::TryCreateLeaderKey(std::string_view candidate, int64_t lease_id,
                                                      Instant deadline) {
+  // The leader key is created only while absent, and only while no handover reserves the
+  // election for another candidate: first as if unreserved, then (the reservation naming this
+  // candidate) again with the reservation's value compared and the reservation deleted.
   etcdserverpb::TxnRequest txn;
   Compare* absent = txn.add_compare();
   absent->set_key(LeaderKey());
   absent->set_target(Compare::CREATE);
   absent->set_result(Compare::EQUAL);
   absent->set_create_revision(0);
+  Compare* unreserved = txn.add_compare();
+  unreserved->set_key(ReservedKey());
+  unreserved->set_target(Compare::CREATE);
+  unreserved->set_result(Compare::EQUAL);
+  unreserved->set_create_revision(0);
   AddPut(txn, LeaderKey(), candidate, lease_id);
   AddRange(txn.mutable_failure(), LeaderKey());
+  AddRange(txn.mutable_failure(), ReservedKey());
   GRANARY_ASSIGN_OR_RETURN(etcdserverpb::TxnResponse response, client_->Txn(txn, deadline));
   // The key's creation revision is the revision of the transaction that created it.
   if (response.succeeded())
     return FencingToken(static_cast<uint64_t>(response.header().revision()));
-  assert(response.responses_size() == 1);
+  assert(response.responses_size() == 2);
   const etcdserverpb::RangeResponse& range = response.responses(0).response_range();
+  const etcdserverpb::RangeResponse& reserved = response.responses(1).response_range();
+  if (range.kvs_size() == 0 && reserved.kvs_size() == 1) {
+    if (reserved.kvs(0).value() != candidate) {
+      return Status(StatusCode::kLeaseConflict,
+                    "the election is reserved for " + reserved.kvs(0).value() + " by a handover");
+    }
+    etcdserverpb::TxnRequest take;
+    Compare* still_absent = take.add_compare();
+    *still_absent = *absent;
+    Compare* mine = take.add_compare();
+    mine->set_key(ReservedKey());
+    mine->set_target(Compare::VALUE);
+    mine->set_result(Compare::EQUAL);
+    mine->set_value(std::string(candidate));
+    AddPut(take, LeaderKey(), candidate, lease_id);
+    take.add_success()->mutable_request_delete_range()->set_key(ReservedKey());
+    GRANARY_ASSIGN_OR_RETURN(etcdserverpb::TxnResponse taken, client_->Txn(take, deadline));
+    if (taken.succeeded()) return FencingToken(static_cast<uint64_t>(taken.header().revision()));
+    return Status(StatusCode::kLeaseConflict, "the reservation or the leader key changed");
+  }
   if (range.kvs_size() == 0) return Status(StatusCode::kLeaseConflict, "leader key just went");
   const mvccpb::KeyValue& leader = range.kvs(0);
   // A reply lost after our key was created: the key is ours.
@@ -272,6 +301,21 @@ Status EtcdJournal::Resign(Instant deadline) {
   leadership->closed = true;
   // Revoking deletes the leader key at once, so a successor need not wait out the lease.
   return client_->LeaseRevoke(leadership->lease_id, deadline);
+}
+
+Status EtcdJournal::HandOver(std::string_view successor, Duration reserve, Instant deadline) {
+  const std::shared_ptr<Leadership> leadership = leadership_;
+  if (!leadership || leadership->closed || !leadership->held) return Resign(deadline);
+  // The reservation lives on a lease of its own, so that etcd drops it after `reserve` even
+  // when nobody (the successor died) ever takes it. Put only while this leadership lasts.
+  Result<int64_t> reserve_lease = client_->LeaseGrant(TtlSeconds(reserve), deadline);
+  if (reserve_lease.ok()) {
+    etcdserverpb::TxnRequest txn;
+    AddFence(txn, LeaderKey(), leadership->token);
+    AddPut(txn, ReservedKey(), successor, *reserve_lease);
+    (void)client_->Txn(txn, deadline);  // without it the handover is a plain resignation
+  }
+  return Resign(deadline);
 }
 
 Status EtcdJournal::FencedUnlessLeader(const etcdserverpb::TxnResponse& failed,

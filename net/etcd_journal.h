@@ -80,6 +80,7 @@ class EtcdJournal final : public Journal {
   Result<FencingToken> Campaign(std::string_view candidate, Instant deadline) override;
   Status WaitForLoss(FencingToken token, Instant deadline) override;
   Status Resign(Instant deadline) override;
+  Status HandOver(std::string_view successor, Duration reserve, Instant deadline) override;
   Result<std::string> Leader(Instant deadline) override;
   Result<uint64_t> Append(FencingToken token, std::string_view payload, Instant deadline) override;
   Result<std::vector<JournalEntry>> Read(uint64_t from_seq, uint32_t max_entries,
@@ -111,6 +112,8 @@ class EtcdJournal final : public Journal {
   Status FencedUnlessLeader(const etcdserverpb::TxnResponse& failed, FencingToken token);
 
   std::string LeaderKey() const { return options_.prefix + "leader"; }
+  // A handover's reservation: the successor's name, under a lease of the reservation's length.
+  std::string ReservedKey() const { return options_.prefix + "reserved"; }
   std::string LastKey() const { return options_.prefix + "last"; }
   std::string EntryKey(uint64_t seq) const;
 

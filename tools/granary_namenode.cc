@@ -379,6 +379,7 @@ int main(int argc, char** argv) {
         granary::HaOptions ha_options;
         ha_options.candidate = transport.self().value;
         ha_options.journal_appends_in_flight = journal_appends_in_flight;
+        ha_options.on_event = [](const std::string& line) { LogInfo(line); };
         LogInfo("journal: etcd " + journal_url.substr(7) + ", prefix " + journal_prefix +
                 ", lease " + std::to_string(journal_lease_ms) + " ms; standby until elected as " +
                 ha_options.candidate);

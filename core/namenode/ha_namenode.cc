@@ -118,6 +118,10 @@ Status HaNamenode::Run() {
   return status;
 }
 
+void HaNamenode::Event(const std::string& line) const {
+  if (ha_options_.on_event) ha_options_.on_event(line);
+}
+
 Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& request) {
   if (request.method == rpc::nn::kHaStatus.name || request.method == rpc::nn::kFailover.name ||
       request.method == rpc::nn::kCheckpointPage.name || request.method == rpc::nn::kMsync.name) {
@@ -287,6 +291,8 @@ Status HaNamenode::Bootstrap() {
   ++bootstraps_;
   GRANARY_RETURN_IF_ERROR(store_.Load());
   NoteApplied();
+  Event("bootstrapped from a checkpoint of " + active_hint_ + " at applied seq " +
+        std::to_string(store_.applied_seq()));
   return standby_blocks_.Load();
 }
 
@@ -329,6 +335,8 @@ Result<FencingToken> HaNamenode::Standby() {
     GRANARY_ASSIGN_OR_RETURN(bool incomplete, StoreCheckpoint::Incomplete(local_));
     if (!incomplete && follow_status_.ok()) return won;
     // The follower found entries missing meanwhile: not fit to lead before a checkpoint.
+    Event("elected with token " + std::to_string(won->value()) +
+          ", but the store lacks journal entries: resigning until it has a checkpoint");
     (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
     if (!follow_status_.ok()) return follow_status_;
     StartFollower();
@@ -351,6 +359,8 @@ Status HaNamenode::Active(FencingToken token) {
   Result<uint64_t> last = journal_.LastSeq(deadline);
   Status caught_up = last.ok() ? store_.CatchUp(*last, deadline) : last.status();
   if (!caught_up.ok()) {
+    Event("elected with token " + std::to_string(token.value()) +
+          ", but cannot catch up with the journal: resigning (" + caught_up.ToString() + ")");
     token_ = FencingToken();
     (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
     return caught_up.code() == StatusCode::kNodeDown ? caught_up : Status::Ok();
@@ -369,6 +379,8 @@ Status HaNamenode::Active(FencingToken token) {
   store_.BeginActive(token, [this](const Status& why) { StepDown(why); });
   active_hint_.clear();
   ++activations_;
+  Event("active with token " + std::to_string(token.value()) + " at applied seq " +
+        std::to_string(store_.applied_seq()));
   fibers_.Spawn("leadership-watch", [this, token] {
     while (token_ == token && !stepping_down_) {
       const Status held = journal_.WaitForLoss(token, env_.Now() + ha_options_.loss_check);
@@ -384,6 +396,8 @@ Status HaNamenode::Active(FencingToken token) {
   namenode_.reset();
   token_ = FencingToken();
   (void)journal_.Resign(env_.Now() + ha_options_.journal_timeout);
+  Event("standby again after token " + std::to_string(token.value()) +
+        (ran.ok() ? std::string() : " (" + ran.ToString() + ")"));
   return ran.code() == StatusCode::kNodeDown ? ran : Status::Ok();
 }
 
@@ -398,9 +412,9 @@ void HaNamenode::TruncateLoop(FencingToken token) {
 }
 
 void HaNamenode::StepDown(const Status& why) {
-  (void)why;
   if (stepping_down_ || namenode_ == nullptr) return;
   stepping_down_ = true;
+  Event("stepping down: " + why.ToString());
   active_handler_ = nullptr;
   store_.EndActive();
   namenode_->Stop();
@@ -427,6 +441,7 @@ Status HaNamenode::Failover(const proto::FailoverRequest& request, proto::Failov
   if (!active()) {
     if (request.to() == ha_options_.candidate) {
       eager_until_ = env_.Now() + ha_options_.handover_holdoff;  // named: campaign at once
+      Event("named by a handover: campaigning without pause");
       return Status::Ok();
     }
     return Status(StatusCode::kNotActive, active_hint_);
@@ -444,7 +459,24 @@ Status HaNamenode::Failover(const proto::FailoverRequest& request, proto::Failov
                                 .WithContext("asking " + request.to() + " to take over"));
   }
   holdoff_until_ = env_.Now() + ha_options_.handover_holdoff;
-  StepDown(Status(StatusCode::kCancelled, "handover requested"));
+  StepDown(Status(StatusCode::kCancelled,
+                  "handover requested" + (request.to().empty() ? std::string()
+                                                               : " to " + request.to())));
+  // Leaves the election now, not when the Namenode has stopped (Active's Resign): its monitors
+  // end only within their intervals (the lease monitor's is 2 s) and its requests in flight
+  // finish first, which on a loaded machine outlasted the named standby's eager campaign
+  // (handover_holdoff). And with `to` named, the journal reserves the election for it during
+  // handover_holdoff, so that no other standby campaigning at that moment can take it: before,
+  // the handover went to whichever standby campaigned first, and `granary failover --to`
+  // could lose that race for 30 s (integration.ha_wipe_standby failed in CI so). Safe before
+  // the Namenode has stopped: the store refuses appends from StepDown on, and the journal
+  // fences an append in flight once this leadership is gone.
+  const Instant deadline = env_.Now() + ha_options_.journal_timeout;
+  if (request.to().empty()) {
+    (void)journal_.Resign(deadline);
+  } else {
+    (void)journal_.HandOver(request.to(), ha_options_.handover_holdoff, deadline);
+  }
   return Status::Ok();
 }
 

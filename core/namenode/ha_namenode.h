@@ -21,9 +21,11 @@
 // error, since their writes fail with kNotActive), then becomes a standby again and follows
 // the journal, which also applies any entry whose append it could not confirm.
 //
-// Handover. nn.Failover at the active (`granary failover [--to ADDRESS]`) makes it resign
-// and stand aside for `handover_holdoff`; with `to` named, it first tells that standby to
-// campaign eagerly, so that the named one, not another standby, most likely wins.
+// Handover. nn.Failover at the active (`granary failover [--to ADDRESS]`) makes it resign at
+// once and stand aside for `handover_holdoff`; with `to` named, it first tells that standby to
+// campaign eagerly, and resigns with Journal::HandOver, which reserves the election for the
+// named one during handover_holdoff: no other standby can win it meanwhile. A named standby
+// that is dead or cannot lead leaves the election open again after the reservation.
 //
 // The standby's hot block map (standby_block_map.h): datanodes register with, heartbeat to
 // and report to every namenode, so a standby answers them (nn.Register, nn.Heartbeat,
@@ -42,6 +44,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -86,6 +89,10 @@ struct HaOptions {
   // active's store (store_checkpoint.h) and follows the journal from there.
   uint64_t retain_entries = kJournalRetainEntriesDefault;
   Duration truncate_interval = std::chrono::seconds(10);
+  // Told of every change of role and of what caused it (elected, stepping down and why,
+  // named by a handover, bootstrapped from a checkpoint), one line each, for the process's
+  // log; unset in the simulator, whose traces stay as they were.
+  std::function<void(const std::string&)> on_event;
 };
 
 class HaNamenode {
@@ -123,6 +130,8 @@ class HaNamenode {
   class ServeSlot;
 
   Result<RpcReply> Handle(const RpcContext& context, RpcRequest& request);
+  // Tells HaOptions::on_event, when set.
+  void Event(const std::string& line) const;
   // Counts an answer and stamps it with the applied sequence.
   Result<RpcReply> Answered(Result<RpcReply> reply, std::string_view method);
   // Tells the standby reads where the store and the journal stand.

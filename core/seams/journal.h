@@ -84,6 +84,12 @@ class Journal {
   // when this client holds nothing. After it, Appends under the old token return kFenced.
   virtual Status Resign(Instant deadline) = 0;
 
+  // Resigns as Resign does and reserves the election for `successor` for `reserve` after it:
+  // meanwhile a Campaign under any other name does not win (a handover that the named
+  // standby, not whichever standby campaigns first, takes over). Does nothing when this
+  // client holds nothing.
+  virtual Status HandOver(std::string_view successor, Duration reserve, Instant deadline) = 0;
+
   // Appends one entry (opaque bytes: a batch of namespace mutations) under `token` and
   // returns its sequence number once durable. kFenced: `token` is not the leader's; nothing
   // was written.

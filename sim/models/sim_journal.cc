@@ -127,6 +127,15 @@ Status SimJournal::Resign(Instant deadline) {
   return Status::Ok();
 }
 
+Status SimJournal::HandOver(std::string_view successor, Duration reserve, Instant deadline) {
+  JournalRequest request = Request(JournalOp::kHandOver);
+  request.text = std::string(successor);
+  request.reserve = reserve;
+  GRANARY_RETURN_IF_ERROR(Run(request, deadline).status());
+  if (leadership_ != nullptr) leadership_->lost = true;
+  return Status::Ok();
+}
+
 Result<uint64_t> SimJournal::Append(FencingToken token, std::string_view payload,
                                     Instant deadline) {
   if (payload.empty() || payload.size() > kJournalEntryBytesMax) {

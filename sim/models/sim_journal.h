@@ -47,6 +47,7 @@ class SimJournal final : public Journal {
   Status WaitForLoss(FencingToken token, Instant deadline) override;
   Result<std::string> Leader(Instant deadline) override;
   Status Resign(Instant deadline) override;
+  Status HandOver(std::string_view successor, Duration reserve, Instant deadline) override;
   Result<uint64_t> Append(FencingToken token, std::string_view payload, Instant deadline) override;
   Result<std::vector<JournalEntry>> Read(uint64_t from_seq, uint32_t max_entries,
                                          Instant deadline) override;

@@ -464,8 +464,11 @@ JournalReply SimJournalService::Apply(const JournalRequest& request) {
   JournalReply reply;
   switch (request.op) {
     case JournalOp::kCampaign:
+      if (reserved_ && Now() >= reserved_->until) reserved_.reset();
       if (Now() > request.deadline) {
         reply.status = Status(StatusCode::kTimeout, "campaign applied after its deadline");
+      } else if (!lease_ && reserved_ && reserved_->name != request.text) {
+        // Reserved for another candidate by a handover: no win, as while a lease is held.
       } else if (!lease_) {
         lease_ = Lease{request.client, request.text, FencingToken(revision_),
                        Now() + options_.lease_ttl};
@@ -476,6 +479,12 @@ JournalReply SimJournalService::Apply(const JournalRequest& request) {
       break;
     case JournalOp::kResign:
       if (lease_ && lease_->client == request.client) lease_.reset();
+      break;
+    case JournalOp::kHandOver:
+      if (lease_ && lease_->client == request.client) {
+        lease_.reset();
+        reserved_ = Reservation{request.text, Now() + request.reserve};
+      }
       break;
     case JournalOp::kAppend:
       reply.status = Fence(request.token);

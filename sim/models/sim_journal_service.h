@@ -116,6 +116,8 @@ enum class JournalOp : uint8_t {
   // commits and then answered with it (etcd's Watch from a revision). Held no longer than the
   // caller's attempt: then the caller gets an empty answer and asks again.
   kWatch,
+  // A Resign that reserves the election for `text` during `reserve` (Journal::HandOver).
+  kHandOver,
 };
 
 struct JournalRequest {
@@ -126,6 +128,7 @@ struct JournalRequest {
   uint64_t number = 0;  // before_seq (Truncate), from_seq (Read)
   uint32_t max_entries = 0;
   Instant deadline{};  // a Campaign applied after it does nothing
+  Duration reserve{};  // HandOver: how long only `text` may win a Campaign
 };
 
 struct JournalReply {
@@ -206,6 +209,11 @@ class SimJournalService {
     FencingToken token;
     Instant expires{};
   };
+  // A handover's reservation: until `until`, only `name` wins a campaign.
+  struct Reservation {
+    std::string name;
+    Instant until{};
+  };
   struct Client {
     std::string node_name;
     std::shared_ptr<RenewalSwitch> renewal;
@@ -268,6 +276,7 @@ class SimJournalService {
   // The applied state.
   uint64_t revision_ = 0;
   std::optional<Lease> lease_;
+  std::optional<Reservation> reserved_;
   uint64_t last_seq_ = 0;
   uint64_t first_seq_ = 1;
   std::map<uint64_t, std::string> entries_;

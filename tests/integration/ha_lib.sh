@@ -8,6 +8,19 @@
 # The lease the namenodes campaign with (granary-namenode's default, 5 s).
 LEASE_S=5
 
+# At a failure: every namenode's role, applied sequence and idea of the active.
+on_fail() {
+  echo "---- namenodes at the failure" >&2
+  "$G" --timeout-ms 1500 --retries 1 report --json 2>&1 | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        for nn in json.loads(line).get("namenodes", []):
+            print(json.dumps(nn), file=sys.stderr)
+    except ValueError:
+        print(line.rstrip(), file=sys.stderr)' || true
+}
+
 # start_ha_cluster ARGS...: three namenodes; exports GRANARY_NAMENODE (all three).
 start_ha_cluster() { start_cluster --namenodes 3 --wait-seconds 60 "$@"; }
 

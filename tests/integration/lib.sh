@@ -17,6 +17,12 @@ log() { echo "[$TEST_NAME $(date +%H:%M:%S)] $*" >&2; }
 
 fail() {
   log "FAIL: $*"
+  # GRANARY_IT_KEEP_LOGS=DIR keeps every log of a failed test (the tails below are short).
+  if [ -n "${GRANARY_IT_KEEP_LOGS:-}" ] && [ -d "$CLUSTER/logs" ]; then
+    mkdir -p "$GRANARY_IT_KEEP_LOGS/$TEST_NAME-$$" && cp -r "$CLUSTER/logs" "$GRANARY_IT_KEEP_LOGS/$TEST_NAME-$$/" || true
+  fi
+  # A helper file may say more about the cluster's state at the failure (ha_lib.sh: roles).
+  if declare -F on_fail >/dev/null; then on_fail || true; fi
   if [ -d "$CLUSTER/logs" ]; then
     for f in "$CLUSTER"/logs/*.log; do
       echo "---- tail of $f" >&2

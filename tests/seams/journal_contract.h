@@ -255,6 +255,42 @@ TYPED_TEST_P(JournalContractTest, FencedAfterResign) {
   });
 }
 
+// A handover reserves the election for the named successor: another candidate cannot win it
+// while the reservation lasts, the successor can at once (and takes the reservation with it),
+// and a reservation nobody takes lapses after its length. The old token is fenced.
+TYPED_TEST_P(JournalContractTest, HandOverReservesTheElectionForTheSuccessor) {
+  using namespace journal_contract;
+  TypeParam::Run([](JournalWorld& world) {
+    Env& env = world.env();
+    Journal& first = world.client(0);
+    Journal& second = world.client(1);
+    const Duration reserve = std::chrono::seconds(3);
+    const FencingToken old_token = MustLead(env, first, "nn-a");
+    ASSERT_TRUE(first.HandOver("nn-b", reserve, In(env, kPatience)).ok());
+    EXPECT_EQ(first.Append(old_token, Payload(99), In(env, kPatience)).code(), StatusCode::kFenced);
+    EXPECT_EQ(LeaderOf(env, second), "");
+    // Not the successor: it cannot win, although nobody leads.
+    EXPECT_EQ(second.Campaign("nn-c", In(env, std::chrono::milliseconds(500))).code(),
+              StatusCode::kTimeout);
+    EXPECT_EQ(first.Campaign("nn-a", In(env, std::chrono::milliseconds(300))).code(),
+              StatusCode::kTimeout);
+    const FencingToken successor = MustLead(env, second, "nn-b");
+    EXPECT_GT(successor, old_token);
+    EXPECT_EQ(LeaderOf(env, first), "nn-b");
+    EXPECT_EQ(MustAppend(env, second, successor, Payload(1)), 1u);
+    // Taken, the reservation is gone: after the successor resigns, anyone may win at once.
+    ASSERT_TRUE(second.Resign(In(env, kPatience)).ok());
+    const FencingToken third = MustLead(env, first, "nn-c");
+    EXPECT_GT(third, successor);
+    // A reservation for a successor that never campaigns lapses after its length.
+    const Instant handed_over = env.Now();
+    ASSERT_TRUE(first.HandOver("nn-gone", reserve, In(env, kPatience)).ok());
+    const FencingToken fourth = MustLead(env, second, "nn-d");
+    EXPECT_GT(fourth, third);
+    EXPECT_GE(env.Now() - handed_over, reserve - std::chrono::milliseconds(200));  // clocks
+  });
+}
+
 // A leader that stops renewing (paused past its lease) loses to the next candidate, learns it,
 // and can no longer append or truncate.
 TYPED_TEST_P(JournalContractTest, FencedAfterLeaseExpiry) {
@@ -394,7 +430,8 @@ TYPED_TEST_P(JournalContractTest, WaitingFollowerLearnsOfAnAppend) {
 
 REGISTER_TYPED_TEST_SUITE_P(JournalContractTest, AppendsAreNumberedDenselyInOrder,
                             ConcurrentAppendsTakeDistinctNumbers, EntryLimits, FollowFromASequence,
-                            FencedAfterResign, FencedAfterLeaseExpiry, TruncateDropsOnlyThePrefix,
+                            FencedAfterResign, HandOverReservesTheElectionForTheSuccessor,
+                            FencedAfterLeaseExpiry, TruncateDropsOnlyThePrefix,
                             DurableAcrossMemberRestarts, MajorityDownFailsThenRecovers,
                             WaitingFollowerLearnsOfAnAppend);
 

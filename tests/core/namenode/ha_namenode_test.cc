@@ -44,10 +44,13 @@ proto::UserContext Super() {
 // Three namenodes "nn-1".."nn-3" sharing one MemoryJournal, and client bodies.
 class HaCluster {
  public:
-  explicit HaCluster(HaOptions base = {}) : sim_(11), hardware_(sim_) {
+  explicit HaCluster(HaOptions base = {},
+                     const std::function<void(NamenodeOptions&)>& tune = nullptr)
+      : sim_(11), hardware_(sim_) {
     NamenodeOptions options;
     options.heartbeat_interval = milliseconds(500);
     options.datanode_dead_after = seconds(3);
+    if (tune) tune(options);
     for (size_t i = 0; i < nodes_.size(); ++i) {
       sim::NodeOptions node;
       node.name = "nn-" + std::to_string(i + 1);
@@ -242,6 +245,26 @@ TEST(HaNamenodeTest, HandoverMovesTheActiveToTheNamedStandby) {
   EXPECT_EQ(cluster.WaitForActive(seconds(10)), static_cast<int>(named));
   cluster.RunClient(
       [&](sim::SimProcess& p) { EXPECT_TRUE(Stat(p, cluster.address(named), "/before").ok()); });
+}
+
+// The active leaves the election as it hands over, not when its Namenode has stopped: with a
+// lease monitor that sleeps 20 s (so the old Namenode takes up to 20 s to stop), the named
+// standby is active within a second, inside its eager campaign (handover_holdoff, 3 s).
+TEST(HaNamenodeTest, HandoverDoesNotWaitForTheOldNamenodeToStop) {
+  HaCluster cluster({}, [](NamenodeOptions& options) { options.lease_check_interval = seconds(20); });
+  const int first = cluster.WaitForActive(seconds(10));
+  ASSERT_GE(first, 0);
+  cluster.sim().RunFor(seconds(1));  // the lease monitor is asleep
+  const size_t named = (first + 1) % 3;
+  cluster.RunClient([&](sim::SimProcess& p) {
+    proto::FailoverRequest request;
+    request.set_to(cluster.address(named).value);
+    proto::FailoverReply reply;
+    ASSERT_TRUE(rpc::Call(p.transport(), cluster.address(first), rpc::nn::kFailover, request, {},
+                          p.env().Now() + seconds(5), &reply)
+                    .ok());
+  });
+  EXPECT_EQ(cluster.WaitForActive(seconds(1)), static_cast<int>(named));
 }
 
 // A namenode whose store was wiped, and one that fell behind the journal's truncation

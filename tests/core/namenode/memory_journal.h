@@ -27,6 +27,9 @@ struct MemoryJournalState {
   std::string leader;     // "" when nobody leads
   FencingToken token{};
   Instant valid_until{};
+  // A handover's reservation: until `reserved_until` only `reserved_for` wins a campaign.
+  std::string reserved_for;
+  Instant reserved_until{};
   uint64_t appends = 0;
   // Appends in flight at once, now and at most.
   uint32_t in_flight = 0;
@@ -53,7 +56,9 @@ class MemoryJournal final : public Journal {
   Result<FencingToken> Campaign(std::string_view candidate, Instant deadline) override {
     for (;;) {
       Expire();
-      if (state_->leader.empty()) {
+      const bool reserved_for_another =
+          env_.Now() < state_->reserved_until && state_->reserved_for != candidate;
+      if (state_->leader.empty() && !reserved_for_another) {
         state_->leader = std::string(candidate);
         state_->token = FencingToken(++state_->revision);
         state_->valid_until = env_.Now() + ttl_;
@@ -62,7 +67,10 @@ class MemoryJournal final : public Journal {
         return mine_;
       }
       if (Holds(mine_)) return mine_;
-      if (env_.Now() >= deadline) return Status(StatusCode::kTimeout, "held by " + state_->leader);
+      if (env_.Now() >= deadline) {
+        return Status(StatusCode::kTimeout, "held by " + state_->leader + " or reserved for " +
+                                                state_->reserved_for);
+      }
       GRANARY_RETURN_IF_ERROR(env_.SleepFor(kPoll));
     }
   }
@@ -85,6 +93,13 @@ class MemoryJournal final : public Journal {
     }
     mine_ = FencingToken();
     return Status::Ok();
+  }
+  Status HandOver(std::string_view successor, Duration reserve, Instant deadline) override {
+    if (Holds(mine_)) {
+      state_->reserved_for = std::string(successor);
+      state_->reserved_until = env_.Now() + reserve;
+    }
+    return Resign(deadline);
   }
   Result<uint64_t> Append(FencingToken token, std::string_view payload, Instant) override {
     if (payload.empty() || payload.size() > kJournalEntryBytesMax) {
