@@ -146,6 +146,15 @@ Status Stat(sim::SimProcess& p, const Address& to, const std::string& path) {
   return rpc::Call(p.transport(), to, rpc::nn::kStat, stat, {}, p.env().Now() + seconds(2), &reply);
 }
 
+// nn.Failover at `active`, naming `to`.
+Status HandOver(sim::SimProcess& p, const Address& active, const Address& to) {
+  proto::FailoverRequest request;
+  request.set_to(to.value);
+  proto::FailoverReply reply;
+  return rpc::Call(p.transport(), active, rpc::nn::kFailover, request, {},
+                   p.env().Now() + seconds(5), &reply);
+}
+
 proto::HaStatusReply HaStatus(sim::SimProcess& p, const Address& to) {
   proto::HaStatusReply reply;
   EXPECT_TRUE(rpc::Call(p.transport(), to, rpc::nn::kHaStatus, proto::HaStatusRequest(), {},
@@ -235,12 +244,7 @@ TEST(HaNamenodeTest, HandoverMovesTheActiveToTheNamedStandby) {
   const size_t named = (first + 2) % 3;
   cluster.RunClient([&](sim::SimProcess& p) {
     ASSERT_TRUE(Create(p, cluster.address(first), "/before").ok());
-    proto::FailoverRequest request;
-    request.set_to(cluster.address(named).value);
-    proto::FailoverReply reply;
-    ASSERT_TRUE(rpc::Call(p.transport(), cluster.address(first), rpc::nn::kFailover, request, {},
-                          p.env().Now() + seconds(5), &reply)
-                    .ok());
+    EXPECT_TRUE(HandOver(p, cluster.address(first), cluster.address(named)).ok());
   });
   EXPECT_EQ(cluster.WaitForActive(seconds(10)), static_cast<int>(named));
   cluster.RunClient(
@@ -257,12 +261,7 @@ TEST(HaNamenodeTest, HandoverDoesNotWaitForTheOldNamenodeToStop) {
   cluster.sim().RunFor(seconds(1));  // the lease monitor is asleep
   const size_t named = (first + 1) % 3;
   cluster.RunClient([&](sim::SimProcess& p) {
-    proto::FailoverRequest request;
-    request.set_to(cluster.address(named).value);
-    proto::FailoverReply reply;
-    ASSERT_TRUE(rpc::Call(p.transport(), cluster.address(first), rpc::nn::kFailover, request, {},
-                          p.env().Now() + seconds(5), &reply)
-                    .ok());
+    EXPECT_TRUE(HandOver(p, cluster.address(first), cluster.address(named)).ok());
   });
   EXPECT_EQ(cluster.WaitForActive(seconds(1)), static_cast<int>(named));
 }
