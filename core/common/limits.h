@@ -98,6 +98,11 @@ inline constexpr uint64_t kStandbyReadLagEntriesMax = 1024;
 inline constexpr size_t kStandbyReadWaitersMax = 4096;
 inline constexpr std::chrono::nanoseconds kSpreadReadTimeout = std::chrono::seconds(2);
 inline constexpr std::chrono::nanoseconds kSpreadReadAvoid = std::chrono::seconds(5);
+// Under least-loaded, how long a namenode's reply latency stays this client's estimate of it.
+// An older one counts as unknown: the namenode is drawn as if unmeasured, and its next reply
+// replaces the estimate instead of moving an average (else the slowest of three namenodes,
+// which loses every pair it is drawn into, would never be asked again after one slow reply).
+inline constexpr std::chrono::nanoseconds kReadLatencyMemory = std::chrono::seconds(2);
 
 // Namenode (core/namenode/namenode.h, moved here).
 // Groups a request's user may name.

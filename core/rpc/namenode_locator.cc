@@ -133,7 +133,11 @@ std::optional<size_t> NamenodeLocator::PickReader() {
   const Seen& a = seen_[first];
   const Seen& b = seen_[second];
   if (a.in_flight != b.in_flight) return a.in_flight < b.in_flight ? first : second;
-  return a.latency <= b.latency ? first : second;
+  // An estimate unknown or older than kReadLatencyMemory counts as 0: worth one more look.
+  const auto estimate = [now](const Seen& s) {
+    return s.sampled && now - s.sampled_at < kReadLatencyMemory ? s.latency : Duration(0);
+  };
+  return estimate(a) <= estimate(b) ? first : second;
 }
 
 void NamenodeLocator::Rotate() {
@@ -178,7 +182,14 @@ Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
   if (seen != nullptr) {
     --seen->in_flight;
     if (env_ != nullptr && status.code() != StatusCode::kTimeout) {
-      seen->latency += (env_->Now() - start - seen->latency) / 8;  // moving average
+      const Instant now = env_->Now();
+      if (!seen->sampled || now - seen->sampled_at >= kReadLatencyMemory) {
+        seen->latency = now - start;  // a first or stale estimate: replaced, not averaged
+      } else {
+        seen->latency += (now - start - seen->latency) / 8;  // moving average
+      }
+      seen->sampled = true;
+      seen->sampled_at = now;
     }
     if (status.ok() && IsRead(method)) ++seen->reads;
   }

@@ -389,5 +389,29 @@ TEST(NamenodeLocatorSeqTest, LeastLoadedFavoursTheNamenodeThatAnswersFastest) {
   EXPECT_GT(reads[0], 0u);
   EXPECT_GT(reads[2], 0u);
 }
+
+// One slow spell does not leave a namenode out for good: the slowest of three loses every
+// pair it is drawn into, so it takes no reads while its estimate is fresh; once the estimate
+// is older than kReadLatencyMemory the namenode is asked again, and a fast answer then
+// replaces the estimate, so that it takes its share again.
+TEST(NamenodeLocatorSeqTest, LeastLoadedLooksAgainAtANamenodeWhoseEstimateIsStale) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.latency = {{"a:1", std::chrono::milliseconds(1)},
+                       {"b:2", std::chrono::milliseconds(1)},
+                       {"c:3", std::chrono::milliseconds(50)}};
+  NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
+  locator.SpreadReads(env, ReadPolicy::kLeastLoaded, "");
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Read(locator).ok());
+  const uint64_t slow_before = locator.reads_answered()[2];
+  EXPECT_LE(slow_before, 1u);  // at most its first, unmeasured draw
+  transport.latency["c:3"] = std::chrono::milliseconds(1);  // its slow spell is over
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(Read(locator).ok());
+  EXPECT_EQ(locator.reads_answered()[2], slow_before);  // still judged by the fresh estimate
+  env.now += kReadLatencyMemory;
+  for (int i = 0; i < 600; ++i) ASSERT_TRUE(Read(locator).ok());
+  // Equal latencies: about a third each (200); it had none without the look again.
+  EXPECT_GT(locator.reads_answered()[2] - slow_before, 100u);
+}
 }  // namespace
 }  // namespace granary
