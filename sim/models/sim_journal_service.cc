@@ -473,6 +473,7 @@ JournalReply SimJournalService::Apply(const JournalRequest& request) {
         lease_ = Lease{request.client, request.text, FencingToken(revision_),
                        Now() + options_.lease_ttl};
         reply.token = lease_->token;
+        reserved_.reset();  // taken by its successor (or lapsed)
       } else if (lease_->client == request.client) {
         reply.token = lease_->token;
       }

@@ -60,6 +60,7 @@ class MemoryJournal final : public Journal {
           env_.Now() < state_->reserved_until && state_->reserved_for != candidate;
       if (state_->leader.empty() && !reserved_for_another) {
         state_->leader = std::string(candidate);
+        state_->reserved_until = Instant();  // taken by its successor (or lapsed)
         state_->token = FencingToken(++state_->revision);
         state_->valid_until = env_.Now() + ttl_;
         mine_ = state_->token;
