@@ -2,9 +2,16 @@
 //
 //   granary-mount MOUNTPOINT [--namenode HOST:PORT] [-f] [-o OPT[,OPT...]]...
 //                 [--curve-keys DIR] [--timeout-ms MS] [--retries N]
-//   options (-o): ro, allow_other, user=NAME, entry_timeout=S, attr_timeout=S,
+//   options (-o): ro, dataset, allow_other, user=NAME, entry_timeout=S, attr_timeout=S,
 //                 negative_timeout=S, write_window=BYTES, threads=N, cache_bytes=BYTES,
 //                 ignore_utimes, stats, debug; others go to the kernel (fsname=...)
+//
+// `dataset` is a preset for a training set that does not change while it is mounted: ro, every
+// cache timeout an hour, and a cache of small files' bytes of 4 GiB (at most a quarter of the
+// machine's memory); options given beside it, before or after, override its values. Measured:
+// a DataLoader epoch through it 0.77x the native loader, against 0.10-0.12x with the defaults
+// (bench/python/MOUNT.md), which stay as they are because a shared, changing tree needs 1 s
+// caches and a mount that writes.
 //
 // The namenode comes from --namenode or $GRANARY_NAMENODE. Without -f the process detaches
 // once mounted. SIGTERM, SIGINT and SIGHUP unmount and exit 0; `fusermount3 -u MOUNTPOINT`
@@ -13,6 +20,7 @@
 // usage error. Semantics: README.md, "The mount".
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -31,10 +39,36 @@ int Usage(const std::string& message) {
   return 2;
 }
 
+constexpr double kDatasetTimeoutSeconds = 3600;
+constexpr uint64_t kDatasetCacheBytes = 4ull << 30;
+
+// The `dataset` preset (see the top of this file), applied before the options given.
+void ApplyDatasetPreset(mount::MountOptions& options, std::vector<std::string>& kernel) {
+  options.read_only = true;
+  kernel.push_back("ro");
+  options.entry_timeout_s = kDatasetTimeoutSeconds;
+  options.attr_timeout_s = kDatasetTimeoutSeconds;
+  options.negative_timeout_s = kDatasetTimeoutSeconds;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_bytes = sysconf(_SC_PAGE_SIZE);
+  uint64_t cache = kDatasetCacheBytes;
+  if (pages > 0 && page_bytes > 0) {
+    cache = std::min(cache, static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes) / 4);
+  }
+  options.cache_bytes = std::clamp(cache, mount::InlineCache::kInlineCacheBytesMin,
+                                   mount::InlineCache::kInlineCacheBytesMax);
+}
+
 // Splits -o values into the mount's own options and those for libfuse and the kernel.
 // Returns an error message, empty when every option was understood.
 std::string ParseOptions(const std::vector<std::string>& values, mount::MountOptions& options,
                          std::vector<std::string>& kernel) {
+  for (const std::string& value : values) {
+    std::stringstream list(value);
+    for (std::string item; std::getline(list, item, ',');) {
+      if (item == "dataset") ApplyDatasetPreset(options, kernel);
+    }
+  }
   for (const std::string& value : values) {
     std::stringstream list(value);
     std::string item;
@@ -47,6 +81,8 @@ std::string ParseOptions(const std::vector<std::string>& values, mount::MountOpt
         if (key == "ro") {
           options.read_only = true;
           kernel.push_back("ro");
+        } else if (key == "dataset") {
+          if (!arg.empty()) return "dataset takes no value";  // applied above
         } else if (key == "user") {
           if (arg.empty()) return "user= needs a name";
           options.fixed_user = arg;

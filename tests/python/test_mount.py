@@ -286,6 +286,30 @@ def test_read_only_mount(cluster, tmp_path):
         assert e.value.errno == errno.EROFS
 
 
+def test_dataset_preset_holds_what_it_read_and_options_beside_it_win(cluster, tmp_path):
+    # -o dataset: read-only, and what it read stays for an hour (a training set that does not
+    # change while mounted), so another client's overwrite is not seen; attr_timeout and
+    # entry_timeout given beside it override the preset's, so there it is.
+    fs = cluster.connect()
+    fs.write_bytes("/ds/a", b"first")
+    with Mount(cluster, str(tmp_path / "ds"), options=["dataset"]) as held, \
+            Mount(cluster, str(tmp_path / "ds2"),
+                  options=["attr_timeout=0.3,dataset,entry_timeout=0.3"]) as short:
+        assert open(held.path("ds/a"), "rb").read() == b"first"
+        assert open(short.path("ds/a"), "rb").read() == b"first"
+        assert not os.path.exists(held.path("ds/b"))
+        with pytest.raises(OSError) as e:
+            open(short.path("ds/new"), "wb")
+        assert e.value.errno == errno.EROFS
+        fs.write_bytes("/ds/a", b"second!")
+        fs.write_bytes("/ds/b", b"b")
+        time.sleep(1.0)
+        assert open(short.path("ds/a"), "rb").read() == b"second!"
+        assert open(held.path("ds/a"), "rb").read() == b"first"
+        assert not os.path.exists(held.path("ds/b"))
+    fs.close()
+
+
 def test_sigterm_unmounts_and_sigkill_gives_enotconn(cluster, tmp_path):
     m = Mount(cluster, str(tmp_path / "k"))
     m.start()
