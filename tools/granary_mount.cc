@@ -9,7 +9,7 @@
 // `dataset` is a preset for a training set that does not change while it is mounted: ro, every
 // cache timeout an hour, and a cache of small files' bytes of 4 GiB (at most a quarter of the
 // machine's memory); options given beside it, before or after, override its values. Measured:
-// a DataLoader epoch through it 0.77x the native loader, against 0.10-0.12x with the defaults
+// a DataLoader epoch through it 0.70x the native loader, against 0.10-0.12x with the defaults
 // (bench/python/MOUNT.md), which stay as they are because a shared, changing tree needs 1 s
 // caches and a mount that writes.
 //
