@@ -71,6 +71,9 @@ inline constexpr uint32_t kDatanodeCommandsPerHeartbeatMax = 1000;
 // most this), and holds queued; commands past the queue are ignored (the namenode resends).
 inline constexpr uint32_t kDatanodeTransfersMax = 64;
 inline constexpr uint32_t kDatanodeQueuedTransfersMax = 10000;
+// Replicas a datanode re-reads at once on KIND_VERIFY (a client reported them bad); more are
+// dropped, since a hostile client could otherwise make it read every block it holds at once.
+inline constexpr uint32_t kDatanodeVerifiesMax = 4;
 // Replicas per block report message; a longer full report continues in incremental ones.
 inline constexpr uint32_t kDatanodeReportReplicasMax = 100000;
 // Replica events (finalized, deleted, corrupt) queued for the namenode; past it the queue is

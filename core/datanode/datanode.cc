@@ -203,6 +203,7 @@ Status Datanode::ValidateCommand(const proto::DatanodeCommand& command) const {
       }
       return Status::Ok();
     case proto::DatanodeCommand::KIND_DELETE:
+    case proto::DatanodeCommand::KIND_VERIFY:
       return Status::Ok();
     default:
       return Status(StatusCode::kUnimplemented, "unknown command kind");
@@ -214,6 +215,15 @@ void Datanode::Execute(const proto::DatanodeCommand& command) {
   const BlockId id(command.block().block_id());
   if (command.kind() == proto::DatanodeCommand::KIND_DELETE) {
     fibers_.Spawn("dn-delete", [this, command] { Delete(command); });
+    return;
+  }
+  if (command.kind() == proto::DatanodeCommand::KIND_VERIFY) {
+    // Bounded: a client's reports cost at most kDatanodeVerifiesMax reads at once, one per block.
+    if (verifying_.size() >= kDatanodeVerifiesMax || !verifying_.insert(id).second) return;
+    fibers_.Spawn("dn-verify", [this, command, id] {
+      Verify(command);
+      verifying_.erase(id);
+    });
     return;
   }
   // Replicate and recover: queued (bounded), run a few at a time, one per block at a time.
@@ -254,6 +264,26 @@ void Datanode::Delete(const proto::DatanodeCommand& command) {
   if (!store_.Remove(id).ok()) return;
   std::erase_if(reported_corrupt_, [id](const auto& entry) { return entry.first == id; });
   OnDeleted(ToBlockRef(*replica));
+}
+
+void Datanode::Verify(const proto::DatanodeCommand& command) {
+  const BlockId id(command.block().block_id());
+  const std::optional<Replica> replica = store_.Get(id);
+  if (!replica || replica->state != ReplicaState::kFinalized || replica->corrupt ||
+      replica->generation_stamp != GenerationStamp(command.block().generation_stamp())) {
+    return;  // not the replica the report named, or known bad already
+  }
+  for (uint64_t offset = 0; offset < replica->length_bytes;) {
+    const uint64_t length = std::min(options_.transfer_packet_bytes, replica->length_bytes - offset);
+    // ReplicaStore::Read checks every chunk's CRC32C and marks a bad replica corrupt.
+    Result<ReplicaRead> read = store_.Read(id, offset, length);
+    if (read.code() == StatusCode::kCorruption) {
+      const std::optional<Replica> bad = store_.Get(id);
+      if (bad && bad->corrupt) OnCorrupt(*bad);
+    }
+    if (!read.ok()) return;  // bad (reported), or changed or gone meanwhile
+    offset += length;
+  }
 }
 
 void Datanode::Replicate(const proto::DatanodeCommand& command) {

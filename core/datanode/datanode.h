@@ -124,6 +124,8 @@ class Datanode {
   Status ValidateCommand(const proto::DatanodeCommand& command) const;
   void Replicate(const proto::DatanodeCommand& command);
   void Delete(const proto::DatanodeCommand& command);
+  // KIND_VERIFY: re-reads the replica, checking every chunk; reports it if it is bad.
+  void Verify(const proto::DatanodeCommand& command);
   void Recover(const proto::DatanodeCommand& command);
 
   Env& env_;
@@ -154,6 +156,8 @@ class Datanode {
   std::set<BlockId> transfers_;
   std::deque<proto::DatanodeCommand> transfer_queue_;
   uint32_t transfers_running_ = 0;
+  // Blocks a KIND_VERIFY reads now (at most kDatanodeVerifiesMax).
+  std::set<BlockId> verifying_;
   // Replicas reported corrupt (block id, stamp), so that each is reported once.
   std::set<std::pair<BlockId, GenerationStamp>> reported_corrupt_;
 };

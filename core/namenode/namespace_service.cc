@@ -306,6 +306,15 @@ Status NamespaceService::SetReplication(const proto::SetReplicationRequest& r,
 Status NamespaceService::ReportBadBlock(const proto::ReportBadBlockRequest& r,
                                         proto::ReportBadBlockReply*, rpc::Exchange&) {
   if (!ctx_.datanodes.Find(r.datanode_id())) return Invalid("unknown datanode");
+  if (r.from_client()) {
+    // On a client's word nothing changes here: the datanode re-reads the replica and reports
+    // it itself if it is bad (a client key could otherwise have every replica re-made).
+    proto::DatanodeCommand verify;
+    verify.set_kind(proto::DatanodeCommand::KIND_VERIFY);
+    *verify.mutable_block() = r.block();
+    ctx_.datanodes.QueueCommand(r.datanode_id(), std::move(verify));
+    return Status::Ok();
+  }
   ctx_.blocks.ReportCorrupt(r.datanode_id(), r.block());
   return Status::Ok();
 }

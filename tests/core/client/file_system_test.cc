@@ -264,6 +264,70 @@ TEST(FileSystemTest, ReadFailsOverFromACorruptReplicaWhichIsThenReplaced) {
   for (uint64_t id : nn->blocks().UnderReplicated(10)) ADD_FAILURE() << nn->blocks().Describe(id);
 }
 
+// A bad-block report a client's key sent (from_client, which the identity check sets under
+// CURVE) changes nothing on its word: the namenode has the datanode verify the replica. A good
+// replica stays (a hostile client cannot have replicas re-made); a bad one is reported by its
+// datanode and replaced. The scanner is off, and nothing reads the file: only the verify can
+// find the bad copy.
+TEST(FileSystemTest, AClientsBadBlockReportIsVerifiedByTheDatanodeFirst) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.datanode.scanner_bytes_per_second = 0;
+  options.datanodes = 4;  // the replacement of a bad replica goes to the fourth
+  ClusterHarness h(options);
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    ASSERT_TRUE(fs.WriteFile("/suspect", Pattern(9, 300 * 1024), {}).ok());
+  });
+  h.RunFor(seconds(2));
+  Namenode* nn = h.cluster().namenode();
+  ASSERT_NE(nn, nullptr);
+  const BlockInfo* info = nullptr;
+  for (uint64_t id = 1; id < 10000 && info == nullptr; ++id) info = nn->blocks().Find(BlockId(id));
+  ASSERT_NE(info, nullptr);
+  const BlockId block_id = info->id;
+  proto::BlockRef ref;
+  ref.set_block_id(block_id.value());
+  ref.set_generation_stamp(info->generation_stamp);
+  ref.set_length_bytes(info->length_bytes);
+  const std::vector<uint32_t> holders = nn->blocks().GoodReplicas(block_id);
+  ASSERT_EQ(holders.size(), 3u);
+  const auto report = [&](uint32_t datanode) {
+    h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+      proto::ReportBadBlockRequest request;
+      *request.mutable_block() = ref;
+      request.set_datanode_id(datanode);
+      request.set_from_client(true);
+      proto::ReportBadBlockReply reply;
+      EXPECT_TRUE(rpc::Call(p.transport(), h.cluster().namenode_address(),
+                            rpc::nn::kReportBadBlock, request, {}, p.env().Now() + seconds(5),
+                            &reply)
+                      .ok());
+    });
+  };
+  report(holders[0]);
+  h.RunFor(seconds(10));
+  EXPECT_EQ(nn->blocks().GoodReplicas(block_id), holders);  // a good replica stays
+  EXPECT_EQ(nn->blocks().Counts().corrupt, 0u);
+  // Now really bad on holders[1]'s disk: its datanode finds it on the verify and reports it.
+  const std::string address = nn->datanodes().all().at(holders[1]).Info().address();
+  bool corrupted = false;
+  for (NodeId node : h.cluster().datanode_ids()) {
+    if (h.sim().node(node).address().value != address) continue;
+    sim::SimDiskStorage& disk = h.cluster().machine(node).disk_storage();
+    for (const std::string& name : disk.List("blk_" + std::to_string(block_id.value()) + "_")) {
+      if (name.ends_with(".data")) corrupted = disk.Corrupt(name, 1000).ok();
+    }
+  }
+  ASSERT_TRUE(corrupted);
+  h.RunFor(seconds(10));
+  EXPECT_EQ(nn->blocks().GoodReplicas(block_id), holders);  // nobody has looked yet
+  report(holders[1]);
+  h.RunFor(seconds(30));
+  const std::vector<uint32_t> now = nn->blocks().GoodReplicas(block_id);
+  EXPECT_EQ(now.size(), 3u);
+  EXPECT_EQ(std::count(now.begin(), now.end(), holders[1]), 0);  // replaced
+  EXPECT_EQ(nn->blocks().Counts().corrupt, 0u);
+}
+
 // With `tokens`, datanodes require block access tokens and no request carries a principal
 // (no CURVE): the copies are admitted only by the replicate token the namenode signs into each
 // replicate command (before it did, every copy was refused and the blocks stayed short).

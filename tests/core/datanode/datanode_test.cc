@@ -115,6 +115,39 @@ TEST(DatanodeTest, ScannerFindsAndReportsACorruptReplica) {
   });
 }
 
+// KIND_VERIFY (a client reported a replica bad): the datanode re-reads the replica, reports
+// it only if a chunk fails its checksum, and leaves a good one alone.
+TEST(DatanodeTest, VerifyCommandReportsOnlyAReplicaThatIsBad) {
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  DatanodeCluster cluster(kSeed, 1);  // the scanner is off: only the command reads
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 2);
+  const std::string good = RandomBytes(random, 6 * kChunk);
+  const std::string bad = RandomBytes(random, 6 * kChunk + 9);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    ASSERT_EQ(
+        WriteWholeBlock(env, transport, cluster.dn(0), {}, 7, 1, good, 2 * kChunk)->failed_index(),
+        -1);
+    ASSERT_EQ(
+        WriteWholeBlock(env, transport, cluster.dn(0), {}, 8, 1, bad, 2 * kChunk)->failed_index(),
+        -1);
+  });
+  ASSERT_TRUE(cluster.disk(0).Corrupt("blk_8_1.data", 5 * kChunk + 1).ok());
+  cluster.nn.commands[cluster.dn_id(0)].push_back(
+      Command(proto::DatanodeCommand::KIND_VERIFY, Ref(7, 1, good.size())));
+  cluster.sim.RunFor(3s);
+  EXPECT_TRUE(cluster.nn.bad_blocks.empty());  // the good one stays
+  cluster.nn.commands[cluster.dn_id(0)].push_back(
+      Command(proto::DatanodeCommand::KIND_VERIFY, Ref(8, 1, bad.size())));
+  ASSERT_TRUE(cluster.RunUntil([&] { return !cluster.nn.bad_blocks.empty(); }, 5s));
+  ASSERT_EQ(cluster.nn.bad_blocks.size(), 1u);
+  EXPECT_EQ(cluster.nn.bad_blocks[0].block().block_id(), 8u);
+  EXPECT_FALSE(cluster.nn.bad_blocks[0].from_client());
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    EXPECT_TRUE(ReadWholeReplica(env, transport, cluster.dn(0), 7, 1).ok());
+  });
+}
+
 TEST(DatanodeTest, CrashMidWriteKeepsFinalizedReplicasAndAConsistentPrefix) {
   int shortened = 0;  // runs whose crash lost some unsynced bytes
   for (uint64_t seed = kSeed; seed < kSeed + 6; ++seed) {

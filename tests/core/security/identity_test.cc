@@ -120,6 +120,25 @@ TEST(MakeIdentityCheck, BindsTheUserFieldAndLogsRefusals) {
   EXPECT_TRUE(check(rpc::nn::kRegister.name, context, reg).ok());
 }
 
+// Anyone may report a bad replica, but the report says whether a datanode's key sent it, and
+// the check decides that, not the sender (NamespaceService::ReportBadBlock verifies a client's).
+TEST(MakeIdentityCheck, ABadBlockReportSaysWhetherAClientSentIt) {
+  rpc::Router::RequestCheck check = MakeIdentityCheck(Policy(), nullptr);
+  RpcContext context{Address{"10.0.0.9/ab"}, Instant{}, "bob"};
+  proto::ReportBadBlockRequest report;
+  report.set_from_client(false);  // a client claiming to be a datanode
+  EXPECT_TRUE(check(rpc::nn::kReportBadBlock.name, context, report).ok());
+  EXPECT_TRUE(report.from_client());
+  context.principal = "@datanode";
+  report.set_from_client(true);
+  EXPECT_TRUE(check(rpc::nn::kReportBadBlock.name, context, report).ok());
+  EXPECT_FALSE(report.from_client());
+  context.principal = "";  // no CURVE: trusted as sent
+  report.set_from_client(false);
+  EXPECT_TRUE(check(rpc::nn::kReportBadBlock.name, context, report).ok());
+  EXPECT_FALSE(report.from_client());
+}
+
 // Handing over the active namenode and reading the namespace's checkpoint pages are the
 // superuser's (and the namenodes', which call with the superuser's key): any other key is
 // refused with both names, and the refusal is logged.
