@@ -220,6 +220,9 @@ inline constexpr uint32_t kRetryCacheSweepRecordsMax = 1000;
 // while its first attempt still runs on the same namenode looks whether that attempt ended.
 inline constexpr std::chrono::nanoseconds kRetryCacheSweepInterval = std::chrono::seconds(10);
 inline constexpr std::chrono::nanoseconds kRetryCacheWaitPoll = std::chrono::milliseconds(1);
+// The longest a namenode's monitor sleeps before it looks whether the namenode was stopped
+// (NamenodeContext::SleepUnlessStopped): a stopped namenode's Run ends within it.
+inline constexpr std::chrono::nanoseconds kNamenodeStopCheck = std::chrono::milliseconds(100);
 
 // Checkpoint copies between namenodes (core/namenode/store_checkpoint.cc): a page's records
 // (the reply stays under kMessageBodyBytesMax with one 64 KiB inline file past the bound),

@@ -441,6 +441,7 @@ Status HaNamenode::Failover(const proto::FailoverRequest& request, proto::Failov
   if (!active()) {
     if (request.to() == ha_options_.candidate) {
       eager_until_ = env_.Now() + ha_options_.handover_holdoff;  // named: campaign at once
+      holdoff_until_ = Instant();  // named back soon after handing over: it stands aside no more
       Event("named by a handover: campaigning without pause");
       return Status::Ok();
     }

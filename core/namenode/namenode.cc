@@ -182,8 +182,7 @@ Status Namenode::Guarded(std::string_view method, RequestClass request_class,
 
 Status Namenode::RetryCacheSweeper() {
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(env_.SleepFor(kRetryCacheSweepInterval));
-    if (stop_requested_) return Status::Ok();
+    GRANARY_RETURN_IF_ERROR(Context().SleepUnlessStopped(kRetryCacheSweepInterval));
     // A failed sweep (a journal append refused) leaves the records for the next one.
     (void)retry_cache_.Sweep();
   }

@@ -6,6 +6,7 @@
 // fibers: between suspension points a service sees the state as no other fiber leaves it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -50,6 +51,20 @@ struct NamenodeContext {
   // Just after a start the datanodes are still registering and reporting: replication work
   // waits, and a new block refuses a short pipeline.
   bool Starting() const { return env.Now() - started < options.datanode_dead_after; }
+
+  // A monitor's wait between rounds: `d`, in steps of at most kNamenodeStopCheck, so that a
+  // stopped Namenode's Run ends within one step; kCancelled once Stop was called. (Asleep for
+  // whole intervals, the monitors and the retry cache's 10 s sweeper kept a namenode that had
+  // handed over out of the next election for up to 10 s: a handover back to it then waited.)
+  Status SleepUnlessStopped(Duration d) const {
+    const Instant end = env.Now() + d;
+    for (;;) {
+      if (stop_requested) return Status(StatusCode::kCancelled, "namenode stopped");
+      const Instant now = env.Now();
+      if (now >= end) return Status::Ok();
+      GRANARY_RETURN_IF_ERROR(env.SleepFor(std::min<Duration>(end - now, kNamenodeStopCheck)));
+    }
+  }
 
   // Checks the user a client request names, then charges the per-request CPU.
   Status Admit(const proto::UserContext& user) const {

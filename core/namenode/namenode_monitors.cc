@@ -5,16 +5,10 @@
 #include "core/common/limits.h"
 
 namespace granary {
-namespace {
-
-Status Stopped() { return Status(StatusCode::kCancelled, "namenode stopped"); }
-
-}  // namespace
 
 Status NamenodeMonitors::HeartbeatMonitor() {
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.heartbeat_interval));
-    if (ctx_.stop_requested) return Stopped();
+    GRANARY_RETURN_IF_ERROR(ctx_.SleepUnlessStopped(ctx_.options.heartbeat_interval));
     for (uint32_t dead :
          ctx_.datanodes.ExpireSilent(ctx_.env.Now(), ctx_.options.datanode_dead_after)) {
       assert(!ctx_.datanodes.IsLive(dead));
@@ -25,8 +19,7 @@ Status NamenodeMonitors::HeartbeatMonitor() {
 
 Status NamenodeMonitors::ReplicationMonitor() {
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.replication_check_interval));
-    if (ctx_.stop_requested) return Stopped();
+    GRANARY_RETURN_IF_ERROR(ctx_.SleepUnlessStopped(ctx_.options.replication_check_interval));
     if (ctx_.Starting()) continue;  // reports first
     ctx_.blocks.Monitor(ctx_.env.Now());
   }
@@ -34,8 +27,7 @@ Status NamenodeMonitors::ReplicationMonitor() {
 
 Status NamenodeMonitors::LeaseMonitor() {
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.lease_check_interval));
-    if (ctx_.stop_requested) return Stopped();
+    GRANARY_RETURN_IF_ERROR(ctx_.SleepUnlessStopped(ctx_.options.lease_check_interval));
     const Instant now = ctx_.env.Now();
     recovery_.ExpireOverdue(now);
     for (const auto& [client_name, inode] :
@@ -47,8 +39,7 @@ Status NamenodeMonitors::LeaseMonitor() {
 
 Status NamenodeMonitors::OrphanCollector() {
   for (;;) {
-    GRANARY_RETURN_IF_ERROR(ctx_.env.SleepFor(ctx_.options.orphan_collect_interval));
-    if (ctx_.stop_requested) return Stopped();
+    GRANARY_RETURN_IF_ERROR(ctx_.SleepUnlessStopped(ctx_.options.orphan_collect_interval));
     ReleasedBlocks released;
     Result<size_t> removed = ctx_.ns.CollectOrphans(kOrphanCollectBatch, &released);
     ctx_.Release(released);

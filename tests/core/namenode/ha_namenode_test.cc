@@ -266,6 +266,26 @@ TEST(HaNamenodeTest, HandoverDoesNotWaitForTheOldNamenodeToStop) {
   EXPECT_EQ(cluster.WaitForActive(seconds(1)), static_cast<int>(named));
 }
 
+// A handover back to the namenode that handed over a second ago: it stopped its Namenode at
+// once (its monitors look for the stop every 100 ms, not after their whole intervals: the retry
+// cache's sweeper slept 10 s) and, named, stands aside no more, so it is active within a second.
+TEST(HaNamenodeTest, AHandoverBackToTheOldActiveDoesNotWaitForItToStop) {
+  HaCluster cluster;
+  const int first = cluster.WaitForActive(seconds(10));
+  ASSERT_GE(first, 0);
+  cluster.sim().RunFor(seconds(1));
+  const size_t second = (first + 1) % 3;
+  cluster.RunClient([&](sim::SimProcess& p) {
+    EXPECT_TRUE(HandOver(p, cluster.address(first), cluster.address(second)).ok());
+  });
+  ASSERT_EQ(cluster.WaitForActive(seconds(1)), static_cast<int>(second));
+  cluster.sim().RunFor(seconds(1));
+  cluster.RunClient([&](sim::SimProcess& p) {
+    EXPECT_TRUE(HandOver(p, cluster.address(second), cluster.address(first)).ok());
+  });
+  EXPECT_EQ(cluster.WaitForActive(seconds(1)), first);
+}
+
 // A namenode whose store was wiped, and one that fell behind the journal's truncation
 // point, both copy a checkpoint of the active's store (several pages of it), catch up to the
 // same bytes, and can take over with every file.
