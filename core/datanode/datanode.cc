@@ -266,6 +266,16 @@ void Datanode::Delete(const proto::DatanodeCommand& command) {
   OnDeleted(ToBlockRef(*replica));
 }
 
+Result<ReplicaRead> Datanode::ReadReporting(BlockId id, uint64_t offset, uint64_t length) {
+  // ReplicaStore::Read checks every chunk's CRC32C and marks a bad replica corrupt.
+  Result<ReplicaRead> read = store_.Read(id, offset, length);
+  if (read.code() == StatusCode::kCorruption) {
+    const std::optional<Replica> bad = store_.Get(id);
+    if (bad && bad->corrupt) OnCorrupt(*bad);
+  }
+  return read;
+}
+
 void Datanode::Verify(const proto::DatanodeCommand& command) {
   const BlockId id(command.block().block_id());
   const std::optional<Replica> replica = store_.Get(id);
@@ -275,13 +285,7 @@ void Datanode::Verify(const proto::DatanodeCommand& command) {
   }
   for (uint64_t offset = 0; offset < replica->length_bytes;) {
     const uint64_t length = std::min(options_.transfer_packet_bytes, replica->length_bytes - offset);
-    // ReplicaStore::Read checks every chunk's CRC32C and marks a bad replica corrupt.
-    Result<ReplicaRead> read = store_.Read(id, offset, length);
-    if (read.code() == StatusCode::kCorruption) {
-      const std::optional<Replica> bad = store_.Get(id);
-      if (bad && bad->corrupt) OnCorrupt(*bad);
-    }
-    if (!read.ok()) return;  // bad (reported), or changed or gone meanwhile
+    if (!ReadReporting(id, offset, length).ok()) return;  // bad (reported), changed or gone
     offset += length;
   }
 }
@@ -303,11 +307,7 @@ void Datanode::Replicate(const proto::DatanodeCommand& command) {
     }
     const uint64_t length =
         std::min(options_.transfer_packet_bytes, replica->length_bytes - offset);
-    Result<ReplicaRead> read = store_.Read(id, offset, length);
-    if (read.code() == StatusCode::kCorruption) {
-      const std::optional<Replica> bad = store_.Get(id);
-      if (bad && bad->corrupt) OnCorrupt(*bad);
-    }
+    Result<ReplicaRead> read = ReadReporting(id, offset, length);
     if (!read.ok()) return;
     assert(read->offset_bytes == offset);
     assert(read->data.size() == length);

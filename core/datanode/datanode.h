@@ -124,6 +124,8 @@ class Datanode {
   Status ValidateCommand(const proto::DatanodeCommand& command) const;
   void Replicate(const proto::DatanodeCommand& command);
   void Delete(const proto::DatanodeCommand& command);
+  // A piece of a replica for a transfer or a verify; a replica found bad is reported.
+  Result<ReplicaRead> ReadReporting(BlockId id, uint64_t offset, uint64_t length);
   // KIND_VERIFY: re-reads the replica, checking every chunk; reports it if it is bad.
   void Verify(const proto::DatanodeCommand& command);
   void Recover(const proto::DatanodeCommand& command);

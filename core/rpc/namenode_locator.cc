@@ -134,9 +134,7 @@ std::optional<size_t> NamenodeLocator::PickReader() {
   const Seen& b = seen_[second];
   if (a.in_flight != b.in_flight) return a.in_flight < b.in_flight ? first : second;
   // An estimate unknown or older than kReadLatencyMemory counts as 0: worth one more look.
-  const auto estimate = [now](const Seen& s) {
-    return s.sampled && now - s.sampled_at < kReadLatencyMemory ? s.latency : Duration(0);
-  };
+  const auto estimate = [now](const Seen& s) { return s.Fresh(now) ? s.latency : Duration(0); };
   return estimate(a) <= estimate(b) ? first : second;
 }
 
@@ -183,7 +181,7 @@ Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
     --seen->in_flight;
     if (env_ != nullptr && status.code() != StatusCode::kTimeout) {
       const Instant now = env_->Now();
-      if (!seen->sampled || now - seen->sampled_at >= kReadLatencyMemory) {
+      if (!seen->Fresh(now)) {
         seen->latency = now - start;  // a first or stale estimate: replaced, not averaged
       } else {
         seen->latency += (now - start - seen->latency) / 8;  // moving average

@@ -45,6 +45,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/common/limits.h"
 #include "core/common/status.h"
 #include "core/common/time.h"
 #include "core/rpc/methods.h"
@@ -127,6 +128,8 @@ class NamenodeLocator {
     Duration latency{};  // moving average of reply latency, from its first sample
     Instant sampled_at{};  // when `latency` last took a reply in; none yet: no estimate
     bool sampled = false;
+    // An estimate to judge by at `now`: sampled within kReadLatencyMemory.
+    bool Fresh(Instant now) const { return sampled && now - sampled_at < kReadLatencyMemory; }
     Instant avoid_until{};
     uint64_t reads = 0;
   };

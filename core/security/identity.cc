@@ -136,12 +136,15 @@ rpc::Router::RequestCheck MakeIdentityCheck(IdentityPolicy policy,
       status = policy.CheckDatanode(context.principal, method);
     } else if (method == rpc::nn::kFailover.name || method == rpc::nn::kCheckpointPage.name) {
       status = policy.CheckSuperuser(context.principal, method);
-    } else if (auto* report = dynamic_cast<proto::ReportBadBlockRequest*>(&request)) {
+    } else if (method == rpc::nn::kReportBadBlock.name) {
       // Any key may report a bad replica (a reader finds bad checksums), but only a datanode's
       // report is taken at its word: a user's makes the datanode verify the replica first.
       Result<Principal> principal = ParsePrincipal(context.principal);
       status = principal.status();
-      if (principal.ok()) report->set_from_client(principal->kind != Principal::Kind::kDatanode);
+      if (principal.ok()) {
+        static_cast<proto::ReportBadBlockRequest&>(request).set_from_client(
+            principal->kind != Principal::Kind::kDatanode);
+      }
     } else {
       const google::protobuf::FieldDescriptor* field =
           request.GetDescriptor()->FindFieldByName("user");
