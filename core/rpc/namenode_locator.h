@@ -128,7 +128,7 @@ class NamenodeLocator {
   // What this client saw of one namenode of the list.
   struct Seen {
     uint32_t in_flight = 0;
-    Duration latency{};  // moving average of reply latency, from its first sample
+    Duration latency{};  // moving average of reads' reply latency, from its first sample
     Instant sampled_at{};  // when `latency` last took a reply in; none yet: no estimate
     bool sampled = false;
     // An estimate to judge by at `now`: sampled within kReadLatencyMemory.
