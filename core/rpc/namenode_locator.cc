@@ -181,8 +181,8 @@ Status NamenodeLocator::CallOne(const Address& to, std::string_view method,
     --seen->in_flight;
     // Only reads' replies make the estimate: a write waits for the journal, so the active,
     // which takes every write, would look slow to a client that writes, and least-loaded
-    // would send every read of that client to the standbys (experiment 8, 512 clients: the
-    // standbys saturated, the active idle, 22 % fewer operations).
+    // would send that client's reads to the standbys (experiment 8, 512 clients: 24 % fewer
+    // operations, the namenodes' CPU 0.76 on average instead of 1.00).
     if (env_ != nullptr && IsRead(method) && status.code() != StatusCode::kTimeout) {
       const Instant now = env_->Now();
       if (!seen->Fresh(now)) {

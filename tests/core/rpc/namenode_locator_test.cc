@@ -440,8 +440,8 @@ TEST(NamenodeLocatorSeqTest, LeastLoadedFavoursTheNamenodeThatAnswersFastest) {
 }
 
 // A write's reply waits for the journal, so the active answers a client's writes slowly; that
-// must not make it look slow for reads (it did: experiment 8's clients sent every read to the
-// standbys, which saturated while the active idled).
+// must not make it look slow for reads (it did: in experiment 8 at 512 clients the namenodes'
+// CPU averaged 0.76, and the run made 24 % fewer operations).
 TEST(NamenodeLocatorSeqTest, LeastLoadedJudgesNamenodesByTheirReadsOnly) {
   ManualEnv env;
   SeqTransport transport(env);
