@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   std::string read_policy;
   app.add_option("--read-policy", read_policy,
                  "with a list of namenodes, where reads go: least-loaded (default), random, "
-                 "nearest or active (writes always go to the active)")
+                 "nearest, observer (not the active) or active (writes always go to the "
+                 "active)")
       ->envname("GRANARY_READ_POLICY");
 
   tools::LsFlags ls_flags;
@@ -266,7 +267,7 @@ int main(int argc, char** argv) {
     const std::optional<granary::ReadPolicy> policy = granary::ParseReadPolicy(read_policy);
     if (!policy) {
       return Usage("--read-policy: \"" + read_policy +
-                   "\" is not one of least-loaded, random, nearest, active");
+                   "\" is not one of least-loaded, random, nearest, observer, active");
     }
     config.read_policy = *policy;
   }

@@ -24,7 +24,8 @@ struct ClientOptions {
   // time wherever a read lands. least-loaded by default: it spreads reads over every
   // namenode like random does when they answer alike, and moves them off a namenode that is
   // slow, overloaded or paused (its calls pile up) before they time out; "nearest" is for
-  // namenodes on the clients' machines, "active" for today's single-namenode behaviour.
+  // namenodes on the clients' machines, "observer" keeps reads off the active (HDFS's observer
+  // reads), "active" for today's single-namenode behaviour.
   ReadPolicy read_policy = ReadPolicy::kLeastLoaded;
   // Reads carry no journal sequence, so a standby answers at once from what it applied:
   // neither read-your-writes nor never-backwards holds (NamenodeLocator::set_stale_reads).

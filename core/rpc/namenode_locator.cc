@@ -23,6 +23,7 @@ std::optional<ReadPolicy> ParseReadPolicy(std::string_view name) {
   if (name == "random") return ReadPolicy::kRandom;
   if (name == "least-loaded") return ReadPolicy::kLeastLoaded;
   if (name == "nearest") return ReadPolicy::kNearest;
+  if (name == "observer") return ReadPolicy::kObserver;
   return std::nullopt;
 }
 
@@ -36,6 +37,8 @@ std::string_view ReadPolicyName(ReadPolicy policy) {
       return "least-loaded";
     case ReadPolicy::kNearest:
       return "nearest";
+    case ReadPolicy::kObserver:
+      return "observer";
   }
   return "active";
 }
@@ -112,6 +115,7 @@ std::optional<size_t> NamenodeLocator::PickReader() {
   std::array<size_t, kNamenodeListMax> candidates;
   size_t count = 0;
   for (size_t i = 0; i < namenodes_.size(); ++i) {
+    if (policy_ == ReadPolicy::kObserver && namenodes_[i] == current_) continue;
     if (seen_[i].avoid_until <= now) candidates[count++] = i;
   }
   if (policy_ == ReadPolicy::kNearest) {
@@ -125,7 +129,8 @@ std::optional<size_t> NamenodeLocator::PickReader() {
   if (count == 0) return std::nullopt;
   Random& random = env_->random();
   const size_t first = candidates[random.Below(count)];
-  if (policy_ != ReadPolicy::kLeastLoaded || count == 1) return first;
+  const bool two_choices = policy_ == ReadPolicy::kLeastLoaded || policy_ == ReadPolicy::kObserver;
+  if (!two_choices || count == 1) return first;
   // Two choices: the second drawn from the others.
   size_t second_at = random.Below(count - 1);
   if (candidates[second_at] == first) second_at = count - 1;

@@ -65,8 +65,11 @@ enum class ReadPolicy {
   kLeastLoaded,  // the less loaded of two picked at random: fewer calls in flight, then
                  // the lower recent reply latency this client saw
   kNearest,      // a namenode on the client's host, else any
+  kObserver,     // as least-loaded, over the namenodes other than the active only (the active
+                 // when none answers): HDFS's ObserverReadProxyProvider, which sends reads to
+                 // observers and keeps the active for writes; experiment 6's HDFS baseline
 };
-// "active", "random", "least-loaded", "nearest"; nullopt for anything else.
+// "active", "random", "least-loaded", "nearest", "observer"; nullopt for anything else.
 std::optional<ReadPolicy> ParseReadPolicy(std::string_view name);
 std::string_view ReadPolicyName(ReadPolicy policy);
 

@@ -611,15 +611,16 @@ def connect(address, user=None, groups=None, timeout=10.0, attempts=8, read_poli
     cluster, "HOST:PORT,HOST:PORT,...": calls find the active one. `timeout` bounds each
     call to a namenode; `attempts`, the tries of a call to a single namenode (a list keeps
     trying through a failover). With a list, reads (stat, list, open) go to any namenode
-    by `read_policy` ("least-loaded", the default, "random", "nearest", or "active"; None:
+    by `read_policy` ("least-loaded", the default, "random", "nearest", "observer": a
+    namenode other than the active, as HDFS's observer reads, or "active"; None:
     $GRANARY_READ_POLICY, else the default), writes to the active; a reader always sees
     its own writes (see FileSystem.msync for other clients')."""
     if address.startswith("granary://"):
         address = split_url(address)[0]
     _check_namenodes(address)
-    if read_policy not in (None, "", "least-loaded", "random", "nearest", "active"):
-        raise ValueError("read_policy %r: expected 'least-loaded', 'random', 'nearest' or "
-                         "'active'" % (read_policy,))
+    if read_policy not in (None, "", "least-loaded", "random", "nearest", "observer", "active"):
+        raise ValueError("read_policy %r: expected 'least-loaded', 'random', 'nearest', "
+                         "'observer' or 'active'" % (read_policy,))
     args = (address, user or "", list(groups or []), float(timeout), int(attempts),
             str(read_policy or ""))
     return FileSystem(_granary.connect(*args), args)

@@ -133,7 +133,7 @@ void Connection::Run(std::promise<Status>* started) {
       started->set_value(Status(StatusCode::kInvalidArgument,
                                 "read policy \"" + policy +
                                     "\" (read_policy or GRANARY_READ_POLICY): expected active, "
-                                    "random, least-loaded or nearest"));
+                                    "random, least-loaded, nearest or observer"));
       return;
     }
     options.read_policy = *parsed;

@@ -41,7 +41,8 @@ struct ConnectOptions {
   std::vector<std::string> groups;  // empty: the local groups of `user`
   uint32_t rpc_timeout_ms = 10000;
   uint32_t attempts = 8;
-  // Where reads go with a list of namenodes: "active", "random", "least-loaded", "nearest";
+  // Where reads go with a list of namenodes: "active", "random", "least-loaded", "nearest",
+  // "observer";
   // empty: $GRANARY_READ_POLICY, else the client's default (ClientOptions::read_policy).
   std::string read_policy;
 };

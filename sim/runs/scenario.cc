@@ -275,7 +275,7 @@ Status ValidateSystem(const proto::SystemSpec& y, const proto::ClusterSpec& c) {
     return Invalid("system.kind", "must be granary or hdfs, not '" + y.kind() + "'");
   }
   if (!y.read_policy().empty() && !ParseReadPolicy(y.read_policy())) {
-    return Invalid("system.read_policy", "must be least-loaded, random, nearest or active, not '" +
+    return Invalid("system.read_policy", "must be least-loaded, random, nearest, observer or active, not '" +
                                              y.read_policy() + "'");
   }
   if (y.standby_campaign_window_ms() < 0 || y.standby_campaign_window_ms() > 10000) {

@@ -21,7 +21,7 @@ def test_msync_then_read(cluster, base):
         fs.close()
 
 
-@pytest.mark.parametrize("policy", ["active", "random", "least-loaded", "nearest"])
+@pytest.mark.parametrize("policy", ["active", "random", "least-loaded", "nearest", "observer"])
 def test_every_policy_reads(cluster, fs, base, policy):
     fs.write_bytes(base + "/p", policy.encode())
     other = cluster.connect(read_policy=policy)

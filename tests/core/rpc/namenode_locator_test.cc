@@ -292,7 +292,8 @@ TEST(NamenodeLocatorSeqTest, StaleReadsCarryNoSequenceButWritesStillDo) {
 
 TEST(NamenodeLocatorSeqTest, PoliciesParseByName) {
   for (ReadPolicy policy :
-       {ReadPolicy::kActive, ReadPolicy::kRandom, ReadPolicy::kLeastLoaded, ReadPolicy::kNearest}) {
+       {ReadPolicy::kActive, ReadPolicy::kRandom, ReadPolicy::kLeastLoaded, ReadPolicy::kNearest,
+        ReadPolicy::kObserver}) {
     EXPECT_EQ(ParseReadPolicy(ReadPolicyName(policy)), policy);
   }
   EXPECT_FALSE(ParseReadPolicy("fastest").has_value());
@@ -437,6 +438,33 @@ TEST(NamenodeLocatorSeqTest, LeastLoadedFavoursTheNamenodeThatAnswersFastest) {
   EXPECT_GT(reads[1], 350u);
   EXPECT_GT(reads[0], 0u);
   EXPECT_GT(reads[2], 0u);
+}
+
+// Observer reads leave the active to writes: every read goes to another namenode, by two
+// choices; with every other namenode out of reads, the active answers.
+TEST(NamenodeLocatorSeqTest, ObserverReadsGoToNamenodesOtherThanTheActive) {
+  ManualEnv env;
+  SeqTransport transport(env);
+  transport.latency = {{"a:1", std::chrono::milliseconds(1)},
+                       {"b:2", std::chrono::milliseconds(1)},
+                       {"c:3", std::chrono::milliseconds(1)}};
+  NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
+  locator.SpreadReads(env, ReadPolicy::kObserver, "");
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(Mkdirs(locator).ok());
+    ASSERT_TRUE(Read(locator).ok());
+  }
+  std::vector<uint64_t> reads = locator.reads_answered();
+  EXPECT_EQ(reads[0], 0u);
+  EXPECT_GT(reads[1], 100u);
+  EXPECT_GT(reads[2], 100u);
+  EXPECT_EQ(reads[1] + reads[2], 300u);
+  transport.down = {"b:2", "c:3"};
+  ASSERT_TRUE(Read(locator).ok());  // one of them times out, the active answers
+  ASSERT_TRUE(Read(locator).ok());  // the other times out, the active answers
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Read(locator).ok());  // both left out: the active
+  reads = locator.reads_answered();
+  EXPECT_EQ(reads[0], 12u);
 }
 
 // A write's reply waits for the journal, so the active answers a client's writes slowly; that
