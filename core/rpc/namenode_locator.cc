@@ -214,19 +214,8 @@ std::optional<Status> NamenodeLocator::TryRead(size_t index, std::string_view me
   if (called != nullptr) called->push_back(to);
   const Instant patience = std::min(deadline, env_->Now() + kSpreadReadTimeout);
   Status status = CallOne(to, method, request, request_payload, patience, reply, reply_payload);
-  Seen& seen = seen_[index];
-  if (!Rotated(status)) {
-    seen.refused_avoid = Duration(0);
-    return status;
-  }
-  if (status.code() == StatusCode::kNotActive) {
-    seen.refused_avoid = seen.refused_avoid == Duration(0)
-                             ? Duration(kSpreadReadLagAvoid)
-                             : std::min<Duration>(2 * seen.refused_avoid, kSpreadReadAvoid);
-    seen.avoid_until = env_->Now() + seen.refused_avoid;
-  } else {
-    seen.avoid_until = env_->Now() + kSpreadReadAvoid;  // silent or unreachable
-  }
+  if (!Rotated(status)) return status;
+  seen_[index].avoid_until = env_->Now() + kSpreadReadAvoid;  // limits.h says why so long
   // A standby naming an active other than the current one: the current one is out of date.
   if (status.code() == StatusCode::kNotActive && IsAddress(status.message()) &&
       status.message() != to.value) {

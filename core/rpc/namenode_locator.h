@@ -31,10 +31,8 @@
 // namenode the policy picks; writes and everything else to the current one (the active). A
 // read that the picked namenode does not answer (a redirect, a timeout within
 // kSpreadReadTimeout, unreachable) is sent to the current namenode at once, and the picked
-// one is left out of reads: for kSpreadReadAvoid when it did not answer at all, for
-// kSpreadReadLagAvoid doubling with each refusal in a row when it refused (kNotActive: a
-// standby behind the read's sequence, or not serving reads), as HDFS's observer reads go to
-// the active for that one call without shunning the observer that was behind.
+// one is left out of reads for kSpreadReadAvoid (also after a refusal for being behind: each
+// costs the client up to kStandbyReadWaitMax; limits.h has the measurement).
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -137,7 +135,6 @@ class NamenodeLocator {
     // An estimate to judge by at `now`: sampled within kReadLatencyMemory.
     bool Fresh(Instant now) const { return sampled && now - sampled_at < kReadLatencyMemory; }
     Instant avoid_until{};
-    Duration refused_avoid{};  // the last refusal's time out of reads; zero once it answers
     uint64_t reads = 0;
   };
   void Rotate();

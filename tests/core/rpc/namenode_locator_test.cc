@@ -334,8 +334,7 @@ TEST(NamenodeLocatorSeqTest, WithoutSpreadingEveryReadGoesToTheCurrentNamenode) 
 
 // A standby behind the caller's sequence redirects; one that does not answer in
 // kSpreadReadTimeout is given up: either way the read is answered by the active at once, and
-// the namenode that failed takes no reads for a while (kSpreadReadAvoid for the silent one;
-// the one that refused, see the next test).
+// the namenode that failed takes no reads for kSpreadReadAvoid.
 TEST(NamenodeLocatorSeqTest, AReadThePickedNamenodeDoesNotAnswerGoesToTheActiveAtOnce) {
   ManualEnv env;
   SeqTransport transport(env);
@@ -352,11 +351,8 @@ TEST(NamenodeLocatorSeqTest, AReadThePickedNamenodeDoesNotAnswerGoesToTheActiveA
     at_b += sent.to == "b:2";
     at_c += sent.to == "c:3";
   }
-  EXPECT_EQ(at_b, 1);  // one timeout, then left out
-  // One redirect, then left out; if it came before b:2's timeout moved the clock on by
-  // kSpreadReadTimeout, the first time out (kSpreadReadLagAvoid) had passed: a second.
-  EXPECT_GE(at_c, 1);
-  EXPECT_LE(at_c, 2);
+  EXPECT_EQ(at_b, 1);                              // one timeout, then left out
+  EXPECT_LE(at_c, 1);                              // one redirect at most, then left out
   EXPECT_EQ(env.now - start, kSpreadReadTimeout);  // the one wait for b:2, no more
   EXPECT_EQ(locator.current(), Address{"a:1"});
   // After kSpreadReadAvoid they are tried again.
@@ -368,11 +364,11 @@ TEST(NamenodeLocatorSeqTest, AReadThePickedNamenodeDoesNotAnswerGoesToTheActiveA
   EXPECT_GT(locator.reads_answered()[2], 0u);
 }
 
-// A refusal for being behind leaves the namenode out briefly, twice as long after each
-// refusal in a row, kSpreadReadAvoid at most; one answered read starts again from the
-// shortest. (It was kSpreadReadAvoid from the first refusal: one late apply of a read right
-// after its write kept a standby out of a read-your-writes client's reads for 5 s.)
-TEST(NamenodeLocatorSeqTest, ANamenodeThatRefusedForBeingBehindIsLeftOutBrieflyThenLonger) {
+// A refusal for being behind leaves the namenode out for kSpreadReadAvoid, as silence does:
+// each refusal cost the client up to kStandbyReadWaitMax. (A 100 ms time out doubling per
+// refusal in a row spread reads right after writes far more, and put a 51 ms wait in their
+// p99: limits.h.)
+TEST(NamenodeLocatorSeqTest, ANamenodeThatRefusedForBeingBehindIsLeftOutForSpreadReadAvoid) {
   ManualEnv env;
   SeqTransport transport(env);
   transport.applied = {{"a:1", 10}, {"b:2", 2}};
@@ -384,31 +380,19 @@ TEST(NamenodeLocatorSeqTest, ANamenodeThatRefusedForBeingBehindIsLeftOutBrieflyT
     for (const SeqTransport::Sent& sent : transport.calls) n += sent.to == "b:2";
     return n;
   };
-  // Reads every 10 ms for 20 s: b:2 is asked at the end of each time out, which doubles
-  // from 100 ms to 5 s: about 0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3, 11.3, 16.3 s.
+  // Reads every 10 ms for 20 s: b:2 is asked about every 5 s (0, 5, 10, 15 s).
   for (int i = 0; i < 2000; ++i) {
     ASSERT_TRUE(Read(locator).ok());
     env.now += std::chrono::milliseconds(10);
   }
-  EXPECT_GE(asks_of_b(), 8);
-  EXPECT_LE(asks_of_b(), 10);
+  EXPECT_EQ(asks_of_b(), 4);
   EXPECT_EQ(locator.reads_answered()[1], 0u);
-  // It catches up: once its time out ends it answers, and the next refusal is a short one.
+  EXPECT_EQ(locator.reads_answered()[0], 2000u);
+  // Caught up, it takes reads again once its time out ends.
   transport.applied["b:2"] = 10;
   env.now += kSpreadReadAvoid;
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(Read(locator).ok());
-  const uint64_t answered = locator.reads_answered()[1];
-  EXPECT_GT(answered, 20u);
-  transport.applied["b:2"] = 2;
-  ASSERT_TRUE(Mkdirs(locator).ok());  // a write b:2 has not applied yet
-  const int asked = asks_of_b();
-  for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(Read(locator).ok());
-    env.now += std::chrono::milliseconds(10);
-  }
-  // 500 ms: refused at once, then after 100 ms and 200 ms more (not once in 5 s).
-  EXPECT_EQ(asks_of_b() - asked, 3);
-  EXPECT_EQ(locator.reads_answered()[1], answered);
+  EXPECT_GT(locator.reads_answered()[1], 20u);
 }
 
 TEST(NamenodeLocatorSeqTest, NearestPrefersTheClientsHost) {
