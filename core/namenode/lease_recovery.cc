@@ -70,6 +70,17 @@ Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
   return Status::Ok();
 }
 
+bool LeaseRecovery::ConfirmWriter(const std::string& client_name, InodeId inode_id) {
+  Result<proto::Inode> still =
+      ctx_.ns.MutateFile(inode_id, [&](proto::Inode& inode, WriteBatch&) {
+        if (!inode.under_construction() || inode.lease_holder() != client_name) {
+          return Status(StatusCode::kStale, "no longer written by " + client_name);
+        }
+        return Status::Ok();
+      });
+  return still.ok();
+}
+
 void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id) {
   Result<proto::Inode> file = ctx_.ns.GetFile(inode_id);
   if (!file.ok() || !file->under_construction() || file->lease_holder() != client_name) {
@@ -88,8 +99,19 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
   const bool hopeless = last != nullptr && recovery_failures_[last->id] >= kRecoveryAttemptsMax;
   if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless) {
     if (recoveries_.count(last->id)) return;  // in progress
-    const std::vector<uint32_t> holders = Holders(*last);
+    std::vector<uint32_t> holders = Holders(*last);
     if (!holders.empty()) {
+      // Fenced first (ConfirmWriter): the journal refuses a deposed active's append.
+      const BlockId block_id = last->id;
+      if (!ConfirmWriter(client_name, inode_id)) return;
+      // The append yielded: look at the block again.
+      last = ctx_.blocks.Find(block_id);
+      if (last == nullptr || last->state != BlockState::kUnderConstruction ||
+          recoveries_.count(block_id)) {
+        return;
+      }
+      holders = Holders(*last);
+      if (holders.empty()) return;
       Result<uint64_t> stamp = ctx_.ns.generation_stamps().Next();
       if (!stamp.ok()) return;
       proto::DatanodeCommand command;

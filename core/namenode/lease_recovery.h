@@ -60,6 +60,16 @@ class LeaseRecovery {
   // The live datanodes that hold `last` or are in its pipeline; when none is known (and the
   // namenode is past its start-up), every live datanode: any may hold it.
   std::vector<uint32_t> Holders(const BlockInfo& last) const;
+  // Writes the file's record back through the journal, unchanged: true when this namenode is
+  // still the active (the journal refuses a deposed active's append) and `client_name` still
+  // writes the file. Yields. Done before a recovery command: an active that lost the election
+  // may not know it yet (paused, then resumed), its allocator hands out stamps from a range
+  // reserved earlier without the journal, and a datanode that has not yet heard the new
+  // active's token obeys it. Such a recovery moved replicas to a stamp the new active never
+  // recorded, and the block was lost once the new active closed the file at the old stamp
+  // (the fault swarm, seed 9 with three namenodes: an acknowledged append). HDFS's recovery
+  // likewise logs its new stamp before any datanode hears of it.
+  bool ConfirmWriter(const std::string& client_name, InodeId inode_id);
 
   NamenodeContext ctx_;
   std::map<BlockId, Recovery> recoveries_;
