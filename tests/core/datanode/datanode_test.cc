@@ -82,6 +82,20 @@ TEST(DatanodeTest, CorruptChunkIsDetectedOnReadAndReported) {
   EXPECT_EQ(cluster.nn.bad_blocks[0].datanode_id(), cluster.dn_id(0));
 }
 
+// Writes blocks `a` and `b` (generation stamp 1) to the cluster's first datanode, whole, in
+// packets of `packet` bytes; both writes must succeed.
+void WriteTwoBlocks(DatanodeCluster& cluster, uint64_t a, const std::string& a_bytes, uint64_t b,
+                    const std::string& b_bytes, uint64_t packet) {
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    for (const auto& [id, bytes] : {std::pair{a, &a_bytes}, std::pair{b, &b_bytes}}) {
+      Result<proto::WriteBlockReply> reply =
+          WriteWholeBlock(env, transport, cluster.dn(0), {}, id, 1, *bytes, packet);
+      ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+      ASSERT_EQ(reply->failed_index(), -1) << "block " << id;
+    }
+  });
+}
+
 TEST(DatanodeTest, ScannerFindsAndReportsACorruptReplica) {
   SCOPED_TRACE("seed " + std::to_string(kSeed));
   DatanodeOptions options = DatanodeCluster::TestOptions();
@@ -92,14 +106,7 @@ TEST(DatanodeTest, ScannerFindsAndReportsACorruptReplica) {
   Random random(kSeed + 1);
   const std::string good = RandomBytes(random, 20 * kChunk);
   const std::string bad = RandomBytes(random, 20 * kChunk + 5);
-  cluster.RunClient([&](Env& env, Transport& transport) {
-    ASSERT_EQ(
-        WriteWholeBlock(env, transport, cluster.dn(0), {}, 1, 1, good, 4 * kChunk)->failed_index(),
-        -1);
-    ASSERT_EQ(
-        WriteWholeBlock(env, transport, cluster.dn(0), {}, 2, 1, bad, 4 * kChunk)->failed_index(),
-        -1);
-  });
+  WriteTwoBlocks(cluster, 1, good, 2, bad, 4 * kChunk);
   ASSERT_TRUE(cluster.disk(0).Corrupt("blk_2_1.data", 20 * kChunk + 3).ok());
   // No read touches it: the scanner finds it within a scan period or two.
   ASSERT_TRUE(cluster.RunUntil([&] { return !cluster.nn.bad_blocks.empty(); }, 10s));
@@ -124,14 +131,7 @@ TEST(DatanodeTest, VerifyCommandReportsOnlyAReplicaThatIsBad) {
   Random random(kSeed + 2);
   const std::string good = RandomBytes(random, 6 * kChunk);
   const std::string bad = RandomBytes(random, 6 * kChunk + 9);
-  cluster.RunClient([&](Env& env, Transport& transport) {
-    ASSERT_EQ(
-        WriteWholeBlock(env, transport, cluster.dn(0), {}, 7, 1, good, 2 * kChunk)->failed_index(),
-        -1);
-    ASSERT_EQ(
-        WriteWholeBlock(env, transport, cluster.dn(0), {}, 8, 1, bad, 2 * kChunk)->failed_index(),
-        -1);
-  });
+  WriteTwoBlocks(cluster, 7, good, 8, bad, 2 * kChunk);
   ASSERT_TRUE(cluster.disk(0).Corrupt("blk_8_1.data", 5 * kChunk + 1).ok());
   cluster.nn.commands[cluster.dn_id(0)].push_back(
       Command(proto::DatanodeCommand::KIND_VERIFY, Ref(7, 1, good.size())));

@@ -240,6 +240,13 @@ class SeqTransport : public Transport {
   Address self_{"client"};
 };
 
+// Reply latencies of a:1, b:2 and c:3, in milliseconds.
+void SetLatencies(SeqTransport& transport, int a_ms, int b_ms, int c_ms) {
+  transport.latency = {{"a:1", std::chrono::milliseconds(a_ms)},
+                       {"b:2", std::chrono::milliseconds(b_ms)},
+                       {"c:3", std::chrono::milliseconds(c_ms)}};
+}
+
 Status Mkdirs(NamenodeLocator& locator) {
   proto::MkdirsRequest request;
   proto::MkdirsReply reply;
@@ -411,9 +418,7 @@ TEST(NamenodeLocatorSeqTest, NearestPrefersTheClientsHost) {
 TEST(NamenodeLocatorSeqTest, LeastLoadedFavoursTheNamenodeThatAnswersFastest) {
   ManualEnv env;
   SeqTransport transport(env);
-  transport.latency = {{"a:1", std::chrono::milliseconds(10)},
-                       {"b:2", std::chrono::milliseconds(1)},
-                       {"c:3", std::chrono::milliseconds(10)}};
+  SetLatencies(transport, 10, 1, 10);
   NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
   locator.SpreadReads(env, ReadPolicy::kLeastLoaded, "");
   for (int i = 0; i < 600; ++i) ASSERT_TRUE(Read(locator).ok());
@@ -429,9 +434,7 @@ TEST(NamenodeLocatorSeqTest, LeastLoadedFavoursTheNamenodeThatAnswersFastest) {
 TEST(NamenodeLocatorSeqTest, ObserverReadsGoToNamenodesOtherThanTheActive) {
   ManualEnv env;
   SeqTransport transport(env);
-  transport.latency = {{"a:1", std::chrono::milliseconds(1)},
-                       {"b:2", std::chrono::milliseconds(1)},
-                       {"c:3", std::chrono::milliseconds(1)}};
+  SetLatencies(transport, 1, 1, 1);
   NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
   locator.SpreadReads(env, ReadPolicy::kObserver, "");
   for (int i = 0; i < 300; ++i) {
@@ -458,9 +461,7 @@ TEST(NamenodeLocatorSeqTest, LeastLoadedJudgesNamenodesByTheirReadsOnly) {
   ManualEnv env;
   SeqTransport transport(env);
   transport.applied = {{"a:1", 10}, {"b:2", 10}, {"c:3", 10}};
-  transport.latency = {{"a:1", std::chrono::milliseconds(1)},
-                       {"b:2", std::chrono::milliseconds(1)},
-                       {"c:3", std::chrono::milliseconds(1)}};
+  SetLatencies(transport, 1, 1, 1);
   transport.write_latency["a:1"] = std::chrono::milliseconds(20);
   NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
   locator.SpreadReads(env, ReadPolicy::kLeastLoaded, "");
@@ -483,9 +484,7 @@ TEST(NamenodeLocatorSeqTest, LeastLoadedJudgesNamenodesByTheirReadsOnly) {
 TEST(NamenodeLocatorSeqTest, LeastLoadedLooksAgainAtANamenodeWhoseEstimateIsStale) {
   ManualEnv env;
   SeqTransport transport(env);
-  transport.latency = {{"a:1", std::chrono::milliseconds(1)},
-                       {"b:2", std::chrono::milliseconds(1)},
-                       {"c:3", std::chrono::milliseconds(50)}};
+  SetLatencies(transport, 1, 1, 50);
   NamenodeLocator locator(transport, Address{"a:1,b:2,c:3"});
   locator.SpreadReads(env, ReadPolicy::kLeastLoaded, "");
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(Read(locator).ok());
