@@ -391,6 +391,7 @@ Status Writer::UpdatePipeline(uint64_t length_bytes) {
   }
   proto::UpdatePipelineReply updated;
   GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kUpdatePipeline, update, &updated));
+  if (length_bytes > 0) recorded_block_ = update.block().block_id();
   last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
@@ -420,7 +421,8 @@ Status Writer::Flush(Durability durability) {
   }
   const uint64_t written = bytes_written_;
   if (mode_state_ != Mode::kInline) {
-    const Status sent = FlushBlocks(durability);
+    Status sent = FlushBlocks(durability);
+    if (sent.ok()) sent = RecordLastBlock();
     if (!sent.ok()) return Fail(sent);
     flushed_at_ = written;
     if (durability == Durability::kDurable) synced_at_ = written;
@@ -444,6 +446,29 @@ Status Writer::Flush(Durability durability) {
     }
     return status.ok() ? status : Fail(status);
   }
+}
+
+Status Writer::RecordLastBlock() {
+  proto::BlockRef last;
+  if (block_) {
+    last = block_->block();
+    last.set_length_bytes(block_bytes_acked_ + buffer_.size());  // what the datanodes hold
+  } else if (last_complete_block_) {
+    last = *last_complete_block_;  // the flush filled it exactly
+  } else {
+    return Status::Ok();
+  }
+  if (last.length_bytes() == 0 || last.block_id() == recorded_block_) return Status::Ok();
+  proto::FsyncRequest request;
+  *request.mutable_user() = context_.options().user;
+  request.set_inode_id(inode_id_);
+  request.set_client_name(context_.options().client_name);
+  *request.mutable_block() = last;
+  proto::FsyncReply reply;
+  GRANARY_RETURN_IF_ERROR(namenode_.Call(rpc::nn::kFsync, request, &reply));
+  recorded_block_ = last.block_id();
+  last_namenode_contact_ = context_.env().Now();
+  return Status::Ok();
 }
 
 Status Writer::CompleteFile() {

@@ -149,6 +149,11 @@ class Writer {
   // Tells the namenode the block's new stamp, length (what the datanodes now hold) and
   // pipeline after a recovery.
   Status UpdatePipeline(uint64_t length_bytes);
+  // After a flush: the first time the file's last block holds flushed bytes, tells the
+  // namenode so (nn.Fsync, HDFS's fsync on a block's first hflush). Lease recovery gives up
+  // a last block nobody holds only when its recorded length is zero, so a flushed block is
+  // never dropped while its datanodes are down. One call per block, not per flush.
+  Status RecordLastBlock();
   Status CompleteFile();
   Status RenewLeaseIfDue();
   Status Fail(Status status);
@@ -176,6 +181,9 @@ class Writer {
   uint64_t in_flight_bytes_ = 0;
   std::vector<uint32_t> excluded_;
   std::optional<proto::BlockRef> last_complete_block_;
+  // The block whose non-zero length the namenode has recorded (RecordLastBlock, or a
+  // pipeline update after bytes were written); 0: none.
+  uint64_t recorded_block_ = 0;
   Instant last_namenode_contact_{};
   // The namenode holds the file inline (it was created or opened so): leaving inline mode
   // converts it.

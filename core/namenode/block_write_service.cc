@@ -273,6 +273,33 @@ Status BlockWriteService::UpdatePipeline(const proto::UpdatePipelineRequest& r,
   return Status::Ok();
 }
 
+Status BlockWriteService::Fsync(const proto::FsyncRequest& r, proto::FsyncReply*,
+                                rpc::Exchange&) {
+  GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
+  bool recorded_already = false;
+  Result<proto::Inode> file = ctx_.ns.MutateFile(InodeId(r.inode_id()), [&](proto::Inode& inode,
+                                                                            WriteBatch& batch) {
+    GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(inode, r.client_name()));
+    if (inode.blocks_size() == 0 || inode.inline_data()) return Invalid("file has no block");
+    proto::BlockRef* last = inode.mutable_blocks(inode.blocks_size() - 1);
+    if (last->block_id() != r.block().block_id()) return Invalid("not the last block");
+    if (r.block().generation_stamp() != last->generation_stamp()) {
+      return Status(StatusCode::kStale, "not the block's generation stamp");
+    }
+    if (r.block().length_bytes() > inode.block_bytes()) return Invalid("block too long");
+    if (r.block().length_bytes() <= last->length_bytes()) {
+      recorded_already = true;  // nothing to write
+      return Status(StatusCode::kStale, "recorded already");
+    }
+    last->set_length_bytes(r.block().length_bytes());
+    InodeStore::PutBlock(batch, NamenodeContext::Stored(inode.id(), *last, inode.replication()));
+    return Status::Ok();
+  });
+  if (!file.ok() && !recorded_already) return file.status();
+  ctx_.leases.Renew(r.client_name(), ctx_.env.Now());
+  return Status::Ok();
+}
+
 Status BlockWriteService::RenewLease(const proto::RenewLeaseRequest& r, proto::RenewLeaseReply*,
                                      rpc::Exchange&) {
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));

@@ -41,6 +41,9 @@ class BlockWriteService {
   // The last block continues at a newer stamp on a new pipeline.
   Status UpdatePipeline(const proto::UpdatePipelineRequest&, proto::UpdatePipelineReply*,
                         rpc::Exchange&);
+  // A writer's first flush of its last block: its length is recorded (grows only), so that
+  // lease recovery knows the block holds acknowledged bytes (lease_recovery.h).
+  Status Fsync(const proto::FsyncRequest&, proto::FsyncReply*, rpc::Exchange&);
   Status RenewLease(const proto::RenewLeaseRequest&, proto::RenewLeaseReply*, rpc::Exchange&);
   // Opens a closed file for appending under a new lease (proto/namenode.proto's AppendRequest):
   // write permission on the file; kLeaseConflict naming the holder when it is open already.

@@ -170,7 +170,8 @@ bool IsWrite(std::string_view method) {
   for (std::string_view write :
        {rpc::nn::kMkdirs.name, rpc::nn::kCreate.name, rpc::nn::kWriteInline.name,
         rpc::nn::kConvertToBlocks.name, rpc::nn::kAddBlock.name, rpc::nn::kComplete.name,
-        rpc::nn::kBumpGeneration.name, rpc::nn::kUpdatePipeline.name, rpc::nn::kDelete.name,
+        rpc::nn::kBumpGeneration.name, rpc::nn::kUpdatePipeline.name, rpc::nn::kFsync.name,
+        rpc::nn::kDelete.name,
         rpc::nn::kRename.name, rpc::nn::kSetPermission.name, rpc::nn::kSetOwner.name,
         rpc::nn::kSetReplication.name, rpc::nn::kAppend.name, rpc::nn::kRecoverLease.name,
         rpc::nn::kSetQuota.name}) {

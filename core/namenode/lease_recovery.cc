@@ -94,53 +94,29 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
       file->blocks_size() == 0 || file->inline_data()
           ? nullptr
           : ctx_.blocks.Find(BlockId(file->blocks(file->blocks_size() - 1).block_id()));
-  // A block no replica can recover after kRecoveryAttemptsMax tries is given up: its bytes
-  // were never acknowledged (the file was never closed), and the file must not stay open.
-  const bool hopeless = last != nullptr && recovery_failures_[last->id] >= kRecoveryAttemptsMax;
-  if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless) {
+  if (last != nullptr && last->state == BlockState::kUnderConstruction) {
     if (recoveries_.count(last->id)) return;  // in progress
-    std::vector<uint32_t> holders = Holders(*last);
-    if (!holders.empty()) {
-      // Fenced first (ConfirmWriter): the journal refuses a deposed active's append.
-      const BlockId block_id = last->id;
-      if (!ConfirmWriter(client_name, inode_id)) return;
-      // The append yielded: look at the block again.
-      last = ctx_.blocks.Find(block_id);
-      if (last == nullptr || last->state != BlockState::kUnderConstruction ||
-          recoveries_.count(block_id)) {
-        return;
-      }
-      holders = Holders(*last);
-      if (holders.empty()) return;
-      Result<uint64_t> stamp = ctx_.ns.generation_stamps().Next();
-      if (!stamp.ok()) return;
-      proto::DatanodeCommand command;
-      command.set_kind(proto::DatanodeCommand::KIND_RECOVER);
-      command.mutable_block()->set_block_id(last->id.value());
-      command.mutable_block()->set_generation_stamp(last->generation_stamp);
-      command.mutable_block()->set_length_bytes(last->length_bytes);
-      command.set_recovery_generation_stamp(*stamp);
-      for (size_t i = 1; i < holders.size(); ++i) {
-        if (const DatanodeRecord* record = ctx_.datanodes.Find(holders[i])) {
-          *command.add_targets() = record->Info();
-        }
-      }
-      // One recovery per block, of the file whose last block it is.
-      assert(last->inode_id == inode_id);
-      recoveries_[last->id] =
-          Recovery{inode_id, client_name, ctx_.env.Now() + ctx_.options.recovery_timeout};
-      ctx_.datanodes.QueueCommand(holders[0], std::move(command));
+    // The length the store records for the block: non-zero once a flush (nn.Fsync), a
+    // pipeline update or an append acknowledged bytes of it.
+    const uint64_t recorded = file->blocks(file->blocks_size() - 1).length_bytes();
+    const bool tried_out = recovery_failures_[last->id] >= kRecoveryAttemptsMax;
+    const HolderChoice holders = Holders(*last);
+    // A block with recorded bytes is never given up: only its holders can bring them back,
+    // and one may be down for a while (HDFS likewise keeps such a block under recovery).
+    // Once kRecoveryAttemptsMax rounds were fruitless it stops asking every live datanode
+    // and waits for one to report holding it. The fault swarm lost an acknowledged append
+    // this way (seed 142, one namenode: the namenode restarted, the only holder was down,
+    // five rounds in three seconds found nobody and the block was dropped).
+    if (!holders.datanodes.empty() && (!tried_out || (recorded > 0 && holders.known))) {
+      StartRecovery(client_name, inode_id, last->id);
       return;
     }
+    // A namenode that just started knows no holder of a block being written until the
+    // datanodes report it (its pipeline lived in memory): the recovery waits for them.
+    if (recorded > 0 || (ctx_.Starting() && !tried_out)) return;
   }
-  // A namenode that just started knows no holder of a block being written until the
-  // datanodes report it (its pipeline lived in memory): dropping the block now would lose
-  // bytes a Sync made durable there. The recovery waits for the reports.
-  if (last != nullptr && last->state == BlockState::kUnderConstruction && !hopeless &&
-      ctx_.Starting()) {
-    return;
-  }
-  // No block being written, or one nobody holds: close the file with what is committed.
+  // No block being written, or one without acknowledged bytes that nobody holds: close the
+  // file with what is committed.
   const uint64_t dropped_block =
       (last != nullptr && last->state == BlockState::kUnderConstruction) ? last->id.value() : 0;
   ReleasedBlocks released;
@@ -160,8 +136,48 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
   }
 }
 
-std::vector<uint32_t> LeaseRecovery::Holders(const BlockInfo& last) const {
-  std::vector<uint32_t> holders;
+void LeaseRecovery::StartRecovery(const std::string& client_name, InodeId inode_id,
+                                  BlockId block_id) {
+  // Fenced first (ConfirmWriter): the journal refuses a deposed active's append.
+  if (!ConfirmWriter(client_name, inode_id)) return;
+  // Both the append and taking a stamp (a new range is journaled) yield: the block is looked
+  // up again after each.
+  const auto still_to_recover = [&]() -> const BlockInfo* {
+    const BlockInfo* block = ctx_.blocks.Find(block_id);
+    if (block == nullptr || block->state != BlockState::kUnderConstruction ||
+        recoveries_.count(block_id)) {
+      return nullptr;
+    }
+    return block;
+  };
+  if (still_to_recover() == nullptr) return;
+  Result<uint64_t> stamp = ctx_.ns.generation_stamps().Next();
+  if (!stamp.ok()) return;
+  const BlockInfo* last = still_to_recover();
+  if (last == nullptr) return;
+  const std::vector<uint32_t> holders = Holders(*last).datanodes;
+  if (holders.empty()) return;
+  proto::DatanodeCommand command;
+  command.set_kind(proto::DatanodeCommand::KIND_RECOVER);
+  command.mutable_block()->set_block_id(last->id.value());
+  command.mutable_block()->set_generation_stamp(last->generation_stamp);
+  command.mutable_block()->set_length_bytes(last->length_bytes);
+  command.set_recovery_generation_stamp(*stamp);
+  for (size_t i = 1; i < holders.size(); ++i) {
+    if (const DatanodeRecord* record = ctx_.datanodes.Find(holders[i])) {
+      *command.add_targets() = record->Info();
+    }
+  }
+  // One recovery per block, of the file whose last block it is.
+  assert(last->inode_id == inode_id);
+  recoveries_[last->id] =
+      Recovery{inode_id, client_name, ctx_.env.Now() + ctx_.options.recovery_timeout};
+  ctx_.datanodes.QueueCommand(holders[0], std::move(command));
+}
+
+LeaseRecovery::HolderChoice LeaseRecovery::Holders(const BlockInfo& last) const {
+  HolderChoice choice;
+  std::vector<uint32_t>& holders = choice.datanodes;
   for (const auto& [datanode, replica] : last.replicas) {
     if (ctx_.datanodes.IsLive(datanode)) holders.push_back(datanode);
   }
@@ -171,7 +187,8 @@ std::vector<uint32_t> LeaseRecovery::Holders(const BlockInfo& last) const {
       holders.push_back(datanode);
     }
   }
-  if (!holders.empty() || ctx_.Starting()) return holders;
+  choice.known = !holders.empty();
+  if (!holders.empty() || ctx_.Starting()) return choice;
   // Nobody known to hold it: the namenode may just not have heard (a restart or failover
   // forgot the pipeline, and a report was lost or is late), while live datanodes hold bytes
   // a Sync made durable. Dropping the block would lose them (issue 16, swarm seed 102
@@ -180,7 +197,7 @@ std::vector<uint32_t> LeaseRecovery::Holders(const BlockInfo& last) const {
   for (const auto& [id, record] : ctx_.datanodes.all()) {
     if (record.live) holders.push_back(id);
   }
-  return holders;
+  return choice;
 }
 
 Status LeaseRecovery::RecoverLease(const proto::RecoverLeaseRequest& r,

@@ -3,17 +3,24 @@
 // what its replicas agree on.
 //
 // RecoverFile, called by the lease monitor for each expired (client, file), either closes the
-// file at once (no block being written, or nobody live holds it: the unfinished block is
-// dropped) or asks one live holder of the last block to recover it (a KIND_RECOVER command
-// at a new generation stamp, the other holders as targets). When no holder is known (a
-// restart or failover forgot the pipeline and no report named one yet) every live datanode
-// is asked: only a block none of them holds, kRecoveryAttemptsMax times over, is dropped. The
-// datanode's nn.RecoveryDone then arrives through Finish, which stores the block as recovered and
-// closes the file.
+// file at once (no block being written, or one without acknowledged bytes that nobody live
+// holds: it is dropped) or asks one live holder of the last block to recover it (a
+// KIND_RECOVER command at a new generation stamp, the other holders as targets). When no
+// holder is known (a restart or failover forgot the pipeline and no report named one yet)
+// every live datanode is asked. The datanode's nn.RecoveryDone then arrives through Finish,
+// which stores the block as recovered and closes the file.
+//
+// Acknowledged bytes are never dropped. The store records a last block's length once bytes
+// of it were acknowledged (the writer's first flush of it, nn.Fsync; a pipeline update; an
+// append), as HDFS's namenode does on a block's first hflush. Such a block stays under
+// recovery until a holder answers, however long its datanodes are down; after
+// kRecoveryAttemptsMax fruitless rounds the namenode stops asking every live datanode and
+// waits for one to report it. Only a block with no recorded bytes is given up, when no live
+// datanode holds it, kRecoveryAttemptsMax rounds over (or none is live).
 //
 // Invariants: at most one recovery in flight per block, each for the file whose last block
 // it is; a recovery not answered by its deadline is forgotten (ExpireOverdue) and tried again
-// by the next round; a block that failed kRecoveryAttemptsMax times is given up.
+// by the next round.
 #pragma once
 
 #include <cstdint>
@@ -57,9 +64,16 @@ class LeaseRecovery {
     Instant deadline;
   };
 
+  struct HolderChoice {
+    std::vector<uint32_t> datanodes;
+    bool known = false;  // they are known to hold the block (else: every live datanode)
+  };
   // The live datanodes that hold `last` or are in its pipeline; when none is known (and the
   // namenode is past its start-up), every live datanode: any may hold it.
-  std::vector<uint32_t> Holders(const BlockInfo& last) const;
+  HolderChoice Holders(const BlockInfo& last) const;
+  // Sends one live holder of `block_id` a KIND_RECOVER command at a new stamp, the other
+  // holders as its targets, once ConfirmWriter passed. Yields.
+  void StartRecovery(const std::string& client_name, InodeId inode_id, BlockId block_id);
   // Writes the file's record back through the journal, unchanged: true when this namenode is
   // still the active (the journal refuses a deposed active's append) and `client_name` still
   // writes the file. Yields. Done before a recovery command: an active that lost the election

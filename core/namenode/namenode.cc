@@ -113,6 +113,7 @@ void Namenode::AddRoutes() {
   GRANARY_RECORDED_ROUTE(rpc::nn::kComplete, block_write_, Complete);
   GRANARY_ROUTE(rpc::nn::kBumpGeneration, block_write_, BumpGeneration, kWrite);
   GRANARY_ROUTE(rpc::nn::kUpdatePipeline, block_write_, UpdatePipeline, kWrite);
+  GRANARY_ROUTE(rpc::nn::kFsync, block_write_, Fsync, kWrite);
   GRANARY_ROUTE(rpc::nn::kRenewLease, block_write_, RenewLease, kRead);
   GRANARY_ROUTE(rpc::nn::kOpen, namespace_service_, Open, kRead);
   GRANARY_ROUTE(rpc::nn::kOpenMany, namespace_service_, OpenMany, kRead);

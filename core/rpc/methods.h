@@ -69,6 +69,8 @@ GRANARY_METHOD(kMsync, "nn.Msync", MsyncRequest, MsyncReply);
 // Quotas (issue 17): set and clear by the superuser; read by anyone who may stat the path.
 GRANARY_METHOD(kSetQuota, "nn.SetQuota", SetQuotaRequest, SetQuotaReply);
 GRANARY_METHOD(kGetQuota, "nn.GetQuota", GetQuotaRequest, GetQuotaReply);
+// Block-write protocol, added later: a block's first flush recorded (lease_recovery.h).
+GRANARY_METHOD(kFsync, "nn.Fsync", FsyncRequest, FsyncReply);
 }  // namespace nn
 
 // The datanode's methods.
@@ -120,6 +122,7 @@ void ForEachNamenodeMethod(Visitor&& visit) {
   visit(nn::kMsync);
   visit(nn::kSetQuota);
   visit(nn::kGetQuota);
+  visit(nn::kFsync);
 }
 
 template <typename Visitor>

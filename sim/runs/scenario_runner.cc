@@ -115,6 +115,7 @@ void SetNamenodeOptions(const proto::SystemSpec& y, NamenodeOptions& n) {
       {std::string(rpc::nn::kComplete.name), Micros(k.block_op_us())},
       {std::string(rpc::nn::kBumpGeneration.name), Micros(k.block_op_us())},
       {std::string(rpc::nn::kUpdatePipeline.name), Micros(k.block_op_us())},
+      {std::string(rpc::nn::kFsync.name), Micros(k.block_op_us())},
       {std::string(rpc::nn::kRenewLease.name), Micros(k.stat_us())},
       {std::string(rpc::nn::kServerDefaults.name), Micros(k.stat_us())},
       {std::string(rpc::nn::kSetPermission.name), Micros(k.set_attribute_us())},

@@ -233,6 +233,52 @@ TEST(BlockWriteServiceTest, PipelineRecoveryBumpsTheStampAndMovesTheBlock) {
   });
 }
 
+// nn.Fsync: the last block's length is recorded for its writer at the block's stamp, grows
+// only, and nobody else's client may record it.
+TEST(BlockWriteServiceTest, FsyncRecordsTheLastBlocksLengthForItsWriterOnly) {
+  ClusterHarness h;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const uint64_t id = OpenInBlocks(nn, "/f", "w");
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(id);
+    add.set_client_name("w");
+    proto::AddBlockReply added;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    const auto stored_length = [&] {
+      proto::OpenRequest open;
+      *open.mutable_user() = Super();
+      open.set_path("/f");
+      proto::OpenReply opened;
+      EXPECT_TRUE(nn.Call(rpc::nn::kOpen, open, &opened).ok());
+      return opened.blocks_size() == 1 ? opened.blocks(0).block().length_bytes() : UINT64_MAX;
+    };
+    EXPECT_EQ(stored_length(), 0u);
+    proto::FsyncRequest fsync;
+    *fsync.mutable_user() = Super();
+    fsync.set_inode_id(id);
+    fsync.set_client_name("w");
+    *fsync.mutable_block() = added.block().block();
+    fsync.mutable_block()->set_length_bytes(5000);
+    ASSERT_TRUE(nn.Call(rpc::nn::kFsync, fsync).ok());
+    EXPECT_EQ(stored_length(), 5000u);
+    fsync.mutable_block()->set_length_bytes(100);  // shorter: a no-op, not an error
+    ASSERT_TRUE(nn.Call(rpc::nn::kFsync, fsync).ok());
+    EXPECT_EQ(stored_length(), 5000u);
+
+    proto::FsyncRequest stale = fsync;
+    stale.mutable_block()->set_length_bytes(9000);
+    stale.mutable_block()->set_generation_stamp(fsync.block().generation_stamp() + 1);
+    EXPECT_EQ(nn.Call(rpc::nn::kFsync, stale).code(), StatusCode::kStale);
+    proto::FsyncRequest intruder = fsync;
+    intruder.mutable_block()->set_length_bytes(9000);
+    intruder.set_client_name("intruder");
+    EXPECT_EQ(nn.Call(rpc::nn::kFsync, intruder).code(), StatusCode::kLeaseConflict);
+    EXPECT_EQ(stored_length(), 5000u);
+  });
+}
+
 TEST(BlockWriteServiceTest, RenewLeaseKeepsTheFileFromRecovery) {
   ClusterHarness h;
   uint64_t id = 0;

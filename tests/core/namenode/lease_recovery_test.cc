@@ -171,6 +171,61 @@ TEST(LeaseRecoveryTest, SyncedBytesOfABlockWhoseHoldersTheNamenodeForgotAreKept)
   });
 }
 
+// The fault swarm's seed 142 (one namenode): every datanode holding a synced block was down
+// when its writer's lease expired, and five fruitless rounds dropped the block with its
+// acknowledged bytes. The writer's Sync recorded the block's length (nn.Fsync), so the block
+// now waits under recovery, however long, and is recovered once its datanodes return.
+TEST(LeaseRecoveryTest, ASyncedBlockWaitsForItsDatanodesInsteadOfBeingDropped) {
+  ClusterHarness h;
+  const std::string data = cluster_testing::Pattern(5, 200 * 1024 + 17);
+  bool synced = false;
+  const NodeId writer = h.cluster().AddClient("doomed", [&](sim::SimProcess& p) {
+    FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
+    Result<std::unique_ptr<Writer>> out = fs.Create("/log", {});
+    if (!out.ok() || !(*out)->Write(data).ok() || !(*out)->Sync().ok()) return;
+    synced = true;
+    (void)p.env().SleepFor(std::chrono::hours(1));
+  });
+  h.sim().StartNode(writer);
+  while (!synced && h.sim().Now() < Instant(seconds(60))) h.RunFor(std::chrono::milliseconds(100));
+  ASSERT_TRUE(synced);
+  h.sim().CrashNode(writer);
+  uint64_t block_id = 0;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    proto::OpenRequest open;
+    *open.mutable_user() = Super();
+    open.set_path("/log");
+    proto::OpenReply opened;
+    ASSERT_TRUE(nn.Call(rpc::nn::kOpen, open, &opened).ok());
+    ASSERT_EQ(opened.blocks_size(), 1);
+    block_id = opened.blocks(0).block().block_id();
+    // The Sync told the namenode what the block holds (its trailing partial chunk included).
+    EXPECT_EQ(opened.blocks(0).block().length_bytes(), data.size());
+  });
+  for (NodeId datanode : h.cluster().datanode_ids()) h.sim().CrashNode(datanode);
+  h.RunFor(seconds(60));  // ten hard limits, many recovery rounds
+  EXPECT_EQ(h.cluster().namenode()->open_files(), 1u);
+  EXPECT_NE(h.cluster().namenode()->blocks().Find(BlockId(block_id)), nullptr);
+  for (NodeId datanode : h.cluster().datanode_ids()) h.sim().RestartNode(datanode);
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    bool closed = false;
+    for (int attempt = 0; attempt < 300 && !closed; ++attempt) {
+      Result<bool> recovered = fs.RecoverLease("/log");
+      ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+      closed = *recovered;
+      if (!closed) {
+        ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(200)).ok());
+      }
+    }
+    ASSERT_TRUE(closed);
+    Result<std::string> back = fs.ReadFile("/log");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->size(), data.size());
+    EXPECT_TRUE(*back == data);
+  });
+}
+
 TEST(LeaseRecoveryTest, AnAnswerToNoRecoveryChangesNothing) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
