@@ -112,6 +112,11 @@ class BlockService {
   // visible length readers get from dn.GetReplica). Dropped when the replica is finalized;
   // one entry per replica under construction here.
   std::map<BlockId, uint64_t> visible_bytes_;
+  // Blocks a lease recovery asked about (dn.GetReplica with recovery_generation_stamp): writes
+  // at older stamps are refused. Dropped when the replica is finalized or written at the
+  // recovery's stamp or a newer one. In memory: a restart forgets it (the writer's
+  // connection broke then, and its pipeline recovery needs the namenode, which refuses it).
+  std::map<BlockId, GenerationStamp> recovering_;
 };
 
 }  // namespace granary

@@ -348,6 +348,7 @@ void Datanode::Recover(const proto::DatanodeCommand& command) {
   proto::GetReplicaRequest ask;
   ask.mutable_block()->set_block_id(id.value());
   ask.set_access_token(command.access_token());
+  ask.set_recovery_generation_stamp(new_stamp);
   {
     proto::GetReplicaReply own;
     if (service_.GetReplica(ask, &own).ok() &&

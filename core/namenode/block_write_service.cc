@@ -161,10 +161,17 @@ Status BlockWriteService::Complete(const proto::CompleteRequest& r, proto::Compl
   GRANARY_RETURN_IF_ERROR(ctx_.Admit(r.user()));
   GRANARY_ASSIGN_OR_RETURN(proto::Inode current, ctx_.ns.GetFile(InodeId(r.inode_id())));
   if (!current.under_construction()) {
-    // A retried Complete whose first attempt succeeded.
-    if (r.has_last() && current.blocks_size() > 0 &&
-        current.blocks(current.blocks_size() - 1).block_id() == r.last().block_id()) {
-      return Status::Ok();
+    // A retried Complete whose first attempt succeeded (the retry cache answers most): the
+    // file ends with exactly the writer's last block. A file that lease recovery closed
+    // does not (a new stamp, maybe another length): the writer must hear that its close
+    // failed, not that its bytes are in.
+    if (r.has_last() && current.blocks_size() > 0) {
+      const proto::BlockRef& last = current.blocks(current.blocks_size() - 1);
+      if (last.block_id() == r.last().block_id() &&
+          last.generation_stamp() == r.last().generation_stamp() &&
+          last.length_bytes() == r.last().length_bytes()) {
+        return Status::Ok();
+      }
     }
   }
   GRANARY_RETURN_IF_ERROR(NamenodeContext::CheckWriter(current, r.client_name()));

@@ -70,20 +70,35 @@ Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
   return Status::Ok();
 }
 
-bool LeaseRecovery::ConfirmWriter(const std::string& client_name, InodeId inode_id) {
-  Result<proto::Inode> still =
+std::string LeaseRecovery::RecoveryHolder(const std::string& client_name) {
+  static constexpr std::string_view kPrefix = "namenode-recovery:";
+  return client_name.starts_with(kPrefix) ? client_name : std::string(kPrefix) + client_name;
+}
+
+bool LeaseRecovery::TakeLease(const std::string& client_name, InodeId inode_id) {
+  const std::string holder = RecoveryHolder(client_name);
+  Result<proto::Inode> taken =
       ctx_.ns.MutateFile(inode_id, [&](proto::Inode& inode, WriteBatch&) {
-        if (!inode.under_construction() || inode.lease_holder() != client_name) {
+        if (!inode.under_construction() ||
+            (inode.lease_holder() != client_name && inode.lease_holder() != holder)) {
           return Status(StatusCode::kStale, "no longer written by " + client_name);
         }
+        inode.set_lease_holder(holder);
         return Status::Ok();
       });
-  return still.ok();
+  if (!taken.ok()) return false;
+  if (holder != client_name) {
+    ctx_.leases.Remove(client_name, inode_id);
+    // Never renewed: every round of the lease monitor looks at the file again.
+    ctx_.leases.Add(holder, inode_id, Instant{});
+  }
+  return true;
 }
 
 void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id) {
   Result<proto::Inode> file = ctx_.ns.GetFile(inode_id);
-  if (!file.ok() || !file->under_construction() || file->lease_holder() != client_name) {
+  if (!file.ok() || !file->under_construction() ||
+      (file->lease_holder() != client_name && file->lease_holder() != RecoveryHolder(client_name))) {
     if (file.ok() || file.code() == StatusCode::kNotFound)
       ctx_.leases.Remove(client_name, inode_id);
     return;
@@ -138,8 +153,9 @@ void LeaseRecovery::RecoverFile(const std::string& client_name, InodeId inode_id
 
 void LeaseRecovery::StartRecovery(const std::string& client_name, InodeId inode_id,
                                   BlockId block_id) {
-  // Fenced first (ConfirmWriter): the journal refuses a deposed active's append.
-  if (!ConfirmWriter(client_name, inode_id)) return;
+  // Fenced and the old writer shut out first (TakeLease).
+  if (!TakeLease(client_name, inode_id)) return;
+  const std::string holder = RecoveryHolder(client_name);
   // Both the append and taking a stamp (a new range is journaled) yield: the block is looked
   // up again after each.
   const auto still_to_recover = [&]() -> const BlockInfo* {
@@ -171,7 +187,7 @@ void LeaseRecovery::StartRecovery(const std::string& client_name, InodeId inode_
   // One recovery per block, of the file whose last block it is.
   assert(last->inode_id == inode_id);
   recoveries_[last->id] =
-      Recovery{inode_id, client_name, ctx_.env.Now() + ctx_.options.recovery_timeout};
+      Recovery{inode_id, holder, ctx_.env.Now() + ctx_.options.recovery_timeout};
   ctx_.datanodes.QueueCommand(holders[0], std::move(command));
 }
 

@@ -230,6 +230,59 @@ TEST(BlockServiceTest, PipelineRecoveryRestampsAndTruncates) {
             (std::vector<std::string>{"blk_21_2.data", "blk_21_2.meta", "storage_id"}));
 }
 
+// A lease recovery's dn.GetReplica fences the writer: from its answer on, packets at older
+// stamps are refused, so the length it answered is final (the fault swarm, seed 1011 over
+// 120 s: a writer that only seemed dead synced more bytes between the recovery's question and
+// its dn.FinalizeReplica, which then cut them off). The recovery's own stamp still writes.
+TEST(BlockServiceTest, ARecoveryQuestionStopsWritesAtOlderStamps) {
+  DatanodeCluster cluster(kSeed, 1);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 9);
+  const std::string data = RandomBytes(random, 3 * kChunk);
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    Packet first{.block_id = 31, .offset_bytes = 0, .data = data.substr(0, kChunk)};
+    ASSERT_EQ(WritePacket(env, transport, cluster.dn(0), first, {})->failed_index(), -1);
+    // A reader's question changes nothing.
+    ASSERT_TRUE(GetReplica(env, transport, cluster.dn(0), 31).ok());
+    Packet second{.block_id = 31, .offset_bytes = kChunk, .data = data.substr(kChunk, kChunk)};
+    ASSERT_EQ(WritePacket(env, transport, cluster.dn(0), second, {})->failed_index(), -1);
+
+    proto::GetReplicaRequest ask;
+    ask.mutable_block()->set_block_id(31);
+    ask.set_recovery_generation_stamp(5);
+    proto::GetReplicaReply answer;
+    ASSERT_TRUE(rpc::Call(transport, cluster.dn(0), rpc::dn::kGetReplica, ask, "",
+                          env.Now() + std::chrono::seconds(5), &answer)
+                    .ok());
+    EXPECT_EQ(answer.block().length_bytes(), 2 * kChunk);
+    Packet late{.block_id = 31, .offset_bytes = 2 * kChunk, .data = data.substr(2 * kChunk)};
+    EXPECT_EQ(WritePacket(env, transport, cluster.dn(0), late, {}).code(), StatusCode::kStale);
+    Result<proto::GetReplicaReply> after = GetReplica(env, transport, cluster.dn(0), 31);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->block().length_bytes(), 2 * kChunk);  // what the recovery was told
+
+    // The recovery finalizes at its stamp; a later append at a newer stamp writes again.
+    proto::FinalizeReplicaRequest finalize;
+    finalize.mutable_block()->set_block_id(31);
+    finalize.mutable_block()->set_generation_stamp(5);
+    finalize.mutable_block()->set_length_bytes(2 * kChunk);
+    finalize.set_old_generation_stamp(1);
+    proto::FinalizeReplicaReply finalized;
+    ASSERT_TRUE(rpc::Call(transport, cluster.dn(0), rpc::dn::kFinalizeReplica, finalize, "",
+                          env.Now() + std::chrono::seconds(5), &finalized)
+                    .ok());
+    Packet append{.block_id = 31,
+                  .generation_stamp = 6,
+                  .offset_bytes = 2 * kChunk,
+                  .data = data.substr(2 * kChunk),
+                  .recovery = true};
+    ASSERT_EQ(WritePacket(env, transport, cluster.dn(0), append, {})->failed_index(), -1);
+    Result<std::string> read = ReadWholeReplica(env, transport, cluster.dn(0), 31, 6);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(*read == data);
+  });
+}
+
 // A replication's copy that failed further down its pipeline leaves an unfinished replica
 // on the datanodes before; a rotted or older-stamped one may be left by a writer's pipeline.
 // The next copy to such a datanode starts over (found by the swarm's appenders: the block

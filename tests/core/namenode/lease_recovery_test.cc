@@ -60,6 +60,23 @@ TEST(LeaseRecoveryTest, ABlockNoReplicaHoldsIsGivenUpAndTheFileClosedWithoutIt) 
     block_id = added.block().block().block_id();
   });
   ASSERT_NE(h.cluster().namenode()->blocks().Find(BlockId(block_id)), nullptr);
+  // The first recovery takes the lease from the writer, which may only seem dead: its
+  // requests about the file are refused from then on (HDFS moves the lease to the namenode).
+  h.RunFor(seconds(8));  // past the hard limit (6 s) and a round of the lease monitor
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const proto::FileStatus status = nn.Stat("/unwritten");
+    ASSERT_TRUE(status.under_construction());
+    proto::BumpGenerationRequest bump;
+    *bump.mutable_user() = Super();
+    bump.set_inode_id(status.inode_id());
+    bump.set_client_name("ghost");
+    bump.mutable_block()->set_block_id(block_id);
+    const Status refused = nn.Call(rpc::nn::kBumpGeneration, bump);
+    EXPECT_EQ(refused.code(), StatusCode::kLeaseConflict);
+    EXPECT_NE(refused.message().find(LeaseRecovery::RecoveryHolder("ghost")), std::string::npos)
+        << refused.ToString();
+  });
   // No datanode ever received a byte of the block: every recovery fails, and after
   // kRecoveryAttemptsMax of them the block is dropped.
   h.RunFor(seconds(60));
@@ -118,7 +135,9 @@ TEST(LeaseRecoveryTest, SyncedBytesOfABlockWhoseHoldersTheNamenodeForgotAreKept)
   ClusterHarness h(options);
   const std::string data = cluster_testing::Pattern(3, 300 * 1024);
   bool synced = false;
+  std::string writer_name;
   const NodeId writer = h.cluster().AddClient("doomed", [&](sim::SimProcess& p) {
+    writer_name = h.cluster().ClientOptionsFor(p).client_name;
     FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
     Result<std::unique_ptr<Writer>> out = fs.Create("/log", {});
     if (!out.ok() || !(*out)->Write(data).ok() || !(*out)->Sync().ok()) return;
@@ -130,6 +149,7 @@ TEST(LeaseRecoveryTest, SyncedBytesOfABlockWhoseHoldersTheNamenodeForgotAreKept)
   ASSERT_TRUE(synced);
   h.sim().CrashNode(writer);
   proto::BlockRef block;
+  uint64_t inode_id = 0;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
     NamenodeCaller nn(p, h.cluster());
     proto::OpenRequest open;
@@ -139,7 +159,10 @@ TEST(LeaseRecoveryTest, SyncedBytesOfABlockWhoseHoldersTheNamenodeForgotAreKept)
     ASSERT_TRUE(nn.Call(rpc::nn::kOpen, open, &opened).ok());
     ASSERT_EQ(opened.blocks_size(), 1);
     block = opened.blocks(0).block();
+    inode_id = opened.status().inode_id();
   });
+  proto::BlockRef block_as_written = block;
+  block_as_written.set_length_bytes(data.size());
   // The namenode forgets the pipeline and every replica of the block; its datanodes stay live.
   BlockManager& blocks = h.cluster().namenode()->blocks();
   const BlockInfo* info = blocks.Find(BlockId(block.block_id()));
@@ -168,6 +191,17 @@ TEST(LeaseRecoveryTest, SyncedBytesOfABlockWhoseHoldersTheNamenodeForgotAreKept)
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(back->size(), data.size());
     EXPECT_TRUE(*back == data);
+    // The writer, had it lived, would now close the file with its block as it knew it: the
+    // file was closed by the recovery (a new stamp), which its Complete must not take for
+    // its own retried one.
+    NamenodeCaller nn(p, h.cluster());
+    proto::CompleteRequest complete;
+    *complete.mutable_user() = Super();
+    complete.set_path("/log");
+    complete.set_inode_id(inode_id);
+    complete.set_client_name(writer_name);
+    *complete.mutable_last() = block_as_written;
+    EXPECT_FALSE(nn.Call(rpc::nn::kComplete, complete).ok());
   });
 }
 
