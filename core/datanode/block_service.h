@@ -88,6 +88,8 @@ class BlockService {
   Status ValidateWrite(const proto::WriteBlockRequest& request, const std::string& payload) const;
   Result<WritePlan> PlanWrite(const proto::WriteBlockRequest& request,
                               uint64_t payload_bytes) const;
+  // WriteLocally's reopen: the packet's leading whole chunks the replica holds already.
+  uint64_t HeldWholeChunks(BlockId id, uint64_t offset, std::string_view payload);
   Status WriteLocally(const proto::WriteBlockRequest& request, const std::string& payload,
                       const std::vector<uint32_t>& crcs, WritePlan plan);
   PipelineOutcome Forward(const proto::WriteBlockRequest& request, std::string payload,
