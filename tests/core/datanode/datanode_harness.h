@@ -280,6 +280,7 @@ struct Packet {
   bool sync = false;
   bool recovery = false;
   bool transfer = false;  // a replication's copy
+  bool flush = false;     // may end in a partial chunk (Writer::Flush)
 };
 
 inline Result<proto::WriteBlockReply> WritePacket(
@@ -295,6 +296,7 @@ inline Result<proto::WriteBlockReply> WritePacket(
   request.set_sync(packet.sync);
   request.set_recovery(packet.recovery);
   request.set_transfer(packet.transfer);
+  request.set_flush(packet.flush);
   request.set_client_name("test-client");
   proto::WriteBlockReply reply;
   GRANARY_RETURN_IF_ERROR(rpc::Call(transport, to, rpc::dn::kWriteBlock, request, packet.data,
