@@ -270,6 +270,7 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
     case WritePlan::kReplace:
       GRANARY_RETURN_IF_ERROR(store_.Remove(id));
       visible_bytes_.erase(id);
+      unmeasured_.erase(id);
       GRANARY_RETURN_IF_ERROR(store_.Create(id, stamp));
       break;
     case WritePlan::kReopen: {
@@ -282,6 +283,7 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
       // or a recovery after a flush): cutting it first would lose flushed bytes to a crash.
       const std::optional<Replica> replica = store_.Get(id);
       assert(replica.has_value());
+      if (replica->reloaded && !visible_bytes_.contains(id)) unmeasured_.insert(id);
       const uint64_t keep =
           RewritesTail(*replica, offset, data.size()) ? replica->length_bytes : offset;
       GRANARY_RETURN_IF_ERROR(store_.Reopen(id, stamp, keep));
@@ -376,6 +378,7 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
     // Every datanode after this one has the packet: readers may see it.
     uint64_t& visible = visible_bytes_[BlockId(request.block().block_id())];
     visible = std::max(visible, request.block().length_bytes());
+    unmeasured_.erase(BlockId(request.block().block_id()));
   } else if (request.last_packet() && first.failed_index < 0) {
     // Finalized everywhere: the replica's length is what readers see from now on. A last
     // packet that failed on its way keeps what was visible: the writer recovers the pipeline
@@ -383,6 +386,7 @@ Status BlockService::WriteBlock(const proto::WriteBlockRequest& request, const s
     // byte (swarm seed 57 with three namenodes: a close lost a datanode, the survivors forgot
     // the flushed length, and a tail reader fell back to the namenode's older length).
     visible_bytes_.erase(BlockId(request.block().block_id()));
+    unmeasured_.erase(BlockId(request.block().block_id()));
   }
   return Status::Ok();
 }
@@ -461,7 +465,8 @@ Status BlockService::GetReplica(const proto::GetReplicaRequest& request,
     visible = it == visible_bytes_.end() ? 0 : std::min(it->second, replica->length_bytes);
   }
   reply->set_visible_length_bytes(visible);
-  reply->set_reloaded(replica->reloaded);
+  reply->set_reloaded(replica->reloaded ||
+                      (replica->state == ReplicaState::kWriting && unmeasured_.contains(id)));
   return Status::Ok();
 }
 
@@ -503,6 +508,7 @@ Status BlockService::FinalizeReplica(const proto::FinalizeReplicaRequest& reques
   visible_bytes_[id] = block.length_bytes();
   GRANARY_RETURN_IF_ERROR(store_.FinalizeAt(id, stamp, block.length_bytes()));
   visible_bytes_.erase(id);
+  unmeasured_.erase(id);
   if (auto it = recovering_.find(id); it != recovering_.end() && it->second <= stamp) {
     recovering_.erase(it);
   }

@@ -40,7 +40,9 @@ void DropUnfinishedBlock(proto::Inode& inode, WriteBatch& batch, BlockId dropped
 
 Status LeaseRecovery::Finish(const proto::RecoveryDoneRequest& r) {
   auto it = recoveries_.find(BlockId(r.block().block_id()));
-  if (it == recoveries_.end()) return Status::Ok();  // late or duplicate
+  if (it == recoveries_.end() || it->second.stamp != r.block().generation_stamp()) {
+    return Status::Ok();  // late, duplicate, or an earlier round's
+  }
   const Recovery recovery = it->second;
   recoveries_.erase(it);
   if (r.failed()) {
@@ -187,7 +189,7 @@ void LeaseRecovery::StartRecovery(const std::string& client_name, InodeId inode_
   // One recovery per block, of the file whose last block it is.
   assert(last->inode_id == inode_id);
   recoveries_[last->id] =
-      Recovery{inode_id, holder, ctx_.env.Now() + ctx_.options.recovery_timeout};
+      Recovery{inode_id, holder, ctx_.env.Now() + ctx_.options.recovery_timeout, *stamp};
   ctx_.datanodes.QueueCommand(holders[0], std::move(command));
 }
 

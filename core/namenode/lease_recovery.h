@@ -69,6 +69,12 @@ class LeaseRecovery {
     InodeId file;
     std::string client_name;
     Instant deadline;
+    // The recovery's new stamp: an answer at another one belongs to an earlier round (one
+    // that timed out) and changes nothing. Taking it closed a file at a round the datanodes
+    // then overtook (the fault swarm, seed 1001 over 120 s: a late answer closed the log at
+    // 462,724 bytes, the next round finalized a replica at 462,051 and a stamp the namenode
+    // never recorded, and a later recovery cut the file to it).
+    uint64_t stamp = 0;
   };
 
   struct HolderChoice {

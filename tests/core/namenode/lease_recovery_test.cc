@@ -260,6 +260,46 @@ TEST(LeaseRecoveryTest, ASyncedBlockWaitsForItsDatanodesInsteadOfBeingDropped) {
   });
 }
 
+// An answer at another stamp than the recovery in flight is an earlier round's (one that
+// timed out): it must not close the file (the fault swarm, seed 1001 over 120 s, where it
+// closed a log at a length the next round's replicas then contradicted).
+TEST(LeaseRecoveryTest, AnEarlierRoundsAnswerDoesNotCloseTheFile) {
+  sim::SimClusterOptions options = sim::FastClusterOptions();
+  options.namenode.datanode_dead_after = std::chrono::minutes(5);  // asked, never answering
+  ClusterHarness h(options);
+  uint64_t block_id = 0;
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    const uint64_t id = nn.CreateOpen("/pending", "ghost");
+    proto::ConvertToBlocksRequest convert;
+    *convert.mutable_user() = Super();
+    convert.set_inode_id(id);
+    convert.set_client_name("ghost");
+    ASSERT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
+    proto::AddBlockRequest add;
+    *add.mutable_user() = Super();
+    add.set_inode_id(id);
+    add.set_client_name("ghost");
+    proto::AddBlockReply added;
+    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+    block_id = added.block().block().block_id();
+  });
+  for (NodeId datanode : h.cluster().datanode_ids()) h.sim().CrashNode(datanode);
+  h.RunFor(seconds(8));  // the hard limit passed: a recovery is in flight, unanswered
+  h.RunClient([&](sim::SimProcess& p, FileSystem&) {
+    NamenodeCaller nn(p, h.cluster());
+    proto::RecoveryDoneRequest done;
+    done.mutable_block()->set_block_id(block_id);
+    done.mutable_block()->set_generation_stamp(1);  // not the round's stamp
+    done.mutable_block()->set_length_bytes(4096);
+    done.add_datanodes(1);
+    EXPECT_TRUE(nn.Call(rpc::nn::kRecoveryDone, done).ok());
+    EXPECT_TRUE(nn.Stat("/pending").under_construction());
+  });
+  EXPECT_EQ(h.cluster().namenode()->open_files(), 1u);
+  EXPECT_EQ(h.cluster().namenode()->blocks().Find(BlockId(block_id))->length_bytes, 0u);
+}
+
 TEST(LeaseRecoveryTest, AnAnswerToNoRecoveryChangesNothing) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
