@@ -17,6 +17,25 @@ using namenode_rpc_testing::NamenodeCaller;
 using namenode_rpc_testing::Super;
 using std::chrono::seconds;
 
+// Opens `path` for `client`, moves it to blocks and adds a block no datanode holds a byte of;
+// its id (0 after a failure, which the caller's assertions then report).
+uint64_t OpenWithAnUnwrittenBlock(NamenodeCaller& nn, const std::string& path,
+                                  const std::string& client) {
+  const uint64_t id = nn.CreateOpen(path, client);
+  proto::ConvertToBlocksRequest convert;
+  *convert.mutable_user() = Super();
+  convert.set_inode_id(id);
+  convert.set_client_name(client);
+  EXPECT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
+  proto::AddBlockRequest add;
+  *add.mutable_user() = Super();
+  add.set_inode_id(id);
+  add.set_client_name(client);
+  proto::AddBlockReply added;
+  EXPECT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
+  return added.block().block().block_id();
+}
+
 TEST(LeaseRecoveryTest, AFileWithoutBlocksIsClosedOnceItsWriterIsSilentPastTheHardLimit) {
   ClusterHarness h;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
@@ -45,19 +64,7 @@ TEST(LeaseRecoveryTest, ABlockNoReplicaHoldsIsGivenUpAndTheFileClosedWithoutIt) 
   uint64_t block_id = 0;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
     NamenodeCaller nn(p, h.cluster());
-    const uint64_t id = nn.CreateOpen("/unwritten", "ghost");
-    proto::ConvertToBlocksRequest convert;
-    *convert.mutable_user() = Super();
-    convert.set_inode_id(id);
-    convert.set_client_name("ghost");
-    ASSERT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
-    proto::AddBlockRequest add;
-    *add.mutable_user() = Super();
-    add.set_inode_id(id);
-    add.set_client_name("ghost");
-    proto::AddBlockReply added;
-    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
-    block_id = added.block().block().block_id();
+    block_id = OpenWithAnUnwrittenBlock(nn, "/unwritten", "ghost");
   });
   ASSERT_NE(h.cluster().namenode()->blocks().Find(BlockId(block_id)), nullptr);
   // The first recovery takes the lease from the writer, which may only seem dead: its
@@ -270,19 +277,7 @@ TEST(LeaseRecoveryTest, AnEarlierRoundsAnswerDoesNotCloseTheFile) {
   uint64_t block_id = 0;
   h.RunClient([&](sim::SimProcess& p, FileSystem&) {
     NamenodeCaller nn(p, h.cluster());
-    const uint64_t id = nn.CreateOpen("/pending", "ghost");
-    proto::ConvertToBlocksRequest convert;
-    *convert.mutable_user() = Super();
-    convert.set_inode_id(id);
-    convert.set_client_name("ghost");
-    ASSERT_TRUE(nn.Call(rpc::nn::kConvertToBlocks, convert).ok());
-    proto::AddBlockRequest add;
-    *add.mutable_user() = Super();
-    add.set_inode_id(id);
-    add.set_client_name("ghost");
-    proto::AddBlockReply added;
-    ASSERT_TRUE(nn.Call(rpc::nn::kAddBlock, add, &added).ok());
-    block_id = added.block().block().block_id();
+    block_id = OpenWithAnUnwrittenBlock(nn, "/pending", "ghost");
   });
   for (NodeId datanode : h.cluster().datanode_ids()) h.sim().CrashNode(datanode);
   h.RunFor(seconds(8));  // the hard limit passed: a recovery is in flight, unanswered
