@@ -136,6 +136,10 @@ Result<RpcReply> HaNamenode::Handle(const RpcContext& context, RpcRequest& reque
           request.seq, std::min(context.deadline, env_.Now() + kStandbyReadWaitMax)));
     }
     RpcHandler handler = active_handler_;  // the Namenode may step down while it runs
+    // It may also have stepped down while the read waited above: an empty handler threw
+    // bad_function_call out of the fiber and ended the process (the fault swarm, seed 321
+    // with three namenodes). The caller is sent on, as by any standby.
+    if (!handler) return Status(StatusCode::kNotActive, active_hint_);
     return Answered(handler(context, request), request.method);
   }
   if (read && token_.value() == 0) {
