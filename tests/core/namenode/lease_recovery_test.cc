@@ -17,6 +17,26 @@ using namenode_rpc_testing::NamenodeCaller;
 using namenode_rpc_testing::Super;
 using std::chrono::seconds;
 
+// Asks for `path`'s lease to be recovered, every 200 ms up to `attempts` times, until the file
+// is closed; then it must hold `data`, no more and no less.
+void ExpectRecoveredWith(sim::SimProcess& p, FileSystem& fs, const std::string& path,
+                         const std::string& data, int attempts) {
+  bool closed = false;
+  for (int attempt = 0; attempt < attempts && !closed; ++attempt) {
+    Result<bool> recovered = fs.RecoverLease(path);
+    ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+    closed = *recovered;
+    if (!closed) {
+      ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(200)).ok());
+    }
+  }
+  ASSERT_TRUE(closed);
+  Result<std::string> back = fs.ReadFile(path);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->size(), data.size());
+  EXPECT_TRUE(*back == data);
+}
+
 // Opens `path` for `client`, moves it to blocks and adds a block no datanode holds a byte of;
 // its id (0 after a failure, which the caller's assertions then report).
 uint64_t OpenWithAnUnwrittenBlock(NamenodeCaller& nn, const std::string& path,
@@ -184,20 +204,7 @@ TEST(LeaseRecoveryTest, SyncedBytesOfABlockWhoseHoldersTheNamenodeForgotAreKept)
   }
   ASSERT_TRUE(blocks.Find(BlockId(block.block_id()))->replicas.empty());
   h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
-    bool closed = false;
-    for (int attempt = 0; attempt < 100 && !closed; ++attempt) {
-      Result<bool> recovered = fs.RecoverLease("/log");
-      ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
-      closed = *recovered;
-      if (!closed) {
-        ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(200)).ok());
-      }
-    }
-    ASSERT_TRUE(closed);
-    Result<std::string> back = fs.ReadFile("/log");
-    ASSERT_TRUE(back.ok()) << back.status().ToString();
-    EXPECT_EQ(back->size(), data.size());
-    EXPECT_TRUE(*back == data);
+    ExpectRecoveredWith(p, fs, "/log", data, 100);
     // The writer, had it lived, would now close the file with its block as it knew it: the
     // file was closed by the recovery (a new stamp), which its Complete must not take for
     // its own retried one.
@@ -250,20 +257,7 @@ TEST(LeaseRecoveryTest, ASyncedBlockWaitsForItsDatanodesInsteadOfBeingDropped) {
   EXPECT_NE(h.cluster().namenode()->blocks().Find(BlockId(block_id)), nullptr);
   for (NodeId datanode : h.cluster().datanode_ids()) h.sim().RestartNode(datanode);
   h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
-    bool closed = false;
-    for (int attempt = 0; attempt < 300 && !closed; ++attempt) {
-      Result<bool> recovered = fs.RecoverLease("/log");
-      ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
-      closed = *recovered;
-      if (!closed) {
-        ASSERT_TRUE(p.env().SleepFor(std::chrono::milliseconds(200)).ok());
-      }
-    }
-    ASSERT_TRUE(closed);
-    Result<std::string> back = fs.ReadFile("/log");
-    ASSERT_TRUE(back.ok()) << back.status().ToString();
-    EXPECT_EQ(back->size(), data.size());
-    EXPECT_TRUE(*back == data);
+    ExpectRecoveredWith(p, fs, "/log", data, 300);
   });
 }
 
