@@ -342,5 +342,44 @@ TEST(DatanodeTest, LeaseRecoveryFinalizesEveryReplicaAtTheMinimumLength) {
   }
 }
 
+TEST(DatanodeTest, LeaseRecoveryKeepsAFinalizedReplicasLengthOverAShorterCopy) {
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  DatanodeCluster cluster(kSeed, 2);
+  ASSERT_TRUE(cluster.RunUntil([&] { return cluster.AllRegistered(); }));
+  Random random(kSeed + 6);
+  const std::string data = RandomBytes(random, 4 * kChunk);
+  // dn-0 holds the block finalized; dn-1 a copy of half of it at the same stamp, still being
+  // written (a re-replication cut short), when a recovery asks both.
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    ASSERT_EQ(WriteWholeBlock(env, transport, cluster.dn(0), {}, 60, 6, data, kChunk)
+                  ->failed_index(),
+              -1);
+    Packet half{.block_id = 60, .generation_stamp = 6, .data = data.substr(0, 2 * kChunk)};
+    ASSERT_EQ(WritePacket(env, transport, cluster.dn(1), half, {})->failed_index(), -1);
+  });
+  proto::DatanodeCommand command =
+      Command(proto::DatanodeCommand::KIND_RECOVER, Ref(60, 6, 4 * kChunk));
+  command.set_recovery_generation_stamp(7);
+  *command.add_targets() = cluster.info(1);
+  cluster.nn.commands[cluster.dn_id(0)].push_back(command);
+  ASSERT_TRUE(cluster.RunUntil([&] { return !cluster.nn.recoveries.empty(); }));
+  const proto::RecoveryDoneRequest& done = cluster.nn.recoveries[0];
+  EXPECT_FALSE(done.failed());
+  EXPECT_EQ(done.block().generation_stamp(), 7u);
+  EXPECT_EQ(done.block().length_bytes(), 4 * kChunk);
+  EXPECT_EQ(std::vector<uint32_t>(done.datanodes().begin(), done.datanodes().end()),
+            (std::vector<uint32_t>{cluster.dn_id(0)}));
+  cluster.RunClient([&](Env& env, Transport& transport) {
+    Result<std::string> read = ReadWholeReplica(env, transport, cluster.dn(0), 60, 7);
+    ASSERT_TRUE(read.ok());
+    EXPECT_TRUE(*read == data);
+    // The short copy is left as it was, at the old stamp: stale to the namenode.
+    Result<proto::GetReplicaReply> copy = GetReplica(env, transport, cluster.dn(1), 60);
+    ASSERT_TRUE(copy.ok());
+    EXPECT_FALSE(copy->finalized());
+    EXPECT_EQ(copy->block().generation_stamp(), 6u);
+  });
+}
+
 }  // namespace
 }  // namespace granary::testing
