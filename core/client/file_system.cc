@@ -59,7 +59,7 @@ Result<std::string> FileSystem::ReadBlockTail(const proto::LocatedBlock& block) 
                   {}, context_.env().Now() + options().datanode_timeout, &reply, &payload);
     if (status.code() == StatusCode::kNodeDown) return status;
     if (!status.ok()) {
-      last_error = status;
+      last_error = AsBlockReadError(status);
       continue;
     }
     // The replica's last chunk, exactly: it is finalized at the block's length.

@@ -266,7 +266,13 @@ Result<std::string> Reader::ReadFromBlock(size_t index, uint64_t offset_in_block
       if (static_cast<size_t>(opened_.blocks_size()) <= index) break;
     }
   }
-  return last_error.WithContext(path_ + " block " + std::to_string(block_id));
+  return AsBlockReadError(last_error).WithContext(path_ + " block " + std::to_string(block_id));
+}
+
+Status AsBlockReadError(Status status) {
+  if (status.code() != StatusCode::kNotFound) return status;
+  return Status(StatusCode::kUnavailable, "no listed datanode holds the block (" +
+                                              status.message() + ")");
 }
 
 Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,

@@ -35,6 +35,13 @@
 
 namespace granary {
 
+// A datanode's kNotFound means that datanode holds no replica of the block, not that the file
+// is absent: a read by path returning it would tell the caller the path was missing (the
+// fault swarm, seed 575: right after a namenode restart a reader found its one reachable
+// listed datanode without the replica, and the client took the file for deleted). Such an
+// error is returned as kUnavailable, as HDFS's BlockMissingException.
+Status AsBlockReadError(Status status);
+
 class Reader {
  public:
   // `context` must outlive the reader.

@@ -232,6 +232,17 @@ TEST(FileSystemTest, WriteSurvivesThePipelineLosingADatanode) {
   });
 }
 
+// A datanode without the replica does not make the file absent: read by path, that would
+// say the path was missing at a moment it existed.
+TEST(FileSystemTest, ADatanodesMissingReplicaIsTheBlocksUnavailabilityNotAMissingFile) {
+  const Status missing = AsBlockReadError(Status(StatusCode::kNotFound, "no replica of block 7"));
+  EXPECT_EQ(missing.code(), StatusCode::kUnavailable);
+  EXPECT_NE(missing.message().find("no replica of block 7"), std::string::npos);
+  EXPECT_EQ(AsBlockReadError(Status(StatusCode::kCorruption, "bad")).code(),
+            StatusCode::kCorruption);
+  EXPECT_TRUE(AsBlockReadError(Status::Ok()).ok());
+}
+
 TEST(FileSystemTest, ReadFailsOverFromACorruptReplicaWhichIsThenReplaced) {
   ClusterHarness h;
   const std::string data = Pattern(6, 300 * 1024);
