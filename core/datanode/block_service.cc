@@ -286,11 +286,15 @@ Status BlockService::WriteLocally(const proto::WriteBlockRequest& request,
       if (replica->reloaded && !visible_bytes_.contains(id)) unmeasured_.insert(id);
       const uint64_t keep =
           RewritesTail(*replica, offset, data.size()) ? replica->length_bytes : offset;
-      // A finalized replica an append reopens holds only acknowledged bytes: they stay visible
-      // (the fault swarm, seed 2018 with three namenodes and 24 clients: a reader measuring
-      // the replica just reopened saw visible length 0, fell back to the namenode's older
-      // length and read fewer bytes than a sync had acknowledged before it began).
-      if (replica->state == ReplicaState::kFinalized) visible_bytes_[id] = keep;
+      // A replica finalized through its whole pipeline (no visible length kept: a last packet
+      // that failed on its way keeps the one before it) holds only acknowledged bytes; an
+      // append reopening it keeps them visible (the fault swarm, seed 2018 with three
+      // namenodes and 24 clients: a reader measuring the replica just reopened saw visible
+      // length 0, fell back to the namenode's older length and read fewer bytes than a sync
+      // had acknowledged before it began).
+      if (replica->state == ReplicaState::kFinalized && !visible_bytes_.contains(id)) {
+        visible_bytes_[id] = keep;
+      }
       GRANARY_RETURN_IF_ERROR(store_.Reopen(id, stamp, keep));
       break;
     }

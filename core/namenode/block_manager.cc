@@ -52,6 +52,8 @@ void BlockManager::CompleteBlock(const proto::BlockRef& block) {
   if (it == blocks_.end()) return;
   BlockInfo& info = it->second;
   info.state = BlockState::kComplete;
+  info.completed_on.clear();
+  if (info.generation_stamp == block.generation_stamp()) info.completed_on = info.pipeline;
   info.generation_stamp = block.generation_stamp();
   info.length_bytes = block.length_bytes();
   info.pipeline.clear();
@@ -64,6 +66,7 @@ void BlockManager::ReopenBlock(BlockId block, std::vector<uint32_t> pipeline) {
   assert(pipeline.size() <= kReplicationMax);
   it->second.state = BlockState::kUnderConstruction;
   it->second.pipeline = std::move(pipeline);
+  it->second.completed_on.clear();
   pending_.erase(block);
 }
 
@@ -247,6 +250,27 @@ std::vector<uint32_t> BlockManager::GoodReplicas(BlockId block_id) const {
     if (IsGood(it->second, datanode, replica)) good.push_back(datanode);
   }
   return good;
+}
+
+std::vector<uint32_t> BlockManager::AppendHolders(BlockId block_id) const {
+  std::vector<uint32_t> holders = GoodReplicas(block_id);
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end() || it->second.state != BlockState::kComplete) return holders;
+  const BlockInfo& info = it->second;
+  for (uint32_t datanode : info.completed_on) {
+    if (!datanodes_.IsLive(datanode) ||
+        std::find(holders.begin(), holders.end(), datanode) != holders.end()) {
+      continue;
+    }
+    // Its finalized replica not reported yet: known at an older stamp (a deletion queued for
+    // that stamp leaves the newer replica alone), or while still being written.
+    auto known = info.replicas.find(datanode);
+    const bool bad_now = known != info.replicas.end() &&
+                         known->second.generation_stamp >= info.generation_stamp &&
+                         (known->second.corrupt || known->second.deleting);
+    if (!bad_now) holders.push_back(datanode);
+  }
+  return holders;
 }
 
 uint32_t BlockManager::FinalizedReplicas(BlockId block_id) const {

@@ -69,6 +69,10 @@ struct BlockInfo {
   uint32_t replication = 0;
   BlockState state = BlockState::kUnderConstruction;
   std::vector<uint32_t> pipeline;  // while under construction
+  // Complete: the pipeline it was completed on at its stamp, until it is reopened. Each of
+  // these datanodes finalized the block before acknowledging its last packet, though its
+  // report may not have arrived yet.
+  std::vector<uint32_t> completed_on;
   std::map<uint32_t, KnownReplica> replicas;
 };
 
@@ -109,6 +113,12 @@ class BlockManager {
 
   // Live, uncorrupted replicas of the block at its stamp, finalized or in its pipeline.
   std::vector<uint32_t> GoodReplicas(BlockId block) const;
+  // Where an append continues a complete block: its good replicas, and the live datanodes it
+  // was completed on whose finalized replica has not been reported yet. An append right after a close
+  // knew only the one replica reported by then, went on on it alone, and the other two went
+  // stale; when that one rotted, the log's acknowledged bytes were lost (the fault swarm, seed
+  // 232 with three namenodes). HDFS appends to the last pipeline's expected locations too.
+  std::vector<uint32_t> AppendHolders(BlockId block) const;
   // Finalized good replicas (what a write's Complete waits for).
   uint32_t FinalizedReplicas(BlockId block) const;
   const BlockInfo* Find(BlockId block) const;

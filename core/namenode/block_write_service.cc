@@ -336,7 +336,7 @@ Status BlockWriteService::Append(const proto::AppendRequest& r, proto::AppendRep
     if (!seen.inline_data() && seen.blocks_size() > 0 &&
         seen.blocks(seen.blocks_size() - 1).length_bytes() < seen.block_bytes()) {
       last = seen.blocks(seen.blocks_size() - 1);
-      holders = ctx_.blocks.GoodReplicas(BlockId(last->block_id()));
+      holders = ctx_.blocks.AppendHolders(BlockId(last->block_id()));
       if (holders.empty()) {
         return Status(StatusCode::kUnavailable,
                       r.path() + ": no live replica of its last block to append to");

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/namenode/datanode_manager.h"
@@ -145,6 +146,45 @@ TEST_F(BlockManagerTest, WrongLengthStaleAndUnknownReplicasAreDeleted) {
   bool deleted_on_2 = false;
   for (auto& c : Take(2)) deleted_on_2 |= c.block().block_id() == 2;
   EXPECT_TRUE(deleted_on_2);
+}
+
+// An append right after a close continues on every datanode the block was completed on,
+// not only those whose finalized replica was reported by then (the fault swarm, seed 232 with
+// three namenodes: the append went on on the one reported replica, the others went stale,
+// and when that one rotted the log's acknowledged bytes were lost).
+TEST_F(BlockManagerTest, AnAppendContinuesOnTheCompletedPipelineBeforeItsReportsArrive) {
+  // Appended before at stamp 1 on {1, 2, 3}, then written at stamp 2 on the same pipeline
+  // and completed; only 1 has reported stamp 2 finalized.
+  CompleteOn({1, 2, 3});
+  blocks_.ReopenBlock(BlockId(1), {1, 2, 3});
+  blocks_.UpdatePipeline(Ref(1, 2, 1500), {1, 2, 3, 4});
+  blocks_.ReportReplica(1, Ref(1, 2, 2000), true);
+  blocks_.CompleteBlock(Ref(1, 2, 2000));
+  blocks_.Monitor(now_);  // 2 and 3, still known at stamp 1, are stale so far
+  EXPECT_EQ(blocks_.GoodReplicas(BlockId(1)), (std::vector<uint32_t>{1}));
+  std::vector<uint32_t> holders = blocks_.AppendHolders(BlockId(1));
+  std::sort(holders.begin(), holders.end());
+  EXPECT_EQ(holders, (std::vector<uint32_t>{1, 2, 3, 4}));
+  // Not a dead one, nor one reported corrupt at the completed stamp.
+  for (uint32_t dn : {1u, 2u, 3u, 5u}) {
+    proto::HeartbeatRequest beat;
+    beat.set_datanode_id(dn);
+    ASSERT_TRUE(datanodes_.Heartbeat(beat, now_ + seconds(20)).ok());
+  }
+  ASSERT_EQ(datanodes_.ExpireSilent(now_ + seconds(20), seconds(10)), std::vector<uint32_t>{4});
+  blocks_.DatanodeDead(4);
+  blocks_.ReportReplica(3, Ref(1, 2, 2000), true);
+  blocks_.ReportCorrupt(3, Ref(1, 2, 2000));
+  holders = blocks_.AppendHolders(BlockId(1));
+  std::sort(holders.begin(), holders.end());
+  EXPECT_EQ(holders, (std::vector<uint32_t>{1, 2}));
+  // Once reopened, only what is reported counts again.
+  blocks_.ReopenBlock(BlockId(1), {1, 2});
+  blocks_.UpdatePipeline(Ref(1, 3, 2000), {1});
+  blocks_.ReportReplica(1, Ref(1, 3, 2100), true);
+  blocks_.CompleteBlock(Ref(1, 3, 2100));
+  blocks_.ReopenBlock(BlockId(1), {1});
+  EXPECT_EQ(blocks_.AppendHolders(BlockId(1)), (std::vector<uint32_t>{1}));
 }
 
 TEST_F(BlockManagerTest, ReleasedBlocksAreDeletedEverywhereAndForgotten) {
