@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/client/client_options.h"
+#include "core/client/lease_renewer.h"
 #include "core/client/namenode_client.h"
 #include "core/seams/env.h"
 #include "core/seams/transport.h"
@@ -21,7 +22,8 @@ class ClientContext {
       : env_(env),
         transport_(transport),
         options_(std::move(options)),
-        namenode_(env_, transport_, options_) {}
+        namenode_(env_, transport_, options_),
+        leases_(env_, transport_, options_) {}
   ClientContext(const ClientContext&) = delete;
   ClientContext& operator=(const ClientContext&) = delete;
 
@@ -30,6 +32,8 @@ class ClientContext {
   Transport& transport() { return transport_; }
   const ClientOptions& options() const { return options_; }
   NamenodeClient& namenode() { return namenode_; }
+  // Renews the leases of the files this client's writers hold (lease_renewer.h).
+  LeaseRenewer& leases() { return leases_; }
 
  private:
   Env& env_;
@@ -37,6 +41,7 @@ class ClientContext {
   const ClientOptions options_;
   // Holds a reference to options_, declared before it.
   NamenodeClient namenode_;
+  LeaseRenewer leases_;
 };
 
 }  // namespace granary

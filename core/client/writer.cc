@@ -56,6 +56,7 @@ Writer::Writer(ClientContext& context, std::string path, AppendStart start,
       block_bytes_(start.block_bytes) {
   assert(start.inode_id != 0);
   created_ = true;
+  lease_.emplace(context_.leases().Take());
   inode_id_ = start.inode_id;
   last_namenode_contact_ = context_.env().Now();
   if (start.inline_data) {
@@ -81,6 +82,7 @@ Writer::~Writer() = default;
 
 Status Writer::Fail(Status status) {
   mode_state_ = Mode::kFailed;
+  lease_.reset();
   return status.WithContext(path_);
 }
 
@@ -106,6 +108,7 @@ Status Writer::EnsureCreated(std::string inline_data) {
       namenode_.Call(rpc::nn::kCreate, request, &reply, std::move(inline_data)));
   inode_id_ = reply.status().inode_id();
   created_ = true;
+  lease_.emplace(context_.leases().Take());
   last_namenode_contact_ = context_.env().Now();
   return Status::Ok();
 }
@@ -537,6 +540,7 @@ Status Writer::Close() {
   }
   if (!status.ok()) return Fail(status);
   mode_state_ = Mode::kClosed;
+  lease_.reset();
   buffer_.clear();
   return Status::Ok();
 }

@@ -97,8 +97,9 @@ class Writer {
   // the pipeline (an inline file's bytes are stored in the namenode's store either way).
   Status Flush(Durability durability = Durability::kVisible);
   Status Sync() { return Flush(Durability::kDurable); }
-  // Renews the writer's lease when it is due (Write does it on its own): a writer idle for
-  // long, waiting for its input, calls it so that its file is not taken from it.
+  // Renews the writer's lease now when it is due. Not needed to keep an idle writer's file:
+  // the client renews its writers' leases in the background (lease_renewer.h); a caller
+  // waiting for input may still call it to learn early that the lease was lost.
   Status KeepAlive() { return RenewLeaseIfDue(); }
   // Closes the file; the writer is unusable afterwards, whatever the result.
   Status Close();
@@ -169,6 +170,9 @@ class Writer {
   const uint64_t block_bytes_;
   Mode mode_state_ = Mode::kInline;
   bool created_ = false;
+  // While this writer holds the file's lease (from its creation or append until it closes
+  // or fails): the client renews it in the background.
+  std::optional<LeaseRenewer::Hold> lease_;
   uint64_t inode_id_ = 0;
   uint64_t bytes_written_ = 0;
   // Inline bytes, or the bytes of the packets in flight (first) and those not yet sent.

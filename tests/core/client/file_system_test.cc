@@ -461,6 +461,35 @@ TEST(FileSystemTest, NamespaceOperationsThroughTheClient) {
 namespace granary {
 namespace {
 
+// A writer idle between writes for longer than the hard limit keeps its file: the client
+// renews its lease in the background (HDFS's LeaseRenewer), once per renew interval and only
+// while a writer holds a lease.
+TEST(FileSystemTest, AnIdleWriterKeepsItsFilePastTheHardLimit) {
+  ClusterHarness h;
+  const std::string first = Pattern(9, 100000);
+  const std::string second = Pattern(10, 50000);
+  h.RunClient([&](sim::SimProcess& p, FileSystem& fs) {
+    Result<std::unique_ptr<Writer>> writer = fs.Create("/epochs.log", {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(first).ok());
+    ASSERT_TRUE((*writer)->Flush(Durability::kDurable).ok());
+    EXPECT_EQ(fs.context().leases().holders(), 1u);
+    // An epoch of training: 20 s with nothing written (the hard limit is 6 s).
+    ASSERT_TRUE(p.env().SleepFor(seconds(20)).ok());
+    EXPECT_GE(fs.context().leases().renewals(), 5u);
+    ASSERT_TRUE((*writer)->Write(second).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    EXPECT_EQ(fs.context().leases().holders(), 0u);
+    Result<std::string> back = fs.ReadFile("/epochs.log");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == first + second);
+    // No writer holds a lease: no more renewals.
+    const uint64_t renewed = fs.context().leases().renewals();
+    ASSERT_TRUE(p.env().SleepFor(seconds(10)).ok());
+    EXPECT_LE(fs.context().leases().renewals(), renewed + 1);
+  });
+}
+
 TEST(FileSystemTest, AnotherWriterTakesOverOnlyAfterTheSoftLimit) {
   ClusterHarness h;
   NodeId first = h.cluster().AddClient("first", [&](sim::SimProcess& p) {
@@ -475,7 +504,13 @@ TEST(FileSystemTest, AnotherWriterTakesOverOnlyAfterTheSoftLimit) {
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
     EXPECT_EQ(fs.WriteFile("/contested", "mine", Overwrite()).code(), StatusCode::kLeaseConflict);
   });
-  h.RunFor(seconds(4));  // past the 3 s soft limit (the first writer never renews)
+  // While its client lives, the lease is renewed in the background: still refused.
+  h.RunFor(seconds(4));
+  h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
+    EXPECT_EQ(fs.WriteFile("/contested", "mine", Overwrite()).code(), StatusCode::kLeaseConflict);
+  });
+  h.sim().CrashNode(first);
+  h.RunFor(seconds(4));  // past the 3 s soft limit (the dead client renews nothing)
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
     ASSERT_TRUE(fs.WriteFile("/contested", "mine", Overwrite()).ok());
     EXPECT_EQ(*fs.ReadFile("/contested"), "mine");
