@@ -43,8 +43,10 @@ def find_binary(name):
 
 class LocalCluster:
     def __init__(self, datanodes=3, inline_threshold=64 * 1024, replication=None,
-                 block_size=None, directory=None, superuser=None, start_timeout=30.0):
+                 block_size=None, directory=None, superuser=None, start_timeout=30.0,
+                 namenode_args=()):
         self.datanodes = datanodes
+        self.namenode_args = list(namenode_args)  # extra granary-namenode flags
         self.inline_threshold = inline_threshold
         self.replication = replication or min(3, datanodes)
         self.block_size = block_size
@@ -75,6 +77,7 @@ class LocalCluster:
                 "--log-level", "warn"]
         if self.block_size:
             args += ["--block-size", str(self.block_size)]
+        args += self.namenode_args
         self._spawn(args, "namenode.log")
         for i in range(self.datanodes):
             args = [find_binary("granary-datanode"), "--namenode", self.address,

@@ -4,9 +4,12 @@
 # second writer is refused with the holder named.
 import errno
 import os
+import time
 
 import fsspec
 import pytest
+
+from granary.testing import LocalCluster
 
 
 def test_append_binary_grows_inline_then_into_blocks(fs, base):
@@ -103,3 +106,26 @@ def test_recover_lease_of_a_closed_file_is_true(fs, base):
     assert fs.recover_lease(path) is True
     with pytest.raises(FileNotFoundError):
         fs.recover_lease(base + "/nothing")
+
+
+def test_a_writer_idle_past_the_hard_limit_keeps_its_file(tmp_path):
+    # The client renews its writers' leases in the background (every 10 s): a file left open
+    # between writes for longer than the namenode's hard limit (12 s here; 60 s by default),
+    # as a log written once per training epoch, is not taken by lease recovery.
+    cluster = LocalCluster(datanodes=3, directory=str(tmp_path / "cluster"),
+                           namenode_args=["--lease-hard-limit-ms", "12000"])
+    cluster.start()
+    try:
+        fs = cluster.connect()
+        try:
+            first, second = os.urandom(100 * 1024), os.urandom(30 * 1024)
+            with fs.open("/epochs.log", "wb") as f:
+                f.write(first)
+                f.flush()
+                time.sleep(25)  # past the hard limit twice over, with nothing written
+                f.write(second)
+            assert fs.read_bytes("/epochs.log") == first + second
+        finally:
+            fs.close()
+    finally:
+        cluster.stop()
