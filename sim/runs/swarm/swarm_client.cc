@@ -118,6 +118,7 @@ class SwarmClient {
     const std::string path = ExistingPath();
     if (path.empty()) return Status::Ok();
     const std::vector<uint64_t> before = reads_.AnswersSoFar();
+    reads_.BeginRead();
     Result<std::string> data = fs_.ReadFile(path);
     reads_.CountAnswers(before);
     reads_.ObserveRead(path, data);
@@ -190,6 +191,7 @@ class SwarmClient {
   }
 
   Status List() {
+    reads_.BeginRead();
     Result<std::vector<proto::FileStatus>> entries = fs_.ListAll(dir_);
     if (entries.ok()) {
       std::map<std::string, const proto::FileStatus*> listed;

@@ -24,6 +24,7 @@ uint32_t SwarmReadSteps::AnyClient() {
 Status SwarmReadSteps::Step() {
   const uint64_t dice = env_.random().Below(100);
   const std::vector<uint64_t> before = AnswersSoFar();
+  BeginRead();
   Status status;
   if (dice < 40) {
     status = Stat(AnyClient());
@@ -85,7 +86,7 @@ Status SwarmReadSteps::OpenMany(uint32_t client) {
 
 void SwarmReadSteps::ObserveRead(const std::string& path, const Result<std::string>& data) {
   if (data.ok()) {
-    Check(path, ReadObservation{true, data->size(), &*data});
+    Check(path, ReadObservation{true, data->size(), &*data, 0});
   } else if (data.code() == StatusCode::kNotFound) {
     Check(path, ReadObservation{});
   }
@@ -95,11 +96,12 @@ void SwarmReadSteps::ObserveStatus(const std::string& path, const proto::FileSta
   if (status == nullptr) {
     Check(path, ReadObservation{});
   } else if (status->type() == proto::INODE_TYPE_FILE) {
-    Check(path, ReadObservation{true, status->length_bytes(), nullptr});
+    Check(path, ReadObservation{true, status->length_bytes(), nullptr, 0});
   }
 }
 
-void SwarmReadSteps::Check(const std::string& path, const ReadObservation& seen) {
+void SwarmReadSteps::Check(const std::string& path, ReadObservation seen) {
+  seen.began = began_;
   ++state_.result.reads_checked;
   const size_t floor_hint = state_.reads.LastIndex(path);
   switch (state_.reads.Observe(index_, path, seen)) {

@@ -26,11 +26,13 @@ class SwarmReadSteps {
   // Notes which namenode answered the reads since `before` (the locator's reads_answered).
   void CountAnswers(const std::vector<uint64_t>& before);
   std::vector<uint64_t> AnswersSoFar() const { return fs_.namenode().locator().reads_answered(); }
+  // A read begins: observations until the next are checked as of now (ReadObservation::began).
+  void BeginRead() { began_ = state_.reads.Clock(); }
 
  private:
   std::string PathOf(uint32_t client, uint32_t name) const;
   uint32_t AnyClient();
-  void Check(const std::string& path, const ReadObservation& seen);
+  void Check(const std::string& path, ReadObservation seen);
   Status Stat(uint32_t client);
   Status ReadOther();
   Status OpenMany(uint32_t client);
@@ -39,6 +41,7 @@ class SwarmReadSteps {
   SwarmState& state_;
   FileSystem& fs_;
   const uint32_t index_;
+  uint64_t began_ = 0;
 };
 
 }  // namespace granary::sim::swarm

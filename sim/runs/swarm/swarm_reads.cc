@@ -40,6 +40,7 @@ size_t ReadModel::LastIndex(const std::string& path) const {
 void ReadModel::Acknowledged(uint32_t client, const std::string& path, size_t index) {
   std::vector<State>& history = History(path);
   history[index].acknowledged = true;
+  history[index].acknowledged_at = ++acknowledgements_;
   Floors& floors = floors_[client][path];
   floors.ryw = std::max(floors.ryw, index);
   floors.seen = std::max(floors.seen, index);
@@ -49,8 +50,10 @@ void ReadModel::NewIncarnation(uint32_t client) { floors_.erase(client); }
 
 bool ReadModel::Matches(const State& state, const ReadObservation& seen) {
   if (!state.exists || !seen.exists) return state.exists == seen.exists;
-  // An acknowledged state is exact; any other may be a prefix (a writer died mid-file).
-  if (state.acknowledged ? seen.length != state.length : seen.length > state.length) {
+  // An acknowledged state is exact; any other may be a prefix (a writer died mid-file, or is
+  // still writing: acknowledged only after the read began).
+  const bool exact = state.acknowledged && state.acknowledged_at <= seen.began;
+  if (exact ? seen.length != state.length : seen.length > state.length) {
     return false;
   }
   if (seen.data == nullptr) return true;

@@ -77,6 +77,24 @@ TEST(SwarmReadsTest, AFailedWriteMayHaveLeftAPrefixOrNothing) {
   EXPECT_EQ(model.Observe(kOwner, kPath, Bytes(never)), Verdict::kUnmatched);
 }
 
+// A read that began before an overwrite was acknowledged may see the overwrite's file in
+// any state it passed through (empty, or a prefix); one that began after must see it whole.
+TEST(SwarmReadsTest, AReadOverlappingAnOverwriteMaySeeItsNewFileEmpty) {
+  ReadModel model;
+  const size_t first = model.BeginWrite(kPath, kPath, 1, 10);
+  model.Acknowledged(kOwner, kPath, first);
+  const std::string v1 = Content(kPath, 1, 10);
+  EXPECT_EQ(model.Observe(kOther, kPath, Bytes(v1)), Verdict::kConsistent);
+  ReadObservation empty{true, 0, nullptr};
+  empty.began = model.Clock();  // the read begins; the overwrite is acknowledged meanwhile
+  const size_t second = model.BeginWrite(kPath, kPath, 2, 4000);
+  model.Acknowledged(kOwner, kPath, second);
+  EXPECT_EQ(model.Observe(kOther, kPath, empty), Verdict::kConsistent);
+  empty.began = model.Clock();  // a read that began after the acknowledgement: no state
+  EXPECT_EQ(model.Observe(kOther, kPath, empty), Verdict::kUnmatched);
+  EXPECT_EQ(model.Observe(kOther, kPath, Length(4000)), Verdict::kConsistent);
+}
+
 TEST(SwarmReadsTest, RenameMovesTheStateAndEmptiesTheSource) {
   ReadModel model;
   const std::string target = "/c1/f1";
