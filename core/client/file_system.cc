@@ -1,5 +1,6 @@
 #include "core/client/file_system.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "core/common/crc32c.h"
@@ -82,8 +83,18 @@ Result<std::unique_ptr<Writer>> FileSystem::Append(std::string_view path) {
   request.set_client_address(options().client_address);
   proto::AppendReply reply;
   std::string inline_bytes;
-  GRANARY_RETURN_IF_ERROR(
-      context_.namenode().Call(rpc::nn::kAppend, request, &reply, {}, &inline_bytes));
+  // The last block may first need its replicas back (AppendReply.retry_later): as long as a
+  // close waits for its minimum replication.
+  for (uint32_t attempt = 1;; ++attempt) {
+    GRANARY_RETURN_IF_ERROR(
+        context_.namenode().Call(rpc::nn::kAppend, request, &reply, {}, &inline_bytes));
+    if (!reply.retry_later()) break;
+    if (attempt == options().complete_attempts) {
+      return Status(StatusCode::kUnavailable,
+                    std::string(path) + ": its last block is still being re-replicated");
+    }
+    GRANARY_RETURN_IF_ERROR(context_.namenode().Backoff(std::min<uint32_t>(attempt, 4)));
+  }
   AppendStart start;
   start.inode_id = reply.status().inode_id();
   start.replication = reply.status().replication();
