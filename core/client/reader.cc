@@ -292,6 +292,17 @@ Result<std::string> Reader::ReadFromReplica(const proto::LocatedBlock& block,
                 context_.env().Now() + context_.options().datanode_timeout, &reply, &payload));
   // The payload is chunk-aligned and must cover the range asked for.
   const uint64_t start = reply.offset_bytes();
+  if (start % kChecksumChunkBytes == 0 && start <= offset_in_block &&
+      reply.replica_length_bytes() < offset_in_block + length &&
+      start + payload.size() == reply.replica_length_bytes()) {
+    // The replica holds fewer bytes than this reader was told, and sent all it holds: the
+    // file changed under the reader (a lease recovery cut bytes that were flushed but not
+    // synced), not a bad replica. Reported as bad, it was marked corrupt on the client's
+    // word, and it was the block's only replica (the fault swarm, seed 398).
+    return Status(StatusCode::kStale, "replica on " + replica.address() + " holds " +
+                                          std::to_string(reply.replica_length_bytes()) +
+                                          " bytes, fewer than this reader was told");
+  }
   if (start % kChecksumChunkBytes != 0 || start > offset_in_block ||
       start + payload.size() < offset_in_block + length) {
     return Status(StatusCode::kCorruption, "replica on " + replica.address() + " is short");
