@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <memory>
 
 #include "core/client/file_system.h"
 #include "core/common/limits.h"
@@ -265,30 +266,44 @@ TEST(AppendTest, RecoverLeaseClosesADeadWritersFileWithEverySyncedByte) {
   });
 }
 
-// A replica reloaded after its datanode restarted may have lost bytes the writer flushed but
-// did not sync, at the writer's stamp all the same: a new reader must not take its length for
-// the file's (found by the swarm, seed 6 of 1-30: after a namenode restart the only replica
-// it knew was such a one). It is told to try again; once the lease is recovered it reads.
-TEST(AppendTest, AReaderDoesNotTakeAReloadedReplicasLengthForTheFlushedOne) {
+// Leases that never expire here (recovery only on demand).
+sim::SimClusterOptions NoLeaseExpiry() {
   sim::SimClusterOptions options = sim::FastClusterOptions();
   options.namenode.lease_soft_limit = std::chrono::minutes(10);
   options.namenode.lease_hard_limit = std::chrono::minutes(20);  // never reached here
-  ClusterHarness h(options);
-  const std::string data = Pattern(8, 200 * 1024);
-  const uint64_t synced = 120 * 1024 + 3;
-  bool flushed = false;
-  const NodeId writer = h.cluster().AddClient("writer", [&](sim::SimProcess& p) {
+  return options;
+}
+
+// A writer client that writes /log, syncs its first `synced` bytes, flushes the rest and then
+// waits, alive and silent. Returns its node once the flush returned.
+NodeId StartFlushedWriter(ClusterHarness& h, const std::string& data, uint64_t synced) {
+  auto flushed = std::make_shared<bool>(false);
+  const NodeId writer = h.cluster().AddClient("writer", [&h, &data, synced,
+                                                          flushed](sim::SimProcess& p) {
     FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
     Result<std::unique_ptr<Writer>> out = fs.Create("/log", {});
     if (!out.ok() || !(*out)->Write(std::string_view(data).substr(0, synced)).ok()) return;
     if (!(*out)->Sync().ok() || !(*out)->Write(std::string_view(data).substr(synced)).ok()) return;
     if (!(*out)->Flush().ok()) return;
-    flushed = true;
+    *flushed = true;
     (void)p.env().SleepFor(std::chrono::hours(1));
   });
   h.sim().StartNode(writer);
-  while (!flushed && h.sim().Now() < Instant(seconds(60))) h.RunFor(milliseconds(100));
-  ASSERT_TRUE(flushed);
+  while (!*flushed && h.sim().Now() < Instant(seconds(60))) h.RunFor(milliseconds(100));
+  EXPECT_TRUE(*flushed);
+  return writer;
+}
+
+// A replica reloaded after its datanode restarted may have lost bytes the writer flushed but
+// did not sync, at the writer's stamp all the same: a new reader must not take its length for
+// the file's (found by the swarm, seed 6 of 1-30: after a namenode restart the only replica
+// it knew was such a one). It is told to try again; once the lease is recovered it reads.
+TEST(AppendTest, AReaderDoesNotTakeAReloadedReplicasLengthForTheFlushedOne) {
+  ClusterHarness h(NoLeaseExpiry());
+  const std::string data = Pattern(8, 200 * 1024);
+  const uint64_t synced = 120 * 1024 + 3;
+  const NodeId writer = StartFlushedWriter(h, data, synced);
+  ASSERT_FALSE(HasFailure());
   for (NodeId datanode : h.cluster().datanode_ids()) h.sim().RestartNode(datanode);
   h.RunFor(seconds(5));  // the datanodes register and report the reloaded replicas
   h.RunClient([&](sim::SimProcess&, FileSystem& fs) {
@@ -323,25 +338,11 @@ TEST(AppendTest, AReaderDoesNotTakeAReloadedReplicasLengthForTheFlushedOne) {
 // 398: the report marked the block's only replica corrupt on the client's word, and the log
 // was lost).
 TEST(AppendTest, AReaderThatOutlivedARecoveryDoesNotReportTheShorterReplica) {
-  sim::SimClusterOptions options = sim::FastClusterOptions();
-  options.namenode.lease_soft_limit = std::chrono::minutes(10);
-  options.namenode.lease_hard_limit = std::chrono::minutes(20);  // never reached here
-  ClusterHarness h(options);
+  ClusterHarness h(NoLeaseExpiry());
   const std::string data = Pattern(9, 200 * 1024);
   const uint64_t synced = 120 * 1024 + 3;
-  bool flushed = false;
-  const NodeId writer = h.cluster().AddClient("writer", [&](sim::SimProcess& p) {
-    FileSystem fs(p.env(), p.transport(), h.cluster().ClientOptionsFor(p));
-    Result<std::unique_ptr<Writer>> out = fs.Create("/log", {});
-    if (!out.ok() || !(*out)->Write(std::string_view(data).substr(0, synced)).ok()) return;
-    if (!(*out)->Sync().ok() || !(*out)->Write(std::string_view(data).substr(synced)).ok()) return;
-    if (!(*out)->Flush().ok()) return;
-    flushed = true;
-    (void)p.env().SleepFor(std::chrono::hours(1));
-  });
-  h.sim().StartNode(writer);
-  while (!flushed && h.sim().Now() < Instant(seconds(60))) h.RunFor(milliseconds(100));
-  ASSERT_TRUE(flushed);
+  const NodeId writer = StartFlushedWriter(h, data, synced);
+  ASSERT_FALSE(HasFailure());
   // A reader opens the log and measures every flushed byte, then waits.
   bool opened = false, recovered = false, read_done = false;
   Result<std::string> late = Status(StatusCode::kUnavailable, "not read");
